@@ -1,0 +1,1 @@
+"""VOS bot: settings, wiring, the `vos` CLI and scheduled jobs."""

@@ -1,0 +1,1 @@
+"""VOS core: the platform-independent engine (domain, personas, voice, speech, meetings, safety, storage)."""

@@ -1,0 +1,52 @@
+"""Stars (the people users remember) and the chat turns users have with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class StarStatus(StrEnum):
+    """Where a star is in its life cycle."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class TurnRole(StrEnum):
+    """Who wrote a chat turn."""
+
+    USER = "user"
+    STAR = "star"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Star:
+    """A persona built from a loved one's chat export."""
+
+    id: str
+    owner_id: str
+    name: str
+    relation: str
+    participant_name: str
+    notes: str = ""
+    birth_date: date | None = None
+    death_date: date | None = None
+    photo_blob: str | None = None
+    status: StarStatus = StarStatus.ACTIVE
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatTurn:
+    """One message in the conversation between a user and a star (one bubble)."""
+
+    id: str
+    user_id: str
+    star_id: str
+    role: TurnRole
+    text: str
+    created_at: datetime
+    engine: str = ""

@@ -1,0 +1,207 @@
+"""The Protocols the core depends on. Backends in ``core.backends`` implement them; wiring picks one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from core.domain.audio import Diarization, Transcript
+
+Audio = npt.NDArray[np.float32]
+"""Mono float32 samples in [-1, 1]; the sample rate travels beside it."""
+
+ProgressCallback = Callable[[float, str], Awaitable[None] | None]
+"""Called with a fraction in [0, 1] and a short status word."""
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine cannot run here: its extra is not installed or its model is missing.
+
+    ``extra`` names the pip extra that would provide it (``pip install 'vos[speech]'``).
+    """
+
+    def __init__(self, message: str, *, extra: str | None = None) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
+# --- Chat -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptMessage:
+    """One message of a chat-completion prompt."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatUsage:
+    """Token usage of one completion, when the backend reports it."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatCompletion:
+    """A chat model's answer."""
+
+    text: str
+    model: str
+    usage: ChatUsage = field(default_factory=ChatUsage)
+
+
+class ChatModelError(RuntimeError):
+    """The chat model failed (timeout, rate limit after retries, server error)."""
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A large language model behind a chat-completion interface."""
+
+    name: str
+
+    async def complete(
+        self, messages: Sequence[PromptMessage], *, max_tokens: int = 512, temperature: float = 0.8
+    ) -> ChatCompletion:
+        """Return one completion for the messages."""
+        ...
+
+    def stream(
+        self, messages: Sequence[PromptMessage], *, max_tokens: int = 512, temperature: float = 0.8
+    ) -> AsyncIterator[str]:
+        """Yield the completion text in chunks as it is generated."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Count (or conservatively estimate) the tokens of ``text``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or models."""
+        ...
+
+
+# --- Speech ---------------------------------------------------------------------------------------
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """Speech recognition."""
+
+    name: str
+    languages: frozenset[str]
+
+    async def transcribe(
+        self,
+        audio: Audio,
+        *,
+        sample_rate: int = 16000,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        """Transcribe mono audio; ``language=None`` detects it."""
+        ...
+
+
+@runtime_checkable
+class Diarizer(Protocol):
+    """Speaker separation: who spoke when."""
+
+    name: str
+
+    async def diarize(
+        self,
+        audio: Audio,
+        *,
+        sample_rate: int = 16000,
+        num_speakers: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Diarization:
+        """Split audio into speaker turns; ``num_speakers=None`` estimates the count."""
+        ...
+
+
+@runtime_checkable
+class SpeakerEncoder(Protocol):
+    """Speaker embeddings (a fixed-size vector per utterance)."""
+
+    name: str
+
+    def embed(self, audio: Audio, *, sample_rate: int = 16000) -> npt.NDArray[np.float32]:
+        """Return an L2-normalised embedding of the speaker in ``audio``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VoiceSpec:
+    """What a synthesizer needs to speak in a star's voice."""
+
+    profile_id: str
+    reference_clips: tuple[Path, ...] = ()
+    median_f0_hz: float | None = None
+    words_per_minute: float | None = None
+    gender_hint: Literal["female", "male"] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SynthesizedSpeech:
+    """Synthesized audio with a flag telling users whether it is a voice clone."""
+
+    audio: Audio
+    sample_rate: int
+    engine: str
+    is_clone: bool
+
+
+@runtime_checkable
+class SpeechSynthesizer(Protocol):
+    """Text to speech, optionally in a cloned voice."""
+
+    name: str
+    languages: frozenset[str]
+    clones_voice: bool
+
+    async def synthesize(self, text: str, *, language: str, voice: VoiceSpec | None = None) -> SynthesizedSpeech:
+        """Speak ``text`` in ``language`` with ``voice``."""
+        ...
+
+
+# --- Storage and jobs -----------------------------------------------------------------------------
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Content-addressed storage for uploads and audio; the database keeps only keys."""
+
+    async def put_file(self, path: Path) -> str:
+        """Store a file's bytes and return its key (a sha256 hex digest)."""
+        ...
+
+    async def put_bytes(self, data: bytes) -> str:
+        """Store bytes and return their key."""
+        ...
+
+    async def get_bytes(self, key: str) -> bytes:
+        """Return the bytes stored under ``key``."""
+        ...
+
+    def local_path(self, key: str) -> Path:
+        """A local filesystem path for ``key`` (for engines that read files)."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Delete ``key``; deleting a missing key is not an error."""
+        ...
+
+    def keys(self) -> AsyncIterator[str]:
+        """Every stored key."""
+        ...
