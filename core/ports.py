@@ -10,7 +10,9 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from core.domain.actions import Action
 from core.domain.audio import Diarization, Transcript
+from core.domain.events import Event
 
 Audio = npt.NDArray[np.float32]
 """Mono float32 samples in [-1, 1]; the sample rate travels beside it."""
@@ -204,4 +206,17 @@ class BlobStore(Protocol):
 
     def keys(self) -> AsyncIterator[str]:
         """Every stored key."""
+        ...
+
+
+@runtime_checkable
+class EventHandler(Protocol):
+    """The engine as adapters see it: one inbound event in, a stream of actions out.
+
+    Actions are yielded as they become ready (progress updates, then reply bubbles), so an adapter renders
+    each one as soon as it arrives: ``async for action in engine.handle(event): await render(action)``.
+    """
+
+    def handle(self, event: Event) -> AsyncIterator[Action]:
+        """Process one event."""
         ...
