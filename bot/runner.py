@@ -1,0 +1,145 @@
+"""What the CLI runs: the adapters in one TaskGroup, the console, and one-shot commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
+from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
+from bot.settings import Settings
+from bot.wiring import App, running_app
+from core.domain.identity import Locale, Platform, User, UserRef
+from core.personas.kakao import KakaoParseError
+from core.personas.stars import ExportTooLarge, NewStar
+from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
+
+log = logging.getLogger(__name__)
+
+
+async def local_user(app: App, user_id: str, locale: Locale | None = None) -> User:
+    """The console/CLI user (platform 'console')."""
+    return await app.users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id=user_id),
+        display_name=user_id,
+        locale=locale or app.settings.default_locale,
+    )
+
+
+async def ensure_demo_star(app: App, user: User) -> None:
+    """Give a user with no stars the bundled demo star, so a fresh install has someone to talk to."""
+    if await app.stars.list_owned(user.id):
+        return
+    key = await app.blobs.put_file(DEMO_EXPORT)
+    result = await app.star_service.create(
+        NewStar(
+            owner_id=user.id, name=DEMO_NAME, relation=DEMO_RELATION, participant=DEMO_PARTICIPANT, notes=DEMO_NOTES
+        ),
+        key,
+        consent_text=DEMO_CONSENT,
+        consent_kind="demo",
+    )
+    await app.users.set_active_star(user.id, result.star.id)
+    log.info("demo star created for user %s", user.id)
+
+
+async def run_console(
+    settings: Settings, *, script: Path | None, user_id: str, locale: str | None, demo: bool = True
+) -> None:
+    """The console adapter, interactive or scripted."""
+    loc = Locale(locale) if locale else None
+    async with running_app(settings) as app:
+        user = await local_user(app, user_id, loc)
+        if demo and settings.demo_star:
+            await ensure_demo_star(app, user)
+        adapter = ConsoleAdapter(
+            app.engine, ConsoleConfig(user_id=user_id, display_name=user_id, locale=loc, echo_input=script is not None)
+        )
+        if script is None:
+            if sys.stdin.isatty():
+                print("VOS console — /help for commands, /quit to leave.")  # noqa: T201
+                await adapter.run_interactive()
+            else:
+                await adapter.run_script(sys.stdin)
+        elif str(script) == "-":
+            await adapter.run_script(sys.stdin)
+        else:
+            with script.open(encoding="utf-8") as fh:
+                await adapter.run_script(fh)
+
+
+async def run_bot(settings: Settings) -> None:
+    """Every configured adapter in one TaskGroup; the console when no platform token is set."""
+    runners = []
+    async with running_app(settings) as app:
+        if settings.telegram.token is not None:
+            from adapters.telegram.wiring import telegram_runner
+
+            runners.append(telegram_runner(app, settings))
+        if settings.discord.token is not None:
+            from adapters.discord.wiring import discord_runner
+
+            runners.append(discord_runner(app, settings))
+        if not runners:
+            log.info("no platform token configured: starting the console adapter")
+            user = await local_user(app, "local")
+            if settings.demo_star:
+                await ensure_demo_star(app, user)
+            adapter = ConsoleAdapter(app.engine, ConsoleConfig(echo_input=not sys.stdin.isatty()))
+            if sys.stdin.isatty():
+                print("VOS console — /help for commands, /quit to leave.")  # noqa: T201
+                await adapter.run_interactive()
+            else:
+                await adapter.run_script(sys.stdin)
+            return
+        async with asyncio.TaskGroup() as tg:
+            for runner in runners:
+                tg.create_task(runner)
+
+
+async def cli_create_star(
+    settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
+) -> dict[str, Any]:
+    """``vos star create``: the same service the chat flow uses."""
+    if not export.is_file():
+        return {"error": f"{export}: no such file"}
+    async with running_app(settings) as app:
+        user = await local_user(app, user_id)
+        try:
+            parsed = await app.star_service.parse(export)
+        except ExportTooLarge as exc:
+            return {"error": f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit (VOS_LIMITS__MAX_EXPORT_MB)"}
+        except KakaoParseError as exc:
+            return {"error": f"{export}: {exc}"}
+        if participant not in parsed.participants():
+            names = ", ".join(parsed.participants())
+            return {"error": f"participant {participant!r} not in the export (participants: {names})"}
+        key = await app.blobs.put_file(export)
+        result = await app.star_service.create(
+            NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
+            key,
+            consent_text="cli: the operator attests 18+ and the right to use these messages",
+        )
+        await app.users.set_active_star(user.id, result.star.id)
+        return {
+            "star_id": result.star.id,
+            "name": result.star.name,
+            "participant": participant,
+            "messages": result.imported,
+            "shape": parsed.shape,
+        }
+
+
+async def cli_chat(settings: Settings, user_id: str, star_ref: str, text: str) -> dict[str, Any]:
+    """``vos chat``: one turn through the chat service, stored like any adapter's."""
+    async with running_app(settings) as app:
+        user = await local_user(app, user_id)
+        stars = await app.stars.list_owned(user.id)
+        star = next((s for s in stars if s.id == star_ref), None) or next((s for s in stars if s.name == star_ref), None)
+        if star is None:
+            return {"error": f"no star {star_ref!r} for user {user_id!r}"}
+        reply = await app.chat.turn(user, star, text, user.locale)
+        return {"bubbles": list(reply.bubbles), "engine": reply.engine, "verdict": reply.verdict}

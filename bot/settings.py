@@ -1,0 +1,223 @@
+"""VOS settings: environment variables with the ``VOS_`` prefix (nested with ``__``) and an optional ``.env``.
+
+Built once by the CLI; each component receives only its own slice. Secrets are ``SecretStr`` and never
+printed. Unknown keys are rejected, so a typo is an error instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.domain.identity import Locale
+
+ENV_PREFIX = "VOS_"
+_IGNORED_ENV_PREFIXES = ("VOS_TEST_",)  # used by the test suite, never by the bot
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LLMSettings(_Section):
+    """An OpenAI-compatible chat endpoint. Empty ``model`` means the offline engine."""
+
+    base_url: str | None = None
+    api_key: SecretStr = SecretStr("")
+    model: str = ""
+    timeout_s: float = 60.0
+    max_retries: int = 3
+    context_tokens: int = 8192
+    reply_tokens: int = 400
+
+    @property
+    def configured(self) -> bool:
+        """Whether an LLM is configured at all."""
+        return bool(self.model)
+
+
+class TelegramSettings(_Section):
+    """Telegram Bot API."""
+
+    token: SecretStr | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    base_url: str | None = None
+
+
+class DiscordSettings(_Section):
+    """Discord bot."""
+
+    token: SecretStr | None = None
+    guild_ids: list[int] = Field(default_factory=list)
+
+
+class SpeechSettings(_Section):
+    """Speech-to-text (faster-whisper)."""
+
+    model: str = "packaged:base"
+    device: str = "auto"
+    compute_type: str = "auto"
+    language: str | None = None
+
+
+class DiarizerSettings(_Section):
+    """Speaker separation."""
+
+    backend: Literal["offline", "pyannote"] = "offline"
+    pyannote_model: str = "pyannote/speaker-diarization-community-1"
+    hf_token: SecretStr | None = None
+
+
+class TTSSettings(_Section):
+    """Speech synthesis."""
+
+    backend: Literal["espeak", "xtts"] = "espeak"
+    xtts_model_dir: Path | None = None
+    xtts_accept_cpml: bool = False
+
+
+class LimitsSettings(_Section):
+    """Per-user limits and upload sizes."""
+
+    max_export_mb: float = 20.0
+    max_audio_mb: float = 50.0
+    max_audio_seconds: float = 7200.0
+    messages_per_minute: int = 20
+    jobs_per_hour: int = 20
+    queue_bound: int = 100
+
+
+class MeetingSettings(_Section):
+    """Meeting archive."""
+
+    audio_retention_days: int = 30
+
+
+class JobSettings(_Section):
+    """Where heavy jobs run."""
+
+    backend: Literal["local", "redis"] = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    workers: int = 1
+
+
+class Settings(BaseSettings):
+    """Every VOS setting."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    default_locale: Locale = Locale.KO
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    demo_star: bool = True
+    llm: LLMSettings = LLMSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    discord: DiscordSettings = DiscordSettings()
+    stt: SpeechSettings = SpeechSettings()
+    diarizer: DiarizerSettings = DiarizerSettings()
+    tts: TTSSettings = TTSSettings()
+    limits: LimitsSettings = LimitsSettings()
+    meetings: MeetingSettings = MeetingSettings()
+    jobs: JobSettings = JobSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("only sqlite+aiosqlite:// and postgresql+asyncpg:// are supported")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            url = make_url(self.database_url)
+            if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+                url = url.set(drivername="postgresql+asyncpg")
+            if url.get_backend_name() == "sqlite" and url.drivername == "sqlite":
+                url = url.set(drivername="sqlite+aiosqlite")
+            return url.render_as_string(hide_password=False)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'vos.db').resolve()}"
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets replaced by ``***``."""
+        data = self.model_dump(mode="json")
+        data["database_url"] = make_url(self.effective_database_url).render_as_string(hide_password=True)
+        return data
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names it in one line."""
+
+
+def _unknown_env_keys(env: dict[str, str]) -> list[str]:
+    fields = Settings.model_fields
+    unknown = []
+    for key in env:
+        if not key.startswith(ENV_PREFIX) or key.startswith(_IGNORED_ENV_PREFIXES):
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        top = fields.get(parts[0])
+        if top is None:
+            unknown.append(key)
+            continue
+        if len(parts) > 1:
+            section = top.annotation
+            sub = getattr(section, "model_fields", {})
+            if parts[1] not in sub or len(parts) > 2:
+                unknown.append(key)
+    return unknown
+
+
+def _check_data_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsError(f"VOS_DATA_DIR: cannot write to {path} ({exc.strerror or exc})") from None
+
+
+def load_settings(*, env_file: str | Path | None = ".env", check_writable: bool = True, **overrides: Any) -> Settings:
+    """Build settings from the environment and ``.env``; raise :class:`SettingsError` with one clear line."""
+    unknown = _unknown_env_keys(dict(os.environ))
+    if unknown:
+        raise SettingsError(f"{unknown[0]}: unknown setting (see `vos config` for the valid names)")
+    try:
+        settings = Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        name = ENV_PREFIX + "__".join(loc).upper() if loc else "settings"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown setting"
+        raise SettingsError(f"{name}: {msg}") from None
+    if check_writable:
+        _check_data_dir(settings.data_dir)
+    return settings

@@ -1,0 +1,165 @@
+"""The composition root: the one place that knows every concrete class and builds them from settings."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import Settings
+from core.commands import Commands
+from core.engine import Engine
+from core.flows.create_star import CreateStarFlow
+from core.personas.chat import ChatService
+from core.personas.offline_chat import OfflineChat
+from core.personas.prompting import PromptBudget
+from core.personas.stars import StarService
+from core.ports import ChatModel
+from core.safety.check import SafetyGuard
+from core.safety.limits import RateLimiter
+from core.safety.rights import DataRightsService
+from core.storage.blobs import LocalBlobStore
+from core.storage.db import Database
+from core.storage.memory import MemoryStore
+from core.storage.migrate import upgrade
+from core.storage.repositories import (
+    BlobRefRepository,
+    ChatRepository,
+    ConsentRepository,
+    FlowRepository,
+    SafetyEventRepository,
+    StarRepository,
+    UserRepository,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class App:
+    """Everything the adapters and the CLI need, built once."""
+
+    settings: Settings
+    db: Database
+    blobs: LocalBlobStore
+    users: UserRepository
+    stars: StarRepository
+    chats: ChatRepository
+    memory: MemoryStore
+    star_service: StarService
+    chat: ChatService
+    rights: DataRightsService
+    guard: SafetyGuard
+    engine: Engine
+    chat_model: ChatModel | None
+
+
+def build_chat_model(settings: Settings) -> ChatModel | None:
+    """The configured LLM backend, or ``None`` for the offline engine."""
+    if not settings.llm.configured:
+        return None
+    from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
+
+    llm = settings.llm
+    return OpenAIChat(
+        OpenAIChatOptions(
+            base_url=llm.base_url,
+            api_key=llm.api_key.get_secret_value() or "not-needed",
+            model=llm.model,
+            timeout_s=llm.timeout_s,
+            max_retries=llm.max_retries,
+            context_tokens=llm.context_tokens,
+        )
+    )
+
+
+def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_settings_model: bool = True) -> App:
+    """Build the whole object graph (no I/O besides creating the data directory)."""
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    blobs = LocalBlobStore(data / "blobs")
+    users = UserRepository(db)
+    stars = StarRepository(db)
+    chats = ChatRepository(db)
+    flows = FlowRepository(db)
+    consents = ConsentRepository(db)
+    blob_refs = BlobRefRepository(db)
+    safety_events = SafetyEventRepository(db)
+    memory = MemoryStore(db)
+    model = chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
+    guard = SafetyGuard(model=model)
+    offline = OfflineChat(memory)
+    chat = ChatService(
+        stars=stars,
+        chats=chats,
+        memory=memory,
+        safety_events=safety_events,
+        guard=guard,
+        offline=offline,
+        model=model,
+        budget=PromptBudget(context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens),
+    )
+    star_service = StarService(db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000))
+    rights = DataRightsService(
+        users=users,
+        stars=stars,
+        chats=chats,
+        consents=consents,
+        blob_refs=blob_refs,
+        safety_events=safety_events,
+        memory=memory,
+        blobs=blobs,
+        export_dir=data / "exports",
+    )
+    commands = Commands(
+        users=users,
+        chat=chat,
+        star_service=star_service,
+        rights=rights,
+        create_flow=CreateStarFlow(star_service, blobs, users),
+        engine_note=(chat.engine_name, settings.llm.model if model else ""),
+    )
+    engine = Engine(
+        users=users,
+        flows=flows,
+        chat=chat,
+        router=commands.router(),
+        message_limiter=RateLimiter(rate_per_min=settings.limits.messages_per_minute, burst=max(5, settings.limits.messages_per_minute // 2)),
+        default_locale=settings.default_locale,
+    )
+    commands.engine = engine
+    return App(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        users=users,
+        stars=stars,
+        chats=chats,
+        memory=memory,
+        star_service=star_service,
+        chat=chat,
+        rights=rights,
+        guard=guard,
+        engine=engine,
+        chat_model=model,
+    )
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: object) -> AsyncIterator[App]:
+    """Build the app, upgrade the database, and dispose of everything on exit."""
+    app = build_app(settings, **kwargs)  # type: ignore[arg-type]
+    try:
+        if migrate:
+            await upgrade(settings.effective_database_url)
+        yield app
+    finally:
+        if app.chat_model is not None:
+            await app.chat_model.aclose()
+        await app.db.dispose()
+
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"

@@ -1,0 +1,237 @@
+"""Command handlers shared by every adapter: /start, /help, /about, /new, /stars, /profile, /reset, data rights."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from core.context import Context, FlowState
+from core.domain.actions import Action, AskChoice, Choice, SendFile, SendText
+from core.domain.events import ChoiceMade
+from core.domain.identity import Locale
+from core.domain.stars import Star, StarStatus
+from core.engine import Router
+from core.flows.base import flow_choice, flow_value
+from core.flows.create_star import CreateStarFlow
+from core.personas.chat import ChatService
+from core.personas.stars import StarService
+from core.personas.style import describe
+from core.safety.rights import DataRightsService
+from core.storage.repositories import UserRepository
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+
+_PREVIEW = 40
+
+
+class Commands:
+    """The command set; ``router()`` hands the engine its routing table."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        chat: ChatService,
+        star_service: StarService,
+        rights: DataRightsService,
+        create_flow: CreateStarFlow,
+        engine_note: tuple[str, str],
+    ) -> None:
+        self.users = users
+        self.chat = chat
+        self.star_service = star_service
+        self.rights = rights
+        self.create_flow = create_flow
+        self.engine_note = engine_note  # (engine name, model or "")
+        self.engine: Engine | None = None
+
+    def router(self) -> Router:
+        """Commands, choice prefixes and flows."""
+        return Router(
+            commands={
+                "start": self.start,
+                "help": self.help,
+                "about": self.about,
+                "language": self.language,
+                "new": self.new,
+                "stars": self.stars,
+                "profile": self.profile,
+                "reset": self.reset,
+                "export": self.export,
+                "forget": self.forget,
+                "retire": self.retire,
+                "forget_me": self.forget_me,
+            },
+            choices={"star": self.choose_star, "lang": self.choose_language},
+            flows={self.create_flow.kind: self.create_flow, ConfirmFlow.kind: ConfirmFlow(self)},
+        )
+
+    async def _active_star(self, ctx: Context) -> Star | None:
+        star_id = await self.users.active_star_id(ctx.user.id)
+        return await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
+
+    async def start(self, ctx: Context) -> AsyncIterator[Action]:
+        """Welcome, disclosure and the menu."""
+        yield SendText(text=ctx.tr("start.welcome", name=ctx.user.display_name))
+
+    async def help(self, ctx: Context) -> AsyncIterator[Action]:
+        """The command list."""
+        yield SendText(text=ctx.tr("help.text"))
+
+    async def about(self, ctx: Context) -> AsyncIterator[Action]:
+        """What VOS is and which engine answers (honest disclosure)."""
+        name, model = self.engine_note
+        note = ctx.tr("about.engine_llm", model=model) if model else ctx.tr("about.engine_offline")
+        yield SendText(text=ctx.tr("about.text", engine=name, engine_note=note))
+
+    async def language(self, ctx: Context) -> AsyncIterator[Action]:
+        """Offer Korean or English."""
+        yield AskChoice(
+            prompt=ctx.tr("common.language_prompt"),
+            options=(Choice(key="lang:ko", label="한국어"), Choice(key="lang:en", label="English")),
+        )
+
+    async def choose_language(self, ctx: Context, value: str) -> AsyncIterator[Action]:
+        """Switch the user's language."""
+        if value not in {"ko", "en"}:
+            return
+        locale = Locale(value)
+        await self.users.set_locale(ctx.user.id, locale)
+        yield SendText(text=Context(user=ctx.user, locale=locale, event=ctx.event).tr("common.language_set"))
+
+    async def new(self, ctx: Context) -> AsyncIterator[Action]:
+        """Start the create-a-star flow."""
+        assert self.engine is not None
+        async for action in self.engine.start_flow(ctx, CreateStarFlow.kind):
+            yield action
+
+    async def stars(self, ctx: Context) -> AsyncIterator[Action]:
+        """The chat list: each star with its last message."""
+        stars = await self.chat.stars.list_owned(ctx.user.id)
+        if not stars:
+            yield SendText(text=ctx.tr("common.no_star"))
+            return
+        last = await self.chat.chats.last_turns(ctx.user.id, [s.id for s in stars])
+        options = []
+        for star in stars:
+            turn = last.get(star.id)
+            preview = turn.text.replace("\n", " ")[:_PREVIEW] if turn else ctx.tr("stars.no_messages")
+            label = ctx.tr("stars.entry", name=star.name, relation=star.relation or "-", last=preview)
+            if star.status is StarStatus.RETIRED:
+                label += ctx.tr("stars.retired_mark")
+            options.append(Choice(key=f"star:{star.id}", label=label))
+        yield AskChoice(prompt=ctx.tr("stars.header"), options=tuple(options))
+
+    async def choose_star(self, ctx: Context, star_id: str) -> AsyncIterator[Action]:
+        """Make a star the active one (only the user's own)."""
+        star = await self.chat.stars.get_owned(star_id, ctx.user.id)
+        if star is None:
+            yield SendText(text=ctx.tr("stars.not_found"))
+            return
+        await self.users.set_active_star(ctx.user.id, star.id)
+        yield SendText(text=ctx.tr("stars.switched", name=star.name))
+
+    async def profile(self, ctx: Context) -> AsyncIterator[Action]:
+        """The active star's style profile in plain words."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        prof = await self.star_service.profile(star.id)
+        if prof is not None:
+            yield SendText(text=describe(prof, ctx.locale))
+
+    async def reset(self, ctx: Context) -> AsyncIterator[Action]:
+        """Forget the conversation context, keep the star."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        await self.chat.chats.reset_context(ctx.user.id, star.id)
+        yield SendText(text=ctx.tr("chat.reset_done", name=star.name))
+
+    async def export(self, ctx: Context) -> AsyncIterator[Action]:
+        """A zip of the active star's data."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        path = await self.rights.export_star(ctx.user.id, star)
+        yield SendFile(path=path, filename=f"vos-{star.name}.zip", caption=ctx.tr("rights.export_ready", name=star.name))
+
+    async def _confirm(self, ctx: Context, action: str, prompt: str, star: Star | None) -> AsyncIterator[Action]:
+        assert self.engine is not None
+        data = {"action": action, "star_id": star.id if star else None, "prompt": prompt}
+        async for a in self.engine.start_flow(ctx, ConfirmFlow.kind, data):
+            yield a
+
+    async def forget(self, ctx: Context) -> AsyncIterator[Action]:
+        """Ask, then delete the active star and everything derived from it."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        async for a in self._confirm(ctx, "forget", ctx.tr("rights.forget_confirm", name=star.name), star):
+            yield a
+
+    async def retire(self, ctx: Context) -> AsyncIterator[Action]:
+        """Ask, then say goodbye to the active star."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        async for a in self._confirm(ctx, "retire", ctx.tr("rights.retire_confirm", name=star.name), star):
+            yield a
+
+    async def forget_me(self, ctx: Context) -> AsyncIterator[Action]:
+        """Ask, then delete all of the user's data."""
+        async for a in self._confirm(ctx, "forget_me", ctx.tr("rights.forget_me_confirm"), None):
+            yield a
+
+    async def confirmed(self, ctx: Context, action: str, star_id: str | None) -> AsyncIterator[Action]:
+        """Carry out a confirmed destructive action."""
+        star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
+        if action == "forget_me":
+            await self.rights.forget_user(ctx.user.id)
+            yield SendText(text=ctx.tr("rights.forget_me_done"))
+        elif star is None:
+            yield SendText(text=ctx.tr("stars.not_found"))
+        elif action == "forget":
+            self.chat.offline.forget(star.id)
+            await self.rights.forget_star(ctx.user.id, star.id)
+            yield SendText(text=ctx.tr("rights.forget_done", name=star.name))
+        elif action == "retire":
+            lines = await self.rights.retire(ctx.user.id, star)
+            yield SendText(text=ctx.tr("rights.retire_farewell_intro", name=star.name))
+            for line in lines:
+                yield SendText(text=line, from_star=True)
+            yield SendText(text=ctx.tr("rights.retire_done", name=star.name))
+
+
+class ConfirmFlow:
+    """Yes/no before anything destructive."""
+
+    kind = "confirm"
+
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+
+    async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Ask the question stored in the flow data."""
+        state.goto("ask")
+        yield AskChoice(
+            prompt=str(state.data["prompt"]),
+            options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
+        )
+
+    async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Yes carries the action out; anything else aborts."""
+        state.finish()
+        event = ctx.event
+        answer = flow_value(event.key) if isinstance(event, ChoiceMade) else getattr(event, "text", "").strip().lower()
+        if answer in {"yes", "예", "네", "y"}:
+            async for a in self.commands.confirmed(ctx, str(state.data["action"]), state.data.get("star_id")):  # type: ignore[arg-type]
+                yield a
+        else:
+            yield SendText(text=ctx.tr("rights.aborted"))

@@ -1,0 +1,190 @@
+"""The engine: one inbound event in, a stream of outbound actions out. Every adapter talks to this."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import assert_never
+
+from core.context import Context, FlowState
+from core.domain.actions import Action, SendText
+from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
+from core.domain.identity import Locale, User
+from core.flows.base import Flow, flow_value
+from core.i18n import t
+from core.personas.chat import ChatService, reply_actions
+from core.safety.limits import RateLimiter
+from core.storage.repositories import FlowRepository, UserRepository
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Context], AsyncIterator[Action]]
+ChoiceHandler = Callable[[Context, str], AsyncIterator[Action]]
+
+
+@dataclass(slots=True)
+class Router:
+    """Commands by name, choice handlers by key prefix, flows by kind."""
+
+    commands: dict[str, CommandHandler]
+    choices: dict[str, ChoiceHandler]
+    flows: dict[str, Flow]
+
+
+class Engine:
+    """Resolves the user and locale, routes the event, and never lets an exception reach an adapter."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        flows: FlowRepository,
+        chat: ChatService,
+        router: Router,
+        message_limiter: RateLimiter | None = None,
+        default_locale: Locale = Locale.KO,
+    ) -> None:
+        self.users = users
+        self.flow_repo = flows
+        self.chat = chat
+        self.router = router
+        self.limiter = message_limiter
+        self.default_locale = default_locale
+
+    async def context_for(self, event: Event) -> Context:
+        """The user (created on first contact) and the language to answer in."""
+        user = await self.users.get_or_create(
+            event.user,
+            display_name=event.display_name or event.user.platform_user_id,
+            locale=event.locale_hint or self.default_locale,
+        )
+        locale = user.locale if user.locale_is_explicit else (event.locale_hint or user.locale)
+        return Context(user=user, locale=locale, event=event)
+
+    async def handle(self, event: Event) -> AsyncIterator[Action]:
+        """Process one event; errors become a short apology with a reference id."""
+        locale = event.locale_hint or self.default_locale
+        try:
+            ctx = await self.context_for(event)
+            locale = ctx.locale
+            async for action in self._dispatch(ctx):
+                yield action
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("event failed (ref=%s, kind=%s)", ref, type(event).__name__)
+            yield SendText(text=t(locale, "common.error", ref=ref))
+
+    async def _dispatch(self, ctx: Context) -> AsyncIterator[Action]:
+        if self.limiter is not None and not isinstance(ctx.event, ChoiceMade):
+            wait = self.limiter.check(ctx.user.id)
+            if wait:
+                yield SendText(text=t(ctx.locale, "safety.rate_limited", seconds=int(wait) + 1))
+                return
+        event = ctx.event
+        match event:
+            case CommandInvoked(command=command):
+                gen = self._command(ctx, command.lower())
+            case ChoiceMade(key=key):
+                gen = self._choice(ctx, key)
+            case TextMessage() | FileUploaded() | VoiceMessage():
+                gen = self._message(ctx)
+            case _:
+                assert_never(event)
+        async for action in gen:
+            yield action
+
+    async def _command(self, ctx: Context, command: str) -> AsyncIterator[Action]:
+        if command == "cancel":
+            had = await self.flow_repo.get(ctx.user.id)
+            await self.flow_repo.clear(ctx.user.id)
+            yield SendText(text=ctx.tr("common.cancelled" if had else "common.nothing_to_cancel"))
+            return
+        handler = self.router.commands.get(command)
+        if handler is None:
+            yield SendText(text=ctx.tr("common.unknown_command", command=command[:40]))
+            return
+        if command not in {"help", "about", "language"}:
+            await self.flow_repo.clear(ctx.user.id)  # a new command replaces an unfinished dialog
+        async for action in handler(ctx):
+            yield action
+
+    async def _choice(self, ctx: Context, key: str) -> AsyncIterator[Action]:
+        if flow_value(key) is not None:
+            async for action in self._continue_flow(ctx):
+                yield action
+            return
+        prefix, _, value = key.partition(":")
+        handler = self.router.choices.get(prefix)
+        if handler is None:
+            log.info("unknown choice key prefix %r", prefix[:20])
+            return
+        async for action in handler(ctx, value):
+            yield action
+
+    async def start_flow(self, ctx: Context, kind: str, data: dict[str, object] | None = None) -> AsyncIterator[Action]:
+        """Begin a flow and persist its state."""
+        flow = self.router.flows[kind]
+        state = FlowState(kind=kind, step="start", data=dict(data or {}))
+        async for action in flow.start(ctx, state):
+            yield action
+        await self._persist(ctx.user, state)
+
+    async def _continue_flow(self, ctx: Context) -> AsyncIterator[Action]:
+        stored = await self.flow_repo.get(ctx.user.id)
+        if stored is None:
+            return
+        kind, step, data = stored
+        flow = self.router.flows.get(kind)
+        if flow is None:
+            await self.flow_repo.clear(ctx.user.id)
+            return
+        state = FlowState(kind=kind, step=step, data=data)
+        async for action in flow.on_event(ctx, state):
+            yield action
+        await self._persist(ctx.user, state)
+
+    async def _persist(self, user: User, state: FlowState) -> None:
+        if state.finished:
+            await self.flow_repo.clear(user.id)
+        else:
+            await self.flow_repo.save(user.id, state.kind, state.step, state.data)
+
+    async def _message(self, ctx: Context) -> AsyncIterator[Action]:
+        if await self.flow_repo.get(ctx.user.id) is not None:
+            async for action in self._continue_flow(ctx):
+                yield action
+            return
+        match ctx.event:
+            case TextMessage(text=text):
+                async for action in self._chat(ctx, text):
+                    yield action
+            case FileUploaded() | VoiceMessage():
+                handler = self.router.commands.get("_file")
+                if handler is None:
+                    yield SendText(text=ctx.tr("common.file_unexpected"))
+                    return
+                async for action in handler(ctx):
+                    yield action
+
+    async def _chat(self, ctx: Context, text: str) -> AsyncIterator[Action]:
+        from core.domain.stars import StarStatus
+
+        star_id = await self.users.active_star_id(ctx.user.id)
+        star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
+        if star is None:
+            stars = await self.chat.stars.list_owned(ctx.user.id)
+            if not stars:
+                yield SendText(text=ctx.tr("common.no_star"))
+                return
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        if star.status is StarStatus.RETIRED:
+            yield SendText(text=ctx.tr("chat.retired_readonly", name=star.name))
+            return
+        if not await self.chat.chats.has_turns(ctx.user.id, star.id):
+            yield SendText(text=ctx.tr("common.ai_notice"))
+        reply = await self.chat.turn(ctx.user, star, text[:4000], ctx.locale)
+        async for action in reply_actions(reply):
+            yield action

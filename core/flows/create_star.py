@@ -1,0 +1,177 @@
+"""The "create a star" flow: consent, name, relation, notes, dates, export file, participant, import."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import date
+
+from core.context import Context, FlowState
+from core.domain.actions import Action, AskChoice, DeleteProgress, SendText, ShowProgress
+from core.domain.events import ChoiceMade, FileUploaded, TextMessage
+from core.flows.base import flow_choice, flow_value
+from core.personas.kakao import KakaoParseError
+from core.personas.stars import ExportTooLarge, NewStar, StarService
+from core.personas.style import describe
+from core.ports import BlobStore
+from core.storage.repositories import UserRepository
+
+log = logging.getLogger(__name__)
+_DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})")
+
+
+def _choice_or_text(ctx: Context) -> tuple[str | None, str | None]:
+    match ctx.event:
+        case ChoiceMade(key=key):
+            return flow_value(key), None
+        case TextMessage(text=text):
+            return None, text.strip()
+        case _:
+            return None, None
+
+
+class CreateStarFlow:
+    """Builds a star step by step; any adapter renders the same questions."""
+
+    kind = "create_star"
+
+    def __init__(self, stars: StarService, blobs: BlobStore, users: UserRepository) -> None:
+        self.stars = stars
+        self.blobs = blobs
+        self.users = users
+
+    async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Ask for the 18+ and rights attestation first."""
+        state.goto("consent")
+        yield AskChoice(
+            prompt=ctx.tr("create.consent"),
+            options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
+        )
+
+    async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Advance one step."""
+        handler = getattr(self, f"_step_{state.step}")
+        async for action in handler(ctx, state):
+            yield action
+
+    async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        value, text = _choice_or_text(ctx)
+        answer = value or (text or "").lower()
+        if answer in {"yes", "y", "예", "네", "동의"}:
+            state.data["consent_text"] = ctx.tr("create.consent")
+            state.goto("name")
+            yield SendText(text=ctx.tr("create.ask_name"))
+        elif answer in {"no", "n", "아니요", "아니오"}:
+            state.finish()
+            yield SendText(text=ctx.tr("create.consent_declined"))
+        else:
+            async for a in self.start(ctx, state):
+                yield a
+
+    async def _step_name(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        _, text = _choice_or_text(ctx)
+        if not text or len(text) > 50:
+            yield SendText(text=ctx.tr("create.bad_name"))
+            return
+        state.data["name"] = text
+        state.goto("relation")
+        yield SendText(text=ctx.tr("create.ask_relation"))
+
+    async def _step_relation(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        _, text = _choice_or_text(ctx)
+        state.data["relation"] = (text or "")[:100]
+        state.goto("notes")
+        yield AskChoice(prompt=ctx.tr("create.ask_notes"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+
+    async def _step_notes(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        value, text = _choice_or_text(ctx)
+        state.data["notes"] = "" if value == "skip" else (text or "")[:2000]
+        state.goto("dates")
+        yield AskChoice(prompt=ctx.tr("create.ask_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+
+    async def _step_dates(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        value, text = _choice_or_text(ctx)
+        if value != "skip":
+            found = _DATE.findall(text or "")
+            try:
+                dates = [date(int(y), int(m), int(d)).isoformat() for y, m, d in found[:2]]
+            except ValueError:
+                dates = []
+            if not dates:
+                yield AskChoice(prompt=ctx.tr("create.bad_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+                return
+            state.data["birth_date"] = dates[0]
+            state.data["death_date"] = dates[1] if len(dates) > 1 else None
+        state.goto("export")
+        yield SendText(text=ctx.tr("create.ask_export"))
+
+    async def _step_export(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        if not isinstance(ctx.event, FileUploaded):
+            yield SendText(text=ctx.tr("create.ask_export"))
+            return
+        upload = ctx.event.file
+        try:
+            self.stars.check_size(upload.size)
+            export = await self.stars.parse(upload.path)
+        except ExportTooLarge as exc:
+            yield SendText(
+                text=ctx.tr("create.too_large", size_mb=f"{exc.size / 1e6:.1f}", limit_mb=f"{exc.limit / 1e6:.0f}")
+            )
+            return
+        except KakaoParseError as exc:
+            log.info("export rejected: %s", exc)
+            yield SendText(text=ctx.tr("create.parse_failed", reason=exc.user_message(ctx.locale)))
+            return
+        participants = sorted(export.participants().items(), key=lambda kv: (-kv[1], kv[0]))
+        if not participants:
+            yield SendText(text=ctx.tr("create.parse_failed", reason="0"))
+            return
+        key = await self.blobs.put_file(upload.path)
+        state.data["export_blob"] = key
+        state.data["participants"] = [name for name, _ in participants]
+        if export.skipped_lines:
+            yield SendText(text=ctx.tr("create.skipped_lines", count=export.skipped_lines))
+        state.goto("participant")
+        yield AskChoice(
+            prompt=ctx.tr("create.choose_participant", name=state.data["name"]),
+            options=tuple(
+                flow_choice(f"p{i}", ctx.tr("create.participant_option", name=name, count=count))
+                for i, (name, count) in enumerate(participants[:10])
+            ),
+        )
+
+    async def _step_participant(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        value, text = _choice_or_text(ctx)
+        names: list[str] = list(state.data.get("participants", []))
+        chosen: str | None = None
+        if value and value.startswith("p") and value[1:].isdigit() and int(value[1:]) < len(names):
+            chosen = names[int(value[1:])]
+        elif text in names:
+            chosen = text
+        elif text and text.isdigit() and 1 <= int(text) <= len(names):
+            chosen = names[int(text) - 1]
+        if chosen is None:
+            yield AskChoice(
+                prompt=ctx.tr("create.choose_participant", name=state.data["name"]),
+                options=tuple(flow_choice(f"p{i}", n) for i, n in enumerate(names[:10])),
+            )
+            return
+        progress = f"import-{ctx.user.id[:8]}"
+        yield ShowProgress(progress_id=progress, text=ctx.tr("create.importing"), fraction=None)
+        new = NewStar(
+            owner_id=ctx.user.id,
+            name=state.data["name"],
+            relation=state.data.get("relation", ""),
+            participant=chosen,
+            notes=state.data.get("notes", ""),
+            birth_date=date.fromisoformat(state.data["birth_date"]) if state.data.get("birth_date") else None,
+            death_date=date.fromisoformat(state.data["death_date"]) if state.data.get("death_date") else None,
+        )
+        result = await self.stars.create(new, state.data["export_blob"], consent_text=state.data["consent_text"])
+        await self.users.set_active_star(ctx.user.id, result.star.id)
+        state.finish()
+        yield DeleteProgress(progress_id=progress)
+        yield SendText(text=ctx.tr("create.done", name=result.star.name, count=result.imported))
+        yield SendText(text=describe(result.profile, ctx.locale))
+        yield SendText(text=ctx.tr("common.ai_notice"))

@@ -1,0 +1,149 @@
+"""Chatting with a star: safety in, memories and history, a reply engine, safety out, bubbles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from core.domain.actions import Action, SendText, TypingPause
+from core.domain.identity import Locale, User
+from core.domain.stars import Star, TurnRole
+from core.i18n import t
+from core.personas.offline_chat import OfflineChat
+from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
+from core.personas.replies import split_bubbles, typing_pause_s
+from core.personas.style import StyleProfile, style_hints
+from core.ports import ChatModel, ChatModelError
+from core.safety.check import SafetyGuard, crisis_reply
+from core.safety.injection import leaks_system_prompt
+from core.safety.verdict import blocked_message
+from core.storage.memory import MemoryStore
+from core.storage.repositories import ChatRepository, SafetyEventRepository, StarRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatReply:
+    """What a chat turn produced (for the CLI's ``--json``)."""
+
+    bubbles: tuple[str, ...]
+    engine: str
+    verdict: str = "allow"
+
+
+class ChatService:
+    """One turn of conversation with a star, the same for every adapter and the CLI."""
+
+    def __init__(
+        self,
+        *,
+        stars: StarRepository,
+        chats: ChatRepository,
+        memory: MemoryStore,
+        safety_events: SafetyEventRepository,
+        guard: SafetyGuard,
+        offline: OfflineChat,
+        model: ChatModel | None = None,
+        budget: PromptBudget | None = None,
+        history_turns: int = 20,
+    ) -> None:
+        self.stars = stars
+        self.chats = chats
+        self.memory = memory
+        self.safety_events = safety_events
+        self.guard = guard
+        self.offline = offline
+        self.model = model
+        self.budget = budget or PromptBudget(context_tokens=8192, reply_tokens=400)
+        self.history_turns = history_turns
+
+    @property
+    def engine_name(self) -> str:
+        """The reply engine in use."""
+        return self.model.name if self.model else self.offline.name
+
+    async def turn(self, user: User, star: Star, text: str, locale: Locale) -> ChatReply:
+        """Answer one user message. Blocked text never reaches memory; LLM failures keep the message."""
+        verdict = await self.guard.check(text, role="user", locale=locale)
+        if verdict.verdict == "crisis":
+            await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
+            return ChatReply(bubbles=(crisis_reply(locale),), engine="safety", verdict="crisis")
+        if verdict.verdict == "block":
+            await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
+            return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
+        history = await self.chats.recent(user.id, star.id, self.history_turns)
+        await self.chats.add(user.id, star.id, TurnRole.USER, [text])
+        try:
+            bubbles, engine = await self._compose(user, star, text, history, locale)
+        except ChatModelError as exc:
+            log.warning("chat model failed for star=%s: %s", star.id, exc)
+            return ChatReply(bubbles=(t(locale, "chat.llm_error"),), engine="error", verdict="error")
+        safe: list[str] = []
+        for bubble in bubbles:
+            out = await self.guard.check(bubble, role="star", locale=locale)
+            if out.verdict == "block":
+                await self.safety_events.log(user.id, star.id, "out", "block", out.reasons)
+                return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
+            safe.append(bubble)
+        if not safe:
+            safe = [t(locale, "chat.no_memory_reply")]
+        await self.chats.add(user.id, star.id, TurnRole.STAR, safe, engine=engine)
+        return ChatReply(bubbles=tuple(safe), engine=engine)
+
+    async def _compose(
+        self, user: User, star: Star, text: str, history: list, locale: Locale
+    ) -> tuple[list[str], str]:
+        last_star = next((h.text for h in reversed(history) if h.role is TurnRole.STAR), "")
+        if self.model is None:
+            reply = await self.offline.reply(star.id, text, turn_index=len(history), last_star_text=last_star)
+            return list(reply.bubbles), self.offline.name
+        exchanges = await self.memory.search(star.id, text, limit=6)
+        memories = [
+            Memory(
+                when=ex.when,
+                exchange=tuple(
+                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text) for m in ex.prompt + ex.reply
+                ),
+                score=ex.score,
+            )
+            for ex in exchanges
+        ]
+        stored = await self.stars.style_profile(star.id)
+        profile = StyleProfile.from_json(stored[0]) if stored else None
+        card = PersonaCard(
+            star_name=star.name,
+            relation=star.relation,
+            user_name=user.display_name,
+            notes=star.notes,
+            traits=tuple(stored[1]) if stored else (),
+            style_hints=tuple(style_hints(profile)) if profile else (),
+            examples=await self._examples(star.id),
+            locale=locale.value,
+            birth=star.birth_date,
+            death=star.death_date,
+        )
+        turns = [HistoryTurn(role="star" if h.role is TurnRole.STAR else "user", text=h.text) for h in history]
+        prompt = build_prompt(card, tuple(memories), tuple(turns), text, budget=self.budget, count_tokens=self.model.count_tokens)
+        completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
+        if leaks_system_prompt(completion.text, prompt.messages[0].content):
+            log.warning("reply leaked the system prompt; replaced (star=%s)", star.id)
+            return [t(locale, "chat.no_memory_reply")], self.model.name
+        return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
+
+    async def _examples(self, star_id: str) -> tuple[str, ...]:
+        lines = await self.offline.frequent_lines(star_id)
+        return lines[:8]
+
+
+def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
+    """Bubbles as separate messages with a short typing pause between them."""
+
+    async def gen() -> AsyncIterator[Action]:
+        for i, bubble in enumerate(reply.bubbles):
+            if i:
+                yield TypingPause(seconds=typing_pause_s(bubble))
+            yield SendText(text=bubble, from_star=reply.engine not in {"safety", "error"})
+
+    return gen()

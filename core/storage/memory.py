@@ -1,0 +1,260 @@
+"""The star's imported conversation and its memory index.
+
+Storage keeps every message of the export (the star's and the user's), so retrieval can return whole
+exchanges: what the user said and how the star answered. Search uses FTS5 trigram on SQLite and pg_trgm on
+PostgreSQL for terms of three or more characters, and ``LIKE`` for the 1-2 character terms trigram indexes
+miss (밥, 사랑, ㅎㅎ). Both databases share one API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.storage.db import Database
+from core.storage.models import StarMessageRow
+
+_BATCH = 2000
+_TOKEN = re.compile(r"[0-9A-Za-z\uac00-\ud7a3\u3131-\u318e]+")
+# Common Korean particles and endings stripped from a query word to find its stem.
+_PARTICLES = tuple(
+    sorted(
+        "은 는 이 가 을 를 에 에서 에게 한테 께 와 과 랑 이랑 하고 도 만 의 로 으로 야 아 요 이야 이에요 예요 "
+        "까지 부터 처럼 보다 이나 나 든지 이라도 라도 했어 했지 했어요 했니 해 해요 하자 했던 먹었어".split(),
+        key=len,
+        reverse=True,
+    )
+)
+_STOP = frozenset(
+    "그 저 이 것 거 나 너 내 네 우리 그리고 근데 그래 응 어 음 아 뭐 왜 좀 잘 더 또 다 the a an and or to of in is it you i me my "
+    "what how do does did are was were be".split()
+)
+
+
+class ExportMessage(Protocol):
+    """What the importer stores of a parsed message (``KakaoMessage`` fits)."""
+
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredMessage:
+    """A message of the imported conversation."""
+
+    seq: int
+    sent_at: datetime
+    author: str
+    is_star: bool
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """A retrieved memory: the messages around a hit, and the star's reply to it."""
+
+    prompt: tuple[StoredMessage, ...]
+    reply: tuple[StoredMessage, ...]
+    score: float
+
+    @property
+    def when(self) -> datetime | None:
+        """When the exchange happened."""
+        first = (self.prompt or self.reply)[:1]
+        return first[0].sent_at if first else None
+
+
+def query_terms(message: str, *, max_terms: int = 8) -> list[str]:
+    """Search terms of a user message: words with particles stripped, stop words dropped."""
+    terms: list[str] = []
+    for raw in _TOKEN.findall(message.lower()):
+        word = raw
+        if "\uac00" <= word[0] <= "\ud7a3":
+            for p in _PARTICLES:
+                if len(word) > len(p) and word.endswith(p):
+                    word = word[: -len(p)]
+                    break
+        if word in _STOP or (len(word) < 2 and not ("\u3131" <= word[0] <= "\ud7a3")):
+            continue
+        if word not in terms:
+            terms.append(word)
+    return terms[:max_terms]
+
+
+def _fingerprint(msg: ExportMessage, occurrence: int) -> str:
+    key = f"{msg.time.isoformat()}\x1f{msg.author}\x1f{msg.text}\x1f{occurrence}"
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+class MemoryStore:
+    """Imports export messages and retrieves past exchanges for a star."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def import_messages(
+        self, session: AsyncSession, star_id: str, messages: Iterable[ExportMessage], star_author: str
+    ) -> int:
+        """Insert messages inside the caller's transaction; duplicates (same export again) are skipped.
+
+        Returns how many new messages were stored.
+        """
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        start = int(
+            await session.scalar(select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id))
+            or -1
+        ) + 1
+        before = int(await session.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+        seen: Counter[tuple[datetime, str, str]] = Counter()
+        batch: list[dict[str, Any]] = []
+        seq = start
+        for msg in messages:
+            ident = (msg.time, msg.author, msg.text)
+            seen[ident] += 1
+            batch.append(
+                {
+                    "star_id": star_id,
+                    "seq": seq,
+                    "sent_at": msg.time.replace(tzinfo=None),
+                    "author": msg.author[:200],
+                    "is_star": msg.author == star_author,
+                    "kind": msg.kind,
+                    "text": msg.text,
+                    "fingerprint": _fingerprint(msg, seen[ident]),
+                }
+            )
+            seq += 1
+            if len(batch) >= _BATCH:
+                await session.execute(insert(StarMessageRow).values(batch).on_conflict_do_nothing())
+                batch = []
+        if batch:
+            await session.execute(insert(StarMessageRow).values(batch).on_conflict_do_nothing())
+        after = int(await session.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+        return after - before
+
+    async def messages(self, star_id: str, *, star_only: bool = False, kinds: Sequence[str] = ("text",)) -> list[StoredMessage]:
+        """Stored messages in order (for style profiles and export)."""
+        q = select(StarMessageRow).where(StarMessageRow.star_id == star_id, StarMessageRow.kind.in_(kinds))
+        if star_only:
+            q = q.where(StarMessageRow.is_star.is_(True))
+        async with self.db.read() as s:
+            rows = await s.scalars(q.order_by(StarMessageRow.seq))
+            return [_stored(r) for r in rows]
+
+    async def count(self, star_id: str) -> int:
+        """How many messages a star has."""
+        async with self.db.read() as s:
+            return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+
+    async def _hits(self, s: AsyncSession, star_id: str, term: str, cap: int) -> list[int]:
+        if self.db.is_sqlite and len(term) >= 3:
+            phrase = '"' + term.replace('"', '""') + '"'
+            rows = await s.execute(
+                text(
+                    "SELECT m.seq FROM star_messages_fts f JOIN star_messages m ON m.id = f.rowid "
+                    "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
+                ),
+                {"q": phrase, "sid": star_id, "cap": cap},
+            )
+        else:
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            rows = await s.execute(
+                select(StarMessageRow.seq)
+                .where(
+                    StarMessageRow.star_id == star_id,
+                    StarMessageRow.kind == "text",
+                    StarMessageRow.text.like(f"%{escaped}%", escape="\\"),
+                )
+                .limit(cap)
+            )
+        return [int(r[0]) for r in rows]
+
+    async def search(self, star_id: str, message: str, *, limit: int = 5, per_term_cap: int = 200) -> list[Exchange]:
+        """Past exchanges most relevant to ``message``, best first."""
+        terms = query_terms(message)
+        if not terms:
+            return []
+        async with self.db.read() as s:
+            total = max(1, int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 1))
+            scores: Counter[int] = Counter()
+            for term in terms:
+                hits = await self._hits(s, star_id, term, per_term_cap)
+                if not hits:
+                    continue
+                idf = math.log(1 + total / len(hits))
+                for seq in hits:
+                    scores[seq] += idf
+            best = [seq for seq, _ in scores.most_common(limit * 3)]
+            exchanges: list[Exchange] = []
+            used: set[int] = set()
+            for seq in best:
+                if seq in used:
+                    continue
+                window = await s.scalars(
+                    select(StarMessageRow)
+                    .where(StarMessageRow.star_id == star_id, StarMessageRow.seq.between(seq - 3, seq + 6))
+                    .order_by(StarMessageRow.seq)
+                )
+                ex = _exchange_around([_stored(r) for r in window], seq, scores[seq])
+                if ex is None:
+                    continue
+                used.update(m.seq for m in ex.prompt + ex.reply)
+                exchanges.append(ex)
+                if len(exchanges) >= limit:
+                    break
+        return exchanges
+
+
+def _stored(row: StarMessageRow) -> StoredMessage:
+    return StoredMessage(
+        seq=row.seq, sent_at=row.sent_at, author=row.author, is_star=row.is_star, kind=row.kind, text=row.text
+    )
+
+
+def _exchange_around(window: list[StoredMessage], hit_seq: int, score: float) -> Exchange | None:
+    """The hit with its neighbours: prompt = the non-star run containing/preceding it, reply = the star's run."""
+    idx = next((i for i, m in enumerate(window) if m.seq == hit_seq), None)
+    if idx is None:
+        return None
+    hit = window[idx]
+    if hit.is_star:
+        # The star said it: the reply is the star's run, the prompt what the other person said just before.
+        start = idx
+        while start > 0 and window[start - 1].is_star:
+            start -= 1
+        end = idx
+        while end + 1 < len(window) and window[end + 1].is_star:
+            end += 1
+        p_start = start
+        while p_start > 0 and not window[p_start - 1].is_star:
+            p_start -= 1
+        return Exchange(prompt=tuple(window[p_start:start]), reply=tuple(window[start : end + 1]), score=score)
+    start = idx
+    while start > 0 and not window[start - 1].is_star:
+        start -= 1
+    end = idx
+    while end + 1 < len(window) and not window[end + 1].is_star:
+        end += 1
+    r_end = end
+    while r_end + 1 < len(window) and window[r_end + 1].is_star:
+        r_end += 1
+    reply = tuple(window[end + 1 : r_end + 1])
+    return Exchange(prompt=tuple(window[start : end + 1]), reply=reply, score=score)

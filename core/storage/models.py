@@ -1,0 +1,195 @@
+"""SQLAlchemy 2 typed models. ORM objects never leave ``core.storage``: repositories map them to domain objects."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(32)
+TS = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (needed for SQLite batch migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UserRow(Base):
+    """A platform identity."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str] = mapped_column(String(8))
+    locale_explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    active_star_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    voice_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class StarRow(Base):
+    """A star: a persona built from a chat export."""
+
+    __tablename__ = "stars"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    relation: Mapped[str] = mapped_column(String(100), default="")
+    participant_name: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    photo_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class StarMessageRow(Base):
+    """One message of the imported conversation (the star's and the other participants')."""
+
+    __tablename__ = "star_messages"
+    __table_args__ = (
+        UniqueConstraint("star_id", "fingerprint"),
+        Index("ix_star_messages_star_seq", "star_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    author: Mapped[str] = mapped_column(String(200))
+    is_star: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+
+
+class StyleProfileRow(Base):
+    """The star's writing style, computed at import."""
+
+    __tablename__ = "style_profiles"
+
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), primary_key=True)
+    profile: Mapped[dict[str, object]] = mapped_column(JSON)
+    traits: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ChatTurnRow(Base):
+    """One bubble of the conversation between a user and a star."""
+
+    __tablename__ = "chat_turns"
+    __table_args__ = (Index("ix_chat_turns_user_star_id", "user_id", "star_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(40), default="")
+    in_context: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class FlowRow(Base):
+    """A persisted multi-step dialog (one active flow per user)."""
+
+    __tablename__ = "flows"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class ConsentRow(Base):
+    """A consent the user gave, with what they agreed to and when."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    star_id: Mapped[str | None] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(TS)
+
+
+class BlobRefRow(Base):
+    """Who uses a stored blob. A blob with no references left is deleted from the blob store."""
+
+    __tablename__ = "blob_refs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    blob_key: Mapped[str] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    star_id: Mapped[str | None] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class JobRow(Base):
+    """A heavy job (import, separation, transcription, synthesis) and its progress."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status", "status"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_text: Mapped[str] = mapped_column(String(200), default="")
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class SafetyEventRow(Base):
+    """A blocked message or a crisis hand-off, logged for the owner without the blocked content."""
+
+    __tablename__ = "safety_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    star_id: Mapped[str | None] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), nullable=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(TS)

@@ -1,0 +1,388 @@
+"""Repositories: the only code that touches ORM rows. They take and return domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from core.domain.identity import Locale, Platform, User, UserRef
+from core.domain.stars import ChatTurn, Star, StarStatus, TurnRole
+from core.storage.db import Database
+from core.storage.ids import aware, new_id, utcnow
+from core.storage.models import (
+    BlobRefRow,
+    ChatTurnRow,
+    ConsentRow,
+    FlowRow,
+    SafetyEventRow,
+    StarRow,
+    StyleProfileRow,
+    UserRow,
+)
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        platform=Platform(row.platform),
+        platform_user_id=row.platform_user_id,
+        display_name=row.display_name,
+        locale=Locale(row.locale),
+        locale_is_explicit=row.locale_explicit,
+        created_at=aware(row.created_at),
+    )
+
+
+def _star(row: StarRow) -> Star:
+    return Star(
+        id=row.id,
+        owner_id=row.owner_id,
+        name=row.name,
+        relation=row.relation,
+        participant_name=row.participant_name,
+        notes=row.notes,
+        birth_date=row.birth_date,
+        death_date=row.death_date,
+        photo_blob=row.photo_blob,
+        status=StarStatus(row.status),
+        created_at=aware(row.created_at),
+    )
+
+
+def _turn(row: ChatTurnRow) -> ChatTurn:
+    return ChatTurn(
+        id=str(row.id),
+        user_id=row.user_id,
+        star_id=row.star_id,
+        role=TurnRole(row.role),
+        text=row.text,
+        engine=row.engine,
+        created_at=aware(row.created_at),
+    )
+
+
+class UserRepository:
+    """Users by platform identity, their locale and active star."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_or_create(self, ref: UserRef, *, display_name: str, locale: Locale) -> User:
+        """The user for a platform identity, created on first contact."""
+        async with self.db.read() as s:
+            row = await s.scalar(
+                select(UserRow).where(
+                    UserRow.platform == ref.platform.value, UserRow.platform_user_id == ref.platform_user_id
+                )
+            )
+            if row is not None:
+                return _user(row)
+        async with self.db.write() as s:
+            row = await s.scalar(
+                select(UserRow).where(
+                    UserRow.platform == ref.platform.value, UserRow.platform_user_id == ref.platform_user_id
+                )
+            )
+            if row is None:
+                row = UserRow(
+                    id=new_id(),
+                    platform=ref.platform.value,
+                    platform_user_id=ref.platform_user_id,
+                    display_name=display_name[:200],
+                    locale=locale.value,
+                    locale_explicit=False,
+                    voice_replies=False,
+                    created_at=utcnow(),
+                )
+                s.add(row)
+            return _user(row)
+
+    async def get(self, user_id: str) -> User | None:
+        """A user by id."""
+        async with self.db.read() as s:
+            row = await s.get(UserRow, user_id)
+            return _user(row) if row else None
+
+    async def set_locale(self, user_id: str, locale: Locale) -> None:
+        """Switch the user's language explicitly (it then wins over the platform's hint)."""
+        async with self.db.write() as s:
+            await s.execute(
+                update(UserRow).where(UserRow.id == user_id).values(locale=locale.value, locale_explicit=True)
+            )
+
+    async def set_active_star(self, user_id: str, star_id: str | None) -> None:
+        """Which star the user's plain messages go to."""
+        async with self.db.write() as s:
+            await s.execute(update(UserRow).where(UserRow.id == user_id).values(active_star_id=star_id))
+
+    async def active_star_id(self, user_id: str) -> str | None:
+        """The user's active star id, if any."""
+        async with self.db.read() as s:
+            return await s.scalar(select(UserRow.active_star_id).where(UserRow.id == user_id))
+
+    async def delete(self, user_id: str) -> None:
+        """Delete a user; every owned row goes with it (foreign keys cascade)."""
+        async with self.db.write() as s:
+            await s.execute(delete(UserRow).where(UserRow.id == user_id))
+
+    async def count(self) -> int:
+        """How many users exist."""
+        async with self.db.read() as s:
+            return int(await s.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+
+class StarRepository:
+    """Stars, always read through their owner."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_owned(self, star_id: str, owner_id: str) -> Star | None:
+        """The star if ``owner_id`` owns it, else ``None`` (never another user's star)."""
+        async with self.db.read() as s:
+            row = await s.scalar(select(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id))
+            return _star(row) if row else None
+
+    async def list_owned(self, owner_id: str) -> list[Star]:
+        """The user's stars, oldest first."""
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(StarRow).where(StarRow.owner_id == owner_id).order_by(StarRow.created_at, StarRow.id)
+            )
+            return [_star(r) for r in rows]
+
+    async def set_status(self, star_id: str, owner_id: str, status: StarStatus) -> bool:
+        """Change a star's status; False when the user does not own it."""
+        async with self.db.write() as s:
+            res = await s.execute(
+                update(StarRow)
+                .where(StarRow.id == star_id, StarRow.owner_id == owner_id)
+                .values(status=status.value)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def delete_owned(self, star_id: str, owner_id: str) -> bool:
+        """Delete a star and every row derived from it; False when the user does not own it."""
+        async with self.db.write() as s:
+            res = await s.execute(delete(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id))
+            await s.execute(update(UserRow).where(UserRow.active_star_id == star_id).values(active_star_id=None))
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def style_profile(self, star_id: str) -> tuple[dict[str, Any], list[str]] | None:
+        """The stored style profile JSON and extracted traits."""
+        async with self.db.read() as s:
+            row = await s.get(StyleProfileRow, star_id)
+            return (dict(row.profile), list(row.traits)) if row else None
+
+    async def set_traits(self, star_id: str, traits: Sequence[str]) -> None:
+        """Store LLM-extracted traits beside the profile."""
+        async with self.db.write() as s:
+            await s.execute(
+                update(StyleProfileRow).where(StyleProfileRow.star_id == star_id).values(traits=list(traits))
+            )
+
+
+class ChatRepository:
+    """Chat history per (user, star)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, user_id: str, star_id: str, role: TurnRole, texts: Sequence[str], engine: str = "") -> None:
+        """Append bubbles in one transaction."""
+        now = utcnow()
+        async with self.db.write() as s:
+            for text in texts:
+                s.add(
+                    ChatTurnRow(
+                        user_id=user_id, star_id=star_id, role=role.value, text=text, engine=engine, created_at=now
+                    )
+                )
+
+    async def recent(self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True) -> list[ChatTurn]:
+        """The last ``limit`` turns, oldest first."""
+        q = select(ChatTurnRow).where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
+        if in_context_only:
+            q = q.where(ChatTurnRow.in_context.is_(True))
+        async with self.db.read() as s:
+            rows = list(await s.scalars(q.order_by(ChatTurnRow.id.desc()).limit(limit)))
+        return [_turn(r) for r in reversed(rows)]
+
+    async def last_turns(self, user_id: str, star_ids: Sequence[str]) -> dict[str, ChatTurn]:
+        """The last turn of each star's conversation with the user (for the chat list)."""
+        if not star_ids:
+            return {}
+        async with self.db.read() as s:
+            last_ids = (
+                select(func.max(ChatTurnRow.id))
+                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id.in_(star_ids))
+                .group_by(ChatTurnRow.star_id)
+            )
+            rows = await s.scalars(select(ChatTurnRow).where(ChatTurnRow.id.in_(last_ids)))
+            return {r.star_id: _turn(r) for r in rows}
+
+    async def reset_context(self, user_id: str, star_id: str) -> None:
+        """Forget the conversation context (history stays for export, but the model no longer sees it)."""
+        async with self.db.write() as s:
+            await s.execute(
+                update(ChatTurnRow)
+                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
+                .values(in_context=False)
+            )
+
+    async def all_turns(self, user_id: str, star_id: str) -> list[ChatTurn]:
+        """Every turn, for export."""
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(ChatTurnRow)
+                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
+                .order_by(ChatTurnRow.id)
+            )
+            return [_turn(r) for r in rows]
+
+    async def has_turns(self, user_id: str, star_id: str) -> bool:
+        """Whether the user ever talked with the star."""
+        async with self.db.read() as s:
+            return (
+                await s.scalar(
+                    select(ChatTurnRow.id)
+                    .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
+                    .limit(1)
+                )
+            ) is not None
+
+
+class FlowRepository:
+    """The persisted state of each user's current multi-step dialog."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(kind, step, data) of the user's flow, if one is running."""
+        async with self.db.read() as s:
+            row = await s.get(FlowRow, user_id)
+            return (row.kind, row.step, dict(row.data)) if row else None
+
+    async def save(self, user_id: str, kind: str, step: str, data: dict[str, Any]) -> None:
+        """Create or replace the user's flow state."""
+        async with self.db.write() as s:
+            row = await s.get(FlowRow, user_id)
+            if row is None:
+                s.add(FlowRow(user_id=user_id, kind=kind, step=step, data=data, updated_at=utcnow()))
+            else:
+                row.kind, row.step, row.data, row.updated_at = kind, step, data, utcnow()
+
+    async def clear(self, user_id: str) -> None:
+        """End the user's flow."""
+        async with self.db.write() as s:
+            await s.execute(delete(FlowRow).where(FlowRow.user_id == user_id))
+
+
+class ConsentRepository:
+    """Consents with their wording and time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, user_id: str, kind: str, text: str, star_id: str | None = None) -> None:
+        """Store one consent."""
+        async with self.db.write() as s:
+            s.add(ConsentRow(id=new_id(), user_id=user_id, star_id=star_id, kind=kind, text=text, given_at=utcnow()))
+
+    async def list_for(self, user_id: str, star_id: str | None = None) -> list[dict[str, str]]:
+        """Consents of a user (and star), as plain records for export."""
+        q = select(ConsentRow).where(ConsentRow.user_id == user_id)
+        if star_id is not None:
+            q = q.where((ConsentRow.star_id == star_id) | ConsentRow.star_id.is_(None))
+        async with self.db.read() as s:
+            rows = await s.scalars(q.order_by(ConsentRow.given_at))
+            return [
+                {"kind": r.kind, "text": r.text, "given_at": aware(r.given_at).isoformat(), "star_id": r.star_id or ""}
+                for r in rows
+            ]
+
+    async def has(self, user_id: str, kind: str, star_id: str | None = None) -> bool:
+        """Whether the user gave this consent."""
+        q = select(ConsentRow.id).where(ConsentRow.user_id == user_id, ConsentRow.kind == kind)
+        if star_id is not None:
+            q = q.where(ConsentRow.star_id == star_id)
+        async with self.db.read() as s:
+            return (await s.scalar(q.limit(1))) is not None
+
+
+class BlobRefRepository:
+    """Which user (and star) uses which blob; blobs with no references are garbage."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, key: str, *, owner_id: str, purpose: str, star_id: str | None = None, filename: str = "", size: int = 0
+    ) -> None:
+        """Reference a stored blob."""
+        async with self.db.write() as s:
+            s.add(
+                BlobRefRow(
+                    blob_key=key,
+                    owner_id=owner_id,
+                    star_id=star_id,
+                    purpose=purpose,
+                    filename=filename[:255],
+                    size=size,
+                    created_at=utcnow(),
+                )
+            )
+
+    async def list_for(self, owner_id: str, star_id: str | None = None) -> list[tuple[str, str, str]]:
+        """(key, purpose, filename) of a user's blobs, optionally only one star's."""
+        q = select(BlobRefRow).where(BlobRefRow.owner_id == owner_id)
+        if star_id is not None:
+            q = q.where(BlobRefRow.star_id == star_id)
+        async with self.db.read() as s:
+            return [(r.blob_key, r.purpose, r.filename) for r in await s.scalars(q.order_by(BlobRefRow.id))]
+
+    async def referenced(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` are still referenced."""
+        if not keys:
+            return set()
+        async with self.db.read() as s:
+            return set(await s.scalars(select(BlobRefRow.blob_key).where(BlobRefRow.blob_key.in_(keys)).distinct()))
+
+
+class SafetyEventRepository:
+    """Safety events (never with the blocked content)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def log(self, user_id: str, star_id: str | None, direction: str, verdict: str, reasons: Sequence[str]) -> None:
+        """Record that something was blocked or handed off."""
+        async with self.db.write() as s:
+            s.add(
+                SafetyEventRow(
+                    user_id=user_id,
+                    star_id=star_id,
+                    direction=direction,
+                    verdict=verdict,
+                    reasons=list(reasons),
+                    created_at=utcnow(),
+                )
+            )
+
+    async def list_for(self, user_id: str) -> list[dict[str, Any]]:
+        """A user's safety events."""
+        async with self.db.read() as s:
+            rows = await s.scalars(select(SafetyEventRow).where(SafetyEventRow.user_id == user_id))
+            return [
+                {"direction": r.direction, "verdict": r.verdict, "reasons": r.reasons, "at": aware(r.created_at).isoformat()}
+                for r in rows
+            ]
+
+
+def as_naive(value: datetime) -> datetime:
+    """Export times are local wall-clock times: store them naive."""
+    return value.replace(tzinfo=None)
