@@ -1,0 +1,74 @@
+"""Settings: env prefix, nesting, secrets hidden, one clear line for each wrong setting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VOS_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_nested_env_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOS_LLM__MODEL", "gpt-x")
+    monkeypatch.setenv("VOS_LLM__API_KEY", "sk-secret-value")
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abc")
+    s = load_settings()
+    assert s.llm.model == "gpt-x" and s.llm.api_key.get_secret_value() == "sk-secret-value"
+    dumped = json.dumps(s.redacted())
+    assert "sk-secret-value" not in dumped and "123:abc" not in dumped
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("VOS_DEFAULT_LOCALE=en\n")
+    assert load_settings().default_locale.value == "en"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("VOS_LLM__MODLE", "x", "VOS_LLM__MODLE"),
+        ("VOS_NOPE", "1", "VOS_NOPE"),
+        ("VOS_DATABASE_URL", "not a url", "VOS_DATABASE_URL"),
+        ("VOS_DATABASE_URL", "mysql://u@h/db", "VOS_DATABASE_URL"),
+        ("VOS_LIMITS__MAX_EXPORT_MB", "lots", "VOS_LIMITS__MAX_EXPORT_MB"),
+    ],
+)
+def test_wrong_setting_names_itself(monkeypatch: pytest.MonkeyPatch, key: str, value: str, named: str) -> None:
+    monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith(named)
+    assert "\n" not in str(err.value)
+
+
+def test_unwritable_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("VOS_DATA_DIR", str(blocker / "sub"))
+    with pytest.raises(SettingsError, match="^VOS_DATA_DIR"):
+        load_settings()
+
+
+def test_cli_prints_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOS_DATABASE_URL", "::nope::")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.output.strip().startswith("vos: VOS_DATABASE_URL")
+
+
+def test_cli_config_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "999:topsecret")
+    result = CliRunner().invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    assert "topsecret" not in result.output and "**********" in result.output

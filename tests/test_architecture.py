@@ -1,0 +1,30 @@
+"""Import contracts (bot -> adapters -> core) and the user-facing text catalogues."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.domain.identity import Locale
+from core.i18n import catalogue, placeholders
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_linter_contracts_hold() -> None:
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    if not Path(exe).exists():
+        pytest.fail("import-linter is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_catalogues_have_the_same_keys_and_placeholders() -> None:
+    ko, en = catalogue(Locale.KO), catalogue(Locale.EN)
+    assert set(ko) == set(en), sorted(set(ko) ^ set(en))
+    for key in ko:
+        assert placeholders(ko[key]) == placeholders(en[key]), key
