@@ -104,7 +104,7 @@ class WavTrackWriter:
             self.first_audio = position
         end = position + len(pcm)
         if end - self._committed > 4 * self._window:  # a long silence before this: commit it first
-            self.commit(end - self._window)
+            self.commit(min(position, end - self._window))
         needed = end - self._committed
         if needed > len(self._pending):
             grown = np.zeros((needed, self.channels), dtype=np.int16)

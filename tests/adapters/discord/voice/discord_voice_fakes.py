@@ -103,7 +103,8 @@ class FakeMlsVoiceServer:
             self._add_proposal(channel_id.to_bytes(8, "big"), 0, packages[uid]) for uid in others
         )
         result = sessions[committer].process_proposals(davey.ProposalsOperationType.append, _vec(proposals))
-        assert result is not None and result.welcome is not None
+        assert result is not None
+        assert result.welcome is not None
         for uid in others:
             sessions[uid].process_welcome(result.welcome)
         sessions[committer].process_commit(result.commit)
@@ -142,8 +143,10 @@ class FakeSpeaker:
         return self.cipher.encrypt(header, body + media)
 
 
-def best_lag_correlation(track: np.ndarray, source: np.ndarray, start: int, max_lag: int) -> tuple[int, float]:
-    """The lag (samples) in ``[-max_lag, max_lag]`` at which ``source`` best matches ``track`` near ``start``."""
+def best_lag_correlation(
+    track: np.ndarray, source: np.ndarray, start: int, max_lag: int
+) -> tuple[int, float]:
+    """The lag in ``[-max_lag, max_lag]`` where ``source`` best matches ``track`` near ``start``."""
     best = (0, -1.0)
     src = source.astype(np.float64)
     for lag in range(-max_lag, max_lag + 1, 24):

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("discord")
 pytest.importorskip("davey")
 
-from discord_voice_fakes import (  # noqa: E402
+from discord_voice_fakes import (
     FRAME,
     SAMPLE_RATE,
     FakeMlsVoiceServer,
@@ -28,8 +28,8 @@ from discord_voice_fakes import (  # noqa: E402
     voice_like,
 )
 
-from adapters.discord.voice import start_capture  # noqa: E402
-from adapters.discord.voice.transport import AES256_GCM, XCHACHA20, make_cipher  # noqa: E402
+from adapters.discord.voice import start_capture
+from adapters.discord.voice.transport import AES256_GCM, XCHACHA20, make_cipher
 
 CHANNEL, BOT, ALICE, BOB = 777, 1000, 2001, 2002
 ALICE_SSRC, BOB_SSRC = 11, 22
@@ -91,7 +91,9 @@ async def test_two_speakers_with_gaps_loss_late_mapping_and_garbage(tmp_path, mo
     garbage += [forged.packet(b"\xfc\xff\xfe", frame_index=i) for i in range(3)]
     schedule += [(1.45 + 0.01 * i, g, None) for i, g in enumerate(garbage)]
     opus_filler = encode_opus(voice_like(0.1, seed=9))
-    schedule += [(1.6 + 0.02 * i, stranger.packet(o, frame_index=60 + i), None) for i, o in enumerate(opus_filler)]
+    schedule += [
+        (1.6 + 0.02 * i, stranger.packet(o, frame_index=60 + i), None) for i, o in enumerate(opus_filler)
+    ]
     schedule.sort(key=lambda item: item[0])
 
     capture = start_capture(client, tmp_path / "tracks", keepalive_interval_s=0.5)
@@ -161,4 +163,5 @@ async def test_two_speakers_with_gaps_loss_late_mapping_and_garbage(tmp_path, mo
     assert stats.dave_dropped == len(opus_filler)  # frames under keys the bot does not hold
     assert stats.dave.decrypted >= 100
     assert stats.resyncs >= 1  # Bob's timestamps stop during his pause
-    assert len(keepalives) >= 2 and all(len(k) == 8 for k in keepalives)
+    assert len(keepalives) >= 2
+    assert all(len(k) == 8 for k in keepalives)
