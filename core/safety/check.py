@@ -45,7 +45,9 @@ class SafetyGuard:
         crisis = self.crisis.check_sync(text) if role == "user" else None
         return self._combine(crisis, self.scam.check_sync(text, role))
 
-    async def check(self, text: str, role: Role = "user", locale: Locale | str | None = None) -> SafetyVerdict:
+    async def check(
+        self, text: str, role: Role = "user", locale: Locale | str | None = None
+    ) -> SafetyVerdict:
         """Rules, then the model for borderline cases when one is configured.
 
         ``locale`` is accepted for callers that know it; the rules are bilingual and do not need it.

@@ -38,11 +38,11 @@ class ClassifierAnswer:
 @cache
 def _environment() -> jinja2.Environment:
     # Plain-text prompts, not HTML: escaping would corrupt the user's text.
-    return jinja2.Environment(  # noqa: S701
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(PROMPTS_DIR),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
-        autoescape=False,
+        autoescape=False,  # noqa: S701
     )
 
 

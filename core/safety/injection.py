@@ -23,7 +23,9 @@ INJECTION_REMINDER = (
 )
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-_SPECIAL_TOKEN = re.compile(r"<\|[^|<>\n]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>", re.I)
+_SPECIAL_TOKEN = re.compile(
+    r"<\|[^|<>\n]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>", re.I
+)
 _FENCE_LIKE = re.compile(r"<{3,}|>{3,}")
 _ROLE_HEADER = re.compile(
     r"^\s*(#{1,6}\s*|\[)?\s*(system|assistant|user|developer|instruction|instructions|human|ai|"
@@ -46,9 +48,7 @@ def quote_as_data(text: str, label: str) -> str:
     body = _FENCE_LIKE.sub(lambda m: " ".join(m.group()), body)
     lines = []
     for line in body.split("\n"):
-        if _ROLE_HEADER.match(line):
-            line = "(quoted) " + line.strip()
-        lines.append("| " + line)
+        lines.append("| " + ("(quoted) " + line.strip() if _ROLE_HEADER.match(line) else line))
     return f'{FENCE_OPEN} label="{clean_label}">>>\n' + "\n".join(lines) + f"\n{FENCE_CLOSE}"
 
 
@@ -57,10 +57,12 @@ _INJECTION = re.compile(
     r"the|these|those)\b.{0,20}\b(instructions?|prompts?|rules?|directions?|guidelines?|messages?|context)\b|"
     r"\b(reveal|show|print|repeat|output|display|tell me|give me|leak|dump|share|what (is|are|was))\b.{0,30}"
     r"\b(system|initial|hidden|original|secret|developer|first)\s+(prompt|instructions?|message|rules)\b|"
-    r"\bsystem prompt\b|\byou are now\b|\bfrom now on,? you (are|will|must)\b|\bnew (instructions?|rules?)\s*:|"
-    r"\bdeveloper mode\b|\bjailbreak|\bdan mode\b|\bdo anything now\b|\bact as (an? )?(unrestricted|unfiltered|"
-    r"different|new)\b|\bpretend (you are|to be) (an? )?(ai|assistant|chatgpt|gpt|system|unrestricted)\b|"
-    r"\bno longer (bound|restricted)\b|<\|im_start\|>|<\|system\|>|\[inst\]|<<sys>>|^\s*#{1,6}\s*(system|instruction)|"
+    r"\bsystem prompt\b|\byou are now\b|\bfrom now on,? you (are|will|must)\b|"
+    r"\bnew (instructions?|rules?)\s*:|\bdeveloper mode\b|\bjailbreak|\bdan mode\b|\bdo anything now\b|"
+    r"\bact as (an? )?(unrestricted|unfiltered|different|new)\b|"
+    r"\bpretend (you are|to be) (an? )?(ai|assistant|chatgpt|gpt|system|unrestricted)\b|"
+    r"\bno longer (bound|restricted)\b|<\|im_start\|>|<\|system\|>|\[inst\]|<<sys>>|"
+    r"^\s*#{1,6}\s*(system|instruction)|"
     r"(이전|위의|앞의|앞서|기존|모든|지금까지)\s*(의\s*)?(지시|명령|지침|설정|규칙|프롬프트|대화|내용)\S*\s*(은|는|을|를|다)?\s*"
     r"(모두\s*|다\s*|전부\s*)?(무시|잊어|잊고|취소|초기화)|"
     r"(시스템|초기|숨겨진|원래)\s*(프롬프트|지시|지침|메시지|설정)|프롬프트\s*(를|을)?\s*(보여|알려|출력|공개|말해)|"

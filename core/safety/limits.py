@@ -165,7 +165,7 @@ def upload_within_limit(size_bytes: int, limit_bytes: int) -> bool:
 
 
 def rate_limited_message(locale: Locale | str, decision: RateDecision, *, kind: str = "messages") -> str:
-    """"Too many messages/jobs, try again in N s" for a refused decision; ``kind`` is messages or jobs."""
+    """ "Too many messages/jobs, try again in N s" for a refused decision; ``kind`` is messages or jobs."""
     key = "safety.limits.too_many_jobs" if kind == "jobs" else "safety.limits.too_many_messages"
     return t(locale, key, seconds=decision.retry_after_whole_s)
 
@@ -178,5 +178,9 @@ def queue_full_message(locale: Locale | str) -> str:
 def upload_too_large_message(locale: Locale | str, size_bytes: int, limit_bytes: int) -> str:
     """The message for an upload over the size limit, sizes in MB with one decimal."""
     mb = 1024 * 1024
-    return t(locale, "safety.limits.upload_too_large", size_mb=f"{size_bytes / mb:.1f}",
-             limit_mb=f"{limit_bytes / mb:.0f}")
+    return t(
+        locale,
+        "safety.limits.upload_too_large",
+        size_mb=f"{size_bytes / mb:.1f}",
+        limit_mb=f"{limit_bytes / mb:.0f}",
+    )

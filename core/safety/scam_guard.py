@@ -17,8 +17,19 @@ from core.safety.verdict import ALLOW, Role, SafetyVerdict
 
 SCAM_REASONS = frozenset(
     {
-        "transfer_request", "account_number", "card_number", "password", "otp", "resident_id", "gift_card",
-        "crypto", "urgent_loan", "impersonation", "payment_link", "voice_misuse", "digit_sequence",
+        "transfer_request",
+        "account_number",
+        "card_number",
+        "password",
+        "otp",
+        "resident_id",
+        "gift_card",
+        "crypto",
+        "urgent_loan",
+        "impersonation",
+        "payment_link",
+        "voice_misuse",
+        "digit_sequence",
     }
 )
 CLASSIFIER_REASON = "classifier"
@@ -38,7 +49,9 @@ class ScamGuardOptions:
 
     def threshold(self, role: Role) -> float:
         """The score at which rules alone block ``role``."""
-        return {"user": self.user_threshold, "star": self.star_threshold, "speech": self.speech_threshold}[role]
+        return {"user": self.user_threshold, "star": self.star_threshold, "speech": self.speech_threshold}[
+            role
+        ]
 
 
 class ScamGuard:
