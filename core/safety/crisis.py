@@ -144,8 +144,12 @@ _KO_HYPERBOLE = _rx(
     r"(창피|쪽팔|부끄러|민망|웃겨|웃기|배고파|배불러|졸려|더워|추워|귀찮|심심)(해|서|워|해서|워서)?$"
 )
 _KO_DENIAL = _rx(r"^(진|지는|지|은건|은게|다는건|다는게|단건|단게|다는말은)?(않|아니|안)")
-_EN_HYPERBOLE = _rx(r"^\s*(of|from) (embarrassment|laughter|laughing|shame|cringe|boredom)|^\s*laughing")
-_EN_DENIAL = _rx(r"(\bnot|n'?t|\bnever|\bno)\s+(\w+\s+)?$")
+_EN_HYPERBOLE = _rx(
+    r"^\s*(of|from) (embarrassment|laughter|laughing|shame|cringe|boredom)|^\s*laughing|"
+    r"^\s*(my|your|her|his|the) hair|^\s*for\b"
+)
+# "n't" needs its apostrophe (or a known contraction): "want" must not read as a denial.
+_EN_DENIAL = _rx(r"(\bnot|n't|\b(dont|cant|wont|didnt)|\bnever|\bno)\s+(\w+\s+)?$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,7 +38,7 @@ _URGENT = _rx(
 _NARRATIVE = _rx(
     r"(예전에|옛날에|어릴 ?때|어렸을 ?때|그때|생각나|기억나|기억해|했었|했던|줬었|주셨|줬던|셨던|시던|주던|받았던|받았었|"
     r"잖아|돌아가시|장례|상속|유품|유산|정리하|정산|보내주셨|사주셨|\bused to\b|\bremember\b|when i was|back then|"
-    r"years ago|as a kid|growing up|\bevery (birthday|christmas|month|year|week)|\bwould always\b|\bfuneral\b|"
+    r"years ago|as a kid|growing up|\bevery (birthday|christmas|month|year|week)|\bwould always\b|\balways said\b|\bused to say\b|\bfuneral\b|"
     r"\binheritance\b|\bestate\b|passed away|\bafter (she|he|mom|dad) died\b|\bmemories\b)"
 )
 _MONEY = _rx(
@@ -119,11 +119,12 @@ def _number_rules(n: str, s: _Score, role: Role) -> None:
 # --- Keywords in context ---------------------------------------------------------------------------------
 _ACCOUNT_ASK = _rx(
     r"(계좌|통장)(번호)?(를|을|좀|만)?(알려|불러|보내|적어|찍어|줘|주세요|로보내|로입금|로송금|로이체|에입금|로넣|에넣|로부쳐)|"
-    r"(안전|보호|국가안전)계좌|대포통장|"
+    r"(안전|보호|국가안전)계좌|대포통장|(통장|계좌)(으로|로)?(좀)?(받아줘|받아줄|받아주|빌려|대신받)|"
     r"\b(account|routing|bank) (number|details|info)\b|\bbank details\b|\b(your|the) (account|bank) (no|#)"
 )
 _TRANSFER_KO = _rx(
-    r"(송금|이체|입금)(을|를)?(좀|만|바로|지금|빨리|얼른)?(해|하|시켜|처리|부탁|요망|바람|바랍|가능|할수|할 수)|"
+    r"(송금|이체|입금)(을|를)?(좀|만|바로|지금|빨리|얼른)?(해|하|시켜|처리|부탁|요망|바람|바랍|가능|할수|할 수|좀|부탁)|"
+    r"([0-9]+|[일이삼사오육칠팔구십백천]+)(만|천|백)?원?(만|을|를)?(입금|송금|이체|보내)|"
     r"(돈|현금|금액|원|만원|[0-9]+만|용돈|비용)(을|를|좀|만|이라도|도)?(빨리|얼른|당장|바로|지금)?"
     r"(보내|부쳐|붙여|넣어|빌려|꿔|입금|송금|이체)(줘|주세요|주실|줄래|줄수|줄 수|주라|달라|라|요\?|주면|야 ?해|야돼|야 돼)"
 )
@@ -132,6 +133,11 @@ _TRANSFER_EN = _rx(
     r"(\$\s?\d|\d[\d,]*\s*(dollars|bucks|usd|won|krw)\b|money|cash|funds|the payment|it to (my|this|the|our) account)|"
     r"\b(wire|bank|money) transfer\b|\b(transfer|send|deposit|move) (it |the money |them |the funds )?(to|into) "
     r"(my|this|that|the following|our|a safe|a new|a secure) (account|wallet)"
+)
+_NEGATED_EN = _rx(r"(\bnever|\bdon'?t|\bdidn'?t|\bnot|\bwon'?t)\s+(\w+\s+)?$")
+_CARD_ASK = _rx(
+    r"카드번호(를|좀)?(알려|불러|보내|적어|찍어|줘)|카드(앞|뒷)면(을)?(찍어|보내)|"
+    r"\b(give|send|tell|read|need|share|enter|type)\b.{0,20}\b(card|credit card|debit card) (number|details|info)\b"
 )
 _GIFT = _rx(
     r"(문화상품권|상품권|기프트카드|기프트 카드|구글기프트|구글 기프트|구글플레이카드|구글 플레이 카드|구글카드|"
@@ -148,9 +154,9 @@ _PAY_VERB = _rx(
     r"\btransfer\b)"
 )
 _OTP = _rx(
-    r"(인증번호|인증코드|인증문자|보안카드|\botp\b|일회용비밀번호|일회용 비밀번호|승인번호|문자로온(번호|숫자|코드)|"
+    r"(인증번호|인증코드|인증문자|보안카드|\botp\b|일회용비밀번호|일회용 비밀번호|승인번호|문자로?온(거|것|번호|숫자|코드)|뒷면 ?(세|3)자리|"
     r"\bone[- ]time (pass)?(code|password|pin)\b|\bverification code\b|\bsecurity code\b|\bauth(entication)? code\b|"
-    r"\b2fa code\b|\bconfirmation code\b|\bcode (we|i|they) (just )?(sent|texted)\b|\bcvv\b|\bcvc\b)"
+    r"\b2fa code\b|\bconfirmation code\b|\b(3|three) digits on the back\b|\bcode (we|i|they) (just )?(sent|texted)\b|\bcvv\b|\bcvc\b)"
 )
 _SECRET = _rx(
     r"(비밀번호|비번|패스워드|핀번호|공인인증서|공동인증서|\bpasswords?\b|\bpasscode\b|\bpin( code| number)?\b|"
@@ -170,6 +176,7 @@ _LOAN = _rx(
     r"\bpre-?approved\b|\bneed (some |the )?money (urgently|fast|now|today|right now)\b|\blend me\b|"
     r"\bborrow (some )?money\b|\bbail money\b|\burgent payment\b|\bpay (the )?(fine|fee|bail|deposit) (now|today|immediately)\b)"
 )
+_LOAN_PRESSURE = _rx(r"(오늘|수수료|선입금|보증금|\btoday\b|\bfees?\b|\bdeposit\b|\bupfront\b)")
 _INSTITUTION = _rx(
     r"(검찰|지검|검사입니다|담당검사|금융감독원|금감원|금융위|경찰청|경찰서|사이버수사|수사관|수사과|국세청|"
     r"은행(고객센터|보안팀|직원|입니다|에서연락)|카드사|\bpolice\b|\bfbi\b|\birs\b|\bprosecutor|\bdistrict attorney\b|"
@@ -185,7 +192,9 @@ _CASE = _rx(
     r"\bcase\b|\bwarrant\b|\barrest|\binvestigation\b|\bsuspended\b|\bfrozen\b|\bmoney laundering\b|"
     r"\bidentity theft\b|\bsafe account\b|\bverify your\b|\bcompromised\b|\bsuspicious activity\b)"
 )
-_URL = _rx(r"(https?://\S+|www\.\S+|\b[a-z0-9-]+\.(ly|gl|me|do|io|kr|link|app|xyz|top|site|la|gd|co)/\S*)")
+_URL = _rx(
+    r"(https?://\S+|www\.\S+|\b[a-z0-9-]+\.(ly|gl|me|do|io|kr|link|app|xyz|top|site|la|gd|co|com|net|org)/\S*)"
+)
 _PAY_URL = _rx(
     r"(bit\.ly|tinyurl|t\.co/|goo\.gl|han\.gl|me2\.do|vo\.la|is\.gd|buly\.kr|url\.kr|qrco\.de|toss\.me|kakaopay|"
     r"paypal\.me|venmo|cash\.app|pay|transfer|remit|wallet|bank|login|verify|account|auth)"
@@ -210,8 +219,12 @@ def _keyword_rules(n: str, c: str, s: _Score) -> None:
     both = (n, c)
     if any(_ACCOUNT_ASK.search(x) for x in both):
         s.add("account_number", 0.9)
-    if _TRANSFER_KO.search(c) or _TRANSFER_EN.search(n):
+    if _TRANSFER_KO.search(c) or any(
+        not _NEGATED_EN.search(n[: m.start()]) for m in _TRANSFER_EN.finditer(n)
+    ):
         s.add("transfer_request", 0.9)
+    if _CARD_ASK.search(c) or _CARD_ASK.search(n):
+        s.add("card_number", 0.9)
     for reason, rx in (("gift_card", _GIFT), ("crypto", _CRYPTO)):
         if rx.search(n) or rx.search(c):
             asked = _near(c, rx, _PAY_VERB, 25) or _near(n, rx, _PAY_VERB, 30)
@@ -220,13 +233,16 @@ def _keyword_rules(n: str, c: str, s: _Score) -> None:
         asked = _near(c, _OTP, _SECRET_ASK) or _near(n, _OTP, _SECRET_ASK) or re.search(r"\d{4,8}", n)
         s.add("otp", 1.0 if asked else 0.7)
     if _SECRET.search(c) or _SECRET.search(n):
-        asked = _near(c, _SECRET, _SECRET_ASK, 15) or _near(n, _SECRET, _SECRET_ASK, 20)
+        asked = _near(c, _SECRET, _SECRET_ASK, 15) or _near(n, _SECRET, _SECRET_ASK, 32)
         s.add("password", 0.9 if asked else 0.3)
     if _RRN_WORD.search(c) or _RRN_WORD.search(n):
         asked = _near(c, _RRN_WORD, _SECRET_ASK, 15) or _near(n, _RRN_WORD, _SECRET_ASK, 20)
         s.add("resident_id", 0.9 if asked else 0.3)
-    if _LOAN.search(c) or _LOAN.search(n):
-        s.add("urgent_loan", 0.7)
+    loans = {m.group() for m in _LOAN.finditer(c)} | {m.group() for m in _LOAN.finditer(n)}
+    if loans:
+        # A loan offer or plea plus urgency, a fee or a second loan cue is the classic pattern.
+        pressed = len(loans) > 1 or _URGENT.search(c) or _LOAN_PRESSURE.search(n)
+        s.add("urgent_loan", 0.9 if pressed else 0.7)
     if _URGENT.search(c) and _MONEY.search(c):
         s.add("urgent_loan", 0.6 if _near(c, _URGENT, _MONEY, 25) else 0.3)
     if _INSTITUTION.search(c) or _INSTITUTION.search(n):
