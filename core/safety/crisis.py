@@ -25,7 +25,9 @@ from core.safety.verdict import SafetyVerdict
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    # ASCII word boundaries: Korean particles stick to English words ("usdt로", "otp번호"), and with
+    # Unicode \w there would be no boundary between them.
+    return re.compile(pattern, re.IGNORECASE | re.ASCII)
 
 
 # (reason, weight, pattern). Korean patterns run on the compact form (gaps between syllables removed).

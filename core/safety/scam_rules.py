@@ -27,7 +27,9 @@ from core.safety.verdict import Role
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    # ASCII word boundaries: Korean particles stick to English words ("usdt로", "otp번호"), and with
+    # Unicode \w there would be no boundary between them.
+    return re.compile(pattern, re.IGNORECASE | re.ASCII)
 
 
 # --- Context words -------------------------------------------------------------------------------------
@@ -252,9 +254,9 @@ def _keyword_rules(n: str, c: str, s: _Score) -> None:
 
 
 def _link_rules(n: str, s: _Score, role: Role) -> None:
+    money = _MONEY.search(_URL.sub(" ", n)) is not None  # the link's own path is not money context
     for m in _URL.finditer(n):
         paylike = _PAY_URL.search(m.group()) is not None
-        money = _MONEY.search(n) is not None
         if paylike and money:
             s.add("payment_link", 1.0)
         elif paylike or (money and role != "user"):
