@@ -232,7 +232,7 @@ def _keyword_rules(n: str, c: str, s: _Score) -> None:
             asked = _near(c, rx, _PAY_VERB, 25) or _near(n, rx, _PAY_VERB, 30)
             s.add(reason, 0.9 if asked else 0.25)
     if _OTP.search(c) or _OTP.search(n):
-        asked = _near(c, _OTP, _SECRET_ASK) or _near(n, _OTP, _SECRET_ASK) or re.search(r"\d{4,8}", n)
+        asked = _near(c, _OTP, _SECRET_ASK) or _near(n, _OTP, _SECRET_ASK) or bool(re.search(r"\d{4,8}", n))
         s.add("otp", 1.0 if asked else 0.7)
     if _SECRET.search(c) or _SECRET.search(n):
         asked = _near(c, _SECRET, _SECRET_ASK, 15) or _near(n, _SECRET, _SECRET_ASK, 32)

@@ -31,18 +31,25 @@ def test_unknown_role_is_an_error() -> None:
 
 def test_crisis_reply_breaks_character_with_help_lines() -> None:
     ko = crisis_reply("ko")
-    assert "AI" in ko and "109" in ko and "1577-0199" in ko
+    assert "AI" in ko
+    assert "109" in ko
+    assert "1577-0199" in ko
     en = crisis_reply("en")
-    assert "AI" in en and "988" in en and "109" in en
+    assert "AI" in en
+    assert "988" in en
+    assert "109" in en
     custom = CrisisResources(help_lines={"en": [("Samaritans (UK)", "116 123")]})
     text = crisis_reply("en", custom)
-    assert "116 123" in text and "988" not in text
+    assert "116 123" in text
+    assert "988" not in text
     assert "109" in crisis_reply("ko", custom)  # other locales keep their defaults
 
 
 def test_verdict_json_shape() -> None:
     out = verdict_json(SafetyGuard().check_sync("보안카드 번호 알려줘"))
-    assert set(out) == {"verdict", "reasons"} and out["verdict"] == "block" and "otp" in out["reasons"]
+    assert set(out) == {"verdict", "reasons"}
+    assert out["verdict"] == "block"
+    assert "otp" in out["reasons"]
     assert json.loads(json.dumps(out)) == out
 
 
@@ -60,12 +67,18 @@ def test_jsonl_keeps_order_fields_and_reports_bad_lines() -> None:
     out = [json.loads(line) for line in check_jsonl_lines(lines, SafetyGuard())]
     assert len(out) == 7
     assert out[0] == {"id": 1, "text": "엄마 보고 싶어", "verdict": "allow", "reasons": []}
-    assert out[1]["line"] == 2 and "invalid JSON" in out[1]["error"]
-    assert out[2]["id"] == 2 and out[2]["role"] == "star" and out[2]["verdict"] == "block"
+    assert out[1]["line"] == 2
+    assert "invalid JSON" in out[1]["error"]
+    assert out[2]["id"] == 2
+    assert out[2]["role"] == "star"
+    assert out[2]["verdict"] == "block"
     assert out[3]["verdict"] == "crisis"
-    assert out[4]["line"] == 6 and "error" in out[4]
-    assert out[5]["id"] == 4 and "text" in out[5]["error"]
-    assert out[6]["id"] == 5 and "role" in out[6]["error"]
+    assert out[4]["line"] == 6
+    assert "error" in out[4]
+    assert out[5]["id"] == 4
+    assert "text" in out[5]["error"]
+    assert out[6]["id"] == 5
+    assert "role" in out[6]["error"]
 
 
 async def test_async_jsonl_matches_sync() -> None:

@@ -20,8 +20,10 @@ def guard() -> SafetyGuard:
 
 
 def test_sets_are_big_enough_and_bilingual() -> None:
-    assert len(SCAM) >= 40 and len(BENIGN_MONEY) >= 40
-    assert len(CRISIS) >= 25 and len(SAD_SAFE) >= 25
+    assert len(SCAM) >= 40
+    assert len(BENIGN_MONEY) >= 40
+    assert len(CRISIS) >= 25
+    assert len(SAD_SAFE) >= 25
     for texts in ([t for t, _ in SCAM], BENIGN_MONEY, CRISIS, SAD_SAFE):
         assert any(any("\uac00" <= ch <= "\ud7a3" for ch in t) for t in texts)
         assert any(t.isascii() for t in texts)
