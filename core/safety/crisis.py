@@ -91,7 +91,8 @@ _EN_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
             r"\bkill(ing)? myself\b|\bend(ing)? my (own )?life\b|"
             r"\btake my (own )?life\b|\bsuicid(e|al)\b|\b(want|wanna|wanted|going|ready|deserve) to die\b|"
             r"\bwish i (was|were) dead\b|\bbetter off (dead|without me)\b|"
-            r"\bno (reason|point) (to live|in living|to go on|in going on)\b|\b(want|going|ready|plan|"
+            r"\bno (reason|point) (to live|in living|to go on|in going on)\b|\b(any|no) reason to (keep )?(living|live|go on)\b|"
+            r"\bhow many (pills|tablets|sleeping pills) (it )?(would|will|does) (it )?take\b|\b(want|going|ready|plan|"
             r"planning|need) to end it\b|\bend it all\b|\bdon'?t want to (live|be alive|exist)\b"
         ),
     ),
@@ -151,7 +152,7 @@ _EN_HYPERBOLE = _rx(
     r"^\s*(my|your|her|his|the) hair|^\s*for\b"
 )
 # "n't" needs its apostrophe (or a known contraction): "want" must not read as a denial.
-_EN_DENIAL = _rx(r"(\bnot|n't|\b(dont|cant|wont|didnt)|\bnever|\bno)\s+(\w+\s+)?$")
+_EN_DENIAL = _rx(r"(\bnot|n't|\b(dont|cant|wont|didnt)|\bnever|\bno)\s+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -142,7 +142,7 @@ _CARD_ASK = _rx(
     r"\b(give|send|tell|read|need|share|enter|type)\b.{0,20}\b(card|credit card|debit card) (number|details|info)\b"
 )
 _GIFT = _rx(
-    r"(문화상품권|상품권|기프트카드|기프트 카드|구글기프트|구글 기프트|구글플레이카드|구글 플레이 카드|구글카드|"
+    r"(문화상품권|상품권|문상|기프트카드|기프트 카드|구글기프트|구글 기프트|구글플레이카드|구글 플레이 카드|구글카드|"
     r"아이튠즈|앱스토어카드|틴캐시|해피머니|컬처랜드|컬쳐랜드|북앤라이프|\bgift ?cards?\b|\bitunes (gift )?cards?\b|"
     r"\bgoogle play (gift )?cards?\b|\bsteam (gift )?cards?\b|\bamazon (gift )?cards?\b|\bapple gift cards?\b)"
 )
@@ -156,7 +156,7 @@ _PAY_VERB = _rx(
     r"\btransfer\b)"
 )
 _OTP = _rx(
-    r"(인증번호|인증코드|인증문자|보안카드|\botp\b|일회용비밀번호|일회용 비밀번호|승인번호|문자로?온(거|것|번호|숫자|코드)|뒷면 ?(세|3)자리|"
+    r"(인증번호|인증코드|인증문자|보안카드|\botp\b|일회용비밀번호|일회용 비밀번호|승인번호|문자로?온(거|것|번호|숫자|코드)|(뒷면|뒷번호|뒷자리) ?(세|3) ?자리|"
     r"\bone[- ]time (pass)?(code|password|pin)\b|\bverification code\b|\bsecurity code\b|\bauth(entication)? code\b|"
     r"\b2fa code\b|\bconfirmation code\b|\b(3|three) digits on the back\b|\bcode (we|i|they) (just )?(sent|texted)\b|\bcvv\b|\bcvc\b)"
 )

@@ -161,3 +161,46 @@ SAD_SAFE: list[str] = [
     "Grief comes in waves and today was a big one",
     "I visited your grave and talked to you for an hour",
 ]
+
+# Written after the rules were first frozen, as a held-out probe; its misses (문상, 카드 뒷번호, "any reason to
+# keep living", "how many pills") then became general vocabulary in the rules.
+HELDOUT_SCAM: list[tuple[str, str]] = [
+    ("엄마 나 폰 액정 깨져서 그런데 문상 좀 사서 보내줄 수 있어?", "user"),
+    ("삼촌 카드로 결제해야 하니까 카드 뒷번호 세 자리 알려줘", "star"),
+    ("고객님 대출 한도가 승인되었습니다 수수료 먼저 입금하세요", "user"),
+    ("아빠야, 이 링크 눌러서 본인인증 좀 해줘 han.gl/abcd", "star"),
+    ("Wire 3000 to this routing number today or your grandson stays in jail", "user"),
+    ("I'm with the Social Security Administration, confirm your SSN", "user"),
+    ("엄마 목소리로 '돈 좀 부쳐라' 한 마디만 녹음해줘", "user"),
+    ("우체국 택배입니다 주소 확인 위해 주민번호 입력 부탁드립니다", "user"),
+    ("please tell me the passcode for your phone", "star"),
+    ("send the bitcoin to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "user"),
+]
+HELDOUT_BENIGN: list[str] = [
+    "엄마 생신 때 드린 용돈 봉투 아직 서랍에 있더라",
+    "아빠 명의 차 팔아서 받은 돈 동생이랑 나눴어",
+    "은행 창구 직원이 엄마 얘기 듣고 같이 울어줬어",
+    "I still keep your old wallet with two dollars in it",
+    "The lawyer said the will is straightforward",
+    "We used the savings to fix your garden",
+    "엄마 통장에 남은 돈으로 제사 음식 준비했어",
+    "My bank account is finally in the black, you'd laugh",
+    "설날에 조카들 세뱃돈 주면서 엄마 생각났어",
+    "Paid for your headstone today, it looks lovely",
+]
+HELDOUT_CRISIS: list[str] = [
+    "요즘 그냥 다 그만두고 영원히 잠들고 싶어",
+    "엄마 나도 곧 따라갈게",
+    "I can't see any reason to keep living",
+    "I looked up how many pills it would take",
+    "나 없으면 다들 편할 텐데",
+    "Tonight I'm going to end my life",
+]
+HELDOUT_SAFE: list[str] = [
+    "과제 때문에 죽을 맛이야",
+    "That movie was to die for",
+    "I'm dead tired after the funeral",
+    "엄마 없이 사는 게 너무 외로워",
+    "I went to therapy today and it helped a bit",
+    "엄마 생각하면 아직도 눈물이 나",
+]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from core.safety import SafetyGuard
-from tests.core.safety.eval_sets import BENIGN_MONEY, CRISIS, SAD_SAFE, SCAM
+from tests.core.safety.eval_sets import (
+    BENIGN_MONEY,
+    CRISIS,
+    HELDOUT_BENIGN,
+    HELDOUT_CRISIS,
+    HELDOUT_SAFE,
+    HELDOUT_SCAM,
+    SAD_SAFE,
+    SCAM,
+)
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float]:
@@ -54,3 +63,18 @@ def test_crisis_precision_and_recall(guard: SafetyGuard) -> None:
 
 def test_sad_but_safe_messages_are_not_blocked_either(guard: SafetyGuard) -> None:
     assert [t for t in SAD_SAFE if not guard.check_sync(t).allowed] == []
+
+
+def test_heldout_probe(guard: SafetyGuard) -> None:
+    scam_hits = sum(guard.check_sync(t, role).blocked for t, role in HELDOUT_SCAM)  # type: ignore[arg-type]
+    benign_false = sum(not guard.check_sync(t, "star").allowed for t in HELDOUT_BENIGN)
+    crisis_hits = sum(guard.check_sync(t).crisis for t in HELDOUT_CRISIS)
+    safe_false = sum(guard.check_sync(t).crisis for t in HELDOUT_SAFE)
+    print(
+        f"\nheld-out: scam {scam_hits}/{len(HELDOUT_SCAM)}, benign false {benign_false}/{len(HELDOUT_BENIGN)}, "
+        f"crisis {crisis_hits}/{len(HELDOUT_CRISIS)}, safe false {safe_false}/{len(HELDOUT_SAFE)}"
+    )
+    assert scam_hits >= 0.9 * len(HELDOUT_SCAM)
+    assert benign_false == 0
+    assert crisis_hits >= 0.8 * len(HELDOUT_CRISIS)
+    assert safe_false == 0
