@@ -162,7 +162,8 @@ SAD_SAFE: list[str] = [
     "I visited your grave and talked to you for an hour",
 ]
 
-# Written after the rules were first frozen, as a held-out probe; its misses (문상, 카드 뒷번호, "any reason to
+# Written after the rules were first frozen, as a held-out probe; its misses
+# (문상, 카드 뒷번호, "any reason to
 # keep living", "how many pills") then became general vocabulary in the rules.
 HELDOUT_SCAM: list[tuple[str, str]] = [
     ("엄마 나 폰 액정 깨져서 그런데 문상 좀 사서 보내줄 수 있어?", "user"),

@@ -71,7 +71,8 @@ def test_heldout_probe(guard: SafetyGuard) -> None:
     crisis_hits = sum(guard.check_sync(t).crisis for t in HELDOUT_CRISIS)
     safe_false = sum(guard.check_sync(t).crisis for t in HELDOUT_SAFE)
     print(
-        f"\nheld-out: scam {scam_hits}/{len(HELDOUT_SCAM)}, benign false {benign_false}/{len(HELDOUT_BENIGN)}, "
+        f"\nheld-out: scam {scam_hits}/{len(HELDOUT_SCAM)}, "
+        f"benign false {benign_false}/{len(HELDOUT_BENIGN)}, "
         f"crisis {crisis_hits}/{len(HELDOUT_CRISIS)}, safe false {safe_false}/{len(HELDOUT_SAFE)}"
     )
     assert scam_hits >= 0.9 * len(HELDOUT_SCAM)
