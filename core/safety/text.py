@@ -1,0 +1,64 @@
+"""Text normalisation shared by the safety rules: one canonical form so tricks like full-width digits,
+zero-width characters or spaced-out Hangul (``송 금``) do not slip past the patterns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and bidi control characters: invisible, and a classic way to split a keyword.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SPACES = re.compile(r"\s+")
+# Separators someone may put between Hangul syllables to dodge a keyword: "송.금", "이 체", "입-금".
+_HANGUL_GAP = re.compile(r"(?<=[\uac00-\ud7a3])[\s.\-_*·,/|~]+(?=[\uac00-\ud7a3])")
+
+
+def normalize(text: str) -> str:
+    """NFKC, invisible characters removed, lower case, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+def compact(text: str) -> str:
+    """``normalize`` plus the gaps between Hangul syllables removed: ``송 금 해`` → ``송금해``.
+
+    Used only for Korean keyword matching; word boundaries matter in English, so English rules use
+    ``normalize``.
+    """
+    return _HANGUL_GAP.sub("", normalize(text))
+
+
+def digits_only(text: str) -> str:
+    """The ASCII digits of ``text`` in order."""
+    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
+
+
+def luhn_ok(number: str) -> bool:
+    """The Luhn checksum used by payment card numbers."""
+    if not number.isdigit() or len(number) < 12:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def rrn_checksum_ok(number: str) -> bool:
+    """The check digit of a Korean resident registration number (issued before October 2020)."""
+    if len(number) != 13 or not number.isdigit():
+        return False
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    total = sum(int(d) * w for d, w in zip(number[:12], weights, strict=True))
+    return (11 - total % 11) % 10 == int(number[12])
+
+
+def plausible_birth_date(yymmdd: str) -> bool:
+    """Whether six digits read as a calendar date (YYMMDD)."""
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    return 1 <= month <= 12 and 1 <= day <= 31
