@@ -218,12 +218,9 @@ def safety_check(
         if str(jsonl) != "-" and not jsonl.is_file():
             raise _fail(f"{jsonl}: no such file")
 
-        async def many() -> None:
-            with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:  # type: ignore[union-attr]
-                async for line in check_jsonl_lines(fh, guard):
-                    typer.echo(line)
-
-        run_async(many)
+        with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
+            for line in check_jsonl_lines(fh, guard):
+                typer.echo(line)
         return
     if text is None:
         raise _fail("give a TEXT or --jsonl FILE")

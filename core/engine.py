@@ -15,7 +15,7 @@ from core.domain.identity import Locale, User
 from core.flows.base import Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
-from core.safety.limits import RateLimiter
+from core.safety.limits import RateLimiter, rate_limited_message
 from core.storage.repositories import FlowRepository, UserRepository
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,9 @@ class Engine:
 
     async def _dispatch(self, ctx: Context) -> AsyncIterator[Action]:
         if self.limiter is not None and not isinstance(ctx.event, ChoiceMade):
-            wait = self.limiter.check(ctx.user.id)
-            if wait:
-                yield SendText(text=t(ctx.locale, "safety.rate_limited", seconds=int(wait) + 1))
+            decision = self.limiter.check(ctx.user.id)
+            if not decision:
+                yield SendText(text=rate_limited_message(ctx.locale, decision))
                 return
         event = ctx.event
         match event:
