@@ -16,7 +16,6 @@ The prompt never exceeds ``context_tokens - reply_tokens``. When it would, parts
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,10 +117,10 @@ class BuiltPrompt:
 @cache
 def _environment() -> jinja2.Environment:
     # Prompts are plain text sent to a model, never HTML: escaping would corrupt quoted messages.
-    return jinja2.Environment(  # noqa: S701
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(PROMPTS_DIR),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=False,  # noqa: S701
         keep_trailing_newline=False,
     )
 
@@ -185,6 +184,7 @@ class _Plan:
     def __init__(
         self,
         card: PersonaCard,
+        *,
         memories: Sequence[Memory],
         history: Sequence[HistoryTurn],
         user_message: str,
@@ -310,11 +310,13 @@ def build_prompt(
     ``PromptTooLarge`` when not even the persona's fixed instructions fit.
     """
     limit = budget.prompt_tokens
-    plan = _Plan(card, memories, history, user_message, budget, count_tokens)
+    plan = _Plan(
+        card, memories=memories, history=history, user_message=user_message, budget=budget, count=count_tokens
+    )
     fence_id = _fence_id(
         [card.notes, *card.traits, *card.style_hints], plan.examples, *(memory_lines(m) for m in memories)
     )
-    empty = _Plan(card, (), (), "", budget, count_tokens)
+    empty = _Plan(card, memories=(), history=(), user_message="", budget=budget, count=count_tokens)
     empty.examples, empty.notes = [], ""
     bare_system = _system_prompt(card, empty, fence_id, max_bubbles)
     # The fixed part: instructions, the three block headers and fences, role markers, reply priming.

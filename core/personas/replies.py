@@ -50,10 +50,10 @@ def _clean_bubble(text: str, prefix: re.Pattern[str]) -> str:
 def split_bubbles(text: str, max_bubbles: int = 5, *, names: Iterable[str] = ()) -> list[str]:
     """Split a model reply into at most ``max_bubbles`` non-empty chat bubbles.
 
-    Bubbles are separated by blank lines or ``BUBBLE_DELIMITER``; when the model used neither but wrote several
-    short lines, each line is a bubble (that is how people text). Role prefixes (``엄마:``, ``assistant:``,
-    any of ``names``), bracketed dates and echoed data fences are stripped. Bubbles past ``max_bubbles`` are
-    joined into the last one, so nothing the model said is lost.
+    Bubbles are separated by blank lines or ``BUBBLE_DELIMITER``; when the model used neither but wrote
+    several short lines, each line is a bubble (that is how people text). Role prefixes (``엄마:``,
+    ``assistant:``, any of ``names``), bracketed dates and echoed data fences are stripped. Bubbles past
+    ``max_bubbles`` are joined into the last one, so nothing the model said is lost.
     """
     if max_bubbles < 1:
         raise ValueError("max_bubbles must be at least 1")
@@ -72,7 +72,9 @@ def split_bubbles(text: str, max_bubbles: int = 5, *, names: Iterable[str] = ())
     return bubbles
 
 
-def typing_pause_s(text: str, *, chars_per_s: float = 25.0, floor_s: float = 0.4, cap_s: float = 2.5) -> float:
+def typing_pause_s(
+    text: str, *, chars_per_s: float = 25.0, floor_s: float = 0.4, cap_s: float = 2.5
+) -> float:
     """Seconds to show "typing..." before sending ``text``: short, proportional to its length, capped."""
     if not text.strip():
         return 0.0
