@@ -4,7 +4,9 @@ Everything imported (the star's old messages, traits extracted from them, notes 
 as DATA between fences whose id is a hash of the quoted content, so text inside cannot close a fence it
 cannot know the id of; fence-like character runs are also neutralized. Prose lives in ``prompts/``.
 
-The prompt never exceeds ``context_tokens - reply_tokens``. When it would, parts are dropped in this order:
+The prompt never exceeds ``context_tokens - reply_tokens``. The user's notes and the style examples are first
+capped at ``1/8`` of that budget each (so a pasted essay cannot push out the conversation); then, while the
+prompt is too long, parts are dropped in this order:
 1. history turns older than the last ``keep_recent_turns``;
 2. memories, lowest score first;
 3. the remaining history, oldest first;
@@ -35,6 +37,9 @@ MAX_QUOTED_CHARS = 600
 """One quoted message longer than this is cut: a single memory should not crowd out the others."""
 
 TokenCounter = Callable[[str], int]
+
+SHARE_DIVISOR = 8
+"""Notes and style examples may each take at most 1/8 of the prompt budget."""
 
 
 class PromptTooLarge(ValueError):
@@ -199,46 +204,61 @@ class _Plan:
         # Kept memories, best first, so the lowest score is always at the end.
         self.memories = sorted(memories, key=lambda m: m.score, reverse=True)
         self.memory_costs = [sum(count(line) + 1 for line in memory_lines(m)) for m in self.memories]
-        self.examples = [quote(e) for e in card.examples if e.strip()]
-        self.example_costs = [count(e) + 1 for e in self.examples]
+        share = max(0, budget.prompt_tokens // SHARE_DIVISOR)
+        self.examples: list[str] = []
+        self.example_costs: list[int] = []
+        for example in (quote(e) for e in card.examples if e.strip()):
+            cost = count(example) + 1
+            if sum(self.example_costs) + cost > share:
+                break
+            self.examples.append(example)
+            self.example_costs.append(cost)
+        self.dropped_examples = sum(1 for e in card.examples if e.strip()) - len(self.examples)
         self.notes = quote(card.notes, limit=3 * len(card.notes) + 16)
         self.notes_full = len(self.notes)
+        while self.notes and count(self.notes) > share:
+            self.notes = self.notes[: len(self.notes) * 3 // 4].rstrip()
         self.user_message = user_message
         self.user_full = len(user_message)
         self.dropped_memories = 0
-        self.dropped_examples = 0
+        # Running totals: a huge input is reduced one part at a time, so nothing is summed twice.
+        self.history_total = sum(self.history_costs)
+        self.memory_total = sum(self.memory_costs)
+        self.example_total = sum(self.example_costs)
+        self.notes_cost = count(self.notes)
+        self.user_cost = count(user_message) + MESSAGE_OVERHEAD_TOKENS
 
     def estimate(self, fixed: int) -> int:
         """Upper-bound estimate of the prompt's tokens given the fixed part's tokens."""
         return (
             fixed
-            + sum(self.history_costs[self.history_start :])
-            + sum(self.memory_costs)
-            + sum(self.example_costs)
-            + self.count(self.notes)
-            + self.count(self.user_message)
-            + MESSAGE_OVERHEAD_TOKENS
+            + self.history_total
+            + self.memory_total
+            + self.example_total
+            + self.notes_cost
+            + self.user_cost
         )
 
     def reduce(self) -> bool:
         """Drop or shorten the next part in the documented order; False when nothing is left to drop."""
         kept_history = len(self.history) - self.history_start
-        if kept_history > self.keep_recent:
+        if kept_history > self.keep_recent or (kept_history > 0 and not self.memories):
+            self.history_total -= self.history_costs[self.history_start]
             self.history_start += 1
         elif self.memories:
             self.memories.pop()
-            self.memory_costs.pop()
+            self.memory_total -= self.memory_costs.pop()
             self.dropped_memories += 1
-        elif kept_history > 0:
-            self.history_start += 1
         elif self.examples:
             self.examples.pop()
-            self.example_costs.pop()
+            self.example_total -= self.example_costs.pop()
             self.dropped_examples += 1
         elif self.notes:
             self.notes = self.notes[: len(self.notes) // 2].rstrip() if len(self.notes) > 16 else ""
+            self.notes_cost = self.count(self.notes)
         elif len(self.user_message) > 1:
             self.user_message = self.user_message[: len(self.user_message) // 2]
+            self.user_cost = self.count(self.user_message) + MESSAGE_OVERHEAD_TOKENS
         else:
             return False
         return True
