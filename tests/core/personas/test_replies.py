@@ -34,7 +34,14 @@ def test_a_long_multiline_message_stays_one_bubble() -> None:
 
 
 def test_role_prefixes_dates_and_quotes_are_stripped() -> None:
-    text = '엄마: 그래 아들\n\n[2023-01-05] [오후 3:04] 엄마: 밥은?\n\nassistant: "ㅎㅎ 잘자"\n\n**엄마**: 사랑해'
+    text = "\n\n".join(
+        [
+            "엄마: 그래 아들",
+            "[2023-01-05] [오후 3:04] 엄마: 밥은?",
+            'assistant: "ㅎㅎ 잘자"',
+            "**엄마**: 사랑해",
+        ]
+    )
     assert split_bubbles(text, names=["엄마"]) == ["그래 아들", "밥은?", "ㅎㅎ 잘자", "사랑해"]
 
 
