@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,6 +139,10 @@ def render_prompt(name: str, /, **variables: Any) -> str:
 
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029\x85]+\s*")
+_NEEDS_QUOTING = re.compile(
+    r"[\x00-\x1f\x7f\x85\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff"
+    r"<>\uff1c\uff1e\ufe64\ufe65\u2039\u203a\u00ab\u00bb]"
+)
 _OPEN_RUN = re.compile(r"[<\uff1c\ufe64\u2039\u00ab]{2,}")
 _CLOSE_RUN = re.compile(r"[>\uff1e\ufe65\u203a\u00bb]{2,}")
 
@@ -149,10 +153,12 @@ def quote(text: str, *, limit: int = MAX_QUOTED_CHARS) -> str:
     Line breaks become `` / `` (so no quoted line can start like a fence or a new speaker), invisible and
     bidi-control characters go, and runs of angle brackets (the fence's shape) become single guillemets.
     """
-    s = _INVISIBLE.sub("", text)
-    s = _LINE_BREAKS.sub(" / ", s.strip())
-    s = _OPEN_RUN.sub("‹", s)
-    s = _CLOSE_RUN.sub("›", s)
+    s = text.strip()
+    if _NEEDS_QUOTING.search(s):  # most chat lines are plain: skip the substitutions for them
+        s = _INVISIBLE.sub("", s)
+        s = _LINE_BREAKS.sub(" / ", s.strip())
+        s = _OPEN_RUN.sub("‹", s)
+        s = _CLOSE_RUN.sub("›", s)
     if len(s) > limit:
         s = s[: limit - 1].rstrip() + "…"
     return s
@@ -201,9 +207,11 @@ class _Plan:
         self.history = list(history)
         self.history_start = 0
         self.history_costs = [count(t.text) + MESSAGE_OVERHEAD_TOKENS for t in self.history]
-        # Kept memories, best first, so the lowest score is always at the end.
-        self.memories = sorted(memories, key=lambda m: m.score, reverse=True)
-        self.memory_costs = [sum(count(line) + 1 for line in memory_lines(m)) for m in self.memories]
+        # Kept memories with their quoted lines, best first, so the lowest score is always at the end.
+        self.memories = sorted(
+            ((m, memory_lines(m)) for m in memories), key=lambda p: p[0].score, reverse=True
+        )
+        self.memory_costs = [sum(count(line) + 1 for line in lines) for _, lines in self.memories]
         share = max(0, budget.prompt_tokens // SHARE_DIVISOR)
         self.examples: list[str] = []
         self.example_costs: list[int] = []
@@ -302,8 +310,8 @@ def _system_prompt(card: PersonaCard, plan: _Plan, fence_id: str, max_bubbles: i
     profile += [f"trait: {quote(t)}" for t in card.traits if t.strip()]
     profile += [f"style: {quote(s)}" for s in card.style_hints if s.strip()]
     # Shown in time order: a conversation reads better forwards; the score only decided what was kept.
-    kept = sorted(plan.memories, key=lambda m: (m.when is None, m.when or datetime.min))
-    memories = [line for m in kept for line in memory_lines(m)]
+    kept = sorted(plan.memories, key=lambda p: (p[0].when is None, p[0].when or datetime.min))
+    memories = [line for _, lines in kept for line in lines]
     return render_prompt(
         "persona_system.j2",
         card=card,
@@ -312,6 +320,17 @@ def _system_prompt(card: PersonaCard, plan: _Plan, fence_id: str, max_bubbles: i
         examples=_block("examples", fence_id, plan.examples),
         memories=_block("memories", fence_id, memories),
     )
+
+
+@lru_cache(maxsize=256)
+def _bare_system_tokens(card: PersonaCard, max_bubbles: int, count_tokens: TokenCounter) -> int:
+    """Tokens of the instructions alone (no data blocks); the same for every turn with this star."""
+    empty = _Plan(card, memories=(), history=(), user_message="", budget=_NO_BUDGET, count=count_tokens)
+    empty.examples, empty.notes = [], ""
+    return count_tokens(_system_prompt(card, empty, "0" * 12, max_bubbles))
+
+
+_NO_BUDGET = PromptBudget(context_tokens=0, reply_tokens=0)
 
 
 def build_prompt(
@@ -334,14 +353,12 @@ def build_prompt(
         card, memories=memories, history=history, user_message=user_message, budget=budget, count=count_tokens
     )
     fence_id = _fence_id(
-        [card.notes, *card.traits, *card.style_hints], plan.examples, *(memory_lines(m) for m in memories)
+        [card.notes, *card.traits, *card.style_hints], plan.examples, *(lines for _, lines in plan.memories)
     )
-    empty = _Plan(card, memories=(), history=(), user_message="", budget=budget, count=count_tokens)
-    empty.examples, empty.notes = [], ""
-    bare_system = _system_prompt(card, empty, fence_id, max_bubbles)
+    bare_tokens = _bare_system_tokens(card, max_bubbles, count_tokens)
     # The fixed part: instructions, the three block headers and fences, role markers, reply priming.
-    fixed = count_tokens(bare_system) + 3 * 40 + MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS
-    if count_tokens(bare_system) + 2 * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS + 1 > limit:
+    fixed = bare_tokens + 3 * 40 + MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS
+    if bare_tokens + 2 * MESSAGE_OVERHEAD_TOKENS + REPLY_PRIMING_TOKENS + 1 > limit:
         raise PromptTooLarge(f"the persona instructions alone need more than {limit} tokens")
     while plan.estimate(fixed) > limit and plan.reduce():
         pass

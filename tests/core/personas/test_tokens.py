@@ -11,7 +11,7 @@ from core.personas.tokens import estimate_tokens
 def test_empty_is_zero_and_anything_else_at_least_one() -> None:
     assert estimate_tokens("") == 0
     assert estimate_tokens("a") == 1
-    assert estimate_tokens("ㅋ") == 1
+    assert estimate_tokens("ㅋㅋ") == 3
 
 
 def test_hangul_counts_more_than_one_token_per_syllable() -> None:
