@@ -82,7 +82,9 @@ class Commands:
     async def about(self, ctx: Context) -> AsyncIterator[Action]:
         """What VOS is and which engine answers (honest disclosure)."""
         name, model = self.engine_note
-        note = ctx.tr("about.engine_llm", model=model) if model else ctx.tr("about.engine_offline")
+        star = await self._active_star(ctx)
+        who = star.name if star else ctx.tr("about.the_star")
+        note = ctx.tr(f"chat.engine.{name}", star=who, model=model)
         yield SendText(text=ctx.tr("about.text", engine=name, engine_note=note))
 
     async def language(self, ctx: Context) -> AsyncIterator[Action]:
@@ -149,7 +151,7 @@ class Commands:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
         await self.chat.chats.reset_context(ctx.user.id, star.id)
-        yield SendText(text=ctx.tr("chat.reset_done", name=star.name))
+        yield SendText(text=ctx.tr("chat.reset_done", star=star.name))
 
     async def export(self, ctx: Context) -> AsyncIterator[Action]:
         """A zip of the active star's data."""

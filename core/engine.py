@@ -181,10 +181,10 @@ class Engine:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
         if star.status is StarStatus.RETIRED:
-            yield SendText(text=ctx.tr("chat.retired_readonly", name=star.name))
+            yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
         if not await self.chat.chats.has_turns(ctx.user.id, star.id):
-            yield SendText(text=ctx.tr("common.ai_notice"))
+            yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
         reply = await self.chat.turn(ctx.user, star, text[:4000], ctx.locale)
         async for action in reply_actions(reply):
             yield action

@@ -174,4 +174,4 @@ class CreateStarFlow:
         yield DeleteProgress(progress_id=progress)
         yield SendText(text=ctx.tr("create.done", name=result.star.name, count=result.imported))
         yield SendText(text=describe(result.profile, ctx.locale))
-        yield SendText(text=ctx.tr("common.ai_notice"))
+        yield SendText(text=ctx.tr("chat.ai_notice", star=result.star.name))

@@ -79,7 +79,11 @@ class ChatService:
             bubbles, engine = await self._compose(user, star, text, history, locale)
         except ChatModelError as exc:
             log.warning("chat model failed for star=%s: %s", star.id, exc)
-            return ChatReply(bubbles=(t(locale, "chat.llm_error"),), engine="error", verdict="error")
+            reason = getattr(exc, "reason", "")
+            key = {"timeout": "chat.error.timeout", "rate_limited": "chat.error.rate_limited"}.get(
+                reason, "chat.error.unavailable"
+            )
+            return ChatReply(bubbles=(t(locale, key, star=star.name),), engine="error", verdict="error")
         safe: list[str] = []
         for bubble in bubbles:
             out = await self.guard.check(bubble, role="star", locale=locale)
@@ -88,17 +92,16 @@ class ChatService:
                 return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
             safe.append(bubble)
         if not safe:
-            safe = [t(locale, "chat.no_memory_reply")]
+            return ChatReply(bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety")
         await self.chats.add(user.id, star.id, TurnRole.STAR, safe, engine=engine)
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
     async def _compose(
         self, user: User, star: Star, text: str, history: list, locale: Locale
     ) -> tuple[list[str], str]:
-        last_star = next((h.text for h in reversed(history) if h.role is TurnRole.STAR), "")
         if self.model is None:
-            reply = await self.offline.reply(star.id, text, turn_index=len(history), last_star_text=last_star)
-            return list(reply.bubbles), self.offline.name
+            recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
+            return await self.offline.reply(star.id, text, turn_index=len(history), recent=recent), self.offline.name
         exchanges = await self.memory.search(star.id, text, limit=6)
         memories = [
             Memory(
@@ -129,7 +132,7 @@ class ChatService:
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
         if leaks_system_prompt(completion.text, prompt.messages[0].content):
             log.warning("reply leaked the system prompt; replaced (star=%s)", star.id)
-            return [t(locale, "chat.no_memory_reply")], self.model.name
+            return [], self.model.name
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
 
     async def _examples(self, star_id: str) -> tuple[str, ...]:

@@ -69,7 +69,10 @@ class StoredMessage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Exchange:
-    """A retrieved memory: the messages around a hit, and the star's reply to it."""
+    """A retrieved memory: the messages around a hit, and the star's reply to it.
+
+    ``score`` is in [0, 1]: the share of the query's (rarity-weighted) terms the hit matched.
+    """
 
     prompt: tuple[StoredMessage, ...]
     reply: tuple[StoredMessage, ...]
@@ -195,11 +198,14 @@ class MemoryStore:
         async with self.db.read() as s:
             total = max(1, int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 1))
             scores: Counter[int] = Counter()
+            possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
             for term in terms:
                 hits = await self._hits(s, star_id, term, per_term_cap)
                 if not hits:
+                    possible += math.log(1 + total)
                     continue
                 idf = math.log(1 + total / len(hits))
+                possible += idf
                 for seq in hits:
                     scores[seq] += idf
             best = [seq for seq, _ in scores.most_common(limit * 3)]
@@ -213,7 +219,7 @@ class MemoryStore:
                     .where(StarMessageRow.star_id == star_id, StarMessageRow.seq.between(seq - 3, seq + 6))
                     .order_by(StarMessageRow.seq)
                 )
-                ex = _exchange_around([_stored(r) for r in window], seq, scores[seq])
+                ex = _exchange_around([_stored(r) for r in window], seq, scores[seq] / possible)
                 if ex is None:
                     continue
                 used.update(m.seq for m in ex.prompt + ex.reply)

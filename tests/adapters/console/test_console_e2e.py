@@ -1,0 +1,129 @@
+"""End to end through the console adapter in scripted mode: create a star, chat, data rights, isolation."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from bot.demo import DEMO_EXPORT
+from bot.runner import ensure_demo_star, local_user
+from bot.wiring import App
+from core.storage import models
+from tests.support.app import ScriptedConsole
+
+
+async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    out = await console.say("/new")
+    assert "18" in out and "[1]" in out
+    out = await console.say("1", "엄마", "어머니", "3", "1960-03-02 2023-01-05")
+    assert "카카오톡" in out
+    out = await console.say(f"/file {DEMO_EXPORT}")
+    assert "엄마 (" in out and "민지 (" in out  # participants with counts
+    out = await console.say("1")  # 엄마 has the most messages
+    assert "별을 만들었어요" in out
+    assert "AI" in out  # the disclosure
+    out = await console.say("엄마 김치찌개 먹고 싶어")
+    star_lines = [line for line in out.splitlines() if line.startswith("★> ")]
+    assert star_lines, out
+    exported = DEMO_EXPORT.read_text(encoding="utf-8")
+    for line in star_lines:  # the offline engine only uses the star's own words
+        assert line[3:] in exported
+    assert any("김치찌개" in line for line in star_lines)
+
+
+async def test_the_demo_star_answers_a_typed_message(vos_app: App) -> None:
+    user = await local_user(vos_app, "local")
+    await ensure_demo_star(vos_app, user)
+    await ensure_demo_star(vos_app, user)  # once only
+    assert len(await vos_app.stars.list_owned(user.id)) == 1
+    console = ScriptedConsole(vos_app)
+    out = await console.say("오늘 비가 많이 와")
+    assert "★> " in out
+    assert "AI" in out  # the first message carries the notice
+    out = await console.say("/stars")
+    assert "엄마 (데모)" in out and "[1]" in out
+
+
+async def test_users_cannot_reach_each_others_stars(vos_app: App) -> None:
+    alice = await local_user(vos_app, "alice")
+    await ensure_demo_star(vos_app, alice)
+    star = (await vos_app.stars.list_owned(alice.id))[0]
+    bob = ScriptedConsole(vos_app, user_id="bob")
+    out = await bob.say("안녕")
+    assert "/new" in out and "★>" not in out
+    # Bob guesses Alice's star id and sends the choice key a keyboard would.
+    from core.domain.events import ChoiceMade
+    from core.domain.identity import Platform, UserRef
+
+    event = ChoiceMade(key=f"star:{star.id}", user=UserRef(platform=Platform.CONSOLE, platform_user_id="bob"), chat_id="x")
+    texts = [getattr(a, "text", "") async for a in vos_app.engine.handle(event)]
+    assert any("찾을 수 없어요" in t for t in texts)
+    out = await bob.say("/export", "/forget")
+    assert "vos-" not in out
+    assert await vos_app.stars.get_owned(star.id, alice.id) is not None
+
+
+async def _count_rows(app: App) -> dict[str, int]:
+    counts = {}
+    async with app.db.read() as s:
+        for table in models.Base.metadata.sorted_tables:
+            counts[table.name] = int(await s.scalar(select(func.count()).select_from(table)) or 0)
+        counts["fts"] = int(await s.scalar(text("SELECT count(*) FROM star_messages_fts")) or 0)
+    return counts
+
+
+async def test_export_then_forget_leaves_nothing(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    user = await local_user(vos_app, "local")
+    await ensure_demo_star(vos_app, user)
+    await console.say("밥 먹었어?")
+    out = await console.say("/export")
+    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    with zipfile.ZipFile(zip_path) as zf:
+        names = zf.namelist()
+        assert {"profile.json", "chat_history.json", "consents.json"} <= set(names)
+        assert any(n.startswith("uploads/") for n in names)
+        assert "demo" in zf.read("consents.json").decode()
+    out = await console.say("/forget", "2")
+    assert "지우지 않았어요" in out
+    assert await vos_app.stars.list_owned(user.id)
+    out = await console.say("/forget", "1")
+    assert "삭제했어요" in out
+    counts = await _count_rows(vos_app)
+    for table in ("stars", "star_messages", "style_profiles", "chat_turns", "consents", "blob_refs", "fts"):
+        assert counts[table] == 0, (table, counts)
+    assert [k async for k in vos_app.blobs.keys()] == []
+
+
+async def test_forget_me_deletes_every_row_of_the_user(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
+    await console.say("안녕 엄마")
+    out = await console.say("/forget_me", "1")
+    assert "모든 데이터를 삭제했어요" in out
+    counts = await _count_rows(vos_app)
+    assert all(v == 0 for v in counts.values()), counts
+    assert [k async for k in vos_app.blobs.keys()] == []
+
+
+async def test_retire_sends_a_farewell_in_their_words_then_read_only(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
+    out = await console.say("/retire", "1")
+    farewell = [line for line in out.splitlines() if line.startswith("★> ")]
+    assert farewell and farewell[0][3:] in DEMO_EXPORT.read_text(encoding="utf-8")
+    out = await console.say("보고 싶어")
+    assert "작별" in out and "★>" not in out
+
+
+async def test_language_switch_and_unknown_command(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app, locale=None)
+    out = await console.say("/language", "2")
+    assert "English" in out
+    out = await console.say("/nope")
+    assert "Unknown command: /nope" in out
+    out = await console.say("/cancel")
+    assert "Nothing is in progress" in out

@@ -1,0 +1,47 @@
+"""A whole VOS app on a temporary SQLite database, and a scripted console to drive it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
+from bot.settings import Settings, load_settings
+from bot.wiring import App, running_app
+from core.domain.identity import Locale
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings isolated in ``tmp_path`` (no .env, no environment leakage of the data dir)."""
+    return load_settings(env_file=None, data_dir=tmp_path / "data", **overrides)
+
+
+class ScriptedConsole:
+    """Type lines as a user and read back what VOS printed."""
+
+    def __init__(self, app: App, user_id: str = "local", locale: Locale | None = Locale.KO) -> None:
+        self.out = io.StringIO()
+        self.adapter = ConsoleAdapter(
+            app.engine, ConsoleConfig(user_id=user_id, display_name=user_id, locale=locale), out=self.out
+        )
+
+    async def say(self, *lines: str) -> str:
+        """Send lines; return only the output they produced."""
+        start = self.out.tell()
+        for line in lines:
+            await self.adapter.send_line(line)
+        self.out.seek(start)
+        produced = self.out.read()
+        self.out.seek(0, io.SEEK_END)
+        return produced
+
+
+@pytest.fixture
+async def vos_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
+    """A migrated app with the offline engine."""
+    monkeypatch.chdir(tmp_path)
+    async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
+        yield app
