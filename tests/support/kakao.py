@@ -64,10 +64,7 @@ def _header(shape: str, title: str, saved: datetime) -> list[str]:
     first = f"{title} 님과 카카오톡 대화" if ko else f"{title} with KakaoTalk Chats"
     if shape in ("android_en", "ios_en"):
         first = f"KakaoTalk Chats with {title}"
-    if shape.startswith("pc_"):
-        value = saved.strftime("%Y-%m-%d %H:%M:%S")
-    else:
-        value = _stamp(shape, saved)
+    value = saved.strftime("%Y-%m-%d %H:%M:%S") if shape.startswith("pc_") else _stamp(shape, saved)
     label = "저장한 날짜" if ko else "Date Saved"
     return [first, f"{label} : {value}", ""]
 
@@ -93,7 +90,9 @@ def _csv_quote(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def render_lines(shape: str, items: Iterable[Item], *, title: str = "고민수", saved: datetime | None = None) -> Iterator[str]:
+def render_lines(
+    shape: str, items: Iterable[Item], *, title: str = "고민수", saved: datetime | None = None
+) -> Iterator[str]:
     """Yield the lines (without line endings) of an export of ``shape`` holding ``items``."""
     if shape == "macos_csv":
         yield "Date,User,Message"

@@ -71,8 +71,8 @@ def sniff_shape(lines: list[str]) -> Sniffed:
     header_seen = False
     unknown_line: int | None = None
     has_message_lines = False
-    for index, line in enumerate(lines, 1):
-        line = line.lstrip("\ufeff") if index == 1 else line
+    for index, raw in enumerate(lines, 1):
+        line = raw.lstrip("\ufeff") if index == 1 else raw
         if index <= 3 and (saved := g.SAVED.match(line)):
             saved_at = g.parse_saved_at(saved.group(1))
             header_seen = True
