@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from core.personas.kakao.model import KakaoParseError
 
-CHUNK = 1 << 20
+CHUNK = 1 << 18
 _SNIFF = 1 << 16
 
 Source = str | Path | bytes | bytearray | memoryview

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 _SNIFF_LINES: Final = 400
 _CACHE_LIMIT: Final = 20_000
-_READ_CHARS: Final = 1 << 20
+_READ_CHARS: Final = 1 << 16  # small batches keep streaming memory flat (~1 MB)
 _DAMAGE_NUL: Final = "\x00"
 _DAMAGE_REPLACED: Final = "\ufffd"
 _NO_TIME: Final = datetime(1, 1, 1)
