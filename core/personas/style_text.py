@@ -1,0 +1,148 @@
+"""Text analysis for style profiles: speech level, markers, emoji, tokens and address terms.
+
+Plain regexes over Hangul syllables and jamo; no morphological analyser is needed for these signals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+HANGUL = re.compile(r"[가-힣]")
+SENTENCE_SPLIT = re.compile(r"[.!?~…\n]+|[ㅋㅎㅠㅜ]{2,}|\s{2,}")
+FINAL_WORD = re.compile(r"([가-힣]+)[^가-힣]*\Z")
+
+POLITE_ENDINGS = ("요", "니다", "니까", "세요", "죠", "시오", "십시오", "여")
+POLITE_WORDS = frozenset({"네", "넵", "넹", "예", "옙", "감사", "죄송"})
+BANMAL_WORDS = frozenset({"응", "웅", "어", "엉", "그래", "알았어", "ㅇㅇ", "ㅇㅋ", "아니", "싫어", "좋아"})
+BANMAL_LAST = frozenset("어아야지냐니래자해게까걸데다라네나군고와줘봐써워돼렴마함음임듯즘")
+
+LAUGHTER = {
+    "ㅋㅋ": re.compile(r"ㅋ{2,}"),
+    "ㅎㅎ": re.compile(r"ㅎ{2,}"),
+    "lol": re.compile(r"\b(?:lol|lmao)\b", re.IGNORECASE),
+    "haha": re.compile(r"\b(?:ha){2,}h?\b|\b(?:he){2,}\b", re.IGNORECASE),
+}
+LAUGH_TOKEN = re.compile(r"ㅋ{2,}|ㅎ{2,}|\b(?:ha){2,}\b|\blol\b", re.IGNORECASE)
+CRYING = {
+    "ㅠㅠ": re.compile(r"ㅠ[ㅠㅜ]+|ㅜㅠ"),
+    "ㅜㅜ": re.compile(r"ㅜㅜ+"),
+    "T_T": re.compile(r"T[_.]?T|;_;"),
+}
+EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\U0001F000-\U0001F2FF\u2600-\u27BF\u2B50\u2B55]")
+EMOTICONS = re.compile(r"\^[_.o]?\^+|[:;]-?[)D(P]|ㅡㅡ+|-_-;*|>_<|ㅎㅅㅎ|ㅇㅅㅇ|<3")
+PUNCTUATION = {
+    "~": re.compile(r"~"),
+    "~~": re.compile(r"~{2,}"),
+    "...": re.compile(r"\.{2,}|…"),
+    "!": re.compile(r"!"),
+    "!!": re.compile(r"!{2,}"),
+    "?": re.compile(r"\?"),
+    "??": re.compile(r"\?{2,}"),
+    ".": re.compile(r"(?<![.])\.\s*\Z"),
+}
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one space-separated string."""
+    return frozenset(text.split())
+
+
+TOKEN = re.compile(r"[가-힣]+|[A-Za-z][A-Za-z']+|\d+")
+
+STOPWORDS = _words(
+    "이 그 저 것 거 수 좀 더 잘 안 못 나 너 내 네 제 또 다 한 할 는 은 "
+    "를 을 가 도 에 의 와 과 게 걸 건 데 그리고 그래서 그런데 근데 하고 이거 "
+    "그거 저거 있어 없어 있는 하는 그럼 이제 the a an to of and i "
+    "you it is in that for on me my be are was so "
+    "do at this with have not but your we he she "
+    "they them im it's i'm what "
+)
+
+KIN_TERMS = ("똥강아지", "딸내미", "아들", "딸", "아가", "애기", "아기", "강아지", "공주", "왕자", "막내")
+KIN = re.compile(r"(우리\s?)?(" + "|".join(KIN_TERMS) + r")(아|야)?(?![가-힣])")
+FIXED_VOCATIVES = re.compile(r"(얘야|여보|자기야|여봉|당신)(?![가-힣])")
+ENGLISH_VOCATIVES = re.compile(
+    r"\b(honey|sweetie|sweetheart|darling|dear|babe|baby|son|kiddo|buddy|pumpkin|sweetpea)\b", re.IGNORECASE
+)
+GENERIC_VOCATIVE = re.compile(r"\A([가-힣]{2})(아|야)(?=[\s,!~.?]|\Z)")
+NOT_VOCATIVE = _words(
+    "좋아 많아 맞아 같아 알아 놀아 앉아 닮아 작아 찾아 잡아 살아 참아 낮아 높아 "
+    "얇아 넓아 짧아 괜찮아 그래야 있어야 먹어야 아니야 그거야 이거야 저거야 누구야 "
+    "어디야 진짜야 정말야 내일이야 그렇야 가봐야 해봐야 어떡해야 뭐해야 그만해야 "
+    "이제야 오늘야 "
+)
+
+
+def speech_level_of(text: str) -> tuple[int, int, list[str]]:
+    """Count polite and plain (반말) sentence endings in ``text``; also return the final syllables seen."""
+    polite = plain = 0
+    finals: list[str] = []
+    for fragment in SENTENCE_SPLIT.split(text):
+        m = FINAL_WORD.search(fragment)
+        if m is None:
+            continue
+        word = m.group(1)
+        finals.append(word[-1])
+        if word in POLITE_WORDS or word.endswith(POLITE_ENDINGS):
+            polite += 1
+        elif word in BANMAL_WORDS or word[-1] in BANMAL_LAST:
+            plain += 1
+    return polite, plain, finals
+
+
+def has_final_consonant(syllable: str) -> bool:
+    """Whether a Hangul syllable ends in a consonant (받침), which decides 아 versus 야."""
+    code = ord(syllable) - 0xAC00
+    return 0 <= code < 11172 and code % 28 != 0
+
+
+def given_names(names: Iterable[str]) -> list[str]:
+    """Plausible first names of the other participants (민수 from 김민수), longest first."""
+    out: set[str] = set()
+    for name in names:
+        core = "".join(ch for ch in name if HANGUL.match(ch))
+        if len(core) == 3:
+            out.add(core[1:])
+        elif len(core) in (2, 4):
+            out.add(core if len(core) == 2 else core[2:])
+        for word in re.findall(r"[A-Za-z]{2,}", name):
+            out.add(word)
+    return sorted(out, key=len, reverse=True)
+
+
+def address_terms(text: str, names: list[str]) -> list[str]:
+    """Address terms in one message: kinship words, fixed vocatives, the other person's name + 아/야."""
+    found: list[str] = []
+    for m in KIN.finditer(text):
+        found.append(f"{'우리 ' if m.group(1) else ''}{m.group(2)}")
+    found.extend(m.group(1) for m in FIXED_VOCATIVES.finditer(text))
+    found.extend(m.group(1).lower() for m in ENGLISH_VOCATIVES.finditer(text))
+    for name in names:
+        start = text.find(name)
+        if start < 0:
+            continue
+        after = text[start + len(name) : start + len(name) + 1]
+        if after in ("아", "야"):
+            found.append(name + after)
+        elif not after or not HANGUL.match(after):
+            found.append(name)
+    if vocative := GENERIC_VOCATIVE.match(text):
+        stem, particle = vocative.groups()
+        word = stem + particle
+        if word not in NOT_VOCATIVE and has_final_consonant(stem[-1]) == (particle == "아"):
+            found.append(word)
+    return found
+
+
+def tokens(text: str) -> list[str]:
+    """Words of a message (Hangul runs, Latin words lower-cased, numbers)."""
+    return [t.lower() for t in TOKEN.findall(text)]
+
+
+def top(counter: Counter[str], n: int, minimum: int = 2) -> tuple[tuple[str, int], ...]:
+    """The ``n`` most common items seen at least ``minimum`` times, ties broken by the item."""
+    items = [(k, v) for k, v in counter.items() if v >= minimum]
+    items.sort(key=lambda kv: (-kv[1], kv[0]))
+    return tuple(items[:n])
