@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
 from core.ports import ChatModel, ChatModelError
-from core.safety.check import SafetyGuard, crisis_reply
+from core.safety.check import SafetyGuard
+from core.safety.crisis import crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
 from core.storage.memory import MemoryStore
@@ -114,7 +116,7 @@ class ChatService:
             for ex in exchanges
         ]
         stored = await self.stars.style_profile(star.id)
-        profile = StyleProfile.from_json(stored[0]) if stored else None
+        profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
         card = PersonaCard(
             star_name=star.name,
             relation=star.relation,

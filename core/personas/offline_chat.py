@@ -15,6 +15,7 @@ from core.personas.offline_compose import ReplyCandidate, compose_offline_reply
 from core.storage.memory import MemoryStore
 
 ENGINE_NAME = "offline"
+_OWN_WORDS_WEIGHT = 0.6
 
 
 def _seed(*parts: str) -> int:
@@ -57,7 +58,8 @@ class OfflineChat:
             ReplyCandidate(
                 past_user_text=" ".join(m.text for m in ex.prompt),
                 star_reply=tuple(m.text for m in ex.reply if m.kind == "text"),
-                similarity=ex.score,
+                # The star's answer to a similar message beats the star having said similar words.
+                similarity=ex.score * (_OWN_WORDS_WEIGHT if ex.hit_is_star else 1.0),
             )
             for ex in exchanges
         ]

@@ -77,6 +77,7 @@ class Exchange:
     prompt: tuple[StoredMessage, ...]
     reply: tuple[StoredMessage, ...]
     score: float
+    hit_is_star: bool = False
 
     @property
     def when(self) -> datetime | None:
@@ -252,7 +253,9 @@ def _exchange_around(window: list[StoredMessage], hit_seq: int, score: float) ->
         p_start = start
         while p_start > 0 and not window[p_start - 1].is_star:
             p_start -= 1
-        return Exchange(prompt=tuple(window[p_start:start]), reply=tuple(window[start : end + 1]), score=score)
+        return Exchange(
+            prompt=tuple(window[p_start:start]), reply=tuple(window[start : end + 1]), score=score, hit_is_star=True
+        )
     start = idx
     while start > 0 and not window[start - 1].is_star:
         start -= 1

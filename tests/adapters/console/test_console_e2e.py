@@ -25,7 +25,7 @@ async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
     out = await console.say("1")  # 엄마 has the most messages
     assert "별을 만들었어요" in out
     assert "AI" in out  # the disclosure
-    out = await console.say("엄마 김치찌개 먹고 싶어")
+    out = await console.say("김치찌개 생각난다")
     star_lines = [line for line in out.splitlines() if line.startswith("★> ")]
     assert star_lines, out
     exported = DEMO_EXPORT.read_text(encoding="utf-8")
