@@ -64,6 +64,8 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
 
     db = Database(settings.effective_database_url)
     try:
+        if db.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
         await db.ping()
         database = "reachable"
     except Exception as exc:

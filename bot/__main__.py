@@ -1,0 +1,5 @@
+"""``python -m bot`` runs the ``vos`` CLI."""
+
+from bot.cli import main
+
+main()
