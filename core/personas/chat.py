@@ -132,7 +132,8 @@ class ChatService:
         turns = [HistoryTurn(role="star" if h.role is TurnRole.STAR else "user", text=h.text) for h in history]
         prompt = build_prompt(card, tuple(memories), tuple(turns), text, budget=self.budget, count_tokens=self.model.count_tokens)
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
-        if leaks_system_prompt(completion.text, prompt.messages[0].content):
+        instructions = prompt.messages[0].content.split("<<<DATA", 1)[0]  # quoted memories may be repeated
+        if leaks_system_prompt(completion.text, instructions):
             log.warning("reply leaked the system prompt; replaced (star=%s)", star.id)
             return [], self.model.name
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
