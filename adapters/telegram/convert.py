@@ -6,10 +6,13 @@ an oversized one before downloading), then :func:`to_event` builds the event aro
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
-from telegram import Chat, Message, Update
+from telegram import Audio, Chat, Message, Update, Voice
+from telegram.warnings import PTBDeprecationWarning
 
 from core.domain.events import (
     ChoiceMade,
@@ -41,6 +44,15 @@ class TelegramFileRef:
     size: int
     mime_type: str
     duration_s: float | None = None
+
+
+def duration_seconds(media: Voice | Audio) -> float:
+    """A voice or audio duration in seconds, whether PTB returns an int or (``PTB_TIMEDELTA``) a timedelta."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that ``duration`` becomes a timedelta; both shapes are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = media.duration
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def locale_of(update: Update) -> Locale:
@@ -82,7 +94,7 @@ def file_ref(update: Update) -> TelegramFileRef | None:
             filename=f"voice-{message.message_id}.ogg",
             size=voice.file_size or 0,
             mime_type=voice.mime_type or "audio/ogg",
-            duration_s=float(voice.duration),
+            duration_s=duration_seconds(voice),
         )
     if message.audio is not None:
         audio = message.audio
@@ -92,7 +104,7 @@ def file_ref(update: Update) -> TelegramFileRef | None:
             filename=audio.file_name or f"audio-{message.message_id}",
             size=audio.file_size or 0,
             mime_type=audio.mime_type or "",
-            duration_s=float(audio.duration),
+            duration_s=duration_seconds(audio),
         )
     if message.document is not None:
         doc = message.document

@@ -238,7 +238,8 @@ class TelegramRenderer:
             voice = InputFile(data, filename=action.path.name)
             await self._bot.send_voice(chat_id, voice, caption=caption or None, duration=duration)
         except BadRequest as exc:
-            if "VOICE_MESSAGES_FORBIDDEN" not in exc.message:
+            # PTB rewrites "Bad Request: VOICE_MESSAGES_FORBIDDEN" as "Voice_messages_forbidden".
+            if "voice_messages_forbidden" not in exc.message.lower():
                 raise
             # The user's privacy settings refuse voice notes: the words as text, the sound as a file.
             if caption:

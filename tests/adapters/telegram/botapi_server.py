@@ -9,6 +9,7 @@ Response shapes and error texts follow https://core.telegram.org/bots/api.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -451,10 +452,8 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
                 params[name] = value
     for name, value in list(params.items()):
         if isinstance(value, str) and value[:1] in "[{":
-            try:
+            with contextlib.suppress(ValueError):
                 params[name] = json.loads(value)
-            except ValueError:
-                pass
     return params, files
 
 

@@ -77,7 +77,9 @@ async def test_text_becomes_bubbles_with_chat_actions_between(
     ]
 
 
-async def test_commands_become_command_events(server: BotApiServer, engine: ScriptedEngine, start_adapter) -> None:
+async def test_commands_become_command_events(
+    server: BotApiServer, engine: ScriptedEngine, start_adapter
+) -> None:
     await start_adapter()
     await server.inject(text_update(ALICE, "/start@vos_test_bot hello there", language_code="en-US"))
     await server.inject(text_update(ALICE, "/forget_me"))
@@ -99,9 +101,14 @@ async def test_choice_keys_longer_than_64_bytes_round_trip(
 ) -> None:
     long_key = "participant:" + "고민수" * 20  # 192 bytes in UTF-8
     engine.script = lambda event: (
-        [AskChoice(prompt="누가 별인가요?", options=(Choice(key="participant:a", label="A"),
-                                                   Choice(key=long_key, label="고민수")))]
-        if isinstance(event, CommandInvoked) else []
+        [
+            AskChoice(
+                prompt="누가 별인가요?",
+                options=(Choice(key="participant:a", label="A"), Choice(key=long_key, label="고민수")),
+            )
+        ]
+        if isinstance(event, CommandInvoked)
+        else []
     )
     await start_adapter()
     await server.inject(text_update(ALICE, "/new"))
@@ -119,9 +126,13 @@ async def test_choice_keys_longer_than_64_bytes_round_trip(
     await server.wait_calls("answerCallbackQuery", 2)
 
 
-async def test_listen_button_under_star_messages(server: BotApiServer, engine: ScriptedEngine, start_adapter) -> None:
+async def test_listen_button_under_star_messages(
+    server: BotApiServer, engine: ScriptedEngine, start_adapter
+) -> None:
     star_text = "오늘은 날씨가 좋네. 산책 다녀왔니?"
-    engine.script = lambda event: [SendText(text=star_text, from_star=True)] if isinstance(event, TextMessage) else []
+    engine.script = lambda event: (
+        [SendText(text=star_text, from_star=True)] if isinstance(event, TextMessage) else []
+    )
     await start_adapter()
     await server.inject(text_update(ALICE, "안녕", language_code="en"))
     (sent,) = await server.wait_calls("sendMessage", chat_id=ALICE)
@@ -138,7 +149,9 @@ async def test_listen_button_under_star_messages(server: BotApiServer, engine: S
 async def test_tokens_of_one_chat_mean_nothing_in_another(
     server: BotApiServer, engine: ScriptedEngine, start_adapter
 ) -> None:
-    engine.script = lambda event: [SendText(text="비밀", from_star=True)] if isinstance(event, TextMessage) else []
+    engine.script = lambda event: (
+        [SendText(text="비밀", from_star=True)] if isinstance(event, TextMessage) else []
+    )
     await start_adapter()
     await server.inject(text_update(ALICE, "안녕"))
     (sent,) = await server.wait_calls("sendMessage", chat_id=ALICE)
@@ -150,7 +163,9 @@ async def test_tokens_of_one_chat_mean_nothing_in_another(
     assert len(engine.events) == 1
 
 
-async def test_long_text_is_split_at_paragraphs(server: BotApiServer, engine: ScriptedEngine, start_adapter) -> None:
+async def test_long_text_is_split_at_paragraphs(
+    server: BotApiServer, engine: ScriptedEngine, start_adapter
+) -> None:
     paragraphs = [f"{i}번째 문단입니다. " + "가나다라마바사 " * 250 for i in range(6)]
     text = "\n\n".join(paragraphs)
     assert len(text) > 4096 * 2
@@ -205,7 +220,11 @@ async def test_handler_error_apologises_with_reference_and_keeps_serving(
 
 
 async def test_token_never_reaches_the_logs(
-    server: BotApiServer, engine: ScriptedEngine, start_adapter, caplog: pytest.LogCaptureFixture, tmp_path: Path
+    server: BotApiServer,
+    engine: ScriptedEngine,
+    start_adapter,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
 
