@@ -24,6 +24,7 @@ from adapters.telegram.config import MB, TelegramAdapterConfig
 from adapters.telegram.files import FileTooBig, TelegramFiles
 from adapters.telegram.logs import protect_token
 from adapters.telegram.render import TelegramRenderer
+from core.domain.events import Event
 from core.domain.identity import Locale
 from core.i18n import t
 from core.ports import EventHandler
@@ -86,7 +87,7 @@ class TelegramAdapter:
             .get_updates_read_timeout(cfg.poll_timeout_s + 10.0)
             .write_timeout(60.0)
             .read_timeout(30.0)
-            .connection_pool_size(max(8, min(cfg.concurrent_updates, 256)))
+            .connection_pool_size(cfg.connection_pool_size)
         )
         if cfg.base_url:
             builder = builder.base_url(cfg.base_url)
@@ -179,30 +180,35 @@ class TelegramAdapter:
                 await bot.send_message(chat_id, t(locale, "telegram.button_expired"))
                 return
         ref = convert.file_ref(update)
+        if ref is None:
+            event = convert.to_event(update, bot_username=bot.username, choice_key=choice_key)
+            await self._dispatch(event, chat_id, locale)
+            return
         async with self._files.scope() as folder:
-            incoming = None
-            if ref is not None:
-                try:
-                    incoming = await self._files.download(bot, ref, folder)
-                except FileTooBig as exc:
-                    size_mb = f"{exc.size / MB:.1f}" if exc.size else "?"
-                    limit_mb = exc.limit // MB
-                    await bot.send_message(
-                        chat_id, t(locale, "telegram.file_too_big", size_mb=size_mb, limit_mb=limit_mb)
-                    )
-                    return
-            event = convert.to_event(update, bot_username=bot.username, file=incoming, choice_key=choice_key)
-            if event is None:
-                return
-            actions = self._engine.handle(event)
             try:
-                async for action in actions:
-                    await self.renderer.render(chat_id, action, locale)
-            finally:
-                aclose = getattr(actions, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            await self.renderer.flush(chat_id)
+                incoming = await self._files.download(bot, ref, folder)
+            except FileTooBig as exc:
+                size_mb = f"{exc.size / MB:.1f}" if exc.size else "?"
+                text = t(locale, "telegram.file_too_big", size_mb=size_mb, limit_mb=exc.limit // MB)
+                await bot.send_message(chat_id, text)
+                return
+            event = convert.to_event(update, bot_username=bot.username, file=incoming)
+            # The folder (and the file) is removed once the engine has finished with the event.
+            await self._dispatch(event, chat_id, locale)
+
+    async def _dispatch(self, event: Event | None, chat_id: str, locale: Locale) -> None:
+        """Hand the event to the engine and render each action as soon as it arrives."""
+        if event is None:
+            return
+        actions = self._engine.handle(event)
+        try:
+            async for action in actions:
+                await self.renderer.render(chat_id, action, locale)
+        finally:
+            aclose = getattr(actions, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await self.renderer.flush(chat_id)
 
     async def _apologise(self, update: Update, locale: Locale) -> None:
         ref = uuid.uuid4().hex[:8]
