@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20, help="messages per chat")
     parser.add_argument("--poll-timeout", type=int, default=10)
     parser.add_argument("--in-process", action="store_true", help="run the server in the bot's process")
-    parser.add_argument("--pool", type=int, default=16, help="HTTP connections to the Bot API")
+    parser.add_argument("--pool", type=int, default=8, help="HTTP connections to the Bot API")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     runner = run_in_process if args.in_process else run_two_processes

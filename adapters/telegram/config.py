@@ -46,8 +46,8 @@ class TelegramAdapterConfig:
     progress_edit_interval_s: float = 1.0
     concurrent_updates: int = 256
     # HTTP connections to the Bot API. httpcore scans its whole pool for every request, so more is not
-    # faster: 16 measured best on the local benchmark (bench/telegram_throughput.py).
-    connection_pool_size: int = 16
+    # faster: 8 measured best on the local benchmark (bench/telegram_throughput.py).
+    connection_pool_size: int = 8
     event_timeout_s: float = 900.0
     drop_pending_updates: bool = False
     # PTB AIORateLimiter: 30 messages/s overall by default (0 disables); retries after a 429.
