@@ -1,0 +1,255 @@
+"""The Telegram adapter's lifecycle: PTB inside the caller's TaskGroup, updates to the engine and back.
+
+``await TelegramAdapter(config, engine).run()`` initialises PTB (``async with application``), registers the
+command menu, starts long polling (or the webhook server with secret-token verification) and serves until
+:meth:`TelegramAdapter.stop` is called or the task is cancelled; shutdown stops fetching first and then
+waits for replies in flight. ``run_polling()`` is never used: it owns the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import CallbackQuery, Update
+from telegram._utils.types import JSONDict
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from adapters.telegram import convert
+from adapters.telegram.commands import register_commands
+from adapters.telegram.config import MB, TelegramAdapterConfig
+from adapters.telegram.files import FileTooBig, TelegramFiles
+from adapters.telegram.logs import protect_token
+from adapters.telegram.render import TelegramRenderer
+from core.domain.events import Event
+from core.domain.identity import Locale
+from core.i18n import t
+from core.ports import EventHandler
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class _ChatLocks:
+    """One lock per chat so a chat's updates are handled in order while chats run concurrently."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+
+class _PooledRateLimiter(AIORateLimiter):
+    """PTB's rate limiter, plus at most ``slots`` Bot API calls in flight (long polls excepted).
+
+    httpcore wakes every waiting request whenever a pooled connection frees up; with hundreds of
+    concurrent handlers that costs more CPU than the requests themselves, so requests queue here instead.
+    """
+
+    def __init__(self, slots: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slots = asyncio.Semaphore(slots)
+
+    async def process_request(  # noqa: PLR0917 (the signature is PTB's)
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        if endpoint == "getUpdates":
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        async with self._slots:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+class TelegramAdapter:
+    """Serves one bot: Telegram updates in, engine actions out."""
+
+    def __init__(self, config: TelegramAdapterConfig, engine: EventHandler) -> None:
+        self.config = config
+        self._engine = engine
+        self._files = TelegramFiles(config)
+        self._locks = _ChatLocks()
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+        """Set once updates are being received (tests and wiring wait on it)."""
+        self.application = self._build()
+        self.renderer = TelegramRenderer(self.application.bot, config)
+
+    def _build(self) -> Application:  # type: ignore[type-arg]
+        cfg = self.config
+        builder = (
+            Application.builder()
+            .token(cfg.token)
+            .rate_limiter(
+                _PooledRateLimiter(
+                    cfg.connection_pool_size,
+                    overall_max_rate=cfg.overall_max_rate,
+                    group_max_rate=cfg.group_max_rate,
+                    max_retries=cfg.max_retries,
+                )
+            )
+            .concurrent_updates(cfg.concurrent_updates)
+            .job_queue(None)  # VOS schedules its own jobs (bot/jobs.py)
+            # Long polls outlast the default read timeout; uploads of up to 50 MB need time too.
+            .get_updates_read_timeout(cfg.poll_timeout_s + 10.0)
+            .write_timeout(60.0)
+            .read_timeout(30.0)
+            .connection_pool_size(cfg.connection_pool_size)
+        )
+        if cfg.base_url:
+            builder = builder.base_url(cfg.base_url)
+        if cfg.base_file_url:
+            builder = builder.base_file_url(cfg.base_file_url)
+        application = builder.build()
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+        return application
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down gracefully."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Serve until :meth:`stop` (or cancellation), then shut down, finishing replies in flight."""
+        protect_token(self.config.token)
+        application = self.application
+        updater = application.updater
+        assert updater is not None
+        async with application:
+            await register_commands(application.bot)
+            await application.start()
+            try:
+                if self.config.mode == "webhook":
+                    await updater.start_webhook(
+                        listen=self.config.webhook_listen,
+                        port=self.config.webhook_port,
+                        url_path=self.config.webhook_path,
+                        webhook_url=self.config.webhook_url,
+                        secret_token=self.config.webhook_secret_token,
+                        allowed_updates=ALLOWED_UPDATES,
+                        drop_pending_updates=self.config.drop_pending_updates,
+                    )
+                else:
+                    await updater.start_polling(
+                        timeout=self.config.poll_timeout_s,
+                        allowed_updates=ALLOWED_UPDATES,
+                        drop_pending_updates=self.config.drop_pending_updates,
+                    )
+                log.info("telegram: serving as @%s (%s)", application.bot.username, self.config.mode)
+                self.ready.set()
+                await self._stop.wait()
+            finally:
+                self.ready.clear()
+                if updater.running:
+                    await updater.stop()
+                await application.stop()
+                log.info("telegram: stopped")
+
+    # --- updates --------------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update; every failure ends in an apology with a reference id, never a crash."""
+        locale = convert.locale_of(update)
+        try:
+            if update.callback_query is not None:
+                await self._answer(update.callback_query)
+            chat = update.effective_chat
+            if chat is None or update.effective_user is None:
+                return
+            if not convert.is_private(update):
+                await self._outside_private_chat(update, locale)
+                return
+            async with self._locks.hold(chat.id), asyncio.timeout(self.config.event_timeout_s):
+                await self._handle(update, str(chat.id), locale)
+        except Exception:
+            await self._apologise(update, locale)
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        # Always answer, so the client stops its spinner; a stale query is not worth an apology.
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            log.info("telegram: answerCallbackQuery failed: %s", exc)
+
+    async def _outside_private_chat(self, update: Update, locale: Locale) -> None:
+        """In groups VOS only says where it works, and only when addressed with a command."""
+        message = update.message
+        username = self.application.bot.username
+        if message is not None and message.text and convert.parse_command(message.text, username):
+            await message.reply_text(t(locale, "telegram.private_only"))
+
+    async def _handle(self, update: Update, chat_id: str, locale: Locale) -> None:
+        bot = self.application.bot
+        choice_key = None
+        if update.callback_query is not None:
+            choice_key = self.renderer.resolve_callback(chat_id, update.callback_query.data or "")
+            if choice_key is None:
+                await bot.send_message(chat_id, t(locale, "telegram.button_expired"))
+                return
+        ref = convert.file_ref(update)
+        if ref is None:
+            event = convert.to_event(update, bot_username=bot.username, choice_key=choice_key)
+            await self._dispatch(event, chat_id, locale)
+            return
+        async with self._files.scope() as folder:
+            try:
+                incoming = await self._files.download(bot, ref, folder)
+            except FileTooBig as exc:
+                size_mb = f"{exc.size / MB:.1f}" if exc.size else "?"
+                text = t(locale, "telegram.file_too_big", size_mb=size_mb, limit_mb=exc.limit // MB)
+                await bot.send_message(chat_id, text)
+                return
+            event = convert.to_event(update, bot_username=bot.username, file=incoming)
+            # The folder (and the file) is removed once the engine has finished with the event.
+            await self._dispatch(event, chat_id, locale)
+
+    async def _dispatch(self, event: Event | None, chat_id: str, locale: Locale) -> None:
+        """Hand the event to the engine and render each action as soon as it arrives."""
+        if event is None:
+            return
+        actions = self._engine.handle(event)
+        try:
+            async for action in actions:
+                await self.renderer.render(chat_id, action, locale)
+        finally:
+            aclose = getattr(actions, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await self.renderer.flush(chat_id)
+
+    async def _apologise(self, update: Update, locale: Locale) -> None:
+        ref = uuid.uuid4().hex[:8]
+        log.exception("telegram: update %s failed (ref %s)", update.update_id, ref)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        try:
+            await self.application.bot.send_message(chat.id, t(locale, "telegram.apology", ref=ref))
+        except Exception:
+            log.warning("telegram: could not send the apology for ref %s", ref, exc_info=True)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Errors outside update handling (polling hiccups): logged, the bot keeps running."""
+        log.error("telegram: %s", context.error, exc_info=context.error)

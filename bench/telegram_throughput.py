@@ -1,0 +1,179 @@
+"""Telegram adapter throughput: N concurrent chats talking to the bot through the local Bot API server.
+
+Each simulated user sends a message, waits for the bot's reply, then sends the next (a closed loop), so
+the figures are updates handled per second and the reply latency a user would feel (update queued at the
+server → reply received by the server). PTB's real stack runs: long polling, the update queue,
+concurrent handlers, the rate limiter (its 30 msg/s cap disabled: the local server has no flood limits)
+and real HTTP on 127.0.0.1.
+
+    python bench/telegram_throughput.py --chats 50 --messages 20
+
+The engine is a trivial echo for now; ``--engine`` is where the offline engine plugs in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.telegram.adapter import TelegramAdapter
+from adapters.telegram.config import TelegramAdapterConfig
+from core.domain.actions import Action, SendText
+from core.domain.events import Event, TextMessage
+from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, RecordedRequest, text_update
+
+
+class EchoEngine:
+    """A trivial engine: one bubble back per text message."""
+
+    async def handle(self, event: Event) -> AsyncIterator[Action]:
+        if isinstance(event, TextMessage):
+            yield SendText(text=f"re:{event.text}")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[str, float]:
+    """Simulated users: each sends a message, waits for the reply, sends the next."""
+    replies: dict[int, asyncio.Queue[float]] = {chat: asyncio.Queue() for chat in range(1, chats + 1)}
+    errors: list[RecordedRequest] = []
+
+    def on_request(record: RecordedRequest) -> None:
+        if record.status != 200:
+            errors.append(record)
+        elif record.method == "sendMessage" and record.chat_id in replies:
+            replies[record.chat_id].put_nowait(record.at)
+
+    server.on_request = on_request
+    latencies: list[float] = []
+
+    async def user(chat: int) -> None:
+        for i in range(messages):
+            sent = time.monotonic()
+            await server.inject(text_update(chat, f"m{i}"))
+            received = await asyncio.wait_for(replies[chat].get(), timeout=60)
+            latencies.append(received - sent)
+
+    await server.wait_calls("getUpdates", 1, timeout=60)  # the adapter is polling
+    start = time.monotonic()
+    async with asyncio.TaskGroup() as users:
+        for chat in replies:
+            users.create_task(user(chat))
+    elapsed = time.monotonic() - start
+    total = chats * messages
+    return {
+        "chats": chats,
+        "updates": total,
+        "seconds": elapsed,
+        "updates_per_s": total / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": _percentile(latencies, 0.95) * 1000,
+        "max_ms": max(latencies) * 1000,
+        "errors": len(errors),
+    }
+
+
+async def serve_adapter(
+    base_url: str, file_url: str, chats: int, poll_timeout: int, pool: int, done: asyncio.Event
+) -> None:
+    """The bot side: the real adapter with the echo engine until ``done``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = TelegramAdapterConfig(
+            token=TOKEN,
+            base_url=base_url,
+            base_file_url=file_url,
+            download_dir=Path(tmp),
+            poll_timeout_s=poll_timeout,
+            overall_max_rate=0,
+            concurrent_updates=max(chats, 8),
+            connection_pool_size=pool,
+        )
+        adapter = TelegramAdapter(config, EchoEngine())
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(adapter.run())
+            await done.wait()
+            adapter.stop()
+
+
+async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, float]:
+    """Server, users and adapter share one process (and one event loop)."""
+    async with BotApiServer() as server:
+        done = asyncio.Event()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(
+                serve_adapter(server.base_url, server.base_file_url, chats, poll_timeout, pool, done)
+            )
+            result = await drive_users(server, chats, messages)
+            done.set()
+    return result
+
+
+def _server_process(conn: Connection, chats: int, messages: int) -> None:
+    async def main() -> None:
+        async with BotApiServer() as server:
+            conn.send((server.base_url, server.base_file_url))
+            conn.send(await drive_users(server, chats, messages))
+
+    asyncio.run(main())
+
+
+async def run_two_processes(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, float]:
+    """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_server_process, args=(child, chats, messages), daemon=True
+    )
+    process.start()
+    base_url, file_url = await asyncio.to_thread(parent.recv)
+    done = asyncio.Event()
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done))
+        result: dict[str, float] = await asyncio.to_thread(parent.recv)
+        done.set()
+    await asyncio.to_thread(process.join, 30)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chats", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=20, help="messages per chat")
+    parser.add_argument("--poll-timeout", type=int, default=10)
+    parser.add_argument("--in-process", action="store_true", help="run the server in the bot's process")
+    parser.add_argument("--pool", type=int, default=8, help="HTTP connections to the Bot API")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    runner = run_in_process if args.in_process else run_two_processes
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    result = asyncio.run(runner(args.chats, args.messages, args.poll_timeout, args.pool))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU the bot process spent (start-up included): a figure that does not depend on the machine's load.
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu_ms = cpu_s * 1000 / result["updates"]
+    print(
+        f"chats={result['chats']} updates={result['updates']} in {result['seconds']:.2f}s: "
+        f"{result['updates_per_s']:.0f} updates/s, reply latency p50 {result['p50_ms']:.1f} ms, "
+        f"p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms, errors {result['errors']}; "
+        f"bot process CPU {cpu_ms:.2f} ms/update (≈ {1000 / cpu_ms:.0f} updates/s per free core)"
+    )
+
+
+if __name__ == "__main__":
+    main()
