@@ -76,13 +76,9 @@ async def run_bot(settings: Settings) -> None:
     runners = []
     async with running_app(settings) as app:
         if settings.telegram.token is not None:
-            from adapters.telegram.wiring import telegram_runner
-
-            runners.append(telegram_runner(app, settings))
+            runners.append(telegram_adapter(app, settings).run())
         if settings.discord.token is not None:
-            from adapters.discord.wiring import discord_runner
-
-            runners.append(discord_runner(app, settings))
+            log.warning("VOS_DISCORD__TOKEN is set, but the Discord adapter is not built yet: ignoring it")
         if not runners:
             log.info("no platform token configured: starting the console adapter")
             user = await local_user(app, "local")
@@ -98,6 +94,28 @@ async def run_bot(settings: Settings) -> None:
         async with asyncio.TaskGroup() as tg:
             for runner in runners:
                 tg.create_task(runner)
+
+
+def telegram_adapter(app: App, settings: Settings) -> Any:
+    """The Telegram adapter configured from settings (needs the 'telegram' extra)."""
+    try:
+        from adapters.telegram.adapter import TelegramAdapter
+        from adapters.telegram.config import TelegramAdapterConfig
+    except ImportError as exc:
+        raise SystemExit("vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'") from exc
+    tg = settings.telegram
+    assert tg.token is not None
+    config = TelegramAdapterConfig(
+        token=tg.token.get_secret_value(),
+        mode=tg.mode,
+        webhook_url=tg.webhook_url or "",
+        webhook_listen=tg.listen,
+        webhook_port=tg.port,
+        webhook_secret_token=tg.webhook_secret.get_secret_value() if tg.webhook_secret else "",
+        base_url=tg.base_url,
+        download_dir=settings.data_dir / "downloads",
+    )
+    return TelegramAdapter(config, app.engine)
 
 
 async def cli_create_star(
