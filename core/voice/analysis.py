@@ -54,14 +54,16 @@ def _frames(x: npt.NDArray[np.float64], length: int, hop: int) -> npt.NDArray[np
     if x.size < length:
         return np.empty((0, length))
     count = 1 + (x.size - length) // hop
-    return np.lib.stride_tricks.sliding_window_view(x, length)[::hop][:count]
+    windows: npt.NDArray[np.float64] = np.lib.stride_tricks.sliding_window_view(x, length)
+    return windows[::hop][:count]
 
 
 def _frame_rms(x: npt.NDArray[np.float64], length: int, hop: int) -> npt.NDArray[np.float64]:
     frames = _frames(x, length, hop)
     if not len(frames):
         return np.empty(0)
-    return np.sqrt(np.mean(frames**2, axis=1))
+    rms: npt.NDArray[np.float64] = np.sqrt(np.mean(frames**2, axis=1))
+    return rms
 
 
 def _speech_mask(rms: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
@@ -151,7 +153,8 @@ def count_syllable_nuclei(audio: npt.ArrayLike, sr: int) -> int:
     floor = float(np.median(smooth[speech])) - 6 if speech.any() else 0.0
     peaks = 0
     last_peak = -100
-    valley = np.inf
+    # A recording may start inside a syllable: measure the first rise from the quietest point.
+    valley = float(smooth.min())
     for i in range(1, smooth.size - 1):
         valley = min(valley, smooth[i])
         is_peak = smooth[i] >= smooth[i - 1] and smooth[i] > smooth[i + 1]

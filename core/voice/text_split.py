@@ -72,7 +72,7 @@ def _cut_long(sentence: str, max_chars: int) -> list[str]:
         for match in _CLAUSE_END.finditer(window):
             if match.end() <= max_chars:
                 cut = match.end()
-        if cut < max_chars // 3:
+        if cut == 0 or cut < max_chars // 3:
             space = window.rfind(" ")
             cut = space if space > 0 else max_chars
         head, rest = rest[:cut].strip(), rest[cut:].strip()
