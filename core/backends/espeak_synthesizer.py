@@ -26,8 +26,9 @@ _MALE_F0 = (70.0, 84.0, 102.0, 131.0, 170.0)
 _FEMALE_F0 = (131.0, 157.0, 194.0, 249.0, 322.0)
 # Above this F0 an unlabelled voice is served by the female variant, whose range starts there.
 _FEMALE_FROM_HZ = 160.0
-# Our speaking-rate measure reads espeak output about 10% faster than its -s setting.
-_RATE_FACTOR = 1.1
+# Words per minute measured (core.voice.analysis.speaking_rate_wpm, transcript word counts) per unit of
+# espeak -s: English output reads about 1.3x its setting; Korean eojeol per minute about 0.74x.
+_RATE_FACTOR = {"en": 1.3, "ko": 0.74}
 _MIN_SPEED, _MAX_SPEED = 80, 450
 
 
@@ -41,7 +42,7 @@ class EspeakOptions:
 
     binary: str = "espeak-ng"
     voices: dict[str, str] = field(default_factory=lambda: {"ko": "ko", "en": "en-us"})
-    male_variant: str = "m3"
+    male_variant: str = ""  # espeak-ng's default voices are male; measured closer than m3 to male stars
     female_variant: str = "f2"
     default_pitch: int = 50
     default_speed: int = 160
@@ -70,9 +71,10 @@ def pitch_for_f0(f0_hz: float, variant: Literal["male", "female"]) -> int:
     return round(float(np.interp(f0_hz, table, _PITCH_STEPS)))
 
 
-def speed_for_wpm(words_per_minute: float) -> int:
-    """The espeak ``-s`` value for a measured speaking rate."""
-    return int(np.clip(round(words_per_minute / _RATE_FACTOR), _MIN_SPEED, _MAX_SPEED))
+def speed_for_wpm(words_per_minute: float, language: str = "en") -> int:
+    """The espeak ``-s`` value whose output is measured at about ``words_per_minute`` in ``language``."""
+    factor = _RATE_FACTOR.get(_language_key(language), 1.0)
+    return int(np.clip(round(words_per_minute / factor), _MIN_SPEED, _MAX_SPEED))
 
 
 def voice_settings(language: str, voice: VoiceSpec | None, options: EspeakOptions) -> EspeakVoiceSettings:
@@ -87,7 +89,8 @@ def voice_settings(language: str, voice: VoiceSpec | None, options: EspeakOption
     if voice.median_f0_hz is not None:
         pitch = pitch_for_f0(voice.median_f0_hz, "female" if gender == "female" else "male")
     variant = {"female": options.female_variant, "male": options.male_variant}.get(gender or "")
-    speed = options.default_speed if voice.words_per_minute is None else speed_for_wpm(voice.words_per_minute)
+    wpm = voice.words_per_minute
+    speed = options.default_speed if wpm is None else speed_for_wpm(wpm, language)
     return EspeakVoiceSettings(voice=f"{base}+{variant}" if variant else base, pitch=pitch, speed=speed)
 
 

@@ -44,17 +44,18 @@ def test_pitch_and_speed_mapping_is_monotonic_and_clamped() -> None:
     assert pitch_for_f0(194, "female") == 50
     assert speed_for_wpm(10) == 80
     assert speed_for_wpm(10_000) == 450
-    assert speed_for_wpm(176) == 160
+    assert speed_for_wpm(208, "en") == 160
+    assert speed_for_wpm(111, "ko-KR") == 150
 
 
 def test_voice_settings_follow_the_star() -> None:
     opts = EspeakOptions()
     assert voice_settings("ko", None, opts).voice == "ko"
-    female = voice_settings("en", VoiceSpec(profile_id="p", median_f0_hz=220.0, words_per_minute=132), opts)
+    female = voice_settings("en", VoiceSpec(profile_id="p", median_f0_hz=220.0, words_per_minute=156), opts)
     assert female.voice == "en-us+f2"
     assert female.speed == 120
     male = voice_settings("ko-KR", VoiceSpec(profile_id="p", median_f0_hz=110.0, gender_hint="male"), opts)
-    assert male.voice == "ko+m3"
+    assert male.voice == "ko"
     assert male.speed == opts.default_speed
 
 
