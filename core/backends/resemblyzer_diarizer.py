@@ -35,6 +35,7 @@ class ResemblyzerOptions:
     hop_s: float = 0.4
     max_speakers: int = 8
     split_similarity: float = 0.8
+    min_cluster: int = 4
     min_turn_s: float = 0.4
     batch_size: int = 64
     vad: SileroVadOptions = field(default_factory=SileroVadOptions)
@@ -49,7 +50,7 @@ def _resample_to_16k(audio: Audio, sample_rate: int) -> Audio:
     from scipy.signal import resample_poly
 
     g = gcd(sample_rate, VAD_SAMPLE_RATE)
-    return resample_poly(x, VAD_SAMPLE_RATE // g, sample_rate // g).astype(np.float32)
+    return np.asarray(resample_poly(x, VAD_SAMPLE_RATE // g, sample_rate // g), dtype=np.float32)
 
 
 def _normalise(x: Audio) -> Audio:
@@ -124,7 +125,7 @@ class ResemblyzerSpeakerEncoder:
         speech = np.concatenate([x[s:e] for s, e in regions]) if regions else x
         windows = _windows(self._model.mel(_normalise(speech)), int(self.options.hop_s / _FRAME_S))
         mean = self._model.embed_mels(np.stack([w for _, w in windows]), self.options.batch_size).mean(axis=0)
-        return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+        return np.asarray(mean / (np.linalg.norm(mean) or 1.0), dtype=np.float32)
 
     def close(self) -> None:
         """Free the model; the next call loads it again."""
@@ -223,6 +224,7 @@ class ResemblyzerDiarizer:
             num_speakers=num_speakers,
             max_speakers=self.options.max_speakers,
             split_similarity=self.options.split_similarity,
+            min_cluster=self.options.min_cluster,
         )
         turns, order = windows_to_turns(regions, centres, labels, self.options.min_turn_s)
         embeddings: dict[str, tuple[float, ...]] = {}
@@ -245,7 +247,7 @@ def cluster_embeddings(
     num_speakers: int | None,
     max_speakers: int = 8,
     split_similarity: float = 0.8,
-    min_cluster: int = 2,
+    min_cluster: int = 4,
 ) -> npt.NDArray[np.int64]:
     """Cluster L2-normalised window embeddings with Ward linkage.
 
@@ -263,7 +265,10 @@ def cluster_embeddings(
     sample = embeds[idx].astype(np.float64)
     tree = linkage(sample, method="ward")
     if num_speakers is not None:
-        labels = fcluster(tree, t=min(num_speakers, len(idx)), criterion="maxclust").astype(np.int64) - 1
+        labels = (
+            np.asarray(fcluster(tree, t=min(num_speakers, len(idx)), criterion="maxclust"), dtype=np.int64)
+            - 1
+        )
     else:
         clusters = _split_by_similarity(to_tree(tree), sample, max_speakers, split_similarity, min_cluster)
         labels = np.full(len(idx), -1, dtype=np.int64)
@@ -272,7 +277,7 @@ def cluster_embeddings(
     if len(idx) == n and labels.min() >= 0:
         return labels
     centroids = np.stack([sample[labels == c].mean(axis=0) for c in range(int(labels.max()) + 1)])
-    return np.argmax(embeds @ centroids.T.astype(np.float32), axis=1).astype(np.int64)
+    return np.asarray(np.argmax(embeds @ centroids.T.astype(np.float32), axis=1), dtype=np.int64)
 
 
 def _split_by_similarity(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 
@@ -143,11 +143,11 @@ def decode_audio(
             for packet in container.demux(stream):
                 for frame in packet.decode():
                     for out in resampler.resample(frame):
-                        buf.append(out.to_ndarray().reshape(-1))
+                        buf.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
                     if buf.size > limit:
                         raise _too_long(max_seconds)
             for out in resampler.resample(None):
-                buf.append(out.to_ndarray().reshape(-1))
+                buf.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
         except av.error.FFmpegError as exc:
             # A cut-off upload still yields what came before the damage; nothing at all means broken.
             if buf.size == 0:
@@ -188,7 +188,7 @@ def encode_audio(
     with av.open(str(dst), mode="w", format=spec.container) as container:
         for key, value in (metadata or {}).items():
             container.metadata[key] = value
-        stream = container.add_stream(spec.codec, rate=spec.rate or sample_rate)
+        stream: Any = container.add_stream(spec.codec, rate=spec.rate or sample_rate)
         stream.layout = "mono"
         if spec.bitrate:
             stream.bit_rate = spec.bitrate

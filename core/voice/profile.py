@@ -130,7 +130,7 @@ def mean_embedding(
     """The duration-weighted mean of the clips' embeddings, L2-normalised (also used to add recordings)."""
     vectors = np.stack([encoder.embed(c, sample_rate=sample_rate) * (c.size / sample_rate) for c in clips])
     mean = vectors.sum(axis=0)
-    return (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)
+    return np.asarray(mean / (np.linalg.norm(mean) or 1.0), dtype=np.float32)
 
 
 def find_voice_segments(

@@ -198,7 +198,9 @@ def _best_matching(counts: np.ndarray) -> float:
         from scipy.optimize import linear_sum_assignment
     except ImportError:
         if rows <= cols:
-            return max(sum(counts[i, p[i]] for i in range(rows)) for p in permutations(range(cols), rows))
-        return max(sum(counts[p[j], j] for j in range(cols)) for p in permutations(range(rows), cols))
+            return float(
+                max(sum(counts[i, p[i]] for i in range(rows)) for p in permutations(range(cols), rows))
+            )
+        return float(max(sum(counts[p[j], j] for j in range(cols)) for p in permutations(range(rows), cols)))
     r, c = linear_sum_assignment(counts, maximize=True)
     return float(counts[r, c].sum())

@@ -71,7 +71,11 @@ async def test_diarize_converts_pipeline_output(monkeypatch: pytest.MonkeyPatch)
     result = await diarizer.diarize(audio, num_speakers=2)
     await diarizer.diarize(audio)
     assert len(loads) == 1, "the pipeline loads once"
-    assert [(t.start, t.end, t.speaker) for t in result.turns] == [(0.5, 2.9, "S1"), (3.0, 5.5, "S2"), (6.0, 7.0, "S2")]
+    assert [(t.start, t.end, t.speaker) for t in result.turns] == [
+        (0.5, 2.9, "S1"),
+        (3.0, 5.5, "S2"),
+        (6.0, 7.0, "S2"),
+    ]
     assert result.engine == "pyannote"
     assert result.embeddings["S1"] == pytest.approx((0.6, 0.8))
     file, kwargs = fake.calls[0]

@@ -1,4 +1,4 @@
-"""The offline diarizer: clustering and turn building on known vectors, the missing-extra error, the encoder."""
+"""The offline diarizer: clustering and turns on known vectors, the missing-extra error, the encoder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from core.ports import Diarizer, EngineUnavailable, SpeakerEncoder
 
 pytest.importorskip("scipy")
-from core.backends.resemblyzer_diarizer import (  # noqa: E402
+from core.backends.resemblyzer_diarizer import (
     ResemblyzerDiarizer,
     cluster_embeddings,
     windows_to_turns,

@@ -26,9 +26,9 @@ def chirp(seconds: float = 3.0, sr: int = SR) -> np.ndarray:
     """A rising tone with a slow envelope: not periodic, so alignment by correlation is unambiguous."""
     t = np.arange(int(seconds * sr)) / sr
     freq = 200 + 600 * t / seconds
-    return (0.4 * np.sin(2 * np.pi * np.cumsum(freq) / sr) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t))).astype(
-        np.float32
-    )
+    return (
+        0.4 * np.sin(2 * np.pi * np.cumsum(freq) / sr) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t))
+    ).astype(np.float32)
 
 
 def best_correlation(reference: np.ndarray, decoded: np.ndarray, max_lag: int = 4000) -> float:

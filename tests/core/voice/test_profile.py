@@ -50,8 +50,10 @@ def test_normalize_loudness_hits_target_without_clipping() -> None:
 
 
 def test_reference_spans_prefer_long_clean_turns_and_cap_total() -> None:
-    turns = [SpeakerTurn(start=s, end=e, speaker=sp) for s, e, sp in
-             [(0, 4, "A"), (5, 25, "A"), (26, 27, "B"), (28, 40, "A"), (40.5, 40.8, "A")]]
+    turns = [
+        SpeakerTurn(start=s, end=e, speaker=sp)
+        for s, e, sp in [(0, 4, "A"), (5, 25, "A"), (26, 27, "B"), (28, 40, "A"), (40.5, 40.8, "A")]
+    ]
     spans = pick_reference_spans(turns, "A", max_total_s=30)
     assert spans == [(5, 25), (28, 38)]
 
@@ -94,8 +96,12 @@ async def test_profile_finds_the_same_voice_in_another_recording() -> None:
     # Another file: the star (voice 0) with a new voice, the star speaking second.
     other_voices = (SyntheticVoice(voice="en-us", pitch=70, speed=170, variant="m4"), VOICES[0])
     other, known = conversation(
-        [(0, "Is anyone home? I brought the groceries."), (1, "Yes, put them on the kitchen table please."),
-         (0, "Where do you keep the rice these days?"), (1, "In the cupboard, next to the tea and biscuits.")],
+        [
+            (0, "Is anyone home? I brought the groceries."),
+            (1, "Yes, put them on the kitchen table please."),
+            (0, "Where do you keep the rice these days?"),
+            (1, "In the cupboard, next to the tea and biscuits."),
+        ],
         voices=other_voices,
     )
     second = await diarizer.diarize(other, num_speakers=2)

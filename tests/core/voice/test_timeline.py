@@ -11,7 +11,9 @@ from PIL import Image
 from core.domain.audio import SpeakerTurn
 from core.voice.timeline import PALETTE, render_timeline_png
 
-TURNS = [SpeakerTurn(start=s, end=e, speaker=sp) for s, e, sp in [(0, 2, "S1"), (2.5, 4, "S2"), (4.2, 7, "S1")]]
+TURNS = [
+    SpeakerTurn(start=s, end=e, speaker=sp) for s, e, sp in [(0, 2, "S1"), (2.5, 4, "S2"), (4.2, 7, "S1")]
+]
 
 
 def has_colour(path: Path, hex_colour: str) -> bool:
@@ -23,7 +25,9 @@ def has_colour(path: Path, hex_colour: str) -> bool:
 
 def test_matplotlib_timeline(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    path = render_timeline_png(TURNS, 8.0, tmp_path / "t.png", {"S1": "Speaker 1"}, title="Who", axis_label="s")
+    path = render_timeline_png(
+        TURNS, 8.0, tmp_path / "t.png", {"S1": "Speaker 1"}, title="Who", axis_label="s"
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert has_colour(path, PALETTE[0])
     assert has_colour(path, PALETTE[1])
