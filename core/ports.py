@@ -34,6 +34,7 @@ class EngineUnavailable(RuntimeError):
 
 # --- Chat -----------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PromptMessage:
     """One message of a chat-completion prompt."""
@@ -91,6 +92,7 @@ class ChatModel(Protocol):
 
 
 # --- Speech ---------------------------------------------------------------------------------------
+
 
 @runtime_checkable
 class SpeechToText(Protocol):
@@ -169,12 +171,15 @@ class SpeechSynthesizer(Protocol):
     languages: frozenset[str]
     clones_voice: bool
 
-    async def synthesize(self, text: str, *, language: str, voice: VoiceSpec | None = None) -> SynthesizedSpeech:
+    async def synthesize(
+        self, text: str, *, language: str, voice: VoiceSpec | None = None
+    ) -> SynthesizedSpeech:
         """Speak ``text`` in ``language`` with ``voice``."""
         ...
 
 
 # --- Storage and jobs -----------------------------------------------------------------------------
+
 
 @runtime_checkable
 class BlobStore(Protocol):
