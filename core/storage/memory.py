@@ -113,6 +113,15 @@ class MemoryStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._totals: dict[str, int] = {}
+
+    async def _total(self, s: AsyncSession, star_id: str) -> int:
+        """Message count of a star, cached (imports invalidate it)."""
+        total = self._totals.get(star_id)
+        if total is None:
+            total = int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+            self._totals[star_id] = total
+        return max(1, total)
 
     async def import_messages(
         self, session: AsyncSession, star_id: str, messages: Iterable[ExportMessage], star_author: str
@@ -122,6 +131,7 @@ class MemoryStore:
         Returns how many new messages were stored.
         """
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        self._totals.pop(star_id, None)
         start = int(
             await session.scalar(select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id))
             or -1
@@ -173,7 +183,8 @@ class MemoryStore:
             phrase = '"' + term.replace('"', '""') + '"'
             rows = await s.execute(
                 text(
-                    "SELECT m.seq FROM star_messages_fts f JOIN star_messages m ON m.id = f.rowid "
+                    # CROSS JOIN makes SQLite drive the loop from the full-text index, not from the star's rows.
+                    "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
                     "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
                 ),
                 {"q": phrase, "sid": star_id, "cap": cap},
@@ -197,7 +208,7 @@ class MemoryStore:
         if not terms:
             return []
         async with self.db.read() as s:
-            total = max(1, int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 1))
+            total = await self._total(s, star_id)
             scores: Counter[int] = Counter()
             possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
             for term in terms:
@@ -210,17 +221,20 @@ class MemoryStore:
                 for seq in hits:
                     scores[seq] += idf
             best = [seq for seq, _ in scores.most_common(limit * 3)]
+            if not best:
+                return []
+            wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
+            rows = await s.scalars(
+                select(StarMessageRow).where(StarMessageRow.star_id == star_id, StarMessageRow.seq.in_(wanted))
+            )
+            by_seq = {r.seq: _stored(r) for r in rows}
             exchanges: list[Exchange] = []
             used: set[int] = set()
             for seq in best:
                 if seq in used:
                     continue
-                window = await s.scalars(
-                    select(StarMessageRow)
-                    .where(StarMessageRow.star_id == star_id, StarMessageRow.seq.between(seq - 3, seq + 6))
-                    .order_by(StarMessageRow.seq)
-                )
-                ex = _exchange_around([_stored(r) for r in window], seq, scores[seq] / possible)
+                window = [by_seq[i] for i in range(seq - 3, seq + 7) if i in by_seq]
+                ex = _exchange_around(window, seq, scores[seq] / possible)
                 if ex is None:
                     continue
                 used.update(m.seq for m in ex.prompt + ex.reply)
