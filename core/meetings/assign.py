@@ -47,8 +47,14 @@ def _split_by_speaker(segment: TranscriptSegment, index: _TurnIndex) -> list[Tra
         start = segment.start if i == 0 else words[0].start
         end = segment.end if i == len(groups) - 1 else words[-1].end
         out.append(
-            replace(segment, start=min(start, words[0].start), end=max(end, words[-1].end),
-                    text=_join(words), words=tuple(words), speaker=speaker)
+            replace(
+                segment,
+                start=min(start, words[0].start),
+                end=max(end, words[-1].end),
+                text=_join(words),
+                words=tuple(words),
+                speaker=speaker,
+            )
         )
     return out
 

@@ -109,10 +109,13 @@ def _point(p: Any) -> SummaryPoint:
 def _action(a: Any) -> ActionItem:
     if isinstance(a, str):
         return ActionItem(text=a)
-    return ActionItem(text=str(a["text"]), owner=_opt(a.get("owner")), due=_opt(a.get("due")), at=_times(a.get("at", ())))
+    return ActionItem(
+        text=str(a["text"]), owner=_opt(a.get("owner")), due=_opt(a.get("due")), at=_times(a.get("at", ()))
+    )
 
 
 # --- sentences ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
@@ -188,7 +191,9 @@ _COMMIT = re.compile(
     r"|보낼게요|보내겠습니다|올릴게요|올리겠습니다|담당)",
     _I,
 )
-_NOT_TASK = re.compile(r"(시작|마치|마무리|넘어가|말씀드리|소개)(하)?겠습니다|\bI(?:'ll| will) (start|begin|stop)\b", _I)
+_NOT_TASK = re.compile(
+    r"(시작|마치|마무리|넘어가|말씀드리|소개)(하)?겠습니다|\bI(?:'ll| will) (start|begin|stop)\b", _I
+)
 _REQUEST = re.compile(r"\b(can|could|would) you\b|\bplease\b|해\s*주세요|해\s*줄래요|해\s*주실|부탁", _I)
 _ADDRESSEE = re.compile(r"^\s*([A-Z][\w-]+|[가-힣]{2,4})\s*(?:씨|님)?\s*[,，]", re.UNICODE)
 _DUE = re.compile(
@@ -225,7 +230,11 @@ def extract_items(
         is_request = bool(_REQUEST.search(s.text))
         if is_request and (due or not is_question or _COMMIT.search(s.text)):
             addressee = _ADDRESSEE.match(s.text)
-            actions.append(ActionItem(text=s.text, owner=addressee.group(1) if addressee else None, due=due, at=(s.start,)))
+            actions.append(
+                ActionItem(
+                    text=s.text, owner=addressee.group(1) if addressee else None, due=due, at=(s.start,)
+                )
+            )
         elif is_question:
             questions.append(SummaryPoint(text=s.text, speaker=s.speaker, at=(s.start,)))
         elif _DECISION.search(s.text):
@@ -256,13 +265,16 @@ def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int 
 
 # --- LLM summary ----------------------------------------------------------------------------------
 
+
 def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
     """Render ``prompts/<name>`` into messages: its ``{% set system %}`` block and its body as the user turn."""
     import jinja2
 
     # Prompts are plain text for a model, not HTML, so autoescape would only corrupt them.
     env = jinja2.Environment(  # noqa: S701
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=False
+        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
     )
     module = env.get_template(name).make_module(variables)
     messages = []
@@ -280,7 +292,11 @@ def _fence_safe(text: str) -> str:
 
 def transcript_lines(segments: Sequence[TranscriptSegment], unknown: str = "?") -> list[str]:
     """One line per segment, ``[t=12.3] Speaker: text``, as the prompts expect."""
-    return [f"[t={s.start:.1f}] {s.speaker or unknown}: {_fence_safe(s.text.strip())}" for s in segments if s.text.strip()]
+    return [
+        f"[t={s.start:.1f}] {s.speaker or unknown}: {_fence_safe(s.text.strip())}"
+        for s in segments
+        if s.text.strip()
+    ]
 
 
 def chunk_lines(lines: Sequence[str], count_tokens: Any, chunk_tokens: int) -> list[list[str]]:
@@ -319,7 +335,9 @@ def parse_summary_json(text: str, engine: str) -> MeetingSummary:
     return MeetingSummary.from_dict(data)
 
 
-async def _ask(chat_model: ChatModel, messages: list[PromptMessage], max_tokens: int, timeout_s: float) -> str:
+async def _ask(
+    chat_model: ChatModel, messages: list[PromptMessage], max_tokens: int, timeout_s: float
+) -> str:
     import asyncio
 
     async with asyncio.timeout(timeout_s):

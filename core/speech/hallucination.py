@@ -102,7 +102,9 @@ def _collapse_loop(tokens: Sequence[str], max_ngram: int, min_loop: int) -> list
     return keep
 
 
-def collapse_repeats(segment: TranscriptSegment, flt: HallucinationFilter = HallucinationFilter()) -> TranscriptSegment:
+def collapse_repeats(
+    segment: TranscriptSegment, flt: HallucinationFilter = HallucinationFilter()
+) -> TranscriptSegment:
     """Collapse an n-gram looping inside one segment ("thank you thank you thank you ...") to one copy."""
     if segment.words:
         keep = _collapse_loop([w.text for w in segment.words], flt.max_ngram, flt.min_loop)

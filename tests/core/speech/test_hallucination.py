@@ -66,7 +66,9 @@ def test_two_repeats_are_kept_as_speech() -> None:
 
 
 def test_loop_collapse_keeps_word_timings() -> None:
-    words = tuple(Word(start=i * 0.5, end=i * 0.5 + 0.4, text=t) for i, t in enumerate(["오", "뭐", "뭐", "뭐", "뭐"]))
+    words = tuple(
+        Word(start=i * 0.5, end=i * 0.5 + 0.4, text=t) for i, t in enumerate(["오", "뭐", "뭐", "뭐", "뭐"])
+    )
     out = collapse_repeats(TranscriptSegment(start=0.0, end=2.5, text="오 뭐 뭐 뭐 뭐", words=words))
     assert [w.text for w in out.words] == ["오", "뭐"]
     assert out.text == "오 뭐"
@@ -74,7 +76,14 @@ def test_loop_collapse_keeps_word_timings() -> None:
 
 
 def test_repeated_segments_across_the_timeline() -> None:
-    segs = [seg("Okay.", 0, 1), seg("okay", 1, 2), seg("OKAY!", 2, 3), seg("Next item.", 3, 4), seg("Yes.", 4, 5), seg("Yes.", 5, 6)]
+    segs = [
+        seg("Okay.", 0, 1),
+        seg("okay", 1, 2),
+        seg("OKAY!", 2, 3),
+        seg("Next item.", 3, 4),
+        seg("Yes.", 4, 5),
+        seg("Yes.", 5, 6),
+    ]
     out = drop_repeated_segments(segs)
     assert [s.text for s in out] == ["Okay.", "Next item.", "Yes.", "Yes."]
 
