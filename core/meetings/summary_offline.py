@@ -186,7 +186,8 @@ def centrality(texts: Sequence[str], damping: float = 0.85, iterations: int = 50
 
 _I = re.IGNORECASE
 _COMMIT = re.compile(
-    r"\b(I(?:'ll| will| am going to|'m going to| can take)|we(?:'ll| will) (?!go with)|action item|let'?s\b.*\bby\b)"
+    r"\b(I(?:'ll| will| am going to|'m going to| can take)|we(?:'ll| will) (?!go with)"
+    r"|action item|let'?s\b.*\bby\b)"
     r"|(할게요|할께요|할게|하겠습니다|드릴게요|드리겠습니다|볼게요|보겠습니다|맡을게요|맡겠습니다|챙길게요|챙기겠습니다"
     r"|보낼게요|보내겠습니다|올릴게요|올리겠습니다|담당)",
     _I,
@@ -197,15 +198,18 @@ _NOT_TASK = re.compile(
 _REQUEST = re.compile(r"\b(can|could|would) you\b|\bplease\b|해\s*주세요|해\s*줄래요|해\s*주실|부탁", _I)
 _ADDRESSEE = re.compile(r"^\s*([A-Z][\w-]+|[가-힣]{2,4})\s*(?:씨|님)?\s*[,，]", re.UNICODE)
 _DUE = re.compile(
-    r"\b(?:by|before|until|no later than|due)\s+(?:the\s+)?(?:end of (?:the\s+)?(?:day|week|month|year)|tomorrow|tonight"
-    r"|today|next\s+\w+|this\s+\w+|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}/\d{1,2}|noon|eod|eow)\b"
-    r"|(?:(?:다음|이번|오는|다다음)\s*(?:주|달)\s*)?(?:\d{1,2}\s*월\s*)?(?:\d{1,2}\s*(?:일|시)|[월화수목금토일]요일|내일|모레"
+    r"\b(?:by|before|until|no later than|due)\s+(?:the\s+)?(?:end of (?:the\s+)?(?:day|week|month|year)"
+    r"|tomorrow|tonight|today|next\s+\w+|this\s+\w+|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
+    r"|\d{1,2}/\d{1,2}|noon|eod|eow)\b"
+    r"|(?:(?:다음|이번|오는|다다음)\s*(?:주|달)\s*)?(?:\d{1,2}\s*월\s*)?"
+    r"(?:\d{1,2}\s*(?:일|시)|[월화수목금토일]요일|내일|모레"
     r"|오늘|주말|월말|이번\s*주|다음\s*주|퇴근\s*전|점심\s*전)\s*(?:까지|전까지|중으로|안에|중에)",
     _I,
 )
 _DECISION = re.compile(
-    r"\b(we (?:have )?decided|decided to|decision is|let'?s go with|we(?:'ll| will) go with|we agreed|agreed (?:to|on))\b"
+    r"\b(we (?:have )?decided|decided to|decision is|let'?s go with|we(?:'ll| will) go with|we agreed"
+    r"|agreed (?:to|on))\b"
     r"|결정|기로\s*(?:했|하|합|함)|합의|확정|(?:으로|로)\s*(?:가죠|가겠습니다|가기로|하죠|정했)",
     _I,
 )
@@ -267,7 +271,7 @@ def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int 
 
 
 def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
-    """Render ``prompts/<name>`` into messages: its ``{% set system %}`` block and its body as the user turn."""
+    """Render ``prompts/<name>``: its ``{% set system %}`` block, then its body as the user turn."""
     import jinja2
 
     # Prompts are plain text for a model, not HTML, so autoescape would only corrupt them.

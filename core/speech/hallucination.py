@@ -145,7 +145,7 @@ def filter_segments(
     for seg in segments:
         if is_low_confidence(seg, flt) or is_subtitle_credit(seg.text, flt.credit_coverage):
             continue
-        seg = collapse_repeats(seg, flt)
-        if normalize(seg.text):
-            kept.append(seg)
+        cleaned = collapse_repeats(seg, flt)
+        if normalize(cleaned.text):
+            kept.append(cleaned)
     return drop_repeated_segments(kept, flt)

@@ -24,7 +24,9 @@ def segments_and_turns(draw: st.DrawFn) -> tuple[list[TranscriptSegment], list[S
         size = draw(st.integers(1, 8))
         chunk = tuple(words[i : i + size])
         segments.append(
-            TranscriptSegment(start=chunk[0].start, end=chunk[-1].end, text=" ".join(w.text for w in chunk), words=chunk)
+            TranscriptSegment(
+                start=chunk[0].start, end=chunk[-1].end, text=" ".join(w.text for w in chunk), words=chunk
+            )
         )
         i += size
     if draw(st.booleans()):
@@ -53,13 +55,18 @@ def test_assignment_properties(data: tuple[list[TranscriptSegment], list[Speaker
 
 @settings(max_examples=100, deadline=None)
 @given(segments_and_turns())
-def test_a_word_inside_one_turn_gets_that_speaker(data: tuple[list[TranscriptSegment], list[SpeakerTurn]]) -> None:
+def test_a_word_inside_one_turn_gets_that_speaker(
+    data: tuple[list[TranscriptSegment], list[SpeakerTurn]],
+) -> None:
     segments, turns = data
     for seg in assign_word_speakers(segments, turns):
         for word in seg.words:
             inside = [t for t in turns if t.start <= word.start and word.end <= t.end]
             others = [
-                t for t in turns if t not in inside and min(t.end, word.end) - max(t.start, word.start) >= word.end - word.start
+                t
+                for t in turns
+                if t not in inside
+                and min(t.end, word.end) - max(t.start, word.start) >= word.end - word.start
             ]
             if word.end > word.start and inside and not others:
                 assert seg.speaker in {t.speaker for t in inside}
@@ -75,7 +82,10 @@ def test_segment_is_split_where_the_speaker_changes() -> None:
     seg = TranscriptSegment(start=0.0, end=2.5, text="hello there hi back", words=words)
     turns = [SpeakerTurn(start=0.0, end=1.3, speaker="A"), SpeakerTurn(start=1.3, end=3.0, speaker="B")]
     out = assign_word_speakers([seg], turns)
-    assert [(s.speaker, s.text, s.start, s.end) for s in out] == [("A", "hello there", 0.0, 1.0), ("B", "hi back", 1.6, 2.5)]
+    assert [(s.speaker, s.text, s.start, s.end) for s in out] == [
+        ("A", "hello there", 0.0, 1.0),
+        ("B", "hi back", 1.6, 2.5),
+    ]
 
 
 def test_no_overlap_takes_the_nearest_turn() -> None:
@@ -95,9 +105,17 @@ def test_merge_tracks_orders_by_time_and_labels_speakers() -> None:
         return Transcript(language="en", duration_s=10, segments=segs)
 
     merged = merge_tracks({"alice": tr((0.0, "a1"), (4.0, "a2")), "bob": tr((2.0, "b1"), (4.0, "b2"))})
-    assert [(s.speaker, s.text) for s in merged] == [("alice", "a1"), ("bob", "b1"), ("alice", "a2"), ("bob", "b2")]
+    assert [(s.speaker, s.text) for s in merged] == [
+        ("alice", "a1"),
+        ("bob", "b1"),
+        ("alice", "a2"),
+        ("bob", "b2"),
+    ]
 
 
 def test_rename_speakers() -> None:
-    segs = (TranscriptSegment(start=0, end=1, text="x", speaker="SPEAKER_00"), TranscriptSegment(start=1, end=2, text="y"))
+    segs = (
+        TranscriptSegment(start=0, end=1, text="x", speaker="SPEAKER_00"),
+        TranscriptSegment(start=1, end=2, text="y"),
+    )
     assert [s.speaker for s in rename_speakers(segs, {"SPEAKER_00": "민수"})] == ["민수", None]

@@ -81,7 +81,12 @@ def test_vtt_round_trip() -> None:
 def test_json_round_trip_with_summary() -> None:
     doc = json.loads(export(SEGMENTS, "json", title="Weekly", summary=SUMMARY))
     assert doc["title"] == "Weekly"
-    assert doc["segments"][0] == {"start": 0.5, "end": 3.25, "speaker": "민수", "text": "안녕하세요, 회의를 시작할게요."}
+    assert doc["segments"][0] == {
+        "start": 0.5,
+        "end": 3.25,
+        "speaker": "민수",
+        "text": "안녕하세요, 회의를 시작할게요.",
+    }
     assert doc["segments"][2]["speaker"] is None
     assert MeetingSummary.from_dict(doc["summary"]) == SUMMARY
 

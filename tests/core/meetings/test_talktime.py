@@ -22,7 +22,11 @@ SEGMENTS = [
 
 def test_talk_time_merges_a_speakers_overlaps() -> None:
     stats = talk_time(SEGMENTS)
-    assert [(s.speaker, s.seconds, s.segments) for s in stats] == [("민수", 90.0, 2), ("?", 30.0, 1), ("Alex", 30.0, 1)]
+    assert [(s.speaker, s.seconds, s.segments) for s in stats] == [
+        ("민수", 90.0, 2),
+        ("?", 30.0, 1),
+        ("Alex", 30.0, 1),
+    ]
     assert sum(s.share for s in stats) == pytest.approx(1.0)
     assert stats[0].share == pytest.approx(0.6)
 
