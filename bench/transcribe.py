@@ -2,7 +2,8 @@
 
 Usage: python bench/transcribe.py [--model packaged:tiny.en] [--seconds 60] [--runs 3] [--threads 2]
 Prints median wall times, the real-time factor (wall / audio length) of each, and VOS's overhead in percent
-(target: at most 5%), by medians and by fastest runs. Runs alternate between the two so machine load affects both alike.
+(target: at most 5%), by medians and by fastest runs. Runs alternate between the two, so machine load
+affects both alike.
 """
 
 from __future__ import annotations
