@@ -19,10 +19,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 kakao_app = typer.Typer(no_args_is_help=True, help="KakaoTalk exports.")
 star_app = typer.Typer(no_args_is_help=True, help="Stars.")
 safety_app = typer.Typer(no_args_is_help=True, help="The safety guard.")
+voice_app = typer.Typer(no_args_is_help=True, help="Voices: speaker separation.")
 app.add_typer(db_app, name="db")
 app.add_typer(kakao_app, name="kakao")
 app.add_typer(star_app, name="star")
 app.add_typer(safety_app, name="safety")
+app.add_typer(voice_app, name="voice")
 
 T = TypeVar("T")
 UserOpt = Annotated[str, typer.Option("--user", help="The local user id (the console user is 'local').")]
@@ -227,6 +229,61 @@ def safety_check(
     verdict = run_async(lambda: guard.check(text, role=role))  # type: ignore[arg-type]
     data = verdict_json(verdict)
     typer.echo(json.dumps(data, ensure_ascii=False) if json_out else f"{data['verdict']}: {', '.join(data['reasons'])}")
+
+
+def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    from core.ports import EngineUnavailable
+    from core.voice.audio import AudioError
+
+    try:
+        return run_async(coro_fn)
+    except AudioError as exc:
+        raise _fail(exc.message("en"), 1) from None
+    except EngineUnavailable as exc:
+        hint = f" (pip install 'vos[{exc.extra}]')" if exc.extra else ""
+        raise _fail(f"{exc}{hint}", 1) from None
+
+
+@voice_app.command("separate")
+def voice_separate(
+    file: Path,
+    speakers: Annotated[int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Separate the speakers of a recording: who spoke when, and a sample clip of each."""
+    from bot.media import separate_file
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    settings = settings_or_exit()
+    result = _audio_command(lambda: separate_file(settings, file, speakers))
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for spk in result["speakers"]:
+        sample = spk["sample"]
+        typer.echo(f"{spk['label']}: {spk['seconds']:.1f}s (sample {sample['start']:.1f}-{sample['end']:.1f}s)")
+
+
+@app.command()
+def transcribe(
+    file: Path,
+    language: Annotated[str | None, typer.Option(help="ko, en... (default: detect)")] = None,
+    speakers: Annotated[int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Transcribe a recording with speakers (faster-whisper; diarization with the voice extra)."""
+    from bot.media import transcribe_file
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    settings = settings_or_exit()
+    result = _audio_command(lambda: transcribe_file(settings, file, language, speakers))
+    if json_out:
+        typer.echo(json.dumps(result["segments"], ensure_ascii=False))
+        return
+    for seg in result["segments"]:
+        typer.echo(f"[{seg['start']:7.1f}] {seg['speaker'] or '-'}: {seg['text']}")
 
 
 def main() -> None:
