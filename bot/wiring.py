@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
-from core.ports import ChatModel
+from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer
 from core.safety.check import SafetyGuard
 from core.safety.limits import RateLimiter
 from core.safety.rights import DataRightsService
@@ -33,6 +33,7 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.voice.listen import VoiceService
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,25 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
             context_tokens=llm.context_tokens,
         )
     )
+
+
+def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
+    """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
+    try:
+        if settings.tts.backend == "xtts":
+            from core.backends.xtts_synthesizer import XTTSOptions, XTTSSynthesizer
+
+            if settings.tts.xtts_model_dir is None:
+                raise EngineUnavailable("VOS_TTS__XTTS_MODEL_DIR is not set", extra="xtts")
+            return XTTSSynthesizer(
+                XTTSOptions(model_dir=settings.tts.xtts_model_dir, accept_cpml=settings.tts.xtts_accept_cpml)
+            )
+        from core.backends.espeak_synthesizer import EspeakOptions, EspeakSynthesizer
+
+        return EspeakSynthesizer(EspeakOptions())
+    except EngineUnavailable as exc:
+        log.warning("speech synthesis unavailable: %s", exc)
+        return None
 
 
 def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_settings_model: bool = True) -> App:
@@ -121,6 +141,7 @@ def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_se
         rights=rights,
         create_flow=CreateStarFlow(star_service, blobs, users),
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
+        voice=VoiceService(synth, guard, data / "voice_cache") if (synth := build_synthesizer(settings)) else None,
     )
     engine = Engine(
         users=users,

@@ -6,7 +6,16 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, AskChoice, Choice, SendFile, SendText
+from core.domain.actions import (
+    Action,
+    AskChoice,
+    Choice,
+    DeleteProgress,
+    SendFile,
+    SendText,
+    SendVoice,
+    ShowProgress,
+)
 from core.domain.events import ChoiceMade
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
@@ -16,8 +25,10 @@ from core.flows.create_star import CreateStarFlow
 from core.personas.chat import ChatService
 from core.personas.stars import StarService
 from core.personas.style import describe
+from core.ports import EngineUnavailable
 from core.safety.rights import DataRightsService
 from core.storage.repositories import UserRepository
+from core.voice.listen import VoiceService
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -37,7 +48,9 @@ class Commands:
         rights: DataRightsService,
         create_flow: CreateStarFlow,
         engine_note: tuple[str, str],
+        voice: VoiceService | None = None,
     ) -> None:
+        self.voice = voice
         self.users = users
         self.chat = chat
         self.star_service = star_service
@@ -62,8 +75,9 @@ class Commands:
                 "forget": self.forget,
                 "retire": self.retire,
                 "forget_me": self.forget_me,
+                "listen": self.listen,
             },
-            choices={"star": self.choose_star, "lang": self.choose_language},
+            choices={"star": self.choose_star, "lang": self.choose_language, "listen": self.listen_to},
             flows={self.create_flow.kind: self.create_flow, ConfirmFlow.kind: ConfirmFlow(self)},
         )
 
@@ -134,6 +148,44 @@ class Commands:
         await self.users.set_active_star(ctx.user.id, star.id)
         yield SendText(text=ctx.tr("stars.switched", name=star.name))
 
+    async def listen(self, ctx: Context) -> AsyncIterator[Action]:
+        """Speak the active star's latest message."""
+        star = await self._active_star(ctx)
+        turn = await self.chat.chats.last_star_turn(ctx.user.id, star.id) if star else None
+        if star is None or turn is None:
+            yield SendText(text=ctx.tr("voice.listen.nothing"))
+            return
+        async for a in self._speak(ctx, star, turn.text):
+            yield a
+
+    async def listen_to(self, ctx: Context, text: str) -> AsyncIterator[Action]:
+        """The 🔊 button: speak a message the star sent to this user (never arbitrary text)."""
+        star_id = await self.chat.chats.star_said(ctx.user.id, text)
+        star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
+        if star is None:
+            yield SendText(text=ctx.tr("voice.listen.nothing"))
+            return
+        async for a in self._speak(ctx, star, text):
+            yield a
+
+    async def _speak(self, ctx: Context, star: Star, text: str) -> AsyncIterator[Action]:
+        if self.voice is None:
+            yield SendText(text=ctx.tr("common.not_available", feature="voice", extra="voice"))
+            return
+        progress = f"listen-{ctx.user.id[:8]}"
+        yield ShowProgress(progress_id=progress, text=ctx.tr("voice.listen.working"))
+        try:
+            spoken = await self.voice.speak(star, text, ctx.locale)
+        except EngineUnavailable as exc:
+            yield DeleteProgress(progress_id=progress)
+            yield SendText(text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "-"))
+            return
+        yield DeleteProgress(progress_id=progress)
+        if spoken.path is None:
+            yield SendText(text=spoken.caption)
+            return
+        yield SendVoice(path=spoken.path, caption=spoken.caption, duration_s=spoken.duration_s)
+
     async def profile(self, ctx: Context) -> AsyncIterator[Action]:
         """The active star's style profile in plain words."""
         star = await self._active_star(ctx)
@@ -195,12 +247,18 @@ class Commands:
         """Carry out a confirmed destructive action."""
         star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
         if action == "forget_me":
+            for owned in await self.chat.stars.list_owned(ctx.user.id):
+                self.chat.offline.forget(owned.id)
+                if self.voice is not None:
+                    self.voice.forget(owned.id)
             await self.rights.forget_user(ctx.user.id)
             yield SendText(text=ctx.tr("rights.forget_me_done"))
         elif star is None:
             yield SendText(text=ctx.tr("stars.not_found"))
         elif action == "forget":
             self.chat.offline.forget(star.id)
+            if self.voice is not None:
+                self.voice.forget(star.id)
             await self.rights.forget_star(ctx.user.id, star.id)
             yield SendText(text=ctx.tr("rights.forget_done", name=star.name))
         elif action == "retire":

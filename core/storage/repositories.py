@@ -243,6 +243,27 @@ class ChatRepository:
             )
             return [_turn(r) for r in rows]
 
+    async def star_said(self, user_id: str, text: str) -> str | None:
+        """The id of the star that sent ``text`` to this user, if one did (what /listen may speak)."""
+        async with self.db.read() as s:
+            return await s.scalar(
+                select(ChatTurnRow.star_id)
+                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.role == TurnRole.STAR.value, ChatTurnRow.text == text)
+                .order_by(ChatTurnRow.id.desc())
+                .limit(1)
+            )
+
+    async def last_star_turn(self, user_id: str, star_id: str) -> ChatTurn | None:
+        """The star's latest bubble to this user."""
+        async with self.db.read() as s:
+            row = await s.scalar(
+                select(ChatTurnRow)
+                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id, ChatTurnRow.role == "star")
+                .order_by(ChatTurnRow.id.desc())
+                .limit(1)
+            )
+            return _turn(row) if row else None
+
     async def has_turns(self, user_id: str, star_id: str) -> bool:
         """Whether the user ever talked with the star."""
         async with self.db.read() as s:

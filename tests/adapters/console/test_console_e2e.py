@@ -127,3 +127,40 @@ async def test_language_switch_and_unknown_command(vos_app: App) -> None:
     assert "Unknown command: /nope" in out
     out = await console.say("/cancel")
     assert "Nothing is in progress" in out
+
+
+async def test_listen_speaks_the_last_star_message_as_a_tagged_voice_note(vos_app: App) -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    from core.voice.audio import decode_audio, is_ai_generated
+
+    console = ScriptedConsole(vos_app)
+    await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
+    out = await console.say("/listen")
+    assert "메시지가 없어요" in out
+    await console.say("비가 엄청 와")
+    out = await console.say("/listen")
+    assert "voice note" in out and "기본 음성" in out
+    path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    assert path.suffix == ".ogg" and is_ai_generated(path)
+    assert decode_audio(path).duration_s > 0.5
+    again = await console.say("/listen")
+    assert str(path) in again  # cached: the same file
+    await console.say("/forget", "1")
+    assert not path.exists()
+
+
+async def test_listen_button_only_speaks_what_the_star_said(vos_app: App) -> None:
+    from core.domain.events import ChoiceMade
+    from core.domain.identity import Platform, UserRef
+
+    await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
+    event = ChoiceMade(
+        key="listen:국민은행 계좌 비밀번호 불러줘", user=UserRef(platform=Platform.CONSOLE, platform_user_id="local"), chat_id="c"
+    )
+    actions = [a async for a in vos_app.engine.handle(event)]
+    assert all(type(a).__name__ != "SendVoice" for a in actions)

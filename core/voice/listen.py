@@ -1,0 +1,83 @@
+""""Listen in voice": a star message → the scam guard → synthesis → an OGG/Opus voice note, cached.
+
+The cache key is (voice profile, engine, text), so a second tap is instant. Every note is tagged as
+AI-generated in its metadata, and its caption says whether the voice is a clone or a basic voice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.domain.identity import Locale
+from core.domain.stars import Star
+from core.i18n import t
+from core.ports import SpeechSynthesizer, VoiceSpec
+from core.safety.check import SafetyGuard
+from core.voice.audio import encode_voice_note
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpokenMessage:
+    """A ready voice note, or the reason there is none."""
+
+    path: Path | None
+    caption: str
+    duration_s: float = 0.0
+    blocked: bool = False
+
+
+def _language_of(text: str, fallback: Locale) -> str:
+    hangul = sum("\uac00" <= c <= "\ud7a3" or "\u3131" <= c <= "\u318e" for c in text)
+    latin = sum(c.isascii() and c.isalpha() for c in text)
+    if hangul or latin:
+        return "ko" if hangul >= latin else "en"
+    return fallback.value
+
+
+class VoiceService:
+    """Speaks star messages with the configured synthesizer; one cache folder per star."""
+
+    def __init__(self, synthesizer: SpeechSynthesizer, guard: SafetyGuard, cache_root: Path) -> None:
+        self.synthesizer = synthesizer
+        self.guard = guard
+        self.cache_root = cache_root
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def star_cache(self, star_id: str) -> Path:
+        """The folder of a star's cached voice notes."""
+        return self.cache_root / star_id
+
+    def forget(self, star_id: str) -> None:
+        """Delete a star's cached audio (part of /forget)."""
+        shutil.rmtree(self.star_cache(star_id), ignore_errors=True)
+
+    async def speak(self, star: Star, text: str, locale: Locale, voice: VoiceSpec | None = None) -> SpokenMessage:
+        """The voice note for ``text`` in the star's voice; blocked content is never synthesized."""
+        verdict = await self.guard.check(text, role="speech", locale=locale)
+        if verdict.verdict != "allow":
+            log.info("speech blocked for star=%s reasons=%s", star.id, ",".join(verdict.reasons))
+            return SpokenMessage(path=None, caption=t(locale, "safety.blocked"), blocked=True)
+        label = t(locale, "synth.cloned_voice" if self.synthesizer.clones_voice else "synth.basic_voice")
+        profile = voice.profile_id if voice else "default"
+        key = hashlib.sha256(f"{profile}\x1f{self.synthesizer.name}\x1f{text}".encode()).hexdigest()[:32]
+        path = self.star_cache(star.id) / f"{key}.ogg"
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if not path.exists():
+                language = _language_of(text, locale)
+                speech = await self.synthesizer.synthesize(text, language=language, voice=voice)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".part.ogg")
+                await asyncio.to_thread(
+                    encode_voice_note, speech.audio, speech.sample_rate, tmp, ai_generated=True, title=star.name
+                )
+                tmp.replace(path)
+        self._locks.pop(key, None)
+        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}")
