@@ -28,10 +28,49 @@ from core.domain.identity import Locale, Platform, UserRef
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
 from core.personas.stars import NewStar
 
-_WORDS = (
-    "밥 김치찌개 된장찌개 회사 비 우산 송편 추석 케이크 병원 검사 학교 시험 운전 여행 바다 산책 강아지 고양이 "
-    "할머니 아빠 동생 친구 생일 선물 꽃 커피 빵 라면 주말 월요일 저녁 아침 감기 약 날씨 눈 겨울 여름 봄 가을"
-).split()
+_WORDS = [
+    "밥",
+    "김치찌개",
+    "된장찌개",
+    "회사",
+    "비",
+    "우산",
+    "송편",
+    "추석",
+    "케이크",
+    "병원",
+    "검사",
+    "학교",
+    "시험",
+    "운전",
+    "여행",
+    "바다",
+    "산책",
+    "강아지",
+    "고양이",
+    "할머니",
+    "아빠",
+    "동생",
+    "친구",
+    "생일",
+    "선물",
+    "꽃",
+    "커피",
+    "빵",
+    "라면",
+    "주말",
+    "월요일",
+    "저녁",
+    "아침",
+    "감기",
+    "약",
+    "날씨",
+    "눈",
+    "겨울",
+    "여름",
+    "봄",
+    "가을",
+]
 _ENDINGS = ("먹었어?", "했어 ㅎㅎ", "조심해~~", "사랑해", "잘 자", "괜찮아?", "보고 싶다", "ㅋㅋㅋ 진짜?")
 
 
@@ -63,12 +102,16 @@ async def main(count: int, turns: int) -> None:
     settings = load_settings(env_file=None, data_dir=folder / "data")
     async with running_app(settings, use_settings_model=False) as app:
         user = await app.users.get_or_create(
-            UserRef(platform=Platform.CONSOLE, platform_user_id="bench"), display_name="민지", locale=Locale.KO
+            UserRef(platform=Platform.CONSOLE, platform_user_id="bench"),
+            display_name="민지",
+            locale=Locale.KO,
         )
         key = await app.blobs.put_file(export)
         t0 = time.perf_counter()
         result = await app.star_service.create(
-            NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"), key, consent_text="bench"
+            NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
+            key,
+            consent_text="bench",
         )
         import_s = time.perf_counter() - t0
         star = result.star
@@ -82,8 +125,11 @@ async def main(count: int, turns: int) -> None:
             t = time.perf_counter()
             exchanges = await app.memory.search(star.id, q, limit=6)
             memories = tuple(
-                Memory(when=ex.when, exchange=tuple(MemoryLine(author=m.author, text=m.text) for m in ex.prompt + ex.reply),
-                       score=ex.score)
+                Memory(
+                    when=ex.when,
+                    exchange=tuple(MemoryLine(author=m.author, text=m.text) for m in ex.prompt + ex.reply),
+                    score=ex.score,
+                )
                 for ex in exchanges
             )
             build_prompt(card, memories, tuple(history), q, budget=budget)
@@ -93,12 +139,18 @@ async def main(count: int, turns: int) -> None:
             t = time.perf_counter()
             await app.chat.turn(user, star, q, Locale.KO)
             turn_times.append(time.perf_counter() - t)
-    print(f"star messages: {result.imported}  import (parse + SQLite + FTS index): {import_s:.1f} s "
-          f"({result.imported / import_s:,.0f} msg/s)")
-    print(f"prompt (retrieval + assembly): p50 {pct(prompt_times, 50):.1f} ms  p95 {pct(prompt_times, 95):.1f} ms  "
-          f"(target p95 <= 20 ms)")
-    print(f"offline full turn:             p50 {pct(turn_times, 50):.1f} ms  p95 {pct(turn_times, 95):.1f} ms  "
-          f"(target p95 <= 50 ms)")
+    print(
+        f"star messages: {result.imported}  import (parse + SQLite + FTS index): {import_s:.1f} s "
+        f"({result.imported / import_s:,.0f} msg/s)"
+    )
+    print(
+        f"prompt (retrieval + assembly): p50 {pct(prompt_times, 50):.1f} ms  p95 {pct(prompt_times, 95):.1f} ms  "
+        f"(target p95 <= 20 ms)"
+    )
+    print(
+        f"offline full turn:             p50 {pct(turn_times, 50):.1f} ms  p95 {pct(turn_times, 95):.1f} ms  "
+        f"(target p95 <= 50 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -73,7 +73,9 @@ def run() -> None:
 
 @app.command()
 def console(
-    script: Annotated[Path | None, typer.Option(help="Read input lines from this file ('-' for stdin).")] = None,
+    script: Annotated[
+        Path | None, typer.Option(help="Read input lines from this file ('-' for stdin).")
+    ] = None,
     user: UserOpt = "local",
     locale: Annotated[str | None, typer.Option(help="ko or en")] = None,
     demo: Annotated[bool, typer.Option(help="Create the demo star for a user who has none.")] = True,
@@ -207,7 +209,9 @@ def chat(
 def safety_check(
     text: Annotated[str | None, typer.Argument(help="The text to check.")] = None,
     role: Annotated[str, typer.Option(help="user, star or speech")] = "user",
-    jsonl: Annotated[Path | None, typer.Option("--jsonl", help="Check every JSON line of this file ('-' = stdin).")] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Check every JSON line of this file ('-' = stdin).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run the safety guard on a text (or many, with --jsonl)."""
@@ -228,7 +232,11 @@ def safety_check(
         raise _fail("give a TEXT or --jsonl FILE")
     verdict = run_async(lambda: guard.check(text, role=role))  # type: ignore[arg-type]
     data = verdict_json(verdict)
-    typer.echo(json.dumps(data, ensure_ascii=False) if json_out else f"{data['verdict']}: {', '.join(data['reasons'])}")
+    typer.echo(
+        json.dumps(data, ensure_ascii=False)
+        if json_out
+        else f"{data['verdict']}: {', '.join(data['reasons'])}"
+    )
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -247,7 +255,9 @@ def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str
 @voice_app.command("separate")
 def voice_separate(
     file: Path,
-    speakers: Annotated[int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")] = None,
+    speakers: Annotated[
+        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Separate the speakers of a recording: who spoke when, and a sample clip of each."""
@@ -262,14 +272,18 @@ def voice_separate(
         return
     for spk in result["speakers"]:
         sample = spk["sample"]
-        typer.echo(f"{spk['label']}: {spk['seconds']:.1f}s (sample {sample['start']:.1f}-{sample['end']:.1f}s)")
+        typer.echo(
+            f"{spk['label']}: {spk['seconds']:.1f}s (sample {sample['start']:.1f}-{sample['end']:.1f}s)"
+        )
 
 
 @app.command()
 def transcribe(
     file: Path,
     language: Annotated[str | None, typer.Option(help="ko, en... (default: detect)")] = None,
-    speakers: Annotated[int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")] = None,
+    speakers: Annotated[
+        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Transcribe a recording with speakers (faster-whisper; diarization with the voice extra)."""

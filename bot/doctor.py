@@ -44,7 +44,9 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
             return f"missing model ({settings.stt.model}: {str(exc)[:80]})"
     if backend == "espeak" and shutil.which("espeak-ng") is None:
         return "missing program espeak-ng (apt-get install espeak-ng)"
-    if backend == "xtts" and (settings.tts.xtts_model_dir is None or not settings.tts.xtts_model_dir.is_dir()):
+    if backend == "xtts" and (
+        settings.tts.xtts_model_dir is None or not settings.tts.xtts_model_dir.is_dir()
+    ):
         return "missing model (VOS_TTS__XTTS_MODEL_DIR)"
     if backend == "openai" and not settings.llm.configured:
         return "not configured (VOS_LLM__MODEL)"

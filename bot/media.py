@@ -49,12 +49,16 @@ async def separate_file(settings: Settings, path: Path, speakers: int | None) ->
     from core.voice.separation import separate
 
     decoded = decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
-    result = await separate(decoded.samples, decoded.sample_rate, build_diarizer(settings), speakers, _progress)
+    result = await separate(
+        decoded.samples, decoded.sample_rate, build_diarizer(settings), speakers, _progress
+    )
     sys.stderr.write("\n")
     return result.result_json()
 
 
-async def transcribe_file(settings: Settings, path: Path, language: str | None, speakers: int | None) -> dict[str, Any]:
+async def transcribe_file(
+    settings: Settings, path: Path, language: str | None, speakers: int | None
+) -> dict[str, Any]:
     """Segments with speakers: the ``vos transcribe --json`` contract."""
     from core.speech.transcription import TranscriptionService
 
@@ -63,12 +67,18 @@ async def transcribe_file(settings: Settings, path: Path, language: str | None, 
     if speakers != 1:
         try:
             diarizer = build_diarizer(settings)
-            diarization = await diarizer.diarize(decoded.samples, sample_rate=decoded.sample_rate, num_speakers=speakers)
+            diarization = await diarizer.diarize(
+                decoded.samples, sample_rate=decoded.sample_rate, num_speakers=speakers
+            )
         except EngineUnavailable as exc:
             sys.stderr.write(f"vos: speakers not separated ({exc})\n")
     service = TranscriptionService(build_stt(settings, language))
     transcript = await service.transcribe_mixed(
-        decoded.samples, sample_rate=decoded.sample_rate, language=language, diarization=diarization, progress=_progress
+        decoded.samples,
+        sample_rate=decoded.sample_rate,
+        language=language,
+        diarization=diarization,
+        progress=_progress,
     )
     sys.stderr.write("\n")
     return {

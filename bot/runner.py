@@ -36,7 +36,11 @@ async def ensure_demo_star(app: App, user: User) -> None:
     key = await app.blobs.put_file(DEMO_EXPORT)
     result = await app.star_service.create(
         NewStar(
-            owner_id=user.id, name=DEMO_NAME, relation=DEMO_RELATION, participant=DEMO_PARTICIPANT, notes=DEMO_NOTES
+            owner_id=user.id,
+            name=DEMO_NAME,
+            relation=DEMO_RELATION,
+            participant=DEMO_PARTICIPANT,
+            notes=DEMO_NOTES,
         ),
         key,
         consent_text=DEMO_CONSENT,
@@ -56,11 +60,12 @@ async def run_console(
         if demo and settings.demo_star:
             await ensure_demo_star(app, user)
         adapter = ConsoleAdapter(
-            app.engine, ConsoleConfig(user_id=user_id, display_name=user_id, locale=loc, echo_input=script is not None)
+            app.engine,
+            ConsoleConfig(user_id=user_id, display_name=user_id, locale=loc, echo_input=script is not None),
         )
         if script is None:
             if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")  # noqa: T201
+                print("VOS console — /help for commands, /quit to leave.")
                 await adapter.run_interactive()
             else:
                 await adapter.run_script(sys.stdin)
@@ -86,7 +91,7 @@ async def run_bot(settings: Settings) -> None:
                 await ensure_demo_star(app, user)
             adapter = ConsoleAdapter(app.engine, ConsoleConfig(echo_input=not sys.stdin.isatty()))
             if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")  # noqa: T201
+                print("VOS console — /help for commands, /quit to leave.")
                 await adapter.run_interactive()
             else:
                 await adapter.run_script(sys.stdin)
@@ -102,7 +107,9 @@ def telegram_adapter(app: App, settings: Settings) -> Any:
         from adapters.telegram.adapter import TelegramAdapter
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
-        raise SystemExit("vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'") from exc
+        raise SystemExit(
+            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'"
+        ) from exc
     tg = settings.telegram
     assert tg.token is not None
     config = TelegramAdapterConfig(
@@ -129,7 +136,9 @@ async def cli_create_star(
         try:
             parsed = await app.star_service.parse(export)
         except ExportTooLarge as exc:
-            return {"error": f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit (VOS_LIMITS__MAX_EXPORT_MB)"}
+            return {
+                "error": f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit (VOS_LIMITS__MAX_EXPORT_MB)"
+            }
         except KakaoParseError as exc:
             return {"error": f"{export}: {exc}"}
         if participant not in parsed.participants():
@@ -156,7 +165,9 @@ async def cli_chat(settings: Settings, user_id: str, star_ref: str, text: str) -
     async with running_app(settings) as app:
         user = await local_user(app, user_id)
         stars = await app.stars.list_owned(user.id)
-        star = next((s for s in stars if s.id == star_ref), None) or next((s for s in stars if s.name == star_ref), None)
+        star = next((s for s in stars if s.id == star_ref), None) or next(
+            (s for s in stars if s.name == star_ref), None
+        )
         if star is None:
             return {"error": f"no star {star_ref!r} for user {user_id!r}"}
         reply = await app.chat.turn(user, star, text, user.locale)

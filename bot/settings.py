@@ -203,7 +203,9 @@ def _check_data_dir(path: Path) -> None:
         raise SettingsError(f"VOS_DATA_DIR: cannot write to {path} ({exc.strerror or exc})") from None
 
 
-def load_settings(*, env_file: str | Path | None = ".env", check_writable: bool = True, **overrides: Any) -> Settings:
+def load_settings(
+    *, env_file: str | Path | None = ".env", check_writable: bool = True, **overrides: Any
+) -> Settings:
     """Build settings from the environment and ``.env``; raise :class:`SettingsError` with one clear line."""
     unknown = _unknown_env_keys(dict(os.environ))
     if unknown:

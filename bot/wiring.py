@@ -95,7 +95,9 @@ def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
         return None
 
 
-def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_settings_model: bool = True) -> App:
+def build_app(
+    settings: Settings, *, chat_model: ChatModel | None = None, use_settings_model: bool = True
+) -> App:
     """Build the whole object graph (no I/O besides creating the data directory)."""
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
@@ -109,7 +111,9 @@ def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_se
     blob_refs = BlobRefRepository(db)
     safety_events = SafetyEventRepository(db)
     memory = MemoryStore(db)
-    model = chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
+    model = (
+        chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
+    )
     guard = SafetyGuard(model=model)
     offline = OfflineChat(memory)
     chat = ChatService(
@@ -120,9 +124,13 @@ def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_se
         guard=guard,
         offline=offline,
         model=model,
-        budget=PromptBudget(context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens),
+        budget=PromptBudget(
+            context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
+        ),
     )
-    star_service = StarService(db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000))
+    star_service = StarService(
+        db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000)
+    )
     rights = DataRightsService(
         users=users,
         stars=stars,
@@ -141,14 +149,19 @@ def build_app(settings: Settings, *, chat_model: ChatModel | None = None, use_se
         rights=rights,
         create_flow=CreateStarFlow(star_service, blobs, users),
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
-        voice=VoiceService(synth, guard, data / "voice_cache") if (synth := build_synthesizer(settings)) else None,
+        voice=VoiceService(synth, guard, data / "voice_cache")
+        if (synth := build_synthesizer(settings))
+        else None,
     )
     engine = Engine(
         users=users,
         flows=flows,
         chat=chat,
         router=commands.router(),
-        message_limiter=RateLimiter(rate_per_min=settings.limits.messages_per_minute, burst=max(5, settings.limits.messages_per_minute // 2)),
+        message_limiter=RateLimiter(
+            rate_per_min=settings.limits.messages_per_minute,
+            burst=max(5, settings.limits.messages_per_minute // 2),
+        ),
         default_locale=settings.default_locale,
     )
     commands.engine = engine

@@ -178,7 +178,9 @@ class Commands:
             spoken = await self.voice.speak(star, text, ctx.locale)
         except EngineUnavailable as exc:
             yield DeleteProgress(progress_id=progress)
-            yield SendText(text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "-"))
+            yield SendText(
+                text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "-")
+            )
             return
         yield DeleteProgress(progress_id=progress)
         if spoken.path is None:
@@ -212,9 +214,13 @@ class Commands:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
         path = await self.rights.export_star(ctx.user.id, star)
-        yield SendFile(path=path, filename=f"vos-{star.name}.zip", caption=ctx.tr("rights.export_ready", name=star.name))
+        yield SendFile(
+            path=path, filename=f"vos-{star.name}.zip", caption=ctx.tr("rights.export_ready", name=star.name)
+        )
 
-    async def _confirm(self, ctx: Context, action: str, prompt: str, star: Star | None) -> AsyncIterator[Action]:
+    async def _confirm(
+        self, ctx: Context, action: str, prompt: str, star: Star | None
+    ) -> AsyncIterator[Action]:
         assert self.engine is not None
         data = {"action": action, "star_id": star.id if star else None, "prompt": prompt}
         async for a in self.engine.start_flow(ctx, ConfirmFlow.kind, data):
@@ -289,7 +295,11 @@ class ConfirmFlow:
         """Yes carries the action out; anything else aborts."""
         state.finish()
         event = ctx.event
-        answer = flow_value(event.key) if isinstance(event, ChoiceMade) else getattr(event, "text", "").strip().lower()
+        answer = (
+            flow_value(event.key)
+            if isinstance(event, ChoiceMade)
+            else getattr(event, "text", "").strip().lower()
+        )
         if answer in {"yes", "예", "네", "y"}:
             async for a in self.commands.confirmed(ctx, str(state.data["action"]), state.data.get("star_id")):  # type: ignore[arg-type]
                 yield a

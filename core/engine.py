@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -123,7 +123,9 @@ class Engine:
         async for action in handler(ctx, value):
             yield action
 
-    async def start_flow(self, ctx: Context, kind: str, data: dict[str, object] | None = None) -> AsyncIterator[Action]:
+    async def start_flow(
+        self, ctx: Context, kind: str, data: dict[str, object] | None = None
+    ) -> AsyncIterator[Action]:
         """Begin a flow and persist its state."""
         flow = self.router.flows[kind]
         state = FlowState(kind=kind, step="start", data=dict(data or {}))

@@ -7,7 +7,15 @@ import shlex
 from pathlib import Path
 
 from core.domain.actions import Choice
-from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, IncomingFile, TextMessage, VoiceMessage
+from core.domain.events import (
+    ChoiceMade,
+    CommandInvoked,
+    Event,
+    FileUploaded,
+    IncomingFile,
+    TextMessage,
+    VoiceMessage,
+)
 from core.domain.identity import Locale, Platform, UserRef
 
 

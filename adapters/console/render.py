@@ -29,7 +29,9 @@ def render(action: Action, *, star_name: str = "★") -> list[str]:
                 f"   [{i}] {o.label}" for i, o in enumerate(options, 1)
             ]
         case SendVoice(path=path, caption=caption, duration_s=duration):
-            return [f"VOS> 🔊 voice note ({duration:.1f}s) saved: {path}" + (f" — {caption}" if caption else "")]
+            return [
+                f"VOS> 🔊 voice note ({duration:.1f}s) saved: {path}" + (f" — {caption}" if caption else "")
+            ]
         case SendFile(path=path, filename=filename, caption=caption):
             return [f"VOS> 📎 {filename} saved: {path}" + (f" — {caption}" if caption else "")]
         case ShowProgress(text=text, fraction=fraction):

@@ -82,13 +82,17 @@ class CreateStarFlow:
         _, text = _choice_or_text(ctx)
         state.data["relation"] = (text or "")[:100]
         state.goto("notes")
-        yield AskChoice(prompt=ctx.tr("create.ask_notes"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+        yield AskChoice(
+            prompt=ctx.tr("create.ask_notes"), options=(flow_choice("skip", ctx.tr("common.skip")),)
+        )
 
     async def _step_notes(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         value, text = _choice_or_text(ctx)
         state.data["notes"] = "" if value == "skip" else (text or "")[:2000]
         state.goto("dates")
-        yield AskChoice(prompt=ctx.tr("create.ask_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+        yield AskChoice(
+            prompt=ctx.tr("create.ask_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),)
+        )
 
     async def _step_dates(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         value, text = _choice_or_text(ctx)
@@ -99,7 +103,9 @@ class CreateStarFlow:
             except ValueError:
                 dates = []
             if not dates:
-                yield AskChoice(prompt=ctx.tr("create.bad_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),))
+                yield AskChoice(
+                    prompt=ctx.tr("create.bad_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),)
+                )
                 return
             state.data["birth_date"] = dates[0]
             state.data["death_date"] = dates[1] if len(dates) > 1 else None
@@ -116,7 +122,9 @@ class CreateStarFlow:
             export = await self.stars.parse(upload.path)
         except ExportTooLarge as exc:
             yield SendText(
-                text=ctx.tr("create.too_large", size_mb=f"{exc.size / 1e6:.1f}", limit_mb=f"{exc.limit / 1e6:.0f}")
+                text=ctx.tr(
+                    "create.too_large", size_mb=f"{exc.size / 1e6:.1f}", limit_mb=f"{exc.limit / 1e6:.0f}"
+                )
             )
             return
         except KakaoParseError as exc:
@@ -168,7 +176,9 @@ class CreateStarFlow:
             birth_date=date.fromisoformat(state.data["birth_date"]) if state.data.get("birth_date") else None,
             death_date=date.fromisoformat(state.data["death_date"]) if state.data.get("death_date") else None,
         )
-        result = await self.stars.create(new, state.data["export_blob"], consent_text=state.data["consent_text"])
+        result = await self.stars.create(
+            new, state.data["export_blob"], consent_text=state.data["consent_text"]
+        )
         await self.users.set_active_star(ctx.user.id, result.star.id)
         state.finish()
         yield DeleteProgress(progress_id=progress)

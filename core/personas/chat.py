@@ -94,7 +94,9 @@ class ChatService:
                 return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
             safe.append(bubble)
         if not safe:
-            return ChatReply(bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety")
+            return ChatReply(
+                bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
+            )
         await self.chats.add(user.id, star.id, TurnRole.STAR, safe, engine=engine)
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
@@ -103,13 +105,16 @@ class ChatService:
     ) -> tuple[list[str], str]:
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
-            return await self.offline.reply(star.id, text, turn_index=len(history), recent=recent), self.offline.name
+            return await self.offline.reply(
+                star.id, text, turn_index=len(history), recent=recent
+            ), self.offline.name
         exchanges = await self.memory.search(star.id, text, limit=6)
         memories = [
             Memory(
                 when=ex.when,
                 exchange=tuple(
-                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text) for m in ex.prompt + ex.reply
+                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text)
+                    for m in ex.prompt + ex.reply
                 ),
                 score=ex.score,
             )
@@ -129,8 +134,17 @@ class ChatService:
             birth=star.birth_date,
             death=star.death_date,
         )
-        turns = [HistoryTurn(role="star" if h.role is TurnRole.STAR else "user", text=h.text) for h in history]
-        prompt = build_prompt(card, tuple(memories), tuple(turns), text, budget=self.budget, count_tokens=self.model.count_tokens)
+        turns = [
+            HistoryTurn(role="star" if h.role is TurnRole.STAR else "user", text=h.text) for h in history
+        ]
+        prompt = build_prompt(
+            card,
+            tuple(memories),
+            tuple(turns),
+            text,
+            budget=self.budget,
+            count_tokens=self.model.count_tokens,
+        )
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
         instructions = prompt.messages[0].content.split("<<<DATA", 1)[0]  # quoted memories may be repeated
         if leaks_system_prompt(completion.text, instructions):

@@ -51,7 +51,9 @@ class OfflineChat:
         """Drop cached lines of a deleted star."""
         self._frequent.pop(star_id, None)
 
-    async def reply(self, star_id: str, message: str, *, turn_index: int, recent: Sequence[str] = ()) -> list[str]:
+    async def reply(
+        self, star_id: str, message: str, *, turn_index: int, recent: Sequence[str] = ()
+    ) -> list[str]:
         """The star's bubbles for ``message``, taken from the imported conversation (``[]``: nothing fits)."""
         exchanges = await self.memory.search(star_id, message, limit=6)
         candidates = [

@@ -102,8 +102,21 @@ class StarService:
             s.add(row)
             await s.flush()
             imported = await self.memory.import_messages(s, star_id, export.messages, new.participant)
-            s.add(StyleProfileRow(star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now))
-            s.add(ConsentRow(id=new_id(), user_id=new.owner_id, star_id=star_id, kind=consent_kind, text=consent_text, given_at=now))
+            s.add(
+                StyleProfileRow(
+                    star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now
+                )
+            )
+            s.add(
+                ConsentRow(
+                    id=new_id(),
+                    user_id=new.owner_id,
+                    star_id=star_id,
+                    kind=consent_kind,
+                    text=consent_text,
+                    given_at=now,
+                )
+            )
             s.add(
                 BlobRefRow(
                     blob_key=export_blob,
@@ -130,5 +143,7 @@ class StarService:
         from sqlalchemy import select
 
         async with self.db.read() as s:
-            data: Any = await s.scalar(select(StyleProfileRow.profile).where(StyleProfileRow.star_id == star_id))
+            data: Any = await s.scalar(
+                select(StyleProfileRow.profile).where(StyleProfileRow.star_id == star_id)
+            )
         return StyleProfile.from_json(json.dumps(data)) if data else None

@@ -77,9 +77,13 @@ class DataRightsService:
             "style_profile": profile[0] if profile else None,
             "traits": profile[1] if profile else [],
         }
-        history = [{"role": t.role.value, "text": t.text, "at": t.created_at.isoformat(), "engine": t.engine} for t in turns]
+        history = [
+            {"role": t.role.value, "text": t.text, "at": t.created_at.isoformat(), "engine": t.engine}
+            for t in turns
+        ]
         imported = [
-            {"time": m.sent_at.isoformat(), "author": m.author, "kind": m.kind, "text": m.text} for m in messages
+            {"time": m.sent_at.isoformat(), "author": m.author, "kind": m.kind, "text": m.text}
+            for m in messages
         ]
         self.export_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix="export-", suffix=".zip")

@@ -30,15 +30,107 @@ _TOKEN = re.compile(r"[0-9A-Za-z\uac00-\ud7a3\u3131-\u318e]+")
 # Common Korean particles and endings stripped from a query word to find its stem.
 _PARTICLES = tuple(
     sorted(
-        "은 는 이 가 을 를 에 에서 에게 한테 께 와 과 랑 이랑 하고 도 만 의 로 으로 야 아 요 이야 이에요 예요 "
-        "까지 부터 처럼 보다 이나 나 든지 이라도 라도 했어 했지 했어요 했니 해 해요 하자 했던 먹었어".split(),
+        [
+            "은",
+            "는",
+            "이",
+            "가",
+            "을",
+            "를",
+            "에",
+            "에서",
+            "에게",
+            "한테",
+            "께",
+            "와",
+            "과",
+            "랑",
+            "이랑",
+            "하고",
+            "도",
+            "만",
+            "의",
+            "로",
+            "으로",
+            "야",
+            "아",
+            "요",
+            "이야",
+            "이에요",
+            "예요",
+            "까지",
+            "부터",
+            "처럼",
+            "보다",
+            "이나",
+            "나",
+            "든지",
+            "이라도",
+            "라도",
+            "했어",
+            "했지",
+            "했어요",
+            "했니",
+            "해",
+            "해요",
+            "하자",
+            "했던",
+            "먹었어",
+        ],
         key=len,
         reverse=True,
     )
 )
 _STOP = frozenset(
-    "그 저 이 것 거 나 너 내 네 우리 그리고 근데 그래 응 어 음 아 뭐 왜 좀 잘 더 또 다 the a an and or to of in is it you i me my "
-    "what how do does did are was were be".split()
+    [
+        "그",
+        "저",
+        "이",
+        "것",
+        "거",
+        "나",
+        "너",
+        "내",
+        "네",
+        "우리",
+        "그리고",
+        "근데",
+        "그래",
+        "응",
+        "어",
+        "음",
+        "아",
+        "뭐",
+        "왜",
+        "좀",
+        "잘",
+        "더",
+        "또",
+        "다",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "to",
+        "of",
+        "in",
+        "is",
+        "it",
+        "you",
+        "i",
+        "me",
+        "my",
+        "what",
+        "how",
+        "do",
+        "does",
+        "did",
+        "are",
+        "was",
+        "were",
+        "be",
+    ]
 )
 
 
@@ -132,10 +224,17 @@ class MemoryStore:
         """
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         self._totals.pop(star_id, None)
-        start = int(
-            await session.scalar(select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id))
-            or -1
-        ) + 1
+        start = (
+            int(
+                await session.scalar(
+                    select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(
+                        StarMessageRow.star_id == star_id
+                    )
+                )
+                or -1
+            )
+            + 1
+        )
         before = int(await session.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
         seen: Counter[tuple[datetime, str, str]] = Counter()
         batch: list[dict[str, Any]] = []
@@ -164,7 +263,9 @@ class MemoryStore:
         after = int(await session.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
         return after - before
 
-    async def messages(self, star_id: str, *, star_only: bool = False, kinds: Sequence[str] = ("text",)) -> list[StoredMessage]:
+    async def messages(
+        self, star_id: str, *, star_only: bool = False, kinds: Sequence[str] = ("text",)
+    ) -> list[StoredMessage]:
         """Stored messages in order (for style profiles and export)."""
         q = select(StarMessageRow).where(StarMessageRow.star_id == star_id, StarMessageRow.kind.in_(kinds))
         if star_only:
@@ -202,7 +303,9 @@ class MemoryStore:
             )
         return [int(r[0]) for r in rows]
 
-    async def search(self, star_id: str, message: str, *, limit: int = 5, per_term_cap: int = 200) -> list[Exchange]:
+    async def search(
+        self, star_id: str, message: str, *, limit: int = 5, per_term_cap: int = 200
+    ) -> list[Exchange]:
         """Past exchanges most relevant to ``message``, best first."""
         terms = query_terms(message)
         if not terms:
@@ -225,7 +328,9 @@ class MemoryStore:
                 return []
             wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
             rows = await s.scalars(
-                select(StarMessageRow).where(StarMessageRow.star_id == star_id, StarMessageRow.seq.in_(wanted))
+                select(StarMessageRow).where(
+                    StarMessageRow.star_id == star_id, StarMessageRow.seq.in_(wanted)
+                )
             )
             by_seq = {r.seq: _stored(r) for r in rows}
             exchanges: list[Exchange] = []
@@ -268,7 +373,10 @@ def _exchange_around(window: list[StoredMessage], hit_seq: int, score: float) ->
         while p_start > 0 and not window[p_start - 1].is_star:
             p_start -= 1
         return Exchange(
-            prompt=tuple(window[p_start:start]), reply=tuple(window[start : end + 1]), score=score, hit_is_star=True
+            prompt=tuple(window[p_start:start]),
+            reply=tuple(window[start : end + 1]),
+            score=score,
+            hit_is_star=True,
         )
     start = idx
     while start > 0 and not window[start - 1].is_star:

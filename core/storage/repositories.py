@@ -168,7 +168,9 @@ class StarRepository:
         """Delete a star and every row derived from it; False when the user does not own it."""
         async with self.db.write() as s:
             res = await s.execute(delete(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id))
-            await s.execute(update(UserRow).where(UserRow.active_star_id == star_id).values(active_star_id=None))
+            await s.execute(
+                update(UserRow).where(UserRow.active_star_id == star_id).values(active_star_id=None)
+            )
             return bool(res.rowcount)  # type: ignore[attr-defined]
 
     async def style_profile(self, star_id: str) -> tuple[dict[str, Any], list[str]] | None:
@@ -191,18 +193,27 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, user_id: str, star_id: str, role: TurnRole, texts: Sequence[str], engine: str = "") -> None:
+    async def add(
+        self, user_id: str, star_id: str, role: TurnRole, texts: Sequence[str], engine: str = ""
+    ) -> None:
         """Append bubbles in one transaction."""
         now = utcnow()
         async with self.db.write() as s:
             for text in texts:
                 s.add(
                     ChatTurnRow(
-                        user_id=user_id, star_id=star_id, role=role.value, text=text, engine=engine, created_at=now
+                        user_id=user_id,
+                        star_id=star_id,
+                        role=role.value,
+                        text=text,
+                        engine=engine,
+                        created_at=now,
                     )
                 )
 
-    async def recent(self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True) -> list[ChatTurn]:
+    async def recent(
+        self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True
+    ) -> list[ChatTurn]:
         """The last ``limit`` turns, oldest first."""
         q = select(ChatTurnRow).where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
         if in_context_only:
@@ -248,7 +259,11 @@ class ChatRepository:
         async with self.db.read() as s:
             return await s.scalar(
                 select(ChatTurnRow.star_id)
-                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.role == TurnRole.STAR.value, ChatTurnRow.text == text)
+                .where(
+                    ChatTurnRow.user_id == user_id,
+                    ChatTurnRow.role == TurnRole.STAR.value,
+                    ChatTurnRow.text == text,
+                )
                 .order_by(ChatTurnRow.id.desc())
                 .limit(1)
             )
@@ -258,7 +273,9 @@ class ChatRepository:
         async with self.db.read() as s:
             row = await s.scalar(
                 select(ChatTurnRow)
-                .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id, ChatTurnRow.role == "star")
+                .where(
+                    ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id, ChatTurnRow.role == "star"
+                )
                 .order_by(ChatTurnRow.id.desc())
                 .limit(1)
             )
@@ -312,7 +329,11 @@ class ConsentRepository:
     async def record(self, user_id: str, kind: str, text: str, star_id: str | None = None) -> None:
         """Store one consent."""
         async with self.db.write() as s:
-            s.add(ConsentRow(id=new_id(), user_id=user_id, star_id=star_id, kind=kind, text=text, given_at=utcnow()))
+            s.add(
+                ConsentRow(
+                    id=new_id(), user_id=user_id, star_id=star_id, kind=kind, text=text, given_at=utcnow()
+                )
+            )
 
     async def list_for(self, user_id: str, star_id: str | None = None) -> list[dict[str, str]]:
         """Consents of a user (and star), as plain records for export."""
@@ -322,7 +343,12 @@ class ConsentRepository:
         async with self.db.read() as s:
             rows = await s.scalars(q.order_by(ConsentRow.given_at))
             return [
-                {"kind": r.kind, "text": r.text, "given_at": aware(r.given_at).isoformat(), "star_id": r.star_id or ""}
+                {
+                    "kind": r.kind,
+                    "text": r.text,
+                    "given_at": aware(r.given_at).isoformat(),
+                    "star_id": r.star_id or "",
+                }
                 for r in rows
             ]
 
@@ -342,7 +368,14 @@ class BlobRefRepository:
         self.db = db
 
     async def add(
-        self, key: str, *, owner_id: str, purpose: str, star_id: str | None = None, filename: str = "", size: int = 0
+        self,
+        key: str,
+        *,
+        owner_id: str,
+        purpose: str,
+        star_id: str | None = None,
+        filename: str = "",
+        size: int = 0,
     ) -> None:
         """Reference a stored blob."""
         async with self.db.write() as s:
@@ -371,7 +404,9 @@ class BlobRefRepository:
         if not keys:
             return set()
         async with self.db.read() as s:
-            return set(await s.scalars(select(BlobRefRow.blob_key).where(BlobRefRow.blob_key.in_(keys)).distinct()))
+            return set(
+                await s.scalars(select(BlobRefRow.blob_key).where(BlobRefRow.blob_key.in_(keys)).distinct())
+            )
 
 
 class SafetyEventRepository:
@@ -380,7 +415,9 @@ class SafetyEventRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def log(self, user_id: str, star_id: str | None, direction: str, verdict: str, reasons: Sequence[str]) -> None:
+    async def log(
+        self, user_id: str, star_id: str | None, direction: str, verdict: str, reasons: Sequence[str]
+    ) -> None:
         """Record that something was blocked or handed off."""
         async with self.db.write() as s:
             s.add(
@@ -399,7 +436,12 @@ class SafetyEventRepository:
         async with self.db.read() as s:
             rows = await s.scalars(select(SafetyEventRow).where(SafetyEventRow.user_id == user_id))
             return [
-                {"direction": r.direction, "verdict": r.verdict, "reasons": r.reasons, "at": aware(r.created_at).isoformat()}
+                {
+                    "direction": r.direction,
+                    "verdict": r.verdict,
+                    "reasons": r.reasons,
+                    "at": aware(r.created_at).isoformat(),
+                }
                 for r in rows
             ]
 

@@ -1,4 +1,4 @@
-""""Listen in voice": a star message → the scam guard → synthesis → an OGG/Opus voice note, cached.
+""" "Listen in voice": a star message → the scam guard → synthesis → an OGG/Opus voice note, cached.
 
 The cache key is (voice profile, engine, text), so a second tap is instant. Every note is tagged as
 AI-generated in its metadata, and its caption says whether the voice is a clone or a basic voice.
@@ -58,7 +58,9 @@ class VoiceService:
         """Delete a star's cached audio (part of /forget)."""
         shutil.rmtree(self.star_cache(star_id), ignore_errors=True)
 
-    async def speak(self, star: Star, text: str, locale: Locale, voice: VoiceSpec | None = None) -> SpokenMessage:
+    async def speak(
+        self, star: Star, text: str, locale: Locale, voice: VoiceSpec | None = None
+    ) -> SpokenMessage:
         """The voice note for ``text`` in the star's voice; blocked content is never synthesized."""
         verdict = await self.guard.check(text, role="speech", locale=locale)
         if verdict.verdict != "allow":
@@ -76,7 +78,12 @@ class VoiceService:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".part.ogg")
                 await asyncio.to_thread(
-                    encode_voice_note, speech.audio, speech.sample_rate, tmp, ai_generated=True, title=star.name
+                    encode_voice_note,
+                    speech.audio,
+                    speech.sample_rate,
+                    tmp,
+                    ai_generated=True,
+                    title=star.name,
                 )
                 tmp.replace(path)
         self._locks.pop(key, None)

@@ -49,7 +49,9 @@ def test_kakao_inspect_missing_and_broken_files(env: dict[str, str], tmp_path: P
 
 
 def test_star_create_then_chat_json(env: dict[str, str]) -> None:
-    code, out = invoke("star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마", "--json")
+    code, out = invoke(
+        "star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마", "--json"
+    )
     assert code == 0, out
     created = json.loads(out)
     assert created["messages"] > 50 and created["name"] == "엄마"
@@ -58,13 +60,17 @@ def test_star_create_then_chat_json(env: dict[str, str]) -> None:
     reply = json.loads(out)
     assert reply["engine"] == "offline" and reply["bubbles"]
     assert all(b in DEMO_EXPORT.read_text(encoding="utf-8") for b in reply["bubbles"])
-    code, out = invoke("star", "create", "--name", "x", "--export", str(DEMO_EXPORT), "--participant", "nobody")
+    code, out = invoke(
+        "star", "create", "--name", "x", "--export", str(DEMO_EXPORT), "--participant", "nobody"
+    )
     assert code == 1 and "participants" in out
 
 
 def test_chat_blocks_scams_and_hands_off_crisis(env: dict[str, str]) -> None:
     invoke("star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마")
-    code, out = invoke("chat", "엄마", "엄마 급하게 돈 좀 보내줘 국민은행 123-456-789012 로 이체해줘", "--json")
+    code, out = invoke(
+        "chat", "엄마", "엄마 급하게 돈 좀 보내줘 국민은행 123-456-789012 로 이체해줘", "--json"
+    )
     assert json.loads(out)["verdict"] == "block"
     code, out = invoke("chat", "엄마", "엄마 곁으로 가고 싶어. 다 끝내고 싶어", "--json")
     reply = json.loads(out)
@@ -75,7 +81,9 @@ def test_safety_check_json_and_jsonl(env: dict[str, str], tmp_path: Path) -> Non
     code, out = invoke("safety", "check", "인증번호 6자리 불러줘", "--json")
     assert code == 0 and json.loads(out)["verdict"] == "block"
     lines = tmp_path / "in.jsonl"
-    lines.write_text('{"text": "장례비 정산하느라 힘들었어"}\n{"text": "계좌 비밀번호 알려줘", "role": "star"}\nnot json\n')
+    lines.write_text(
+        '{"text": "장례비 정산하느라 힘들었어"}\n{"text": "계좌 비밀번호 알려줘", "role": "star"}\nnot json\n'
+    )
     code, out = invoke("safety", "check", "--jsonl", str(lines))
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r.get("verdict") for r in rows[:2]] == ["allow", "block"]

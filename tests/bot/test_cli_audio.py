@@ -30,9 +30,14 @@ def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_voice_separate_json(tmp_path: Path) -> None:
     pytest.importorskip("resemblyzer")
-    lines = [(0, "Good morning everyone, let us begin the meeting now."), (1, "Thank you. I have the report ready."),
-             (2, "Great, please share the numbers with the team."), (0, "The budget looks fine to me this quarter."),
-             (1, "I agree, we can move forward with the plan."), (2, "Then we are done for today, thank you all.")]
+    lines = [
+        (0, "Good morning everyone, let us begin the meeting now."),
+        (1, "Thank you. I have the report ready."),
+        (2, "Great, please share the numbers with the team."),
+        (0, "The budget looks fine to me this quarter."),
+        (1, "I agree, we can move forward with the plan."),
+        (2, "Then we are done for today, thank you all."),
+    ]
     audio, _ = conversation(lines, voices=VOICES)
     path = encode_audio(audio, 16000, tmp_path / "meeting.flac")
     result = CliRunner().invoke(app, ["voice", "separate", str(path), "--speakers", "3", "--json"])
@@ -48,7 +53,9 @@ def test_transcribe_json(tmp_path: Path) -> None:
     pytest.importorskip("faster_whisper")
     audio = speak("Hello, this is a test of the meeting recorder.", SyntheticVoice(speed=140))
     path = encode_audio(audio, 16000, tmp_path / "hello.ogg")
-    result = CliRunner().invoke(app, ["transcribe", str(path), "--language", "en", "--speakers", "1", "--json"])
+    result = CliRunner().invoke(
+        app, ["transcribe", str(path), "--language", "en", "--speakers", "1", "--json"]
+    )
     assert result.exit_code == 0, result.output
     segments = json.loads(result.stdout.strip().splitlines()[-1])
     assert segments and set(segments[0]) == {"start", "end", "speaker", "text"}

@@ -43,7 +43,9 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("VOS_LIMITS__MAX_EXPORT_MB", "lots", "VOS_LIMITS__MAX_EXPORT_MB"),
     ],
 )
-def test_wrong_setting_names_itself(monkeypatch: pytest.MonkeyPatch, key: str, value: str, named: str) -> None:
+def test_wrong_setting_names_itself(
+    monkeypatch: pytest.MonkeyPatch, key: str, value: str, named: str
+) -> None:
     monkeypatch.setenv(key, value)
     with pytest.raises(SettingsError) as err:
         load_settings()

@@ -41,7 +41,11 @@ def create_pg_database() -> tuple[str, str]:
 
     async def create() -> None:
         conn = await asyncpg.connect(
-            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
+            host=base.host,
+            port=base.port or 5432,
+            user=base.username,
+            password=base.password,
+            database=base.database,
         )
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
@@ -63,7 +67,11 @@ def drop_pg_database(name: str) -> None:
 
     async def drop() -> None:
         conn = await asyncpg.connect(
-            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
+            host=base.host,
+            port=base.port or 5432,
+            user=base.username,
+            password=base.password,
+            database=base.database,
         )
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

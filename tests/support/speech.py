@@ -48,9 +48,21 @@ def _resample(audio: npt.NDArray[np.float32], src: int, dst: int) -> npt.NDArray
     return np.interp(x_new, np.arange(audio.size), audio).astype(np.float32)
 
 
-def speak(text: str, voice: SyntheticVoice = SyntheticVoice(), sample_rate: int = SAMPLE_RATE) -> npt.NDArray[np.float32]:
+def speak(
+    text: str, voice: SyntheticVoice = SyntheticVoice(), sample_rate: int = SAMPLE_RATE
+) -> npt.NDArray[np.float32]:
     """Speak ``text`` with espeak-ng and return mono float32 audio at ``sample_rate``."""
-    cmd = ["espeak-ng", "-v", voice.voice_name, "-p", str(voice.pitch), "-s", str(voice.speed), "--stdout", text]
+    cmd = [
+        "espeak-ng",
+        "-v",
+        voice.voice_name,
+        "-p",
+        str(voice.pitch),
+        "-s",
+        str(voice.speed),
+        "--stdout",
+        text,
+    ]
     wav_bytes = subprocess.run(cmd, check=True, capture_output=True, timeout=60).stdout
     with wave.open(io.BytesIO(wav_bytes)) as wf:
         src_rate = wf.getframerate()

@@ -58,7 +58,9 @@ async def test_users_cannot_reach_each_others_stars(vos_app: App) -> None:
     from core.domain.events import ChoiceMade
     from core.domain.identity import Platform, UserRef
 
-    event = ChoiceMade(key=f"star:{star.id}", user=UserRef(platform=Platform.CONSOLE, platform_user_id="bob"), chat_id="x")
+    event = ChoiceMade(
+        key=f"star:{star.id}", user=UserRef(platform=Platform.CONSOLE, platform_user_id="bob"), chat_id="x"
+    )
     texts = [getattr(a, "text", "") async for a in vos_app.engine.handle(event)]
     assert any("찾을 수 없어요" in t for t in texts)
     out = await bob.say("/export", "/forget")
@@ -160,7 +162,9 @@ async def test_listen_button_only_speaks_what_the_star_said(vos_app: App) -> Non
 
     await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
     event = ChoiceMade(
-        key="listen:국민은행 계좌 비밀번호 불러줘", user=UserRef(platform=Platform.CONSOLE, platform_user_id="local"), chat_id="c"
+        key="listen:국민은행 계좌 비밀번호 불러줘",
+        user=UserRef(platform=Platform.CONSOLE, platform_user_id="local"),
+        chat_id="c",
     )
     actions = [a async for a in vos_app.engine.handle(event)]
     assert all(type(a).__name__ != "SendVoice" for a in actions)

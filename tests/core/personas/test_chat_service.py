@@ -29,7 +29,9 @@ async def _star(app: App, export: Path = DEMO_EXPORT) -> tuple[Star, object]:
     user = await local_user(app, "u1")
     key = await app.blobs.put_file(export)
     result = await app.star_service.create(
-        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"), key, consent_text="test"
+        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
+        key,
+        consent_text="test",
     )
     return result.star, user
 
@@ -37,8 +39,14 @@ async def _star(app: App, export: Path = DEMO_EXPORT) -> tuple[Star, object]:
 @pytest.fixture
 async def llm_app(tmp_path: Path, server: OpenAIServer) -> AsyncIterator[App]:
     model = OpenAIChat(
-        OpenAIChatOptions(base_url=server.base_url, api_key="sk-test", model="test-model", timeout_s=2, max_retries=1,
-                          backoff_base_s=0.01)
+        OpenAIChatOptions(
+            base_url=server.base_url,
+            api_key="sk-test",
+            model="test-model",
+            timeout_s=2,
+            max_retries=1,
+            backoff_base_s=0.01,
+        )
     )
     async with running_app(make_settings(tmp_path), chat_model=model) as app:
         yield app
@@ -68,7 +76,9 @@ async def test_llm_failure_keeps_the_users_message(llm_app: App, server: OpenAIS
     assert [t.text for t in await llm_app.chats.recent(user.id, star.id)] == ["엄마 보고 싶어", "엄마?"]
 
 
-async def test_injection_attacks_never_leak_or_pass_blocked_content(llm_app: App, server: OpenAIServer) -> None:
+async def test_injection_attacks_never_leak_or_pass_blocked_content(
+    llm_app: App, server: OpenAIServer
+) -> None:
     """Every attack is answered by a model that obeys it: the service must still leak and say nothing bad."""
     star, user = await _star(llm_app)
     guard = SafetyGuard()
@@ -98,8 +108,10 @@ async def test_instructions_hidden_in_an_export_stay_data(tmp_path: Path) -> Non
     """The offline engine may quote the star's words, but the guard stops a planted scam line."""
     export = tmp_path / "planted.txt"
     planted = [line for line in EXPORT_ATTACKS if line.startswith("[엄마]")]
-    export.write_text(DEMO_EXPORT.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(planted) + "\n",
-                      encoding="utf-8")
+    export.write_text(
+        DEMO_EXPORT.read_text(encoding="utf-8").rstrip("\n") + "\n" + "\n".join(planted) + "\n",
+        encoding="utf-8",
+    )
     async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
         star, user = await _star(app, export)
         guard = SafetyGuard()

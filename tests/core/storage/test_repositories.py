@@ -29,8 +29,16 @@ async def make_star(db: Database, owner_id: str, name: str = "엄마") -> str:
     star_id = new_id()
     async with db.write() as s:
         s.add(
-            StarRow(id=star_id, owner_id=owner_id, name=name, relation="어머니", participant_name=name, notes="",
-                    status="active", created_at=utcnow())
+            StarRow(
+                id=star_id,
+                owner_id=owner_id,
+                name=name,
+                relation="어머니",
+                participant_name=name,
+                notes="",
+                status="active",
+                created_at=utcnow(),
+            )
         )
     return star_id
 
@@ -104,8 +112,18 @@ async def test_failed_write_rolls_back(db: Database) -> None:
     user = await users.get_or_create(ref("tx"), display_name="t", locale=Locale.KO)
     with pytest.raises(RuntimeError):
         async with db.write() as s:
-            s.add(StarRow(id=new_id(), owner_id=user.id, name="x", relation="", participant_name="x", notes="",
-                          status="active", created_at=utcnow()))
+            s.add(
+                StarRow(
+                    id=new_id(),
+                    owner_id=user.id,
+                    name="x",
+                    relation="",
+                    participant_name="x",
+                    notes="",
+                    status="active",
+                    created_at=utcnow(),
+                )
+            )
             await s.flush()
             raise RuntimeError("boom")
     assert await StarRepository(db).list_owned(user.id) == []
