@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.storage.db import Database
 from core.storage.models import StarMessageRow
 
-_BATCH = 2000
+_BATCH = 10000
 _TOKEN = re.compile(r"[0-9A-Za-z\uac00-\ud7a3\u3131-\u318e]+")
 # Common Korean particles and endings stripped from a query word to find its stem.
 _PARTICLES = tuple(
@@ -256,10 +256,10 @@ class MemoryStore:
             )
             seq += 1
             if len(batch) >= _BATCH:
-                await session.execute(insert(StarMessageRow).values(batch).on_conflict_do_nothing())
+                await session.execute(insert(StarMessageRow).on_conflict_do_nothing(), batch)
                 batch = []
         if batch:
-            await session.execute(insert(StarMessageRow).values(batch).on_conflict_do_nothing())
+            await session.execute(insert(StarMessageRow).on_conflict_do_nothing(), batch)
         after = int(await session.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
         return after - before
 
