@@ -129,7 +129,7 @@ def build_app(
         ),
     )
     star_service = StarService(
-        db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000)
+        db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000), chat_model=model
     )
     rights = DataRightsService(
         users=users,

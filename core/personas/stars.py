@@ -13,7 +13,8 @@ from typing import Any
 from core.domain.stars import Star, StarStatus
 from core.personas.kakao import KakaoExport, parse_export
 from core.personas.style import StyleProfile, build_style_profile
-from core.ports import BlobStore
+from core.personas.style_traits import extract_traits
+from core.ports import BlobStore, ChatModel
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore
@@ -57,7 +58,16 @@ class ExportTooLarge(ValueError):
 class StarService:
     """Parses exports and creates stars with their memories and style profile."""
 
-    def __init__(self, db: Database, memory: MemoryStore, blobs: BlobStore, *, max_export_bytes: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        memory: MemoryStore,
+        blobs: BlobStore,
+        *,
+        max_export_bytes: int,
+        chat_model: ChatModel | None = None,
+    ) -> None:
+        self.chat_model = chat_model
         self.db = db
         self.memory = memory
         self.blobs = blobs
@@ -130,6 +140,16 @@ class StarService:
             )
             star = _star(row)
         log.info("star created: star=%s messages=%d", star_id, imported)
+        if self.chat_model is not None:
+            # The seed's extraction step: ~10 traits from the star's own messages (data, never instructions).
+            traits = await extract_traits(self.chat_model, star_msgs, "ko", name=new.name)
+            if traits:
+                profile = profile.with_traits(traits)
+                async with self.db.write() as s:
+                    row = await s.get(StyleProfileRow, star_id)
+                    if row is not None:
+                        row.traits = list(traits)
+                        row.profile = json.loads(profile.to_json())
         return ImportResult(star=star, imported=imported, profile=profile)
 
     async def add_export(self, star: Star, export_blob: str) -> int:

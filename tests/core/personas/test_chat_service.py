@@ -129,3 +129,14 @@ async def test_offline_reply_is_deterministic_and_in_their_words(tmp_path: Path)
         assert a == b and a
         text = DEMO_EXPORT.read_text(encoding="utf-8")
         assert all(bubble in text for bubble in a)
+
+
+async def test_traits_are_extracted_at_import_when_an_llm_is_configured(llm_app: App, server: OpenAIServer) -> None:
+    server.push(Reply(text='["다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다"]'))
+    star, _ = await _star(llm_app)
+    assert len(server.requests) == 1, [r.messages for r in server.requests]
+    stored = await llm_app.stars.style_profile(star.id)
+    assert stored is not None
+    assert stored[1] == ["다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다"]
+    prompt = server.requests[0].messages
+    assert any("<<<" in m["content"] or "DATA" in m["content"].upper() for m in prompt)
