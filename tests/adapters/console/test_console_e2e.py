@@ -44,7 +44,7 @@ async def test_the_demo_star_answers_a_typed_message(vos_app: App) -> None:
     assert "★> " in out
     assert "AI" in out  # the first message carries the notice
     out = await console.say("/stars")
-    assert "엄마 (데모)" in out and "[1]" in out
+    assert "엄마 (어머니 (데모))" in out and "[1]" in out
 
 
 async def test_users_cannot_reach_each_others_stars(vos_app: App) -> None:
