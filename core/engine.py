@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import assert_never
 
@@ -124,7 +124,7 @@ class Engine:
             yield action
 
     async def start_flow(
-        self, ctx: Context, kind: str, data: dict[str, object] | None = None
+        self, ctx: Context, kind: str, data: Mapping[str, object] | None = None
     ) -> AsyncIterator[Action]:
         """Begin a flow and persist its state."""
         flow = self.router.flows[kind]

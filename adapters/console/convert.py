@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import shlex
 from pathlib import Path
+from typing import Any
 
 from core.domain.actions import Choice
 from core.domain.events import (
@@ -35,8 +36,9 @@ def to_event(
     text = line.rstrip("\r\n")
     if not text.strip() or text.lstrip().startswith("#"):
         return None
-    base = {
-        "user": UserRef(platform=Platform.CONSOLE, platform_user_id=user_id),
+    ref = UserRef(platform=Platform.CONSOLE, platform_user_id=user_id)
+    base: dict[str, Any] = {
+        "user": ref,
         "chat_id": f"console:{user_id}",
         "display_name": display_name,
         "locale_hint": locale,

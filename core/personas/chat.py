@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
-from core.domain.stars import Star, TurnRole
+from core.domain.stars import ChatTurn, Star, TurnRole
 from core.i18n import t
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
@@ -101,7 +101,7 @@ class ChatService:
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
     async def _compose(
-        self, user: User, star: Star, text: str, history: list, locale: Locale
+        self, user: User, star: Star, text: str, history: list[ChatTurn], locale: Locale
     ) -> tuple[list[str], str]:
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]

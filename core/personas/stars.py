@@ -146,10 +146,10 @@ class StarService:
             if traits:
                 profile = profile.with_traits(traits)
                 async with self.db.write() as s:
-                    row = await s.get(StyleProfileRow, star_id)
-                    if row is not None:
-                        row.traits = list(traits)
-                        row.profile = json.loads(profile.to_json())
+                    stored = await s.get(StyleProfileRow, star_id)
+                    if stored is not None:
+                        stored.traits = list(traits)
+                        stored.profile = json.loads(profile.to_json())
         return ImportResult(star=star, imported=imported, profile=profile)
 
     async def add_export(self, star: Star, export_blob: str) -> int:

@@ -284,7 +284,7 @@ class MemoryStore:
             phrase = '"' + term.replace('"', '""') + '"'
             rows = await s.execute(
                 text(
-                    # CROSS JOIN makes SQLite drive the loop from the full-text index, not from the star's rows.
+                    # CROSS JOIN: SQLite drives the loop from the full-text index, not the star's rows.
                     "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
                     "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
                 ),
@@ -312,7 +312,7 @@ class MemoryStore:
             return []
         async with self.db.read() as s:
             total = await self._total(s, star_id)
-            scores: Counter[int] = Counter()
+            scores: dict[int, float] = {}
             possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
             for term in terms:
                 hits = await self._hits(s, star_id, term, per_term_cap)
@@ -322,8 +322,8 @@ class MemoryStore:
                 idf = math.log(1 + total / len(hits))
                 possible += idf
                 for seq in hits:
-                    scores[seq] += idf
-            best = [seq for seq, _ in scores.most_common(limit * 3)]
+                    scores[seq] = scores.get(seq, 0.0) + idf
+            best = sorted(scores, key=lambda seq: (-scores[seq], seq))[: limit * 3]
             if not best:
                 return []
             wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
@@ -356,7 +356,7 @@ def _stored(row: StarMessageRow) -> StoredMessage:
 
 
 def _exchange_around(window: list[StoredMessage], hit_seq: int, score: float) -> Exchange | None:
-    """The hit with its neighbours: prompt = the non-star run containing/preceding it, reply = the star's run."""
+    """The hit and its neighbours: prompt = the non-star run at or before it, reply = the star's run."""
     idx = next((i for i, m in enumerate(window) if m.seq == hit_seq), None)
     if idx is None:
         return None
