@@ -97,6 +97,13 @@ class LimitsSettings(_Section):
     queue_bound: int = 100
 
 
+class SafetySettings(_Section):
+    """Crisis hand-off. ``help_lines`` replaces the built-in lines per locale, e.g.
+    ``VOS_SAFETY__HELP_LINES='{"en": [["988 Suicide & Crisis Lifeline", "988"]]}'``."""
+
+    help_lines: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+
+
 class MeetingSettings(_Section):
     """Meeting archive."""
 
@@ -135,6 +142,7 @@ class Settings(BaseSettings):
     diarizer: DiarizerSettings = DiarizerSettings()
     tts: TTSSettings = TTSSettings()
     limits: LimitsSettings = LimitsSettings()
+    safety: SafetySettings = SafetySettings()
     meetings: MeetingSettings = MeetingSettings()
     jobs: JobSettings = JobSettings()
 

@@ -18,6 +18,7 @@ from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer
 from core.safety.check import SafetyGuard
+from core.safety.crisis import CrisisResources
 from core.safety.limits import RateLimiter
 from core.safety.rights import DataRightsService
 from core.storage.blobs import LocalBlobStore
@@ -124,6 +125,7 @@ def build_app(
         guard=guard,
         offline=offline,
         model=model,
+        crisis_resources=CrisisResources(help_lines=settings.safety.help_lines),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
         ),

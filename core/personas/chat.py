@@ -17,7 +17,7 @@ from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
 from core.ports import ChatModel, ChatModelError
 from core.safety.check import SafetyGuard
-from core.safety.crisis import crisis_reply
+from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
 from core.storage.memory import MemoryStore
@@ -50,7 +50,9 @@ class ChatService:
         model: ChatModel | None = None,
         budget: PromptBudget | None = None,
         history_turns: int = 20,
+        crisis_resources: CrisisResources | None = None,
     ) -> None:
+        self.crisis_resources = crisis_resources
         self.stars = stars
         self.chats = chats
         self.memory = memory
@@ -71,7 +73,9 @@ class ChatService:
         verdict = await self.guard.check(text, role="user", locale=locale)
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
-            return ChatReply(bubbles=(crisis_reply(locale),), engine="safety", verdict="crisis")
+            return ChatReply(
+                bubbles=(crisis_reply(locale, self.crisis_resources),), engine="safety", verdict="crisis"
+            )
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
             return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")

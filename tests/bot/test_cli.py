@@ -116,3 +116,13 @@ def test_console_script_answers_a_typed_message(env: dict[str, str], tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "★> " in result.stdout
     assert "AI" in result.stdout
+
+
+def test_crisis_help_lines_come_from_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOS_SAFETY__HELP_LINES", '{"ko": [["우리 지역 상담센터", "02-000-0000"]]}')
+    invoke("star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마")
+    code, out = invoke("chat", "엄마", "죽고 싶어", "--json")
+    reply = json.loads(out)
+    assert reply["verdict"] == "crisis"
+    assert "02-000-0000" in reply["bubbles"][0]
+    assert "1577-0199" not in reply["bubbles"][0]
