@@ -329,5 +329,4 @@ async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     assert "miss" in lowered
     assert "rain" in lowered
     assert star_bubbles(actions), texts
-    print(f"heard={heard!r} elapsed={elapsed:.2f}s max_gap={max(gaps):.3f}s")
     assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s during {elapsed:.1f} s"
