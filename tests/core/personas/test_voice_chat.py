@@ -26,6 +26,7 @@ from core.personas.voice_chat import language_hint, transcript_text
 from core.ports import EngineUnavailable
 from core.voice.audio import encode_audio, is_ai_generated
 from tests.support.app import ScriptedConsole, make_settings
+from tests.support.db import database_url  # noqa: F401  (a fixture: SQLite and PostgreSQL)
 from tests.support.speech import requires_espeak, speak
 from tests.support.stt import FakeSpeechToText
 
@@ -330,3 +331,30 @@ async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     assert "rain" in lowered
     assert star_bubbles(actions), texts
     assert max(gaps) < 0.5, f"the event loop stalled for {max(gaps):.2f} s during {elapsed:.1f} s"
+
+
+# --- the setting on both databases ----------------------------------------------------------------
+
+
+async def test_voice_replies_setting_is_stored_per_user(database_url: str) -> None:  # noqa: F811
+    from core.storage.db import Database
+    from core.storage.repositories import UserRepository
+
+    db = Database(database_url)
+    try:
+        users = UserRepository(db)
+        ann = await users.get_or_create(
+            UserRef(platform=Platform.TELEGRAM, platform_user_id="1"), display_name="a", locale=KO
+        )
+        ben = await users.get_or_create(
+            UserRef(platform=Platform.TELEGRAM, platform_user_id="2"), display_name="b", locale=KO
+        )
+        assert not await users.voice_replies(ann.id)
+        await users.set_voice_replies(ann.id, True)
+        assert await users.voice_replies(ann.id)
+        assert not await users.voice_replies(ben.id)  # one user's setting is theirs alone
+        await users.set_voice_replies(ann.id, False)
+        assert not await users.voice_replies(ann.id)
+        assert not await users.voice_replies("no-such-user")
+    finally:
+        await db.dispose()
