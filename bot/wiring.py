@@ -16,7 +16,8 @@ from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
-from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer
+from core.personas.voice_chat import VoiceChat, VoiceChatOptions
+from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import RateLimiter
@@ -56,6 +57,7 @@ class App:
     guard: SafetyGuard
     engine: Engine
     chat_model: ChatModel | None
+    stt: SpeechToText | None = None
 
 
 def build_chat_model(settings: Settings) -> ChatModel | None:
@@ -96,8 +98,23 @@ def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
         return None
 
 
+def build_speech_to_text(settings: Settings) -> tuple[SpeechToText | None, str]:
+    """The configured recogniser (its model loads on first use), or None and the reason it cannot run."""
+    from bot.media import build_stt
+
+    try:
+        return build_stt(settings), ""
+    except EngineUnavailable as exc:
+        log.warning("speech recognition unavailable: %s", exc)
+        return None, str(exc)
+
+
 def build_app(
-    settings: Settings, *, chat_model: ChatModel | None = None, use_settings_model: bool = True
+    settings: Settings,
+    *,
+    chat_model: ChatModel | None = None,
+    use_settings_model: bool = True,
+    stt: SpeechToText | None = None,
 ) -> App:
     """Build the whole object graph (no I/O besides creating the data directory)."""
     data = settings.data_dir
@@ -144,6 +161,21 @@ def build_app(
         blobs=blobs,
         export_dir=data / "exports",
     )
+    synth = build_synthesizer(settings)
+    voice = VoiceService(synth, guard, data / "voice_cache") if synth else None
+    stt_missing = ""
+    if stt is None:
+        stt, stt_missing = build_speech_to_text(settings)
+    voice_chat = VoiceChat(
+        users=users,
+        chat=chat,
+        stt=stt,
+        voice=voice,
+        options=VoiceChatOptions(
+            max_audio_seconds=settings.limits.max_audio_seconds, fixed_language=settings.stt.language
+        ),
+        stt_missing=stt_missing,
+    )
     commands = Commands(
         users=users,
         chat=chat,
@@ -151,20 +183,21 @@ def build_app(
         rights=rights,
         create_flow=CreateStarFlow(star_service, blobs, users),
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
-        voice=VoiceService(synth, guard, data / "voice_cache")
-        if (synth := build_synthesizer(settings))
-        else None,
+        voice=voice,
     )
+    router = commands.router()
+    router.commands["voicereply"] = voice_chat.toggle
     engine = Engine(
         users=users,
         flows=flows,
         chat=chat,
-        router=commands.router(),
+        router=router,
         message_limiter=RateLimiter(
             rate_per_min=settings.limits.messages_per_minute,
             burst=max(5, settings.limits.messages_per_minute // 2),
         ),
         default_locale=settings.default_locale,
+        voice_chat=voice_chat,
     )
     commands.engine = engine
     return App(
@@ -181,6 +214,7 @@ def build_app(
         guard=guard,
         engine=engine,
         chat_model=model,
+        stt=stt,
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
@@ -17,6 +17,9 @@ from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
 from core.safety.limits import RateLimiter, rate_limited_message
 from core.storage.repositories import FlowRepository, UserRepository
+
+if TYPE_CHECKING:
+    from core.personas.voice_chat import VoiceChat
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class Engine:
         router: Router,
         message_limiter: RateLimiter | None = None,
         default_locale: Locale = Locale.KO,
+        voice_chat: VoiceChat | None = None,
     ) -> None:
         self.users = users
         self.flow_repo = flows
@@ -52,6 +56,7 @@ class Engine:
         self.router = router
         self.limiter = message_limiter
         self.default_locale = default_locale
+        self.voice_chat = voice_chat
 
     async def context_for(self, event: Event) -> Context:
         """The user (created on first contact) and the language to answer in."""
@@ -161,6 +166,9 @@ class Engine:
         match ctx.event:
             case TextMessage(text=text):
                 async for action in self._chat(ctx, text):
+                    yield action
+            case VoiceMessage() if self.voice_chat is not None:
+                async for action in self.voice_chat.answer(ctx, self._chat):
                     yield action
             case FileUploaded() | VoiceMessage():
                 handler = self.router.commands.get("_file")

@@ -13,6 +13,7 @@ COMMANDS: tuple[str, ...] = (
     "stars",
     "voice",
     "listen",
+    "voicereply",
     "profile",
     "reset",
     "meeting",

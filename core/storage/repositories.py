@@ -123,6 +123,16 @@ class UserRepository:
         async with self.db.read() as s:
             return await s.scalar(select(UserRow.active_star_id).where(UserRow.id == user_id))
 
+    async def voice_replies(self, user_id: str) -> bool:
+        """Whether the user wants voice messages answered with a voice note too."""
+        async with self.db.read() as s:
+            return bool(await s.scalar(select(UserRow.voice_replies).where(UserRow.id == user_id)))
+
+    async def set_voice_replies(self, user_id: str, on: bool) -> None:
+        """Turn voice replies on or off (``/voicereply``)."""
+        async with self.db.write() as s:
+            await s.execute(update(UserRow).where(UserRow.id == user_id).values(voice_replies=on))
+
     async def delete(self, user_id: str) -> None:
         """Delete a user; every owned row goes with it (foreign keys cascade)."""
         async with self.db.write() as s:

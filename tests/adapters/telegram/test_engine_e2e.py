@@ -29,6 +29,7 @@ from tests.adapters.telegram.botapi_server import (
     callback_update,
     document_update,
     text_update,
+    voice_update,
 )
 from tests.adapters.telegram.conftest import RunningAdapter
 from tests.support.app import make_settings
@@ -128,6 +129,14 @@ class TelegramUser:
         )
         return await self._step(update)
 
+    async def send_voice(self, content: bytes, duration: int = 2) -> list[RecordedRequest]:
+        """Send a voice note (OGG/Opus bytes) recorded in the Telegram app."""
+        file_id = self.server.add_file(content, file_path=f"voice/file_{len(self.server.requests)}.oga")
+        update = voice_update(
+            self.id, file_id, file_size=len(content), duration=duration, language_code=self.language_code
+        )
+        return await self._step(update)
+
 
 def texts(requests: list[RecordedRequest]) -> list[str]:
     return [r.params["text"] for r in requests]
@@ -144,9 +153,9 @@ async def start_vos(
     handles: list[RunningAdapter] = []
     async with AsyncExitStack() as stack:
 
-        async def _start(**settings: object) -> tuple[App, TelegramUser, TelegramUser]:
+        async def _start(*, stt: Any = None, **settings: object) -> tuple[App, TelegramUser, TelegramUser]:
             app = await stack.enter_async_context(
-                running_app(make_settings(tmp_path, **settings), use_settings_model=False)
+                running_app(make_settings(tmp_path, **settings), use_settings_model=False, stt=stt)
             )
             engine = TracingEngine(app.engine)
             handles.append(await start_adapter(engine=engine))
