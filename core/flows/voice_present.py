@@ -51,14 +51,15 @@ async def present_speakers(
             caption=ctx.tr("voiceflow.speaker_caption", number=number, seconds=f"{summary.seconds:.1f}"),
             duration_s=clip.size / sample_rate,
         )
+    # The picture stays language-neutral ("#1", seconds): the default fonts have no Hangul glyphs, and the
+    # localized words travel in the caption instead.
     png = await asyncio.to_thread(
         render_timeline_png,
         [t for t in result.turns if t.speaker in names],
         result.duration_s,
         work_dir / "timeline.png",
-        names,
-        title=ctx.tr("voice.timeline.title"),
-        axis_label=ctx.tr("voice.timeline.axis_time"),
+        {label: f"#{i}" for i, label in enumerate(labels, 1)},
+        axis_label="s",
     )
     yield SendFile(path=png, filename="timeline.png", caption=ctx.tr("voiceflow.timeline_caption"))
 
