@@ -196,7 +196,7 @@ class Commands:
             )
             return
         assert self.engine is not None
-        data = {"star_id": star.id, "star_name": star.name}
+        data: dict[str, object] = {"star_id": star.id, "star_name": star.name}
         async for action in self.engine.start_flow(ctx, VoiceSetupFlow.kind, data):
             yield action
 
