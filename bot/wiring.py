@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from bot.settings import Settings
 from core.commands import Commands
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
+from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
@@ -35,7 +37,9 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
+from core.voice.profiles import VoiceProfileService
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,19 @@ def build_speech_to_text(settings: Settings) -> tuple[SpeechToText | None, str]:
         return None, str(exc)
 
 
+def build_speaker_engines(settings: Settings) -> SpeakerEngines | None:
+    """The diarizer and speaker encoder for /voice; None when the voice extra is not installed."""
+    if not all(importlib.util.find_spec(name) for name in ("resemblyzer", "torch")):
+        log.warning("voice setup unavailable: install the 'voice' extra (resemblyzer, torch)")
+        return None
+    from bot.media import build_diarizer
+    from core.backends.resemblyzer_diarizer import ResemblyzerSpeakerEncoder
+
+    diarizer = build_diarizer(settings)
+    encoder = getattr(diarizer, "encoder", None) or ResemblyzerSpeakerEncoder()
+    return SpeakerEngines(diarizer=diarizer, encoder=encoder)
+
+
 def build_app(
     settings: Settings,
     *,
@@ -176,6 +193,16 @@ def build_app(
         ),
         stt_missing=stt_missing,
     )
+    voice_profiles = VoiceProfileService(VoiceRepository(db), blob_refs, blobs)
+    voice_setup = VoiceSetupFlow(
+        profiles=voice_profiles,
+        consents=consents,
+        engines=build_speaker_engines(settings),
+        voice=voice,
+        work_root=data / "voice_cache",
+        max_audio_seconds=settings.limits.max_audio_seconds,
+        max_audio_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+    )
     commands = Commands(
         users=users,
         chat=chat,
@@ -184,6 +211,8 @@ def build_app(
         create_flow=CreateStarFlow(star_service, blobs, users),
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
         voice=voice,
+        voice_setup=voice_setup,
+        voice_profiles=voice_profiles,
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle

@@ -20,8 +20,9 @@ from core.domain.events import ChoiceMade
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
 from core.engine import Router
-from core.flows.base import flow_choice, flow_value
+from core.flows.base import Flow, flow_choice, flow_value
 from core.flows.create_star import CreateStarFlow
+from core.flows.voice_setup import VoiceSetupFlow
 from core.personas.chat import ChatService
 from core.personas.stars import StarService
 from core.personas.style import describe
@@ -29,6 +30,7 @@ from core.ports import EngineUnavailable
 from core.safety.rights import DataRightsService
 from core.storage.repositories import UserRepository
 from core.voice.listen import VoiceService
+from core.voice.profiles import VoiceProfileService
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -49,8 +51,12 @@ class Commands:
         create_flow: CreateStarFlow,
         engine_note: tuple[str, str],
         voice: VoiceService | None = None,
+        voice_setup: VoiceSetupFlow | None = None,
+        voice_profiles: VoiceProfileService | None = None,
     ) -> None:
         self.voice = voice
+        self.voice_setup = voice_setup
+        self.voice_profiles = voice_profiles
         self.users = users
         self.chat = chat
         self.star_service = star_service
@@ -61,6 +67,12 @@ class Commands:
 
     def router(self) -> Router:
         """Commands, choice prefixes and flows."""
+        flows: dict[str, Flow] = {
+            self.create_flow.kind: self.create_flow,
+            ConfirmFlow.kind: ConfirmFlow(self),
+        }
+        if self.voice_setup is not None:
+            flows[VoiceSetupFlow.kind] = self.voice_setup
         return Router(
             commands={
                 "start": self.start,
@@ -76,9 +88,10 @@ class Commands:
                 "retire": self.retire,
                 "forget_me": self.forget_me,
                 "listen": self.listen,
+                "voice": self.voice_command,
             },
             choices={"star": self.choose_star, "lang": self.choose_language, "listen": self.listen_to},
-            flows={self.create_flow.kind: self.create_flow, ConfirmFlow.kind: ConfirmFlow(self)},
+            flows=flows,
         )
 
     async def _active_star(self, ctx: Context) -> Star | None:
@@ -168,6 +181,25 @@ class Commands:
         async for a in self._speak(ctx, star, text):
             yield a
 
+    async def voice_command(self, ctx: Context) -> AsyncIterator[Action]:
+        """/voice: keep the active star's voice from a recording (or add one to the kept voice)."""
+        star = await self._active_star(ctx)
+        if star is None:
+            yield SendText(text=ctx.tr("common.choose_star_first"))
+            return
+        if star.status is StarStatus.RETIRED:
+            yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
+            return
+        if self.voice_setup is None:
+            yield SendText(
+                text=ctx.tr("common.not_available", feature=ctx.tr("voiceflow.feature"), extra="voice")
+            )
+            return
+        assert self.engine is not None
+        data: dict[str, object] = {"star_id": star.id, "star_name": star.name}
+        async for action in self.engine.start_flow(ctx, VoiceSetupFlow.kind, data):
+            yield action
+
     async def _speak(self, ctx: Context, star: Star, text: str) -> AsyncIterator[Action]:
         if self.voice is None:
             yield SendText(text=ctx.tr("common.not_available", feature="voice", extra="voice"))
@@ -175,7 +207,8 @@ class Commands:
         progress = f"listen-{ctx.user.id[:8]}"
         yield ShowProgress(progress_id=progress, text=ctx.tr("voice.listen.working"))
         try:
-            spoken = await self.voice.speak(star, text, ctx.locale)
+            spec = await self.voice_profiles.voice_spec(ctx.user.id, star.id) if self.voice_profiles else None
+            spoken = await self.voice.speak(star, text, ctx.locale, voice=spec)
         except EngineUnavailable as exc:
             yield DeleteProgress(progress_id=progress)
             yield SendText(
@@ -249,22 +282,26 @@ class Commands:
         async for a in self._confirm(ctx, "forget_me", ctx.tr("rights.forget_me_confirm"), None):
             yield a
 
+    def _forget_audio(self, star_id: str) -> None:
+        if self.voice is not None:
+            self.voice.forget(star_id)
+        if self.voice_setup is not None:
+            self.voice_setup.forget(star_id)
+
     async def confirmed(self, ctx: Context, action: str, star_id: str | None) -> AsyncIterator[Action]:
         """Carry out a confirmed destructive action."""
         star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
         if action == "forget_me":
             for owned in await self.chat.stars.list_owned(ctx.user.id):
                 self.chat.offline.forget(owned.id)
-                if self.voice is not None:
-                    self.voice.forget(owned.id)
+                self._forget_audio(owned.id)
             await self.rights.forget_user(ctx.user.id)
             yield SendText(text=ctx.tr("rights.forget_me_done"))
         elif star is None:
             yield SendText(text=ctx.tr("stars.not_found"))
         elif action == "forget":
             self.chat.offline.forget(star.id)
-            if self.voice is not None:
-                self.voice.forget(star.id)
+            self._forget_audio(star.id)
             await self.rights.forget_star(ctx.user.id, star.id)
             yield SendText(text=ctx.tr("rights.forget_done", name=star.name))
         elif action == "retire":

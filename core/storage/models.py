@@ -193,3 +193,53 @@ class SafetyEventRow(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class VoiceRecordingRow(Base):
+    """A recording uploaded for a star's voice; the audio itself is a blob (referenced in ``blob_refs``)."""
+
+    __tablename__ = "voice_recordings"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), index=True)
+    blob_key: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class VoiceProfileRow(Base):
+    """A star's voice profile (one per star): mean speaker embedding and measured traits."""
+
+    __tablename__ = "voice_profiles"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), unique=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    engine: Mapped[str] = mapped_column(String(40))
+    embedding: Mapped[list[float]] = mapped_column(JSON)
+    median_f0_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
+    words_per_minute: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gender_hint: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS)
+
+
+class VoiceClipRow(Base):
+    """A reference clip of a voice profile: a WAV blob cut from one of the star's recordings."""
+
+    __tablename__ = "voice_clips"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    profile_id: Mapped[str] = mapped_column(ForeignKey("voice_profiles.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[str | None] = mapped_column(
+        ForeignKey("voice_recordings.id", ondelete="SET NULL"), nullable=True
+    )
+    blob_key: Mapped[str] = mapped_column(String(64))
+    seconds: Mapped[float] = mapped_column(Float)
+    source_start: Mapped[float] = mapped_column(Float, default=0.0)
+    source_end: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(TS)

@@ -1,0 +1,316 @@
+"""The voice setup flow (``/voice``): voice-cloning consent, a recording, separation, "which one is them?".
+
+Steps: ``consent`` (a separate, explicit consent, stored with its wording) → ``mode`` (only when a profile
+exists: add a recording or start over) → ``recording`` → ``count`` (how many people speak) → separation with
+progress → ``pick`` (new profile) or matching by embedding (added recording). Heavy work runs in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.context import Context, FlowState
+from core.domain.actions import Action, AskChoice, DeleteProgress, SendText
+from core.domain.audio import SpeakerTurn
+from core.domain.events import ChoiceMade, FileUploaded, TextMessage, VoiceMessage
+from core.flows.base import flow_choice, flow_value
+from core.flows.progress import Outcome, with_progress
+from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
+from core.ports import Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
+from core.storage.repositories import ConsentRepository
+from core.voice.audio import AudioError, decode_audio
+from core.voice.listen import VoiceService
+from core.voice.profile import NotEnoughSpeech
+from core.voice.profiles import LoadedRecording, VoiceProfileService
+from core.voice.separation import SeparationResult, separate
+
+log = logging.getLogger(__name__)
+CONSENT_KIND = "voice_clone"
+MAX_COUNT = 6
+_YES = {"yes", "y", "예", "네", "동의"}
+_NO = {"no", "n", "아니요", "아니오"}
+
+
+@dataclass(slots=True)
+class SpeakerEngines:
+    """The speaker-separation backend and the encoder whose embeddings profiles keep."""
+
+    diarizer: Diarizer
+    encoder: SpeakerEncoder
+
+
+def _progress_text(ctx: Context) -> Callable[[str], str]:
+    def describe(word: str) -> str:
+        if word in {"vad", "embed", "cluster"}:
+            return ctx.tr(f"voice.separation.progress_{word}")
+        return ctx.tr("voiceflow.separating")
+
+    return describe
+
+
+def _answer(ctx: Context) -> str:
+    match ctx.event:
+        case ChoiceMade(key=key):
+            return flow_value(key) or ""
+        case TextMessage(text=text):
+            return text.strip().lower()
+        case _:
+            return ""
+
+
+class VoiceSetupFlow:
+    """Keeps the active star's voice from a recording the user sends; any adapter renders the same steps."""
+
+    kind = "voice_setup"
+
+    def __init__(
+        self,
+        *,
+        profiles: VoiceProfileService,
+        consents: ConsentRepository,
+        engines: SpeakerEngines | None,
+        voice: VoiceService | None,
+        work_root: Path,
+        max_audio_seconds: float,
+        max_audio_bytes: int,
+    ) -> None:
+        self.profiles = profiles
+        self.consents = consents
+        self.engines = engines
+        self.voice = voice
+        self.work_root = work_root
+        self.max_audio_seconds = max_audio_seconds
+        self.max_audio_bytes = max_audio_bytes
+
+    def work_dir(self, star_id: str) -> Path:
+        """Where a star's speaker samples and timeline go (inside its voice cache, deleted by /forget)."""
+        return self.work_root / star_id / "setup"
+
+    def forget(self, star_id: str) -> None:
+        """Delete a star's speaker samples and timeline (part of /forget)."""
+        shutil.rmtree(self.work_root / star_id / "setup", ignore_errors=True)
+
+    async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Ask the voice-cloning consent unless given; offer to add a recording when a profile exists."""
+        if self.engines is None:
+            state.finish()
+            yield SendText(
+                text=ctx.tr("common.not_available", feature=ctx.tr("voiceflow.feature"), extra="voice")
+            )
+            return
+        star_id, star = state.data["star_id"], state.data["star_name"]
+        if not await self.consents.has(ctx.user.id, CONSENT_KIND, star_id):
+            state.goto("consent")
+            yield AskChoice(
+                prompt=ctx.tr("voiceflow.consent", star=star),
+                options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
+            )
+            return
+        async for a in self._offer(ctx, state):
+            yield a
+
+    async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Advance one step."""
+        async for action in getattr(self, f"_step_{state.step}")(ctx, state):
+            yield action
+
+    async def _offer(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        star = state.data["star_name"]
+        profile = await self.profiles.profile(ctx.user.id, state.data["star_id"])
+        if profile is None:
+            state.data["mode"] = "new"
+            state.goto("recording")
+            yield SendText(text=ctx.tr("voiceflow.ask_recording", star=star))
+            return
+        state.goto("mode")
+        yield AskChoice(
+            prompt=ctx.tr("voiceflow.profile_exists", star=star, seconds=f"{profile.total_seconds:.1f}"),
+            options=(
+                flow_choice("add", ctx.tr("voiceflow.add_recording")),
+                flow_choice("new", ctx.tr("voiceflow.replace")),
+            ),
+        )
+
+    async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer, star = _answer(ctx), state.data["star_name"]
+        if answer in _YES:
+            wording = ctx.tr("voiceflow.consent", star=star)
+            await self.consents.record(ctx.user.id, CONSENT_KIND, wording, star_id=state.data["star_id"])
+            async for a in self._offer(ctx, state):
+                yield a
+        elif answer in _NO:
+            state.finish()
+            yield SendText(text=ctx.tr("voiceflow.consent_declined", star=star))
+        else:
+            async for a in self.start(ctx, state):
+                yield a
+
+    async def _step_mode(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer = _answer(ctx)
+        if answer not in {"add", "new"}:
+            async for a in self._offer(ctx, state):
+                yield a
+            return
+        state.data["mode"] = answer
+        state.goto("recording")
+        yield SendText(text=ctx.tr("voiceflow.ask_recording", star=state.data["star_name"]))
+
+    async def _step_recording(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        if not isinstance(ctx.event, FileUploaded | VoiceMessage):
+            yield SendText(text=ctx.tr("voiceflow.ask_recording", star=state.data["star_name"]))
+            return
+        upload = ctx.event.file
+        if upload.size > self.max_audio_bytes:
+            limit = f"{self.max_audio_bytes / 1e6:.0f}"
+            yield SendText(
+                text=ctx.tr("voiceflow.too_large", size_mb=f"{upload.size / 1e6:.1f}", limit_mb=limit)
+            )
+            return
+        try:
+            decoded = await asyncio.to_thread(decode_audio, upload.path, max_seconds=self.max_audio_seconds)
+        except AudioError as exc:
+            log.info("voice recording rejected: %s", exc)
+            yield SendText(text=exc.message(ctx.locale))
+            return
+        recording = await self.profiles.store_recording(
+            ctx.user.id, state.data["star_id"], upload.path, upload.filename, decoded.duration_s
+        )
+        state.data["recording_id"] = recording.id
+        state.goto("count")
+        options = [flow_choice(f"n{n}", str(n)) for n in range(1, MAX_COUNT + 1)]
+        yield AskChoice(
+            prompt=ctx.tr("voiceflow.ask_count"),
+            options=(*options, flow_choice("auto", ctx.tr("voiceflow.count_unknown"))),
+        )
+
+    async def _step_count(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer = _answer(ctx).removeprefix("n")
+        count = int(answer) if answer.isdigit() and 1 <= int(answer) <= MAX_COUNT else None
+        assert self.engines is not None
+        loaded = await self.profiles.recording_audio(ctx.user.id, state.data["recording_id"])
+        if loaded is None:
+            state.finish()
+            return
+        audio, sr = loaded.audio, loaded.sample_rate
+        progress = f"voice-{ctx.user.id[:8]}"
+        yield SendText(text=ctx.tr("voiceflow.separating"))
+        outcome: Outcome[SeparationResult] = Outcome()
+        diarizer = self.engines.diarizer
+
+        async def work(report: ProgressCallback) -> SeparationResult:
+            return await separate(audio, sr, diarizer, count, report)
+
+        try:
+            async for a in with_progress(work, outcome, progress_id=progress, describe=_progress_text(ctx)):
+                yield a
+        except EngineUnavailable as exc:
+            state.finish()
+            yield DeleteProgress(progress_id=progress)
+            yield SendText(
+                text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "voice")
+            )
+            return
+        yield DeleteProgress(progress_id=progress)
+        result = outcome.value
+        assert result is not None
+        turns = [t for t in result.turns if t.speaker in set(audible_speakers(result))]
+        if not turns:
+            state.finish()
+            yield SendText(text=ctx.tr("voice.separation.no_speech"))
+            return
+        if state.data.get("mode") == "add":
+            async for a in self._add(ctx, state, loaded, result.turns):
+                yield a
+            return
+        async for a in present_speakers(ctx, result, audio, sr, self.work_dir(state.data["star_id"])):
+            yield a
+        state.data["turns"] = [[t.start, t.end, t.speaker] for t in result.turns]
+        state.data["speakers"] = audible_speakers(result)
+        state.goto("pick")
+        yield self._pick_question(ctx, state)
+
+    def _pick_question(self, ctx: Context, state: FlowState) -> AskChoice:
+        options = [
+            flow_choice(f"s{i}", ctx.tr("voice.separation.speaker_label", number=i))
+            for i in range(1, len(state.data["speakers"]) + 1)
+        ]
+        return AskChoice(
+            prompt=ctx.tr("voiceflow.ask_pick", star=state.data["star_name"]),
+            options=(*options, flow_choice("none", ctx.tr("voiceflow.none_of_them"))),
+        )
+
+    async def _step_pick(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer, star = _answer(ctx).removeprefix("s"), state.data["star_name"]
+        speakers: list[str] = state.data["speakers"]
+        if answer == "none":
+            state.finish()
+            yield SendText(text=ctx.tr("voiceflow.none_picked", star=star))
+            return
+        if not (answer.isdigit() and 1 <= int(answer) <= len(speakers)):
+            yield self._pick_question(ctx, state)
+            return
+        assert self.engines is not None
+        loaded = await self.profiles.recording_audio(ctx.user.id, state.data["recording_id"])
+        if loaded is None:
+            state.finish()
+            return
+        turns = [SpeakerTurn(start=s, end=e, speaker=lab) for s, e, lab in state.data["turns"]]
+        yield SendText(text=ctx.tr("voiceflow.building", star=star))
+        try:
+            profile = await self.profiles.create(
+                ctx.user.id, loaded, turns, speakers[int(answer) - 1], encoder=self.engines.encoder
+            )
+        except NotEnoughSpeech as exc:
+            yield SendText(
+                text=ctx.tr(
+                    "voice.profile.not_enough_speech",
+                    seconds=f"{exc.seconds:.1f}",
+                    minimum=f"{exc.minimum:.0f}",
+                )
+            )
+            yield self._pick_question(ctx, state)
+            return
+        state.finish()
+        yield profile_summary(ctx, star, profile, clones=self._clones())
+
+    async def _add(
+        self,
+        ctx: Context,
+        state: FlowState,
+        source: LoadedRecording,
+        turns: tuple[SpeakerTurn, ...],
+    ) -> AsyncIterator[Action]:
+        assert self.engines is not None
+        state.finish()
+        star = state.data["star_name"]
+        profile = await self.profiles.profile(ctx.user.id, state.data["star_id"])
+        if profile is None:
+            return
+        yield SendText(text=ctx.tr("voiceflow.add_searching", star=star))
+        added = await self.profiles.add_recording(
+            ctx.user.id, profile, source, turns, encoder=self.engines.encoder
+        )
+        if not added.found:
+            yield SendText(text=ctx.tr("voiceflow.add_not_found", star=star))
+        elif added.added_s <= 0:
+            yield SendText(
+                text=ctx.tr("voiceflow.add_full", star=star, seconds=f"{profile.total_seconds:.1f}")
+            )
+        else:
+            yield SendText(
+                text=ctx.tr(
+                    "voiceflow.added",
+                    star=star,
+                    added=f"{added.added_s:.1f}",
+                    seconds=f"{added.profile.total_seconds:.1f}",
+                )
+            )
+            yield profile_summary(ctx, star, added.profile, clones=self._clones())
+
+    def _clones(self) -> bool | None:
+        return None if self.voice is None else self.voice.synthesizer.clones_voice

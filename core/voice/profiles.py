@@ -1,0 +1,225 @@
+"""The star's voice profile as a service: store recordings, build or extend the profile, and speak with it.
+
+Numbers come from ``core.voice.profile`` (clips, embedding) and ``core.voice.analysis`` (pitch, pace); this
+module runs them off the event loop, keeps clips as WAV blobs and rows through ``VoiceRepository``, and
+deletes blobs an older profile no longer needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from core.domain.audio import SpeakerTurn
+from core.domain.voice import VoiceProfile, VoiceRecording
+from core.ports import Audio, BlobStore, SpeakerEncoder, VoiceSpec
+from core.storage.repositories import BlobRefRepository
+from core.storage.voice_repository import NewVoiceClip, VoiceMeasures, VoiceRepository
+from core.voice.analysis import voice_traits
+from core.voice.audio import decode_audio, encode_audio
+from core.voice.profile import (
+    MAX_PROFILE_S,
+    NotEnoughSpeech,
+    VoiceProfileData,
+    build_voice_profile,
+    find_voice_segments,
+    mean_embedding,
+)
+
+_STAR = "\x00star"  # the label matched turns get when a new recording is added to a profile
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadedRecording:
+    """A stored recording and its samples (mono float32 at ``sample_rate``)."""
+
+    recording: VoiceRecording
+    audio: Audio
+    sample_rate: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddedVoice:
+    """The outcome of adding a recording to a profile: ``added_s`` of new clips (0 when none)."""
+
+    profile: VoiceProfile
+    added_s: float
+    found: bool
+
+
+def _gender(value: str | None) -> Literal["female", "male"] | None:
+    return "female" if value == "female" else "male" if value == "male" else None
+
+
+def _measures(
+    engine: str, embedding: npt.NDArray[np.float32], clips: Sequence[Audio], sr: int
+) -> VoiceMeasures:
+    traits = voice_traits(np.concatenate(list(clips)), sr)
+    return VoiceMeasures(
+        engine=engine,
+        embedding=tuple(float(v) for v in embedding),
+        median_f0_hz=traits.median_f0_hz,
+        words_per_minute=traits.words_per_minute,
+        gender_hint=traits.gender_hint,
+        total_seconds=sum(c.size for c in clips) / sr,
+    )
+
+
+class VoiceProfileService:
+    """Recordings and voice profiles of stars, always through their owner."""
+
+    def __init__(self, repo: VoiceRepository, blob_refs: BlobRefRepository, blobs: BlobStore) -> None:
+        self.repo = repo
+        self.blob_refs = blob_refs
+        self.blobs = blobs
+
+    async def store_recording(
+        self, owner_id: str, star_id: str, path: Path, filename: str, duration_s: float
+    ) -> VoiceRecording:
+        """Keep an uploaded recording in the blob store (it is exported and deleted with the star)."""
+        key = await self.blobs.put_file(path)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        return await self.repo.add_recording(
+            owner_id=owner_id,
+            star_id=star_id,
+            blob_key=key,
+            filename=filename,
+            duration_s=duration_s,
+            size=size,
+        )
+
+    async def recording_audio(self, owner_id: str, recording_id: str) -> LoadedRecording | None:
+        """A stored recording decoded to 16 kHz mono, or ``None`` when it is not the owner's."""
+        recording = await self.repo.get_recording(owner_id, recording_id)
+        if recording is None:
+            return None
+        decoded = await asyncio.to_thread(decode_audio, self.blobs.local_path(recording.blob_key))
+        return LoadedRecording(recording=recording, audio=decoded.samples, sample_rate=decoded.sample_rate)
+
+    async def profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
+        """The star's profile (only for its owner)."""
+        return await self.repo.get_profile(owner_id, star_id)
+
+    async def voice_spec(self, owner_id: str, star_id: str) -> VoiceSpec | None:
+        """What the synthesizer needs to speak as the star, or ``None`` without a profile."""
+        profile = await self.repo.get_profile(owner_id, star_id)
+        if profile is None:
+            return None
+        return VoiceSpec(
+            profile_id=profile.cache_id,
+            reference_clips=tuple(self.blobs.local_path(c.blob_key) for c in profile.clips),
+            median_f0_hz=profile.median_f0_hz,
+            words_per_minute=profile.words_per_minute,
+            gender_hint=_gender(profile.gender_hint),
+        )
+
+    async def create(
+        self,
+        owner_id: str,
+        source: LoadedRecording,
+        turns: Sequence[SpeakerTurn],
+        speaker: str,
+        *,
+        encoder: SpeakerEncoder,
+    ) -> VoiceProfile:
+        """Make ``speaker`` the star's voice, replacing an older profile; ``NotEnoughSpeech`` if too short."""
+        recording, audio, sample_rate = source.recording, source.audio, source.sample_rate
+
+        def compute() -> tuple[VoiceProfileData, VoiceMeasures]:
+            data = build_voice_profile(audio, sample_rate, turns, speaker, encoder)
+            return data, _measures(encoder.name, data.embedding, data.clips, data.sample_rate)
+
+        data, measures = await asyncio.to_thread(compute)
+        clips = await self._store_clips(data, recording.id)
+        profile, released = await self.repo.replace_profile(
+            owner_id=owner_id, star_id=recording.star_id, measures=measures, clips=clips
+        )
+        await self._collect(released)
+        return profile
+
+    async def add_recording(
+        self,
+        owner_id: str,
+        profile: VoiceProfile,
+        source: LoadedRecording,
+        turns: Sequence[SpeakerTurn],
+        *,
+        encoder: SpeakerEncoder,
+    ) -> AddedVoice:
+        """Find the profile's voice in another recording (embedding similarity) and append its clips."""
+        recording, audio, sample_rate = source.recording, source.audio, source.sample_rate
+        room = MAX_PROFILE_S - profile.total_seconds
+        if room < 1.0:
+            return AddedVoice(profile=profile, added_s=0.0, found=True)
+        existing = await self.clips_audio(profile)
+
+        def compute() -> tuple[VoiceProfileData, VoiceMeasures] | None:
+            target = (
+                np.asarray(profile.embedding, dtype=np.float32)
+                if profile.engine == encoder.name and profile.embedding
+                else mean_embedding(existing, sample_rate, encoder)
+            )
+            matches = set(find_voice_segments(audio, sample_rate, turns, target, encoder))
+            if not matches:
+                return None
+            relabelled = [
+                SpeakerTurn(start=t.start, end=t.end, speaker=_STAR if t in matches else f"o:{t.speaker}")
+                for t in turns
+            ]
+            data = build_voice_profile(
+                audio, sample_rate, relabelled, _STAR, encoder, min_total_s=0.5, max_total_s=room
+            )
+            old_s, new_s = profile.total_seconds, data.total_seconds
+            mixed = target * old_s + data.embedding * new_s
+            embedding = np.asarray(mixed / (np.linalg.norm(mixed) or 1.0), dtype=np.float32)
+            return data, _measures(encoder.name, embedding, [*existing, *data.clips], sample_rate)
+
+        try:
+            computed = await asyncio.to_thread(compute)
+        except NotEnoughSpeech:
+            return AddedVoice(profile=profile, added_s=0.0, found=True)
+        if computed is None:
+            return AddedVoice(profile=profile, added_s=0.0, found=False)
+        data, measures = computed
+        clips = await self._store_clips(data, recording.id)
+        updated = await self.repo.append_clips(
+            owner_id=owner_id, profile_id=profile.id, measures=measures, clips=clips
+        )
+        return AddedVoice(profile=updated or profile, added_s=data.total_seconds, found=True)
+
+    async def clips_audio(self, profile: VoiceProfile) -> list[Audio]:
+        """The profile's reference clips, decoded (16 kHz mono)."""
+
+        def load() -> list[Audio]:
+            return [decode_audio(self.blobs.local_path(c.blob_key)).samples for c in profile.clips]
+
+        return await asyncio.to_thread(load)
+
+    async def _store_clips(self, data: VoiceProfileData, recording_id: str) -> list[NewVoiceClip]:
+        stored = []
+        with tempfile.TemporaryDirectory(prefix="vos-clips-") as tmp:
+            for i, (clip, (start, end)) in enumerate(zip(data.clips, data.spans, strict=True)):
+                path = await asyncio.to_thread(encode_audio, clip, data.sample_rate, Path(tmp) / f"{i}.wav")
+                stored.append(
+                    NewVoiceClip(
+                        blob_key=await self.blobs.put_file(path),
+                        seconds=clip.size / data.sample_rate,
+                        size=path.stat().st_size,
+                        recording_id=recording_id,
+                        start=start,
+                        end=end,
+                    )
+                )
+        return stored
+
+    async def _collect(self, keys: Sequence[str]) -> None:
+        still = await self.blob_refs.referenced(list(keys))
+        for key in set(keys) - still:
+            await self.blobs.delete(key)
