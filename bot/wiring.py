@@ -178,8 +178,9 @@ def build_app(
         blobs=blobs,
         export_dir=data / "exports",
     )
+    voice_profiles = VoiceProfileService(VoiceRepository(db), blob_refs, blobs)
     synth = build_synthesizer(settings)
-    voice = VoiceService(synth, guard, data / "voice_cache") if synth else None
+    voice = VoiceService(synth, guard, data / "voice_cache", profiles=voice_profiles) if synth else None
     stt_missing = ""
     if stt is None:
         stt, stt_missing = build_speech_to_text(settings)
@@ -193,7 +194,6 @@ def build_app(
         ),
         stt_missing=stt_missing,
     )
-    voice_profiles = VoiceProfileService(VoiceRepository(db), blob_refs, blobs)
     voice_setup = VoiceSetupFlow(
         profiles=voice_profiles,
         consents=consents,

@@ -207,8 +207,7 @@ class Commands:
         progress = f"listen-{ctx.user.id[:8]}"
         yield ShowProgress(progress_id=progress, text=ctx.tr("voice.listen.working"))
         try:
-            spec = await self.voice_profiles.voice_spec(ctx.user.id, star.id) if self.voice_profiles else None
-            spoken = await self.voice.speak(star, text, ctx.locale, voice=spec)
+            spoken = await self.voice.speak(star, text, ctx.locale)
         except EngineUnavailable as exc:
             yield DeleteProgress(progress_id=progress)
             yield SendText(

@@ -12,6 +12,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from core.domain.identity import Locale
 from core.domain.stars import Star
@@ -21,6 +22,14 @@ from core.safety.check import SafetyGuard
 from core.voice.audio import encode_voice_note
 
 log = logging.getLogger(__name__)
+
+
+class VoiceSpecSource(Protocol):
+    """Where a star's voice comes from (``VoiceProfileService``)."""
+
+    async def voice_spec(self, owner_id: str, star_id: str) -> VoiceSpec | None:
+        """The star's voice, or ``None`` for the default voice."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +53,15 @@ def _language_of(text: str, fallback: Locale) -> str:
 class VoiceService:
     """Speaks star messages with the configured synthesizer; one cache folder per star."""
 
-    def __init__(self, synthesizer: SpeechSynthesizer, guard: SafetyGuard, cache_root: Path) -> None:
+    def __init__(
+        self,
+        synthesizer: SpeechSynthesizer,
+        guard: SafetyGuard,
+        cache_root: Path,
+        *,
+        profiles: VoiceSpecSource | None = None,
+    ) -> None:
+        self.profiles = profiles
         self.synthesizer = synthesizer
         self.guard = guard
         self.cache_root = cache_root
@@ -61,7 +78,12 @@ class VoiceService:
     async def speak(
         self, star: Star, text: str, locale: Locale, voice: VoiceSpec | None = None
     ) -> SpokenMessage:
-        """The voice note for ``text`` in the star's voice; blocked content is never synthesized."""
+        """The voice note for ``text`` in the star's voice; blocked content is never synthesized.
+
+        Without an explicit ``voice``, the star's stored voice profile is used when it has one.
+        """
+        if voice is None and self.profiles is not None:
+            voice = await self.profiles.voice_spec(star.owner_id, star.id)
         verdict = await self.guard.check(text, role="speech", locale=locale)
         if verdict.verdict != "allow":
             log.info("speech blocked for star=%s reasons=%s", star.id, ",".join(verdict.reasons))

@@ -108,7 +108,8 @@ async def test_voice_setup_keeps_the_chosen_voice_and_listen_uses_it(vos_app: Ap
         assert decode_audio(vos_app.blobs.local_path(clip.blob_key)).duration_s > 1.0
 
     synth = RecordingSynthesizer()
-    _commands(vos_app).voice = VoiceService(synth, vos_app.guard, tmp_path / "cache")
+    commands = _commands(vos_app)
+    commands.voice = VoiceService(synth, vos_app.guard, tmp_path / "cache", profiles=commands.voice_profiles)
     await console.say("비가 엄청 와")
     out = await console.say("/listen")
     assert "voice note" in out
@@ -208,7 +209,8 @@ async def test_forget_deletes_profile_rows_clip_blobs_and_cached_audio(vos_app: 
     sample = Path(_SAVED.findall(out)[0])
     await console.say("1")
     cache = tmp_path / "cache"
-    _commands(vos_app).voice = VoiceService(RecordingSynthesizer(), vos_app.guard, cache)
+    commands = _commands(vos_app)
+    commands.voice = VoiceService(RecordingSynthesizer(), vos_app.guard, cache, profiles=commands.voice_profiles)
     await console.say("밥 먹었어?")
     out = await console.say("/listen")
     note = Path(_SAVED.findall(out)[0])
