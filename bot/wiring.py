@@ -22,7 +22,7 @@ from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
-from core.safety.limits import RateLimiter
+from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
 from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
@@ -227,6 +227,10 @@ def build_app(
         ),
         default_locale=settings.default_locale,
         voice_chat=voice_chat,
+        job_limiter=RateLimiter(
+            rate_per_min=settings.limits.jobs_per_hour / 60, burst=max(3, settings.limits.jobs_per_hour // 4)
+        ),
+        heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
     )
     commands.engine = engine
     return App(

@@ -15,7 +15,7 @@ from core.domain.identity import Locale, User
 from core.flows.base import Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
-from core.safety.limits import RateLimiter, rate_limited_message
+from core.safety.limits import QueueBound, RateLimiter, queue_full_message, rate_limited_message
 from core.storage.repositories import FlowRepository, UserRepository
 
 if TYPE_CHECKING:
@@ -49,7 +49,11 @@ class Engine:
         message_limiter: RateLimiter | None = None,
         default_locale: Locale = Locale.KO,
         voice_chat: VoiceChat | None = None,
+        job_limiter: RateLimiter | None = None,
+        heavy_bound: QueueBound | None = None,
     ) -> None:
+        self.job_limiter = job_limiter
+        self.heavy_bound = heavy_bound
         self.users = users
         self.flow_repo = flows
         self.chat = chat
@@ -88,6 +92,11 @@ class Engine:
                 yield SendText(text=rate_limited_message(ctx.locale, decision))
                 return
         event = ctx.event
+        if isinstance(event, FileUploaded | VoiceMessage):
+            # Uploads start the heavy work (imports, separation, transcription): limited per user and overall.
+            async for action in self._heavy(ctx):
+                yield action
+            return
         match event:
             case CommandInvoked(command=command):
                 gen = self._command(ctx, command.lower())
@@ -99,6 +108,22 @@ class Engine:
                 assert_never(event)
         async for action in gen:
             yield action
+
+    async def _heavy(self, ctx: Context) -> AsyncIterator[Action]:
+        if self.job_limiter is not None:
+            decision = self.job_limiter.check(ctx.user.id)
+            if not decision:
+                yield SendText(text=rate_limited_message(ctx.locale, decision, kind="jobs"))
+                return
+        if self.heavy_bound is not None and not self.heavy_bound.try_acquire(ctx.user.id):
+            yield SendText(text=queue_full_message(ctx.locale))
+            return
+        try:
+            async for action in self._message(ctx):
+                yield action
+        finally:
+            if self.heavy_bound is not None:
+                self.heavy_bound.release(ctx.user.id)
 
     async def _command(self, ctx: Context, command: str) -> AsyncIterator[Action]:
         if command == "cancel":

@@ -168,3 +168,16 @@ async def test_listen_button_only_speaks_what_the_star_said(vos_app: App) -> Non
     )
     actions = [a async for a in vos_app.engine.handle(event)]
     assert all(type(a).__name__ != "SendVoice" for a in actions)
+
+
+async def test_heavy_uploads_are_rate_limited_with_a_clear_message(tmp_path: Path, monkeypatch) -> None:
+    from bot.wiring import running_app
+    from tests.support.app import make_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(tmp_path, limits={"jobs_per_hour": 3, "messages_per_minute": 600})
+    async with running_app(settings, use_settings_model=False) as app:
+        console = ScriptedConsole(app)
+        outs = [await console.say(f"/file {DEMO_EXPORT}") for _ in range(5)]
+        assert "처리 중인 작업이 많아요" in outs[-1]
+        assert "처리 중인 작업이 많아요" not in outs[0]
