@@ -269,7 +269,7 @@ class DiscordAdapter:
                         return
                     await self._run_events(surface, origin, make_file_events(origin, incoming))
         except Exception:
-            await self._apologise(interaction, origin)
+            await self._apologise(interaction, origin, surface)
 
     def _too_big(self, origin: Origin, exc: FileTooBig) -> str:
         size_mb = f"{exc.size / MIB:.1f}"
@@ -281,12 +281,17 @@ class DiscordAdapter:
         await renderer.render(SendText(text=text))
         await renderer.finish()
 
-    async def _apologise(self, interaction: discord.Interaction, origin: Origin) -> None:
+    async def _apologise(
+        self, interaction: discord.Interaction, origin: Origin, surface: InteractionSurface | None = None
+    ) -> None:
+        """Log the traceback under a reference id; tell the user (replacing "thinking…" when it shows)."""
         ref = uuid.uuid4().hex[:8]
         log.exception("discord: interaction %s failed (ref %s)", interaction.id, ref)
         text = t(origin.lang, "discord.apology", ref=ref)
         try:
-            if interaction.response.is_done():
+            if surface is not None:
+                await surface.send(text, view=None, files=())
+            elif interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
@@ -322,7 +327,7 @@ class DiscordAdapter:
                 self._pending[origin.user_id] = _PendingUpload(file=incoming, folder=folder, expires=expires)
                 await self._run_events(surface, origin, [origin.command("new")])
         except Exception:
-            await self._apologise(interaction, origin)
+            await self._apologise(interaction, origin, surface)
 
     async def star_list(self, interaction: discord.Interaction) -> None:
         """``/star list`` → ``stars``."""
