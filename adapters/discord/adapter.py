@@ -393,7 +393,9 @@ class DiscordAdapter:
             channel = voice.channel if voice is not None else None
             if channel is None or interaction.guild_id is None:
                 raise MeetingError("not_in_voice")
-            announce = interaction.channel
+            announce = interaction.channel or self.client.get_partial_messageable(
+                interaction.channel_id or channel.id, guild_id=interaction.guild_id
+            )
             await self.recorder.start(origin, channel, announce)
             text = t(
                 origin.lang, "discord.meeting.started", channel=channel.mention, user=interaction.user.mention

@@ -264,10 +264,12 @@ def _base(
         "authorizing_integration_owners": {},
     }
     if guild:
-        payload |= {"guild_id": str(GUILD_ID), "channel_id": str(TEXT_CHANNEL_ID), "member": member_payload(user_id, name), "context": 0}
+        channel = {"id": str(TEXT_CHANNEL_ID), "type": 0, "name": "general", "guild_id": str(GUILD_ID), "position": 0, "permission_overwrites": []}
+        payload |= {"guild_id": str(GUILD_ID), "channel_id": str(TEXT_CHANNEL_ID), "channel": channel, "member": member_payload(user_id, name), "context": 0}
         payload["guild_locale"] = "ko"
     else:
-        payload |= {"channel_id": str(snowflake()), "user": user_payload(user_id, name), "context": 1}
+        dm = {"id": str(snowflake()), "type": 1, "recipients": [user_payload(user_id, name)]}
+        payload |= {"channel_id": dm["id"], "channel": dm, "user": user_payload(user_id, name), "context": 1}
     if message is not None:
         payload["message"] = message
     return payload
