@@ -19,7 +19,7 @@ from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordAdapterConfig
 from tests.adapters.discord.fakes import FakeDiscordHttp, make_client
 
-TOKEN = "MTAx.fake-token.discord-secret-value"  # noqa: S105 (a test token)
+TOKEN = "MTAx.fake-token.discord-secret-value"
 
 
 @pytest.fixture

@@ -38,7 +38,14 @@ def snowflake() -> int:
 
 def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
     """A user object."""
-    return {"id": str(user_id), "username": name, "global_name": name, "discriminator": "0", "avatar": None, "bot": bot}
+    return {
+        "id": str(user_id),
+        "username": name,
+        "global_name": name,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": bot,
+    }
 
 
 def member_payload(user_id: int, name: str) -> dict[str, Any]:
@@ -123,6 +130,7 @@ class FakeDiscordHttp:
         self.calls: list[Call] = []
         self.cdn: dict[str, bytes] = {}
         self.dm_closed = False
+        self.dm_ids: set[str] = set()
         http = self
 
         async def webhook_request(_adapter: Any, route: Route, session: Any = None, **kw: Any) -> Any:
@@ -148,7 +156,9 @@ class FakeDiscordHttp:
             file.fp.seek(0)
             files.append((file.filename, file.fp.read()))
         path = route.url.removeprefix(Route.BASE)
-        call = Call(method=route.method, path=path, payload=payload, files=files, params=kw.get("params") or {})
+        call = Call(
+            method=route.method, path=path, payload=payload, files=files, params=kw.get("params") or {}
+        )
         self.calls.append(call)
         return call
 
@@ -169,14 +179,27 @@ class FakeDiscordHttp:
         if method == "DELETE":
             return None
         if path == "/users/@me/channels":
-            if self.dm_closed:
-                raise _forbidden()
             recipient = call.payload.get("recipient_id")
-            return {"id": str(snowflake()), "type": 1, "recipients": [user_payload(int(recipient), "u")], "last_message_id": None}
+            dm_id = str(snowflake())
+            self.dm_ids.add(dm_id)
+            return {
+                "id": dm_id,
+                "type": 1,
+                "recipients": [user_payload(int(recipient), "u")],
+                "last_message_id": None,
+            }
+        if self.dm_closed and path.startswith("/channels/") and path.split("/")[2] in self.dm_ids:
+            raise _forbidden()  # 50007: the user does not accept DMs from server members
         if method in {"POST", "PATCH"} and ("/messages" in path or path.startswith("/webhooks/")):
             channel_id = path.split("/")[2] if path.startswith("/channels/") else TEXT_CHANNEL_ID
             attachments = [
-                {"id": str(snowflake()), "filename": name, "size": len(data), "url": f"https://cdn/{name}", "proxy_url": ""}
+                {
+                    "id": str(snowflake()),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"https://cdn/{name}",
+                    "proxy_url": "",
+                }
                 for name, data in call.files
             ]
             return message_payload(
@@ -201,7 +224,11 @@ class FakeDiscordHttp:
             c
             for c in self.calls
             if c.method in {"POST", "PATCH"}
-            and (c.path.startswith("/webhooks/") or c.path.endswith("/messages") or (c.path.endswith("/callback") and c.content))
+            and (
+                c.path.startswith("/webhooks/")
+                or c.path.endswith("/messages")
+                or (c.path.endswith("/callback") and c.content)
+            )
         ]
 
     def texts(self) -> list[str]:
@@ -236,6 +263,7 @@ class ScriptedEngine:
 
 # --- interactions ---------------------------------------------------------------------------------
 
+
 def make_client() -> discord.Client:
     """A client that never connects, with the bot user set."""
     from adapters.discord.adapter import intents
@@ -248,7 +276,14 @@ def make_client() -> discord.Client:
 
 
 def _base(
-    kind: int, data: dict[str, Any], *, user_id: int, name: str, locale: str, guild: bool, message: dict[str, Any] | None = None
+    kind: int,
+    data: dict[str, Any],
+    *,
+    user_id: int,
+    name: str,
+    locale: str,
+    guild: bool,
+    message: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "id": str(snowflake()),
@@ -264,8 +299,21 @@ def _base(
         "authorizing_integration_owners": {},
     }
     if guild:
-        channel = {"id": str(TEXT_CHANNEL_ID), "type": 0, "name": "general", "guild_id": str(GUILD_ID), "position": 0, "permission_overwrites": []}
-        payload |= {"guild_id": str(GUILD_ID), "channel_id": str(TEXT_CHANNEL_ID), "channel": channel, "member": member_payload(user_id, name), "context": 0}
+        channel = {
+            "id": str(TEXT_CHANNEL_ID),
+            "type": 0,
+            "name": "general",
+            "guild_id": str(GUILD_ID),
+            "position": 0,
+            "permission_overwrites": [],
+        }
+        payload |= {
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(TEXT_CHANNEL_ID),
+            "channel": channel,
+            "member": member_payload(user_id, name),
+            "context": 0,
+        }
         payload["guild_locale"] = "ko"
     else:
         dm = {"id": str(snowflake()), "type": 1, "recipients": [user_payload(user_id, name)]}
@@ -306,10 +354,19 @@ def slash(
     return interaction(client, _base(2, data, user_id=user_id, name=name, locale=locale, guild=guild))
 
 
-def attachment_payload(attachment_id: str, filename: str, data: bytes, content_type: str = "text/plain") -> dict[str, Any]:
+def attachment_payload(
+    attachment_id: str, filename: str, data: bytes, content_type: str = "text/plain"
+) -> dict[str, Any]:
     """A resolved attachment."""
     url = f"https://cdn.discordapp.com/attachments/1/{attachment_id}/{filename}"
-    return {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url, "content_type": content_type}
+    return {
+        "id": attachment_id,
+        "filename": filename,
+        "size": len(data),
+        "url": url,
+        "proxy_url": url,
+        "content_type": content_type,
+    }
 
 
 def click(
@@ -327,10 +384,14 @@ def click(
     if values is not None:
         data["values"] = values
     message = message_payload(snowflake(), TEXT_CHANNEL_ID, "…", flags=64 if ephemeral else 0)
-    return interaction(client, _base(3, data, user_id=user_id, name="alice", locale=locale, guild=guild, message=message))
+    return interaction(
+        client, _base(3, data, user_id=user_id, name="alice", locale=locale, guild=guild, message=message)
+    )
 
 
-def modal_submit(client: discord.Client, text: str, *, user_id: int = ALICE, locale: str = "ko", guild: bool = True) -> discord.Interaction:
+def modal_submit(
+    client: discord.Client, text: str, *, user_id: int = ALICE, locale: str = "ko", guild: bool = True
+) -> discord.Interaction:
     """The answer modal submitted with ``text``."""
     data = {
         "custom_id": "vos:m",
@@ -340,7 +401,12 @@ def modal_submit(client: discord.Client, text: str, *, user_id: int = ALICE, loc
 
 
 def message_menu(
-    client: discord.Client, target: dict[str, Any], *, user_id: int = ALICE, locale: str = "ko", guild: bool = False
+    client: discord.Client,
+    target: dict[str, Any],
+    *,
+    user_id: int = ALICE,
+    locale: str = "ko",
+    guild: bool = False,
 ) -> discord.Interaction:
     """The "Listen in voice" message context menu on ``target``."""
     data = {

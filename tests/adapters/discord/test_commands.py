@@ -5,18 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import discord
-import pytest
-
 from adapters.discord.commands import CatalogueTranslator
-from core.domain.actions import AskChoice, Choice, SendText, SendVoice, ShowProgress, DeleteProgress
+from core.domain.actions import AskChoice, Choice, DeleteProgress, SendText, SendVoice, ShowProgress
 from core.domain.events import ChoiceMade, CommandInvoked, TextMessage
 from core.domain.identity import Locale, Platform
 from core.i18n import t
 from tests.adapters.discord.conftest import TOKEN
 from tests.adapters.discord.fakes import (
     ALICE,
-    BOT_ID,
     GUILD_ID,
     ScriptedEngine,
     click,
@@ -33,7 +29,9 @@ EPHEMERAL = 64
 
 
 async def test_star_list_defers_before_the_engine_and_renders_a_select(http, client, make_adapter):
-    stars = tuple(Choice(key=f"star:{i}", label=f"star {i} (relation) — a long last message preview") for i in range(4))
+    stars = tuple(
+        Choice(key=f"star:{i}", label=f"star {i} (relation) — a long last message preview") for i in range(4)
+    )
     engine = ScriptedEngine(http, {"stars": [AskChoice(prompt="Your stars", options=stars)]})
     adapter = make_adapter(engine)
     await adapter.tree._call(slash(client, "star list"))
@@ -65,7 +63,12 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
     engine = ScriptedEngine(
         http,
         {
-            "new": [AskChoice(prompt="Consent?", options=(Choice(key="f:yes", label="Yes"), Choice(key="f:no", label="No")))],
+            "new": [
+                AskChoice(
+                    prompt="Consent?",
+                    options=(Choice(key="f:yes", label="Yes"), Choice(key="f:no", label="No")),
+                )
+            ],
             "f:yes": [SendText(text="What is the star's name?")],
             "TextMessage": [SendText(text="Relation?")],
         },
@@ -73,7 +76,11 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
     adapter = make_adapter(engine)
     await adapter.on_interaction(click(client, "vos:c:f:yes"))
     assert engine.events[-1] == ChoiceMade(
-        key="f:yes", user=engine.events[-1].user, chat_id=f"discord:guild:{GUILD_ID}", display_name="alice", locale_hint=Locale.KO
+        key="f:yes",
+        user=engine.events[-1].user,
+        chat_id=f"discord:guild:{GUILD_ID}",
+        display_name="alice",
+        locale_hint=Locale.KO,
     )
     reply = http.messages()[-1]
     assert reply.content == "What is the star's name?"
@@ -93,7 +100,9 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
 
 async def test_long_choice_keys_travel_as_tokens_and_unknown_tokens_expire(http, client, make_adapter):
     long_key = "star:" + "x" * 150
-    engine = ScriptedEngine(http, {"stars": [AskChoice(prompt="Pick", options=(Choice(key=long_key, label="One"),))]})
+    engine = ScriptedEngine(
+        http, {"stars": [AskChoice(prompt="Pick", options=(Choice(key=long_key, label="One"),))]}
+    )
     adapter = make_adapter(engine)
     await adapter.tree._call(slash(client, "star list"))
     button = next(c for c in http.messages()[-1].components if c["custom_id"] != "vos:w")
@@ -121,7 +130,9 @@ async def test_progress_edits_the_deferred_response_and_long_text_is_split(http,
         },
     )
     adapter = make_adapter(engine)
-    await adapter.tree._call(slash(client, "meeting ask", {"question": "누가 뭘 하기로 했지?"}, locale="en-US"))
+    await adapter.tree._call(
+        slash(client, "meeting ask", {"question": "누가 뭘 하기로 했지?"}, locale="en-US")
+    )
     assert engine.events[0].command == "ask"
     assert engine.events[0].args == "누가 뭘 하기로 했지?"
     assert engine.events[0].locale_hint is Locale.EN
@@ -136,7 +147,9 @@ async def test_progress_edits_the_deferred_response_and_long_text_is_split(http,
     assert edits[2].content == texts[0]  # the first chunk replaced the progress line
 
 
-async def test_engine_failure_apologises_with_a_reference_and_never_logs_the_token(http, client, make_adapter, caplog):
+async def test_engine_failure_apologises_with_a_reference_and_never_logs_the_token(
+    http, client, make_adapter, caplog
+):
     class Broken(ScriptedEngine):
         async def handle(self, event):
             raise RuntimeError("boom")
@@ -163,16 +176,24 @@ async def test_privacy_answers_at_once_in_the_users_language(http, client, make_
     assert call.flags & EPHEMERAL
 
 
-async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(http, client, make_adapter, tmp_path: Path):
+async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(
+    http, client, make_adapter, tmp_path: Path
+):
     voice = tmp_path / "listen.ogg"
     voice.write_bytes(b"OggS" + b"\0" * 60 + b"OpusHead")
     star_text = "밥은 먹었어?"
-    engine = ScriptedEngine(http, {f"listen:{star_text}": [SendVoice(path=voice, caption="🔊 엄마 (AI)", duration_s=1.2)]})
+    engine = ScriptedEngine(
+        http, {f"listen:{star_text}": [SendVoice(path=voice, caption="🔊 엄마 (AI)", duration_s=1.2)]}
+    )
     adapter = make_adapter(engine)
     target = message_payload(snowflake(), 1, star_text)
     await adapter.tree._call(message_menu(client, target))
     assert engine.events[0] == ChoiceMade(
-        key=f"listen:{star_text}", user=engine.events[0].user, chat_id=f"discord:dm:{ALICE}", display_name="alice", locale_hint=Locale.KO
+        key=f"listen:{star_text}",
+        user=engine.events[0].user,
+        chat_id=f"discord:dm:{ALICE}",
+        display_name="alice",
+        locale_hint=Locale.KO,
     )
     sent = [c for c in http.calls if c.files]
     assert sent[0].files == [("listen.ogg", voice.read_bytes())]
@@ -188,7 +209,9 @@ async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(http
 async def test_command_names_and_descriptions_are_localized_for_korean(client, make_adapter, http):
     adapter = make_adapter(ScriptedEngine(http))
     translator = CatalogueTranslator()
-    payloads = {c.name: await c.get_translated_payload(adapter.tree, translator) for c in adapter.tree.get_commands()}
+    payloads = {
+        c.name: await c.get_translated_payload(adapter.tree, translator) for c in adapter.tree.get_commands()
+    }
     star = payloads["star"]
     assert star["name_localizations"]["ko"] == "스타"
     create = next(o for o in star["options"] if o["name"] == "create")

@@ -21,7 +21,6 @@ from tests.adapters.discord.fakes import (
     slash,
     snowflake,
 )
-from tests.support.app import vos_app  # noqa: F401 (fixture)
 
 KO = Locale.KO
 
@@ -38,7 +37,9 @@ def _button(http, label: str) -> str:
     raise AssertionError(f"no button {label!r} in {http.texts()}")
 
 
-async def test_star_list_shows_the_demo_star_and_a_pick_switches_to_it(http, client, make_adapter, vos_app: App):  # noqa: F811
+async def test_star_list_shows_the_demo_star_and_a_pick_switches_to_it(
+    http, client, make_adapter, vos_app: App
+):
     user = await vos_app.users.get_or_create(
         UserRef(platform=Platform.DISCORD, platform_user_id=str(ALICE)), display_name="alice", locale=KO
     )
@@ -49,8 +50,10 @@ async def test_star_list_shows_the_demo_star_and_a_pick_switches_to_it(http, cli
     assert listing.content == t(KO, "stars.header")
     options = [o for c in listing.components if c["type"] == 3 for o in c["options"]]
     buttons = [c for c in listing.components if c["type"] == 2 and c["custom_id"].startswith("vos:c:star:")]
-    entries = [(o["label"], o["value"]) for o in options] + [(b["label"], b["custom_id"][6:]) for b in buttons]
-    (label, key), = entries
+    entries = [(o["label"], o["value"]) for o in options] + [
+        (b["label"], b["custom_id"][6:]) for b in buttons
+    ]
+    ((label, key),) = entries
     assert label.startswith("엄마 (어머니 (데모))")
     star = (await vos_app.stars.list_owned(user.id))[0]
     assert key == f"star:{star.id}"
@@ -59,12 +62,14 @@ async def test_star_list_shows_the_demo_star_and_a_pick_switches_to_it(http, cli
     assert http.texts()[-1] == t(KO, "stars.switched", name="엄마")
 
 
-async def test_star_create_end_to_end_with_the_export_attached(http, client, make_adapter, vos_app: App):  # noqa: F811
+async def test_star_create_end_to_end_with_the_export_attached(http, client, make_adapter, vos_app: App):
     adapter = make_adapter(vos_app.engine)
     data = DEMO_EXPORT.read_bytes()
     att = attachment_payload(str(snowflake()), "KakaoTalk_mom.txt", data)
     http.cdn[att["url"]] = data
-    await adapter.tree._call(slash(client, "star create", {"export": att["id"]}, attachments={att["id"]: att}))
+    await adapter.tree._call(
+        slash(client, "star create", {"export": att["id"]}, attachments={att["id"]: att})
+    )
     assert http.texts()[-1] == t(KO, "create.consent")
     await adapter.on_interaction(click(client, _button(http, t(KO, "common.yes"))))
     assert http.texts()[-1] == t(KO, "create.ask_name")
@@ -72,7 +77,9 @@ async def test_star_create_end_to_end_with_the_export_attached(http, client, mak
     assert http.texts()[-1] == t(KO, "create.ask_relation")
     await adapter.on_interaction(modal_submit(client, "어머니"))
     await adapter.on_interaction(click(client, _button(http, t(KO, "common.skip"))))  # notes
-    await adapter.on_interaction(click(client, _button(http, t(KO, "common.skip"))))  # dates → the export is fed
+    await adapter.on_interaction(
+        click(client, _button(http, t(KO, "common.skip")))
+    )  # dates → the export is fed
     texts = http.texts()
     assert t(KO, "create.ask_export") in texts
     prompt = t(KO, "create.choose_participant", name="우리 엄마")
@@ -82,7 +89,11 @@ async def test_star_create_end_to_end_with_the_export_attached(http, client, mak
     )
     await adapter.on_interaction(click(client, participant))
     stars = await vos_app.stars.list_owned(
-        (await vos_app.users.get_or_create(UserRef(platform=Platform.DISCORD, platform_user_id=str(ALICE)), display_name="a", locale=KO)).id
+        (
+            await vos_app.users.get_or_create(
+                UserRef(platform=Platform.DISCORD, platform_user_id=str(ALICE)), display_name="a", locale=KO
+            )
+        ).id
     )
     assert [s.name for s in stars] == ["우리 엄마"]
     done = [x for x in http.texts() if x.startswith(t(KO, "create.done", name="우리 엄마", count=0)[:10])]
@@ -91,7 +102,7 @@ async def test_star_create_end_to_end_with_the_export_attached(http, client, mak
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
-async def test_listen_in_voice_on_a_real_star_reply_returns_an_ogg(http, client, make_adapter, vos_app: App):  # noqa: F811
+async def test_listen_in_voice_on_a_real_star_reply_returns_an_ogg(http, client, make_adapter, vos_app: App):
     user = await vos_app.users.get_or_create(
         UserRef(platform=Platform.DISCORD, platform_user_id=str(ALICE)), display_name="alice", locale=KO
     )

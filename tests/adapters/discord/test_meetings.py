@@ -18,16 +18,15 @@ import pytest
 
 pytest.importorskip("davey")
 
-from adapters.discord.voice.dave import DaveFrameDecryptor  # noqa: E402
-from adapters.discord.voice.receiver import VoiceReceiver  # noqa: E402
-from adapters.discord.voice.transport import XCHACHA20, make_cipher  # noqa: E402
-from core.domain.events import CommandInvoked, FileUploaded  # noqa: E402
-from core.domain.identity import Locale  # noqa: E402
-from core.i18n import t  # noqa: E402
-from tests.adapters.discord.fakes import (  # noqa: E402
+from adapters.discord.voice.dave import DaveFrameDecryptor
+from adapters.discord.voice.receiver import VoiceReceiver
+from adapters.discord.voice.transport import XCHACHA20, make_cipher
+from core.domain.events import CommandInvoked, FileUploaded
+from core.domain.identity import Locale
+from core.i18n import t
+from tests.adapters.discord.fakes import (
     ALICE,
     BOB,
-    BOT_ID,
     GUILD_ID,
     TEXT_CHANNEL_ID,
     VOICE_CHANNEL_ID,
@@ -35,7 +34,7 @@ from tests.adapters.discord.fakes import (  # noqa: E402
     member_payload,
     slash,
 )
-from tests.adapters.discord.voice.discord_voice_fakes import FakeSpeaker, encode_opus, voice_like  # noqa: E402
+from tests.adapters.discord.voice.discord_voice_fakes import FakeSpeaker, encode_opus, voice_like
 
 KO = Locale.KO
 
@@ -47,18 +46,51 @@ def add_guild(client: Any, *, in_voice: tuple[int, ...] = (ALICE, BOB)) -> Any:
         "id": str(GUILD_ID),
         "name": "team",
         "owner_id": str(ALICE),
-        "roles": [{"id": str(GUILD_ID), "name": "@everyone", "permissions": "0", "position": 0, "color": 0,
-                   "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
+        "roles": [
+            {
+                "id": str(GUILD_ID),
+                "name": "@everyone",
+                "permissions": "0",
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            }
+        ],
         "channels": [
-            {"id": str(TEXT_CHANNEL_ID), "type": 0, "name": "general", "position": 0, "permission_overwrites": []},
-            {"id": str(VOICE_CHANNEL_ID), "type": 2, "name": "회의실", "position": 1, "permission_overwrites": [],
-             "bitrate": 64000, "user_limit": 0},
+            {
+                "id": str(TEXT_CHANNEL_ID),
+                "type": 0,
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+            },
+            {
+                "id": str(VOICE_CHANNEL_ID),
+                "type": 2,
+                "name": "회의실",
+                "position": 1,
+                "permission_overwrites": [],
+                "bitrate": 64000,
+                "user_limit": 0,
+            },
         ],
         "members": [member_payload(uid, names[uid]) for uid in (ALICE, BOB)],
         "voice_states": [
-            {"user_id": str(uid), "channel_id": str(VOICE_CHANNEL_ID), "session_id": "s", "deaf": False, "mute": False,
-             "self_deaf": False, "self_mute": False, "self_video": False, "suppress": False,
-             "request_to_speak_timestamp": None}
+            {
+                "user_id": str(uid),
+                "channel_id": str(VOICE_CHANNEL_ID),
+                "session_id": "s",
+                "deaf": False,
+                "mute": False,
+                "self_deaf": False,
+                "self_mute": False,
+                "self_video": False,
+                "suppress": False,
+                "request_to_speak_timestamp": None,
+            }
             for uid in in_voice
         ],
         "member_count": 2,
@@ -135,7 +167,9 @@ async def test_start_announces_and_stop_hands_a_track_zip_to_the_engine(http, cl
     assert not defer.flags & 64  # the announcement is public
     announced = t(KO, "discord.meeting.started", channel=f"<#{VOICE_CHANNEL_ID}>", user=f"<@{ALICE}>")
     assert http.calls[1].content == announced
-    assert any(c.path == f"/channels/{VOICE_CHANNEL_ID}/messages" and c.content == announced for c in http.calls)
+    assert any(
+        c.path == f"/channels/{VOICE_CHANNEL_ID}/messages" and c.content == announced for c in http.calls
+    )
     assert [ch.id for ch in capture.joined] == [VOICE_CHANNEL_ID]
     meeting = adapter.recorder.active(GUILD_ID)
     assert meeting is not None
@@ -179,22 +213,30 @@ async def test_opt_out_during_a_meeting_deletes_the_users_track(http, client, ma
     assert not adapter.optouts.is_opted_out(GUILD_ID, BOB)
 
 
-async def test_the_channel_emptying_stops_and_hands_over_in_the_text_channel(http, client, make_adapter, capture):
+async def test_the_channel_emptying_stops_and_hands_over_in_the_text_channel(
+    http, client, make_adapter, capture
+):
     guild = add_guild(client)
     adapter, engine = _adapter(make_adapter, http, capture)
     await adapter.tree._call(slash(client, "meeting start"))
     voice_channel = guild.get_channel(VOICE_CHANNEL_ID)
     bob = guild.get_member(BOB)
     guild._voice_states.pop(BOB)
-    await adapter.on_voice_state_update(bob, SimpleNamespace(channel=voice_channel), SimpleNamespace(channel=None))
+    await adapter.on_voice_state_update(
+        bob, SimpleNamespace(channel=voice_channel), SimpleNamespace(channel=None)
+    )
     assert adapter.recorder.active(GUILD_ID) is not None  # alice is still there
     alice = guild.get_member(ALICE)
     guild._voice_states.pop(ALICE)
-    await adapter.on_voice_state_update(alice, SimpleNamespace(channel=voice_channel), SimpleNamespace(channel=None))
+    await adapter.on_voice_state_update(
+        alice, SimpleNamespace(channel=voice_channel), SimpleNamespace(channel=None)
+    )
     assert adapter.recorder.active(GUILD_ID) is None
     assert [type(e).__name__ for e in engine.events] == ["CommandInvoked", "FileUploaded"]
     stopped = [c for c in http.calls if c.path == f"/channels/{TEXT_CHANNEL_ID}/messages"]
-    assert stopped[0].content == t(KO, "discord.meeting.stopped_empty", minutes=1, channel=f"<#{VOICE_CHANNEL_ID}>")
+    assert stopped[0].content == t(
+        KO, "discord.meeting.stopped_empty", minutes=1, channel=f"<#{VOICE_CHANNEL_ID}>"
+    )
 
 
 async def test_the_maximum_duration_stops_the_meeting(http, client, make_adapter, capture):
@@ -208,7 +250,9 @@ async def test_the_maximum_duration_stops_the_meeting(http, client, make_adapter
     assert any(t(KO, "discord.meeting.stopped_max", minutes=1, channel="")[:20] in x for x in http.texts())
 
 
-async def test_start_outside_a_voice_channel_and_stop_without_a_meeting_explain(http, client, make_adapter, capture):
+async def test_start_outside_a_voice_channel_and_stop_without_a_meeting_explain(
+    http, client, make_adapter, capture
+):
     add_guild(client, in_voice=())
     adapter, _ = _adapter(make_adapter, http, capture)
     await adapter.tree._call(slash(client, "meeting start"))
