@@ -204,9 +204,14 @@ class DiscordAdapter:
             max_typing_pause_s=self.max_typing_pause_s,
         )
 
-    async def _run_events(self, surface: Surface, origin: Origin, events: Sequence[Event]) -> None:
-        """Each event to the engine in turn, rendering as actions arrive; then feed a pending export."""
-        renderer = self._renderer(surface, origin, write_button=origin.guild_id is not None)
+    async def _run_events(
+        self, surface: Surface, origin: Origin, events: Sequence[Event], *, write_button: bool = True
+    ) -> None:
+        """Each event to the engine in turn, rendering as actions arrive; then feed a pending export.
+
+        In a guild the last message gets the "write an answer" button (the bot cannot read channel text).
+        """
+        renderer = self._renderer(surface, origin, write_button=write_button and origin.guild_id is not None)
         queue = list(events)
         used: _PendingUpload | None = None
         try:
@@ -250,6 +255,7 @@ class DiscordAdapter:
         ephemeral: bool,
         attachment: discord.Attachment | None = None,
         make_file_events: Callable[[Origin, IncomingFile], Sequence[Event]] | None = None,
+        write_button: bool = True,
     ) -> None:
         """Defer at once, then run the events (downloading ``attachment`` first when given)."""
         await interaction.response.defer(thinking=True, ephemeral=ephemeral)
@@ -259,7 +265,7 @@ class DiscordAdapter:
         try:
             async with self._locks.hold(origin.user_id), asyncio.timeout(self.config.event_timeout_s):
                 if attachment is None or make_file_events is None:
-                    await self._run_events(surface, origin, make_events(origin))
+                    await self._run_events(surface, origin, make_events(origin), write_button=write_button)
                     return
                 async with scope(self.config.downloads_dir) as folder:
                     try:
@@ -267,7 +273,8 @@ class DiscordAdapter:
                     except FileTooBig as exc:
                         await self._say(surface, origin, self._too_big(origin, exc))
                         return
-                    await self._run_events(surface, origin, make_file_events(origin, incoming))
+                    events = make_file_events(origin, incoming)
+                    await self._run_events(surface, origin, events, write_button=write_button)
         except Exception:
             await self._apologise(interaction, origin, surface)
 
@@ -441,11 +448,14 @@ class DiscordAdapter:
             ephemeral=True,
             attachment=file,
             make_file_events=lambda o, f: [o.command("meeting"), o.file(f)],
+            write_button=False,
         )
 
     async def meeting_command(self, interaction: discord.Interaction, command: str, args: str) -> None:
         """``/meeting list|summary|export`` → ``meeting <sub> [ref]``; ``/meeting ask`` → ``ask <q>``."""
-        await self._serve(interaction, lambda o: [o.command(command, args)], ephemeral=True)
+        await self._serve(
+            interaction, lambda o: [o.command(command, args)], ephemeral=True, write_button=False
+        )
 
     async def _hand_over(self, stopped: StoppedMeeting, surface: Surface | None = None) -> None:
         """Announce the stop, then ``meeting`` + the track zip to the engine as the meeting's starter."""

@@ -101,6 +101,7 @@ class Call:
     payload: dict[str, Any]
     files: list[tuple[str, bytes]]
     params: dict[str, Any] = field(default_factory=dict)
+    payload_list: list[Any] = field(default_factory=list)
 
     @property
     def content(self) -> str:
@@ -148,6 +149,9 @@ class FakeDiscordHttp:
 
     def _record(self, route: Route, kw: dict[str, Any]) -> Call:
         payload = kw.get("payload") or kw.get("json") or {}
+        payload_list: list[Any] = []
+        if isinstance(payload, list):
+            payload, payload_list = {}, payload
         for part in kw.get("multipart") or kw.get("form") or []:
             if part.get("name") == "payload_json":
                 payload = json.loads(part["value"])
@@ -157,7 +161,12 @@ class FakeDiscordHttp:
             files.append((file.filename, file.fp.read()))
         path = route.url.removeprefix(Route.BASE)
         call = Call(
-            method=route.method, path=path, payload=payload, files=files, params=kw.get("params") or {}
+            method=route.method,
+            path=path,
+            payload=payload,
+            files=files,
+            params=kw.get("params") or {},
+            payload_list=payload_list,
         )
         self.calls.append(call)
         return call
@@ -178,6 +187,17 @@ class FakeDiscordHttp:
             }
         if method == "DELETE":
             return None
+        if method == "PUT" and path.endswith("/commands"):
+            return [
+                {
+                    "description": "",
+                    **c,
+                    "id": str(snowflake()),
+                    "application_id": str(APP_ID),
+                    "version": "1",
+                }
+                for c in call.payload_list
+            ]
         if path == "/users/@me/channels":
             recipient = call.payload.get("recipient_id")
             dm_id = str(snowflake())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -226,3 +227,32 @@ async def test_command_names_and_descriptions_are_localized_for_korean(client, m
         for name in [payload["name"], *payload["name_localizations"].values()]:
             if payload.get("type", 1) == 1:
                 assert re.fullmatch(r"[-_\w]{1,32}", name), name
+
+
+async def test_setup_hook_syncs_localized_commands_to_the_configured_guild(http, client, make_adapter):
+    adapter = make_adapter(ScriptedEngine(http), guild_ids=(GUILD_ID,))
+    await adapter._setup_hook()
+    (sync,) = [c for c in http.calls if c.method == "PUT"]
+    assert sync.path == f"/applications/{client.application_id}/guilds/{GUILD_ID}/commands"
+    by_name = {c["name"]: c for c in sync.payload_list}
+    assert by_name["star"]["name_localizations"]["ko"] == "스타"
+    assert by_name["meeting"]["dm_permission"] is False  # guild only
+    assert by_name["Listen in voice"]["type"] == 3
+
+
+async def test_run_serves_until_stop_and_closes_the_client(http, client, make_adapter, monkeypatch):
+    started = asyncio.Event()
+
+    async def fake_start(token: str) -> None:
+        assert token == TOKEN
+        started.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(client, "start", fake_start)
+    adapter = make_adapter(ScriptedEngine(http))
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(adapter.run())
+        await asyncio.wait_for(started.wait(), 5)
+        adapter.stop()
+    assert task.done()
+    assert client.is_closed()
