@@ -83,7 +83,7 @@ async def run_bot(settings: Settings) -> None:
         if settings.telegram.token is not None:
             runners.append(telegram_adapter(app, settings).run())
         if settings.discord.token is not None:
-            log.warning("VOS_DISCORD__TOKEN is set, but the Discord adapter is not built yet: ignoring it")
+            runners.append(discord_adapter(app, settings).run())
         if not runners:
             log.info("no platform token configured: starting the console adapter")
             user = await local_user(app, "local")
@@ -123,6 +123,26 @@ def telegram_adapter(app: App, settings: Settings) -> Any:
         download_dir=settings.data_dir / "downloads",
     )
     return TelegramAdapter(config, app.engine)
+
+
+def discord_adapter(app: App, settings: Settings) -> Any:
+    """The Discord adapter configured from settings (needs the 'discord' extra)."""
+    try:
+        from adapters.discord.adapter import DiscordAdapter
+        from adapters.discord.config import DiscordAdapterConfig
+    except ImportError as exc:
+        raise SystemExit(
+            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: pip install 'vos[discord]'"
+        ) from exc
+    dc = settings.discord
+    assert dc.token is not None
+    config = DiscordAdapterConfig(
+        token=dc.token.get_secret_value(),
+        data_dir=settings.data_dir,
+        guild_ids=tuple(dc.guild_ids),
+        audio_retention_days=settings.meetings.audio_retention_days,
+    )
+    return DiscordAdapter(config, app.engine)
 
 
 async def cli_create_star(

@@ -1,0 +1,272 @@
+"""Live meeting capture in a guild's voice channel, handed to the engine as a Craig-style track zip.
+
+One meeting per guild (Discord allows one voice connection per guild). ``start`` joins the member's voice
+channel (not deafened: the bot must hear), starts :func:`adapters.discord.voice.start_capture` into
+``<data_dir>/meetings/<meeting id>/`` and arms a timer for the maximum duration. ``stop`` (the command,
+the channel emptying, the timer) closes the tracks, leaves the channel and zips one ``<display name>.wav``
+per speaker who was heard. Opted-out users are never captured (``is_captured``) and their track is deleted
+when they opt out during a meeting (``forget_user``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.discord.convert import Origin
+from adapters.discord.optout import OptOutStore
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
+
+Connect = Callable[[Any, float], Awaitable[Any]]
+StartCapture = Callable[..., Any]
+AutoStopped = Callable[["StoppedMeeting"], Awaitable[None]]
+NameLookup = Callable[[int, int], Awaitable[str | None]]
+
+
+class MeetingError(Exception):
+    """A meeting command cannot proceed; ``key`` is the i18n key (``discord.meeting.<key>``) to show."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.fields = fields
+
+
+async def connect_voice(channel: Any, timeout_s: float) -> Any:
+    """Join ``channel`` listening (``self_deaf=False``) and silent (``self_mute=True``)."""
+    return await channel.connect(timeout=timeout_s, self_deaf=False, self_mute=True)
+
+
+@dataclass(slots=True)
+class LiveMeeting:
+    """A meeting being captured."""
+
+    id: str
+    guild_id: int
+    channel: Any
+    announce: Any
+    starter: Origin
+    directory: Path
+    voice_client: Any
+    capture: Any
+    started: float
+    names: dict[int, str] = field(default_factory=dict)
+    watchdog: asyncio.Task[None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoppedMeeting:
+    """A finished capture: the zip to hand over (None when no one was heard) and why it stopped."""
+
+    id: str
+    guild_id: int
+    channel_name: str
+    announce: Any
+    starter: Origin
+    duration_s: float
+    reason: str
+    zip_path: Path | None
+    speakers: tuple[str, ...]
+
+
+def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str]:
+    """``<display name>.wav`` per user: names made safe for a zip entry, duplicates numbered."""
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    for user_id in user_ids:
+        base = (
+            " ".join(_UNSAFE.sub(" ", names.get(user_id, "")).split()).strip(". ")[:80] or f"user-{user_id}"
+        )
+        name, n = base, 2
+        while name.lower() in used:
+            name, n = f"{base} ({n})", n + 1
+        used.add(name.lower())
+        out[user_id] = f"{name}.wav"
+    return out
+
+
+def write_track_zip(zip_path: Path, tracks: dict[str, Path]) -> None:
+    """Zip the tracks (entry name → WAV path); WAV is stored, not deflated (fast, barely compressible)."""
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for entry, path in tracks.items():
+            zf.write(path, arcname=entry)
+
+
+class MeetingRecorder:
+    """Starts and stops captures; one per guild."""
+
+    def __init__(
+        self,
+        meetings_dir: Path,
+        optouts: OptOutStore,
+        *,
+        max_duration_s: float,
+        connect_timeout_s: float = 30.0,
+        connect: Connect = connect_voice,
+        start_capture: StartCapture | None = None,
+        on_auto_stop: AutoStopped | None = None,
+        name_lookup: NameLookup | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.meetings_dir = meetings_dir
+        self.optouts = optouts
+        self.max_duration_s = max_duration_s
+        self.connect_timeout_s = connect_timeout_s
+        self._connect = connect
+        self._start_capture = start_capture
+        self.on_auto_stop = on_auto_stop
+        self._name_lookup = name_lookup
+        self._clock = clock
+        self._live: dict[int, LiveMeeting] = {}
+        self._lock = asyncio.Lock()
+
+    def active(self, guild_id: int) -> LiveMeeting | None:
+        """The meeting being captured in a guild."""
+        return self._live.get(guild_id)
+
+    async def start(self, starter: Origin, channel: Any, announce: Any) -> LiveMeeting:
+        """Join ``channel`` and start capturing; raises :class:`MeetingError`."""
+        guild_id = int(channel.guild.id)
+        async with self._lock:
+            running = self._live.get(guild_id)
+            if running is not None:
+                raise MeetingError("already_running", channel=running.channel.mention)
+            start = self._start_capture
+            if start is None:
+                from adapters.discord.voice import start_capture as start
+
+            meeting_id = uuid.uuid4().hex[:12]
+            directory = self.meetings_dir / meeting_id
+            try:
+                voice_client = await self._connect(channel, self.connect_timeout_s)
+            except (TimeoutError, OSError, RuntimeError) as exc:
+                log.warning("discord: joining voice channel %s failed: %r", channel.id, exc)
+                raise MeetingError("connect_failed") from exc
+            try:
+                capture = start(
+                    voice_client, directory, is_captured=lambda uid: self._captured(guild_id, uid)
+                )
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await voice_client.disconnect(force=True)
+                log.exception("discord: capture could not start")
+                raise MeetingError("capture_unavailable") from exc
+            meeting = LiveMeeting(
+                id=meeting_id,
+                guild_id=guild_id,
+                channel=channel,
+                announce=announce,
+                starter=starter,
+                directory=directory,
+                voice_client=voice_client,
+                capture=capture,
+                started=self._clock(),
+            )
+            self.note_names(meeting, channel)
+            meeting.watchdog = asyncio.create_task(self._watch(meeting), name=f"meeting-{meeting_id}-timer")
+            self._live[guild_id] = meeting
+            log.info("discord: meeting %s started in guild %s", meeting_id, guild_id)
+            return meeting
+
+    def _captured(self, guild_id: int, user_id: int) -> bool:
+        return not self.optouts.is_opted_out(guild_id, user_id)
+
+    @staticmethod
+    def note_names(meeting: LiveMeeting, channel: Any) -> None:
+        """Remember the display names of who is in the channel now (people may leave before the end)."""
+        for member in getattr(channel, "members", []):
+            meeting.names[int(member.id)] = str(member.display_name)
+
+    def forget_user(self, guild_id: int, user_id: int) -> bool:
+        """An opt-out during a meeting: delete what was captured of the user. True when a meeting ran."""
+        meeting = self._live.get(guild_id)
+        if meeting is None:
+            return False
+        meeting.capture.receiver.forget_user(user_id)
+        return True
+
+    @staticmethod
+    def others_left(meeting: LiveMeeting, bot_user_id: int | None) -> int:
+        """How many users other than VOS are still in the meeting's channel.
+
+        Read from the channel's voice states (kept by the ``voice_states`` intent), not its members (the
+        member cache needs the privileged members intent).
+        """
+        states = getattr(meeting.channel, "voice_states", {})
+        return sum(1 for user_id in states if int(user_id) != bot_user_id)
+
+    async def _watch(self, meeting: LiveMeeting) -> None:
+        await asyncio.sleep(self.max_duration_s)
+        stopped = await self.stop(meeting.guild_id, reason="max", from_watchdog=True)
+        if stopped is not None and self.on_auto_stop is not None:
+            await self.on_auto_stop(stopped)
+
+    async def stop(self, guild_id: int, *, reason: str, from_watchdog: bool = False) -> StoppedMeeting | None:
+        """Stop a guild's capture, leave the channel and zip the tracks; None when none was running."""
+        async with self._lock:
+            meeting = self._live.pop(guild_id, None)
+        if meeting is None:
+            return None
+        if meeting.watchdog is not None and not from_watchdog:
+            meeting.watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await meeting.watchdog
+        self.note_names(meeting, meeting.channel)
+        try:
+            result = await meeting.capture.stop()
+        finally:
+            with contextlib.suppress(Exception):
+                await meeting.voice_client.disconnect(force=False)
+        duration = self._clock() - meeting.started
+        heard = [
+            track
+            for track in result.tracks
+            if track.first_audio_s is not None and self._captured(guild_id, track.user_id)
+        ]
+        for track in result.tracks:
+            if not self._captured(guild_id, track.user_id):
+                await asyncio.to_thread(track.path.unlink, True)  # opted out after the receiver wrote it
+        zip_path: Path | None = None
+        speakers: tuple[str, ...] = ()
+        for track in heard:
+            if track.user_id not in meeting.names and self._name_lookup is not None:
+                with contextlib.suppress(Exception):
+                    found = await self._name_lookup(guild_id, track.user_id)
+                    if found:
+                        meeting.names[track.user_id] = found
+        if heard:
+            names = track_filenames([t.user_id for t in heard], meeting.names)
+            entries = {names[t.user_id]: t.path for t in heard}
+            zip_path = meeting.directory / f"meeting-{meeting.id}.zip"
+            await asyncio.to_thread(write_track_zip, zip_path, entries)
+            speakers = tuple(entries)
+        log.info("discord: meeting %s stopped (%s), %d track(s)", meeting.id, reason, len(heard))
+        return StoppedMeeting(
+            id=meeting.id,
+            guild_id=guild_id,
+            channel_name=str(getattr(meeting.channel, "mention", meeting.channel)),
+            announce=meeting.announce,
+            starter=meeting.starter,
+            duration_s=duration,
+            reason=reason,
+            zip_path=zip_path,
+            speakers=speakers,
+        )
+
+    async def aclose(self) -> None:
+        """Stop every capture (shutdown): tracks stay on disk under their meeting folder."""
+        for guild_id in list(self._live):
+            with contextlib.suppress(Exception):
+                await self.stop(guild_id, reason="shutdown")
