@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.meetings import build_meeting_service
 from bot.settings import Settings
 from core.commands import Commands
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
+from core.meetings.commands import MeetingCommands
+from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
@@ -55,6 +58,7 @@ class App:
     guard: SafetyGuard
     engine: Engine
     chat_model: ChatModel | None
+    meetings: MeetingService
 
 
 def build_chat_model(settings: Settings) -> ChatModel | None:
@@ -153,11 +157,19 @@ def build_app(
         if (synth := build_synthesizer(settings))
         else None,
     )
+    meetings = build_meeting_service(settings, db, blobs, model)
+    meeting_commands = MeetingCommands(
+        meetings,
+        export_dir=data / "exports" / "meetings",
+        max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+    )
+    router = commands.router()
+    meeting_commands.register(router)
     engine = Engine(
         users=users,
         flows=flows,
         chat=chat,
-        router=commands.router(),
+        router=router,
         message_limiter=RateLimiter(
             rate_per_min=settings.limits.messages_per_minute,
             burst=max(5, settings.limits.messages_per_minute // 2),
@@ -165,6 +177,7 @@ def build_app(
         default_locale=settings.default_locale,
     )
     commands.engine = engine
+    meeting_commands.engine = engine
     return App(
         settings=settings,
         db=db,
@@ -179,6 +192,7 @@ def build_app(
         guard=guard,
         engine=engine,
         chat_model=model,
+        meetings=meetings,
     )
 
 

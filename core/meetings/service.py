@@ -35,7 +35,7 @@ from core.meetings.pipeline import (
 from core.meetings.search import MeetingSearch
 from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
 from core.meetings.talktime import talk_time, talk_time_chart
-from core.meetings.tracks import TrackArchiveError
+from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
 from core.speech.transcription import report
 from core.storage.meeting_repository import MeetingRepository
@@ -73,6 +73,7 @@ class MeetingService:
         chat_model: ChatModel | None = None,
         work_dir: Path,
         max_audio_seconds: float = 7200.0,
+        track_limits: TrackLimits | None = None,
     ) -> None:
         self.repo = repo
         self.blobs = blobs
@@ -83,6 +84,7 @@ class MeetingService:
         self.chat_model = chat_model
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
+        self.track_limits = track_limits or TrackLimits()
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -115,7 +117,10 @@ class MeetingService:
             created_by=created_by,
         )
         options = PipelineOptions(
-            language=language, speakers=speakers, max_audio_seconds=self.max_audio_seconds
+            language=language,
+            speakers=speakers,
+            max_audio_seconds=self.max_audio_seconds,
+            track_limits=self.track_limits,
         )
         return await self.process(meeting, options, locale=locale, progress=progress)
 
