@@ -78,7 +78,7 @@ class MeetingService:
         self.repo = repo
         self.blobs = blobs
         self.search = search
-        self._stt_factory = stt_factory
+        self.stt_factory = stt_factory
         self._stt: SpeechToText | None = None
         self.diarizer_factory = diarizer_factory
         self.chat_model = chat_model
@@ -89,7 +89,7 @@ class MeetingService:
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
         if self._stt is None:
-            self._stt = self._stt_factory()
+            self._stt = self.stt_factory()
         return self._stt
 
     # --- import ---------------------------------------------------------------------------------------
