@@ -44,7 +44,9 @@ async def test_mixed_recording_is_diarized_transcribed_summarized(
     assert await service.blobs.exists(meeting.audio_blob)
 
 
-async def test_without_speaker_separation_everyone_is_one_speaker(sqlite_db: Database, tmp_path: Path) -> None:
+async def test_without_speaker_separation_everyone_is_one_speaker(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
     service = make_service(sqlite_db, tmp_path)
 
     def missing() -> object:
