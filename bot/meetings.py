@@ -138,7 +138,7 @@ async def cli_list(settings: Settings, user_id: str, guild_id: str | None) -> li
 
     async with running_app(settings) as app:
         scope, _ = await scope_for(app, user_id, guild_id)
-        return [meeting_json(m) for m in await app.meetings.list(scope)]
+        return [meeting_json(m) for m in await app.meetings.list_meetings(scope)]
 
 
 async def cli_summary(settings: Settings, user_id: str, guild_id: str | None, meeting_id: str) -> str | None:

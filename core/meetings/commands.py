@@ -37,7 +37,10 @@ def _at(times: tuple[float, ...]) -> str:
 
 def summary_text(meeting: Meeting, summary: MeetingSummary, speakers: int, locale: Locale) -> str:
     """The summary as one chat message: abstract, decisions, action items, open questions, with times."""
-    tr = lambda key, **kw: t(locale, key, **kw)  # noqa: E731
+
+    def tr(key: str, **fields: object) -> str:
+        return t(locale, key, **fields)
+
     out = [
         tr(
             "meetingflow.done",
@@ -125,7 +128,7 @@ class MeetingCommands:
 
     async def meetings(self, ctx: Context) -> AsyncIterator[Action]:
         """The user's meetings."""
-        items = await self.service.list(MeetingScope.of_user(ctx.user.id))
+        items = await self.service.list_meetings(MeetingScope.of_user(ctx.user.id))
         if not items:
             yield SendText(text=ctx.tr("meetingflow.list_empty"))
             return

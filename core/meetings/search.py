@@ -189,7 +189,7 @@ class MeetingSearch:
         hits = [h for h in await self.search(scope, question, limit=limit * 2) if self._has_evidence(h)]
         if not hits:
             return MeetingAnswer(text=not_found, citations=(), abstained=True, engine="none")
-        titles = {m.id: m.title for m in await self.repo.list(scope, limit=1000)}
+        titles = {m.id: m.title for m in await self.repo.list_for(scope, limit=1000)}
         citations = tuple(
             Citation(
                 meeting_id=h.segment.meeting_id,

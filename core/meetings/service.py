@@ -149,7 +149,7 @@ class MeetingService:
         progress: ProgressCallback | None = None,
     ) -> Meeting:
         """Run (or re-run) a meeting's job from its stored audio; never raises for a bad recording."""
-        persisted = {"at": 0.0, "stage": ""}
+        persisted: dict[str, float | str] = {"at": 0.0, "stage": ""}
 
         async def on_progress(fraction: float, stage: str) -> None:
             now = time.monotonic()
@@ -219,9 +219,9 @@ class MeetingService:
 
     # --- reading --------------------------------------------------------------------------------------
 
-    async def list(self, scope: MeetingScope) -> list[Meeting]:
+    async def list_meetings(self, scope: MeetingScope) -> list[Meeting]:
         """The scope's meetings, newest first."""
-        return await self.repo.list(scope)
+        return await self.repo.list_for(scope)
 
     async def get(self, scope: MeetingScope, meeting_id: str) -> Meeting | None:
         """A meeting of the scope (``None`` for another scope's)."""

@@ -9,7 +9,6 @@ Query words come from :func:`core.storage.memory.query_terms` (particles strippe
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -36,14 +35,14 @@ def like_contains(column: Any, term: str) -> Any:
     return column.like(f"%{escaped}%", escape="\\")
 
 
-def idf_scores(hits_per_term: Sequence[Sequence[K]], total: int) -> tuple[Counter[K], float]:
+def idf_scores(hits_per_term: Sequence[Sequence[K]], total: int) -> tuple[dict[K, float], float]:
     """Rarity-weighted hit counts per row and the score of a row matching every term.
 
     ``total`` is how many rows were searched; a term with no hit still counts towards the maximum, so a
     question about something never said keeps a low normalized score.
     """
     total = max(1, total)
-    scores: Counter[K] = Counter()
+    scores: dict[K, float] = {}
     possible = 0.0
     for hits in hits_per_term:
         if not hits:
@@ -52,5 +51,5 @@ def idf_scores(hits_per_term: Sequence[Sequence[K]], total: int) -> tuple[Counte
         idf = math.log(1 + total / len(hits))
         possible += idf
         for key in set(hits):
-            scores[key] += idf
+            scores[key] = scores.get(key, 0.0) + idf
     return scores, possible

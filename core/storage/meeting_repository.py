@@ -108,7 +108,7 @@ class MeetingRepository:
             row = await s.scalar(select(MeetingRow).where(MeetingRow.id == meeting_id, _scoped(scope)))
             return _meeting(row) if row else None
 
-    async def list(self, scope: MeetingScope, *, limit: int = 100) -> list[Meeting]:
+    async def list_for(self, scope: MeetingScope, *, limit: int = 100) -> list[Meeting]:
         """The scope's meetings, newest first."""
         async with self.db.read() as s:
             rows = await s.scalars(

@@ -27,8 +27,8 @@ async def test_user_b_cannot_list_ask_export_or_rename_user_a_meetings(
     alice = await make_user(sqlite_db, "alice")
     bob = await make_user(sqlite_db, "bob")
     meeting_id = await _imported(service, alice, tmp_path, "Launch planning")
-    assert [m.id for m in await service.list(alice)] == [meeting_id]
-    assert await service.list(bob) == []
+    assert [m.id for m in await service.list_meetings(alice)] == [meeting_id]
+    assert await service.list_meetings(bob) == []
     assert await service.get(bob, meeting_id) is None
     assert await service.transcript(bob, meeting_id) is None
     assert await service.summary(bob, meeting_id) is None
@@ -49,9 +49,9 @@ async def test_guild_meetings_are_shared_by_the_guild_only(
     guild = MeetingScope.of_guild("123456")
     other_guild = MeetingScope.of_guild("999")
     meeting_id = await _imported(service, guild, tmp_path, "Guild sync")
-    assert [m.id for m in await service.list(guild)] == [meeting_id]
-    assert await service.list(alice) == []
-    assert await service.list(other_guild) == []
+    assert [m.id for m in await service.list_meetings(guild)] == [meeting_id]
+    assert await service.list_meetings(alice) == []
+    assert await service.list_meetings(other_guild) == []
     assert (await service.ask(guild, "budget report", Locale.EN)).citations
     assert (await service.ask(alice, "budget report", Locale.EN)).abstained
     assert (await service.ask(other_guild, "budget report", Locale.EN)).abstained

@@ -114,7 +114,7 @@ async def test_restart_marks_unfinished_meetings_failed(service: MeetingService,
     await service.repo.set_progress(running.id, 0.4, "transcribe")
     recovered = await service.recover_interrupted()
     assert {m.id for m in recovered} == {queued.id, running.id}
-    for m in await service.list(scope):
+    for m in await service.list_meetings(scope):
         assert m.status is MeetingStatus.FAILED
         assert m.error == INTERRUPTED
     assert await service.recover_interrupted() == []

@@ -37,8 +37,8 @@ async def test_meetings_are_scoped_and_searchable_on_both_databases(db: Database
     for meeting in (mine, theirs, shared):
         labelled = [replace(s, speaker="S1") for s in segs]
         await repo.store_transcript(meeting.id, labelled, {"S1": "민수"}, language="ko", duration_s=5.0)
-    assert [m.id for m in await repo.list(alice)] == [mine.id]
-    assert [m.id for m in await repo.list(guild)] == [shared.id]
+    assert [m.id for m in await repo.list_for(alice)] == [mine.id]
+    assert [m.id for m in await repo.list_for(guild)] == [shared.id]
     assert await repo.get(bob, mine.id) is None
     stored = await repo.segments(mine.id)
     assert [(s.seq, s.speaker) for s in stored] == [(0, "민수"), (1, "민수")]
