@@ -50,7 +50,10 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.Column("display_name", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meetings.id"], name=op.f("fk_meeting_speakers_meeting_id_meetings"), ondelete="CASCADE"
+            ["meeting_id"],
+            ["meetings.id"],
+            name=op.f("fk_meeting_speakers_meeting_id_meetings"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("meeting_id", "label", name=op.f("pk_meeting_speakers")),
     )
@@ -65,7 +68,10 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["meeting_id"], ["meetings.id"], name=op.f("fk_meeting_segments_meeting_id_meetings"), ondelete="CASCADE"
+            ["meeting_id"],
+            ["meetings.id"],
+            name=op.f("fk_meeting_segments_meeting_id_meetings"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_segments")),
     )
@@ -82,9 +88,11 @@ _FTS_SQLITE = [
     "CREATE TRIGGER meeting_segments_fts_ai AFTER INSERT ON meeting_segments BEGIN "
     "INSERT INTO meeting_segments_fts(rowid, text) VALUES (new.id, new.text); END",
     "CREATE TRIGGER meeting_segments_fts_ad AFTER DELETE ON meeting_segments BEGIN "
-    "INSERT INTO meeting_segments_fts(meeting_segments_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "INSERT INTO meeting_segments_fts(meeting_segments_fts, rowid, text) "
+    "VALUES ('delete', old.id, old.text); END",
     "CREATE TRIGGER meeting_segments_fts_au AFTER UPDATE OF text ON meeting_segments BEGIN "
-    "INSERT INTO meeting_segments_fts(meeting_segments_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO meeting_segments_fts(meeting_segments_fts, rowid, text) "
+    "VALUES ('delete', old.id, old.text); "
     "INSERT INTO meeting_segments_fts(rowid, text) VALUES (new.id, new.text); END",
 ]
 
@@ -96,7 +104,9 @@ def _create_segment_index() -> None:
             op.execute(stmt)
     else:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX trgm_meeting_segments_text ON meeting_segments USING gin (text gin_trgm_ops)")
+        op.execute(
+            "CREATE INDEX trgm_meeting_segments_text ON meeting_segments USING gin (text gin_trgm_ops)"
+        )
 
 
 def _drop_segment_index() -> None:
