@@ -300,6 +300,136 @@ def transcribe(
         typer.echo(f"[{seg['start']:7.1f}] {seg['speaker'] or '-'}: {seg['text']}")
 
 
+# --- meetings ---------------------------------------------------------------------------------------
+
+meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: import, summaries, search, exports.")
+app.add_typer(meeting_app, name="meeting")
+GuildOpt = Annotated[
+    str | None, typer.Option("--guild", help="Work in a Discord guild's meetings instead of the user's.")
+]
+
+
+@meeting_app.command("import")
+def meeting_import(
+    file: Path,
+    *,
+    title: Annotated[str | None, typer.Option(help="The meeting's title (default: the file name).")] = None,
+    language: Annotated[str | None, typer.Option(help="ko, en... (default: detect)")] = None,
+    speakers: Annotated[
+        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
+    ] = None,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import a recording, or a Craig zip of per-speaker tracks; progress on stderr."""
+    from bot.meetings import cli_import
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    settings = settings_or_exit()
+    setup_logging(settings)
+    result = run_async(
+        lambda: cli_import(settings, user, guild, file, title=title, language=language, speakers=speakers)
+    )
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        typer.echo(f"{result['id']}  {result['status']}  {result['title']}  {result['duration']:.0f}s")
+    if result["status"] != "done":
+        raise _fail(f"import failed: {result['error']}", 1)
+
+
+@meeting_app.command("list")
+def meeting_list(user: UserOpt = "local", guild: GuildOpt = None, json_out: JsonOpt = False) -> None:
+    """The meetings of the user (or guild), newest first."""
+    from bot.meetings import cli_list
+
+    settings = settings_or_exit()
+    items = run_async(lambda: cli_list(settings, user, guild))
+    if json_out:
+        typer.echo(json.dumps(items, ensure_ascii=False))
+        return
+    for m in items:
+        extra = f"  ({m['error']})" if m["error"] else ""
+        typer.echo(f"{m['id']}  {m['created_at'][:16]}  {m['status']:<10}  {m['title']}{extra}")
+
+
+@meeting_app.command("summary")
+def meeting_summary(meeting_id: str, user: UserOpt = "local", guild: GuildOpt = None) -> None:
+    """A meeting's abstract, decisions, action items and open questions."""
+    from bot.meetings import cli_summary
+
+    settings = settings_or_exit()
+    text = run_async(lambda: cli_summary(settings, user, guild, meeting_id))
+    if text is None:
+        raise _fail(f"no processed meeting {meeting_id!r} for this user", 1)
+    typer.echo(text)
+
+
+@meeting_app.command("ask")
+def meeting_ask(
+    question: str, user: UserOpt = "local", guild: GuildOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Ask a question across your meetings; answers cite meeting, time and speaker."""
+    from bot.meetings import cli_ask
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    result = run_async(lambda: cli_ask(settings, user, guild, question))
+    typer.echo(json.dumps(result, ensure_ascii=False) if json_out else result["answer"])
+
+
+@meeting_app.command("export")
+def meeting_export(
+    meeting_id: str,
+    *,
+    fmt: Annotated[str, typer.Option("--format", help="md, srt, vtt, json or docx")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")] = None,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+) -> None:
+    """Export a meeting with speakers and timestamps."""
+    from bot.meetings import cli_export
+    from core.meetings.exports import ExportFormat
+
+    try:
+        export_format = ExportFormat(fmt)
+    except ValueError:
+        raise _fail("--format must be md, srt, vtt, json or docx") from None
+    if export_format is ExportFormat.DOCX and out is None:
+        raise _fail("--format docx needs --out PATH")
+    settings = settings_or_exit()
+    result = run_async(lambda: cli_export(settings, user, guild, meeting_id, export_format))
+    if result is None:
+        raise _fail(f"no meeting {meeting_id!r} for this user", 1)
+    data, _name = result
+    if out is None:
+        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    out.write_bytes(data)
+    typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
+
+
+@meeting_app.command("rename")
+def meeting_rename(
+    meeting_id: str,
+    label: Annotated[str, typer.Argument(help="The speaker's label (S1) or current name.")],
+    name: Annotated[str, typer.Argument(help="The new name.")],
+    *,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+) -> None:
+    """Rename a speaker of a meeting."""
+    from bot.meetings import cli_rename
+
+    settings = settings_or_exit()
+    if not run_async(lambda: cli_rename(settings, user, guild, meeting_id, label=label, name=name)):
+        raise _fail(f"no speaker {label!r} in meeting {meeting_id!r} for this user", 1)
+    typer.echo(f"{label} -> {name}")
+
+
 def main() -> None:
     """Entry point of the ``vos`` script."""
     app()

@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
+from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
@@ -79,7 +80,7 @@ async def run_console(
 async def run_bot(settings: Settings) -> None:
     """Every configured adapter in one TaskGroup; the console when no platform token is set."""
     runners = []
-    async with running_app(settings) as app:
+    async with running_app(settings) as app, background_jobs(app):
         if settings.telegram.token is not None:
             runners.append(telegram_adapter(app, settings).run())
         if settings.discord.token is not None:

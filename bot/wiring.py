@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.meetings import build_meeting_service
 from bot.settings import Settings
 from core.commands import Commands
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
+from core.meetings.commands import MeetingCommands
+from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
@@ -61,6 +64,7 @@ class App:
     guard: SafetyGuard
     engine: Engine
     chat_model: ChatModel | None
+    meetings: MeetingService
     stt: SpeechToText | None = None
 
 
@@ -214,8 +218,15 @@ def build_app(
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
+    meetings = build_meeting_service(settings, db, blobs, model)
+    meeting_commands = MeetingCommands(
+        meetings,
+        export_dir=data / "exports" / "meetings",
+        max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+    )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
+    meeting_commands.register(router)
     engine = Engine(
         users=users,
         flows=flows,
@@ -233,6 +244,7 @@ def build_app(
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
     )
     commands.engine = engine
+    meeting_commands.engine = engine
     return App(
         settings=settings,
         db=db,
@@ -248,6 +260,7 @@ def build_app(
         engine=engine,
         chat_model=model,
         stt=stt,
+        meetings=meetings,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -243,3 +244,55 @@ class VoiceClipRow(Base):
     source_start: Mapped[float] = mapped_column(Float, default=0.0)
     source_end: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(TS)
+class MeetingRow(Base):
+    """A meeting of the archive, its processing job state and its summary (owned by a user or a guild)."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        Index("ix_meetings_owner_user_id", "owner_user_id"),
+        Index("ix_meetings_guild_id", "guild_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    guild_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(ID, nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16), default="mixed")
+    created_at: Mapped[datetime] = mapped_column(TS)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_text: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    audio_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    summary: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+
+
+class MeetingSpeakerRow(Base):
+    """A speaker label of a meeting and the name shown for it (renamable)."""
+
+    __tablename__ = "meeting_speakers"
+
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+
+
+class MeetingSegmentRow(Base):
+    """One transcript segment; ``embedding`` is an optional float16 sentence vector for hybrid search."""
+
+    __tablename__ = "meeting_segments"
+    __table_args__ = (Index("ix_meeting_segments_meeting_seq", "meeting_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    speaker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

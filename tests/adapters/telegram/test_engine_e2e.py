@@ -406,7 +406,6 @@ async def test_listen_button_under_a_real_star_message_sends_a_voice_note(start_
     assert "기본 음성" in str(voice.params.get("caption", ""))
 
 
-@pytest.mark.xfail(strict=True, reason="/voice /meeting /ask: in the menu, not in the engine yet")
 async def test_every_menu_command_is_known_to_the_engine(start_vos: StartVos) -> None:
     from adapters.telegram.commands import COMMANDS
 

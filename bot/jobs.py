@@ -1,0 +1,67 @@
+"""Background jobs of the running bot (APScheduler): the meeting audio retention purge.
+
+Schedule persistence: the purge job is re-registered at every start with ``replace_existing`` and runs once
+at start-up, then every ``interval_hours``. No job store is persisted, on purpose: the job is derived from
+settings and idempotent, and what it works on (which meetings still keep audio, and since when) is already
+persisted in the database, so a restart loses nothing but re-runs a cheap query. At start-up the bot also
+reports meetings a previous process left unfinished (marked failed, see ``MeetingService``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from core.meetings.retention import purge_expired_audio
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.wiring import App
+
+log = logging.getLogger(__name__)
+RETENTION_JOB_ID = "meeting-audio-retention"
+
+
+async def run_retention(app: App) -> list[str]:
+    """Purge expired raw meeting audio now; returns the meeting ids purged."""
+    return await purge_expired_audio(
+        app.meetings.repo, app.blobs, retention_days=app.settings.meetings.audio_retention_days
+    )
+
+
+def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
+    """An AsyncIOScheduler with the retention job (not started)."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        run_retention,
+        "interval",
+        args=[app],
+        hours=interval_hours,
+        id=RETENTION_JOB_ID,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),  # also once at start-up
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
+    return scheduler
+
+
+@asynccontextmanager
+async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
+    """Report interrupted meetings, then run the scheduler until the block exits."""
+    interrupted = await app.meetings.recover_interrupted()
+    for meeting in interrupted:
+        log.warning("meeting %s (%s) was interrupted by a restart: marked failed", meeting.id, meeting.title)
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown(wait=False)

