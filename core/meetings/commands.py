@@ -1,8 +1,8 @@
 """Chat commands for meetings: ``/meeting`` (send a recording, get a summary, transcript and chart),
 ``/meetings`` (the list) and ``/ask`` (questions over the user's meetings). Any adapter renders them.
 
-Chat events carry no guild, so chat commands work in the user's own scope; guild-scoped meetings are reached
-through :class:`~core.meetings.service.MeetingService` by the Discord adapter with a guild scope.
+Meetings belong to the user, or, for events from a Discord server (chat id ``discord:guild:<id>``, the Discord
+adapter's convention), to that server: every member of it shares the server's archive and nobody else sees it.
 """
 
 from __future__ import annotations
@@ -104,6 +104,17 @@ def status_text(meeting: Meeting, locale: Locale) -> str:
             return t(locale, "meetingflow.status_processing", percent=round(meeting.progress * 100))
 
 
+GUILD_CHAT_PREFIX = "discord:guild:"
+
+
+def meeting_scope(ctx: Context) -> MeetingScope:
+    """The archive an event belongs to: its Discord server's, else the user's own."""
+    chat_id = ctx.event.chat_id
+    if chat_id.startswith(GUILD_CHAT_PREFIX) and chat_id[len(GUILD_CHAT_PREFIX) :].isdigit():
+        return MeetingScope.of_guild(chat_id[len(GUILD_CHAT_PREFIX) :])
+    return MeetingScope.of_user(ctx.user.id)
+
+
 class MeetingCommands:
     """``/meeting``, ``/meetings`` and ``/ask``; :meth:`register` adds them to the engine's router."""
 
@@ -128,7 +139,7 @@ class MeetingCommands:
 
     async def meetings(self, ctx: Context) -> AsyncIterator[Action]:
         """The user's meetings."""
-        items = await self.service.list_meetings(MeetingScope.of_user(ctx.user.id))
+        items = await self.service.list_meetings(meeting_scope(ctx))
         if not items:
             yield SendText(text=ctx.tr("meetingflow.list_empty"))
             return
@@ -150,7 +161,7 @@ class MeetingCommands:
         if not question:
             yield SendText(text=ctx.tr("meetingflow.ask_usage"))
             return
-        answer = await self.service.ask(MeetingScope.of_user(ctx.user.id), question[:500], ctx.locale)
+        answer = await self.service.ask(meeting_scope(ctx), question[:500], ctx.locale)
         yield SendText(text=answer.text[:_MAX_TEXT])
 
     # --- the upload flow ---------------------------------------------------------------------------
@@ -191,7 +202,7 @@ class MeetingCommands:
 
         task = asyncio.ensure_future(
             self.service.import_file(
-                MeetingScope.of_user(ctx.user.id),
+                meeting_scope(ctx),
                 path,
                 title=title,
                 locale=ctx.locale,

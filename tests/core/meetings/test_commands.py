@@ -59,3 +59,21 @@ async def test_a_failed_import_says_what_failed(vos_app: App, tmp_path: Path) ->
     out = await console.say("/meeting", f"/file {write_wav(tmp_path / 'x.wav', 3)}")
     assert "Processing failed at transcribe: RuntimeError: model file is corrupt" in out
     assert "x · failed" in await console.say("/meetings")
+
+
+def test_meeting_scope_follows_the_discord_server() -> None:
+    from core.context import Context
+    from core.domain.events import TextMessage
+    from core.domain.identity import Locale, Platform, User, UserRef
+    from core.meetings.commands import meeting_scope
+    from core.storage.ids import utcnow
+
+    user = User(id="u1", platform=Platform.DISCORD, platform_user_id="9", display_name="x", locale=Locale.KO,
+                created_at=utcnow())
+    ref = UserRef(platform=Platform.DISCORD, platform_user_id="9")
+    in_guild = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:42"))
+    in_dm = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:dm:9"))
+    forged = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:x'1"))
+    assert meeting_scope(in_guild).guild_id == "42"
+    assert meeting_scope(in_dm).user_id == "u1"
+    assert meeting_scope(forged).user_id == "u1"
