@@ -16,6 +16,7 @@ from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.meetings.commands import MeetingCommands
+from core.domain.meetings import MeetingScope
 from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
@@ -227,6 +228,7 @@ def build_app(
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
     meeting_commands.register(router)
+    commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
         flows=flows,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from core.context import Context, FlowState
@@ -55,6 +55,8 @@ class Commands:
         voice_profiles: VoiceProfileService | None = None,
     ) -> None:
         self.voice = voice
+        # Other rooms' data a user owns (meetings...), deleted by /forget_me before the user row goes.
+        self.forget_me_hooks: list[Callable[[str], Awaitable[object]]] = []
         self.voice_setup = voice_setup
         self.voice_profiles = voice_profiles
         self.users = users
@@ -294,6 +296,8 @@ class Commands:
             for owned in await self.chat.stars.list_owned(ctx.user.id):
                 self.chat.offline.forget(owned.id)
                 self._forget_audio(owned.id)
+            for hook in self.forget_me_hooks:
+                await hook(ctx.user.id)
             await self.rights.forget_user(ctx.user.id)
             yield SendText(text=ctx.tr("rights.forget_me_done"))
         elif star is None:

@@ -280,6 +280,11 @@ class MeetingService:
         """Q&A over the scope's meetings."""
         return await self.search.ask(scope, question, locale)
 
+    async def delete_all(self, scope: MeetingScope) -> int:
+        """Delete every meeting of a scope (``/forget_me``); returns how many."""
+        meetings = await self.list_meetings(scope)
+        return sum([await self.delete(scope, m.id) for m in meetings])
+
     async def delete(self, scope: MeetingScope, meeting_id: str) -> bool:
         """Delete a meeting, its transcript and (when nothing else uses it) its audio."""
         meeting = await self.repo.delete(scope, meeting_id)

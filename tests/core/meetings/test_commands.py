@@ -77,3 +77,20 @@ def test_meeting_scope_follows_the_discord_server() -> None:
     assert meeting_scope(in_guild).guild_id == "42"
     assert meeting_scope(in_dm).user_id == "u1"
     assert meeting_scope(forged).user_id == "u1"
+
+
+async def test_forget_me_deletes_meetings_and_their_audio(vos_app: App, tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from core.storage import models
+
+    _fake_engines(vos_app)
+    console = ScriptedConsole(vos_app, locale=Locale.EN)
+    await console.say("/meeting", f"/file {write_wav(tmp_path / 'weekly.wav', 25)}")
+    assert [k async for k in vos_app.blobs.keys()]
+    out = await console.say("/forget_me", "1")
+    assert "deleted" in out.lower()
+    async with vos_app.db.read() as s:
+        for table in models.Base.metadata.sorted_tables:
+            assert int(await s.scalar(select(func.count()).select_from(table)) or 0) == 0, table.name
+    assert [k async for k in vos_app.blobs.keys()] == []
