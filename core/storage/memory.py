@@ -215,45 +215,38 @@ class _RowBuilder:
         self._time: datetime | None = None
         self._iso = ""
         self._stored = ""
-        self._seen: Counter[tuple[str, str]] = Counter()
+        self._seen: dict[tuple[str, str], int] = {}
 
     def next_batch(self) -> list[Any]:
         """Up to ``_BATCH`` rows: tuples in column order for SQLite, dicts for SQLAlchemy otherwise."""
+        # The hot loop of a million-message import: locals only, one hash per message.
         rows: list[Any] = []
         append = rows.append
         sha1 = hashlib.sha1
-        star_id, star_author, seen = self._star_id, self._star_author, self._seen
+        star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
+        current, iso, stored, seq = self._time, self._iso, self._stored, self.seq
         for msg in itertools.islice(self._messages, _BATCH):
             when = msg.time
-            if when != self._time:
-                self._time = when
-                self._iso = when.isoformat()
+            if when != current:
+                current = when
+                iso = when.isoformat()
                 # SQLAlchemy's SQLite DATETIME text format, so raw and ORM rows read back alike.
-                self._stored = when.replace(tzinfo=None).isoformat(" ", "microseconds")
+                stored = when.replace(tzinfo=None).isoformat(" ", "microseconds")
                 seen.clear()
             author, text = msg.author, msg.text
             ident = (author, text)
-            seen[ident] += 1
-            key = f"{self._iso}\x1f{author}\x1f{text}\x1f{seen[ident]}"
-            fingerprint = sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
-            if self._as_tuples:
+            occurrence = seen[ident] = seen.get(ident, 0) + 1
+            key = f"{iso}\x1f{author}\x1f{text}\x1f{occurrence}"
+            fingerprint = sha1(key.encode(), usedforsecurity=False).hexdigest()
+            if as_tuples:
                 append(
-                    (
-                        star_id,
-                        self.seq,
-                        self._stored,
-                        author[:200],
-                        author == star_author,
-                        msg.kind,
-                        text,
-                        fingerprint,
-                    )
+                    (star_id, seq, stored, author[:200], author == star_author, msg.kind, text, fingerprint)
                 )
             else:
                 append(
                     {
                         "star_id": star_id,
-                        "seq": self.seq,
+                        "seq": seq,
                         "sent_at": when.replace(tzinfo=None),
                         "author": author[:200],
                         "is_star": author == star_author,
@@ -262,7 +255,8 @@ class _RowBuilder:
                         "fingerprint": fingerprint,
                     }
                 )
-            self.seq += 1
+            seq += 1
+        self._time, self._iso, self._stored, self.seq = current, iso, stored, seq
         return rows
 
 
@@ -276,7 +270,7 @@ _SQLITE_FTS_FILL = (
     "INSERT INTO star_messages_fts (rowid, text) "
     "SELECT id, text FROM star_messages WHERE id > ? AND star_id = ?"
 )
-_SQLITE_IMPORT_CACHE_KIB = 32768  # a bigger page cache while the unique index takes a million random keys
+_SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index takes a million random keys
 
 
 class MemoryStore:
