@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
+from datetime import datetime
 
 from core.personas.kakao.model import KakaoMessage
 from core.personas.style_apply import apply_style
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-def _by_time(message: KakaoMessage) -> object:
+def _by_time(message: KakaoMessage) -> datetime:
     return message.time
 
 
