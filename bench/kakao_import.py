@@ -1,6 +1,7 @@
 """Benchmark the KakaoTalk export parser: generate a large export in each shape, parse it, report speed.
 
 Usage: ``python bench/kakao_import.py [--messages 1000000] [--shapes pc_windows_ko,ios_en] [--no-memory]``
+and ``python bench/kakao_import.py --import [--messages 1000000] [--shapes pc_windows_ko] [--tracemalloc]``
 
 For each shape it writes an export of N messages (a realistic mix of Korean text, multi-line messages,
 placeholders and system lines), then reports:
@@ -8,6 +9,12 @@ placeholders and system lines), then reports:
   ``KakaoReader.messages()`` consumed without keeping the messages (the import path);
 - parse: messages/s of ``parse_export`` (every message kept in memory);
 - peak memory (tracemalloc, a separate run because tracing slows Python down) of both, against file size.
+
+``--import`` instead creates a star from the export through ``StarService`` (the path the chat flow takes)
+in a fresh SQLite data directory: streamed parse, style profile, messages and the FTS5 memory index in one
+transaction. It reports messages/s, total seconds and the growth of the process's peak RSS (SQLite's page
+cache included) against the file size; ``--tracemalloc`` adds a second run traced by tracemalloc
+(Python objects only, slower).
 """
 
 from __future__ import annotations
@@ -97,16 +104,95 @@ def bench_shape(shape: str, count: int, folder: Path, memory: bool) -> None:
     path.unlink()
 
 
+async def _create_star(path: Path, data_dir: Path) -> tuple[int, float, float]:
+    """Create a star from ``path`` in a fresh database under ``data_dir``.
+
+    Returns (messages, wall seconds, CPU seconds of every thread: what the import costs on a busy machine).
+    """
+    from core.domain.identity import Locale, Platform, UserRef
+    from core.personas.stars import NewStar, StarService
+    from core.storage.blobs import LocalBlobStore
+    from core.storage.db import Database
+    from core.storage.memory import MemoryStore
+    from core.storage.migrate import upgrade
+    from core.storage.repositories import UserRepository
+
+    url = f"sqlite+aiosqlite:///{data_dir / 'vos.db'}"
+    await upgrade(url)
+    db = Database(url)
+    try:
+        blobs = LocalBlobStore(data_dir / "blobs")
+        service = StarService(db, MemoryStore(db), blobs, max_export_bytes=1 << 40)
+        user = await UserRepository(db).get_or_create(
+            UserRef(platform=Platform.CONSOLE, platform_user_id="bench"), display_name="b", locale=Locale.KO
+        )
+        key = await blobs.put_file(path)
+        new = NewStar(owner_id=user.id, name="엄마", relation="어머니", participant=_AUTHORS[0])
+        started, cpu = time.perf_counter(), time.process_time()
+        result = await service.create(new, key, consent_text="bench")
+        return result.imported, time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        await db.dispose()
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KiB on Linux
+
+
+def bench_import(shape: str, count: int, folder: Path, traced: bool) -> None:
+    """Write one export, create a star from it, report speed and peak memory against the file size."""
+    import asyncio
+    import gc
+
+    path = folder / f"{shape}.txt"
+    ios = shape.startswith("ios")
+    # A small warm-up import first: module imports and thread pools are not the import's memory.
+    write_export(path, shape, messages(200), crlf=ios, bom=ios)
+    (folder / "warm-up").mkdir()
+    asyncio.run(_create_star(path, folder / "warm-up"))
+    write_export(path, shape, messages(count), crlf=ios, bom=ios)
+    size_mb = path.stat().st_size / 1e6
+    (folder / f"{shape}-data").mkdir()
+    gc.collect()
+    rss_before = _peak_rss_mb()
+    imported, seconds, cpu = asyncio.run(_create_star(path, folder / f"{shape}-data"))
+    rss_growth = _peak_rss_mb() - rss_before
+    assert imported == count, (imported, count)
+    db_mb = sum(f.stat().st_size for f in (folder / f"{shape}-data").glob("vos.db*")) / 1e6
+    line = (
+        f"{shape:14s} import {count:,} messages from {size_mb:6.1f} MB: {seconds:6.1f} s "
+        f"({count / seconds / 1e3:5.0f}k msg/s; CPU {cpu:5.1f} s)  peak RSS growth {rss_growth:6.1f} MB "
+        f"({rss_growth / size_mb:4.2f}x file)  database {db_mb:6.0f} MB"
+    )
+    if traced:
+        (folder / f"{shape}-traced").mkdir()
+        tracemalloc.start()
+        asyncio.run(_create_star(path, folder / f"{shape}-traced"))
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        line += f"  tracemalloc peak {peak:6.1f} MB ({peak / size_mb:4.2f}x)"
+    print(line, flush=True)
+
+
 def main() -> None:
     """Run the benchmark from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--shapes", default=",".join(ALL_SHAPES))
+    parser.add_argument("--shapes", default=None, help="comma-separated; default: all (parse), pc_windows_ko")
     parser.add_argument("--no-memory", action="store_true", help="skip the (slow) tracemalloc runs")
+    parser.add_argument("--import", dest="import_", action="store_true", help="create a star in SQLite")
+    parser.add_argument("--tracemalloc", action="store_true", help="with --import: a traced second run")
+    parser.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vos-kakao-bench-") as tmp:
-        for shape in args.shapes.split(","):
-            bench_shape(shape, args.messages, Path(tmp), memory=not args.no_memory)
+    shapes = (args.shapes or ("pc_windows_ko" if args.import_ else ",".join(ALL_SHAPES))).split(",")
+    with tempfile.TemporaryDirectory(prefix="vos-kakao-bench-", dir=args.dir) as tmp:
+        for shape in shapes:
+            if args.import_:
+                bench_import(shape, args.messages, Path(tmp), traced=args.tracemalloc)
+            else:
+                bench_shape(shape, args.messages, Path(tmp), memory=not args.no_memory)
 
 
 if __name__ == "__main__":

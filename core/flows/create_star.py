@@ -1,7 +1,8 @@
-"""The "create a star" flow: consent, name, relation, notes, dates, export file, participant, import."""
+"""The "create a star" flow: consent, name, relation, notes, dates, photo, export, participant, import."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from core.domain.actions import Action, AskChoice, DeleteProgress, SendText, Sho
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
 from core.flows.base import flow_choice, flow_value
 from core.personas.kakao import KakaoParseError
+from core.personas.photo import MAX_PHOTO_BYTES, PhotoRejected, prepare_photo
 from core.personas.stars import ExportTooLarge, NewStar, StarService
 from core.personas.style import describe
 from core.ports import BlobStore
@@ -109,7 +111,47 @@ class CreateStarFlow:
                 return
             state.data["birth_date"] = dates[0]
             state.data["death_date"] = dates[1] if len(dates) > 1 else None
+        state.goto("photo")
+        yield self._ask_photo(ctx, state, "kakaoimport.ask_photo")
+
+    @staticmethod
+    def _ask_photo(ctx: Context, state: FlowState, key: str, **fields: object) -> AskChoice:
+        return AskChoice(
+            prompt=ctx.tr(key, name=state.data.get("name", ""), **fields),
+            options=(flow_choice("skip", ctx.tr("common.skip")),),
+        )
+
+    async def _step_photo(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Optional: a photo of the star, stored without its metadata (see ``core.personas.photo``)."""
+        value, text = _choice_or_text(ctx)
+        if value == "skip" or (text or "").lower() in {"skip", "건너뛰기", "없음"}:
+            state.goto("export")
+            yield SendText(text=ctx.tr("create.ask_export"))
+            return
+        if not isinstance(ctx.event, FileUploaded):
+            yield self._ask_photo(ctx, state, "kakaoimport.ask_photo")
+            return
+        upload = ctx.event.file
+        try:
+            if upload.size > MAX_PHOTO_BYTES:
+                raise PhotoRejected("too_large", f"{upload.size} bytes")
+            photo = await asyncio.to_thread(prepare_photo, upload.path)
+        except PhotoRejected as exc:
+            log.info("photo rejected: %s", exc)
+            if exc.problem == "too_large":
+                yield self._ask_photo(
+                    ctx,
+                    state,
+                    "kakaoimport.photo_too_large",
+                    size_mb=f"{upload.size / 1e6:.1f}",
+                    limit_mb=f"{MAX_PHOTO_BYTES / 1e6:.0f}",
+                )
+            else:
+                yield self._ask_photo(ctx, state, "kakaoimport.photo_not_image")
+            return
+        state.data["photo_blob"] = await self.blobs.put_bytes(photo.jpeg)
         state.goto("export")
+        yield SendText(text=ctx.tr("kakaoimport.photo_saved"))
         yield SendText(text=ctx.tr("create.ask_export"))
 
     async def _step_export(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
@@ -175,6 +217,7 @@ class CreateStarFlow:
             notes=state.data.get("notes", ""),
             birth_date=date.fromisoformat(state.data["birth_date"]) if state.data.get("birth_date") else None,
             death_date=date.fromisoformat(state.data["death_date"]) if state.data.get("death_date") else None,
+            photo_blob=state.data.get("photo_blob"),
         )
         result = await self.stars.create(
             new, state.data["export_blob"], consent_text=state.data["consent_text"]

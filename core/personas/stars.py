@@ -1,18 +1,24 @@
-"""Creating stars from KakaoTalk exports: parse, choose the participant, import in one transaction."""
+"""Creating stars from KakaoTalk exports: read, choose the participant, import in one transaction.
+
+The export is streamed twice and never held in memory: ``parse`` counts participants for the choice,
+``create`` streams the messages straight into the database while the style profile accumulates.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from core.domain.stars import Star, StarStatus
-from core.personas.kakao import KakaoExport, parse_export
-from core.personas.style import StyleProfile, build_style_profile
+from core.personas.kakao import KakaoParseError, KakaoReader, Shape, inspect_export
+from core.personas.kakao.model import KakaoMessage
+from core.personas.style import StyleAccumulator, StyleProfile
 from core.personas.style_traits import extract_traits
 from core.ports import BlobStore, ChatModel
 from core.storage.db import Database
@@ -35,6 +41,24 @@ class NewStar:
     notes: str = ""
     birth_date: date | None = None
     death_date: date | None = None
+    photo_blob: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportSummary:
+    """What an export holds, read without keeping its messages: enough to choose the star."""
+
+    shape: Shape
+    encoding: str
+    counts: dict[str, int]
+    messages: int
+    skipped_lines: int
+    first: datetime
+    last: datetime
+
+    def participants(self) -> dict[str, int]:
+        """Message counts per author (every kind), most active first."""
+        return dict(self.counts)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +68,30 @@ class ImportResult:
     star: Star
     imported: int
     profile: StyleProfile
+    skipped_lines: int = 0
+
+
+class _Observed:
+    """Streams an export's messages while counting them and feeding the style profile."""
+
+    def __init__(self, reader: KakaoReader, style: StyleAccumulator) -> None:
+        self.reader = reader
+        self.style = style
+        self.total = 0
+
+    def __iter__(self) -> Iterator[KakaoMessage]:
+        add = self.style.add
+        for message in self.reader.messages():
+            self.total += 1
+            add(message)
+            yield message
+
+    def check(self) -> None:
+        """Raise like ``parse_export`` when the stream held no message at all."""
+        if not self.total:
+            if self.reader.first_skipped_line is not None:
+                raise KakaoParseError("kakao.error.damaged", line=self.reader.first_skipped_line)
+            raise KakaoParseError("kakao.error.no_messages")
 
 
 class ExportTooLarge(ValueError):
@@ -53,6 +101,10 @@ class ExportTooLarge(ValueError):
         super().__init__(f"{size} bytes > {limit}")
         self.size = size
         self.limit = limit
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
 
 
 class StarService:
@@ -78,22 +130,45 @@ class StarService:
         if size > self.max_export_bytes:
             raise ExportTooLarge(size, self.max_export_bytes)
 
-    async def parse(self, path: Path) -> KakaoExport:
-        """Parse an export off the event loop (raises ``KakaoParseError``)."""
+    def _summary(self, path: Path) -> dict[str, Any]:
         self.check_size(path.stat().st_size)
-        return await asyncio.to_thread(parse_export, path)
+        return inspect_export(path, extras=True)
+
+    async def parse(self, path: Path) -> ExportSummary:
+        """Read an export's participants off the event loop, streaming (raises ``KakaoParseError``)."""
+        data = await asyncio.to_thread(self._summary, path)
+        return ExportSummary(
+            shape=data["shape"],
+            encoding=data["encoding"],
+            counts=data["participants"],
+            messages=data["messages"],
+            skipped_lines=data["skipped_lines"],
+            first=datetime.fromisoformat(data["first"]),
+            last=datetime.fromisoformat(data["last"]),
+        )
+
+    def _open(self, path: Path) -> KakaoReader:
+        self.check_size(path.stat().st_size)
+        return KakaoReader(path)  # detects the encoding: one pass over the file
+
+    async def _reader(self, path: Path) -> KakaoReader:
+        return await asyncio.to_thread(self._open, path)
 
     async def create(
         self, new: NewStar, export_blob: str, *, consent_text: str, consent_kind: str = "star_creation"
     ) -> ImportResult:
-        """Create the star from a stored export. One transaction: a failure leaves no half-made star."""
+        """Create the star from a stored export. One transaction: a failure leaves no half-made star.
+
+        The messages stream from the file into the database (peak memory well under the file size); a
+        participant who wrote nothing, an export without messages, or any error while reading rolls back.
+        """
         path = self.blobs.local_path(export_blob)
-        export = await self.parse(path)
-        if new.participant not in export.participants():
-            raise ValueError(f"participant {new.participant!r} is not in the export")
-        star_msgs = [m for m in export.messages if m.author == new.participant]
-        others = [m for m in export.messages if m.author != new.participant]
-        profile = await asyncio.to_thread(build_style_profile, star_msgs, others)
+        reader = await self._reader(path)
+        stream = _Observed(reader, StyleAccumulator(new.participant))
+        export_size = await asyncio.to_thread(_size, path)
+        photo_size = (
+            await asyncio.to_thread(_size, self.blobs.local_path(new.photo_blob)) if new.photo_blob else 0
+        )
         star_id = new_id()
         now = utcnow()
         async with self.db.write() as s:
@@ -106,12 +181,17 @@ class StarService:
                 notes=new.notes,
                 birth_date=new.birth_date,
                 death_date=new.death_date,
+                photo_blob=new.photo_blob,
                 status=StarStatus.ACTIVE.value,
                 created_at=now,
             )
             s.add(row)
             await s.flush()
-            imported = await self.memory.import_messages(s, star_id, export.messages, new.participant)
+            imported = await self.memory.import_messages(s, star_id, stream, new.participant)
+            stream.check()
+            if not stream.style.star_count:
+                raise ValueError(f"participant {new.participant!r} is not in the export")
+            profile = stream.style.profile()
             s.add(
                 StyleProfileRow(
                     star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now
@@ -134,29 +214,46 @@ class StarService:
                     star_id=star_id,
                     purpose="kakao_export",
                     filename="kakao_export" + path.suffix,
-                    size=path.stat().st_size,
+                    size=export_size,
                     created_at=now,
                 )
             )
+            if new.photo_blob is not None:
+                s.add(
+                    BlobRefRow(
+                        blob_key=new.photo_blob,
+                        owner_id=new.owner_id,
+                        star_id=star_id,
+                        purpose="photo",
+                        filename="photo.jpg",
+                        size=photo_size,
+                        created_at=now,
+                    )
+                )
             star = _star(row)
-        log.info("star created: star=%s messages=%d", star_id, imported)
+        log.info(
+            "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, reader.skipped_lines
+        )
         if self.chat_model is not None:
             # The seed's extraction step: ~10 traits from the star's own messages (data, never instructions).
-            traits = await extract_traits(self.chat_model, star_msgs, "ko", name=new.name)
+            traits = await extract_traits(self.chat_model, stream.style.samples(), "ko", name=new.name)
             if traits:
                 profile = profile.with_traits(traits)
                 async with self.db.write() as s:
-                    stored = await s.get(StyleProfileRow, star_id)
-                    if stored is not None:
-                        stored.traits = list(traits)
-                        stored.profile = json.loads(profile.to_json())
-        return ImportResult(star=star, imported=imported, profile=profile)
+                    profile_row = await s.get(StyleProfileRow, star_id)
+                    if profile_row is not None:
+                        profile_row.traits = list(traits)
+                        profile_row.profile = json.loads(profile.to_json())
+        return ImportResult(star=star, imported=imported, profile=profile, skipped_lines=reader.skipped_lines)
 
     async def add_export(self, star: Star, export_blob: str) -> int:
         """Import another export of the same conversation; duplicates are skipped. Returns new messages."""
-        export = await self.parse(self.blobs.local_path(export_blob))
+        reader = await self._reader(self.blobs.local_path(export_blob))
+        stream = _Observed(reader, StyleAccumulator(star.participant_name))
         async with self.db.write() as s:
-            return await self.memory.import_messages(s, star.id, export.messages, star.participant_name)
+            added = await self.memory.import_messages(s, star.id, stream, star.participant_name)
+            stream.check()
+            return added
 
     async def profile(self, star_id: str) -> StyleProfile | None:
         """The star's stored style profile."""

@@ -19,6 +19,8 @@ async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
     out = await console.say("/new")
     assert "18" in out and "[1]" in out
     out = await console.say("1", "엄마", "어머니", "3", "1960-03-02 2023-01-05")
+    assert "사진" in out and "[1]" in out  # the optional photo
+    out = await console.say("1")  # skip it
     assert "카카오톡" in out
     out = await console.say(f"/file {DEMO_EXPORT}")
     assert "엄마 (" in out and "민지 (" in out  # participants with counts
@@ -32,6 +34,54 @@ async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
     for line in star_lines:  # the offline engine only uses the star's own words
         assert line[3:] in exported
     assert any("김치찌개" in line for line in star_lines)
+
+
+def _photo_with_gps(path: Path) -> Path:
+    """A 2000x1500 JPEG whose EXIF carries a camera model and a GPS position."""
+    from PIL import Image
+
+    image = Image.new("RGB", (2000, 1500), (200, 120, 60))
+    exif = Image.Exif()
+    exif[0x0110] = "PhoneCam 9"  # Model
+    exif[0x8825] = {1: "N", 2: (37.0, 33.0, 59.0), 3: "E", 4: (126.0, 58.0, 41.0)}  # GPSInfo
+    image.save(path, format="JPEG", exif=exif)
+    return path
+
+
+async def test_a_photo_is_stored_without_metadata_exported_and_forgotten(
+    vos_app: App, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    photo = _photo_with_gps(tmp_path / "mom.jpg")
+    with Image.open(photo) as original:
+        assert original.getexif()  # the upload does carry metadata
+    console = ScriptedConsole(vos_app)
+    await console.say(
+        "/new", "1", "엄마", "어머니", "1", "1"
+    )  # consent, name, relation, skip notes and dates
+    out = await console.say(f"/file {DEMO_EXPORT}")  # not an image: asked again
+    assert "사진 파일을 읽지 못했어요" in out
+    out = await console.say(f"/file {photo}")
+    assert "사진을 저장했어요" in out and "카카오톡" in out
+    out = await console.say(f"/file {DEMO_EXPORT}", "1")
+    assert "별을 만들었어요" in out
+    user = await local_user(vos_app, "local")
+    (star,) = await vos_app.stars.list_owned(user.id)
+    assert star.photo_blob is not None
+    with Image.open(vos_app.blobs.local_path(star.photo_blob)) as stored:
+        assert stored.format == "JPEG" and max(stored.size) == 1024
+        assert not stored.getexif() and "exif" not in stored.info and "icc_profile" not in stored.info
+    assert b"PhoneCam" not in vos_app.blobs.local_path(star.photo_blob).read_bytes()
+
+    out = await console.say("/export")
+    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    with zipfile.ZipFile(zip_path) as zf:
+        assert any(n.startswith("uploads/") and "-photo-" in n for n in zf.namelist())
+    out = await console.say("/forget", "1")
+    assert "삭제했어요" in out
+    assert not await vos_app.blobs.exists(star.photo_blob)
+    assert (await _count_rows(vos_app))["blob_refs"] == 0
 
 
 async def test_the_demo_star_answers_a_typed_message(vos_app: App) -> None:

@@ -77,9 +77,10 @@ async def test_star_create_end_to_end_with_the_export_attached(http, client, mak
     assert http.texts()[-1] == t(KO, "create.ask_relation")
     await adapter.on_interaction(modal_submit(client, "어머니"))
     await adapter.on_interaction(click(client, _button(http, t(KO, "common.skip"))))  # notes
+    await adapter.on_interaction(click(client, _button(http, t(KO, "common.skip"))))  # dates
     await adapter.on_interaction(
         click(client, _button(http, t(KO, "common.skip")))
-    )  # dates → the export is fed
+    )  # photo → the export is fed
     texts = http.texts()
     assert t(KO, "create.ask_export") in texts
     prompt = t(KO, "create.choose_participant", name="우리 엄마")

@@ -176,8 +176,9 @@ async def create_star(user: TelegramUser) -> list[RecordedRequest]:
     await user.press(t(KO, "common.yes"))
     await user.say("엄마")
     await user.say("어머니")
-    await user.press(t(KO, "common.skip"))
-    await user.press(t(KO, "common.skip"))
+    await user.press(t(KO, "common.skip"))  # notes
+    await user.press(t(KO, "common.skip"))  # dates
+    await user.press(t(KO, "common.skip"))  # photo
     await user.send_document(DEMO_EXPORT.read_bytes(), "KakaoTalk_Chat_엄마.txt")
     return await user.press(lambda label: label.startswith("엄마 ("))
 
@@ -213,6 +214,7 @@ async def test_create_star_chat_and_forget_over_telegram(start_vos: StartVos, se
     assert texts(await alice.say("엄마")) == [t(KO, "create.ask_relation")]
     assert texts(await alice.say("어머니")) == [t(KO, "create.ask_notes")]
     assert texts(await alice.press(t(KO, "common.skip"))) == [t(KO, "create.ask_dates")]
+    assert texts(await alice.press(t(KO, "common.skip"))) == [t(KO, "kakaoimport.ask_photo", name="엄마")]
     assert texts(await alice.press(t(KO, "common.skip"))) == [t(KO, "create.ask_export")]
 
     (participants,) = await alice.send_document(EXPORT_TEXT.encode(), "KakaoTalk_Chat_엄마.txt")
@@ -319,8 +321,8 @@ async def test_two_users_cannot_see_each_others_stars(start_vos: StartVos, serve
     await server.inject(callback_update(BOB, listen_token))  # Alice's 🔊 token, from another chat
     refusals = await server.wait_calls("sendMessage", len(bob.sent()) + 2, chat_id=BOB)
     assert texts(refusals[-2:]) == [t(KO, "telegram.button_expired")] * 2
-    answered = await server.wait_calls("answerCallbackQuery", 8)  # 4 of Alice's, 4 of Bob's
-    assert len(answered) == 8
+    answered = await server.wait_calls("answerCallbackQuery", 9)  # 5 of Alice's, 4 of Bob's
+    assert len(answered) == 9
     assert all(r.status == 200 for r in answered)
     assert not any("참조" in text or "Reference" in text for text in texts(bob.sent()))
 
@@ -340,8 +342,9 @@ async def _at_export_step(user: TelegramUser) -> None:
     await user.press(t(KO, "common.yes"))
     await user.say("엄마")
     await user.say("어머니")
-    await user.press(t(KO, "common.skip"))
-    assert texts(await user.press(t(KO, "common.skip"))) == [t(KO, "create.ask_export")]
+    await user.press(t(KO, "common.skip"))  # notes
+    await user.press(t(KO, "common.skip"))  # dates
+    assert texts(await user.press(t(KO, "common.skip"))) == [t(KO, "create.ask_export")]  # photo
 
 
 async def test_export_over_the_limit_is_refused_and_the_flow_goes_on(start_vos: StartVos) -> None:
