@@ -28,57 +28,39 @@ def sqlite_url(tmp_path: Path) -> str:
     return url
 
 
-def create_pg_database() -> tuple[str, str]:
-    """CREATE DATABASE with a unique name; returns (url of it, its name)."""
-    admin = pg_admin_url()
-    assert admin
-    name = f"vos_test_{uuid.uuid4().hex[:10]}"
-    import asyncio
-
-    import asyncpg
-
-    base = make_url(admin)
-
-    async def create() -> None:
-        conn = await asyncpg.connect(
-            host=base.host,
-            port=base.port or 5432,
-            user=base.username,
-            password=base.password,
-            database=base.database,
-        )
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = base.set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-    return url, name
-
-
-def drop_pg_database(name: str) -> None:
-    """DROP the database made by :func:`create_pg_database`."""
+def _admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL server the tests were given."""
     import asyncio
 
     import asyncpg
 
     base = make_url(pg_admin_url() or "")
 
-    async def drop() -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(
-            host=base.host,
-            port=base.port or 5432,
-            user=base.username,
-            password=base.password,
-            database=base.database,
+            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
         )
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(drop())
+    asyncio.run(run())
+
+
+def create_pg_database() -> tuple[str, str]:
+    """CREATE DATABASE with a unique name; returns (url of it, its name)."""
+    admin = pg_admin_url()
+    assert admin
+    name = f"vos_test_{uuid.uuid4().hex[:10]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    url = make_url(admin).set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return url, name
+
+
+def drop_pg_database(name: str) -> None:
+    """DROP the database made by :func:`create_pg_database`."""
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
