@@ -8,7 +8,8 @@ and real HTTP on 127.0.0.1.
 
     python bench/telegram_throughput.py --chats 50 --messages 20
 
-The engine is a trivial echo for now; ``--engine`` is where the offline engine plugs in.
+``--engine echo`` (default) measures the adapter alone; ``--engine offline`` runs the real engine with the
+offline reply engine on SQLite, every simulated user talking to the demo star.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -88,26 +90,74 @@ async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[s
     }
 
 
+@asynccontextmanager
+async def offline_engine(data_dir: Path, chats: int) -> AsyncIterator[object]:
+    """The real engine with the offline reply engine; every simulated user already has the demo star."""
+    from bot.runner import ensure_demo_star
+    from bot.settings import load_settings
+    from bot.wiring import running_app
+    from core.domain.identity import Locale, Platform, UserRef
+
+    settings = load_settings(
+        env_file=None,
+        data_dir=data_dir,
+        limits={"messages_per_minute": 1_000_000, "jobs_per_hour": 1_000_000},
+    )
+    async with running_app(settings, use_settings_model=False) as app:
+        for chat in range(1, chats + 1):
+            user = await app.users.get_or_create(
+                UserRef(platform=Platform.TELEGRAM, platform_user_id=str(chat)),
+                display_name="u",
+                locale=Locale.KO,
+            )
+            await ensure_demo_star(app, user)
+        yield app.engine
+
+
 async def serve_adapter(
-    base_url: str, file_url: str, chats: int, poll_timeout: int, pool: int, done: asyncio.Event
+    base_url: str,
+    file_url: str,
+    chats: int,
+    poll_timeout: int,
+    pool: int,
+    done: asyncio.Event,
+    engine_name: str = "echo",
 ) -> None:
-    """The bot side: the real adapter with the echo engine until ``done``."""
+    """The bot side: the real adapter with the echo or the offline engine until ``done``."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = TelegramAdapterConfig(
-            token=TOKEN,
-            base_url=base_url,
-            base_file_url=file_url,
-            download_dir=Path(tmp),
-            poll_timeout_s=poll_timeout,
-            overall_max_rate=0,
-            concurrent_updates=max(chats, 8),
-            connection_pool_size=pool,
-        )
-        adapter = TelegramAdapter(config, EchoEngine())
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(adapter.run())
-            await done.wait()
-            adapter.stop()
+        if engine_name == "offline":
+            async with offline_engine(Path(tmp) / "data", chats) as engine:
+                await _serve(engine, base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+        else:
+            await _serve(EchoEngine(), base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+
+
+async def _serve(
+    engine: object,
+    base_url: str,
+    file_url: str,
+    chats: int,
+    poll_timeout: int,
+    pool: int,
+    done: asyncio.Event,
+    tmp: Path,
+) -> None:
+    config = TelegramAdapterConfig(
+        token=TOKEN,
+        base_url=base_url,
+        base_file_url=file_url,
+        download_dir=tmp / "downloads",
+        max_typing_pause_s=0,
+        poll_timeout_s=poll_timeout,
+        overall_max_rate=0,
+        concurrent_updates=max(chats, 8),
+        connection_pool_size=pool,
+    )
+    adapter = TelegramAdapter(config, engine)  # type: ignore[arg-type]
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(adapter.run())
+        await done.wait()
+        adapter.stop()
 
 
 async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, float]:
@@ -132,7 +182,9 @@ def _server_process(conn: Connection, chats: int, messages: int) -> None:
     asyncio.run(main())
 
 
-async def run_two_processes(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, float]:
+async def run_two_processes(
+    chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo"
+) -> dict[str, float]:
     """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
     process = multiprocessing.get_context("spawn").Process(
@@ -142,7 +194,7 @@ async def run_two_processes(chats: int, messages: int, poll_timeout: int, pool: 
     base_url, file_url = await asyncio.to_thread(parent.recv)
     done = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done))
+        tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done, engine_name))
         result: dict[str, float] = await asyncio.to_thread(parent.recv)
         done.set()
     await asyncio.to_thread(process.join, 30)
@@ -158,11 +210,18 @@ def main() -> None:
     parser.add_argument("--poll-timeout", type=int, default=10)
     parser.add_argument("--in-process", action="store_true", help="run the server in the bot's process")
     parser.add_argument("--pool", type=int, default=8, help="HTTP connections to the Bot API")
+    parser.add_argument(
+        "--engine", choices=("echo", "offline"), default="echo", help="echo or the real offline engine"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    runner = run_in_process if args.in_process else run_two_processes
     before = resource.getrusage(resource.RUSAGE_SELF)
-    result = asyncio.run(runner(args.chats, args.messages, args.poll_timeout, args.pool))
+    if args.in_process:
+        result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool))
+    else:
+        result = asyncio.run(
+            run_two_processes(args.chats, args.messages, args.poll_timeout, args.pool, args.engine)
+        )
     after = resource.getrusage(resource.RUSAGE_SELF)
     # CPU the bot process spent (start-up included): a figure that does not depend on the machine's load.
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
