@@ -82,8 +82,8 @@ class VoiceMemoryCommands:
             return
         examples = await self.service.examples(ctx.user.id, star.id)
         lines = [ctx.tr("voicememory.example", time=clock(m.start), text=m.text[:80]) for m in examples]
-        hint = next((max(terms, key=len) for m in examples if (terms := query_terms(m.text))), "")
-        hint = hint or examples[0].text.split()[0]
+        terms = [term for m in examples for term in query_terms(m.text)]
+        hint = max(terms, key=len) if terms else examples[0].text.split()[0]
         yield SendText(
             text=ctx.tr(
                 "voicememory.overview", star=star.name, count=total, examples="\n".join(lines), hint=hint
