@@ -41,8 +41,11 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
+from core.voice.memories import VoiceMemoryService
+from core.voice.memory_commands import VoiceMemoryCommands
 from core.voice.profiles import VoiceProfileService
 
 log = logging.getLogger(__name__)
@@ -207,6 +210,16 @@ def build_app(
         work_root=data / "voice_cache",
         max_audio_seconds=settings.limits.max_audio_seconds,
         max_audio_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+        memories=(
+            voice_memories := VoiceMemoryService(
+                VoiceMemoryRepository(db),
+                blob_refs,
+                blobs,
+                stt=stt,
+                cache_root=data / "voice_cache",
+                stt_missing=stt_missing,
+            )
+        ),
     )
     commands = Commands(
         users=users,
@@ -228,6 +241,7 @@ def build_app(
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
     meeting_commands.register(router)
+    VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
     commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,

@@ -13,6 +13,7 @@ COMMANDS: tuple[str, ...] = (
     "stars",
     "voice",
     "listen",
+    "memories",
     "voicereply",
     "profile",
     "reset",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +25,9 @@ from core.ports import Diarizer, EngineUnavailable, ProgressCallback, SpeakerEnc
 from core.storage.repositories import ConsentRepository
 from core.voice.audio import AudioError, decode_audio
 from core.voice.listen import VoiceService
+from core.voice.memories import Remembered, VoiceMemoryService
 from core.voice.profile import NotEnoughSpeech
-from core.voice.profiles import LoadedRecording, VoiceProfileService
+from core.voice.profiles import STAR_LABEL, LoadedRecording, VoiceProfileService
 from core.voice.separation import SeparationResult, separate
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class VoiceSetupFlow:
         work_root: Path,
         max_audio_seconds: float,
         max_audio_bytes: int,
+        memories: VoiceMemoryService | None = None,
     ) -> None:
         self.profiles = profiles
         self.consents = consents
@@ -86,6 +88,7 @@ class VoiceSetupFlow:
         self.work_root = work_root
         self.max_audio_seconds = max_audio_seconds
         self.max_audio_bytes = max_audio_bytes
+        self.memories = memories
 
     def work_dir(self, star_id: str) -> Path:
         """Where a star's speaker samples and timeline go (inside its voice cache, deleted by /forget)."""
@@ -94,6 +97,8 @@ class VoiceSetupFlow:
     def forget(self, star_id: str) -> None:
         """Delete a star's speaker samples and timeline (part of /forget)."""
         shutil.rmtree(self.work_root / star_id / "setup", ignore_errors=True)
+        if self.memories is not None:
+            self.memories.forget(star_id)
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Ask the voice-cloning consent unless given; offer to add a recording when a profile exists."""
@@ -277,6 +282,8 @@ class VoiceSetupFlow:
             return
         state.finish()
         yield profile_summary(ctx, star, profile, clones=self._clones())
+        async for a in self._remember(ctx, star, loaded, turns, speakers[int(answer) - 1], replace=True):
+            yield a
 
     async def _add(
         self,
@@ -311,6 +318,64 @@ class VoiceSetupFlow:
                 )
             )
             yield profile_summary(ctx, star, added.profile, clones=self._clones())
+        if added.turns:
+            async for a in self._remember(ctx, star, source, added.turns, STAR_LABEL, replace=False):
+                yield a
+
+    async def _remember(
+        self,
+        ctx: Context,
+        star: str,
+        source: LoadedRecording,
+        turns: Sequence[SpeakerTurn],
+        speaker: str,
+        *,
+        replace: bool,
+    ) -> AsyncIterator[Action]:
+        """Transcribe the star's turns into voice memories; the profile is already saved whatever happens."""
+        memories = self.memories
+        if memories is None:
+            return
+        if memories.stt is None:
+            yield SendText(text=ctx.tr("voicememory.no_stt", star=star, reason=memories.stt_missing[:160]))
+            return
+        progress = f"memories-{ctx.user.id[:8]}"
+        outcome: Outcome[Remembered] = Outcome()
+
+        async def work(report: ProgressCallback) -> Remembered:
+            return await memories.remember(
+                ctx.user.id, source, turns, speaker, replace=replace, progress=report
+            )
+
+        try:
+            async for a in with_progress(
+                work, outcome, progress_id=progress, describe=lambda _: ctx.tr("voicememory.transcribing")
+            ):
+                yield a
+        except EngineUnavailable as exc:
+            yield DeleteProgress(progress_id=progress)
+            yield SendText(text=ctx.tr("voicememory.no_stt", star=star, reason=str(exc)[:160]))
+            return
+        except Exception:  # the voice is kept already; a failed transcription must not lose the flow's answer
+            log.exception("voice memories failed")
+            yield DeleteProgress(progress_id=progress)
+            yield SendText(text=ctx.tr("voicememory.failed", star=star))
+            return
+        yield DeleteProgress(progress_id=progress)
+        done = outcome.value
+        if done is None or done.count == 0:
+            yield SendText(text=ctx.tr("voicememory.none_heard", star=star))
+            return
+        yield SendText(
+            text=ctx.tr(
+                "voicememory.kept",
+                star=star,
+                count=done.count,
+                seconds=f"{done.seconds:.0f}",
+                example=done.example[:120],
+                hint=done.hint or done.example.split()[0],
+            )
+        )
 
     def _clones(self) -> bool | None:
         return None if self.voice is None else self.voice.synthesizer.clones_voice

@@ -296,3 +296,26 @@ class MeetingSegmentRow(Base):
     speaker: Mapped[str | None] = mapped_column(String(100), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class VoiceMemoryRow(Base):
+    """A voice memory: one transcribed stretch of the star's real voice and its OGG/Opus clip (a blob).
+
+    The integer id is the rowid of the SQLite FTS5 index (``fts_voice_memories``, migration 0005).
+    """
+
+    __tablename__ = "voice_memories"
+    __table_args__ = (Index("ix_voice_memories_owner_star", "owner_id", "star_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[str | None] = mapped_column(
+        ForeignKey("voice_recordings.id", ondelete="SET NULL"), nullable=True
+    )
+    source_start: Mapped[float] = mapped_column(Float)
+    source_end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    blob_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS)

@@ -33,7 +33,7 @@ from core.voice.profile import (
     mean_embedding,
 )
 
-_STAR = "\x00star"  # the label matched turns get when a new recording is added to a profile
+STAR_LABEL = "\x00star"  # the label matched turns get when a new recording is added to a profile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,11 +47,15 @@ class LoadedRecording:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddedVoice:
-    """The outcome of adding a recording to a profile: ``added_s`` of new clips (0 when none)."""
+    """The outcome of adding a recording to a profile: ``added_s`` of new clips (0 when none).
+
+    ``turns`` are the recording's turns found to be the profile's voice (relabelled ``STAR_LABEL``).
+    """
 
     profile: VoiceProfile
     added_s: float
     found: bool
+    turns: tuple[SpeakerTurn, ...] = ()
 
 
 def _gender(value: str | None) -> Literal["female", "male"] | None:
@@ -156,25 +160,26 @@ class VoiceProfileService:
         """Find the profile's voice in another recording (embedding similarity) and append its clips."""
         recording, audio, sample_rate = source.recording, source.audio, source.sample_rate
         room = MAX_PROFILE_S - profile.total_seconds
-        if room < 1.0:
-            return AddedVoice(profile=profile, added_s=0.0, found=True)
         existing = await self.clips_audio(profile)
+        target = (
+            np.asarray(profile.embedding, dtype=np.float32)
+            if profile.engine == encoder.name and profile.embedding
+            else await asyncio.to_thread(mean_embedding, existing, sample_rate, encoder)
+        )
+        found = await asyncio.to_thread(find_voice_segments, audio, sample_rate, turns, target, encoder)
+        matches = set(found)
+        if not matches:
+            return AddedVoice(profile=profile, added_s=0.0, found=False)
+        relabelled = tuple(
+            SpeakerTurn(start=t.start, end=t.end, speaker=STAR_LABEL if t in matches else f"o:{t.speaker}")
+            for t in turns
+        )
+        if room < 1.0:  # the profile is full; the matched turns still say where the star speaks
+            return AddedVoice(profile=profile, added_s=0.0, found=True, turns=relabelled)
 
-        def compute() -> tuple[VoiceProfileData, VoiceMeasures] | None:
-            target = (
-                np.asarray(profile.embedding, dtype=np.float32)
-                if profile.engine == encoder.name and profile.embedding
-                else mean_embedding(existing, sample_rate, encoder)
-            )
-            matches = set(find_voice_segments(audio, sample_rate, turns, target, encoder))
-            if not matches:
-                return None
-            relabelled = [
-                SpeakerTurn(start=t.start, end=t.end, speaker=_STAR if t in matches else f"o:{t.speaker}")
-                for t in turns
-            ]
+        def compute() -> tuple[VoiceProfileData, VoiceMeasures]:
             data = build_voice_profile(
-                audio, sample_rate, relabelled, _STAR, encoder, min_total_s=0.5, max_total_s=room
+                audio, sample_rate, relabelled, STAR_LABEL, encoder, min_total_s=0.5, max_total_s=room
             )
             old_s, new_s = profile.total_seconds, data.total_seconds
             mixed = target * old_s + data.embedding * new_s
@@ -182,17 +187,16 @@ class VoiceProfileService:
             return data, _measures(encoder.name, embedding, [*existing, *data.clips], sample_rate)
 
         try:
-            computed = await asyncio.to_thread(compute)
+            data, measures = await asyncio.to_thread(compute)
         except NotEnoughSpeech:
-            return AddedVoice(profile=profile, added_s=0.0, found=True)
-        if computed is None:
-            return AddedVoice(profile=profile, added_s=0.0, found=False)
-        data, measures = computed
+            return AddedVoice(profile=profile, added_s=0.0, found=True, turns=relabelled)
         clips = await self._store_clips(data, recording.id)
         updated = await self.repo.append_clips(
             owner_id=owner_id, profile_id=profile.id, measures=measures, clips=clips
         )
-        return AddedVoice(profile=updated or profile, added_s=data.total_seconds, found=True)
+        return AddedVoice(
+            profile=updated or profile, added_s=data.total_seconds, found=True, turns=relabelled
+        )
 
     async def clips_audio(self, profile: VoiceProfile) -> list[Audio]:
         """The profile's reference clips, decoded (16 kHz mono)."""

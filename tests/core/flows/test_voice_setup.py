@@ -28,6 +28,7 @@ from tests.core.flows.voice_fakes import (
     write_recording,
 )
 from tests.support.app import ScriptedConsole
+from tests.support.stt import FakeSpeechToText
 
 _SAVED = re.compile(r"saved: (\S+)")
 VOICE_TABLES = ("voice_profiles", "voice_clips", "voice_recordings")
@@ -36,6 +37,8 @@ VOICE_TABLES = ("voice_profiles", "voice_clips", "voice_recordings")
 def _flow(app: App) -> VoiceSetupFlow:
     flow = app.engine.router.flows[VoiceSetupFlow.kind]
     assert isinstance(flow, VoiceSetupFlow)
+    if flow.memories is not None and not isinstance(flow.memories.stt, FakeSpeechToText):
+        flow.memories.stt = FakeSpeechToText()  # hears nothing: voice memories are tested on their own
     return flow
 
 

