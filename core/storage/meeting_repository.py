@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.audio import TranscriptSegment
@@ -174,7 +174,7 @@ class MeetingRepository:
                 for i, seg in enumerate(seg for seg in segments if seg.text.strip())
             ]
             if rows:
-                await s.execute(MeetingSegmentRow.__table__.insert(), rows)
+                await s.execute(insert(MeetingSegmentRow), rows)
             await s.execute(
                 update(MeetingRow)
                 .where(MeetingRow.id == meeting_id)
@@ -279,7 +279,7 @@ class MeetingRepository:
             ).all()
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        matrix = np.stack([np.frombuffer(e, dtype=np.float16) for _, e in rows]).astype(np.float32)
+        matrix = np.stack([np.frombuffer(e or b"", dtype=np.float16) for _, e in rows]).astype(np.float32)
         return [int(i) for i, _ in rows], matrix
 
     async def count_segments(self, scope: MeetingScope) -> int:
