@@ -430,6 +430,26 @@ def meeting_rename(
     typer.echo(f"{label} -> {name}")
 
 
+# --- jobs -------------------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    jobs_module: Annotated[
+        list[str] | None,
+        typer.Option("--jobs-module", help="Also import MODULE and call its register_jobs(registry, app)."),
+    ] = None,
+) -> None:
+    """Serve the distributed job queue (VOS_JOBS__BACKEND=redis); start as many as you like."""
+    from bot.worker import run_worker
+
+    settings = settings_or_exit()
+    if settings.jobs.backend != "redis":
+        raise _fail("VOS_JOBS__BACKEND: `vos worker` serves the redis queue; set it to redis")
+    setup_logging(settings)
+    run_async(lambda: run_worker(settings, jobs_module or []))
+
+
 def main() -> None:
     """Entry point of the ``vos`` script."""
     app()

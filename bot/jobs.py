@@ -4,7 +4,7 @@ Schedule persistence: the purge job is re-registered at every start with ``repla
 at start-up, then every ``interval_hours``. No job store is persisted, on purpose: the job is derived from
 settings and idempotent, and what it works on (which meetings still keep audio, and since when) is already
 persisted in the database, so a restart loses nothing but re-runs a cheap query. At start-up the bot also
-reports meetings a previous process left unfinished (marked failed, see ``MeetingService``).
+recovers interrupted jobs (see :func:`background_jobs`).
 """
 
 from __future__ import annotations
@@ -55,10 +55,21 @@ def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOSchedul
 
 @asynccontextmanager
 async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
-    """Report interrupted meetings, then run the scheduler until the block exits."""
-    interrupted = await app.meetings.recover_interrupted()
-    for meeting in interrupted:
-        log.warning("meeting %s (%s) was interrupted by a restart: marked failed", meeting.id, meeting.title)
+    """Recover interrupted work, then run the scheduler until the block exits.
+
+    With the local job runner, meetings a previous process left unfinished are marked failed, then the
+    unfinished jobs are re-queued once (``LocalJobQueue.recover``): a ``meeting_import`` job among them
+    processes its meeting again. With the Redis queue the workers own recovery (leases), so the bot leaves
+    meetings and jobs alone: one of them may be running on a worker right now.
+    """
+    from core.jobs.local import LocalJobQueue
+
+    if isinstance(app.jobs, LocalJobQueue):
+        interrupted = await app.meetings.recover_interrupted()
+        for meeting in interrupted:
+            log.warning("meeting %s (%s) was interrupted by a restart", meeting.id, meeting.title)
+        for job in await app.jobs.recover():
+            log.warning("job %s (%s) was unfinished at start-up: resuming it once", job.id, job.kind)
     scheduler = build_scheduler(app)
     scheduler.start()
     try:

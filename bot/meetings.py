@@ -114,22 +114,28 @@ async def cli_import(
     speakers: int | None,
 ) -> dict[str, Any]:
     """``vos meeting import``."""
+    from bot.runner import local_user
     from bot.wiring import running_app
+    from core.meetings.jobs import MEETING_IMPORT, import_payload
 
     async with running_app(settings) as app:
         scope, locale = await scope_for(app, user_id, guild_id)
-        meeting = await app.meetings.import_file(
-            scope,
-            path,
-            title=title,
-            language=language,
-            speakers=speakers,
-            locale=locale,
-            created_by=scope.user_id,
-            progress=cli_progress,
+        user = await local_user(app, user_id)
+        meeting = await app.meetings.create_import(scope, path, title=title, created_by=user.id)
+        job_id = await app.jobs.submit(
+            MEETING_IMPORT,
+            import_payload(meeting, locale=locale, language=language, speakers=speakers),
+            owner_id=user.id,
+            chat_id="cli",
+            idempotency_key=meeting.id,
         )
+        async for update in app.jobs.watch(job_id):  # in this process, or on a worker
+            if not update.final:
+                cli_progress(update.fraction, update.text)
         sys.stderr.write("\n")
-        return meeting_json(meeting)
+        stored = await app.meetings.get(scope, meeting.id)
+        assert stored is not None
+        return meeting_json(stored)
 
 
 async def cli_list(settings: Settings, user_id: str, guild_id: str | None) -> list[dict[str, Any]]:

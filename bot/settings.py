@@ -111,11 +111,17 @@ class MeetingSettings(_Section):
 
 
 class JobSettings(_Section):
-    """Where heavy jobs run."""
+    """Where heavy jobs run: in the bot process (``local``) or on ``vos worker`` processes (``redis``)."""
 
     backend: Literal["local", "redis"] = "local"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    workers: int = 1
+    workers: int = Field(default=1, ge=1)
+    """Jobs run at once: by the local runner, or by each ``vos worker`` process."""
+    queue: str = Field(default="vos", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    """The Redis key prefix of the queue (several deployments can share one Redis)."""
+    lease_s: float = Field(default=60.0, gt=0)
+    """How long a dead worker's job waits before another worker takes it over."""
+    max_attempts: int = Field(default=3, ge=1)
 
 
 class Settings(BaseSettings):

@@ -11,12 +11,16 @@ from pathlib import Path
 
 from bot.meetings import build_meeting_service
 from bot.settings import Settings
+from bot.worker import build_job_queue
 from core.commands import Commands
+from core.domain.meetings import MeetingScope
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
+from core.jobs.ports import JobQueue
+from core.jobs.registry import JobRegistry, echo_job
 from core.meetings.commands import MeetingCommands
-from core.domain.meetings import MeetingScope
+from core.meetings.jobs import register_meeting_jobs
 from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
 from core.personas.offline_chat import OfflineChat
@@ -30,6 +34,7 @@ from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
 from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
+from core.storage.job_repository import JobRepository
 from core.storage.memory import MemoryStore
 from core.storage.migrate import upgrade
 from core.storage.repositories import (
@@ -69,6 +74,9 @@ class App:
     engine: Engine
     chat_model: ChatModel | None
     meetings: MeetingService
+    job_repo: JobRepository
+    job_registry: JobRegistry
+    jobs: JobQueue
     stt: SpeechToText | None = None
 
 
@@ -233,8 +241,14 @@ def build_app(
         voice_profiles=voice_profiles,
     )
     meetings = build_meeting_service(settings, db, blobs, model)
+    job_repo = JobRepository(db)
+    job_registry = JobRegistry()
+    job_registry.register("echo", echo_job)
+    register_meeting_jobs(job_registry, meetings)
+    jobs = build_job_queue(settings, job_repo, job_registry)
     meeting_commands = MeetingCommands(
         meetings,
+        jobs=jobs,
         export_dir=data / "exports" / "meetings",
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
     )
@@ -277,6 +291,9 @@ def build_app(
         chat_model=model,
         stt=stt,
         meetings=meetings,
+        job_repo=job_repo,
+        job_registry=job_registry,
+        jobs=jobs,
     )
 
 
@@ -289,6 +306,7 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
             await upgrade(settings.effective_database_url)
         yield app
     finally:
+        await app.jobs.aclose()
         if app.chat_model is not None:
             await app.chat_model.aclose()
         await app.db.dispose()

@@ -8,7 +8,6 @@ adapter's convention), to that server: every member of it shares the server's ar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +19,9 @@ from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope, MeetingStatus
 from core.engine import Router
 from core.i18n import t
+from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
+from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService
 from core.meetings.summary_offline import MeetingSummary
 from core.ports import EngineUnavailable
@@ -120,8 +121,11 @@ class MeetingCommands:
 
     kind = "meeting"
 
-    def __init__(self, service: MeetingService, *, export_dir: Path, max_upload_bytes: int) -> None:
+    def __init__(
+        self, service: MeetingService, *, jobs: JobQueue, export_dir: Path, max_upload_bytes: int
+    ) -> None:
         self.service = service
+        self.jobs = jobs
         self.export_dir = export_dir
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
@@ -193,55 +197,53 @@ class MeetingCommands:
             yield action
 
     async def _process(self, ctx: Context, path: Path, title: str) -> AsyncIterator[Action]:
+        """Store the recording, submit its ``meeting_import`` job and edit one progress message until done.
+
+        The job runs wherever the queue runs it (this process, or a worker); closing this generator early
+        (the adapter went away) leaves the job running and its result stored.
+        """
         progress_id = f"meeting-{ctx.user.id[:8]}"
         yield ShowProgress(progress_id=progress_id, text=ctx.tr("meetingflow.working"), fraction=0.0)
-        updates: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-
-        def on_progress(fraction: float, stage: str) -> None:
-            updates.put_nowait((fraction, stage))
-
-        task = asyncio.ensure_future(
-            self.service.import_file(
-                meeting_scope(ctx),
-                path,
-                title=title,
-                locale=ctx.locale,
-                created_by=ctx.user.id,
-                progress=on_progress,
-            )
+        meeting = await self.service.create_import(
+            meeting_scope(ctx), path, title=title, created_by=ctx.user.id
+        )
+        job_id = await self.jobs.submit(
+            MEETING_IMPORT,
+            import_payload(meeting, locale=ctx.locale),
+            owner_id=ctx.user.id,
+            chat_id=ctx.event.chat_id,
+            idempotency_key=meeting.id,
         )
         shown = (-1.0, "")
-        try:
-            while not task.done():
-                getter = asyncio.ensure_future(updates.get())
-                await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await getter
-                    continue
-                fraction, stage = getter.result()
-                # One edit per stage change or 10 %, so chats are not flooded (Telegram allows ~1/s).
-                if stage != shown[1] or fraction - shown[0] >= 0.1:
-                    shown = (fraction, stage)
-                    label = ctx.tr(f"meetingflow.stage.{stage}") if stage in _STAGES else stage
-                    yield ShowProgress(
-                        progress_id=progress_id,
-                        text=ctx.tr("meetingflow.progress", stage=label, percent=round(fraction * 100)),
-                        fraction=fraction,
-                    )
-            meeting = await task
-        except EngineUnavailable as exc:
-            yield DeleteProgress(progress_id=progress_id)
+        final: JobUpdate | None = None
+        async for update in self.jobs.watch(job_id):
+            if update.final:  # the watch ends after its final update
+                final = update
+                continue
+            fraction, stage = update.fraction, update.text
+            # One edit per stage change or 10 %, so chats are not flooded (Telegram allows ~1/s).
+            if stage != shown[1] or fraction - shown[0] >= 0.1:
+                shown = (fraction, stage)
+                label = ctx.tr(f"meetingflow.stage.{stage}") if stage in _STAGES else stage
+                yield ShowProgress(
+                    progress_id=progress_id,
+                    text=ctx.tr("meetingflow.progress", stage=label, percent=round(fraction * 100)),
+                    fraction=fraction,
+                )
+        yield DeleteProgress(progress_id=progress_id)
+        stored = await self.service.get(meeting.scope, meeting.id)
+        if final is not None and final.status is JobStatus.FAILED and (final.error or "").startswith(
+            EngineUnavailable.__name__
+        ):
             yield SendText(
-                text=ctx.tr("meetingflow.not_available", reason=str(exc)[:120], extra=exc.extra or "speech")
+                text=ctx.tr("meetingflow.not_available", reason=(final.error or "")[:120], extra="speech")
             )
             return
-        finally:
-            if not task.done():
-                task.cancel()
-        yield DeleteProgress(progress_id=progress_id)
-        async for action in self._results(ctx, meeting):
+        if stored is None or final is None or final.status is not JobStatus.DONE:
+            error = (stored.error if stored is not None else None) or (final.error if final else None)
+            yield SendText(text=ctx.tr("meetingflow.failed", error=(error or "?")[:300]))
+            return
+        async for action in self._results(ctx, stored):
             yield action
 
     async def _results(self, ctx: Context, meeting: Meeting) -> AsyncIterator[Action]:

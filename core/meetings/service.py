@@ -107,22 +107,32 @@ class MeetingService:
         progress: ProgressCallback | None = None,
     ) -> Meeting:
         """Import a recording or a zip of per-speaker tracks; returns the meeting, ``done`` or ``failed``."""
+        meeting = await self.create_import(scope, path, title=title, created_by=created_by)
+        return await self.process(meeting, self.options(language, speakers), locale=locale, progress=progress)
+
+    async def create_import(
+        self, scope: MeetingScope, path: Path, *, title: str | None = None, created_by: str | None = None
+    ) -> Meeting:
+        """Store the recording as a blob and create its ``queued`` meeting (the ``meeting_import`` job
+        processes it: see :mod:`core.meetings.jobs`)."""
         is_zip = await asyncio.to_thread(zipfile.is_zipfile, path)
         key = await self.blobs.put_file(path)
-        meeting = await self.repo.create(
+        return await self.repo.create(
             scope,
             title=title or path.stem,
             source=MeetingSource.TRACKS if is_zip else MeetingSource.MIXED,
             audio_blob=key,
             created_by=created_by,
         )
-        options = PipelineOptions(
+
+    def options(self, language: str | None = None, speakers: int | None = None) -> PipelineOptions:
+        """Pipeline options for one import, with this service's limits."""
+        return PipelineOptions(
             language=language,
             speakers=speakers,
             max_audio_seconds=self.max_audio_seconds,
             track_limits=self.track_limits,
         )
-        return await self.process(meeting, options, locale=locale, progress=progress)
 
     async def import_tracks(
         self, scope: MeetingScope, files: Mapping[str, Path], *, title: str, **kwargs: object
