@@ -10,7 +10,8 @@ both ride on the job table (status ``cancelled``) and on one Redis stream per jo
 watcher that arrives late still sees every update and the final one.
 
 Keys (all under ``namespace``): ``{ns}:jobs`` the task stream and its consumer group, ``{ns}:job:{id}:events``
-the job's updates (expire after a day), ``{ns}:job:{id}:lease`` the worker that runs it now.
+the job's updates (expire after a day), ``{ns}:job:{id}:lease`` the worker that runs it now, and
+``{ns}:worker:{name}`` one key per serving worker (expires 10 s after it stops).
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class RedisQueueOptions:
         """A job's lease key."""
         return f"{self.namespace}:job:{job_id}:lease"
 
+    def alive(self, worker: str = "*") -> str:
+        """A serving worker's presence key (a pattern with the default)."""
+        return f"{self.namespace}:worker:{worker}"
+
 
 class ReclaimingStreamBroker(RedisStreamBroker):
     """taskiq-redis's stream broker, reading one message at a time and reclaiming idle ones on every turn.
@@ -75,7 +80,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         last_claim = 0.0
         async with Redis(connection_pool=self.connection_pool) as conn:
             while True:
-                fetched = await conn.xreadgroup(
+                fetched: Any = await conn.xreadgroup(
                     self.consumer_group_name,
                     self.consumer_name,
                     {self.queue_name: ">"},
@@ -88,7 +93,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                 if time.monotonic() - last_claim < self.idle_timeout / 4000:
                     continue
                 last_claim = time.monotonic()
-                claimed = await conn.xautoclaim(
+                claimed: Any = await conn.xautoclaim(
                     self.queue_name,
                     self.consumer_group_name,
                     self.consumer_name,
@@ -140,7 +145,8 @@ class RedisJobQueue:
         if not self._started:
             await self.broker.startup()
             self._started = True
-        await AsyncKicker(TASK_NAME, self.broker, {"ack_type": "manual"}).kiq(job_id)
+        kicker: Any = AsyncKicker(TASK_NAME, self.broker, {"ack_type": "manual"})  # the worker acks
+        await kicker.kiq(job_id)
 
     async def submit(
         self,
@@ -179,7 +185,7 @@ class RedisJobQueue:
             return
         key, last = self.options.events(job_id), "0-0"
         while True:
-            response = await self.redis.xread({key: last}, block=self.options.block_ms, count=100)
+            response: Any = await self.redis.xread({key: last}, block=self.options.block_ms, count=100)
             if not response:
                 job = await self.repo.get(job_id)
                 if job is None:
@@ -218,6 +224,11 @@ class RedisJobQueue:
         except Exception:
             return 0
         return sum(int(g.get("lag") or 0) + int(g.get("pending") or 0) for g in groups)
+
+    async def workers_alive(self) -> list[str]:
+        """The names of the workers serving this queue now (each refreshes its key every few seconds)."""
+        prefix = self.options.alive("")
+        return sorted([k.decode()[len(prefix) :] async for k in self.redis.scan_iter(self.options.alive())])
 
     async def aclose(self) -> None:
         """Close the connections."""

@@ -124,11 +124,21 @@ class RedisJobWorker:
         broker.register_task(run_job, task_name=TASK_NAME)
         await broker.startup()
         log.info("worker %s serving %s (%d at a time)", self.name, self.options.stream(), self.concurrency)
+        presence = asyncio.ensure_future(self._present())
         try:
             await run_receiver_task(broker, max_async_tasks=self.concurrency, run_startup=False)
         finally:
+            presence.cancel()
+            await asyncio.gather(presence, return_exceptions=True)
             with contextlib.suppress(Exception):
+                await self.redis.delete(self.options.alive(self.name))
                 await broker.shutdown()
+
+    async def _present(self) -> None:
+        """Keep this worker's presence key alive (``RedisJobQueue.workers_alive``, ``vos admin stats``)."""
+        while True:
+            await self.redis.set(self.options.alive(self.name), "1", ex=10)
+            await asyncio.sleep(3)
 
     async def aclose(self) -> None:
         """Close the lease connection."""
