@@ -118,6 +118,19 @@ class JobSettings(_Section):
     workers: int = 1
 
 
+class BlobSettings(_Section):
+    """Where blobs (uploads, audio) live: the local data directory, or an S3-compatible bucket (MinIO...)."""
+
+    backend: Literal["local", "s3"] = "local"
+    endpoint_url: str | None = None
+    bucket: str = "vos"
+    region: str = "us-east-1"
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    prefix: str = "blobs/"
+    cache_dir: Path | None = None  # default: <data_dir>/blob_cache
+
+
 class Settings(BaseSettings):
     """Every VOS setting."""
 
@@ -145,6 +158,7 @@ class Settings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     meetings: MeetingSettings = MeetingSettings()
     jobs: JobSettings = JobSettings()
+    blobs: BlobSettings = BlobSettings()
 
     @field_validator("database_url")
     @classmethod

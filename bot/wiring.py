@@ -23,7 +23,7 @@ from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
-from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
@@ -57,7 +57,7 @@ class App:
 
     settings: Settings
     db: Database
-    blobs: LocalBlobStore
+    blobs: BlobStore
     users: UserRepository
     stars: StarRepository
     chats: ChatRepository
@@ -87,6 +87,26 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
             timeout_s=llm.timeout_s,
             max_retries=llm.max_retries,
             context_tokens=llm.context_tokens,
+        )
+    )
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The local content-addressed store, or the S3-compatible bucket (``VOS_BLOBS__BACKEND=s3``)."""
+    cfg = settings.blobs
+    if cfg.backend == "local":
+        return LocalBlobStore(settings.data_dir / "blobs")
+    from core.storage.s3_blobs import S3BlobOptions, S3BlobStore
+
+    return S3BlobStore(
+        S3BlobOptions(
+            bucket=cfg.bucket,
+            cache_dir=cfg.cache_dir or settings.data_dir / "blob_cache",
+            endpoint_url=cfg.endpoint_url,
+            region=cfg.region,
+            access_key=cfg.access_key.get_secret_value() if cfg.access_key else None,
+            secret_key=cfg.secret_key.get_secret_value() if cfg.secret_key else None,
+            prefix=cfg.prefix,
         )
     )
 
@@ -145,7 +165,7 @@ def build_app(
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
-    blobs = LocalBlobStore(data / "blobs")
+    blobs = build_blob_store(settings)
     users = UserRepository(db)
     stars = StarRepository(db)
     chats = ChatRepository(db)
