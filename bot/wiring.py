@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.meetings import build_meeting_service
+from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
+from core.admin import AdminService
 from core.commands import Commands
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
@@ -28,8 +30,8 @@ from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
-from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
+from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
 from core.storage.migrate import upgrade
 from core.storage.repositories import (
@@ -69,6 +71,8 @@ class App:
     engine: Engine
     chat_model: ChatModel | None
     meetings: MeetingService
+    admin: AdminService
+    job_lock: JobLock
     stt: SpeechToText | None = None
 
 
@@ -87,26 +91,6 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
             timeout_s=llm.timeout_s,
             max_retries=llm.max_retries,
             context_tokens=llm.context_tokens,
-        )
-    )
-
-
-def build_blob_store(settings: Settings) -> BlobStore:
-    """The local content-addressed store, or the S3-compatible bucket (``VOS_BLOBS__BACKEND=s3``)."""
-    cfg = settings.blobs
-    if cfg.backend == "local":
-        return LocalBlobStore(settings.data_dir / "blobs")
-    from core.storage.s3_blobs import S3BlobOptions, S3BlobStore
-
-    return S3BlobStore(
-        S3BlobOptions(
-            bucket=cfg.bucket,
-            cache_dir=cfg.cache_dir or settings.data_dir / "blob_cache",
-            endpoint_url=cfg.endpoint_url,
-            region=cfg.region,
-            access_key=cfg.access_key.get_secret_value() if cfg.access_key else None,
-            secret_key=cfg.secret_key.get_secret_value() if cfg.secret_key else None,
-            prefix=cfg.prefix,
         )
     )
 
@@ -281,6 +265,7 @@ def build_app(
     )
     commands.engine = engine
     meeting_commands.engine = engine
+    admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,
         db=db,
@@ -297,6 +282,8 @@ def build_app(
         chat_model=model,
         stt=stt,
         meetings=meetings,
+        admin=admin,
+        job_lock=build_job_lock(settings, db),
     )
 
 
