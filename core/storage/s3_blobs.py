@@ -109,6 +109,10 @@ class S3BlobStore:
             raise
         return True
 
+    def _list_page(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        page: dict[str, Any] = self._s3().list_objects_v2(**kwargs)
+        return page
+
     # --- the local cache ---------------------------------------------------------------------------------
 
     def _cache_path(self, key: str) -> Path:
@@ -213,7 +217,7 @@ class S3BlobStore:
             kwargs: dict[str, Any] = {"Bucket": self.options.bucket, "Prefix": prefix}
             if token:
                 kwargs["ContinuationToken"] = token
-            page = await asyncio.to_thread(lambda kw=kwargs: self._s3().list_objects_v2(**kw))
+            page: dict[str, Any] = await asyncio.to_thread(self._list_page, kwargs)
             for item in page.get("Contents", []):
                 name = str(item["Key"])[len(prefix) :]
                 if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
