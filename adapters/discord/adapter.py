@@ -474,7 +474,7 @@ class DiscordAdapter:
             incoming = IncomingFile(
                 path=stopped.zip_path, filename=stopped.zip_path.name, size=size, mime_type="application/zip"
             )
-            events = [
+            events: list[Event] = [
                 origin.command("meeting"),
                 origin.file(incoming, caption=f"discord meeting {stopped.id}"),
             ]

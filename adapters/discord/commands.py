@@ -157,7 +157,8 @@ def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_command
     async def listen(interaction: discord.Interaction, message: discord.Message) -> None:
         await handlers.listen(interaction, message)
 
-    for command in (privacy, optout, optin):
-        tree.add_command(command)
+    tree.add_command(privacy)
+    tree.add_command(optout)
+    tree.add_command(optin)
     tree.add_command(app_commands.ContextMenu(name=_ls("listen"), callback=listen))
     return tree

@@ -104,6 +104,13 @@ def write_track_zip(zip_path: Path, tracks: dict[str, Path]) -> None:
             zf.write(path, arcname=entry)
 
 
+def _default_start_capture() -> StartCapture:
+    """The real receive path, imported on first use (it needs the voice extra: PyNaCl, davey)."""
+    from adapters.discord.voice import start_capture
+
+    return start_capture
+
+
 class MeetingRecorder:
     """Starts and stops captures; one per guild."""
 
@@ -143,10 +150,7 @@ class MeetingRecorder:
             running = self._live.get(guild_id)
             if running is not None:
                 raise MeetingError("already_running", channel=running.channel.mention)
-            start = self._start_capture
-            if start is None:
-                from adapters.discord.voice import start_capture as start
-
+            start = self._start_capture or _default_start_capture()
             meeting_id = uuid.uuid4().hex[:12]
             directory = self.meetings_dir / meeting_id
             try:
