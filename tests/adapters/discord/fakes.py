@@ -389,7 +389,11 @@ def slash(
     """``/group sub opt=value`` as an APPLICATION_COMMAND interaction (names are the default English ones)."""
     parts = path.split()
     leaf: list[dict[str, Any]] = [
-        {"type": 11 if attachments and name_ in {"export", "file", "recording"} else 3, "name": name_, "value": value}
+        {
+            "type": 11 if attachments and name_ in {"export", "file", "recording"} else 3,
+            "name": name_,
+            "value": value,
+        }
         for name_, value in (options or {}).items()
     ]
     options_payload = leaf
