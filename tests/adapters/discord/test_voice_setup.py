@@ -126,9 +126,7 @@ async def test_voice_setup_end_to_end_with_the_real_engine(
     assert http.texts()[-1] == t(KO, "voiceflow.ask_pick", star=star.name)
     speaker_one = t(KO, "voice.separation.speaker_label", number=1)
     await adapter.on_interaction(click(client, _button(http, speaker_one)))
-    profile = (
-        await vos_app.voice_profiles.profile(user.id, star.id) if hasattr(vos_app, "voice_profiles") else None
-    )
     assert any("목소리를 간직했어요" in x for x in http.texts())
-    assert profile is None or profile.total_seconds >= 6.0
+    profile = await flow.profiles.profile(user.id, star.id)
+    assert profile is not None and profile.total_seconds >= 6.0
     assert not list(adapter.config.downloads_dir.iterdir())  # the held recording was removed after use
