@@ -1,7 +1,8 @@
 """The Discord adapter's lifecycle: discord.py inside the caller's TaskGroup, interactions to the engine.
 
-``await DiscordAdapter(config, engine).run()`` logs in (``async with client: client.start(token)``),
-syncs the command tree in ``setup_hook`` and serves until :meth:`DiscordAdapter.stop` or cancellation;
+``await DiscordAdapter(config, engine, optouts=register).run()`` loads the opt-outs, logs in
+(``async with client: client.start(token)``), syncs the command tree in ``setup_hook`` and serves until
+:meth:`DiscordAdapter.stop` or cancellation;
 running meetings are stopped (tracks kept on disk) and the client closed on the way out.
 
 The engine round trip (defer, order per user, render, apologise, attachments held for a flow) is
