@@ -1,5 +1,6 @@
 """Background jobs of the running bot (APScheduler): the meeting audio retention purge.
 
+Replicas: every replica schedules the job; a lock makes one of them run each tick (``run_retention``).
 Schedule persistence: the purge job is re-registered at every start with ``replace_existing`` and runs once
 at start-up, then every ``interval_hours``. No job store is persisted, on purpose: the job is derived from
 settings and idempotent, and what it works on (which meetings still keep audio, and since when) is already
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.meetings.retention import purge_expired_audio
+from core.storage.locks import run_exclusive
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,10 +29,19 @@ RETENTION_JOB_ID = "meeting-audio-retention"
 
 
 async def run_retention(app: App) -> list[str]:
-    """Purge expired raw meeting audio now; returns the meeting ids purged."""
-    return await purge_expired_audio(
-        app.meetings.repo, app.blobs, retention_days=app.settings.meetings.audio_retention_days
+    """Purge expired raw meeting audio now; returns the meeting ids purged.
+
+    Replicas share the schedule: the job lock (PostgreSQL advisory or Redis, see ``build_job_lock``) lets
+    one of them run it; the others skip that tick and return nothing.
+    """
+    purged = await run_exclusive(
+        app.job_lock,
+        RETENTION_JOB_ID,
+        lambda: purge_expired_audio(
+            app.meetings.repo, app.blobs, retention_days=app.settings.meetings.audio_retention_days
+        ),
     )
+    return purged or []
 
 
 def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:

@@ -14,8 +14,10 @@ from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
+from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar
+from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
 
 log = logging.getLogger(__name__)
@@ -143,7 +145,8 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         guild_ids=tuple(dc.guild_ids),
         audio_retention_days=settings.meetings.audio_retention_days,
     )
-    return DiscordAdapter(config, app.engine)
+    optouts = MeetingOptOuts(MeetingOptOutRepository(app.db))
+    return DiscordAdapter(config, app.engine, optouts=optouts)
 
 
 async def cli_create_star(

@@ -7,11 +7,12 @@ printed. Unknown keys are rejected, so a typo is an error instead of a silently 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -124,6 +125,26 @@ class JobSettings(_Section):
     max_attempts: int = Field(default=3, ge=1)
 
 
+class BlobSettings(_Section):
+    """Where blobs (uploads, audio) live: the local data directory, or an S3-compatible bucket (MinIO...)."""
+
+    backend: Literal["local", "s3"] = "local"
+    endpoint_url: str | None = None
+    bucket: str = "vos"
+    region: str = "us-east-1"
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    prefix: str = "blobs/"
+    cache_dir: Path | None = None  # default: <data_dir>/blob_cache
+
+
+class _VosDotEnv(DotEnvSettingsSource):
+    """``.env`` entries without the ``VOS_`` prefix belong to other tools (docker compose): skip them."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k: v for k, v in super()._load_env_vars().items() if k.lower().startswith(ENV_PREFIX.lower())}
+
+
 class Settings(BaseSettings):
     """Every VOS setting."""
 
@@ -151,6 +172,25 @@ class Settings(BaseSettings):
     safety: SafetySettings = SafetySettings()
     meetings: MeetingSettings = MeetingSettings()
     jobs: JobSettings = JobSettings()
+    blobs: BlobSettings = BlobSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual order, with a ``.env`` reader that ignores other tools' keys."""
+        if isinstance(dotenv_settings, DotEnvSettingsSource):
+            dotenv_settings = _VosDotEnv(
+                settings_cls,
+                env_file=dotenv_settings.env_file,
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            )
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("database_url")
     @classmethod
@@ -229,7 +269,9 @@ def load_settings(
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        name = ENV_PREFIX + "__".join(loc).upper() if loc else "settings"
+        name = "__".join(loc).upper() if loc else "settings"
+        if not name.startswith(ENV_PREFIX):
+            name = ENV_PREFIX + name
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown setting"

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.meetings import build_meeting_service
+from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
+from core.admin import AdminService
 from core.commands import Commands
 from core.domain.meetings import MeetingScope
 from core.engine import Engine
@@ -27,14 +29,14 @@ from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
-from core.ports import ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
-from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
 from core.storage.job_repository import JobRepository
+from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
 from core.storage.migrate import upgrade
 from core.storage.repositories import (
@@ -62,7 +64,7 @@ class App:
 
     settings: Settings
     db: Database
-    blobs: LocalBlobStore
+    blobs: BlobStore
     users: UserRepository
     stars: StarRepository
     chats: ChatRepository
@@ -77,6 +79,8 @@ class App:
     job_repo: JobRepository
     job_registry: JobRegistry
     jobs: JobQueue
+    admin: AdminService
+    job_lock: JobLock
     stt: SpeechToText | None = None
 
 
@@ -153,7 +157,7 @@ def build_app(
     data = settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     db = Database(settings.effective_database_url)
-    blobs = LocalBlobStore(data / "blobs")
+    blobs = build_blob_store(settings)
     users = UserRepository(db)
     stars = StarRepository(db)
     chats = ChatRepository(db)
@@ -275,6 +279,7 @@ def build_app(
     )
     commands.engine = engine
     meeting_commands.engine = engine
+    admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,
         db=db,
@@ -294,6 +299,8 @@ def build_app(
         job_repo=job_repo,
         job_registry=job_registry,
         jobs=jobs,
+        admin=admin,
+        job_lock=build_job_lock(settings, db),
     )
 
 

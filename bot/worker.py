@@ -3,9 +3,10 @@ the distributed queue (``VOS_JOBS__BACKEND=redis``)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
@@ -28,6 +29,24 @@ def redis_options(settings: Settings) -> RedisQueueOptions:
     return RedisQueueOptions(
         url=jobs.redis_url, namespace=jobs.queue, lease_s=jobs.lease_s, max_attempts=jobs.max_attempts
     )
+
+
+def redis_queue_depth(settings: Settings) -> Callable[[], Awaitable[int]]:
+    """``vos admin stats``'s queue depth: messages of the job stream not yet delivered or acknowledged."""
+
+    async def depth() -> int:
+        from redis.asyncio import Redis
+
+        from core.jobs.redis_queue import stream_depth
+
+        options = redis_options(settings)
+        redis = Redis.from_url(options.url, socket_connect_timeout=5)
+        try:
+            return await asyncio.wait_for(stream_depth(redis, options), 5)
+        finally:
+            await redis.aclose()
+
+    return depth
 
 
 def build_job_queue(settings: Settings, repo: JobRepository, registry: JobRegistry) -> JobQueue:

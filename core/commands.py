@@ -289,16 +289,20 @@ class Commands:
         if self.voice_setup is not None:
             self.voice_setup.forget(star_id)
 
+    async def forget_user(self, user_id: str) -> None:
+        """Everything ``/forget_me`` deletes (also ``vos admin user ID --delete``): caches, rows, blobs."""
+        for owned in await self.chat.stars.list_owned(user_id):
+            self.chat.offline.forget(owned.id)
+            self._forget_audio(owned.id)
+        for hook in self.forget_me_hooks:
+            await hook(user_id)
+        await self.rights.forget_user(user_id)
+
     async def confirmed(self, ctx: Context, action: str, star_id: str | None) -> AsyncIterator[Action]:
         """Carry out a confirmed destructive action."""
         star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
         if action == "forget_me":
-            for owned in await self.chat.stars.list_owned(ctx.user.id):
-                self.chat.offline.forget(owned.id)
-                self._forget_audio(owned.id)
-            for hook in self.forget_me_hooks:
-                await hook(ctx.user.id)
-            await self.rights.forget_user(ctx.user.id)
+            await self.forget_user(ctx.user.id)
             yield SendText(text=ctx.tr("rights.forget_me_done"))
         elif star is None:
             yield SendText(text=ctx.tr("stars.not_found"))

@@ -28,3 +28,12 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
     assert set(ko) == set(en), sorted(set(ko) ^ set(en))
     for key in ko:
         assert placeholders(ko[key]) == placeholders(en[key]), key
+
+
+def test_mypy_strict_passes() -> None:
+    """mypy --strict on core and bot (and what they import), as pyproject configures it."""
+    exe = Path(sys.executable).parent / "mypy"
+    if not exe.exists():
+        pytest.fail("mypy is not installed (pip install -e '.[dev]')")
+    result = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -48,6 +48,7 @@ class CommandHandlers(Protocol):
     async def star_create(self, interaction: discord.Interaction, export: discord.Attachment) -> None: ...
     async def star_list(self, interaction: discord.Interaction) -> None: ...
     async def star_chat(self, interaction: discord.Interaction) -> None: ...
+    async def voice_setup(self, interaction: discord.Interaction, recording: discord.Attachment) -> None: ...
     async def privacy(self, interaction: discord.Interaction) -> None: ...
     async def optout(self, interaction: discord.Interaction) -> None: ...
     async def optin(self, interaction: discord.Interaction) -> None: ...
@@ -81,6 +82,21 @@ class StarCommands(app_commands.Group):
     async def chat(self, interaction: discord.Interaction) -> None:
         """Open a DM with the user."""
         await self.handlers.star_chat(interaction)
+
+
+class VoiceCommands(app_commands.Group):
+    """``/voice setup``: the engine's voice setup flow, with the recording attached to the command."""
+
+    def __init__(self, handlers: CommandHandlers) -> None:
+        super().__init__(name=_ls("voice"), description=_ls("voice_desc"))
+        self.handlers = handlers
+
+    @app_commands.command(name=_ls("voice_setup"), description=_ls("voice_setup_desc"))
+    @app_commands.rename(recording=_ls("voice_setup_recording"))
+    @app_commands.describe(recording=_ls("voice_setup_recording_desc"))
+    async def setup(self, interaction: discord.Interaction, recording: discord.Attachment) -> None:
+        """Consent, then the attached recording, the speaker count, samples and "which one is them?"."""
+        await self.handlers.voice_setup(interaction, recording)
 
 
 class MeetingCommands(app_commands.Group):
@@ -138,6 +154,7 @@ def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_command
     """The command tree with every VOS command; call ``tree.set_translator`` before syncing."""
     tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
     tree.add_command(StarCommands(handlers))
+    tree.add_command(VoiceCommands(handlers))
     tree.add_command(MeetingCommands(handlers))
 
     @app_commands.command(name=_ls("privacy"), description=_ls("privacy_desc"))
@@ -157,7 +174,8 @@ def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_command
     async def listen(interaction: discord.Interaction, message: discord.Message) -> None:
         await handlers.listen(interaction, message)
 
-    for command in (privacy, optout, optin):
-        tree.add_command(command)
+    tree.add_command(privacy)
+    tree.add_command(optout)
+    tree.add_command(optin)
     tree.add_command(app_commands.ContextMenu(name=_ls("listen"), callback=listen))
     return tree

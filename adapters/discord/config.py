@@ -54,5 +54,5 @@ class DiscordAdapterConfig:
 
     @property
     def optout_file(self) -> Path:
-        """The JSON file of the opt-out store."""
+        """Where earlier versions kept opt-outs (imported into the database on start, then renamed)."""
         return self.data_dir / "discord-optout.json"

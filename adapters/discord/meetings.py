@@ -17,13 +17,14 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from adapters.discord.convert import Origin
-from adapters.discord.optout import OptOutStore
+from adapters.discord.optout import OptOutRegister
+from core.meetings.tracks import speaker_name
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class StoppedMeeting:
     reason: str
     zip_path: Path | None
     speakers: tuple[str, ...]
+    speaker_ids: tuple[tuple[int, str], ...] = ()
+    """(Discord user id, speaker label the archive will show) per track, for opt-outs that come later."""
 
 
 def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str]:
@@ -97,11 +100,30 @@ def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str
     return out
 
 
+def speaker_labels(user_id: int, names: Iterable[str]) -> list[str]:
+    """The speaker labels a member's track would get in the archive under each of ``names`` (and as is)."""
+    labels: list[str] = []
+    for name in names:
+        if not name:
+            continue
+        for label in (name.strip(), speaker_name(track_filenames([user_id], {user_id: name})[user_id])):
+            if label and label not in labels:
+                labels.append(label)
+    return labels
+
+
 def write_track_zip(zip_path: Path, tracks: dict[str, Path]) -> None:
     """Zip the tracks (entry name → WAV path); WAV is stored, not deflated (fast, barely compressible)."""
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
         for entry, path in tracks.items():
             zf.write(path, arcname=entry)
+
+
+def _default_start_capture() -> StartCapture:
+    """The real receive path, imported on first use (it needs the voice extra: PyNaCl, davey)."""
+    from adapters.discord.voice import start_capture
+
+    return start_capture
 
 
 class MeetingRecorder:
@@ -110,7 +132,7 @@ class MeetingRecorder:
     def __init__(
         self,
         meetings_dir: Path,
-        optouts: OptOutStore,
+        optouts: OptOutRegister,
         *,
         max_duration_s: float,
         connect_timeout_s: float = 30.0,
@@ -143,10 +165,7 @@ class MeetingRecorder:
             running = self._live.get(guild_id)
             if running is not None:
                 raise MeetingError("already_running", channel=running.channel.mention)
-            start = self._start_capture
-            if start is None:
-                from adapters.discord.voice import start_capture as start
-
+            start = self._start_capture or _default_start_capture()
             meeting_id = uuid.uuid4().hex[:12]
             directory = self.meetings_dir / meeting_id
             try:
@@ -181,7 +200,7 @@ class MeetingRecorder:
             return meeting
 
     def _captured(self, guild_id: int, user_id: int) -> bool:
-        return not self.optouts.is_opted_out(guild_id, user_id)
+        return not self.optouts.is_opted_out(str(guild_id), str(user_id))
 
     @staticmethod
     def note_names(meeting: LiveMeeting, channel: Any) -> None:
@@ -240,6 +259,7 @@ class MeetingRecorder:
                 await asyncio.to_thread(track.path.unlink, True)  # opted out after the receiver wrote it
         zip_path: Path | None = None
         speakers: tuple[str, ...] = ()
+        speaker_ids: tuple[tuple[int, str], ...] = ()
         for track in heard:
             if track.user_id not in meeting.names and self._name_lookup is not None:
                 with contextlib.suppress(Exception):
@@ -252,6 +272,7 @@ class MeetingRecorder:
             zip_path = meeting.directory / f"meeting-{meeting.id}.zip"
             await asyncio.to_thread(write_track_zip, zip_path, entries)
             speakers = tuple(entries)
+            speaker_ids = tuple((t.user_id, speaker_name(names[t.user_id])) for t in heard)
         log.info("discord: meeting %s stopped (%s), %d track(s)", meeting.id, reason, len(heard))
         return StoppedMeeting(
             id=meeting.id,
@@ -263,6 +284,7 @@ class MeetingRecorder:
             reason=reason,
             zip_path=zip_path,
             speakers=speakers,
+            speaker_ids=speaker_ids,
         )
 
     async def aclose(self) -> None:

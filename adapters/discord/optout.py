@@ -1,8 +1,9 @@
-"""Who opted out of meeting capture, per (guild, user): in memory, persisted to one JSON file.
+"""The opt-out register the adapter uses (a port), and the import of the old JSON opt-out file.
 
-Interim store until the meetings repository has a table for it. Opting out is per guild (the commands
-are guild-only), like the meeting data it protects. Writes go through a temporary file and a rename, so
-a crash never leaves a half-written file.
+The register is persisted by the composition root's service (``core.meetings.optouts.MeetingOptOuts`` over
+the ``meeting_optouts`` table); the adapter only needs the calls below. Ids are strings: the guild id and
+the member's Discord user id. Opting out is per guild (the commands are guild-only), like the meeting data
+it protects.
 """
 
 from __future__ import annotations
@@ -10,51 +11,53 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 
-class OptOutStore:
-    """``is_opted_out(guild_id, user_id)``; ``opt_out``/``opt_in`` persist immediately."""
+class OptOutRegister(Protocol):
+    """Who must not be captured; opting out also deletes the member's already transcribed speech."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._pairs: set[tuple[int, int]] = set()
-        self._lock = asyncio.Lock()
-        self._load()
+    async def load(self) -> None:
+        """Read the register before the first capture."""
+        ...
 
-    def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            # A damaged file must not silently record people who opted out: refuse to start.
-            raise RuntimeError(
-                f"discord: the opt-out file {self.path} is unreadable; fix or remove it"
-            ) from None
-        self._pairs = {(int(g), int(u)) for g, u in data.get("opted_out", [])}
+    def is_opted_out(self, guild_id: str, user_id: str) -> bool:
+        """Whether the member must not be captured (called from the voice receive thread)."""
+        ...
 
-    def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        """Whether ``user_id`` must not be captured in ``guild_id``."""
-        return (guild_id, user_id) in self._pairs
+    async def opt_out(self, guild_id: str, user_id: str, names: Sequence[str] = ()) -> object:
+        """Record an opt-out and delete the guild's transcript segments spoken under ``names``."""
+        ...
 
-    async def opt_out(self, guild_id: int, user_id: int) -> None:
-        """Record an opt-out."""
-        async with self._lock:
-            self._pairs.add((guild_id, user_id))
-            await asyncio.to_thread(self._save, sorted(self._pairs))
-
-    async def opt_in(self, guild_id: int, user_id: int) -> None:
+    async def opt_in(self, guild_id: str, user_id: str) -> None:
         """Undo an opt-out."""
-        async with self._lock:
-            self._pairs.discard((guild_id, user_id))
-            await asyncio.to_thread(self._save, sorted(self._pairs))
+        ...
 
-    def _save(self, pairs: list[tuple[int, int]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"opted_out": pairs}), encoding="utf-8")
-        os.replace(tmp, self.path)
+    async def forget_speakers(self, guild_id: str, names: Sequence[str]) -> object:
+        """Delete the guild's transcript segments spoken under ``names``."""
+        ...
+
+
+async def import_legacy_file(path: Path, register: OptOutRegister) -> int:
+    """Move the opt-outs of the JSON file earlier versions kept into ``register``; rename it ``.migrated``.
+
+    Returns how many pairs were imported (0 when there is no file). A damaged file stops the start: it
+    must not silently capture people who opted out.
+    """
+    try:
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    except FileNotFoundError:
+        return 0
+    try:
+        pairs = [(str(int(g)), str(int(u))) for g, u in json.loads(text).get("opted_out", [])]
+    except (ValueError, TypeError, AttributeError):
+        raise RuntimeError(f"discord: the opt-out file {path} is unreadable; fix or remove it") from None
+    for guild_id, user_id in pairs:
+        await register.opt_out(guild_id, user_id)
+    await asyncio.to_thread(path.rename, path.with_name(path.name + ".migrated"))
+    log.info("discord: %d opt-out(s) moved from %s into the database", len(pairs), path)
+    return len(pairs)

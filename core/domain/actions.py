@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+
+
+class FileKind(StrEnum):
+    """What kind of file a prompt asks for (``expects_file``).
+
+    A hint for adapters: one whose command already carried an attachment (Discord's ``/star create`` with
+    the export, ``/voice setup`` with the recording) hands it over when a prompt expects that kind, and a
+    prompt for another kind (the optional photo) is left to the user.
+    """
+
+    KAKAO_EXPORT = "kakao_export"
+    AUDIO = "audio"
+    IMAGE = "image"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -16,11 +30,15 @@ class Choice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendText:
-    """Send one message bubble. ``buttons`` are optional quick actions under it."""
+    """Send one message bubble. ``buttons`` are optional quick actions under it.
+
+    ``expects_file`` is set when the bubble asks the user to send a file of that kind.
+    """
 
     text: str
     buttons: tuple[Choice, ...] = ()
     from_star: bool = False
+    expects_file: FileKind | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,10 +69,11 @@ class SendFile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AskChoice:
-    """Ask the user to pick one option."""
+    """Ask the user to pick one option (or, when ``expects_file`` is set, to send a file of that kind)."""
 
     prompt: str
     options: tuple[Choice, ...]
+    expects_file: FileKind | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, AskChoice, DeleteProgress, SendText, ShowProgress
+from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
 from core.flows.base import flow_choice, flow_value
 from core.personas.kakao import KakaoParseError
@@ -119,6 +119,7 @@ class CreateStarFlow:
         return AskChoice(
             prompt=ctx.tr(key, name=state.data.get("name", ""), **fields),
             options=(flow_choice("skip", ctx.tr("common.skip")),),
+            expects_file=FileKind.IMAGE,
         )
 
     async def _step_photo(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
@@ -126,7 +127,7 @@ class CreateStarFlow:
         value, text = _choice_or_text(ctx)
         if value == "skip" or (text or "").lower() in {"skip", "건너뛰기", "없음"}:
             state.goto("export")
-            yield SendText(text=ctx.tr("create.ask_export"))
+            yield SendText(text=ctx.tr("create.ask_export"), expects_file=FileKind.KAKAO_EXPORT)
             return
         if not isinstance(ctx.event, FileUploaded):
             yield self._ask_photo(ctx, state, "kakaoimport.ask_photo")
@@ -152,11 +153,11 @@ class CreateStarFlow:
         state.data["photo_blob"] = await self.blobs.put_bytes(photo.jpeg)
         state.goto("export")
         yield SendText(text=ctx.tr("kakaoimport.photo_saved"))
-        yield SendText(text=ctx.tr("create.ask_export"))
+        yield SendText(text=ctx.tr("create.ask_export"), expects_file=FileKind.KAKAO_EXPORT)
 
     async def _step_export(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         if not isinstance(ctx.event, FileUploaded):
-            yield SendText(text=ctx.tr("create.ask_export"))
+            yield SendText(text=ctx.tr("create.ask_export"), expects_file=FileKind.KAKAO_EXPORT)
             return
         upload = ctx.event.file
         try:

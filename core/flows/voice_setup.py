@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, AskChoice, DeleteProgress, SendText
+from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText
 from core.domain.audio import SpeakerTurn
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage, VoiceMessage
 from core.flows.base import flow_choice, flow_value
@@ -62,6 +62,10 @@ def _answer(ctx: Context) -> str:
             return text.strip().lower()
         case _:
             return ""
+
+
+def _ask_recording(ctx: Context, star: str) -> SendText:
+    return SendText(text=ctx.tr("voiceflow.ask_recording", star=star), expects_file=FileKind.AUDIO)
 
 
 class VoiceSetupFlow:
@@ -130,7 +134,7 @@ class VoiceSetupFlow:
         if profile is None:
             state.data["mode"] = "new"
             state.goto("recording")
-            yield SendText(text=ctx.tr("voiceflow.ask_recording", star=star))
+            yield _ask_recording(ctx, star)
             return
         state.goto("mode")
         yield AskChoice(
@@ -163,11 +167,11 @@ class VoiceSetupFlow:
             return
         state.data["mode"] = answer
         state.goto("recording")
-        yield SendText(text=ctx.tr("voiceflow.ask_recording", star=state.data["star_name"]))
+        yield _ask_recording(ctx, state.data["star_name"])
 
     async def _step_recording(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         if not isinstance(ctx.event, FileUploaded | VoiceMessage):
-            yield SendText(text=ctx.tr("voiceflow.ask_recording", star=state.data["star_name"]))
+            yield _ask_recording(ctx, state.data["star_name"])
             return
         upload = ctx.event.file
         if upload.size > self.max_audio_bytes:

@@ -130,6 +130,15 @@ async def publish(redis: Redis, options: RedisQueueOptions, update: JobUpdate) -
         await pipe.execute()
 
 
+async def stream_depth(redis: Redis, options: RedisQueueOptions) -> int:
+    """Jobs waiting or running: the group's lag (not yet delivered) plus pending (not yet acked)."""
+    try:
+        groups: Any = await redis.xinfo_groups(options.stream())
+    except Exception:  # no stream yet: nothing was ever queued
+        return 0
+    return sum(int(g.get("lag") or 0) + int(g.get("pending") or 0) for g in groups)
+
+
 class RedisJobQueue:
     """A :class:`core.jobs.ports.JobQueue` whose jobs run on ``vos worker`` processes."""
 
@@ -219,11 +228,7 @@ class RedisJobQueue:
 
     async def depth(self) -> int:
         """Messages on the stream not yet acknowledged or delivered (the queue depth)."""
-        try:
-            groups = await self.redis.xinfo_groups(self.options.stream())
-        except Exception:
-            return 0
-        return sum(int(g.get("lag") or 0) + int(g.get("pending") or 0) for g in groups)
+        return await stream_depth(self.redis, self.options)
 
     async def workers_alive(self) -> list[str]:
         """The names of the workers serving this queue now (each refreshes its key every few seconds)."""

@@ -319,3 +319,17 @@ class VoiceMemoryRow(Base):
     language: Mapped[str] = mapped_column(String(16), default="")
     blob_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class MeetingOptOutRow(Base):
+    """A Discord member who opted out of meeting capture in one guild (``/optout``; ``/optin`` deletes it).
+
+    ``user_id`` is the platform's user id (a Discord snowflake), not ``users.id``: capture filters by the
+    id the voice connection reports, for members VOS may never have talked to otherwise.
+    """
+
+    __tablename__ = "meeting_optouts"
+
+    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(TS)

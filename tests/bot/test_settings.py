@@ -74,3 +74,11 @@ def test_cli_config_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["config"])
     assert result.exit_code == 0, result.output
     assert "topsecret" not in result.output and "**********" in result.output
+
+
+def test_dotenv_keeps_other_tools_keys_out(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=secret\nMINIO_ROOT_USER=x\nVOS_DEFAULT_LOCALE=en\n")
+    assert load_settings().default_locale.value == "en"
+    (tmp_path / ".env").write_text("VOS_NOPE=1\n")
+    with pytest.raises(SettingsError, match="^VOS_NOPE: unknown setting"):
+        load_settings()

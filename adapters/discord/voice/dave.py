@@ -65,7 +65,8 @@ class DaveFrameDecryptor:
         if session is None or not _ready(session):
             # No E2EE on this connection (DAVE version 0, e.g. a stage channel): frames are plain Opus.
             if is_dave_frame:
-                return self._count_drop()
+                self._count_drop()
+                return None
             return self._count("_unencrypted", frame)
         if frame == OPUS_SILENCE_FRAME:
             return self._count("_unencrypted", frame)
@@ -74,7 +75,8 @@ class DaveFrameDecryptor:
         except Exception:  # davey raises ValueError; a concurrent borrow raises RuntimeError
             if not is_dave_frame and _can_passthrough(session, user_id):
                 return self._count("_passthrough", frame)
-            return self._count_drop()
+            self._count_drop()
+            return None
         return self._count("_decrypted", opus)
 
     def _count(self, name: str, frame: bytes) -> bytes:

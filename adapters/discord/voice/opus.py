@@ -34,10 +34,13 @@ class OpusDecoder:
 
         self.channels = channels
         self._av: Any = av
-        self._ctx: Any = av.CodecContext.create(_codec_name(), "r")
-        self._ctx.sample_rate = SAMPLE_RATE
-        self._ctx.layout = "mono" if channels == 1 else "stereo"
-        self._ctx.format = "s16"
+        ctx = av.CodecContext.create(_codec_name(), "r")
+        if not isinstance(ctx, av.AudioCodecContext):  # the name is a runtime string: narrow it
+            raise OpusDecodeError(f"{_codec_name()} is not an audio decoder")
+        ctx.sample_rate = SAMPLE_RATE
+        ctx.layout = "mono" if channels == 1 else "stereo"
+        ctx.format = "s16"
+        self._ctx = ctx
 
     def decode(self, frame: bytes) -> np.ndarray:
         """Decode one Opus frame; raises :class:`OpusDecodeError` on corrupt input."""
@@ -53,7 +56,7 @@ class OpusDecoder:
         return np.concatenate(parts)
 
     def _to_int16(self, frame: Any) -> np.ndarray:
-        array = frame.to_ndarray()
+        array: np.ndarray = frame.to_ndarray()
         name = frame.format.name
         if name == "s16":  # packed: (1, samples * channels)
             return array.reshape(-1, self.channels)

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordAdapterConfig
-from tests.adapters.discord.fakes import FakeDiscordHttp, make_client
+from tests.adapters.discord.fakes import FakeDiscordHttp, MemoryOptOuts, make_client
 
 TOKEN = "MTAx.fake-token.discord-secret-value"
 
@@ -37,6 +37,7 @@ def make_adapter(tmp_path: Path, client: discord.Client) -> Callable[..., Discor
     def make(engine: Any, **kwargs: Any) -> DiscordAdapter:
         config_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in DiscordAdapterConfig.__dataclass_fields__}
         config = DiscordAdapterConfig(token=TOKEN, data_dir=tmp_path / "data", **config_kw)
+        kwargs.setdefault("optouts", MemoryOptOuts())
         adapter = DiscordAdapter(config, engine, client=client, **kwargs)
         adapter.max_typing_pause_s = 0.0
         return adapter

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,6 +281,33 @@ class ScriptedEngine:
             yield action
 
 
+class MemoryOptOuts:
+    """The opt-out register in memory (the adapter's port); ``forgotten`` records speaker deletions."""
+
+    def __init__(self) -> None:
+        self.pairs: set[tuple[str, str]] = set()
+        self.forgotten: list[tuple[str, tuple[str, ...]]] = []
+        self.loaded = False
+
+    async def load(self) -> None:
+        self.loaded = True
+
+    def is_opted_out(self, guild_id: str, user_id: str) -> bool:
+        return (guild_id, user_id) in self.pairs
+
+    async def opt_out(self, guild_id: str, user_id: str, names: Sequence[str] = ()) -> int:
+        self.pairs.add((guild_id, user_id))
+        return await self.forget_speakers(guild_id, names)
+
+    async def opt_in(self, guild_id: str, user_id: str) -> None:
+        self.pairs.discard((guild_id, user_id))
+
+    async def forget_speakers(self, guild_id: str, names: Sequence[str]) -> int:
+        if names:
+            self.forgotten.append((guild_id, tuple(names)))
+        return 0
+
+
 # --- interactions ---------------------------------------------------------------------------------
 
 
@@ -362,7 +389,11 @@ def slash(
     """``/group sub opt=value`` as an APPLICATION_COMMAND interaction (names are the default English ones)."""
     parts = path.split()
     leaf: list[dict[str, Any]] = [
-        {"type": 11 if attachments and name_ in {"export", "file"} else 3, "name": name_, "value": value}
+        {
+            "type": 11 if attachments and name_ in {"export", "file", "recording"} else 3,
+            "name": name_,
+            "value": value,
+        }
         for name_, value in (options or {}).items()
     ]
     options_payload = leaf

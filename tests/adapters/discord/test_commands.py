@@ -222,7 +222,12 @@ async def test_command_names_and_descriptions_are_localized_for_korean(client, m
     assert payloads["meeting"]["name_localizations"]["ko"] == "회의"
     assert payloads["Listen in voice"]["name_localizations"]["ko"] == "목소리 듣기"
     assert payloads["optout"]["name_localizations"]["ko"] == "녹음거부"
-    assert set(payloads) == {"star", "meeting", "privacy", "optout", "optin", "Listen in voice"}
+    assert payloads["voice"]["name_localizations"]["ko"] == "목소리"
+    setup = payloads["voice"]["options"][0]
+    assert setup["name_localizations"]["ko"] == "설정"
+    assert setup["options"][0]["name_localizations"]["ko"] == "녹음"
+    assert setup["options"][0]["type"] == 11  # an attachment
+    assert set(payloads) == {"star", "voice", "meeting", "privacy", "optout", "optin", "Listen in voice"}
     for payload in payloads.values():
         for name in [payload["name"], *payload["name_localizations"].values()]:
             if payload.get("type", 1) == 1:

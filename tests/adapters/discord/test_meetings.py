@@ -24,12 +24,16 @@ from adapters.discord.voice.transport import XCHACHA20, make_cipher
 from core.domain.events import CommandInvoked, FileUploaded
 from core.domain.identity import Locale
 from core.i18n import t
+from core.meetings.optouts import MeetingOptOuts
+from core.storage.db import Database
+from core.storage.optout_repository import MeetingOptOutRepository
 from tests.adapters.discord.fakes import (
     ALICE,
     BOB,
     GUILD_ID,
     TEXT_CHANNEL_ID,
     VOICE_CHANNEL_ID,
+    MemoryOptOuts,
     ScriptedEngine,
     member_payload,
     slash,
@@ -191,26 +195,90 @@ async def test_start_announces_and_stop_hands_a_track_zip_to_the_engine(http, cl
     assert any(x.startswith("⏹️") for x in http.texts())
 
 
-async def test_opt_out_during_a_meeting_deletes_the_users_track(http, client, make_adapter, capture):
+async def test_opt_out_during_a_meeting_deletes_the_users_track(
+    http, client, make_adapter, capture, sqlite_url
+):
+    db = Database(sqlite_url)
+    register = MeetingOptOuts(MeetingOptOutRepository(db))
     add_guild(client)
-    adapter, engine = _adapter(make_adapter, http, capture)
+    adapter, engine = _adapter(make_adapter, http, capture, optouts=register)
+    await adapter.prepare()
     await adapter.tree._call(slash(client, "meeting start"))
     meeting = adapter.recorder.active(GUILD_ID)
     assert (meeting.directory / f"{BOB}.wav").exists()
 
     await adapter.tree._call(slash(client, "optout", user_id=BOB, name="bob", locale="en-US"))
     assert http.calls[-1].content == t(Locale.EN, "discord.optout_done")
-    assert adapter.optouts.is_opted_out(GUILD_ID, BOB)
+    assert register.is_opted_out(str(GUILD_ID), str(BOB))
     assert not capture.receivers[0]._is_captured(BOB)
     await adapter.tree._call(slash(client, "meeting stop"))
     assert not (meeting.directory / f"{BOB}.wav").exists()
     upload = engine.events[-1]
     with zipfile.ZipFile(upload.file.path) as zf:
         assert zf.namelist() == ["alice.wav"]
-    # persisted: a new adapter (a restart) still knows
-    assert '"opted_out"' in adapter.config.optout_file.read_text()
+    restarted = MeetingOptOuts(MeetingOptOutRepository(db))  # persisted: a restart still knows
+    await restarted.load()
+    assert restarted.is_opted_out(str(GUILD_ID), str(BOB))
     await adapter.tree._call(slash(client, "optin", user_id=BOB, name="bob"))
-    assert not adapter.optouts.is_opted_out(GUILD_ID, BOB)
+    assert not register.is_opted_out(str(GUILD_ID), str(BOB))
+    await db.dispose()
+
+
+class OptOutWhileProcessing(ScriptedEngine):
+    """An engine during whose processing of the track zip bob runs /optout."""
+
+    def __init__(self, http: Any, register: MemoryOptOuts) -> None:
+        super().__init__(http)
+        self.register = register
+
+    async def handle(self, event: Any) -> Any:
+        async for action in super().handle(event):
+            yield action
+        if isinstance(event, FileUploaded):
+            self.register.pairs.add((str(GUILD_ID), str(BOB)))
+
+
+async def test_an_opt_out_while_the_meeting_processes_deletes_the_stored_speech(
+    http, client, make_adapter, capture
+):
+    add_guild(client)
+    register = MemoryOptOuts()
+    engine = OptOutWhileProcessing(http, register)
+    adapter = make_adapter(
+        engine, start_capture=capture.start, connect_voice=capture.connect, optouts=register
+    )
+    await adapter.tree._call(slash(client, "meeting start"))
+    await adapter.tree._call(slash(client, "meeting stop"))
+    assert [type(e).__name__ for e in engine.events] == ["CommandInvoked", "FileUploaded"]
+    assert register.forgotten == [(str(GUILD_ID), ("bob .. 밥",))]  # the label bob's track carried
+
+
+async def test_only_members_of_the_voice_channel_may_stop_and_others_are_told_privately(
+    http, client, make_adapter, capture
+):
+    add_guild(client, in_voice=(ALICE,))
+    adapter, engine = _adapter(make_adapter, http, capture)
+    await adapter.tree._call(slash(client, "meeting start"))
+    assert adapter.recorder.active(GUILD_ID) is not None
+    before = len(http.calls)
+    await adapter.tree._call(slash(client, "meeting stop", user_id=BOB, name="bob"))
+    (refusal,) = http.calls[before:]
+    assert refusal.path.endswith("/callback") and refusal.payload["type"] == 4  # no public "thinking…"
+    assert refusal.flags & 64
+    assert refusal.content == t(KO, "discord.meeting.not_member", channel=f"<#{VOICE_CHANNEL_ID}>")
+    assert adapter.recorder.active(GUILD_ID) is not None
+    before = len(http.calls)
+    await adapter.tree._call(slash(client, "meeting start", user_id=BOB, name="bob"))  # bob is in no channel
+    (refusal,) = http.calls[before:]
+    assert refusal.flags & 64 and refusal.content == t(KO, "discord.meeting.not_in_voice")
+    await adapter.tree._call(slash(client, "meeting start"))  # alice again: already running, privately
+    assert http.calls[-1].flags & 64
+    assert http.calls[-1].content == t(
+        KO, "discord.meeting.already_running", channel=f"<#{VOICE_CHANNEL_ID}>"
+    )
+    await adapter.tree._call(slash(client, "meeting stop"))  # the starter, in the channel
+    assert adapter.recorder.active(GUILD_ID) is None
+    assert [type(e).__name__ for e in engine.events] == ["CommandInvoked", "FileUploaded"]
 
 
 async def test_the_channel_emptying_stops_and_hands_over_in_the_text_channel(
@@ -257,6 +325,8 @@ async def test_start_outside_a_voice_channel_and_stop_without_a_meeting_explain(
     adapter, _ = _adapter(make_adapter, http, capture)
     await adapter.tree._call(slash(client, "meeting start"))
     assert http.calls[-1].content == t(KO, "discord.meeting.not_in_voice")
+    assert http.calls[-1].flags & 64
     await adapter.tree._call(slash(client, "meeting stop"))
     assert http.calls[-1].content == t(KO, "discord.meeting.not_running")
+    assert http.calls[-1].flags & 64
     assert capture.joined == []
