@@ -53,4 +53,26 @@ def build_admin(
     from bot.worker import redis_queue_depth as stream_depth
 
     depth = stream_depth(settings) if settings.jobs.backend == "redis" else None
-    return AdminService(AdminRepository(db), forget_user=forget_user, queue_depth=depth)
+    return AdminService(
+        AdminRepository(db), forget_user=forget_user, queue_depth=depth, dispatch=redis_dispatch(settings, db)
+    )
+
+
+def redis_dispatch(settings: Settings, db: Database) -> Callable[[str], Awaitable[None]] | None:
+    """Hands retried jobs to the Redis workers; None with the local runner."""
+    if settings.jobs.backend != "redis":
+        return None
+
+    async def dispatch(job_id: str) -> None:
+        from bot.worker import redis_options
+        from core.jobs.redis_queue import RedisJobQueue
+        from core.jobs.registry import JobRegistry
+        from core.storage.job_repository import JobRepository
+
+        queue = RedisJobQueue(JobRepository(db), JobRegistry(), redis_options(settings))
+        try:
+            await queue.dispatch(job_id)
+        finally:
+            await queue.aclose()
+
+    return dispatch

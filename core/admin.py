@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.storage.admin_repository import (
     CANCELLABLE,
@@ -59,7 +59,9 @@ class AdminService:
         *,
         forget_user: Callable[[str], Awaitable[None]],
         queue_depth: QueueDepth | None = None,
+        dispatch: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._dispatch = dispatch
         self.repo = repo
         self._forget_user = forget_user
         self._queue_depth = queue_depth
@@ -96,8 +98,17 @@ class AdminService:
         return JobChange(job_id=job_id, action=action, changed=False, status=job.status, reason=reason)
 
     async def retry_job(self, job_id: str) -> JobChange:
-        """Queue a failed or cancelled job again."""
-        return await self._change(job_id, "retry", QUEUED, RETRYABLE)
+        """Queue a failed or cancelled job again and hand it to the distributed queue when there is one.
+
+        With the local runner a queued job runs when the bot next starts (it resumes queued jobs then).
+        """
+        change = await self._change(job_id, "retry", QUEUED, RETRYABLE)
+        if not change.changed:
+            return change
+        if self._dispatch is None:
+            return replace(change, reason="queued: the bot's local runner starts it at its next start")
+        await self._dispatch(job_id)
+        return change
 
     async def cancel_job(self, job_id: str) -> JobChange:
         """Cancel a queued or running job (a running one stops at its next progress report)."""

@@ -157,6 +157,10 @@ class RedisJobQueue:
         kicker: Any = AsyncKicker(TASK_NAME, self.broker, {"ack_type": "manual"})  # the worker acks
         await kicker.kiq(job_id)
 
+    async def dispatch(self, job_id: str) -> None:
+        """Hand an already-queued job (e.g. one an operator retried) to the workers."""
+        await self._kick(job_id)
+
     async def submit(
         self,
         kind: str,

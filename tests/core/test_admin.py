@@ -175,3 +175,25 @@ async def test_queue_depth_reads_the_redis_queue(redis_url: str) -> None:
     finally:
         await client.delete(key)
         await client.aclose()
+
+
+async def test_retry_hands_the_job_to_the_distributed_queue(db: Database) -> None:
+    _, _, jobs = await _seed(db)
+    dispatched: list[str] = []
+
+    async def dispatch(job_id: str) -> None:
+        dispatched.append(job_id)
+
+    service = AdminService(AdminRepository(db), forget_user=_no_forget, dispatch=dispatch)
+    change = await service.retry_job(jobs["failed"])
+    assert change.changed
+    assert dispatched == [jobs["failed"]]
+    assert not (await service.retry_job(jobs["done"])).changed
+    assert dispatched == [jobs["failed"]]
+    local = await _service(db).retry_job(jobs["cancelled"])
+    assert local.changed
+    assert "next start" in local.reason
+
+
+async def _no_forget(user_id: str) -> None:
+    raise AssertionError(user_id)
