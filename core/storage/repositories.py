@@ -24,7 +24,6 @@ from core.storage.models import (
     UserRow,
 )
 
-
 # Statements of every chat turn, built once (building and cache-keying a select costs more than SQLite
 # answering it); they run through ``Database.run`` on a Core connection. Columns keep the ORM's names.
 _USER_BY_IDENTITY = select(UserRow.__table__).where(
