@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ _RECENT_IN_CONTEXT = (
     .limit(bindparam("limit"))
 )
 _ANY_TURN = select(ChatTurnRow.id).where(*_TURNS_OF).limit(1)
+_INSERT_TURN = insert(ChatTurnRow)
 _FLOW = select(FlowRow.kind, FlowRow.step, FlowRow.data).where(FlowRow.user_id == bindparam("user_id"))
 
 
@@ -88,6 +90,16 @@ def _turn(row: ChatTurnRow | Row[Any]) -> ChatTurn:
         engine=row.engine,
         created_at=aware(row.created_at),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTurns:
+    """Bubbles to append to a conversation; ``at`` defaults to the time of the write."""
+
+    role: TurnRole
+    texts: tuple[str, ...]
+    engine: str = ""
+    at: datetime | None = None
 
 
 class UserRepository:
@@ -245,30 +257,34 @@ class ChatRepository:
         self, user_id: str, star_id: str, role: TurnRole, texts: Sequence[str], engine: str = ""
     ) -> None:
         """Append bubbles in one transaction."""
-        await self.add_many(user_id, star_id, [(role, list(texts), engine)])
+        await self.add_many(user_id, star_id, [NewTurns(role=role, texts=tuple(texts), engine=engine)])
 
-    async def add_many(
-        self, user_id: str, star_id: str, groups: Sequence[tuple[TurnRole, Sequence[str], str]]
-    ) -> None:
-        """Append several groups of bubbles, each ``(role, texts, engine)``, in order and one transaction."""
+    async def add_many(self, user_id: str, star_id: str, groups: Sequence[NewTurns]) -> None:
+        """Append several groups of bubbles (a message and its reply), in order, in one transaction."""
         now = utcnow()
         rows = [
             {
                 "user_id": user_id,
                 "star_id": star_id,
-                "role": role.value,
+                "role": group.role.value,
                 "text": text,
-                "engine": engine,
+                "engine": group.engine,
                 "in_context": True,
-                "created_at": now,
+                "created_at": group.at or now,
             }
-            for role, texts, engine in groups
-            for text in texts
+            for group in groups
+            for text in group.texts
         ]
         if not rows:
             return
-        # One row per statement: an executemany may not keep the rows' order in their ids on every backend.
-        await self.db.run(lambda conn: [conn.execute(insert(ChatTurnRow), [row]) for row in rows], write=True)
+
+        def write(conn: Connection) -> None:
+            # One row per statement: ids must follow the bubbles' order, which an executemany (a multi-row
+            # INSERT on PostgreSQL) does not promise.
+            for row in rows:
+                conn.execute(_INSERT_TURN, row)
+
+        await self.db.run(write, write=True)
 
     async def recent(
         self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True
