@@ -206,8 +206,7 @@ class Engine:
     async def _chat(self, ctx: Context, text: str) -> AsyncIterator[Action]:
         from core.domain.stars import StarStatus
 
-        star_id = await self.users.active_star_id(ctx.user.id)
-        star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
+        star = await self.users.active_star(ctx.user.id)
         if star is None:
             stars = await self.chat.stars.list_owned(ctx.user.id)
             if not stars:
@@ -218,8 +217,10 @@ class Engine:
         if star.status is StarStatus.RETIRED:
             yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
-        if not await self.chat.chats.has_turns(ctx.user.id, star.id):
+        # One read answers both the AI notice (the first turn ever) and the history the reply needs.
+        history, talked = await self.chat.chats.recent_and_any(ctx.user.id, star.id, self.chat.history_turns)
+        if not talked:
             yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
-        reply = await self.chat.turn(ctx.user, star, text[:4000], ctx.locale)
+        reply = await self.chat.turn(ctx.user, star, text[:4000], ctx.locale, history=history)
         async for action in reply_actions(reply):
             yield action

@@ -20,8 +20,9 @@ from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
+from core.storage.ids import utcnow
 from core.storage.memory import MemoryStore
-from core.storage.repositories import ChatRepository, SafetyEventRepository, StarRepository
+from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,14 @@ class ChatService:
         """The reply engine in use."""
         return self.model.name if self.model else self.offline.name
 
-    async def turn(self, user: User, star: Star, text: str, locale: Locale) -> ChatReply:
-        """Answer one user message. Blocked text never reaches memory; LLM failures keep the message."""
+    async def turn(
+        self, user: User, star: Star, text: str, locale: Locale, *, history: list[ChatTurn] | None = None
+    ) -> ChatReply:
+        """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
+
+        ``history``: the recent turns when the caller already read them (the engine does, in the same
+        query that decides the AI notice).
+        """
         verdict = await self.guard.check(text, role="user", locale=locale)
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
@@ -79,29 +86,42 @@ class ChatService:
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
             return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
-        history = await self.chats.recent(user.id, star.id, self.history_turns)
-        await self.chats.add(user.id, star.id, TurnRole.USER, [text])
+        if history is None:
+            history = await self.chats.recent(user.id, star.id, self.history_turns)
+        said = NewTurns(role=TurnRole.USER, texts=(text,), at=utcnow())
+        # An LLM call can fail or time out: the user's message is stored first so it is never lost. The
+        # offline engine cannot fail that way, so its turn writes the message and the reply together.
+        deferred: list[NewTurns] = [said] if self.model is None else []
+        if not deferred:
+            await self.chats.add_many(user.id, star.id, [said])
         try:
             bubbles, engine = await self._compose(user, star, text, history, locale)
         except ChatModelError as exc:
+            await self.chats.add_many(user.id, star.id, deferred)
             log.warning("chat model failed for star=%s: %s", star.id, exc)
             reason = getattr(exc, "reason", "")
             key = {"timeout": "chat.error.timeout", "rate_limited": "chat.error.rate_limited"}.get(
                 reason, "chat.error.unavailable"
             )
             return ChatReply(bubbles=(t(locale, key, star=star.name),), engine="error", verdict="error")
+        except Exception:
+            await self.chats.add_many(user.id, star.id, deferred)
+            raise
         safe: list[str] = []
         for bubble in bubbles:
             out = await self.guard.check(bubble, role="star", locale=locale)
             if out.verdict == "block":
+                await self.chats.add_many(user.id, star.id, deferred)
                 await self.safety_events.log(user.id, star.id, "out", "block", out.reasons)
                 return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
             safe.append(bubble)
         if not safe:
+            await self.chats.add_many(user.id, star.id, deferred)
             return ChatReply(
                 bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
             )
-        await self.chats.add(user.id, star.id, TurnRole.STAR, safe, engine=engine)
+        answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
+        await self.chats.add_many(user.id, star.id, [*deferred, answered])
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
     async def _compose(

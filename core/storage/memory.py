@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Row, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.db import Database
@@ -294,6 +295,26 @@ _SQLITE_FTS_FILL = (
 )
 _SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index takes a million random keys
 
+# Retrieval statements, built once: each chat turn runs them (see ``Database.run``).
+_COUNT = select(func.count()).where(StarMessageRow.star_id == bindparam("sid"))
+_FTS_HITS = text(
+    # CROSS JOIN: SQLite drives the loop from the full-text index, not the star's rows.
+    "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
+    "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
+)
+_LIKE_HITS = (
+    select(StarMessageRow.seq)
+    .where(
+        StarMessageRow.star_id == bindparam("sid"),
+        StarMessageRow.kind == "text",
+        StarMessageRow.text.like(bindparam("pattern"), escape="\\"),
+    )
+    .limit(bindparam("cap"))
+)
+_WINDOW = select(StarMessageRow.__table__).where(
+    StarMessageRow.star_id == bindparam("sid"), StarMessageRow.seq.in_(bindparam("seqs", expanding=True))
+)
+
 
 class MemoryStore:
     """Imports export messages and retrieves past exchanges for a star."""
@@ -302,11 +323,11 @@ class MemoryStore:
         self.db = db
         self._totals: dict[str, int] = {}
 
-    async def _total(self, s: AsyncSession, star_id: str) -> int:
+    def _total(self, conn: Connection, star_id: str) -> int:
         """Message count of a star, cached (imports invalidate it)."""
         total = self._totals.get(star_id)
         if total is None:
-            total = int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+            total = int(conn.scalar(_COUNT, {"sid": star_id}) or 0)
             self._totals[star_id] = total
         return max(1, total)
 
@@ -374,73 +395,57 @@ class MemoryStore:
         async with self.db.read() as s:
             return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
 
-    async def _hits(self, s: AsyncSession, star_id: str, term: str, cap: int) -> list[int]:
+    def _hits(self, conn: Connection, star_id: str, term: str, cap: int) -> list[int]:
         if self.db.is_sqlite and len(term) >= 3:
             phrase = '"' + term.replace('"', '""') + '"'
-            rows = await s.execute(
-                text(
-                    # CROSS JOIN: SQLite drives the loop from the full-text index, not the star's rows.
-                    "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
-                    "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
-                ),
-                {"q": phrase, "sid": star_id, "cap": cap},
-            )
+            rows = conn.execute(_FTS_HITS, {"q": phrase, "sid": star_id, "cap": cap})
         else:
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            rows = await s.execute(
-                select(StarMessageRow.seq)
-                .where(
-                    StarMessageRow.star_id == star_id,
-                    StarMessageRow.kind == "text",
-                    StarMessageRow.text.like(f"%{escaped}%", escape="\\"),
-                )
-                .limit(cap)
-            )
+            rows = conn.execute(_LIKE_HITS, {"sid": star_id, "pattern": f"%{escaped}%", "cap": cap})
         return [int(r[0]) for r in rows]
 
     async def search(
         self, star_id: str, message: str, *, limit: int = 5, per_term_cap: int = 200
     ) -> list[Exchange]:
-        """Past exchanges most relevant to ``message``, best first."""
+        """Past exchanges most relevant to ``message``, best first (every query in one round trip)."""
         terms = query_terms(message)
         if not terms:
             return []
-        async with self.db.read() as s:
-            total = await self._total(s, star_id)
-            scores: dict[int, float] = {}
-            possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
-            for term in terms:
-                hits = await self._hits(s, star_id, term, per_term_cap)
-                if not hits:
-                    possible += math.log(1 + total)
-                    continue
-                idf = math.log(1 + total / len(hits))
-                possible += idf
-                for seq in hits:
-                    scores[seq] = scores.get(seq, 0.0) + idf
-            best = sorted(scores, key=lambda seq: (-scores[seq], seq))[: limit * 3]
-            if not best:
-                return []
-            wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
-            rows = await s.scalars(
-                select(StarMessageRow).where(
-                    StarMessageRow.star_id == star_id, StarMessageRow.seq.in_(wanted)
-                )
-            )
-            by_seq = {r.seq: _stored(r) for r in rows}
-            exchanges: list[Exchange] = []
-            used: set[int] = set()
-            for seq in best:
-                if seq in used:
-                    continue
-                window = [by_seq[i] for i in range(seq - 3, seq + 7) if i in by_seq]
-                ex = _exchange_around(window, seq, scores[seq] / possible)
-                if ex is None:
-                    continue
-                used.update(m.seq for m in ex.prompt + ex.reply)
-                exchanges.append(ex)
-                if len(exchanges) >= limit:
-                    break
+        return await self.db.run(lambda conn: self._search(conn, star_id, terms, limit, per_term_cap))
+
+    def _search(
+        self, conn: Connection, star_id: str, terms: list[str], limit: int, per_term_cap: int
+    ) -> list[Exchange]:
+        total = self._total(conn, star_id)
+        scores: dict[int, float] = {}
+        possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
+        for term in terms:
+            hits = self._hits(conn, star_id, term, per_term_cap)
+            if not hits:
+                possible += math.log(1 + total)
+                continue
+            idf = math.log(1 + total / len(hits))
+            possible += idf
+            for seq in hits:
+                scores[seq] = scores.get(seq, 0.0) + idf
+        best = sorted(scores, key=lambda seq: (-scores[seq], seq))[: limit * 3]
+        if not best:
+            return []
+        wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
+        by_seq = {r.seq: _stored(r) for r in conn.execute(_WINDOW, {"sid": star_id, "seqs": wanted})}
+        exchanges: list[Exchange] = []
+        used: set[int] = set()
+        for seq in best:
+            if seq in used:
+                continue
+            window = [by_seq[i] for i in range(seq - 3, seq + 7) if i in by_seq]
+            ex = _exchange_around(window, seq, scores[seq] / possible)
+            if ex is None:
+                continue
+            used.update(m.seq for m in ex.prompt + ex.reply)
+            exchanges.append(ex)
+            if len(exchanges) >= limit:
+                break
         return exchanges
 
 
@@ -459,7 +464,7 @@ async def _pipeline(rows: _RowBuilder, write: Callable[[list[Any]], Awaitable[No
         batch = upcoming
 
 
-def _stored(row: StarMessageRow) -> StoredMessage:
+def _stored(row: StarMessageRow | Row[Any]) -> StoredMessage:
     return StoredMessage(
         seq=row.seq, sent_at=row.sent_at, author=row.author, is_star=row.is_star, kind=row.kind, text=row.text
     )

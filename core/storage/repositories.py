@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from core.domain.identity import Locale, Platform, User, UserRef
 from core.domain.stars import ChatTurn, Star, StarStatus, TurnRole
@@ -23,8 +25,34 @@ from core.storage.models import (
     UserRow,
 )
 
+# Statements of every chat turn, built once (building and cache-keying a select costs more than SQLite
+# answering it); they run through ``Database.run`` on a Core connection. Columns keep the ORM's names.
+_USER_BY_IDENTITY = select(UserRow.__table__).where(
+    UserRow.platform == bindparam("platform"), UserRow.platform_user_id == bindparam("platform_user_id")
+)
+_ACTIVE_STAR_ID = select(UserRow.active_star_id).where(UserRow.id == bindparam("user_id"))
+_STAR_OWNED = select(StarRow.__table__).where(
+    StarRow.id == bindparam("star_id"), StarRow.owner_id == bindparam("owner_id")
+)
+_ACTIVE_STAR = select(StarRow.__table__).where(
+    StarRow.id == _ACTIVE_STAR_ID.scalar_subquery(), StarRow.owner_id == bindparam("user_id")
+)
+_TURNS_OF = (ChatTurnRow.user_id == bindparam("user_id"), ChatTurnRow.star_id == bindparam("star_id"))
+_RECENT = (
+    select(ChatTurnRow.__table__).where(*_TURNS_OF).order_by(ChatTurnRow.id.desc()).limit(bindparam("limit"))
+)
+_RECENT_IN_CONTEXT = (
+    select(ChatTurnRow.__table__)
+    .where(*_TURNS_OF, ChatTurnRow.in_context.is_(True))
+    .order_by(ChatTurnRow.id.desc())
+    .limit(bindparam("limit"))
+)
+_ANY_TURN = select(ChatTurnRow.id).where(*_TURNS_OF).limit(1)
+_INSERT_TURN = insert(ChatTurnRow)
+_FLOW = select(FlowRow.kind, FlowRow.step, FlowRow.data).where(FlowRow.user_id == bindparam("user_id"))
 
-def _user(row: UserRow) -> User:
+
+def _user(row: UserRow | Row[Any]) -> User:
     return User(
         id=row.id,
         platform=Platform(row.platform),
@@ -36,7 +64,7 @@ def _user(row: UserRow) -> User:
     )
 
 
-def _star(row: StarRow) -> Star:
+def _star(row: StarRow | Row[Any]) -> Star:
     return Star(
         id=row.id,
         owner_id=row.owner_id,
@@ -52,7 +80,7 @@ def _star(row: StarRow) -> Star:
     )
 
 
-def _turn(row: ChatTurnRow) -> ChatTurn:
+def _turn(row: ChatTurnRow | Row[Any]) -> ChatTurn:
     return ChatTurn(
         id=str(row.id),
         user_id=row.user_id,
@@ -64,6 +92,16 @@ def _turn(row: ChatTurnRow) -> ChatTurn:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTurns:
+    """Bubbles to append to a conversation; ``at`` defaults to the time of the write."""
+
+    role: TurnRole
+    texts: tuple[str, ...]
+    engine: str = ""
+    at: datetime | None = None
+
+
 class UserRepository:
     """Users by platform identity, their locale and active star."""
 
@@ -72,14 +110,15 @@ class UserRepository:
 
     async def get_or_create(self, ref: UserRef, *, display_name: str, locale: Locale) -> User:
         """The user for a platform identity, created on first contact."""
-        async with self.db.read() as s:
-            row = await s.scalar(
-                select(UserRow).where(
-                    UserRow.platform == ref.platform.value, UserRow.platform_user_id == ref.platform_user_id
-                )
-            )
-            if row is not None:
-                return _user(row)
+        params = {"platform": ref.platform.value, "platform_user_id": ref.platform_user_id}
+
+        def find(conn: Connection) -> User | None:
+            row = conn.execute(_USER_BY_IDENTITY, params).first()
+            return _user(row) if row is not None else None
+
+        found = await self.db.run(find)
+        if found is not None:
+            return found
         async with self.db.write() as s:
             row = await s.scalar(
                 select(UserRow).where(
@@ -120,8 +159,16 @@ class UserRepository:
 
     async def active_star_id(self, user_id: str) -> str | None:
         """The user's active star id, if any."""
-        async with self.db.read() as s:
-            return await s.scalar(select(UserRow.active_star_id).where(UserRow.id == user_id))
+        return await self.db.run(lambda conn: conn.scalar(_ACTIVE_STAR_ID, {"user_id": user_id}))
+
+    async def active_star(self, user_id: str) -> Star | None:
+        """The user's active star, if it is set and the user owns it (one query for the chat path)."""
+
+        def find(conn: Connection) -> Star | None:
+            row = conn.execute(_ACTIVE_STAR, {"user_id": user_id}).first()
+            return _star(row) if row is not None else None
+
+        return await self.db.run(find)
 
     async def voice_replies(self, user_id: str) -> bool:
         """Whether the user wants voice messages answered with a voice note too."""
@@ -152,9 +199,12 @@ class StarRepository:
 
     async def get_owned(self, star_id: str, owner_id: str) -> Star | None:
         """The star if ``owner_id`` owns it, else ``None`` (never another user's star)."""
-        async with self.db.read() as s:
-            row = await s.scalar(select(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id))
-            return _star(row) if row else None
+
+        def find(conn: Connection) -> Star | None:
+            row = conn.execute(_STAR_OWNED, {"star_id": star_id, "owner_id": owner_id}).first()
+            return _star(row) if row is not None else None
+
+        return await self.db.run(find)
 
     async def list_owned(self, owner_id: str) -> list[Star]:
         """The user's stars, oldest first."""
@@ -207,30 +257,55 @@ class ChatRepository:
         self, user_id: str, star_id: str, role: TurnRole, texts: Sequence[str], engine: str = ""
     ) -> None:
         """Append bubbles in one transaction."""
+        await self.add_many(user_id, star_id, [NewTurns(role=role, texts=tuple(texts), engine=engine)])
+
+    async def add_many(self, user_id: str, star_id: str, groups: Sequence[NewTurns]) -> None:
+        """Append several groups of bubbles (a message and its reply), in order, in one transaction."""
         now = utcnow()
-        async with self.db.write() as s:
-            for text in texts:
-                s.add(
-                    ChatTurnRow(
-                        user_id=user_id,
-                        star_id=star_id,
-                        role=role.value,
-                        text=text,
-                        engine=engine,
-                        created_at=now,
-                    )
-                )
+        rows = [
+            {
+                "user_id": user_id,
+                "star_id": star_id,
+                "role": group.role.value,
+                "text": text,
+                "engine": group.engine,
+                "in_context": True,
+                "created_at": group.at or now,
+            }
+            for group in groups
+            for text in group.texts
+        ]
+        if not rows:
+            return
+
+        def write(conn: Connection) -> None:
+            # One row per statement: ids must follow the bubbles' order, which an executemany (a multi-row
+            # INSERT on PostgreSQL) does not promise.
+            for row in rows:
+                conn.execute(_INSERT_TURN, row)
+
+        await self.db.run(write, write=True)
 
     async def recent(
         self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True
     ) -> list[ChatTurn]:
         """The last ``limit`` turns, oldest first."""
-        q = select(ChatTurnRow).where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
-        if in_context_only:
-            q = q.where(ChatTurnRow.in_context.is_(True))
-        async with self.db.read() as s:
-            rows = list(await s.scalars(q.order_by(ChatTurnRow.id.desc()).limit(limit)))
-        return [_turn(r) for r in reversed(rows)]
+        history, _ = await self.recent_and_any(user_id, star_id, limit, in_context_only=in_context_only)
+        return history
+
+    async def recent_and_any(
+        self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True
+    ) -> tuple[list[ChatTurn], bool]:
+        """:meth:`recent` and :meth:`has_turns` in one round trip (the history answers both, unless
+        ``/reset`` took every turn out of the context)."""
+        params = {"user_id": user_id, "star_id": star_id, "limit": limit}
+
+        def read(conn: Connection) -> tuple[list[ChatTurn], bool]:
+            rows = conn.execute(_RECENT_IN_CONTEXT if in_context_only else _RECENT, params).all()
+            any_turn = bool(rows) or conn.scalar(_ANY_TURN, params) is not None
+            return [_turn(r) for r in reversed(rows)], any_turn
+
+        return await self.db.run(read)
 
     async def last_turns(self, user_id: str, star_ids: Sequence[str]) -> dict[str, ChatTurn]:
         """The last turn of each star's conversation with the user (for the chat list)."""
@@ -293,14 +368,8 @@ class ChatRepository:
 
     async def has_turns(self, user_id: str, star_id: str) -> bool:
         """Whether the user ever talked with the star."""
-        async with self.db.read() as s:
-            return (
-                await s.scalar(
-                    select(ChatTurnRow.id)
-                    .where(ChatTurnRow.user_id == user_id, ChatTurnRow.star_id == star_id)
-                    .limit(1)
-                )
-            ) is not None
+        params = {"user_id": user_id, "star_id": star_id}
+        return await self.db.run(lambda conn: conn.scalar(_ANY_TURN, params) is not None)
 
 
 class FlowRepository:
@@ -311,9 +380,12 @@ class FlowRepository:
 
     async def get(self, user_id: str) -> tuple[str, str, dict[str, Any]] | None:
         """(kind, step, data) of the user's flow, if one is running."""
-        async with self.db.read() as s:
-            row = await s.get(FlowRow, user_id)
-            return (row.kind, row.step, dict(row.data)) if row else None
+
+        def find(conn: Connection) -> tuple[str, str, dict[str, Any]] | None:
+            row = conn.execute(_FLOW, {"user_id": user_id}).first()
+            return (row.kind, row.step, dict(row.data)) if row is not None else None
+
+        return await self.db.run(find)
 
     async def save(self, user_id: str, kind: str, step: str, data: dict[str, Any]) -> None:
         """Create or replace the user's flow state."""
