@@ -23,9 +23,10 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 T = TypeVar("T")
-# Threads (and pooled sqlite3 connections) for Database.run: reads run in parallel under WAL, writes are
-# serialized by the write lock anyway; a few threads keep the GIL hand-offs cheap.
-_SQLITE_WORKERS = 4
+# Threads (and pooled sqlite3 connections) for Database.run. sqlite3 hands the GIL back around every
+# step, so more threads mostly fight the event loop for it: on 2 cores, 1-2 threads served the Telegram
+# bench ~15% faster than 4. Two keep a slow search (a LIKE scan of a huge star) from stalling every turn.
+_SQLITE_WORKERS = 2
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -94,13 +95,13 @@ class Database:
         (committed on success, rolled back on any error) and the SQLite write lock. ``fn`` runs in a worker
         thread on SQLite: it may only use the connection, and returns plain values or domain objects."""
         if self._sync_engine is None or self._executor is None:
-            if write:
-                async with self.engine.begin() as conn:
-                    return await conn.run_sync(fn)
-            async with self.engine.connect() as conn:
+            async with self.write() if write else self.read() as session:
+                conn = await session.connection()
                 return await conn.run_sync(fn)
         loop = asyncio.get_running_loop()
         if write and self._write_lock is not None:
+            # If the caller is cancelled the thread still finishes its transaction; a writer that takes
+            # the lock meanwhile waits for it in SQLite's busy timeout, never an error.
             async with self._write_lock:
                 return await loop.run_in_executor(self._executor, self._run_sqlite, fn, True)
         return await loop.run_in_executor(self._executor, self._run_sqlite, fn, False)

@@ -1,0 +1,132 @@
+"""``Database.run`` and the chat-turn queries built on it behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from core.domain.identity import Locale, Platform, UserRef
+from core.domain.stars import TurnRole
+from core.storage.db import Database
+from core.storage.models import ChatTurnRow
+from core.storage.repositories import ChatRepository, NewTurns, StarRepository, UserRepository
+from tests.core.storage.test_repositories import make_star
+
+
+def ref(uid: str) -> UserRef:
+    return UserRef(platform=Platform.TELEGRAM, platform_user_id=uid)
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(ChatTurnRow)) or 0)
+
+
+async def test_run_commits_a_write_and_rolls_back_a_failed_one(db: Database) -> None:
+    user = await UserRepository(db).get_or_create(ref("1"), display_name="a", locale=Locale.KO)
+    star_id = await make_star(db, user.id)
+    chats = ChatRepository(db)
+    await chats.add(user.id, star_id, TurnRole.USER, ["하나"])
+
+    def add_then_fail(conn: Connection) -> None:
+        conn.execute(
+            ChatTurnRow.__table__.insert(),
+            {
+                "user_id": user.id,
+                "star_id": star_id,
+                "role": "user",
+                "text": "x",
+                "created_at": user.created_at,
+            },
+        )
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await db.run(add_then_fail, write=True)
+    assert await db.run(_count) == 1  # the failed transaction left nothing behind
+
+
+async def test_concurrent_writes_through_run_and_sessions_all_land(db: Database) -> None:
+    user = await UserRepository(db).get_or_create(ref("1"), display_name="a", locale=Locale.KO)
+    star_id = await make_star(db, user.id)
+    chats = ChatRepository(db)
+    fast = [chats.add(user.id, star_id, TurnRole.USER, [f"m{i}"]) for i in range(30)]
+    slow = [UserRepository(db).set_voice_replies(user.id, i % 2 == 0) for i in range(10)]
+    await asyncio.gather(*fast, *slow)  # no "database is locked" on SQLite
+    assert await db.run(_count) == 30
+
+
+async def test_add_many_keeps_the_order_of_message_and_reply(db: Database) -> None:
+    user = await UserRepository(db).get_or_create(ref("1"), display_name="a", locale=Locale.KO)
+    star_id = await make_star(db, user.id)
+    chats = ChatRepository(db)
+    said = NewTurns(role=TurnRole.USER, texts=("엄마 뭐해",))
+    answered = NewTurns(role=TurnRole.STAR, texts=("밥 먹었어?", "일찍 자", "사랑해"), engine="offline")
+    await chats.add_many(user.id, star_id, [said, answered])
+    turns = await chats.all_turns(user.id, star_id)
+    assert [(t.role, t.text) for t in turns] == [
+        (TurnRole.USER, "엄마 뭐해"),
+        (TurnRole.STAR, "밥 먹었어?"),
+        (TurnRole.STAR, "일찍 자"),
+        (TurnRole.STAR, "사랑해"),
+    ]
+    assert [t.engine for t in turns] == ["", "offline", "offline", "offline"]
+    await chats.add_many(user.id, star_id, [])  # nothing to write is not an error
+    assert len(await chats.all_turns(user.id, star_id)) == 4
+
+
+async def test_recent_and_any_sees_turns_that_reset_took_out_of_context(db: Database) -> None:
+    user = await UserRepository(db).get_or_create(ref("1"), display_name="a", locale=Locale.KO)
+    star_id = await make_star(db, user.id)
+    chats = ChatRepository(db)
+    assert await chats.recent_and_any(user.id, star_id) == ([], False)
+    await chats.add(user.id, star_id, TurnRole.USER, ["a", "b", "c"])
+    history, talked = await chats.recent_and_any(user.id, star_id, 2)
+    assert [t.text for t in history] == ["b", "c"] and talked
+    await chats.reset_context(user.id, star_id)
+    history, talked = await chats.recent_and_any(user.id, star_id)
+    assert history == [] and talked  # the AI notice was already shown in this conversation
+    assert await chats.has_turns(user.id, star_id)
+
+
+async def test_active_star_is_only_ever_the_users_own(db: Database) -> None:
+    users, stars = UserRepository(db), StarRepository(db)
+    alice = await users.get_or_create(ref("a"), display_name="a", locale=Locale.KO)
+    bob = await users.get_or_create(ref("b"), display_name="b", locale=Locale.KO)
+    assert await users.active_star(alice.id) is None
+    mine = await make_star(db, alice.id, "엄마")
+    theirs = await make_star(db, bob.id, "아빠")
+    await users.set_active_star(alice.id, mine)
+    star = await users.active_star(alice.id)
+    assert star is not None and star.id == mine and star.name == "엄마"
+    await users.set_active_star(alice.id, theirs)  # never reachable through the UI; still not leaked
+    assert await users.active_star(alice.id) is None
+    await users.set_active_star(alice.id, mine)
+    assert await stars.delete_owned(mine, alice.id)
+    assert await users.active_star(alice.id) is None
+
+
+async def test_in_memory_sqlite_falls_back_to_the_async_engine(tmp_path: Path) -> None:
+    file_db = Database(f"sqlite+aiosqlite:///{tmp_path / 'f.db'}")
+    memory_db = Database("sqlite+aiosqlite://")
+    try:
+        assert file_db._sync_engine is not None and memory_db._sync_engine is None
+        assert await memory_db.run(lambda conn: conn.exec_driver_sql("SELECT 41 + 1").scalar()) == 42
+        await memory_db.run(lambda conn: conn.exec_driver_sql("CREATE TABLE t (x INTEGER)"), write=True)
+        await memory_db.run(lambda conn: conn.exec_driver_sql("INSERT INTO t VALUES (7)"), write=True)
+        assert await memory_db.run(lambda conn: conn.exec_driver_sql("SELECT x FROM t").scalar()) == 7
+    finally:
+        await file_db.dispose()
+        await memory_db.dispose()
+
+
+async def test_run_after_dispose_still_works(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    await database.dispose()
+    try:
+        assert await database.run(_count) == 0
+    finally:
+        await database.dispose()
