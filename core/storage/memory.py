@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import math
 import re
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
