@@ -18,6 +18,30 @@ def _valid_key(key: str) -> str:
     return key
 
 
+def write_hashed(directory: Path, src: Path | None, data: bytes | None) -> tuple[str, str]:
+    """Copy ``data`` or the file ``src`` into a temporary file in ``directory`` while hashing it.
+
+    Returns the sha256 key and the temporary path; the caller moves the file into place or deletes it.
+    """
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if data is not None:
+                digest.update(data)
+                out.write(data)
+            else:
+                assert src is not None
+                with src.open("rb") as fh:
+                    while chunk := fh.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
+    return digest.hexdigest(), tmp_name
+
+
 class LocalBlobStore:
     """Stores each distinct content once; writes are atomic (temp file + rename)."""
 
@@ -31,25 +55,12 @@ class LocalBlobStore:
         return self.root / key[:2] / key[2:4] / key
 
     def _put_from(self, src: Path | None, data: bytes | None) -> str:
-        digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        key, tmp_name = write_hashed(self.root, src, data)
         try:
-            with os.fdopen(fd, "wb") as out:
-                if data is not None:
-                    digest.update(data)
-                    out.write(data)
-                else:
-                    assert src is not None
-                    with src.open("rb") as fh:
-                        while chunk := fh.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-            key = digest.hexdigest()
             dest = self.local_path(key)
-            if dest.exists():
-                return key
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, dest)
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_name, dest)
             return key
         finally:
             if os.path.exists(tmp_name):

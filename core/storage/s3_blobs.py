@@ -11,7 +11,6 @@ thread; boto3 clients are thread-safe.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.ports import EngineUnavailable
-from core.storage.blobs import _valid_key
+from core.storage.blobs import _valid_key, write_hashed
 
 _CHUNK = 1 << 20
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
@@ -143,20 +142,8 @@ class S3BlobStore:
 
     def _put_from(self, src: Path | None, data: bytes | None) -> str:
         """Copy into the cache while hashing, upload unless the bucket has it, then keep the cached copy."""
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.cache, prefix=".incoming-")
+        key, tmp = write_hashed(self.cache, src, data)
         try:
-            with os.fdopen(fd, "wb") as out:
-                if data is not None:
-                    digest.update(data)
-                    out.write(data)
-                else:
-                    assert src is not None
-                    with src.open("rb") as fh:
-                        while chunk := fh.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-            key = digest.hexdigest()
             if not self._head(key):
                 # upload_file streams (multipart above 8 MB) instead of holding the file in memory
                 self._s3().upload_file(tmp, self.options.bucket, self._object(key))
