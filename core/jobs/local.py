@@ -20,9 +20,9 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from core.jobs.ids import job_id_for
 from core.jobs.ports import Job, JobNotFound, JobStatus, JobUpdate
 from core.jobs.registry import JobRegistry, run_attempt
+from core.jobs.submission import record_submission
 from core.storage.job_repository import JobRepository
 
 log = logging.getLogger(__name__)
@@ -52,17 +52,18 @@ class LocalJobQueue:
         idempotency_key: str | None = None,
     ) -> str:
         """Store the job and start it (a known idempotency key returns the existing job)."""
-        self.registry.handler(kind)
-        job_id = job_id_for(kind, owner_id, idempotency_key)
-        job, created = await self.repo.create(
-            job_id, kind=kind, owner_id=owner_id, chat_id=chat_id, payload=payload
+        sub = await record_submission(
+            self.repo,
+            self.registry,
+            kind,
+            payload,
+            owner_id=owner_id,
+            chat_id=chat_id,
+            idempotency_key=idempotency_key,
         )
-        resubmitted = job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and await self.repo.requeue(
-            job_id
-        )
-        if created or resubmitted or job.status is JobStatus.QUEUED:
-            self._start(job_id)
-        return job_id
+        if sub.fresh or sub.status is JobStatus.QUEUED:
+            self._start(sub.job_id)
+        return sub.job_id
 
     def _start(self, job_id: str) -> None:
         if job_id in self._tasks:

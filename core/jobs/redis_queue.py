@@ -28,9 +28,9 @@ from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
 
-from core.jobs.ids import job_id_for
 from core.jobs.ports import Job, JobNotFound, JobQueueUnavailable, JobStatus, JobUpdate
 from core.jobs.registry import JobRegistry
+from core.jobs.submission import record_submission
 from core.storage.job_repository import JobRepository
 
 log = logging.getLogger(__name__)
@@ -171,14 +171,17 @@ class RedisJobQueue:
         idempotency_key: str | None = None,
     ) -> str:
         """Store the job and put its id on the stream (a known idempotency key returns the existing job)."""
-        self.registry.handler(kind)
-        job_id = job_id_for(kind, owner_id, idempotency_key)
-        job, created = await self.repo.create(
-            job_id, kind=kind, owner_id=owner_id, chat_id=chat_id, payload=payload
+        sub = await record_submission(
+            self.repo,
+            self.registry,
+            kind,
+            payload,
+            owner_id=owner_id,
+            chat_id=chat_id,
+            idempotency_key=idempotency_key,
         )
-        if not created and not (
-            job.status in (JobStatus.FAILED, JobStatus.CANCELLED) and await self.repo.requeue(job_id)
-        ):
+        job_id = sub.job_id
+        if not sub.fresh:
             return job_id
         try:
             await self.redis.delete(self.options.events(job_id))  # a resubmission starts a fresh history
