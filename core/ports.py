@@ -198,7 +198,11 @@ class BlobStore(Protocol):
         ...
 
     def local_path(self, key: str) -> Path:
-        """A local filesystem path for ``key`` (for engines that read files)."""
+        """A local filesystem path for ``key`` (for engines that read files; may block to download)."""
+        ...
+
+    async def fetch_local(self, key: str) -> Path:
+        """``local_path`` from async code: a remote store downloads off the event loop."""
         ...
 
     async def exists(self, key: str) -> bool:

@@ -172,7 +172,7 @@ class MeetingService:
         job_dir = self.work_dir / meeting.id
         try:
             assert meeting.audio_blob is not None
-            audio = self.blobs.local_path(meeting.audio_blob)
+            audio = await self.blobs.fetch_local(meeting.audio_blob)
             if meeting.source is MeetingSource.TRACKS:
                 transcript = await transcribe_track_archive(audio, job_dir, self.stt(), options, tracker)
             else:

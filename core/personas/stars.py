@@ -162,12 +162,12 @@ class StarService:
         The messages stream from the file into the database (peak memory well under the file size); a
         participant who wrote nothing, an export without messages, or any error while reading rolls back.
         """
-        path = self.blobs.local_path(export_blob)
+        path = await self.blobs.fetch_local(export_blob)
         reader = await self._reader(path)
         stream = _Observed(reader, StyleAccumulator(new.participant))
         export_size = await asyncio.to_thread(_size, path)
         photo_size = (
-            await asyncio.to_thread(_size, self.blobs.local_path(new.photo_blob)) if new.photo_blob else 0
+            await asyncio.to_thread(_size, await self.blobs.fetch_local(new.photo_blob)) if new.photo_blob else 0
         )
         star_id = new_id()
         now = utcnow()
@@ -248,7 +248,7 @@ class StarService:
 
     async def add_export(self, star: Star, export_blob: str) -> int:
         """Import another export of the same conversation; duplicates are skipped. Returns new messages."""
-        reader = await self._reader(self.blobs.local_path(export_blob))
+        reader = await self._reader(await self.blobs.fetch_local(export_blob))
         stream = _Observed(reader, StyleAccumulator(star.participant_name))
         async with self.db.write() as s:
             added = await self.memory.import_messages(s, star.id, stream, star.participant_name)

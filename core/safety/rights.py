@@ -89,7 +89,7 @@ class DataRightsService:
         fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix="export-", suffix=".zip")
         Path(tmp).unlink()
         path = Path(tmp)
-        blobs = [(self.blobs.local_path(k), purpose, name) for k, purpose, name in refs]
+        blobs = [(await self.blobs.fetch_local(k), purpose, name) for k, purpose, name in refs]
 
         def write() -> None:
             with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:

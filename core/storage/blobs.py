@@ -74,6 +74,10 @@ class LocalBlobStore:
         """Store bytes; returns their sha256 key."""
         return await asyncio.to_thread(self._put_from, None, data)
 
+    async def fetch_local(self, key: str) -> Path:
+        """The local path (nothing to download)."""
+        return self.local_path(key)
+
     async def get_bytes(self, key: str) -> bytes:
         """The bytes stored under ``key`` (``FileNotFoundError`` if absent)."""
         return await asyncio.to_thread(self.local_path(key).read_bytes)

@@ -157,6 +157,10 @@ class S3BlobStore:
 
     # --- the BlobStore protocol -----------------------------------------------------------------------
 
+    async def fetch_local(self, key: str) -> Path:
+        """``local_path`` off the event loop (the first use downloads)."""
+        return await asyncio.to_thread(self._download, key)
+
     def local_path(self, key: str) -> Path:
         """A readable local file for ``key`` (downloaded on first use; blocking, as the protocol is sync).
 

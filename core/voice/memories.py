@@ -215,7 +215,7 @@ class VoiceMemoryService:
         # Named by content: ids can be reused after a deletion, blob keys never name other audio.
         target = self.cache_root / memory.star_id / "memories" / f"{memory.blob_key[:24]}.ogg"
         if not target.is_file():
-            source = self.blobs.local_path(memory.blob_key)
+            source = await self.blobs.fetch_local(memory.blob_key)
             target.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(shutil.copyfile, source, target)
         return target

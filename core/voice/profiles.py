@@ -104,7 +104,7 @@ class VoiceProfileService:
         recording = await self.repo.get_recording(owner_id, recording_id)
         if recording is None:
             return None
-        decoded = await asyncio.to_thread(decode_audio, self.blobs.local_path(recording.blob_key))
+        decoded = await asyncio.to_thread(decode_audio, await self.blobs.fetch_local(recording.blob_key))
         return LoadedRecording(recording=recording, audio=decoded.samples, sample_rate=decoded.sample_rate)
 
     async def profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
@@ -118,7 +118,7 @@ class VoiceProfileService:
             return None
         return VoiceSpec(
             profile_id=profile.cache_id,
-            reference_clips=tuple(self.blobs.local_path(c.blob_key) for c in profile.clips),
+            reference_clips=tuple([await self.blobs.fetch_local(c.blob_key) for c in profile.clips]),
             median_f0_hz=profile.median_f0_hz,
             words_per_minute=profile.words_per_minute,
             gender_hint=_gender(profile.gender_hint),

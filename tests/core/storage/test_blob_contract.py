@@ -50,6 +50,8 @@ async def test_local_path_is_a_readable_file(store: BlobStore, tmp_path: Path) -
     assert path.is_file() and path.read_bytes() == src.read_bytes()
     missing = hashlib.sha256(b"never stored").hexdigest()
     assert not store.local_path(missing).exists()
+    assert (await store.fetch_local(key)).read_bytes() == path.read_bytes()
+    assert not (await store.fetch_local(missing)).exists()
 
 
 async def test_delete_is_idempotent_and_complete(store: BlobStore) -> None:
