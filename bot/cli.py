@@ -49,7 +49,7 @@ def setup_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "httpcore", "telegram.ext", "apscheduler", "aiosqlite", "openai"):
+    for noisy in ("httpx", "httpcore", "telegram.ext", "apscheduler", "aiosqlite", "openai", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -145,7 +145,7 @@ def kakao_inspect(
     try:
         info = inspect_export(file, with_messages=messages)
     except KakaoParseError as exc:
-        raise _fail(f"{file}: {exc}", 1) from None
+        raise _fail(f"{file}: {exc.user_message('en')}", 1) from None
     if json_out:
         typer.echo(json.dumps(info, ensure_ascii=False))
         return

@@ -164,7 +164,7 @@ async def cli_create_star(
                 "error": f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit (VOS_LIMITS__MAX_EXPORT_MB)"
             }
         except KakaoParseError as exc:
-            return {"error": f"{export}: {exc}"}
+            return {"error": f"{export}: {exc.user_message('en')}"}
         if participant not in parsed.participants():
             names = ", ".join(parsed.participants())
             return {"error": f"participant {participant!r} not in the export (participants: {names})"}

@@ -46,6 +46,7 @@ def test_kakao_inspect_missing_and_broken_files(env: dict[str, str], tmp_path: P
     bad.write_bytes(b"\x00\x01\x02 binary \xff\xfe")
     code, out = invoke("kakao", "inspect", str(bad), "--json")
     assert code == 1 and "Traceback" not in out
+    assert "kakao.error." not in out  # the readable message, not the catalogue key
 
 
 def test_star_create_then_chat_json(env: dict[str, str]) -> None:
