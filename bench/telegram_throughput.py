@@ -23,10 +23,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -60,12 +62,14 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[str, float]:
+async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[str, Any]:
     """Simulated users: each sends a message, waits for the reply, sends the next."""
     replies: dict[int, asyncio.Queue[float]] = {chat: asyncio.Queue() for chat in range(1, chats + 1)}
     errors: list[RecordedRequest] = []
+    calls: Counter[str] = Counter()
 
     def on_request(record: RecordedRequest) -> None:
+        calls[record.method] += 1
         if record.status != 200:
             errors.append(record)
         elif record.method == "sendMessage" and record.chat_id in replies:
@@ -97,6 +101,7 @@ async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[s
         "p95_ms": _percentile(latencies, 0.95) * 1000,
         "max_ms": max(latencies) * 1000,
         "errors": len(errors),
+        "calls": ", ".join(f"{method} {count / total:.2f}" for method, count in calls.most_common()),
     }
 
 
@@ -172,7 +177,7 @@ async def _serve(
         adapter.stop()
 
 
-async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, float]:
+async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, Any]:
     """Server, users and adapter share one process (and one event loop)."""
     async with BotApiServer() as server:
         done = asyncio.Event()
@@ -189,14 +194,18 @@ def _server_process(conn: Connection, chats: int, messages: int) -> None:
     async def main() -> None:
         async with BotApiServer() as server:
             conn.send((server.base_url, server.base_file_url))
-            conn.send(await drive_users(server, chats, messages))
+            start = _cpu_s()
+            result = await drive_users(server, chats, messages)
+            # The server and its simulated users share the machine's cores with the bot: their CPU too.
+            result["server_cpu_ms"] = (_cpu_s() - start) * 1000 / result["updates"]
+            conn.send(result)
 
     asyncio.run(main())
 
 
 async def run_two_processes(
     chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo"
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
     process = multiprocessing.get_context("spawn").Process(
@@ -207,7 +216,7 @@ async def run_two_processes(
     done = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
         tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done, engine_name))
-        result: dict[str, float] = await asyncio.to_thread(parent.recv)
+        result: dict[str, Any] = await asyncio.to_thread(parent.recv)
         done.set()
     await asyncio.to_thread(process.join, 30)
     return result
@@ -244,7 +253,9 @@ def main() -> None:
         f"{result['updates_per_s']:.0f} updates/s, reply latency p50 {result['p50_ms']:.1f} ms, "
         f"p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms, errors {result['errors']}; "
         f"bot process CPU {cpu_ms:.2f} ms/update, {serving_ms:.2f} ms/update without set-up "
-        f"(≈ {1000 / serving_ms:.0f} updates/s per free core)"
+        f"(≈ {1000 / serving_ms:.0f} updates/s per free core)\n"
+        f"Bot API server + simulated users CPU {result.get('server_cpu_ms', float('nan')):.2f} ms/update\n"
+        f"Bot API calls per update: {result['calls']}"
     )
 
 
