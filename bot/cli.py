@@ -449,6 +449,7 @@ def worker(
     setup_logging(settings)
     run_async(lambda: run_worker(settings, jobs_module or []))
 
+
 # --- operators ----------------------------------------------------------------------------------------
 
 admin_app = typer.Typer(no_args_is_help=True, help="Operators: totals, jobs, a user's data.")

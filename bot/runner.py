@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ async def run_bot(settings: Settings) -> None:
     runners = []
     async with running_app(settings) as app, background_jobs(app):
         if settings.telegram.token is not None:
-            runners.append(telegram_adapter(app, settings).run())
+            runners.append(telegram_runner(app, settings))
         if settings.discord.token is not None:
             runners.append(discord_adapter(app, settings).run())
         if not runners:
@@ -104,10 +105,9 @@ async def run_bot(settings: Settings) -> None:
                 tg.create_task(runner)
 
 
-def telegram_adapter(app: App, settings: Settings) -> Any:
-    """The Telegram adapter configured from settings (needs the 'telegram' extra)."""
+def telegram_adapter_config(settings: Settings) -> Any:
+    """The Telegram adapter's settings slice (needs the 'telegram' extra)."""
     try:
-        from adapters.telegram.adapter import TelegramAdapter
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
         raise SystemExit(
@@ -115,7 +115,7 @@ def telegram_adapter(app: App, settings: Settings) -> Any:
         ) from exc
     tg = settings.telegram
     assert tg.token is not None
-    config = TelegramAdapterConfig(
+    return TelegramAdapterConfig(
         token=tg.token.get_secret_value(),
         mode=tg.mode,
         webhook_url=tg.webhook_url or "",
@@ -125,7 +125,25 @@ def telegram_adapter(app: App, settings: Settings) -> Any:
         base_url=tg.base_url,
         download_dir=settings.data_dir / "downloads",
     )
+
+
+def telegram_adapter(app: App, settings: Settings) -> Any:
+    """The Telegram adapter configured from settings (needs the 'telegram' extra)."""
+    config = telegram_adapter_config(settings)
+    from adapters.telegram.adapter import TelegramAdapter
+
     return TelegramAdapter(config, app.engine)
+
+
+def telegram_runner(app: App, settings: Settings) -> Coroutine[Any, Any, None]:
+    """One process, or a fan-out over ``telegram.processes`` shard processes."""
+    processes = settings.telegram.processes
+    if processes > 1:
+        from bot.telegram_shards import run_telegram_shards
+
+        return run_telegram_shards(settings, processes)
+    runner: Coroutine[Any, Any, None] = telegram_adapter(app, settings).run()
+    return runner
 
 
 def discord_adapter(app: App, settings: Settings) -> Any:

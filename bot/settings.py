@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, DotEnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -53,6 +58,8 @@ class TelegramSettings(_Section):
     listen: str = "127.0.0.1"
     port: int = 8443
     base_url: str | None = None
+    # Processes handling updates (one core each); above 1, this process only receives and hands out.
+    processes: int = Field(default=1, ge=1, le=64)
 
 
 class DiscordSettings(_Section):

@@ -4,6 +4,10 @@
 command menu, starts long polling (or the webhook server with secret-token verification) and serves until
 :meth:`TelegramAdapter.stop` is called or the task is cancelled; shutdown stops fetching first and then
 waits for replies in flight. ``run_polling()`` is never used: it owns the event loop.
+
+One process is bound to one core (the GIL). To use more, the bot runs as several processes: one
+:meth:`TelegramAdapter.run_fanout` receives every update and hands it to the shard process that owns the chat
+(:func:`shard_of`), where :meth:`TelegramAdapter.run_fed` handles it and replies to Telegram directly.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import CallbackQuery, Update
 from telegram._utils.types import JSONDict
@@ -83,6 +87,28 @@ class _PooledRateLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
+class UpdateSink(Protocol):
+    """Where the fan-out hands one shard its updates: one Bot API JSON object per call."""
+
+    async def send(self, data: JSONDict) -> None:
+        """Deliver ``data``; waits while the shard is behind (back-pressure), raises once it is gone."""
+        ...
+
+
+def shard_of(update: Update, shards: int) -> int:
+    """The shard that owns ``update``: by chat (private chats: the user), so a chat stays in one process."""
+    chat = update.effective_chat
+    user = update.effective_user
+    key = chat.id if chat is not None else user.id if user is not None else update.update_id
+    return key % shards
+
+
+async def _forward(item: object, shards: Sequence[UpdateSink]) -> None:
+    if not isinstance(item, Update):
+        return  # PTB only queues updates; anything else is not ours to route
+    await shards[shard_of(item, len(shards))].send(item.to_dict())
+
+
 class TelegramAdapter:
     """Serves one bot: Telegram updates in, engine actions out."""
 
@@ -135,37 +161,106 @@ class TelegramAdapter:
         """Serve until :meth:`stop` (or cancellation), then shut down, finishing replies in flight."""
         protect_token(self.config.token)
         application = self.application
-        updater = application.updater
-        assert updater is not None
         async with application:
             await register_commands(application.bot)
             await application.start()
             try:
-                if self.config.mode == "webhook":
-                    await updater.start_webhook(
-                        listen=self.config.webhook_listen,
-                        port=self.config.webhook_port,
-                        url_path=self.config.webhook_path,
-                        webhook_url=self.config.webhook_url,
-                        secret_token=self.config.webhook_secret_token,
-                        allowed_updates=ALLOWED_UPDATES,
-                        drop_pending_updates=self.config.drop_pending_updates,
-                    )
-                else:
-                    await updater.start_polling(
-                        timeout=self.config.poll_timeout_s,
-                        allowed_updates=ALLOWED_UPDATES,
-                        drop_pending_updates=self.config.drop_pending_updates,
-                    )
-                log.info("telegram: serving as @%s (%s)", application.bot.username, self.config.mode)
-                self.ready.set()
-                await self._stop.wait()
+                async with self._receiving():
+                    self.ready.set()
+                    await self._stop.wait()
             finally:
                 self.ready.clear()
-                if updater.running:
-                    await updater.stop()
-                await application.stop()
+                await self._finish(application)
                 log.info("telegram: stopped")
+
+    async def run_fed(self, feed: AsyncIterator[JSONDict]) -> None:
+        """Serve as one shard of several processes: updates arrive as Bot API JSON from ``feed``.
+
+        The fan-out process (:meth:`run_fanout`) receives from Telegram; this process only handles and
+        replies. Ends when the feed ends (or :meth:`stop`), after the replies in flight are sent.
+        """
+        protect_token(self.config.token)
+        application = self.application
+        async with application:
+            await application.start()
+            self.ready.set()
+            try:
+                async for data in feed:
+                    await application.update_queue.put(Update.de_json(data, application.bot))
+                    if self._stop.is_set():
+                        break
+            finally:
+                self.ready.clear()
+                await self._finish(application)
+                log.info("telegram: shard stopped")
+
+    async def run_fanout(self, shards: Sequence[UpdateSink]) -> None:
+        """Receive every update (polling or webhook) and hand each to the shard that owns its chat.
+
+        Telegram serves a bot's updates to one receiver; this process is that receiver for several shard
+        processes running :meth:`run_fed`. The same chat always goes to the same shard, so its updates are
+        handled in order there. Updates already received are handed over before this returns.
+        """
+        if not shards:
+            raise ValueError("telegram: the fan-out needs at least one shard")
+        protect_token(self.config.token)
+        application = self.application
+        queue = application.update_queue
+        async with application:
+            await register_commands(application.bot)
+            try:
+                async with self._receiving():
+                    self.ready.set()
+                    stopping = asyncio.create_task(self._stop.wait())
+                    try:
+                        while not self._stop.is_set():
+                            getting = asyncio.ensure_future(queue.get())
+                            await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                            if not getting.done():
+                                getting.cancel()
+                                break
+                            await _forward(getting.result(), shards)
+                    finally:
+                        stopping.cancel()
+            finally:
+                self.ready.clear()
+                while not queue.empty():  # received (and confirmed to Telegram) but not handed over yet
+                    await _forward(queue.get_nowait(), shards)
+                log.info("telegram: fan-out stopped")
+
+    @staticmethod
+    async def _finish(application: Application) -> None:  # type: ignore[type-arg]
+        """Handle what was received (replies in flight included), then stop PTB."""
+        await application.update_queue.join()
+        await application.stop()
+
+    @asynccontextmanager
+    async def _receiving(self) -> AsyncIterator[None]:
+        """Long polling or the webhook server, feeding ``application.update_queue``; stopped on exit."""
+        updater = self.application.updater
+        assert updater is not None
+        if self.config.mode == "webhook":
+            await updater.start_webhook(
+                listen=self.config.webhook_listen,
+                port=self.config.webhook_port,
+                url_path=self.config.webhook_path,
+                webhook_url=self.config.webhook_url,
+                secret_token=self.config.webhook_secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=self.config.drop_pending_updates,
+            )
+        else:
+            await updater.start_polling(
+                timeout=self.config.poll_timeout_s,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=self.config.drop_pending_updates,
+            )
+        log.info("telegram: receiving as @%s (%s)", self.application.bot.username, self.config.mode)
+        try:
+            yield
+        finally:
+            if updater.running:
+                await updater.stop()
 
     # --- updates --------------------------------------------------------------------------------
 

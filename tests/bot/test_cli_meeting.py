@@ -65,7 +65,9 @@ def test_import_list_summary_export_ask(tmp_path: Path) -> None:
     assert "budget report" in summary.stdout.lower()
 
     srt_path = tmp_path / "launch.srt"
-    exported = cli.invoke(app, ["meeting", "export", meeting["id"], "--format", "srt", "--out", str(srt_path)])
+    exported = cli.invoke(
+        app, ["meeting", "export", meeting["id"], "--format", "srt", "--out", str(srt_path)]
+    )
     assert exported.exit_code == 0, exported.output
     cues = _SRT_CUE.findall(srt_path.read_text())
     assert len(cues) >= 3

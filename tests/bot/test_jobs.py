@@ -10,7 +10,9 @@ from core.meetings.service import INTERRUPTED
 
 async def test_background_jobs_register_retention_and_report_interrupted_meetings(vos_app: App) -> None:
     scope = MeetingScope.of_guild("7")
-    stuck = await vos_app.meetings.repo.create(scope, title="stuck", source=MeetingSource.MIXED, audio_blob=None)
+    stuck = await vos_app.meetings.repo.create(
+        scope, title="stuck", source=MeetingSource.MIXED, audio_blob=None
+    )
     await vos_app.meetings.repo.set_progress(stuck.id, 0.2, "transcribe")
     async with background_jobs(vos_app) as scheduler:
         job = scheduler.get_job(RETENTION_JOB_ID)

@@ -38,7 +38,11 @@ def _admin(sql: str) -> None:
 
     async def run() -> None:
         conn = await asyncpg.connect(
-            host=base.host, port=base.port or 5432, user=base.username, password=base.password, database=base.database
+            host=base.host,
+            port=base.port or 5432,
+            user=base.username,
+            password=base.password,
+            database=base.database,
         )
         try:
             await conn.execute(sql)
@@ -54,7 +58,11 @@ def create_pg_database() -> tuple[str, str]:
     assert admin
     name = f"vos_test_{uuid.uuid4().hex[:10]}"
     _admin(f'CREATE DATABASE "{name}"')
-    url = make_url(admin).set(database=name, drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    url = (
+        make_url(admin)
+        .set(database=name, drivername="postgresql+asyncpg")
+        .render_as_string(hide_password=False)
+    )
     return url, name
 
 

@@ -43,6 +43,8 @@ class RecordedRequest:
     files: dict[str, UploadedFile]
     at: float
     status: int = 200
+    peer: Any = None
+    """The client's (host, port): which connection, hence which bot process, made the call."""
 
     @property
     def chat_id(self) -> int | None:
@@ -205,7 +207,8 @@ class BotApiServer:
             return _error_response(ApiError(401, "Unauthorized"))
         method = request.match_info["method"]
         params, files = await _read_params(request)
-        record = RecordedRequest(method=method, params=params, files=files, at=time.monotonic())
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        record = RecordedRequest(method=method, params=params, files=files, at=time.monotonic(), peer=peer)
         try:
             failure = self._take_failure(method)
             if failure is not None:
@@ -215,7 +218,7 @@ class BotApiServer:
                 raise ApiError(404, "Not Found")
             result = await handler(params, files)
         except ApiError as exc:
-            record = RecordedRequest(method, params, files, record.at, exc.code)
+            record = RecordedRequest(method, params, files, record.at, exc.code, peer)
             response = _error_response(exc)
         else:
             response = web.json_response({"ok": True, "result": result})

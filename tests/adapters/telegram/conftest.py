@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,9 @@ class RunningAdapter:
         self.adapter = adapter
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> RunningAdapter:
-        self.task = asyncio.create_task(self.adapter.run())
+    async def start(self, runner: Coroutine[Any, Any, None] | None = None) -> RunningAdapter:
+        """Run ``runner`` (default: ``adapter.run()``) until the adapter is ready."""
+        self.task = asyncio.create_task(runner if runner is not None else self.adapter.run())
         ready = asyncio.create_task(self.adapter.ready.wait())
         done, _ = await asyncio.wait({self.task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
         if self.task in done:

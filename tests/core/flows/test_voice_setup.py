@@ -213,7 +213,9 @@ async def test_forget_deletes_profile_rows_clip_blobs_and_cached_audio(vos_app: 
     await console.say("1")
     cache = tmp_path / "cache"
     commands = _commands(vos_app)
-    commands.voice = VoiceService(RecordingSynthesizer(), vos_app.guard, cache, profiles=commands.voice_profiles)
+    commands.voice = VoiceService(
+        RecordingSynthesizer(), vos_app.guard, cache, profiles=commands.voice_profiles
+    )
     await console.say("밥 먹었어?")
     out = await console.say("/listen")
     note = Path(_SAVED.findall(out)[0])

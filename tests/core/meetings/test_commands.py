@@ -68,12 +68,24 @@ def test_meeting_scope_follows_the_discord_server() -> None:
     from core.meetings.commands import meeting_scope
     from core.storage.ids import utcnow
 
-    user = User(id="u1", platform=Platform.DISCORD, platform_user_id="9", display_name="x", locale=Locale.KO,
-                created_at=utcnow())
+    user = User(
+        id="u1",
+        platform=Platform.DISCORD,
+        platform_user_id="9",
+        display_name="x",
+        locale=Locale.KO,
+        created_at=utcnow(),
+    )
     ref = UserRef(platform=Platform.DISCORD, platform_user_id="9")
-    in_guild = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:42"))
-    in_dm = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:dm:9"))
-    forged = Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:x'1"))
+    in_guild = Context(
+        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:42")
+    )
+    in_dm = Context(
+        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:dm:9")
+    )
+    forged = Context(
+        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:x'1")
+    )
     assert meeting_scope(in_guild).guild_id == "42"
     assert meeting_scope(in_dm).user_id == "u1"
     assert meeting_scope(forged).user_id == "u1"

@@ -131,7 +131,9 @@ async def test_offline_reply_is_deterministic_and_in_their_words(tmp_path: Path)
         assert all(bubble in text for bubble in a)
 
 
-async def test_traits_are_extracted_at_import_when_an_llm_is_configured(llm_app: App, server: OpenAIServer) -> None:
+async def test_traits_are_extracted_at_import_when_an_llm_is_configured(
+    llm_app: App, server: OpenAIServer
+) -> None:
     server.push(Reply(text='["다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다"]'))
     star, _ = await _star(llm_app)
     assert len(server.requests) == 1, [r.messages for r in server.requests]

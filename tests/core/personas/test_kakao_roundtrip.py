@@ -14,7 +14,9 @@ from tests.support.kakao import ALL_SHAPES, msg, render_lines
 _NAME = st.text(alphabet="가나다 민수abZ[](),:'", min_size=1, max_size=12).filter(
     lambda n: n == n.strip() and " :" not in n
 )
-_TEXT = st.text(alphabet="가나다 밥ab:[],~!?ㅋㅠ\n", max_size=40).map(str.rstrip)  # trailing blank lines are layout
+_TEXT = st.text(alphabet="가나다 밥ab:[],~!?ㅋㅠ\n", max_size=40).map(
+    str.rstrip
+)  # trailing blank lines are layout
 
 
 @st.composite

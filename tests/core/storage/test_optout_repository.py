@@ -22,7 +22,9 @@ async def test_opt_outs_are_unique_per_guild_and_member(db: Database) -> None:
     assert await repo.all() == {("43", "7")}
 
 
-async def _meeting(meetings: MeetingRepository, guild: str, speakers: dict[str, str], texts: list[str]) -> str:
+async def _meeting(
+    meetings: MeetingRepository, guild: str, speakers: dict[str, str], texts: list[str]
+) -> str:
     meeting = await meetings.create(
         MeetingScope.of_guild(guild), title="standup", source=MeetingSource.TRACKS, audio_blob=None
     )

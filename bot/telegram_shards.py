@@ -1,0 +1,194 @@
+"""The Telegram bot as several processes: one receives updates, ``telegram.processes`` shards handle them.
+
+One Python process handles updates on one core (the GIL); the engine's turn and PTB's per-update work are
+CPU-bound, so a busy bot needs more processes. Telegram hands a bot's updates to a single receiver (one
+``getUpdates`` caller or one webhook), so this process receives (``TelegramAdapter.run_fanout``) and writes
+each update, as one line of Bot API JSON, to the shard process that owns its chat over a socket pair. Each
+shard builds its own app (no migrations, no scheduled jobs: this process keeps those) and serves the stream
+(``TelegramAdapter.run_fed``), replying to Telegram itself.
+
+A shard that dies takes the bot down (the supervisor, e.g. Docker's restart policy, starts it again):
+restarting one shard alone would silently drop its chats' updates in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import multiprocessing
+import signal
+import socket
+from collections.abc import AsyncIterator, Mapping
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# One update is at most a few kB of JSON; the limit only stops a runaway line.
+_LINE_LIMIT = 16 * 1024 * 1024
+_STOP_GRACE_S = 60.0
+
+
+class ShardDied(RuntimeError):
+    """A shard process exited while the bot was serving."""
+
+
+_READY = b"ready\n"
+_START_TIMEOUT_S = 300.0
+
+
+class StreamSink:
+    """The fan-out's end of one shard's socket: JSON lines, waiting while the shard is behind."""
+
+    def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.name = name
+        self._reader = reader
+        self._writer = writer
+
+    async def wait_ready(self) -> None:
+        """Wait for the shard's "ready" line (its app is built and PTB started)."""
+        line = await self._reader.readline()
+        if line != _READY:
+            raise ShardDied(f"telegram shard {self.name} exited while starting")
+
+    async def send(self, data: dict[str, Any]) -> None:
+        """Write one update; raises ``ConnectionError`` once the shard has gone."""
+        self._writer.write(json.dumps(data, separators=(",", ":")).encode() + b"\n")
+        await self._writer.drain()
+
+    async def close(self) -> None:
+        """End of stream: the shard finishes what it has and exits."""
+        if self._writer.is_closing():
+            return
+        try:
+            self._writer.write_eof()
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        self._writer.close()
+
+
+async def stream_feed(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
+    """The shard's end: one update per line until the fan-out closes the stream."""
+    while line := await reader.readline():
+        yield json.loads(line)
+
+
+async def run_telegram_shards(
+    settings: Settings, processes: int, *, overrides: Mapping[str, Any] | None = None
+) -> None:
+    """Receive in this process and handle in ``processes`` shard processes until cancelled or a shard dies.
+
+    ``overrides``: adapter settings (``TelegramAdapterConfig`` fields) for tests and benchmarks.
+    """
+    from bot.runner import telegram_adapter_config
+
+    context = multiprocessing.get_context("spawn")
+    children: list[BaseProcess] = []
+    sinks: list[StreamSink] = []
+    extra = dict(overrides or {})
+    try:
+        for index in range(processes):
+            ours, theirs = socket.socketpair()
+            child = context.Process(
+                target=shard_main,
+                args=(settings, index, processes, theirs, extra),
+                name=f"vos-telegram-{index}",
+            )
+            child.start()
+            theirs.close()
+            children.append(child)
+            reader, writer = await asyncio.open_unix_connection(sock=ours, limit=_LINE_LIMIT)
+            sinks.append(StreamSink(child.name, reader, writer))
+        from adapters.telegram.adapter import TelegramAdapter
+
+        receiver = TelegramAdapter(
+            dataclasses.replace(telegram_adapter_config(settings), **extra), _NoEngine()
+        )
+        # Receive only once every shard can handle what it is given.
+        async with asyncio.timeout(_START_TIMEOUT_S):
+            await asyncio.gather(*(sink.wait_ready() for sink in sinks))
+        log.info("telegram: %d shard processes ready", processes)
+        async with asyncio.TaskGroup() as tg:
+            serving = tg.create_task(receiver.run_fanout(sinks))
+            for shard in children:
+                tg.create_task(_watch(shard, serving))
+    finally:
+        for sink in sinks:
+            await sink.close()
+        await asyncio.to_thread(_join_all, children, _STOP_GRACE_S)
+
+
+async def _watch(child: BaseProcess, serving: asyncio.Task[None]) -> None:
+    """Raise :class:`ShardDied` if ``child`` exits while the fan-out is still serving."""
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(child.sentinel, on_exit)
+    try:
+        await asyncio.wait({exited, serving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_reader(child.sentinel)
+    if exited.done() and not serving.done():
+        raise ShardDied(f"telegram shard {child.name} exited with code {child.exitcode}")
+
+
+def _join_all(children: list[BaseProcess], grace_s: float) -> None:
+    for child in children:
+        child.join(grace_s)
+        if child.is_alive():
+            log.warning("telegram: shard %s did not stop in %.0f s; terminating it", child.name, grace_s)
+            child.terminate()
+            child.join(5)
+
+
+class _NoEngine:
+    """The fan-out's adapter never handles an update itself."""
+
+    async def handle(self, event: object) -> AsyncIterator[Any]:
+        raise RuntimeError("the Telegram fan-out does not handle updates")
+        yield  # pragma: no cover
+
+
+def shard_main(
+    settings: Settings, index: int, processes: int, sock: socket.socket, overrides: dict[str, Any]
+) -> None:
+    """A shard process: its own app over the shared database, serving the updates of its chats."""
+    from bot.cli import setup_logging
+
+    # Ctrl-C reaches the whole process group: the fan-out decides when shards stop (end of stream).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    setup_logging(settings)
+    asyncio.run(_serve_shard(settings, index, processes, sock, overrides))
+
+
+async def _serve_shard(
+    settings: Settings, index: int, processes: int, sock: socket.socket, overrides: dict[str, Any]
+) -> None:
+    from adapters.telegram.adapter import TelegramAdapter
+    from bot.runner import telegram_adapter_config
+    from bot.wiring import running_app
+
+    reader, writer = await asyncio.open_unix_connection(sock=sock, limit=_LINE_LIMIT)
+    config = telegram_adapter_config(settings)
+    # Telegram's overall send limit is per bot: each shard gets its share.
+    overall = config.overall_max_rate / processes if config.overall_max_rate else 0
+    config = dataclasses.replace(config, **{"overall_max_rate": overall, **overrides})
+    async with running_app(settings, migrate=False) as app:
+        adapter = TelegramAdapter(config, app.engine)
+        async with asyncio.TaskGroup() as tg:
+            serving = tg.create_task(adapter.run_fed(stream_feed(reader)))
+            await adapter.ready.wait()
+            writer.write(_READY)
+            await writer.drain()
+            log.info("telegram: shard %d/%d serving", index + 1, processes)
+            await serving
+    writer.close()

@@ -1,0 +1,132 @@
+"""Several processes behind one bot: the fan-out receives, shards (fed adapters) handle and reply.
+
+Everything runs in the test's loop here (the sinks and feeds are queues); tests/bot/test_telegram_shards.py
+runs real shard processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from adapters.telegram.adapter import TelegramAdapter, shard_of
+from core.domain.actions import SendText
+from core.domain.events import Event, TextMessage
+from tests.adapters.telegram.botapi_server import BotApiServer, callback_update, text_update
+from tests.adapters.telegram.conftest import RunningAdapter, ScriptedEngine, make_config
+
+
+class QueueSink:
+    """A shard's inbox as the fan-out sees it."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.received: list[dict[str, Any]] = []
+
+    async def send(self, data: dict[str, Any]) -> None:
+        self.received.append(data)
+        await self.queue.put(data)
+
+    async def feed(self) -> AsyncIterator[dict[str, Any]]:
+        while (item := await self.queue.get()) is not None:
+            yield item
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+
+def _chat_of(data: dict[str, Any]) -> int:
+    message = data.get("message") or data["callback_query"]["message"]
+    return int(message["chat"]["id"])
+
+
+def test_shard_of_keeps_a_chat_in_one_shard() -> None:
+    updates = [
+        Update.de_json({"update_id": i, **text_update(user, "hi")}, None)
+        for i, user in enumerate((1001, 1002, 1003, 1001, 1002))
+    ]
+    shards = [shard_of(u, 2) for u in updates]
+    assert shards == [1, 0, 1, 1, 0]
+    query = Update.de_json({"update_id": 9, **callback_update(1003, "x")}, None)
+    assert shard_of(query, 2) == 1  # a button press goes where the chat's messages go
+    assert shard_of(updates[0], 1) == 0
+
+
+async def test_fanout_routes_each_chat_to_its_shard_in_order(server: BotApiServer, tmp_path: Path) -> None:
+    sinks = [QueueSink(), QueueSink()]
+    receiver = TelegramAdapter(make_config(server, tmp_path), ScriptedEngine())
+    task = asyncio.create_task(receiver.run_fanout(sinks))
+    await asyncio.wait_for(receiver.ready.wait(), 10)
+    for i in range(5):
+        for user in (1001, 1002, 1003):
+            await server.inject(text_update(user, f"m{i}"))
+    await server.wait_for(lambda s: sum(len(x.received) for x in sinks) == 15, timeout=10)
+    receiver.stop()
+    await asyncio.wait_for(task, 10)
+
+    for index, sink in enumerate(sinks):
+        for data in sink.received:
+            assert _chat_of(data) % 2 == index
+    texts = {
+        user: [d["message"]["text"] for d in sinks[user % 2].received if _chat_of(d) == user]
+        for user in (1001, 1002, 1003)
+    }
+    assert texts == {user: [f"m{i}" for i in range(5)] for user in (1001, 1002, 1003)}
+    # The fan-out registers the command menu once, and never handles (or answers) an update itself.
+    assert server.calls("setMyCommands")
+    assert not server.calls("sendMessage")
+    # Stopping confirmed everything it received: a new poller would not get these updates again.
+    assert server.state.updates == [] or all(u["update_id"] > 15 for u in server.state.updates)
+
+
+async def test_shards_reply_from_their_own_process(server: BotApiServer, tmp_path: Path) -> None:
+    sinks = [QueueSink(), QueueSink()]
+    engines = [ScriptedEngine(), ScriptedEngine()]
+    for index, engine in enumerate(engines):
+
+        def reply(event: Event, index: int = index) -> list[SendText]:
+            assert isinstance(event, TextMessage)
+            return [SendText(text=f"shard {index}: {event.text}")]
+
+        engine.script = reply
+    shards = [TelegramAdapter(make_config(server, tmp_path / str(i)), engines[i]) for i in range(2)]
+    fed = [asyncio.create_task(shard.run_fed(sink.feed())) for shard, sink in zip(shards, sinks, strict=True)]
+    receiver = TelegramAdapter(make_config(server, tmp_path), ScriptedEngine())
+    receiving = await RunningAdapter(receiver).start(receiver.run_fanout(sinks))
+
+    for user in (2001, 2002, 2003, 2004):
+        await server.inject(text_update(user, "안녕"))
+    for user in (2001, 2002, 2003, 2004):
+        (sent,) = await server.wait_calls("sendMessage", chat_id=user)
+        assert sent.params["text"] == f"shard {user % 2}: 안녕"
+
+    await receiving.stop()
+    for sink in sinks:
+        sink.close()  # end of stream: shards finish and return
+    await asyncio.wait_for(asyncio.gather(*fed), 10)
+    assert [len(e.events) for e in engines] == [2, 2]
+
+
+async def test_a_shard_finishes_replies_in_flight_when_its_feed_ends(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    engine = ScriptedEngine()
+
+    async def slow(event: Event) -> list[SendText]:
+        await asyncio.sleep(0.3)
+        return [SendText(text="늦었지만 왔어")]
+
+    engine.script = slow
+    sink = QueueSink()
+    shard = TelegramAdapter(make_config(server, tmp_path), engine)
+    task = asyncio.create_task(shard.run_fed(sink.feed()))
+    await asyncio.wait_for(shard.ready.wait(), 10)
+    await sink.send({"update_id": 1, **text_update(3001, "거기 있어?")})
+    sink.close()
+    await asyncio.wait_for(task, 10)
+    (sent,) = server.calls("sendMessage", chat_id=3001)
+    assert sent.params["text"] == "늦었지만 왔어"

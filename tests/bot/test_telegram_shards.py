@@ -1,0 +1,96 @@
+"""The Telegram bot as a fan-out process and real shard processes over one SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("telegram", reason="the telegram extra is not installed")
+pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
+
+from bot.runner import telegram_runner
+from bot.settings import Settings
+from bot.telegram_shards import ShardDied, run_telegram_shards
+from core.storage.migrate import upgrade
+from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
+from tests.support.app import make_settings
+
+pytestmark = pytest.mark.slow  # each shard is a fresh interpreter importing the whole app
+
+
+async def _settings(tmp_path: Path, server: BotApiServer, processes: int = 2) -> Settings:
+    settings = make_settings(
+        tmp_path, telegram={"token": TOKEN, "base_url": server.base_url, "processes": processes}
+    )
+    await upgrade(settings.effective_database_url)
+    return settings
+
+
+def _overrides(server: BotApiServer) -> dict[str, Any]:
+    return {"base_file_url": server.base_file_url, "poll_timeout_s": 1, "max_typing_pause_s": 0}
+
+
+async def _shard_processes(count: int, timeout: float = 60) -> list[multiprocessing.process.BaseProcess]:
+    async with asyncio.timeout(timeout):
+        while len(children := multiprocessing.active_children()) < count:
+            await asyncio.sleep(0.05)
+    return children
+
+
+async def test_two_shard_processes_answer_every_chat_and_stop_cleanly(tmp_path: Path) -> None:
+    async with BotApiServer() as server:
+        settings = await _settings(tmp_path, server)
+        task = asyncio.create_task(run_telegram_shards(settings, 2, overrides=_overrides(server)))
+        await _shard_processes(2)
+        await server.wait_calls("getUpdates", 1, timeout=60)
+        users = (5001, 5002, 5003, 5004)
+        for user in users:
+            await server.inject(text_update(user, "/start"))
+        peers: dict[int, set[Any]] = {}
+        for user in users:
+            replies = await server.wait_calls("sendMessage", chat_id=user, timeout=60)
+            assert replies[0].status == 200
+            peers[user] = {r.peer for r in replies}
+        # Chats of one shard share its connections; the other shard's chats use other connections.
+        assert not (peers[5001] | peers[5003]) & (peers[5002] | peers[5004])
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert multiprocessing.active_children() == []
+
+
+async def test_a_dead_shard_stops_the_bot(tmp_path: Path) -> None:
+    async with BotApiServer() as server:
+        settings = await _settings(tmp_path, server)
+        task = asyncio.create_task(run_telegram_shards(settings, 2, overrides=_overrides(server)))
+        victim, *_ = await _shard_processes(2)
+        await server.wait_calls("getUpdates", 1, timeout=60)
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        with pytest.raises(ExceptionGroup) as raised:
+            await asyncio.wait_for(task, 60)
+        assert raised.group_contains(ShardDied)
+    assert multiprocessing.active_children() == []
+
+
+def test_one_process_runs_the_adapter_itself(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, telegram={"token": TOKEN, "processes": 1})
+    sharded = make_settings(tmp_path, telegram={"token": TOKEN, "processes": 3})
+
+    class _App:
+        engine = object()
+
+    single = telegram_runner(_App(), settings)  # type: ignore[arg-type]
+    several = telegram_runner(_App(), sharded)  # type: ignore[arg-type]
+    try:
+        assert single.__qualname__ == "TelegramAdapter.run"
+        assert several.__qualname__ == "run_telegram_shards"
+    finally:
+        single.close()
+        several.close()
