@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -62,7 +64,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[str, Any]:
+async def drive_users(
+    server: BotApiServer, chats: int, messages: int, on_start: Callable[[], object] = lambda: None
+) -> dict[str, Any]:
     """Simulated users: each sends a message, waits for the reply, sends the next."""
     replies: dict[int, asyncio.Queue[float]] = {chat: asyncio.Queue() for chat in range(1, chats + 1)}
     errors: list[RecordedRequest] = []
@@ -85,7 +89,8 @@ async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[s
             received = await asyncio.wait_for(replies[chat].get(), timeout=60)
             latencies.append(received - sent)
 
-    await server.wait_calls("getUpdates", 1, timeout=60)  # the adapter is polling
+    await server.wait_calls("getUpdates", 1, timeout=120)  # the adapter is polling
+    on_start()
     start = time.monotonic()
     async with asyncio.TaskGroup() as users:
         for chat in replies:
@@ -105,20 +110,25 @@ async def drive_users(server: BotApiServer, chats: int, messages: int) -> dict[s
     }
 
 
+def _bench_settings(data_dir: Path, **overrides: Any) -> Any:
+    from bot.settings import load_settings
+
+    return load_settings(
+        env_file=None,
+        data_dir=data_dir,
+        limits={"messages_per_minute": 1_000_000, "jobs_per_hour": 1_000_000},
+        **overrides,
+    )
+
+
 @asynccontextmanager
 async def offline_engine(data_dir: Path, chats: int) -> AsyncIterator[object]:
     """The real engine with the offline reply engine; every simulated user already has the demo star."""
     from bot.runner import ensure_demo_star
-    from bot.settings import load_settings
     from bot.wiring import running_app
     from core.domain.identity import Locale, Platform, UserRef
 
-    settings = load_settings(
-        env_file=None,
-        data_dir=data_dir,
-        limits={"messages_per_minute": 1_000_000, "jobs_per_hour": 1_000_000},
-    )
-    async with running_app(settings, use_settings_model=False) as app:
+    async with running_app(_bench_settings(data_dir), use_settings_model=False) as app:
         for chat in range(1, chats + 1):
             user = await app.users.get_or_create(
                 UserRef(platform=Platform.TELEGRAM, platform_user_id=str(chat)),
@@ -129,63 +139,101 @@ async def offline_engine(data_dir: Path, chats: int) -> AsyncIterator[object]:
         yield app.engine
 
 
+def _adapter_overrides(file_url: str, chats: int, poll_timeout: int, pool: int, tmp: Path) -> dict[str, Any]:
+    """The bench's adapter settings: no typing pauses, no flood limit (the local server has none)."""
+    return {
+        "base_file_url": file_url,
+        "download_dir": tmp / "downloads",
+        "max_typing_pause_s": 0,
+        "poll_timeout_s": poll_timeout,
+        "overall_max_rate": 0,
+        "concurrent_updates": max(chats, 8),
+        "connection_pool_size": pool,
+    }
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def serve_adapter(
     base_url: str,
     file_url: str,
     chats: int,
     poll_timeout: int,
     pool: int,
+    started: asyncio.Event,
     done: asyncio.Event,
     engine_name: str = "echo",
+    processes: int = 1,
 ) -> None:
     """The bot side: the real adapter with the echo or the offline engine until ``done``."""
     with tempfile.TemporaryDirectory() as tmp:
-        if engine_name == "offline":
+        overrides = _adapter_overrides(file_url, chats, poll_timeout, pool, Path(tmp))
+        if processes > 1:
+            await _serve_shards(base_url, overrides, chats, processes, started, done, Path(tmp) / "data")
+        elif engine_name == "offline":
             async with offline_engine(Path(tmp) / "data", chats) as engine:
-                await _serve(engine, base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+                await _serve(engine, base_url, overrides, started, done)
         else:
-            await _serve(EchoEngine(), base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+            await _serve(EchoEngine(), base_url, overrides, started, done)
 
 
 async def _serve(
-    engine: object,
-    base_url: str,
-    file_url: str,
-    chats: int,
-    poll_timeout: int,
-    pool: int,
-    done: asyncio.Event,
-    tmp: Path,
+    engine: object, base_url: str, overrides: dict[str, Any], started: asyncio.Event, done: asyncio.Event
 ) -> None:
-    config = TelegramAdapterConfig(
-        token=TOKEN,
-        base_url=base_url,
-        base_file_url=file_url,
-        download_dir=tmp / "downloads",
-        max_typing_pause_s=0,
-        poll_timeout_s=poll_timeout,
-        overall_max_rate=0,
-        concurrent_updates=max(chats, 8),
-        connection_pool_size=pool,
-    )
+    config = TelegramAdapterConfig(token=TOKEN, base_url=base_url, **overrides)
     adapter = TelegramAdapter(config, engine)  # type: ignore[arg-type]
-    start = _cpu_s()
     async with asyncio.TaskGroup() as tg:
         tg.create_task(adapter.run())
+        await started.wait()
+        start = _cpu_s()
         await done.wait()
         _SERVING_CPU.append(_cpu_s() - start)
         adapter.stop()
 
 
+async def _serve_shards(
+    base_url: str,
+    overrides: dict[str, Any],
+    chats: int,
+    processes: int,
+    started: asyncio.Event,
+    done: asyncio.Event,
+    data_dir: Path,
+) -> None:
+    """The fan-out in this process and ``processes`` shard processes on the offline engine."""
+    from bot.telegram_shards import run_telegram_shards
+
+    async with offline_engine(data_dir, chats):
+        pass  # users and their demo stars are in the database; the shards open it themselves
+    settings = _bench_settings(
+        data_dir, telegram={"token": TOKEN, "base_url": base_url, "processes": processes}
+    )
+    serving = asyncio.create_task(run_telegram_shards(settings, processes, overrides=overrides))
+    try:
+        await started.wait()  # the shards are ready: the fan-out polls only then
+        shards = [p.pid for p in multiprocessing.active_children() if p.name.startswith("vos-telegram")]
+        start = _cpu_s() + sum(_process_cpu_s(pid) for pid in shards if pid)
+        await done.wait()
+        _SERVING_CPU.append(_cpu_s() + sum(_process_cpu_s(pid) for pid in shards if pid) - start)
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+
 async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, Any]:
     """Server, users and adapter share one process (and one event loop)."""
     async with BotApiServer() as server:
-        done = asyncio.Event()
+        started, done = asyncio.Event(), asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(
-                serve_adapter(server.base_url, server.base_file_url, chats, poll_timeout, pool, done)
+                serve_adapter(server.base_url, server.base_file_url, chats, poll_timeout, pool, started, done)
             )
-            result = await drive_users(server, chats, messages)
+            result = await drive_users(server, chats, messages, started.set)
             done.set()
     return result
 
@@ -195,16 +243,17 @@ def _server_process(conn: Connection, chats: int, messages: int) -> None:
         async with BotApiServer() as server:
             conn.send((server.base_url, server.base_file_url))
             start = _cpu_s()
-            result = await drive_users(server, chats, messages)
+            result = await drive_users(server, chats, messages, lambda: conn.send("started"))
             # The server and its simulated users share the machine's cores with the bot: their CPU too.
             result["server_cpu_ms"] = (_cpu_s() - start) * 1000 / result["updates"]
             conn.send(result)
+            await asyncio.to_thread(conn.recv)  # serve until the bot has shut down
 
     asyncio.run(main())
 
 
 async def run_two_processes(
-    chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo"
+    chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo", processes: int = 1
 ) -> dict[str, Any]:
     """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
@@ -213,11 +262,18 @@ async def run_two_processes(
     )
     process.start()
     base_url, file_url = await asyncio.to_thread(parent.recv)
-    done = asyncio.Event()
+    started, done = asyncio.Event(), asyncio.Event()
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done, engine_name))
+        tg.create_task(
+            serve_adapter(
+                base_url, file_url, chats, poll_timeout, pool, started, done, engine_name, processes
+            )
+        )
+        assert await asyncio.to_thread(parent.recv) == "started"
+        started.set()
         result: dict[str, Any] = await asyncio.to_thread(parent.recv)
         done.set()
+    parent.send("stop")
     await asyncio.to_thread(process.join, 30)
     return result
 
@@ -234,14 +290,24 @@ def main() -> None:
     parser.add_argument(
         "--engine", choices=("echo", "offline"), default="echo", help="echo or the real offline engine"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="bot processes: above 1, a fan-out and this many shard processes (offline engine)",
+    )
     args = parser.parse_args()
+    if args.processes > 1 and (args.engine != "offline" or args.in_process):
+        parser.error("--processes needs --engine offline (and not --in-process)")
     logging.basicConfig(level=logging.WARNING)
     before = resource.getrusage(resource.RUSAGE_SELF)
     if args.in_process:
         result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool))
     else:
         result = asyncio.run(
-            run_two_processes(args.chats, args.messages, args.poll_timeout, args.pool, args.engine)
+            run_two_processes(
+                args.chats, args.messages, args.poll_timeout, args.pool, args.engine, args.processes
+            )
         )
     after = resource.getrusage(resource.RUSAGE_SELF)
     # CPU the bot process spent (start-up included): a figure that does not depend on the machine's load.
@@ -252,7 +318,8 @@ def main() -> None:
         f"chats={result['chats']} updates={result['updates']} in {result['seconds']:.2f}s: "
         f"{result['updates_per_s']:.0f} updates/s, reply latency p50 {result['p50_ms']:.1f} ms, "
         f"p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms, errors {result['errors']}; "
-        f"bot process CPU {cpu_ms:.2f} ms/update, {serving_ms:.2f} ms/update without set-up "
+        f"bot CPU {cpu_ms:.2f} ms/update in this process (set-up included), "
+        f"{serving_ms:.2f} ms/update serving, all bot processes "
         f"(≈ {1000 / serving_ms:.0f} updates/s per free core)\n"
         f"Bot API server + simulated users CPU {result.get('server_cpu_ms', float('nan')):.2f} ms/update\n"
         f"Bot API calls per update: {result['calls']}"
