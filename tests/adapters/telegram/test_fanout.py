@@ -7,10 +7,13 @@ runs real shard processes.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from telegram import Update
 
 from adapters.telegram.adapter import TelegramAdapter, shard_of
@@ -130,3 +133,33 @@ async def test_a_shard_finishes_replies_in_flight_when_its_feed_ends(
     await asyncio.wait_for(task, 10)
     (sent,) = server.calls("sendMessage", chat_id=3001)
     assert sent.params["text"] == "늦었지만 왔어"
+
+
+async def test_fanout_in_webhook_mode_checks_the_secret_and_routes(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("tornado", reason="webhook mode needs python-telegram-bot[webhooks]")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    sinks = [QueueSink(), QueueSink()]
+    config = make_config(
+        server,
+        tmp_path,
+        mode="webhook",
+        webhook_url="https://vos.example/telegram",
+        webhook_port=port,
+        webhook_secret_token="s3cret",
+    )
+    receiver = TelegramAdapter(config, ScriptedEngine())
+    receiving = await RunningAdapter(receiver).start(receiver.run_fanout(sinks))
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(url, json={"update_id": 1, **text_update(4001, "x")})
+        assert forged.status_code == 403
+        for update_id, user in enumerate((4001, 4002), start=2):
+            body = {"update_id": update_id, **text_update(user, "웹훅")}
+            sent = await client.post(url, json=body, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+            assert sent.status_code == 200
+    await receiving.stop()
+    assert [[_chat_of(d) for d in sink.received] for sink in sinks] == [[4002], [4001]]
