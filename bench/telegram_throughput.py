@@ -57,6 +57,7 @@ def _cpu_s() -> float:
 # CPU the bot process spent serving (from the adapter's start to the last reply): no set-up (the offline
 # engine imports a demo star per user first, about 2 s of CPU for 50 users).
 _SERVING_CPU: list[float] = []
+_FANOUT_CPU: list[float] = []  # the receiving process's share when there are shard processes
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -216,9 +217,12 @@ async def _serve_shards(
     try:
         await started.wait()  # the shards are ready: the fan-out polls only then
         shards = [p.pid for p in multiprocessing.active_children() if p.name.startswith("vos-telegram")]
-        start = _cpu_s() + sum(_process_cpu_s(pid) for pid in shards if pid)
+        start_fanout, start_shards = _cpu_s(), sum(_process_cpu_s(pid) for pid in shards if pid)
         await done.wait()
-        _SERVING_CPU.append(_cpu_s() + sum(_process_cpu_s(pid) for pid in shards if pid) - start)
+        _FANOUT_CPU.append(_cpu_s() - start_fanout)
+        _SERVING_CPU.append(
+            _FANOUT_CPU[-1] + sum(_process_cpu_s(pid) for pid in shards if pid) - start_shards
+        )
     finally:
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -321,7 +325,12 @@ def main() -> None:
         f"bot CPU {cpu_ms:.2f} ms/update in this process (set-up included), "
         f"{serving_ms:.2f} ms/update serving, all bot processes "
         f"(≈ {1000 / serving_ms:.0f} updates/s per free core)\n"
-        f"Bot API server + simulated users CPU {result.get('server_cpu_ms', float('nan')):.2f} ms/update\n"
+        + (
+            f"fan-out (receiving process) CPU {sum(_FANOUT_CPU) * 1000 / result['updates']:.2f} ms/update\n"
+            if _FANOUT_CPU
+            else ""
+        )
+        + f"Bot API server + simulated users CPU {result.get('server_cpu_ms', float('nan')):.2f} ms/update\n"
         f"Bot API calls per update: {result['calls']}"
     )
 
