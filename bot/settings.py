@@ -106,9 +106,11 @@ class SafetySettings(_Section):
 
 
 class MeetingSettings(_Section):
-    """Meeting archive."""
+    """Meeting archive. ``chart_font``: a font file with Hangul for the talk-time chart (default: an
+    installed one, e.g. NanumGothic from fonts-nanum)."""
 
     audio_retention_days: int = 30
+    chart_font: Path | None = None
 
 
 class JobSettings(_Section):

@@ -28,6 +28,12 @@ def test_nested_env_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-secret-value" not in dumped and "123:abc" not in dumped
 
 
+def test_chart_font_is_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().meetings.chart_font is None  # found among the installed fonts
+    monkeypatch.setenv("VOS_MEETINGS__CHART_FONT", "/opt/fonts/NanumGothic.ttf")
+    assert load_settings().meetings.chart_font == Path("/opt/fonts/NanumGothic.ttf")
+
+
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("VOS_DEFAULT_LOCALE=en\n")
     assert load_settings().default_locale.value == "en"
