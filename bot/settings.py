@@ -138,6 +138,8 @@ class BlobSettings(_Section):
     secret_key: SecretStr | None = None
     prefix: str = "blobs/"
     cache_dir: Path | None = None  # default: <data_dir>/blob_cache
+    gc_grace_hours: float = Field(default=24.0, ge=0)
+    """Orphaned blobs (nothing references them) are deleted once older than this (``vos admin blobs gc``)."""
 
 
 class _VosDotEnv(DotEnvSettingsSource):
