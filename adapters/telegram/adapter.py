@@ -166,6 +166,7 @@ class TelegramAdapter:
                     )
                 else:
                     await updater.start_polling(
+                        poll_interval=self.config.poll_interval_s,
                         timeout=self.config.poll_timeout_s,
                         allowed_updates=ALLOWED_UPDATES,
                         drop_pending_updates=self.config.drop_pending_updates,

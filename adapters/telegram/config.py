@@ -42,6 +42,8 @@ class TelegramAdapterConfig:
     max_caption_chars: int = 1024
     # Behaviour.
     poll_timeout_s: int = 10
+    # Pause between long polls: under load each getUpdates then returns a larger batch.
+    poll_interval_s: float = 0.0
     max_typing_pause_s: float = 5.0
     progress_edit_interval_s: float = 1.0
     concurrent_updates: int = 256
