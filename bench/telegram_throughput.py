@@ -137,14 +137,17 @@ async def serve_adapter(
     pool: int,
     done: asyncio.Event,
     engine_name: str = "echo",
+    options: dict[str, Any] | None = None,
 ) -> None:
     """The bot side: the real adapter with the echo or the offline engine until ``done``."""
     with tempfile.TemporaryDirectory() as tmp:
         if engine_name == "offline":
             async with offline_engine(Path(tmp) / "data", chats) as engine:
-                await _serve(engine, base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+                await _serve(engine, base_url, file_url, chats, poll_timeout, pool, done, Path(tmp), options)
         else:
-            await _serve(EchoEngine(), base_url, file_url, chats, poll_timeout, pool, done, Path(tmp))
+            await _serve(
+                EchoEngine(), base_url, file_url, chats, poll_timeout, pool, done, Path(tmp), options
+            )
 
 
 async def _serve(
@@ -156,6 +159,7 @@ async def _serve(
     pool: int,
     done: asyncio.Event,
     tmp: Path,
+    options: dict[str, Any] | None = None,
 ) -> None:
     config = TelegramAdapterConfig(
         token=TOKEN,
@@ -167,6 +171,7 @@ async def _serve(
         overall_max_rate=0,
         concurrent_updates=max(chats, 8),
         connection_pool_size=pool,
+        **(options or {}),
     )
     adapter = TelegramAdapter(config, engine)  # type: ignore[arg-type]
     start = _cpu_s()
@@ -177,13 +182,17 @@ async def _serve(
         adapter.stop()
 
 
-async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, Any]:
+async def run_in_process(
+    chats: int, messages: int, poll_timeout: int, pool: int, options: dict[str, Any]
+) -> dict[str, Any]:
     """Server, users and adapter share one process (and one event loop)."""
     async with BotApiServer() as server:
         done = asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(
-                serve_adapter(server.base_url, server.base_file_url, chats, poll_timeout, pool, done)
+                serve_adapter(
+                    server.base_url, server.base_file_url, chats, poll_timeout, pool, done, "echo", options
+                )
             )
             result = await drive_users(server, chats, messages)
             done.set()
@@ -204,7 +213,12 @@ def _server_process(conn: Connection, chats: int, messages: int) -> None:
 
 
 async def run_two_processes(
-    chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo"
+    chats: int,
+    messages: int,
+    poll_timeout: int,
+    pool: int,
+    engine_name: str = "echo",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
@@ -215,7 +229,9 @@ async def run_two_processes(
     base_url, file_url = await asyncio.to_thread(parent.recv)
     done = asyncio.Event()
     async with asyncio.TaskGroup() as tg:
-        tg.create_task(serve_adapter(base_url, file_url, chats, poll_timeout, pool, done, engine_name))
+        tg.create_task(
+            serve_adapter(base_url, file_url, chats, poll_timeout, pool, done, engine_name, options)
+        )
         result: dict[str, Any] = await asyncio.to_thread(parent.recv)
         done.set()
     await asyncio.to_thread(process.join, 30)
@@ -234,14 +250,21 @@ def main() -> None:
     parser.add_argument(
         "--engine", choices=("echo", "offline"), default="echo", help="echo or the real offline engine"
     )
+    parser.add_argument(
+        "--http-client", choices=("aiohttp", "httpx"), default="aiohttp", help="PTB's HTTP transport"
+    )
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.0, help="seconds between long polls (batches updates)"
+    )
     args = parser.parse_args()
+    options = {"http_client": args.http_client, "poll_interval_s": args.poll_interval}
     logging.basicConfig(level=logging.WARNING)
     before = resource.getrusage(resource.RUSAGE_SELF)
     if args.in_process:
-        result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool))
+        result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool, options))
     else:
         result = asyncio.run(
-            run_two_processes(args.chats, args.messages, args.poll_timeout, args.pool, args.engine)
+            run_two_processes(args.chats, args.messages, args.poll_timeout, args.pool, args.engine, options)
         )
     after = resource.getrusage(resource.RUSAGE_SELF)
     # CPU the bot process spent (start-up included): a figure that does not depend on the machine's load.

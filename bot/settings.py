@@ -53,6 +53,10 @@ class TelegramSettings(_Section):
     listen: str = "127.0.0.1"
     port: int = 8443
     base_url: str | None = None
+    # PTB's HTTP transport: aiohttp (about half the CPU per Bot API call) or PTB's default httpx.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    # Seconds between long polls (0: poll again at once); a few ms batches updates under load.
+    poll_interval_s: float = Field(default=0.0, ge=0.0)
 
 
 class DiscordSettings(_Section):

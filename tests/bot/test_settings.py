@@ -88,3 +88,19 @@ def test_dotenv_keeps_other_tools_keys_out(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("VOS_NOPE=1\n")
     with pytest.raises(SettingsError, match="^VOS_NOPE: unknown setting"):
         load_settings()
+
+
+def test_telegram_transport_settings_reach_the_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("telegram", reason="the telegram extra is not installed")
+    from types import SimpleNamespace
+
+    from bot.runner import telegram_adapter
+
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abc")
+    monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "httpx")
+    monkeypatch.setenv("VOS_TELEGRAM__POLL_INTERVAL_S", "0.01")
+    adapter = telegram_adapter(SimpleNamespace(engine=None), load_settings())  # type: ignore[arg-type]
+    assert (adapter.config.http_client, adapter.config.poll_interval_s) == ("httpx", 0.01)
+    monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "requests")
+    with pytest.raises(SettingsError, match="HTTP_CLIENT"):
+        load_settings()
