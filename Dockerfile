@@ -7,7 +7,8 @@
 # ships inside the wheel, the host needs only the NVIDIA driver and the NVIDIA Container Toolkit.
 FROM python:3.11-slim
 
-RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng ffmpeg libsndfile1 \
+# fonts-nanum: a Hangul font, so the talk-time and timeline charts show Korean names (ASCII labels without it).
+RUN apt-get update && apt-get install -y --no-install-recommends espeak-ng ffmpeg libsndfile1 fonts-nanum \
     && rm -rf /var/lib/apt/lists/*
 
 ARG EXTRAS=telegram,discord,redis,s3

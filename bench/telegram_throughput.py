@@ -169,10 +169,11 @@ async def serve_adapter(
     done: asyncio.Event,
     engine_name: str = "echo",
     processes: int = 1,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """The bot side: the real adapter with the echo or the offline engine until ``done``."""
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = _adapter_overrides(file_url, chats, poll_timeout, pool, Path(tmp))
+        overrides = _adapter_overrides(file_url, chats, poll_timeout, pool, Path(tmp)) | (options or {})
         if processes > 1:
             await _serve_shards(base_url, overrides, chats, processes, started, done, Path(tmp) / "data")
         elif engine_name == "offline":
@@ -229,13 +230,24 @@ async def _serve_shards(
             await serving
 
 
-async def run_in_process(chats: int, messages: int, poll_timeout: int, pool: int) -> dict[str, Any]:
+async def run_in_process(
+    chats: int, messages: int, poll_timeout: int, pool: int, options: dict[str, Any]
+) -> dict[str, Any]:
     """Server, users and adapter share one process (and one event loop)."""
     async with BotApiServer() as server:
         started, done = asyncio.Event(), asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(
-                serve_adapter(server.base_url, server.base_file_url, chats, poll_timeout, pool, started, done)
+                serve_adapter(
+                    server.base_url,
+                    server.base_file_url,
+                    chats,
+                    poll_timeout,
+                    pool,
+                    started,
+                    done,
+                    options=options,
+                )
             )
             result = await drive_users(server, chats, messages, started.set)
             done.set()
@@ -257,7 +269,13 @@ def _server_process(conn: Connection, chats: int, messages: int) -> None:
 
 
 async def run_two_processes(
-    chats: int, messages: int, poll_timeout: int, pool: int, engine_name: str = "echo", processes: int = 1
+    chats: int,
+    messages: int,
+    poll_timeout: int,
+    pool: int,
+    engine_name: str = "echo",
+    processes: int = 1,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Bot API server and its users in a child process, as Telegram is elsewhere in production."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
@@ -270,7 +288,7 @@ async def run_two_processes(
     async with asyncio.TaskGroup() as tg:
         tg.create_task(
             serve_adapter(
-                base_url, file_url, chats, poll_timeout, pool, started, done, engine_name, processes
+                base_url, file_url, chats, poll_timeout, pool, started, done, engine_name, processes, options
             )
         )
         assert await asyncio.to_thread(parent.recv) == "started"
@@ -300,17 +318,24 @@ def main() -> None:
         default=1,
         help="bot processes: above 1, a fan-out and this many shard processes (offline engine)",
     )
+    parser.add_argument(
+        "--http-client", choices=("aiohttp", "httpx"), default="aiohttp", help="PTB's HTTP transport"
+    )
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.0, help="seconds between long polls (batches updates)"
+    )
     args = parser.parse_args()
+    options = {"http_client": args.http_client, "poll_interval_s": args.poll_interval}
     if args.processes > 1 and (args.engine != "offline" or args.in_process):
         parser.error("--processes needs --engine offline (and not --in-process)")
     logging.basicConfig(level=logging.WARNING)
     before = resource.getrusage(resource.RUSAGE_SELF)
     if args.in_process:
-        result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool))
+        result = asyncio.run(run_in_process(args.chats, args.messages, args.poll_timeout, args.pool, options))
     else:
         result = asyncio.run(
             run_two_processes(
-                args.chats, args.messages, args.poll_timeout, args.pool, args.engine, args.processes
+                args.chats, args.messages, args.poll_timeout, args.pool, args.engine, args.processes, options
             )
         )
     after = resource.getrusage(resource.RUSAGE_SELF)

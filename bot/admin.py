@@ -60,6 +60,32 @@ async def cli_user(settings: Settings, ref: str, *, delete: bool) -> dict[str, A
         return result
 
 
+async def cli_blobs_gc(settings: Settings, *, dry_run: bool) -> dict[str, Any] | None:
+    """Collect orphaned blobs now (under the scheduled job's lock); None when a replica is running it."""
+    from bot.jobs import run_blob_gc
+
+    async with running_app(settings, use_settings_model=False) as app:
+        result = await run_blob_gc(app, dry_run=dry_run)
+        if result is None:
+            return None
+        data: dict[str, Any] = _plain(result)
+        data["grace_hours"] = settings.blobs.gc_grace_hours
+        return data
+
+
+def format_blob_gc(data: dict[str, Any]) -> str:
+    """The collection's counts as a few lines."""
+    verb = "would delete" if data["dry_run"] else "deleted"
+    return "\n".join(
+        [
+            f"scanned:         {data['scanned']}",
+            f"{verb + ':':<16} {data['deleted']} ({data['bytes_freed']} bytes)",
+            f"kept, in use:    {data['kept_referenced']}",
+            f"kept, too young: {data['kept_young']} (grace {data['grace_hours']:g} h)",
+        ]
+    )
+
+
 def format_stats(data: dict[str, Any]) -> str:
     """The stats as a few aligned lines."""
 

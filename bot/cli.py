@@ -452,10 +452,12 @@ def worker(
 
 # --- operators ----------------------------------------------------------------------------------------
 
-admin_app = typer.Typer(no_args_is_help=True, help="Operators: totals, jobs, a user's data.")
+admin_app = typer.Typer(no_args_is_help=True, help="Operators: totals, jobs, a user's data, blobs.")
 admin_jobs_app = typer.Typer(invoke_without_command=True, help="List jobs; retry or cancel one.")
+admin_blobs_app = typer.Typer(no_args_is_help=True, help="The blob store: collect orphaned blobs.")
 app.add_typer(admin_app, name="admin")
 admin_app.add_typer(admin_jobs_app, name="jobs")
+admin_app.add_typer(admin_blobs_app, name="blobs")
 
 
 @admin_app.command("stats")
@@ -539,6 +541,24 @@ def admin_user(
     if data is None:
         raise _fail(f"no user {user_ref!r}", 1)
     typer.echo(json.dumps(data, ensure_ascii=False) if json_out else format_user(data))
+
+
+@admin_blobs_app.command("gc")
+def admin_blobs_gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete blobs nothing references any more, once older than VOS_BLOBS__GC_GRACE_HOURS (default 24)."""
+    from bot.admin import cli_blobs_gc, format_blob_gc
+
+    settings = settings_or_exit()
+    setup_logging(settings)
+    data = run_async(lambda: cli_blobs_gc(settings, dry_run=dry_run))
+    if data is None:
+        raise _fail("blob gc is running on another instance right now; try again later", 1)
+    typer.echo(json.dumps(data, ensure_ascii=False) if json_out else format_blob_gc(data))
 
 
 def main() -> None:

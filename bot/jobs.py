@@ -1,11 +1,13 @@
-"""Background jobs of the running bot (APScheduler): the meeting audio retention purge.
+"""Background jobs of the running bot (APScheduler): the meeting audio retention purge and the orphaned-blob
+garbage collection.
 
-Replicas: every replica schedules the job; a lock makes one of them run each tick (``run_retention``).
-Schedule persistence: the purge job is re-registered at every start with ``replace_existing`` and runs once
-at start-up, then every ``interval_hours``. No job store is persisted, on purpose: the job is derived from
-settings and idempotent, and what it works on (which meetings still keep audio, and since when) is already
-persisted in the database, so a restart loses nothing but re-runs a cheap query. At start-up the bot also
-recovers interrupted jobs (see :func:`background_jobs`).
+Replicas: every replica schedules the jobs; a lock per job makes one of them run each tick
+(``run_retention``, ``run_blob_gc``). Schedule persistence: the jobs are re-registered at every start with
+``replace_existing`` and run once at start-up, then every ``interval_hours``. No job store is persisted, on
+purpose: the jobs are derived from settings and idempotent, and what they work on (which meetings still keep
+audio, and since when; which blobs are still referenced) is already persisted in the database and the blob
+store, so a restart loses nothing but re-runs a cheap query. At start-up the bot also recovers interrupted
+jobs (see :func:`background_jobs`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.meetings.retention import purge_expired_audio
+from core.storage.blob_gc import BlobGcResult
 from core.storage.locks import run_exclusive
 
 if TYPE_CHECKING:
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RETENTION_JOB_ID = "meeting-audio-retention"
+BLOB_GC_JOB_ID = "blob-gc"
 
 
 async def run_retention(app: App) -> list[str]:
@@ -44,23 +48,29 @@ async def run_retention(app: App) -> list[str]:
     return purged or []
 
 
+async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None:
+    """Delete orphaned blobs past the grace period now; None when another replica holds the job's lock."""
+    return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
+
+
 def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
-    """An AsyncIOScheduler with the retention job (not started)."""
+    """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        run_retention,
-        "interval",
-        args=[app],
-        hours=interval_hours,
-        id=RETENTION_JOB_ID,
-        replace_existing=True,
-        next_run_time=datetime.now(UTC),  # also once at start-up
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=3600,
-    )
+    for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):
+        scheduler.add_job(
+            job,
+            "interval",
+            args=[app],
+            hours=interval_hours,
+            id=job_id,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),  # also once at start-up
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
     return scheduler
 
 

@@ -67,6 +67,7 @@ def build_meeting_service(
         work_dir=settings.data_dir / "meeting_work",
         max_audio_seconds=settings.limits.max_audio_seconds,
         track_limits=TrackLimits(max_total_bytes=int(settings.limits.max_audio_mb * 4 * 1_000_000)),
+        chart_font=settings.meetings.chart_font,
     )
 
 

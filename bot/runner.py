@@ -124,6 +124,8 @@ def telegram_adapter_config(settings: Settings) -> Any:
         webhook_secret_token=tg.webhook_secret.get_secret_value() if tg.webhook_secret else "",
         base_url=tg.base_url,
         download_dir=settings.data_dir / "downloads",
+        http_client=tg.http_client,
+        poll_interval_s=tg.poll_interval_s,
     )
 
 

@@ -58,6 +58,10 @@ class TelegramSettings(_Section):
     listen: str = "127.0.0.1"
     port: int = 8443
     base_url: str | None = None
+    # PTB's HTTP transport: aiohttp (about half the CPU per Bot API call) or PTB's default httpx.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    # Seconds between long polls (0: poll again at once); a few ms batches updates under load.
+    poll_interval_s: float = Field(default=0.0, ge=0.0)
     # Processes handling updates (one core each); above 1, this process only receives and hands out.
     processes: int = Field(default=1, ge=1, le=64)
 
@@ -113,9 +117,11 @@ class SafetySettings(_Section):
 
 
 class MeetingSettings(_Section):
-    """Meeting archive."""
+    """Meeting archive. ``chart_font``: a font file with Hangul for the talk-time chart (default: an
+    installed one, e.g. NanumGothic from fonts-nanum)."""
 
     audio_retention_days: int = 30
+    chart_font: Path | None = None
 
 
 class JobSettings(_Section):
@@ -143,6 +149,8 @@ class BlobSettings(_Section):
     secret_key: SecretStr | None = None
     prefix: str = "blobs/"
     cache_dir: Path | None = None  # default: <data_dir>/blob_cache
+    gc_grace_hours: float = Field(default=24.0, ge=0)
+    """Orphaned blobs (nothing references them) are deleted once older than this (``vos admin blobs gc``)."""
 
 
 class _VosDotEnv(DotEnvSettingsSource):

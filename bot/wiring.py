@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from bot.meetings import build_meeting_service
@@ -34,6 +35,8 @@ from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
+from core.storage.blob_gc import BlobGarbageCollector
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
@@ -81,6 +84,7 @@ class App:
     jobs: JobQueue
     admin: AdminService
     job_lock: JobLock
+    blob_gc: BlobGarbageCollector
     stt: SpeechToText | None = None
 
 
@@ -301,6 +305,9 @@ def build_app(
         jobs=jobs,
         admin=admin,
         job_lock=build_job_lock(settings, db),
+        blob_gc=BlobGarbageCollector(
+            BlobReferenceRepository(db), blobs, grace=timedelta(hours=settings.blobs.gc_grace_hours)
+        ),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -181,6 +182,19 @@ class SpeechSynthesizer(Protocol):
 # --- Storage and jobs -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredBlob:
+    """One blob as its store lists it.
+
+    ``modified`` (timezone-aware) is when its content was last stored: a put of content already there
+    refreshes it, so a blob being uploaded right now always looks young to the garbage collector.
+    """
+
+    key: str
+    size: int
+    modified: datetime
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """Content-addressed storage for uploads and audio; the database keeps only keys."""
@@ -215,6 +229,10 @@ class BlobStore(Protocol):
 
     def keys(self) -> AsyncIterator[str]:
         """Every stored key."""
+        ...
+
+    def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every stored blob with its size and last-modified time, a page at a time (never all at once)."""
         ...
 
 

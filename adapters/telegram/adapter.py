@@ -23,6 +23,7 @@ from telegram import CallbackQuery, Update
 from telegram._utils.types import JSONDict
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest
 
 from adapters.telegram import convert
 from adapters.telegram.commands import register_commands
@@ -30,6 +31,7 @@ from adapters.telegram.config import MB, TelegramAdapterConfig
 from adapters.telegram.files import FileTooBig, TelegramFiles
 from adapters.telegram.logs import protect_token
 from adapters.telegram.render import TelegramRenderer
+from adapters.telegram.request import AiohttpRequest
 from core.domain.events import Event
 from core.domain.identity import Locale
 from core.i18n import t
@@ -87,6 +89,20 @@ class _PooledRateLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
+def _http_request(cfg: TelegramAdapterConfig, *, get_updates: bool) -> BaseRequest:
+    """PTB's transport for Bot API calls, or for long polling (one connection, a longer read)."""
+    timeouts: dict[str, Any] = (
+        # Long polls outlast the default read timeout.
+        {"connection_pool_size": 1, "read_timeout": cfg.poll_timeout_s + 10.0}
+        if get_updates
+        # Uploads of up to 50 MB need time too.
+        else {"connection_pool_size": cfg.connection_pool_size, "read_timeout": 30.0, "write_timeout": 60.0}
+    )
+    if cfg.http_client == "httpx":
+        return HTTPXRequest(**timeouts)
+    return AiohttpRequest(**timeouts)
+
+
 class UpdateSink(Protocol):
     """Where the fan-out hands one shard its updates: one Bot API JSON object per call."""
 
@@ -138,11 +154,8 @@ class TelegramAdapter:
             )
             .concurrent_updates(cfg.concurrent_updates)
             .job_queue(None)  # VOS schedules its own jobs (bot/jobs.py)
-            # Long polls outlast the default read timeout; uploads of up to 50 MB need time too.
-            .get_updates_read_timeout(cfg.poll_timeout_s + 10.0)
-            .write_timeout(60.0)
-            .read_timeout(30.0)
-            .connection_pool_size(cfg.connection_pool_size)
+            .request(_http_request(cfg, get_updates=False))
+            .get_updates_request(_http_request(cfg, get_updates=True))
         )
         if cfg.base_url:
             builder = builder.base_url(cfg.base_url)
@@ -251,6 +264,7 @@ class TelegramAdapter:
             )
         else:
             await updater.start_polling(
+                poll_interval=self.config.poll_interval_s,
                 timeout=self.config.poll_timeout_s,
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=self.config.drop_pending_updates,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 _QUIET = ("httpx", "httpcore")
-_REDACT_ON = ("adapters.telegram", "telegram", "httpx", "httpcore", "tornado", "apscheduler")
+_REDACT_ON = ("adapters.telegram", "telegram", "httpx", "httpcore", "aiohttp", "tornado", "apscheduler")
 
 
 class TokenRedactingFilter(logging.Filter):

@@ -51,15 +51,14 @@ async def present_speakers(
             caption=ctx.tr("voiceflow.speaker_caption", number=number, seconds=f"{summary.seconds:.1f}"),
             duration_s=clip.size / sample_rate,
         )
-    # The picture stays language-neutral ("#1", seconds): the default fonts have no Hangul glyphs, and the
-    # localized words travel in the caption instead.
+    # Without a Hangul font the timeline falls back to "#1" and seconds; the caption is localized either way.
     png = await asyncio.to_thread(
         render_timeline_png,
         [t for t in result.turns if t.speaker in names],
         result.duration_s,
         work_dir / "timeline.png",
-        {label: f"#{i}" for i, label in enumerate(labels, 1)},
-        axis_label="s",
+        names,
+        axis_label=ctx.tr("voice.timeline.axis_time"),
     )
     yield SendFile(path=png, filename="timeline.png", caption=ctx.tr("voiceflow.timeline_caption"))
 

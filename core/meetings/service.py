@@ -74,6 +74,7 @@ class MeetingService:
         work_dir: Path,
         max_audio_seconds: float = 7200.0,
         track_limits: TrackLimits | None = None,
+        chart_font: Path | None = None,
     ) -> None:
         self.repo = repo
         self.blobs = blobs
@@ -85,6 +86,7 @@ class MeetingService:
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
         self.track_limits = track_limits or TrackLimits()
+        self.chart_font = chart_font
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -269,7 +271,7 @@ class MeetingService:
         if segments is None:
             return None
         stats = talk_time(as_transcript(segments))
-        return await asyncio.to_thread(talk_time_chart, stats, locale)
+        return await asyncio.to_thread(talk_time_chart, stats, locale, font_path=self.chart_font)
 
     async def rename_speaker(self, scope: MeetingScope, meeting_id: str, label: str, name: str) -> bool:
         """Rename a speaker (by label ``S1`` or current name); the summary follows. False if unknown."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
-import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from core import chart_fonts
+from core.chart_fonts import ascii_label, matplotlib_font
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.i18n import Translator
@@ -50,77 +52,88 @@ def talk_time(segments: Sequence[TranscriptSegment], unknown: str = "?") -> tupl
     return tuple(sorted(stats, key=lambda x: (-x.seconds, x.speaker)))
 
 
-def _matplotlib_png(stats: Sequence[SpeakerTalkTime], tr: Translator) -> bytes:
-    import matplotlib
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ChartText:
+    """Every word on the chart, in the user's locale with a Hangul font, else ASCII."""
 
-    matplotlib.use("Agg")
-    from matplotlib import font_manager
-    from matplotlib import pyplot as plt
+    title: str
+    axis: str
+    names: tuple[str, ...]
+    values: tuple[str, ...]
 
-    # Prefer a font with Hangul so Korean names render; otherwise the glyph warnings are expected noise.
-    korean = [
-        f.name
-        for f in font_manager.fontManager.ttflist
-        if any(k in f.name for k in ("CJK", "Nanum", "Malgun", "Gothic", "KR"))
-    ]
-    labels = [s.speaker for s in stats][::-1]
-    minutes = [s.seconds / 60 for s in stats][::-1]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*[Gg]lyph.*missing.*")
-        fig, ax = plt.subplots(figsize=(7, 0.6 * len(stats) + 1.5), dpi=100)
-        try:
-            if korean:
-                plt.rcParams["font.family"] = korean[0]
-            bars = ax.barh(labels, minutes, color="#4C72B0")
-            for bar, s in zip(bars, stats[::-1], strict=True):
-                ax.text(
-                    bar.get_width(),
-                    bar.get_y() + bar.get_height() / 2,
-                    " " + tr("meetings.talktime.label", minutes=s.seconds / 60, share=s.share * 100),
-                    va="center",
-                )
-            ax.set_title(tr("meetings.talktime.title"))
-            ax.set_xlabel(tr("meetings.talktime.axis"))
-            ax.set_xlim(0, max(minutes, default=1) * 1.4 or 1)
-            fig.tight_layout()
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png")
-        finally:
-            plt.close(fig)
+
+def _chart_text(stats: Sequence[SpeakerTalkTime], locale: Locale, font: Path | None) -> _ChartText:
+    tr = Translator(locale if font else Locale.EN)
+    return _ChartText(
+        title=tr("meetings.talktime.title"),
+        axis=tr("meetings.talktime.axis"),
+        names=tuple(s.speaker if font else ascii_label(s.speaker, i) for i, s in enumerate(stats, 1)),
+        values=tuple(
+            tr("meetings.talktime.label", minutes=s.seconds / 60, share=s.share * 100) for s in stats
+        ),
+    )
+
+
+def _matplotlib_png(stats: Sequence[SpeakerTalkTime], text: _ChartText, font: Path | None) -> bytes:
+    from matplotlib import figure
+
+    minutes = [s.seconds / 60 for s in stats]
+    rows = range(len(stats))
+    buffer = io.BytesIO()
+    with matplotlib_font(font):
+        fig = figure.Figure(figsize=(7, 0.6 * len(stats) + 1.5), dpi=100)
+        ax = fig.subplots()
+        bars = ax.barh(rows, minutes, color="#4C72B0")
+        ax.set_yticks(rows, text.names)  # by row, not by name: two names can share an ASCII label
+        ax.invert_yaxis()  # longest first, at the top
+        for bar, value in zip(bars, text.values, strict=True):
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + value, va="center")
+        ax.set_title(text.title)
+        ax.set_xlabel(text.axis)
+        ax.set_xlim(0, max(minutes, default=1) * 1.4 or 1)
+        fig.tight_layout()
+        fig.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
-def _pillow_png(stats: Sequence[SpeakerTalkTime], tr: Translator) -> bytes:
-    from PIL import Image, ImageDraw
+def _pillow_png(stats: Sequence[SpeakerTalkTime], text: _ChartText, font: Path | None) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
 
+    small = ImageFont.truetype(font, 14) if font else ImageFont.load_default()
+    large = ImageFont.truetype(font, 18) if font else small
     width, row = 700, 36
     image = Image.new("RGB", (width, 60 + row * len(stats)), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((10, 10), tr("meetings.talktime.title"), fill="black")
+    draw.text((10, 10), text.title, fill="black", font=large)
     longest = max((s.seconds for s in stats), default=1.0) or 1.0
-    for i, s in enumerate(stats):
+    for i, (s, name, value) in enumerate(zip(stats, text.names, text.values, strict=True)):
         y = 45 + i * row
-        draw.text((10, y + 8), s.speaker[:18], fill="black")
+        draw.text((10, y + 8), name[:18], fill="black", font=small)
         bar = int((width - 360) * s.seconds / longest)
         draw.rectangle((160, y, 160 + max(bar, 1), y + row - 10), fill="#4C72B0")
-        draw.text(
-            (170 + bar, y + 8),
-            tr("meetings.talktime.label", minutes=s.seconds / 60, share=s.share * 100),
-            fill="black",
-        )
+        draw.text((170 + bar, y + 8), value, fill="black", font=small)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
 def talk_time_chart(
-    stats: Sequence[SpeakerTalkTime], locale: Locale = Locale.EN, *, prefer_matplotlib: bool = True
+    stats: Sequence[SpeakerTalkTime],
+    locale: Locale = Locale.EN,
+    *,
+    prefer_matplotlib: bool = True,
+    font_path: Path | None = None,
 ) -> bytes:
-    """A PNG bar chart of talk time per speaker."""
-    tr = Translator(locale)
+    """A PNG bar chart of talk time per speaker.
+
+    Names and words are drawn in ``locale`` with a Hangul font (``font_path`` or an installed one);
+    without one, in English with ``#n`` for names the default fonts cannot draw.
+    """
+    font = chart_fonts.hangul_font(font_path)
+    text = _chart_text(stats, locale, font)
     if prefer_matplotlib:
         try:
-            return _matplotlib_png(stats, tr)
+            return _matplotlib_png(stats, text, font)
         except ImportError:
             pass
-    return _pillow_png(stats, tr)
+    return _pillow_png(stats, text, font)

@@ -7,15 +7,28 @@ import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+from core.ports import StoredBlob
+
 _CHUNK = 1 << 20
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_blob_key(name: str) -> bool:
+    """Whether ``name`` is a blob key (a lowercase sha256 hex digest)."""
+    return len(name) == 64 and _HEX.issuperset(name)
 
 
 def _valid_key(key: str) -> str:
-    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+    if not is_blob_key(key):
         raise ValueError(f"not a blob key: {key[:80]!r}")
     return key
+
+
+def _is_shard(name: str) -> bool:
+    return len(name) == 2 and _HEX.issuperset(name)
 
 
 def write_hashed(directory: Path, src: Path | None, data: bytes | None) -> tuple[str, str]:
@@ -58,9 +71,10 @@ class LocalBlobStore:
         key, tmp_name = write_hashed(self.root, src, data)
         try:
             dest = self.local_path(key)
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_name, dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            # Replace even when the content is already there: the rename is atomic, and the fresh modification
+            # time tells the garbage collector that this content is being uploaded again right now.
+            os.replace(tmp_name, dest)
             return key
         finally:
             if os.path.exists(tmp_name):
@@ -91,7 +105,37 @@ class LocalBlobStore:
         self.local_path(key).unlink(missing_ok=True)
 
     async def keys(self) -> AsyncIterator[str]:
-        """Every stored key."""
-        for path in sorted(self.root.glob("??/??/*")):
-            if path.is_file() and len(path.name) == 64:
-                yield path.name
+        """Every stored key, in order."""
+        async for blob in self.list_blobs():
+            yield blob.key
+
+    async def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every stored blob in key order, walking one top-level directory (1/256 of the keys) at a time."""
+        tops = await asyncio.to_thread(self._shards, self.root)
+        for top in tops:
+            for blob in await asyncio.to_thread(self._list_top, top):
+                yield blob
+
+    @staticmethod
+    def _shards(directory: Path) -> list[Path]:
+        with os.scandir(directory) as entries:
+            return sorted(
+                Path(e.path) for e in entries if _is_shard(e.name) and e.is_dir(follow_symlinks=False)
+            )
+
+    def _list_top(self, top: Path) -> list[StoredBlob]:
+        found: list[StoredBlob] = []
+        for sub in self._shards(top):
+            with os.scandir(sub) as entries:
+                files = sorted((e for e in entries if is_blob_key(e.name)), key=lambda e: e.name)
+            for entry in files:
+                if entry.name[:2] != top.name or entry.name[2:4] != sub.name:
+                    continue  # not where its key puts it: not ours
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # deleted while we listed
+                    continue
+                if entry.is_file(follow_symlinks=False):
+                    modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                    found.append(StoredBlob(key=entry.name, size=stat.st_size, modified=modified))
+        return found

@@ -16,11 +16,12 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.ports import EngineUnavailable
-from core.storage.blobs import _valid_key, write_hashed
+from core.ports import EngineUnavailable, StoredBlob
+from core.storage.blobs import _valid_key, is_blob_key, write_hashed
 
 _CHUNK = 1 << 20
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
@@ -39,6 +40,7 @@ class S3BlobOptions:
     prefix: str = "blobs/"
     create_bucket: bool = True
     timeout_s: float = 30.0
+    list_page_size: int = 1000  # keys per listing request (S3 answers at most 1000)
 
 
 def _is_missing(exc: Exception) -> bool:
@@ -112,6 +114,22 @@ class S3BlobStore:
         page: dict[str, Any] = self._s3().list_objects_v2(**kwargs)
         return page
 
+    def _touch(self, key: str) -> bool:
+        """Refresh an object's last-modified time (an in-place copy); False when the object is not there."""
+        name = self._object(key)
+        try:
+            self._s3().copy_object(
+                Bucket=self.options.bucket,
+                Key=name,
+                CopySource={"Bucket": self.options.bucket, "Key": name},
+                MetadataDirective="REPLACE",  # S3 refuses an in-place copy that changes nothing
+            )
+        except Exception as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        return True
+
     # --- the local cache ---------------------------------------------------------------------------------
 
     def _cache_path(self, key: str) -> Path:
@@ -144,7 +162,9 @@ class S3BlobStore:
         """Copy into the cache while hashing, upload unless the bucket has it, then keep the cached copy."""
         key, tmp = write_hashed(self.cache, src, data)
         try:
-            if not self._head(key):
+            # Content already in the bucket is not sent again, but its time is refreshed: the garbage
+            # collector must see it as a fresh upload whose reference is about to be written.
+            if not self._touch(key):
                 # upload_file streams (multipart above 8 MB) instead of holding the file in memory
                 self._s3().upload_file(tmp, self.options.bucket, self._object(key))
             dest = self._cache_path(key)
@@ -201,18 +221,30 @@ class S3BlobStore:
         await asyncio.to_thread(remove)
 
     async def keys(self) -> AsyncIterator[str]:
-        """Every stored key, one listing page (up to 1000 keys) at a time."""
+        """Every stored key, in order."""
+        async for blob in self.list_blobs():
+            yield blob.key
+
+    async def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every stored blob in key order, one ``list_objects_v2`` page at a time."""
         prefix = self.options.prefix
         token: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"Bucket": self.options.bucket, "Prefix": prefix}
+            kwargs: dict[str, Any] = {
+                "Bucket": self.options.bucket,
+                "Prefix": prefix,
+                "MaxKeys": self.options.list_page_size,
+            }
             if token:
                 kwargs["ContinuationToken"] = token
             page: dict[str, Any] = await asyncio.to_thread(self._list_page, kwargs)
             for item in page.get("Contents", []):
                 name = str(item["Key"])[len(prefix) :]
-                if len(name) == 64 and all(c in "0123456789abcdef" for c in name):
-                    yield name
+                if is_blob_key(name):
+                    modified: datetime = item["LastModified"]  # botocore parses it timezone-aware (UTC)
+                    if modified.tzinfo is None:
+                        modified = modified.replace(tzinfo=UTC)
+                    yield StoredBlob(key=name, size=int(item.get("Size", 0)), modified=modified)
             if not page.get("IsTruncated"):
                 return
             token = page.get("NextContinuationToken")

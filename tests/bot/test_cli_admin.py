@@ -119,3 +119,32 @@ def test_admin_user_delete_asks_first(data_dir: Path) -> None:
     code, out = invoke("admin", "user", "console:local", "--json")
     assert code == 0 and len(json.loads(out)["stars"]) == 1
     assert os.listdir(data_dir / "blobs")
+
+
+def test_admin_blobs_gc_deletes_orphans_and_dry_run_only_counts(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.storage.blobs import LocalBlobStore
+
+    code, out = invoke(
+        "star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마", "--json"
+    )
+    assert code == 0, out
+    store = LocalBlobStore(data_dir / "blobs")
+    orphan = asyncio.run(store.put_bytes(b"an export whose /new was cancelled"))
+    monkeypatch.setenv("VOS_BLOBS__GC_GRACE_HOURS", "0")
+
+    code, out = invoke("admin", "blobs", "gc", "--dry-run")
+    assert code == 0, out
+    assert "would delete:    1 (34 bytes)" in out and "kept, in use:    1" in out
+    assert store.local_path(orphan).exists()
+    code, out = invoke("admin", "blobs", "gc", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert (data["scanned"], data["deleted"], data["bytes_freed"], data["dry_run"]) == (2, 1, 34, False)
+    assert data["grace_hours"] == 0
+    assert not store.local_path(orphan).exists()
+    assert orphan not in out  # counts only
+    code, out = invoke("admin", "stats", "--json")
+    assert json.loads(out)["stars"] == 1
+    assert len([p for p in (data_dir / "blobs").rglob("*") if p.is_file()]) == 1  # the star's export

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import RETENTION_JOB_ID, run_retention
+from bot.jobs import BLOB_GC_JOB_ID, RETENTION_JOB_ID, run_blob_gc, run_retention
 from bot.scale import build_job_lock
 from bot.wiring import App
 from core.domain.meetings import MeetingScope, MeetingSource
@@ -17,6 +17,7 @@ from core.storage.ids import utcnow
 from core.storage.locks import NoLock, PostgresAdvisoryLock, RedisLock
 from tests.support import redis as redis_support
 from tests.support.app import make_settings
+from tests.support.s3 import age_blob
 
 redis_url = redis_support.redis_url  # the fixture
 
@@ -47,6 +48,26 @@ async def test_a_replica_skips_the_purge_while_another_holds_the_lock(vos_app: A
         assert await vos_app.blobs.exists(key)
     assert await run_retention(vos_app) == [meeting_id]  # the next tick runs here
     assert not await vos_app.blobs.exists(key)
+
+
+@pytest.mark.redis
+async def test_a_replica_skips_blob_collection_while_another_holds_its_lock(
+    vos_app: App, redis_url: str
+) -> None:
+    prefix = f"vos-test-{uuid.uuid4().hex[:8]}:"
+    vos_app.job_lock = RedisLock(redis_url, prefix=prefix)
+    other_replica = RedisLock(redis_url, prefix=prefix)
+    orphan = await vos_app.blobs.put_bytes(b"a cancelled upload")
+    age_blob(vos_app.blobs, orphan, utcnow() - timedelta(days=2))
+    async with other_replica.hold(BLOB_GC_JOB_ID) as got:
+        assert got
+        async with other_replica.hold(RETENTION_JOB_ID) as retention:
+            assert retention  # each job has its own lock: the retention purge does not block collection
+        assert await run_blob_gc(vos_app) is None  # skipped: the other replica is collecting
+        assert await vos_app.blobs.exists(orphan)
+    result = await run_blob_gc(vos_app)  # the next tick runs here
+    assert result is not None and result.deleted == 1
+    assert not await vos_app.blobs.exists(orphan)
 
 
 def test_the_lock_follows_the_deployment(tmp_path: Path) -> None:

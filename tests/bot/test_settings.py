@@ -28,6 +28,12 @@ def test_nested_env_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-secret-value" not in dumped and "123:abc" not in dumped
 
 
+def test_chart_font_is_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().meetings.chart_font is None  # found among the installed fonts
+    monkeypatch.setenv("VOS_MEETINGS__CHART_FONT", "/opt/fonts/NanumGothic.ttf")
+    assert load_settings().meetings.chart_font == Path("/opt/fonts/NanumGothic.ttf")
+
+
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("VOS_DEFAULT_LOCALE=en\n")
     assert load_settings().default_locale.value == "en"
@@ -81,4 +87,20 @@ def test_dotenv_keeps_other_tools_keys_out(tmp_path: Path) -> None:
     assert load_settings().default_locale.value == "en"
     (tmp_path / ".env").write_text("VOS_NOPE=1\n")
     with pytest.raises(SettingsError, match="^VOS_NOPE: unknown setting"):
+        load_settings()
+
+
+def test_telegram_transport_settings_reach_the_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("telegram", reason="the telegram extra is not installed")
+    from types import SimpleNamespace
+
+    from bot.runner import telegram_adapter
+
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abc")
+    monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "httpx")
+    monkeypatch.setenv("VOS_TELEGRAM__POLL_INTERVAL_S", "0.01")
+    adapter = telegram_adapter(SimpleNamespace(engine=None), load_settings())  # type: ignore[arg-type]
+    assert (adapter.config.http_client, adapter.config.poll_interval_s) == ("httpx", 0.01)
+    monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "requests")
+    with pytest.raises(SettingsError, match="HTTP_CLIENT"):
         load_settings()

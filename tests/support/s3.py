@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from core.ports import BlobStore
+from core.ports import BlobStore, StoredBlob
 from core.storage.s3_blobs import S3BlobOptions
 
 # moto accepts any credentials; explicit ones keep boto3 from reading the developer's ~/.aws
@@ -78,3 +79,33 @@ def bucket_keys(endpoint: str, bucket: str) -> list[str]:
 async def stored_keys(store: BlobStore) -> list[str]:
     """Every key a blob store lists, in order."""
     return [key async for key in store.keys()]  # noqa: SIM118 - an async iterator, not a dict
+
+
+def age_object(bucket: str, name: str, when: datetime) -> None:
+    """Backdate an object's last-modified time in the moto server (it runs in this process)."""
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[bucket]
+    fake = s3_backends[account][partition].get_bucket(bucket).keys[name]
+    fake.last_modified = when.astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC
+
+
+def age_blob(store: BlobStore, key: str, when: datetime) -> None:
+    """Make a stored blob look as if it had been stored at ``when`` (local file time, or the S3 object's)."""
+    import os
+
+    from core.storage.blobs import LocalBlobStore
+    from core.storage.s3_blobs import S3BlobStore
+
+    if isinstance(store, LocalBlobStore):
+        stamp = when.timestamp()
+        os.utime(store.local_path(key), (stamp, stamp))
+    elif isinstance(store, S3BlobStore):
+        age_object(store.options.bucket, store.options.prefix + key, when)
+    else:
+        raise TypeError(f"cannot age blobs of {type(store).__name__}")
+
+
+async def stored_blobs(store: BlobStore) -> list[StoredBlob]:
+    """Every blob a store lists, in order."""
+    return [blob async for blob in store.list_blobs()]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App, running_app
 from tests.support.app import ScriptedConsole, make_settings
@@ -54,4 +56,20 @@ async def test_export_forget_and_forget_me_empty_the_bucket(
     assert "모든 데이터를 삭제했어요" in out
     assert bucket_keys(s3_endpoint, s3_bucket) == []
     assert await stored_keys(s3_app.blobs) == []
+    assert not [p for p in (s3_app.settings.data_dir / "blob_cache").rglob("*") if p.is_file()]
+
+
+async def test_a_cancelled_new_leaves_nothing_in_the_bucket_once_collected(
+    s3_app: App, s3_endpoint: str, s3_bucket: str
+) -> None:
+    console = ScriptedConsole(s3_app)
+    await console.say("/new", "1", "엄마", "어머니", "1", "1", "1")  # ... and skip the photo
+    out = await console.say(f"/file {DEMO_EXPORT}")
+    assert "엄마 (" in out
+    assert len(bucket_keys(s3_endpoint, s3_bucket)) == 1
+    assert (await s3_app.blob_gc.collect(grace=timedelta(0))).deleted == 0
+    await console.say("/cancel")
+    result = await s3_app.blob_gc.collect(grace=timedelta(0))
+    assert (result.scanned, result.deleted, result.bytes_freed) == (1, 1, DEMO_EXPORT.stat().st_size)
+    assert bucket_keys(s3_endpoint, s3_bucket) == []
     assert not [p for p in (s3_app.settings.data_dir / "blob_cache").rglob("*") if p.is_file()]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from core.ports import BlobStore
 from core.storage.blobs import LocalBlobStore
-from tests.support.s3 import bucket_keys, s3_options, stored_keys
+from core.storage.ids import utcnow
+from tests.support.s3 import age_blob, bucket_keys, s3_options, stored_blobs, stored_keys
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -40,6 +43,36 @@ async def test_keys_lists_each_distinct_blob(store: BlobStore) -> None:
     keys = {await store.put_bytes(f"blob {i}".encode()) for i in range(5)}
     assert len(keys) == 5
     assert sorted(await stored_keys(store)) == sorted(keys)
+
+
+async def test_list_blobs_gives_each_key_its_size_and_time(store: BlobStore) -> None:
+    before = utcnow().replace(microsecond=0)  # S3 keeps whole seconds
+    sizes = {await store.put_bytes(b"x" * n): n for n in (1, 10, 1000)}
+    after = utcnow()
+    blobs = await stored_blobs(store)
+    assert [b.key for b in blobs] == sorted(sizes)
+    for blob in blobs:
+        assert blob.size == sizes[blob.key]
+        assert blob.modified.tzinfo is not None
+        assert before - timedelta(seconds=1) <= blob.modified <= after + timedelta(seconds=1)
+    assert [b.key for b in blobs] == await stored_keys(store)
+
+
+async def test_storing_content_again_refreshes_its_time(store: BlobStore, tmp_path: Path) -> None:
+    """The garbage collector must see a re-uploaded old blob as fresh: its reference is about to be written."""
+    key = await store.put_bytes(b"the export, uploaded again")
+    other = await store.put_bytes(b"left alone")
+    long_ago = utcnow() - timedelta(days=3)
+    for k in (key, other):
+        age_blob(store, k, long_ago)
+    assert all(abs(b.modified - long_ago) < timedelta(seconds=2) for b in await stored_blobs(store))
+    src = tmp_path / "again.txt"
+    src.write_bytes(b"the export, uploaded again")
+    assert await store.put_file(src) == key
+    times = {b.key: b.modified for b in await stored_blobs(store)}
+    assert times[key] > utcnow() - timedelta(minutes=1)
+    assert times[other] < utcnow() - timedelta(days=2)
+    assert await store.get_bytes(key) == b"the export, uploaded again"
 
 
 async def test_local_path_is_a_readable_file(store: BlobStore, tmp_path: Path) -> None:
@@ -102,3 +135,13 @@ async def test_s3_large_file_goes_up_in_parts(s3_endpoint: str, s3_bucket: str, 
     key = await store.put_file(src)
     fresh = S3BlobStore(s3_options(s3_endpoint, s3_bucket, tmp_path / "other"))
     assert hashlib.sha256(await fresh.get_bytes(key)).hexdigest() == key
+
+
+async def test_s3_listing_follows_every_page(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:
+    from core.storage.s3_blobs import S3BlobStore
+
+    options = dataclasses.replace(s3_options(s3_endpoint, s3_bucket, tmp_path / "cache"), list_page_size=2)
+    store = S3BlobStore(options)
+    keys = sorted([await store.put_bytes(f"page {i}".encode()) for i in range(5)])
+    assert [b.key for b in await stored_blobs(store)] == keys  # three pages of at most two
+    assert await stored_keys(store) == keys

@@ -29,3 +29,14 @@ async def test_rejects_path_traversal_keys(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path)
     with pytest.raises(ValueError):
         store.local_path("../../etc/passwd")
+
+
+async def test_listing_skips_what_is_not_a_stored_blob(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    key = await store.put_bytes(b"kept")
+    (tmp_path / "blobs" / ".incoming-x").write_bytes(b"half an upload")
+    misplaced = hashlib.sha256(b"elsewhere").hexdigest()
+    (tmp_path / "blobs" / key[:2] / key[2:4] / misplaced).write_bytes(b"elsewhere")
+    (tmp_path / "blobs" / key[:2] / key[2:4] / "notes.txt").write_bytes(b"x")
+    (tmp_path / "blobs" / "zz").mkdir()
+    assert [b.key async for b in store.list_blobs()] == [key]

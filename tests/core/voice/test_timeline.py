@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from core import chart_fonts
 from core.domain.audio import SpeakerTurn
 from core.voice.timeline import PALETTE, render_timeline_png
+from tests.support.charts import record_drawn_text
 
 TURNS = [
     SpeakerTurn(start=s, end=e, speaker=sp) for s, e, sp in [(0, 2, "S1"), (2.5, 4, "S2"), (4.2, 7, "S1")]
@@ -42,3 +45,31 @@ def test_pillow_fallback_without_matplotlib(tmp_path: Path, monkeypatch: pytest.
     assert has_colour(path, PALETTE[0])
     assert has_colour(path, PALETTE[1])
     assert not has_colour(path, PALETTE[2])
+
+
+def test_korean_labels_with_a_hangul_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    if chart_fonts.hangul_font() is None:
+        pytest.skip(f"no Hangul font installed (apt-get install {chart_fonts.FONT_PACKAGE})")
+    drawn = record_drawn_text(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Glyph ... missing" warning
+        path = render_timeline_png(
+            TURNS, 8.0, tmp_path / "t.png", {"S1": "화자 1", "S2": "화자 2"}, axis_label="시간 (초)"
+        )
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"화자 1", "화자 2", "시간 (초)"} <= set(drawn.texts)
+
+
+def test_ascii_labels_without_a_hangul_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(chart_fonts, "hangul_font", lambda explicit=None: None)
+    drawn = record_drawn_text(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # S1 speaks first but is the caller's speaker 2: its label says so.
+        render_timeline_png(
+            TURNS, 8.0, tmp_path / "t.png", {"S2": "화자 1", "S1": "화자 2"}, title="누가", axis_label="시간"
+        )
+    assert {"#2", "#1", "s"} <= set(drawn.texts)
+    assert all(text.isascii() for text in drawn.texts)

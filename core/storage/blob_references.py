@@ -1,0 +1,103 @@
+"""Every place the database names a blob, asked at once: "does anything still need these blobs?".
+
+The blob store is content-addressed and shared: one key can be a star's export, a meeting's audio and a
+voice clip at the same time. So a blob is in use when *any* of these holds its key:
+- a column that stores a key (:data:`BLOB_KEY_COLUMNS`): ``blob_refs`` (exports, photos, recordings, clips,
+  voice memories), ``stars.photo_blob``, ``voice_recordings``, ``voice_clips``, ``voice_memories``,
+  ``meetings.audio_blob`` (raw meeting audio and Craig track zips);
+- work in progress (:data:`IN_PROGRESS_JSON`): the persisted state of an unfinished flow (``/new`` keeps the
+  uploaded export and photo there until the star is made) and the payload or result of a queued or running
+  job. These are free-form JSON, so any 64-hex string anywhere in them counts (a false match only keeps a
+  blob longer).
+
+A test compares these lists with the models, so a new column that names blobs cannot be forgotten here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from core.jobs.ports import JobStatus
+from core.storage.db import Database
+from core.storage.models import (
+    BlobRefRow,
+    FlowRow,
+    JobRow,
+    MeetingRow,
+    StarRow,
+    VoiceClipRow,
+    VoiceMemoryRow,
+    VoiceRecordingRow,
+)
+
+BLOB_KEY_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    BlobRefRow.blob_key,
+    StarRow.photo_blob,
+    VoiceRecordingRow.blob_key,
+    VoiceClipRow.blob_key,
+    VoiceMemoryRow.blob_key,
+    MeetingRow.audio_blob,
+)
+"""Columns whose value is a blob key."""
+
+IN_PROGRESS_JSON: tuple[InstrumentedAttribute[Any], ...] = (FlowRow.data, JobRow.payload, JobRow.result)
+"""JSON columns that may name blobs: every flow row (a finished flow's row is deleted) and unfinished jobs."""
+
+_UNFINISHED_JOBS = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_KEY = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+_BATCH = 500  # keys per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
+
+
+def keys_in(value: object) -> set[str]:
+    """Every blob key found anywhere in a JSON value (strings, also inside longer strings, and dict keys)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.update(_KEY.findall(item))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+class BlobReferenceRepository:
+    """Which blob keys are still referenced from anywhere in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def referenced(self, keys: Sequence[str]) -> set[str]:
+        """The subset of ``keys`` that a row, an unfinished flow or an unfinished job still names."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        found: set[str] = set()
+        async with self.db.read() as s:
+            for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
+                for column in BLOB_KEY_COLUMNS:
+                    found.update(await s.scalars(select(column).where(column.in_(chunk)).distinct()))
+            found |= await self._held_in_progress(s)
+        return found & set(wanted)
+
+    @staticmethod
+    async def _held_in_progress(s: AsyncSession) -> set[str]:
+        held: set[str] = set()
+        for data in await s.scalars(select(FlowRow.data)):
+            held |= keys_in(data)
+        jobs = await s.execute(
+            select(JobRow.payload, JobRow.result).where(JobRow.status.in_(_UNFINISHED_JOBS))
+        )
+        for payload, result in jobs:
+            held |= keys_in(payload) | keys_in(result)
+        return held
