@@ -57,7 +57,7 @@ def _cpu_s() -> float:
 # CPU the bot process spent serving (from the adapter's start to the last reply): no set-up (the offline
 # engine imports a demo star per user first, about 2 s of CPU for 50 users).
 _SERVING_CPU: list[float] = []
-_FANOUT_CPU: list[float] = []  # the receiving process's share when there are shard processes
+_FANOUT_CPU: list[float] = []  # the receiving process (shard 0) when there are several processes
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -123,13 +123,13 @@ def _bench_settings(data_dir: Path, **overrides: Any) -> Any:
 
 
 @asynccontextmanager
-async def offline_engine(data_dir: Path, chats: int) -> AsyncIterator[object]:
-    """The real engine with the offline reply engine; every simulated user already has the demo star."""
+async def offline_app(settings: Any, chats: int) -> AsyncIterator[Any]:
+    """The real app with the offline reply engine; every simulated user already has the demo star."""
     from bot.runner import ensure_demo_star
     from bot.wiring import running_app
     from core.domain.identity import Locale, Platform, UserRef
 
-    async with running_app(_bench_settings(data_dir), use_settings_model=False) as app:
+    async with running_app(settings, use_settings_model=False) as app:
         for chat in range(1, chats + 1):
             user = await app.users.get_or_create(
                 UserRef(platform=Platform.TELEGRAM, platform_user_id=str(chat)),
@@ -137,7 +137,7 @@ async def offline_engine(data_dir: Path, chats: int) -> AsyncIterator[object]:
                 locale=Locale.KO,
             )
             await ensure_demo_star(app, user)
-        yield app.engine
+        yield app
 
 
 def _adapter_overrides(file_url: str, chats: int, poll_timeout: int, pool: int, tmp: Path) -> dict[str, Any]:
@@ -177,8 +177,8 @@ async def serve_adapter(
         if processes > 1:
             await _serve_shards(base_url, overrides, chats, processes, started, done, Path(tmp) / "data")
         elif engine_name == "offline":
-            async with offline_engine(Path(tmp) / "data", chats) as engine:
-                await _serve(engine, base_url, overrides, started, done)
+            async with offline_app(_bench_settings(Path(tmp) / "data"), chats) as app:
+                await _serve(app.engine, base_url, overrides, started, done)
         else:
             await _serve(EchoEngine(), base_url, overrides, started, done)
 
@@ -206,15 +206,26 @@ async def _serve_shards(
     done: asyncio.Event,
     data_dir: Path,
 ) -> None:
-    """The fan-out in this process and ``processes`` shard processes on the offline engine."""
-    from bot.telegram_shards import run_telegram_shards
+    """Shard 0 (receiving) in this process and the other shards in their own, on the offline engine."""
 
-    async with offline_engine(data_dir, chats):
-        pass  # users and their demo stars are in the database; the shards open it themselves
     settings = _bench_settings(
         data_dir, telegram={"token": TOKEN, "base_url": base_url, "processes": processes}
     )
-    serving = asyncio.create_task(run_telegram_shards(settings, processes, overrides=overrides))
+    async with offline_app(settings, chats) as app:
+        await _serve_sharded(app, settings, overrides, processes, started, done)
+
+
+async def _serve_sharded(
+    app: Any,
+    settings: Any,
+    overrides: dict[str, Any],
+    processes: int,
+    started: asyncio.Event,
+    done: asyncio.Event,
+) -> None:
+    from bot.telegram_shards import run_telegram_shards
+
+    serving = asyncio.create_task(run_telegram_shards(app, settings, processes, overrides=overrides))
     try:
         await started.wait()  # the shards are ready: the fan-out polls only then
         shards = [p.pid for p in multiprocessing.active_children() if p.name.startswith("vos-telegram")]
@@ -316,7 +327,7 @@ def main() -> None:
         "--processes",
         type=int,
         default=1,
-        help="bot processes: above 1, a fan-out and this many shard processes (offline engine)",
+        help="bot processes (offline engine): this one receives and serves shard 0, the others are fed",
     )
     parser.add_argument(
         "--http-client", choices=("aiohttp", "httpx"), default="aiohttp", help="PTB's HTTP transport"
@@ -351,7 +362,8 @@ def main() -> None:
         f"{serving_ms:.2f} ms/update serving, all bot processes "
         f"(≈ {1000 / serving_ms:.0f} updates/s per free core)\n"
         + (
-            f"fan-out (receiving process) CPU {sum(_FANOUT_CPU) * 1000 / result['updates']:.2f} ms/update\n"
+            f"receiving process (shard 0 + hand-over) CPU "
+            f"{sum(_FANOUT_CPU) * 1000 / result['updates']:.2f} ms/update\n"
             if _FANOUT_CPU
             else ""
         )

@@ -143,7 +143,7 @@ def telegram_runner(app: App, settings: Settings) -> Coroutine[Any, Any, None]:
     if processes > 1:
         from bot.telegram_shards import run_telegram_shards
 
-        return run_telegram_shards(settings, processes)
+        return run_telegram_shards(app, settings, processes)
     runner: Coroutine[Any, Any, None] = telegram_adapter(app, settings).run()
     return runner
 

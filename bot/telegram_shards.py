@@ -1,13 +1,13 @@
-"""The Telegram bot as several processes: one receives updates, ``telegram.processes`` shards handle them.
+"""The Telegram bot as ``telegram.processes`` processes, each handling the chats of one shard.
 
 One Python process handles updates on one core (the GIL); the engine's turn and PTB's per-update work are
 CPU-bound, so a busy bot needs more processes. Telegram hands a bot's updates to a single receiver (one
-``getUpdates`` caller or one webhook), so this process receives (``TelegramAdapter.run_fanout``) and writes
-each update, as one line of Bot API JSON, to the shard process that owns its chat over a socket pair. Each
-shard builds its own app (no migrations, no scheduled jobs: this process keeps those) and serves the stream
-(``TelegramAdapter.run_fed``), replying to Telegram itself.
+``getUpdates`` caller or one webhook), so this process receives them all, handles its own shard's and
+writes each other update, as one line of Bot API JSON, to the process that owns its chat over a socket
+pair. Each of those builds its own app (no migrations, no scheduled jobs: this process keeps those) and
+serves the stream (``TelegramAdapter.run_fed``), replying to Telegram itself.
 
-A shard that dies takes the bot down (the supervisor, e.g. Docker's restart policy, starts it again):
+A shard process that dies takes the bot down (the supervisor, e.g. Docker's restart policy, starts it again):
 restarting one shard alone would silently drop its chats' updates in flight.
 """
 
@@ -25,6 +25,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from bot.settings import Settings
+from bot.wiring import App
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,12 @@ async def stream_feed(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, A
 
 
 async def run_telegram_shards(
-    settings: Settings, processes: int, *, overrides: Mapping[str, Any] | None = None
+    app: App, settings: Settings, processes: int, *, overrides: Mapping[str, Any] | None = None
 ) -> None:
-    """Receive in this process and handle in ``processes`` shard processes until cancelled or a shard dies.
-
-    ``overrides``: adapter settings (``TelegramAdapterConfig`` fields) for tests and benchmarks.
+    """Serve shard 0 here and the other shards in ``processes - 1`` child processes, until cancelled or
+    a shard dies. ``overrides``: adapter settings (``TelegramAdapterConfig`` fields) for tests and benches.
     """
+    from adapters.telegram.adapter import TelegramAdapter
     from bot.runner import telegram_adapter_config
 
     context = multiprocessing.get_context("spawn")
@@ -92,7 +93,7 @@ async def run_telegram_shards(
     sinks: list[StreamSink] = []
     extra = dict(overrides or {})
     try:
-        for index in range(processes):
+        for index in range(1, processes):
             ours, theirs = socket.socketpair()
             child = context.Process(
                 target=shard_main,
@@ -104,23 +105,26 @@ async def run_telegram_shards(
             children.append(child)
             reader, writer = await asyncio.open_unix_connection(sock=ours, limit=_LINE_LIMIT)
             sinks.append(StreamSink(child.name, reader, writer))
-        from adapters.telegram.adapter import TelegramAdapter
-
-        receiver = TelegramAdapter(
-            dataclasses.replace(telegram_adapter_config(settings), **extra), _NoEngine()
-        )
+        config = _shard_config(telegram_adapter_config(settings), processes, extra)
+        receiver = TelegramAdapter(config, app.engine, peers=[None, *sinks])
         # Receive only once every shard can handle what it is given.
         async with asyncio.timeout(_START_TIMEOUT_S):
             await asyncio.gather(*(sink.wait_ready() for sink in sinks))
         log.info("telegram: %d shard processes ready", processes)
         async with asyncio.TaskGroup() as tg:
-            serving = tg.create_task(receiver.run_fanout(sinks))
+            serving = tg.create_task(receiver.run())
             for shard in children:
                 tg.create_task(_watch(shard, serving))
     finally:
         for sink in sinks:
             await sink.close()
         await asyncio.to_thread(_join_all, children, _STOP_GRACE_S)
+
+
+def _shard_config(config: Any, processes: int, overrides: Mapping[str, Any]) -> Any:
+    """Telegram's overall send limit is per bot: each shard gets its share."""
+    overall = config.overall_max_rate / processes if config.overall_max_rate else 0
+    return dataclasses.replace(config, **{"overall_max_rate": overall, **overrides})
 
 
 async def _watch(child: BaseProcess, serving: asyncio.Task[None]) -> None:
@@ -150,14 +154,6 @@ def _join_all(children: list[BaseProcess], grace_s: float) -> None:
             child.join(5)
 
 
-class _NoEngine:
-    """The fan-out's adapter never handles an update itself."""
-
-    async def handle(self, event: object) -> AsyncIterator[Any]:
-        raise RuntimeError("the Telegram fan-out does not handle updates")
-        yield  # pragma: no cover
-
-
 def shard_main(
     settings: Settings, index: int, processes: int, sock: socket.socket, overrides: dict[str, Any]
 ) -> None:
@@ -178,10 +174,7 @@ async def _serve_shard(
     from bot.wiring import running_app
 
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=_LINE_LIMIT)
-    config = telegram_adapter_config(settings)
-    # Telegram's overall send limit is per bot: each shard gets its share.
-    overall = config.overall_max_rate / processes if config.overall_max_rate else 0
-    config = dataclasses.replace(config, **{"overall_max_rate": overall, **overrides})
+    config = _shard_config(telegram_adapter_config(settings), processes, overrides)
     async with running_app(settings, migrate=False) as app:
         adapter = TelegramAdapter(config, app.engine)
         async with asyncio.TaskGroup() as tg:

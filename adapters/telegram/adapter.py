@@ -5,9 +5,9 @@ command menu, starts long polling (or the webhook server with secret-token verif
 :meth:`TelegramAdapter.stop` is called or the task is cancelled; shutdown stops fetching first and then
 waits for replies in flight. ``run_polling()`` is never used: it owns the event loop.
 
-One process is bound to one core (the GIL). To use more, the bot runs as several processes: one
-:meth:`TelegramAdapter.run_fanout` receives every update and hands it to the shard process that owns the chat
-(:func:`shard_of`), where :meth:`TelegramAdapter.run_fed` handles it and replies to Telegram directly.
+One process is bound to one core (the GIL). To use more, the bot runs as several processes, one shard of
+the chats each (:func:`shard_of`): the first receives every update, keeps its own shard's and hands the
+others to their processes, where :meth:`TelegramAdapter.run_fed` handles them and replies to Telegram.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def _http_request(cfg: TelegramAdapterConfig, *, get_updates: bool) -> BaseReque
 
 
 class UpdateSink(Protocol):
-    """Where the fan-out hands one shard its updates: one Bot API JSON object per call."""
+    """Where the receiving process hands another shard an update (as Bot API JSON)."""
 
     async def send(self, data: JSONDict) -> None:
         """Deliver ``data``; waits while the shard is behind (back-pressure), raises once it is gone."""
@@ -119,16 +119,42 @@ def shard_of(update: Update, shards: int) -> int:
     return key % shards
 
 
-async def _forward(item: object, shards: Sequence[UpdateSink]) -> None:
-    if not isinstance(item, Update):
-        return  # PTB only queues updates; anything else is not ours to route
-    await shards[shard_of(item, len(shards))].send(item.to_dict())
+class _RoutingQueue(asyncio.Queue[object]):
+    """PTB's update queue in the receiving process: updates of other shards go to them instead.
+
+    PTB's updater puts every received update here and the application handles what it gets from here, so
+    routing at ``put`` hands other shards' updates over (waiting while a shard is behind) and keeps this
+    shard's own updates as they are: no copy, no serialisation.
+    """
+
+    def __init__(self, peers: Sequence[UpdateSink | None]) -> None:
+        super().__init__()
+        self._peers = peers
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            peer = self._peers[shard_of(item, len(self._peers))]
+            if peer is not None:
+                await peer.send(item.to_dict())
+                return
+        await super().put(item)
 
 
 class TelegramAdapter:
     """Serves one bot: Telegram updates in, engine actions out."""
 
-    def __init__(self, config: TelegramAdapterConfig, engine: EventHandler) -> None:
+    def __init__(
+        self,
+        config: TelegramAdapterConfig,
+        engine: EventHandler,
+        *,
+        peers: Sequence[UpdateSink | None] = (),
+    ) -> None:
+        """``peers``: with several shard processes, one entry per shard: None for this process's own
+        shard, a sink for each other one (see :meth:`run` and :meth:`run_fed`)."""
+        if peers and sum(peer is None for peer in peers) != 1:
+            raise ValueError("telegram: exactly one shard (None) must be this process's own")
+        self._peers = peers
         self.config = config
         self._engine = engine
         self._files = TelegramFiles(config)
@@ -161,6 +187,8 @@ class TelegramAdapter:
             builder = builder.base_url(cfg.base_url)
         if cfg.base_file_url:
             builder = builder.base_file_url(cfg.base_file_url)
+        if self._peers:
+            builder = builder.update_queue(_RoutingQueue(self._peers))
         application = builder.build()
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
@@ -171,7 +199,10 @@ class TelegramAdapter:
         self._stop.set()
 
     async def run(self) -> None:
-        """Serve until :meth:`stop` (or cancellation), then shut down, finishing replies in flight."""
+        """Serve until :meth:`stop` (or cancellation), then shut down, finishing replies in flight.
+
+        With ``peers``, this process receives every update and hands other shards theirs as they arrive.
+        """
         protect_token(self.config.token)
         application = self.application
         async with application:
@@ -189,8 +220,8 @@ class TelegramAdapter:
     async def run_fed(self, feed: AsyncIterator[JSONDict]) -> None:
         """Serve as one shard of several processes: updates arrive as Bot API JSON from ``feed``.
 
-        The fan-out process (:meth:`run_fanout`) receives from Telegram; this process only handles and
-        replies. Ends when the feed ends (or :meth:`stop`), after the replies in flight are sent.
+        The receiving process (:meth:`run` with ``peers``) gets them from Telegram; this process only
+        handles and replies. Ends when the feed ends (or :meth:`stop`), after the replies in flight are sent.
         """
         protect_token(self.config.token)
         application = self.application
@@ -206,40 +237,6 @@ class TelegramAdapter:
                 self.ready.clear()
                 await self._finish(application)
                 log.info("telegram: shard stopped")
-
-    async def run_fanout(self, shards: Sequence[UpdateSink]) -> None:
-        """Receive every update (polling or webhook) and hand each to the shard that owns its chat.
-
-        Telegram serves a bot's updates to one receiver; this process is that receiver for several shard
-        processes running :meth:`run_fed`. The same chat always goes to the same shard, so its updates are
-        handled in order there. Updates already received are handed over before this returns.
-        """
-        if not shards:
-            raise ValueError("telegram: the fan-out needs at least one shard")
-        protect_token(self.config.token)
-        application = self.application
-        queue = application.update_queue
-        async with application:
-            await register_commands(application.bot)
-            try:
-                async with self._receiving():
-                    self.ready.set()
-                    stopping = asyncio.create_task(self._stop.wait())
-                    try:
-                        while not self._stop.is_set():
-                            getting = asyncio.ensure_future(queue.get())
-                            await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                            if not getting.done():
-                                getting.cancel()
-                                break
-                            await _forward(getting.result(), shards)
-                    finally:
-                        stopping.cancel()
-            finally:
-                self.ready.clear()
-                while not queue.empty():  # received (and confirmed to Telegram) but not handed over yet
-                    await _forward(queue.get_nowait(), shards)
-                log.info("telegram: fan-out stopped")
 
     @staticmethod
     async def _finish(application: Application) -> None:  # type: ignore[type-arg]

@@ -17,19 +17,17 @@ pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
 from bot.runner import telegram_runner
 from bot.settings import Settings
 from bot.telegram_shards import ShardDied, run_telegram_shards
-from core.storage.migrate import upgrade
+from bot.wiring import running_app
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
 from tests.support.app import make_settings
 
 pytestmark = pytest.mark.slow  # each shard is a fresh interpreter importing the whole app
 
 
-async def _settings(tmp_path: Path, server: BotApiServer, processes: int = 2) -> Settings:
-    settings = make_settings(
+def _settings(tmp_path: Path, server: BotApiServer, processes: int) -> Settings:
+    return make_settings(
         tmp_path, telegram={"token": TOKEN, "base_url": server.base_url, "processes": processes}
     )
-    await upgrade(settings.effective_database_url)
-    return settings
 
 
 def _overrides(server: BotApiServer) -> dict[str, Any]:
@@ -43,39 +41,47 @@ async def _shard_processes(count: int, timeout: float = 60) -> list[multiprocess
     return children
 
 
-async def test_two_shard_processes_answer_every_chat_and_stop_cleanly(tmp_path: Path) -> None:
+async def _serve_and_stop(server: BotApiServer, task: asyncio.Task[None]) -> None:
+    """Six chats over three shards: every one answered, each shard on its own connections."""
+    await server.wait_calls("getUpdates", 1, timeout=60)
+    users = range(6001, 6007)
+    for user in users:
+        await server.inject(text_update(user, "/start"))
+    peers: dict[int, set[Any]] = {}
+    for user in users:
+        replies = await server.wait_calls("sendMessage", chat_id=user, timeout=60)
+        assert replies[0].status == 200
+        peers[user] = {r.peer for r in replies}
+    # Chats of one shard share its connections; other shards' chats use other connections.
+    by_shard = [set().union(*(peers[u] for u in users if u % 3 == shard)) for shard in range(3)]
+    assert all(not (a & b) for i, a in enumerate(by_shard) for b in by_shard[i + 1 :])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_three_processes_answer_every_chat_and_stop_cleanly(tmp_path: Path) -> None:
     async with BotApiServer() as server:
-        settings = await _settings(tmp_path, server)
-        task = asyncio.create_task(run_telegram_shards(settings, 2, overrides=_overrides(server)))
-        await _shard_processes(2)
-        await server.wait_calls("getUpdates", 1, timeout=60)
-        users = (5001, 5002, 5003, 5004)
-        for user in users:
-            await server.inject(text_update(user, "/start"))
-        peers: dict[int, set[Any]] = {}
-        for user in users:
-            replies = await server.wait_calls("sendMessage", chat_id=user, timeout=60)
-            assert replies[0].status == 200
-            peers[user] = {r.peer for r in replies}
-        # Chats of one shard share its connections; the other shard's chats use other connections.
-        assert not (peers[5001] | peers[5003]) & (peers[5002] | peers[5004])
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        settings = _settings(tmp_path, server, processes=3)
+        async with running_app(settings) as app:
+            task = asyncio.create_task(run_telegram_shards(app, settings, 3, overrides=_overrides(server)))
+            await _shard_processes(2)
+            await _serve_and_stop(server, task)
     assert multiprocessing.active_children() == []
 
 
 async def test_a_dead_shard_stops_the_bot(tmp_path: Path) -> None:
     async with BotApiServer() as server:
-        settings = await _settings(tmp_path, server)
-        task = asyncio.create_task(run_telegram_shards(settings, 2, overrides=_overrides(server)))
-        victim, *_ = await _shard_processes(2)
-        await server.wait_calls("getUpdates", 1, timeout=60)
-        assert victim.pid is not None
-        os.kill(victim.pid, signal.SIGKILL)
-        with pytest.raises(ExceptionGroup) as raised:
-            await asyncio.wait_for(task, 60)
-        assert raised.group_contains(ShardDied)
+        settings = _settings(tmp_path, server, processes=3)
+        async with running_app(settings) as app:
+            task = asyncio.create_task(run_telegram_shards(app, settings, 3, overrides=_overrides(server)))
+            victim, *_ = await _shard_processes(2)
+            await server.wait_calls("getUpdates", 1, timeout=60)
+            assert victim.pid is not None
+            os.kill(victim.pid, signal.SIGKILL)
+            with pytest.raises(ExceptionGroup) as raised:
+                await asyncio.wait_for(task, 60)
+            assert raised.group_contains(ShardDied)
     assert multiprocessing.active_children() == []
 
 

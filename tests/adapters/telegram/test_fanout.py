@@ -1,4 +1,4 @@
-"""Several processes behind one bot: the fan-out receives, shards (fed adapters) handle and reply.
+"""Several processes behind one bot: the first receives and keeps its shard, the others are fed updates.
 
 Everything runs in the test's loop here (the sinks and feeds are queues); tests/bot/test_telegram_shards.py
 runs real shard processes.
@@ -59,59 +59,69 @@ def test_shard_of_keeps_a_chat_in_one_shard() -> None:
     assert shard_of(updates[0], 1) == 0
 
 
-async def test_fanout_routes_each_chat_to_its_shard_in_order(server: BotApiServer, tmp_path: Path) -> None:
-    sinks = [QueueSink(), QueueSink()]
-    receiver = TelegramAdapter(make_config(server, tmp_path), ScriptedEngine())
-    task = asyncio.create_task(receiver.run_fanout(sinks))
-    await asyncio.wait_for(receiver.ready.wait(), 10)
+def _replying(index: int) -> ScriptedEngine:
+    engine = ScriptedEngine()
+
+    def reply(event: Event) -> list[SendText]:
+        assert isinstance(event, TextMessage)
+        return [SendText(text=f"shard {index}: {event.text}")]
+
+    engine.script = reply
+    return engine
+
+
+async def test_the_receiver_keeps_its_shard_and_hands_over_the_others_in_order(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    peer = QueueSink()
+    engine = _replying(0)
+    receiver = TelegramAdapter(make_config(server, tmp_path), engine, peers=[None, peer])
+    running = await RunningAdapter(receiver).start()
     for i in range(5):
         for user in (1001, 1002, 1003):
             await server.inject(text_update(user, f"m{i}"))
-    await server.wait_for(lambda s: sum(len(x.received) for x in sinks) == 15, timeout=10)
-    receiver.stop()
-    await asyncio.wait_for(task, 10)
+    await server.wait_calls("sendMessage", 5, chat_id=1002)
+    await server.wait_for(lambda s: len(peer.received) == 10, timeout=10)
+    await running.stop()
 
-    for index, sink in enumerate(sinks):
-        for data in sink.received:
-            assert _chat_of(data) % 2 == index
-    texts = {
-        user: [d["message"]["text"] for d in sinks[user % 2].received if _chat_of(d) == user]
-        for user in (1001, 1002, 1003)
-    }
-    assert texts == {user: [f"m{i}" for i in range(5)] for user in (1001, 1002, 1003)}
-    # The fan-out registers the command menu once, and never handles (or answers) an update itself.
-    assert server.calls("setMyCommands")
-    assert not server.calls("sendMessage")
-    # Stopping confirmed everything it received: a new poller would not get these updates again.
-    assert server.state.updates == [] or all(u["update_id"] > 15 for u in server.state.updates)
+    # Odd chats are the peer's, in the order they were sent; even ones were answered here.
+    assert {_chat_of(d) for d in peer.received} == {1001, 1003}
+    for user in (1001, 1003):
+        assert [d["message"]["text"] for d in peer.received if _chat_of(d) == user] == [
+            f"m{i}" for i in range(5)
+        ]
+    assert [r.params["text"] for r in server.calls("sendMessage", chat_id=1002)] == [
+        f"shard 0: m{i}" for i in range(5)
+    ]
+    assert {e.chat_id for e in engine.events} == {"1002"}
+    assert not server.calls("sendMessage", chat_id=1001)
 
 
-async def test_shards_reply_from_their_own_process(server: BotApiServer, tmp_path: Path) -> None:
+def test_exactly_one_shard_is_the_receivers_own(server: BotApiServer, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        TelegramAdapter(make_config(server, tmp_path), ScriptedEngine(), peers=[QueueSink(), QueueSink()])
+
+
+async def test_every_shard_replies_from_its_own_process(server: BotApiServer, tmp_path: Path) -> None:
     sinks = [QueueSink(), QueueSink()]
-    engines = [ScriptedEngine(), ScriptedEngine()]
-    for index, engine in enumerate(engines):
-
-        def reply(event: Event, index: int = index) -> list[SendText]:
-            assert isinstance(event, TextMessage)
-            return [SendText(text=f"shard {index}: {event.text}")]
-
-        engine.script = reply
-    shards = [TelegramAdapter(make_config(server, tmp_path / str(i)), engines[i]) for i in range(2)]
+    engines = [_replying(i) for i in range(3)]
+    shards = [TelegramAdapter(make_config(server, tmp_path / str(i)), engines[i]) for i in (1, 2)]
     fed = [asyncio.create_task(shard.run_fed(sink.feed())) for shard, sink in zip(shards, sinks, strict=True)]
-    receiver = TelegramAdapter(make_config(server, tmp_path), ScriptedEngine())
-    receiving = await RunningAdapter(receiver).start(receiver.run_fanout(sinks))
+    receiver = TelegramAdapter(make_config(server, tmp_path), engines[0], peers=[None, *sinks])
+    receiving = await RunningAdapter(receiver).start()
 
-    for user in (2001, 2002, 2003, 2004):
+    users = (2001, 2002, 2003, 2004, 2005, 2006)
+    for user in users:
         await server.inject(text_update(user, "안녕"))
-    for user in (2001, 2002, 2003, 2004):
+    for user in users:
         (sent,) = await server.wait_calls("sendMessage", chat_id=user)
-        assert sent.params["text"] == f"shard {user % 2}: 안녕"
+        assert sent.params["text"] == f"shard {user % 3}: 안녕"
 
     await receiving.stop()
     for sink in sinks:
         sink.close()  # end of stream: shards finish and return
     await asyncio.wait_for(asyncio.gather(*fed), 10)
-    assert [len(e.events) for e in engines] == [2, 2]
+    assert [len(e.events) for e in engines] == [2, 2, 2]
 
 
 async def test_a_shard_finishes_replies_in_flight_when_its_feed_ends(
@@ -135,14 +145,14 @@ async def test_a_shard_finishes_replies_in_flight_when_its_feed_ends(
     assert sent.params["text"] == "늦었지만 왔어"
 
 
-async def test_fanout_in_webhook_mode_checks_the_secret_and_routes(
+async def test_the_receiver_in_webhook_mode_checks_the_secret_and_routes(
     server: BotApiServer, tmp_path: Path
 ) -> None:
     pytest.importorskip("tornado", reason="webhook mode needs python-telegram-bot[webhooks]")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    sinks = [QueueSink(), QueueSink()]
+    peer = QueueSink()
     config = make_config(
         server,
         tmp_path,
@@ -151,8 +161,9 @@ async def test_fanout_in_webhook_mode_checks_the_secret_and_routes(
         webhook_port=port,
         webhook_secret_token="s3cret",
     )
-    receiver = TelegramAdapter(config, ScriptedEngine())
-    receiving = await RunningAdapter(receiver).start(receiver.run_fanout(sinks))
+    engine = _replying(0)
+    receiver = TelegramAdapter(config, engine, peers=[None, peer])
+    receiving = await RunningAdapter(receiver).start()
     url = f"http://127.0.0.1:{port}/telegram"
     async with httpx.AsyncClient() as client:
         forged = await client.post(url, json={"update_id": 1, **text_update(4001, "x")})
@@ -161,5 +172,7 @@ async def test_fanout_in_webhook_mode_checks_the_secret_and_routes(
             body = {"update_id": update_id, **text_update(user, "웹훅")}
             sent = await client.post(url, json=body, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
             assert sent.status_code == 200
+    await server.wait_calls("sendMessage", chat_id=4002)
     await receiving.stop()
-    assert [[_chat_of(d) for d in sink.received] for sink in sinks] == [[4002], [4001]]
+    assert [_chat_of(d) for d in peer.received] == [4001]
+    assert [e.chat_id for e in engine.events] == ["4002"]
