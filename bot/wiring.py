@@ -277,7 +277,7 @@ def build_app(
             rate_per_min=settings.limits.jobs_per_hour / 60, burst=max(3, settings.limits.jobs_per_hour // 4)
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
-        turns=TurnRepository(db),
+        turns=TurnRepository(db, memory),
     )
     commands.engine = engine
     meeting_commands.engine = engine

@@ -15,6 +15,7 @@ from core.domain.identity import Locale, User
 from core.flows.base import Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
+from core.personas.offline_chat import MEMORY_LIMIT
 from core.safety.limits import QueueBound, RateLimiter, queue_full_message, rate_limited_message
 from core.storage.repositories import FlowRepository, UserRepository
 from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_MAX_TEXT = 4000  # characters of a message a chat turn reads
 CommandHandler = Callable[[Context], AsyncIterator[Action]]
 ChoiceHandler = Callable[[Context, str], AsyncIterator[Action]]
 
@@ -54,7 +56,7 @@ class Engine:
         heavy_bound: QueueBound | None = None,
         turns: TurnRepository | None = None,
     ) -> None:
-        self.turns = turns or TurnRepository(users.db)
+        self.turns = turns or TurnRepository(users.db, chat.memory)
         self.job_limiter = job_limiter
         self.heavy_bound = heavy_bound
         self.users = users
@@ -67,12 +69,15 @@ class Engine:
 
     async def read_state(self, event: Event) -> TurnState:
         """The user (created on first contact), their running flow and, for a text message, their active
-        star's chat: one database round trip, handed down the event's path instead of re-read."""
+        star's chat with the memories its text recalls: one database round trip, handed down the event's
+        path instead of re-read."""
         return await self.turns.read(
             event.user,
             display_name=event.display_name or event.user.platform_user_id,
             locale=event.locale_hint or self.default_locale,
             history_turns=self.chat.history_turns if isinstance(event, TextMessage) else None,
+            recall=event.text[:_MAX_TEXT] if isinstance(event, TextMessage) else None,
+            recall_limit=MEMORY_LIMIT,
         )
 
     def context(self, user: User, event: Event) -> Context:
@@ -238,10 +243,11 @@ class Engine:
         reply = await self.chat.turn(
             ctx.user,
             star,
-            text[:4000],
+            text[:_MAX_TEXT],
             ctx.locale,
             history=list(chat.history),
             export_version=chat.export_version,
+            memories=chat.memories,
         )
         async for action in reply_actions(reply):
             yield action

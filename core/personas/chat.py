@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
 from core.domain.stars import ChatTurn, Star, TurnRole
 from core.i18n import t
-from core.personas.offline_chat import OfflineChat
+from core.personas.offline_chat import MEMORY_LIMIT, OfflineChat
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
@@ -21,7 +21,7 @@ from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
-from core.storage.memory import MemoryStore
+from core.storage.memory import Exchange, MemoryStore
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,14 @@ class ChatService:
         *,
         history: list[ChatTurn] | None = None,
         export_version: int | None = None,
+        memories: Sequence[Exchange] | None = None,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
         query that decides the AI notice); ``export_version``: the star's export version when the caller
-        read it (caches of the export are keyed by it; otherwise it is read when needed).
+        read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
         """
         verdict = await self.guard.check(text, role="user", locale=locale)
         if verdict.verdict == "crisis":
@@ -104,7 +106,7 @@ class ChatService:
             await self.chats.add_many(user.id, star.id, [said])
         try:
             bubbles, engine = await self._compose(
-                user, star, text, history, locale=locale, export_version=export_version
+                user, star, text, history, locale=locale, export_version=export_version, memories=memories
             )
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
@@ -143,15 +145,25 @@ class ChatService:
         *,
         locale: Locale,
         export_version: int | None,
+        memories: Sequence[Exchange] | None,
     ) -> tuple[list[str], str]:
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
             bubbles = await self.offline.reply(
-                star.id, text, turn_index=len(history), recent=recent, export_version=export_version
+                star.id,
+                text,
+                turn_index=len(history),
+                recent=recent,
+                export_version=export_version,
+                exchanges=memories,
             )
             return bubbles, self.offline.name
-        exchanges = await self.memory.search(star.id, text, limit=6, export_version=export_version)
-        memories = [
+        exchanges = memories
+        if exchanges is None:
+            exchanges = await self.memory.search(
+                star.id, text, limit=MEMORY_LIMIT, export_version=export_version
+            )
+        quoted = [
             Memory(
                 when=ex.when,
                 exchange=tuple(
@@ -181,7 +193,7 @@ class ChatService:
         ]
         prompt = build_prompt(
             card,
-            tuple(memories),
+            tuple(quoted),
             tuple(turns),
             text,
             budget=self.budget,

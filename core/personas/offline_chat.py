@@ -12,9 +12,10 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 from core.personas.offline_compose import ReplyCandidate, compose_offline_reply
-from core.storage.memory import MemoryStore
+from core.storage.memory import Exchange, MemoryStore
 
 ENGINE_NAME = "offline"
+MEMORY_LIMIT = 6  # past exchanges a reply chooses among (the LLM prompt quotes as many)
 _OWN_WORDS_WEIGHT = 0.6
 
 
@@ -71,12 +72,17 @@ class OfflineChat:
         turn_index: int,
         recent: Sequence[str] = (),
         export_version: int | None = None,
+        exchanges: Sequence[Exchange] | None = None,
     ) -> list[str]:
         """The star's bubbles for ``message``, taken from the imported conversation (``[]``: nothing fits).
 
-        ``export_version``: the star's export version when the caller already read it.
+        ``export_version``: the star's export version when the caller already read it; ``exchanges``: the
+        memory search for ``message`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
         """
-        exchanges = await self.memory.search(star_id, message, limit=6, export_version=export_version)
+        if exchanges is None:
+            exchanges = await self.memory.search(
+                star_id, message, limit=MEMORY_LIMIT, export_version=export_version
+            )
         candidates = [
             ReplyCandidate(
                 past_user_text=" ".join(m.text for m in ex.prompt),

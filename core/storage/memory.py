@@ -296,6 +296,7 @@ _SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index t
 
 # Retrieval statements, built once: each chat turn runs them (see ``Database.run``).
 _COUNT = select(func.count()).where(StarMessageRow.star_id == bindparam("sid"))
+_PER_TERM_CAP = 200  # hits read per query term
 _LAST_SEQ = select(func.max(StarMessageRow.seq)).where(StarMessageRow.star_id == bindparam("sid"))
 _STAR_TEXTS = (
     select(StarMessageRow.text)
@@ -436,7 +437,7 @@ class MemoryStore:
         message: str,
         *,
         limit: int = 5,
-        per_term_cap: int = 200,
+        per_term_cap: int = _PER_TERM_CAP,
         export_version: int | None = None,
     ) -> list[Exchange]:
         """Past exchanges most relevant to ``message``, best first (every query in one round trip).
@@ -450,6 +451,17 @@ class MemoryStore:
             lambda conn: self._search(
                 conn, star_id, terms, limit, per_term_cap=per_term_cap, export_version=export_version
             )
+        )
+
+    def search_on(
+        self, conn: Connection, star_id: str, message: str, *, limit: int, export_version: int | None = None
+    ) -> list[Exchange]:
+        """:meth:`search` for a caller already inside ``Database.run``: the same answer, no hop of its own."""
+        terms = query_terms(message)
+        if not terms:
+            return []
+        return self._search(
+            conn, star_id, terms, limit, per_term_cap=_PER_TERM_CAP, export_version=export_version
         )
 
     def _search(

@@ -10,6 +10,7 @@ database, so every turn reads the current state.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -23,6 +24,7 @@ from core.domain.identity import Locale, Platform, User, UserRef
 from core.domain.stars import ChatTurn, Star, StarStatus, TurnRole
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
+from core.storage.memory import Exchange, MemoryStore
 from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
 
 _USER_COLUMNS = (
@@ -110,13 +112,15 @@ class StarChat:
     ``star`` is ``None`` when no star is active. ``export_version`` changes whenever an import adds
     messages to the star (caches of the export are keyed by it). ``history`` is the recent conversation,
     oldest first (not read for a retired star); ``talked`` whether the user ever talked with the star,
-    even if ``/reset`` took every turn out of the history.
+    even if ``/reset`` took every turn out of the history. ``memories``: the star's past exchanges that
+    resemble the message, when the read was asked to recall them (``None``: not searched).
     """
 
     star: Star | None
     export_version: int = -1
     history: tuple[ChatTurn, ...] = ()
     talked: bool = False
+    memories: tuple[Exchange, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,7 +166,13 @@ def _history(conn: Connection, user_id: str, star_id: str, limit: int) -> tuple[
     )
 
 
-def _star_chat(conn: Connection, owner_id: str, values: tuple[Any, ...], history_turns: int) -> StarChat:
+# Searches the star's memory inside the read's hop: (connection, star id, export version) -> exchanges.
+Recall = Callable[[Connection, str, int], Sequence[Exchange]]
+
+
+def _star_chat(
+    conn: Connection, owner_id: str, values: tuple[Any, ...], history_turns: int, recall: Recall | None
+) -> StarChat:
     """``values``: the star's columns, its export version and the talked flag (all ``None``: no star)."""
     if values[0] is None:
         return StarChat(star=None)
@@ -180,13 +190,19 @@ def _star_chat(conn: Connection, owner_id: str, values: tuple[Any, ...], history
         status=_STATUSES[status],
         created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
     )
-    active = star.status is StarStatus.ACTIVE
-    history = _history(conn, owner_id, sid, history_turns) if active and talked else ()
     version = -1 if version is None else int(version)
-    return StarChat(star=star, export_version=version, history=history, talked=bool(talked))
+    if star.status is not StarStatus.ACTIVE:
+        return StarChat(star=star, export_version=version, talked=bool(talked))
+    history = _history(conn, owner_id, sid, history_turns) if talked else ()
+    memories = None if recall is None else tuple(recall(conn, sid, version))
+    return StarChat(
+        star=star, export_version=version, history=history, talked=bool(talked), memories=memories
+    )
 
 
-def _read(conn: Connection, ref: UserRef, history_turns: int | None) -> TurnState | None:
+def _read(
+    conn: Connection, ref: UserRef, history_turns: int | None, recall: Recall | None = None
+) -> TurnState | None:
     params = {"platform": ref.platform.value, "platform_user_id": ref.platform_user_id}
     statement = _USER_AND_FLOW if history_turns is None else _USER_FLOW_STAR
     row = conn.execute(statement, params).first()
@@ -197,25 +213,39 @@ def _read(conn: Connection, ref: UserRef, history_turns: int | None) -> TurnStat
     flow = _flow(values[_NUSER : _NUSER + _NFLOW])
     if history_turns is None or flow is not None:
         return TurnState(user=user, flow=flow, chat=None)
-    chat = _star_chat(conn, user.id, values[_NUSER + _NFLOW :], history_turns)
+    chat = _star_chat(conn, user.id, values[_NUSER + _NFLOW :], history_turns, recall)
     return TurnState(user=user, flow=None, chat=chat)
 
 
 class TurnRepository:
-    """Reads the state one event needs; creates the user on first contact."""
+    """Reads the state one event needs; creates the user on first contact.
 
-    def __init__(self, db: Database) -> None:
+    With a ``MemoryStore`` it can also recall the active star's memories of a message in the same hop.
+    """
+
+    def __init__(self, db: Database, memory: MemoryStore | None = None) -> None:
         self.db = db
+        self.memory = memory
 
     async def read(
-        self, ref: UserRef, *, display_name: str, locale: Locale, history_turns: int | None = None
+        self,
+        ref: UserRef,
+        *,
+        display_name: str,
+        locale: Locale,
+        history_turns: int | None = None,
+        recall: str | None = None,
+        recall_limit: int = 6,
     ) -> TurnState:
         """The user behind ``ref`` (created on first contact with ``display_name`` and ``locale``) and
-        their running flow; with ``history_turns``, also their active star's chat (unless a flow runs).
+        their running flow; with ``history_turns``, also their active star's chat (unless a flow runs),
+        and with ``recall`` the star's ``recall_limit`` past exchanges most like that text
+        (``MemoryStore.search``).
 
         One hop when the user exists; first contact adds one write hop.
         """
-        state = await self.db.run(lambda conn: _read(conn, ref, history_turns))
+        searcher = self._recall(recall, recall_limit)
+        state = await self.db.run(lambda conn: _read(conn, ref, history_turns, searcher))
         if state is not None:
             return state
         new = {
@@ -232,7 +262,7 @@ class TurnRepository:
         def create(conn: Connection) -> TurnState:
             # Another process may create the same user meanwhile: the unique identity keeps one row.
             conn.execute(_INSERT_USER_IF_MISSING.get(conn.dialect.name, _INSERT_USER), new)
-            created = _read(conn, ref, history_turns)
+            created = _read(conn, ref, history_turns, searcher)
             assert created is not None
             return created
 
@@ -245,9 +275,19 @@ class TurnRepository:
             row = conn.execute(_ACTIVE_STAR, {"user_id": user_id}).first()
             if row is None:
                 return StarChat(star=None)
-            return _star_chat(conn, user_id, tuple(row), history_turns)
+            return _star_chat(conn, user_id, tuple(row), history_turns, None)
 
         return await self.db.run(read)
+
+    def _recall(self, text: str | None, limit: int) -> Recall | None:
+        memory = self.memory
+        if text is None or memory is None:
+            return None
+
+        def recall(conn: Connection, star_id: str, export_version: int) -> Sequence[Exchange]:
+            return memory.search_on(conn, star_id, text, limit=limit, export_version=export_version)
+
+        return recall
 
 
 _IDENTITY = ["platform", "platform_user_id"]

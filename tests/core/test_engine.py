@@ -90,7 +90,7 @@ async def with_demo_star(app: App, uid: str) -> User:
     return user
 
 
-async def test_a_text_turn_costs_three_round_trips(app: App, hops: Hops) -> None:
+async def test_a_text_turn_costs_two_round_trips(app: App, hops: Hops) -> None:
     user = await with_demo_star(app, "1")
     star = await app.users.active_star(user.id)
     assert star is not None
@@ -98,8 +98,8 @@ async def test_a_text_turn_costs_three_round_trips(app: App, hops: Hops) -> None
     assert first[0] == t(KO, "chat.ai_notice", star=star.name) and len(first) > 1
     hops.clear()
     second = await send(app, text("1", "엄마 밥 먹었어?"))
-    # The turn read (user, flow, star, history), the memory search, and one write of message and reply.
-    assert hops.runs == [False, False, True] and hops.sessions == 0
+    # One read (user, flow, star, history, the memories the text recalls), one write (message and reply).
+    assert hops.runs == [False, True] and hops.sessions == 0
     assert second and t(KO, "chat.ai_notice", star=star.name) not in second
     turns = await app.chats.recent(user.id, star.id)
     assert [x.text for x in turns if x.role is TurnRole.USER] == ["비 오는 날 뭐 했어?", "엄마 밥 먹었어?"]
@@ -113,6 +113,8 @@ async def test_history_reaches_the_reply_engine(app: App, monkeypatch: pytest.Mo
 
     async def spy(star_id: str, message: str, **kwargs: Any) -> list[str]:
         seen.append((kwargs["turn_index"], tuple(kwargs["recent"]), kwargs.get("export_version")))
+        searched = await app.memory.search(star_id, message, limit=6)
+        assert list(kwargs["exchanges"]) == searched  # recalled by the turn read, the same answer
         return await reply(star_id, message, **kwargs)
 
     monkeypatch.setattr(app.chat.offline, "reply", spy)

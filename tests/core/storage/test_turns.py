@@ -185,3 +185,25 @@ async def test_created_at_of_a_new_user_is_now(db: Database) -> None:
     before = datetime.now(UTC)
     state = await TurnRepository(db).read(ref("t"), display_name="t", locale=Locale.KO)
     assert before <= state.user.created_at <= datetime.now(UTC)
+
+
+async def test_the_read_recalls_the_memories_a_text_brings_back(db: Database, hops: list[bool]) -> None:
+    users, memory = UserRepository(db), MemoryStore(db)
+    turns = TurnRepository(db, memory)
+    user = await users.get_or_create(ref("m"), display_name="m", locale=Locale.KO)
+    star_id = await make_star(db, user.id)
+    await users.set_active_star(user.id, star_id)
+    await add_messages(db, star_id, 5)
+    hops.clear()
+    state = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="말 3")
+    assert hops == [False]
+    assert state.chat is not None and state.chat.memories
+    assert list(state.chat.memories) == await memory.search(star_id, "말 3", limit=6)
+    plain = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20)
+    assert plain.chat is not None and plain.chat.memories is None  # not asked: not searched
+    nothing = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="?!")
+    assert nothing.chat is not None and nothing.chat.memories == ()  # no search terms
+    blind = await TurnRepository(db).read(
+        ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="말 3"
+    )
+    assert blind.chat is not None and blind.chat.memories is None  # no memory store: the chat searches
