@@ -51,6 +51,7 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.storage.turns import TurnRepository
 from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
@@ -282,6 +283,7 @@ def build_app(
             rate_per_min=settings.limits.jobs_per_hour / 60, burst=max(3, settings.limits.jobs_per_hour // 4)
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
+        turns=TurnRepository(db, memory),
     )
     commands.engine = engine
     meeting_commands.engine = engine

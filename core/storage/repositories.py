@@ -279,6 +279,9 @@ class ChatRepository:
             return
 
         def write(conn: Connection) -> None:
+            if conn.dialect.name == "sqlite":
+                conn.execute(_INSERT_TURN, rows)  # sqlite3's executemany inserts row by row, in order
+                return
             # One row per statement: ids must follow the bubbles' order, which an executemany (a multi-row
             # INSERT on PostgreSQL) does not promise.
             for row in rows:
