@@ -42,7 +42,10 @@ async def run_retention(app: App) -> list[str]:
         app.job_lock,
         RETENTION_JOB_ID,
         lambda: purge_expired_audio(
-            app.meetings.repo, app.blobs, retention_days=app.settings.meetings.audio_retention_days
+            app.meetings.repo,
+            app.blobs,
+            references=app.meetings.references,
+            retention_days=app.settings.meetings.audio_retention_days,
         ),
     )
     return purged or []

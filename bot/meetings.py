@@ -15,6 +15,7 @@ from core.meetings.search import MeetingSearch, TextEmbedder
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
 
@@ -61,6 +62,7 @@ def build_meeting_service(
         repo,
         blobs,
         search,
+        references=BlobReferenceRepository(db),
         stt_factory=lambda: build_stt(settings),
         diarizer_factory=lambda: _diarizer_factory(settings),
         chat_model=chat_model,

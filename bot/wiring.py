@@ -51,6 +51,7 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.storage.turns import TurnRepository
 from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
@@ -168,6 +169,7 @@ def build_app(
     flows = FlowRepository(db)
     consents = ConsentRepository(db)
     blob_refs = BlobRefRepository(db)
+    references = BlobReferenceRepository(db)
     safety_events = SafetyEventRepository(db)
     memory = MemoryStore(db)
     model = (
@@ -197,12 +199,13 @@ def build_app(
         chats=chats,
         consents=consents,
         blob_refs=blob_refs,
+        references=references,
         safety_events=safety_events,
         memory=memory,
         blobs=blobs,
         export_dir=data / "exports",
     )
-    voice_profiles = VoiceProfileService(VoiceRepository(db), blob_refs, blobs)
+    voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
     voice = VoiceService(synth, guard, data / "voice_cache", profiles=voice_profiles) if synth else None
     stt_missing = ""
@@ -229,7 +232,7 @@ def build_app(
         memories=(
             voice_memories := VoiceMemoryService(
                 VoiceMemoryRepository(db),
-                blob_refs,
+                references,
                 blobs,
                 stt=stt,
                 cache_root=data / "voice_cache",
@@ -280,6 +283,7 @@ def build_app(
             rate_per_min=settings.limits.jobs_per_hour / 60, burst=max(3, settings.limits.jobs_per_hour // 4)
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
+        turns=TurnRepository(db, memory),
     )
     commands.engine = engine
     meeting_commands.engine = engine
@@ -305,9 +309,7 @@ def build_app(
         jobs=jobs,
         admin=admin,
         job_lock=build_job_lock(settings, db),
-        blob_gc=BlobGarbageCollector(
-            BlobReferenceRepository(db), blobs, grace=timedelta(hours=settings.blobs.gc_grace_hours)
-        ),
+        blob_gc=BlobGarbageCollector(references, blobs, grace=timedelta(hours=settings.blobs.gc_grace_hours)),
     )
 
 

@@ -15,14 +15,17 @@ from core.domain.identity import Locale, User
 from core.flows.base import Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
+from core.personas.offline_chat import MEMORY_LIMIT
 from core.safety.limits import QueueBound, RateLimiter, queue_full_message, rate_limited_message
 from core.storage.repositories import FlowRepository, UserRepository
+from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
 
 if TYPE_CHECKING:
     from core.personas.voice_chat import VoiceChat
 
 log = logging.getLogger(__name__)
 
+_MAX_TEXT = 4000  # characters of a message a chat turn reads
 CommandHandler = Callable[[Context], AsyncIterator[Action]]
 ChoiceHandler = Callable[[Context, str], AsyncIterator[Action]]
 
@@ -51,7 +54,9 @@ class Engine:
         voice_chat: VoiceChat | None = None,
         job_limiter: RateLimiter | None = None,
         heavy_bound: QueueBound | None = None,
+        turns: TurnRepository | None = None,
     ) -> None:
+        self.turns = turns or TurnRepository(users.db, chat.memory)
         self.job_limiter = job_limiter
         self.heavy_bound = heavy_bound
         self.users = users
@@ -62,30 +67,43 @@ class Engine:
         self.default_locale = default_locale
         self.voice_chat = voice_chat
 
-    async def context_for(self, event: Event) -> Context:
-        """The user (created on first contact) and the language to answer in."""
-        user = await self.users.get_or_create(
+    async def read_state(self, event: Event) -> TurnState:
+        """The user (created on first contact), their running flow and, for a text message, their active
+        star's chat with the memories its text recalls: one database round trip, handed down the event's
+        path instead of re-read."""
+        return await self.turns.read(
             event.user,
             display_name=event.display_name or event.user.platform_user_id,
             locale=event.locale_hint or self.default_locale,
+            history_turns=self.chat.history_turns if isinstance(event, TextMessage) else None,
+            recall=event.text[:_MAX_TEXT] if isinstance(event, TextMessage) else None,
+            recall_limit=MEMORY_LIMIT,
         )
+
+    def context(self, user: User, event: Event) -> Context:
+        """The context of ``event`` from ``user``: an explicit language choice wins over the platform's."""
         locale = user.locale if user.locale_is_explicit else (event.locale_hint or user.locale)
         return Context(user=user, locale=locale, event=event)
+
+    async def context_for(self, event: Event) -> Context:
+        """The user (created on first contact) and the language to answer in."""
+        return self.context((await self.read_state(event)).user, event)
 
     async def handle(self, event: Event) -> AsyncIterator[Action]:
         """Process one event; errors become a short apology with a reference id."""
         locale = event.locale_hint or self.default_locale
         try:
-            ctx = await self.context_for(event)
+            state = await self.read_state(event)
+            ctx = self.context(state.user, event)
             locale = ctx.locale
-            async for action in self._dispatch(ctx):
+            async for action in self._dispatch(ctx, state):
                 yield action
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("event failed (ref=%s, kind=%s)", ref, type(event).__name__)
             yield SendText(text=t(locale, "common.error", ref=ref))
 
-    async def _dispatch(self, ctx: Context) -> AsyncIterator[Action]:
+    async def _dispatch(self, ctx: Context, state: TurnState) -> AsyncIterator[Action]:
         if self.limiter is not None and not isinstance(ctx.event, ChoiceMade):
             decision = self.limiter.check(ctx.user.id)
             if not decision:
@@ -94,22 +112,22 @@ class Engine:
         event = ctx.event
         if isinstance(event, FileUploaded | VoiceMessage):
             # Uploads start the heavy work (imports, separation, transcription): limited per user and overall.
-            async for action in self._heavy(ctx):
+            async for action in self._heavy(ctx, state.flow):
                 yield action
             return
         match event:
             case CommandInvoked(command=command):
-                gen = self._command(ctx, command.lower())
+                gen = self._command(ctx, command.lower(), state.flow)
             case ChoiceMade(key=key):
-                gen = self._choice(ctx, key)
+                gen = self._choice(ctx, key, state.flow)
             case TextMessage() | FileUploaded() | VoiceMessage():
-                gen = self._message(ctx)
+                gen = self._message(ctx, state.flow, state.chat)
             case _:
                 assert_never(event)
         async for action in gen:
             yield action
 
-    async def _heavy(self, ctx: Context) -> AsyncIterator[Action]:
+    async def _heavy(self, ctx: Context, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if self.job_limiter is not None:
             decision = self.job_limiter.check(ctx.user.id)
             if not decision:
@@ -119,17 +137,16 @@ class Engine:
             yield SendText(text=queue_full_message(ctx.locale))
             return
         try:
-            async for action in self._message(ctx):
+            async for action in self._message(ctx, flow):
                 yield action
         finally:
             if self.heavy_bound is not None:
                 self.heavy_bound.release(ctx.user.id)
 
-    async def _command(self, ctx: Context, command: str) -> AsyncIterator[Action]:
+    async def _command(self, ctx: Context, command: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if command == "cancel":
-            had = await self.flow_repo.get(ctx.user.id)
             await self.flow_repo.clear(ctx.user.id)
-            yield SendText(text=ctx.tr("common.cancelled" if had else "common.nothing_to_cancel"))
+            yield SendText(text=ctx.tr("common.cancelled" if flow else "common.nothing_to_cancel"))
             return
         handler = self.router.commands.get(command)
         if handler is None:
@@ -140,9 +157,9 @@ class Engine:
         async for action in handler(ctx):
             yield action
 
-    async def _choice(self, ctx: Context, key: str) -> AsyncIterator[Action]:
+    async def _choice(self, ctx: Context, key: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if flow_value(key) is not None:
-            async for action in self._continue_flow(ctx):
+            async for action in self._continue_flow(ctx, flow):
                 yield action
             return
         prefix, _, value = key.partition(":")
@@ -163,16 +180,14 @@ class Engine:
             yield action
         await self._persist(ctx.user, state)
 
-    async def _continue_flow(self, ctx: Context) -> AsyncIterator[Action]:
-        stored = await self.flow_repo.get(ctx.user.id)
-        if stored is None:
+    async def _continue_flow(self, ctx: Context, running: RunningFlow | None) -> AsyncIterator[Action]:
+        if running is None:
             return
-        kind, step, data = stored
-        flow = self.router.flows.get(kind)
+        flow = self.router.flows.get(running.kind)
         if flow is None:
             await self.flow_repo.clear(ctx.user.id)
             return
-        state = FlowState(kind=kind, step=step, data=data)
+        state = FlowState(kind=running.kind, step=running.step, data=running.data)
         async for action in flow.on_event(ctx, state):
             yield action
         await self._persist(ctx.user, state)
@@ -183,14 +198,16 @@ class Engine:
         else:
             await self.flow_repo.save(user.id, state.kind, state.step, state.data)
 
-    async def _message(self, ctx: Context) -> AsyncIterator[Action]:
-        if await self.flow_repo.get(ctx.user.id) is not None:
-            async for action in self._continue_flow(ctx):
+    async def _message(
+        self, ctx: Context, flow: RunningFlow | None, chat: StarChat | None = None
+    ) -> AsyncIterator[Action]:
+        if flow is not None:
+            async for action in self._continue_flow(ctx, flow):
                 yield action
             return
         match ctx.event:
             case TextMessage(text=text):
-                async for action in self._chat(ctx, text):
+                async for action in self._chat(ctx, text, chat):
                     yield action
             case VoiceMessage() if self.voice_chat is not None:
                 async for action in self.voice_chat.answer(ctx, self._chat):
@@ -203,10 +220,14 @@ class Engine:
                 async for action in handler(ctx):
                     yield action
 
-    async def _chat(self, ctx: Context, text: str) -> AsyncIterator[Action]:
+    async def _chat(self, ctx: Context, text: str, chat: StarChat | None = None) -> AsyncIterator[Action]:
+        """A chat turn with the active star; ``chat``: what the event's read already knows (a transcribed
+        voice note's turn reads it now)."""
         from core.domain.stars import StarStatus
 
-        star = await self.users.active_star(ctx.user.id)
+        if chat is None:
+            chat = await self.turns.star_chat(ctx.user.id, self.chat.history_turns)
+        star = chat.star
         if star is None:
             stars = await self.chat.stars.list_owned(ctx.user.id)
             if not stars:
@@ -217,10 +238,16 @@ class Engine:
         if star.status is StarStatus.RETIRED:
             yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
-        # One read answers both the AI notice (the first turn ever) and the history the reply needs.
-        history, talked = await self.chat.chats.recent_and_any(ctx.user.id, star.id, self.chat.history_turns)
-        if not talked:
+        if not chat.talked:  # the first turn ever: the AI notice
             yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
-        reply = await self.chat.turn(ctx.user, star, text[:4000], ctx.locale, history=history)
+        reply = await self.chat.turn(
+            ctx.user,
+            star,
+            text[:_MAX_TEXT],
+            ctx.locale,
+            history=list(chat.history),
+            export_version=chat.export_version,
+            memories=chat.memories,
+        )
         async for action in reply_actions(reply):
             yield action

@@ -1,7 +1,8 @@
 """Retention: raw meeting audio is deleted after a number of days; transcripts and summaries stay.
 
-The clock is a parameter, so tests move time instead of waiting. A blob is only deleted when no other
-meeting or record still uses it (the store is content-addressed: the same file imported twice is one blob).
+The clock is a parameter, so tests move time instead of waiting. A blob is only deleted when nothing else
+names it (the store is content-addressed: the same file imported twice, or also uploaded as a star's voice
+recording, is one blob), asked through :func:`release_blobs`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.ports import BlobStore
+from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.ids import utcnow
 from core.storage.meeting_repository import MeetingRepository
 
@@ -21,6 +23,7 @@ async def purge_expired_audio(
     repo: MeetingRepository,
     blobs: BlobStore,
     *,
+    references: BlobReferenceRepository,
     retention_days: int,
     clock: Callable[[], datetime] = utcnow,
 ) -> list[str]:
@@ -36,8 +39,8 @@ async def purge_expired_audio(
     for meeting in await repo.audio_older_than(cutoff):
         key = meeting.audio_blob
         await repo.clear_audio(meeting.id)
-        if key and not await repo.blob_in_use(key):
-            await blobs.delete(key)
+        if key:
+            await release_blobs(references, blobs, [key])
         purged.append(meeting.id)
     if purged:
         log.info("retention: deleted the raw audio of %d meeting(s)", len(purged))

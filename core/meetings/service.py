@@ -38,6 +38,7 @@ from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
 from core.speech.transcription import report
+from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
@@ -68,6 +69,7 @@ class MeetingService:
         blobs: BlobStore,
         search: MeetingSearch,
         *,
+        references: BlobReferenceRepository,
         stt_factory: Callable[[], SpeechToText],
         diarizer_factory: Callable[[], Diarizer] | None = None,
         chat_model: ChatModel | None = None,
@@ -79,6 +81,7 @@ class MeetingService:
         self.repo = repo
         self.blobs = blobs
         self.search = search
+        self.references = references
         self.stt_factory = stt_factory
         self._stt: SpeechToText | None = None
         self.diarizer_factory = diarizer_factory
@@ -298,12 +301,12 @@ class MeetingService:
         return sum([await self.delete(scope, m.id) for m in meetings])
 
     async def delete(self, scope: MeetingScope, meeting_id: str) -> bool:
-        """Delete a meeting, its transcript and (when nothing else uses it) its audio."""
+        """Delete a meeting, its transcript and (when nothing else names the same content) its audio."""
         meeting = await self.repo.delete(scope, meeting_id)
         if meeting is None:
             return False
-        if meeting.audio_blob and not await self.repo.blob_in_use(meeting.audio_blob):
-            await self.blobs.delete(meeting.audio_blob)
+        if meeting.audio_blob:
+            await release_blobs(self.references, self.blobs, [meeting.audio_blob])
         return True
 
 

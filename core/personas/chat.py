@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
 from core.domain.stars import ChatTurn, Star, TurnRole
 from core.i18n import t
-from core.personas.offline_chat import OfflineChat
+from core.personas.offline_chat import MEMORY_LIMIT, OfflineChat
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
@@ -21,7 +21,7 @@ from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
-from core.storage.memory import MemoryStore
+from core.storage.memory import Exchange, MemoryStore
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,22 @@ class ChatService:
         return self.model.name if self.model else self.offline.name
 
     async def turn(
-        self, user: User, star: Star, text: str, locale: Locale, *, history: list[ChatTurn] | None = None
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        locale: Locale,
+        *,
+        history: list[ChatTurn] | None = None,
+        export_version: int | None = None,
+        memories: Sequence[Exchange] | None = None,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
-        query that decides the AI notice).
+        query that decides the AI notice); ``export_version``: the star's export version when the caller
+        read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
         """
         verdict = await self.guard.check(text, role="user", locale=locale)
         if verdict.verdict == "crisis":
@@ -95,7 +105,9 @@ class ChatService:
         if not deferred:
             await self.chats.add_many(user.id, star.id, [said])
         try:
-            bubbles, engine = await self._compose(user, star, text, history, locale)
+            bubbles, engine = await self._compose(
+                user, star, text, history, locale=locale, export_version=export_version, memories=memories
+            )
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
             log.warning("chat model failed for star=%s: %s", star.id, exc)
@@ -125,15 +137,33 @@ class ChatService:
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
     async def _compose(
-        self, user: User, star: Star, text: str, history: list[ChatTurn], locale: Locale
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        history: list[ChatTurn],
+        *,
+        locale: Locale,
+        export_version: int | None,
+        memories: Sequence[Exchange] | None,
     ) -> tuple[list[str], str]:
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
-            return await self.offline.reply(
-                star.id, text, turn_index=len(history), recent=recent
-            ), self.offline.name
-        exchanges = await self.memory.search(star.id, text, limit=6)
-        memories = [
+            bubbles = await self.offline.reply(
+                star.id,
+                text,
+                turn_index=len(history),
+                recent=recent,
+                export_version=export_version,
+                exchanges=memories,
+            )
+            return bubbles, self.offline.name
+        exchanges = memories
+        if exchanges is None:
+            exchanges = await self.memory.search(
+                star.id, text, limit=MEMORY_LIMIT, export_version=export_version
+            )
+        quoted = [
             Memory(
                 when=ex.when,
                 exchange=tuple(
@@ -153,7 +183,7 @@ class ChatService:
             notes=star.notes,
             traits=tuple(stored[1]) if stored else (),
             style_hints=tuple(style_hints(profile)) if profile else (),
-            examples=await self._examples(star.id),
+            examples=await self._examples(star.id, export_version),
             locale=locale.value,
             birth=star.birth_date,
             death=star.death_date,
@@ -163,7 +193,7 @@ class ChatService:
         ]
         prompt = build_prompt(
             card,
-            tuple(memories),
+            tuple(quoted),
             tuple(turns),
             text,
             budget=self.budget,
@@ -176,8 +206,8 @@ class ChatService:
             return [], self.model.name
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
 
-    async def _examples(self, star_id: str) -> tuple[str, ...]:
-        lines = await self.offline.frequent_lines(star_id)
+    async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
+        lines = await self.offline.frequent_lines(star_id, export_version=export_version)
         return lines[:8]
 
 

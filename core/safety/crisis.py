@@ -20,7 +20,7 @@ from core.domain.identity import Locale
 from core.i18n import t
 from core.ports import ChatModel
 from core.safety.classifier import classify
-from core.safety.text import compact, normalize
+from core.safety.text import normal_forms
 from core.safety.verdict import SafetyVerdict
 
 
@@ -197,7 +197,8 @@ def _vetoed(text: str, match: re.Match[str], english: bool) -> bool:
 def score_crisis(text: str) -> tuple[float, tuple[str, ...]]:
     """Rule score in [0, 1] and the reason codes found."""
     weights: dict[str, float] = {}
-    for rules, form, english in ((_KO_RULES, compact(text), False), (_EN_RULES, normalize(text), True)):
+    normal, compacted = normal_forms(text)
+    for rules, form, english in ((_KO_RULES, compacted, False), (_EN_RULES, normal, True)):
         for reason, weight, rx in rules:
             if any(not _vetoed(form, m, english) for m in rx.finditer(form)):
                 weights[reason] = max(weights.get(reason, 0.0), weight)

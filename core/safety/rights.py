@@ -14,6 +14,7 @@ from typing import Any
 
 from core.domain.stars import Star, StarStatus
 from core.ports import BlobStore
+from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.memory import MemoryStore
 from core.storage.repositories import (
     BlobRefRepository,
@@ -40,6 +41,7 @@ class DataRightsService:
         chats: ChatRepository,
         consents: ConsentRepository,
         blob_refs: BlobRefRepository,
+        references: BlobReferenceRepository,
         safety_events: SafetyEventRepository,
         memory: MemoryStore,
         blobs: BlobStore,
@@ -50,6 +52,7 @@ class DataRightsService:
         self.chats = chats
         self.consents = consents
         self.blob_refs = blob_refs
+        self.references = references
         self.safety_events = safety_events
         self.memory = memory
         self.blobs = blobs
@@ -105,29 +108,25 @@ class DataRightsService:
         await asyncio.to_thread(write)
         return path
 
-    async def _collect_garbage(self, keys: list[str]) -> int:
-        still = await self.blob_refs.referenced(keys)
-        removed = 0
-        for key in set(keys) - still:
-            await self.blobs.delete(key)
-            removed += 1
-        return removed
-
     async def forget_star(self, owner_id: str, star_id: str) -> bool:
         """Delete a star and every row and file derived from it. False when the user does not own it."""
         keys = [k for k, _, _ in await self.blob_refs.list_for(owner_id, star_id)]
         if not await self.stars.delete_owned(star_id, owner_id):
             return False
-        removed = await self._collect_garbage(keys)
-        log.info("star forgotten: star=%s blobs_removed=%d", star_id, removed)
+        removed = await release_blobs(self.references, self.blobs, keys)
+        log.info("star forgotten: star=%s blobs_removed=%d", star_id, len(removed))
         return True
 
     async def forget_user(self, user_id: str) -> None:
-        """Delete everything a user has: stars, chats, consents, flows, jobs, files."""
-        keys = [k for k, _, _ in await self.blob_refs.list_for(user_id)]
+        """Delete everything a user has: stars, chats, consents, flows, jobs, files.
+
+        Every blob the user's rows, flows or jobs name goes, unless another user's data names the same
+        content.
+        """
+        keys = await self.references.held_by(user_id)
         await self.users.delete(user_id)
-        removed = await self._collect_garbage(keys)
-        log.info("user forgotten: user=%s blobs_removed=%d", user_id, removed)
+        removed = await release_blobs(self.references, self.blobs, keys)
+        log.info("user forgotten: user=%s blobs_removed=%d", user_id, len(removed))
 
     async def farewell_lines(self, star: Star) -> list[str]:
         """The star's last message: their own warmest words, never generated."""

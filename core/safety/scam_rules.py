@@ -19,7 +19,7 @@ from core.safety.text import (
     compact,
     digits_only,
     luhn_ok,
-    normalize,
+    normal_forms,
     plausible_birth_date,
     rrn_checksum_ok,
 )
@@ -218,38 +218,43 @@ def _near(text: str, first: re.Pattern[str], second: re.Pattern[str], window: in
 
 
 def _keyword_rules(n: str, c: str, s: _Score) -> None:
-    both = (n, c)
-    if any(_ACCOUNT_ASK.search(x) for x in both):
+    # Without gaps between Hangul syllables both forms are one text: search it once.
+    both = (c,) if c == n else (c, n)
+
+    def found(rx: re.Pattern[str]) -> bool:
+        return any(rx.search(x) for x in both)
+
+    if found(_ACCOUNT_ASK):
         s.add("account_number", 0.9)
     if _TRANSFER_KO.search(c) or any(
         not _NEGATED_EN.search(n[: m.start()]) for m in _TRANSFER_EN.finditer(n)
     ):
         s.add("transfer_request", 0.9)
-    if _CARD_ASK.search(c) or _CARD_ASK.search(n):
+    if found(_CARD_ASK):
         s.add("card_number", 0.9)
     for reason, rx in (("gift_card", _GIFT), ("crypto", _CRYPTO)):
-        if rx.search(n) or rx.search(c):
+        if found(rx):
             asked = _near(c, rx, _PAY_VERB, 25) or _near(n, rx, _PAY_VERB, 30)
             s.add(reason, 0.9 if asked else 0.25)
-    if _OTP.search(c) or _OTP.search(n):
+    if found(_OTP):
         asked = _near(c, _OTP, _SECRET_ASK) or _near(n, _OTP, _SECRET_ASK) or bool(re.search(r"\d{4,8}", n))
         s.add("otp", 1.0 if asked else 0.7)
-    if _SECRET.search(c) or _SECRET.search(n):
+    if found(_SECRET):
         asked = _near(c, _SECRET, _SECRET_ASK, 15) or _near(n, _SECRET, _SECRET_ASK, 32)
         s.add("password", 0.9 if asked else 0.3)
-    if _RRN_WORD.search(c) or _RRN_WORD.search(n):
+    if found(_RRN_WORD):
         asked = _near(c, _RRN_WORD, _SECRET_ASK, 15) or _near(n, _RRN_WORD, _SECRET_ASK, 20)
         s.add("resident_id", 0.9 if asked else 0.3)
-    loans = {m.group() for m in _LOAN.finditer(c)} | {m.group() for m in _LOAN.finditer(n)}
+    loans = {m.group() for x in both for m in _LOAN.finditer(x)}
     if loans:
         # A loan offer or plea plus urgency, a fee or a second loan cue is the classic pattern.
         pressed = len(loans) > 1 or _URGENT.search(c) or _LOAN_PRESSURE.search(n)
         s.add("urgent_loan", 0.9 if pressed else 0.7)
     if _URGENT.search(c) and _MONEY.search(c):
         s.add("urgent_loan", 0.6 if _near(c, _URGENT, _MONEY, 25) else 0.3)
-    if _INSTITUTION.search(c) or _INSTITUTION.search(n):
+    if found(_INSTITUTION):
         self_id = _near(c, _INSTITUTION, _SELF_ID, 12) or _near(n, _INSTITUTION, _SELF_ID, 14)
-        case = _CASE.search(c) or _CASE.search(n)
+        case = found(_CASE)
         s.add("impersonation", 1.0 if (self_id and case) else 0.8 if (self_id or case) else 0.2)
 
 
@@ -278,7 +283,7 @@ _DAMPED = {
 
 def score_text(text: str, role: Role = "user") -> tuple[float, tuple[str, ...]]:
     """Score ``text`` with the rules: ``(score, reasons ordered by weight)``."""
-    n, c = normalize(text), compact(text)
+    n, c = normal_forms(text)
     s = _Score()
     _number_rules(n, s, role)
     _keyword_rules(n, c, s)

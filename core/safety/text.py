@@ -29,6 +29,12 @@ def compact(text: str) -> str:
     return _HANGUL_GAP.sub("", normalize(text))
 
 
+def normal_forms(text: str) -> tuple[str, str]:
+    """``(normalize(text), compact(text))`` with one normalisation instead of two."""
+    normal = normalize(text)
+    return normal, _HANGUL_GAP.sub("", normal)
+
+
 def digits_only(text: str) -> str:
     """The ASCII digits of ``text`` in order."""
     return "".join(ch for ch in text if ch.isascii() and ch.isdigit())

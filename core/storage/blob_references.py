@@ -11,12 +11,18 @@ voice clip at the same time. So a blob is in use when *any* of these holds its k
   blob longer).
 
 A test compares these lists with the models, so a new column that names blobs cannot be forgotten here.
+
+Every path that deletes stored content (``/forget``, ``/forget_me``, deleting a meeting, the meeting-audio
+retention purge, replacing a voice profile or its memories) goes through :func:`release_blobs` after deleting
+its rows, and the orphan collector asks :meth:`BlobReferenceRepository.referenced` too, so a blob is deleted
+only when nothing at all names it any more: identical bytes uploaded as a voice recording and as a meeting
+survive the deletion of either one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.jobs.ports import JobStatus
+from core.ports import BlobStore
 from core.storage.db import Database
 from core.storage.models import (
     BlobRefRow,
@@ -33,6 +40,7 @@ from core.storage.models import (
     StarRow,
     VoiceClipRow,
     VoiceMemoryRow,
+    VoiceProfileRow,
     VoiceRecordingRow,
 )
 
@@ -48,6 +56,15 @@ BLOB_KEY_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
 
 IN_PROGRESS_JSON: tuple[InstrumentedAttribute[Any], ...] = (FlowRow.data, JobRow.payload, JobRow.result)
 """JSON columns that may name blobs: every flow row (a finished flow's row is deleted) and unfinished jobs."""
+
+OWNER_OF: dict[InstrumentedAttribute[Any], InstrumentedAttribute[Any]] = {
+    BlobRefRow.blob_key: BlobRefRow.owner_id,
+    StarRow.photo_blob: StarRow.owner_id,
+    VoiceRecordingRow.blob_key: VoiceRecordingRow.owner_id,
+    VoiceMemoryRow.blob_key: VoiceMemoryRow.owner_id,
+    MeetingRow.audio_blob: MeetingRow.owner_user_id,
+}
+"""The user column of each key column's row (a voice clip's owner is its profile's, joined below)."""
 
 _UNFINISHED_JOBS = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 _KEY = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
@@ -90,6 +107,36 @@ class BlobReferenceRepository:
             found |= await self._held_in_progress(s)
         return found & set(wanted)
 
+    async def unreferenced(self, keys: Iterable[str]) -> set[str]:
+        """The subset of ``keys`` that nothing names any more: safe to delete once their rows are gone."""
+        wanted = set(keys)
+        return wanted - await self.referenced(sorted(wanted))
+
+    async def held_by(self, user_id: str) -> set[str]:
+        """Every blob key the user's own rows, flows and jobs (any status) name: what ``/forget_me`` releases.
+
+        Read before the user's rows are deleted; which of these may then really go is
+        :meth:`unreferenced`'s answer, because another user's data can name the same content.
+        """
+        found: set[str] = set()
+        async with self.db.read() as s:
+            for column, owner in OWNER_OF.items():
+                found.update(await s.scalars(select(column).where(owner == user_id, column.is_not(None))))
+            found.update(
+                await s.scalars(
+                    select(VoiceClipRow.blob_key)
+                    .join(VoiceProfileRow, VoiceProfileRow.id == VoiceClipRow.profile_id)
+                    .where(VoiceProfileRow.owner_id == user_id)
+                )
+            )
+            for data in await s.scalars(select(FlowRow.data).where(FlowRow.user_id == user_id)):
+                found |= keys_in(data)
+            for payload, result in await s.execute(
+                select(JobRow.payload, JobRow.result).where(JobRow.owner_id == user_id)
+            ):
+                found |= keys_in(payload) | keys_in(result)
+        return found
+
     @staticmethod
     async def _held_in_progress(s: AsyncSession) -> set[str]:
         held: set[str] = set()
@@ -101,3 +148,18 @@ class BlobReferenceRepository:
         for payload, result in jobs:
             held |= keys_in(payload) | keys_in(result)
         return held
+
+
+async def release_blobs(
+    references: BlobReferenceRepository, blobs: BlobStore, keys: Iterable[str]
+) -> set[str]:
+    """Delete those of ``keys`` that nothing names any more; returns the keys deleted.
+
+    The one way a deletion path removes stored content: call it after deleting the rows that named ``keys``.
+    A key that any row, unfinished flow or unfinished job still names (a voice recording with the same bytes
+    as a deleted meeting, another user's identical export) is kept.
+    """
+    gone = await references.unreferenced(keys)
+    for key in sorted(gone):
+        await blobs.delete(key)
+    return gone

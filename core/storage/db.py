@@ -6,13 +6,14 @@ lock so that "database is locked" never reaches a user. PostgreSQL needs no such
 Hot paths (every chat turn) use :meth:`Database.run`: a function over a synchronous SQLAlchemy Core
 connection, run in one hop. Through aiosqlite and an ORM session each statement costs four thread hops
 (cursor, execute, fetch, close) and the session's bookkeeping, about 0.5 ms of CPU for a query SQLite
-answers in microseconds; ``run`` executes the whole function on a pooled ``sqlite3`` connection in a
-worker thread instead (about 0.1 ms). On PostgreSQL it is ``AsyncConnection.run_sync``.
+answers in microseconds; ``run`` executes the whole function in a worker thread instead, on that
+thread's own ``sqlite3`` connection (about 0.1 ms). On PostgreSQL it is ``AsyncConnection.run_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -68,6 +69,11 @@ class Database:
             )
             event.listen(self._sync_engine, "connect", _sqlite_on_connect)
             self._executor = ThreadPoolExecutor(_SQLITE_WORKERS, thread_name_prefix="vos-sqlite")
+        # Each worker thread keeps its own connection: a pool checkout, a new Connection and its return cost
+        # more CPU per hop than the queries of a chat turn.
+        self._local = threading.local()
+        self._thread_conns: list[Connection] = []
+        self._thread_conns_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -107,9 +113,24 @@ class Database:
         return await loop.run_in_executor(self._executor, self._run_sqlite, fn, False)
 
     def _run_sqlite(self, fn: Callable[[Connection], T], write: bool) -> T:
-        assert self._sync_engine is not None
-        with self._sync_engine.begin() if write else self._sync_engine.connect() as conn:
+        conn = self._thread_connection()
+        if write:
+            with conn.begin():
+                return fn(conn)
+        try:
             return fn(conn)
+        finally:
+            conn.rollback()  # no read transaction (and its snapshot) outlives the hop
+
+    def _thread_connection(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            assert self._sync_engine is not None
+            conn = self._sync_engine.connect()
+            self._local.conn = conn
+            with self._thread_conns_lock:
+                self._thread_conns.append(conn)
+        return conn
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""
@@ -124,6 +145,10 @@ class Database:
         if self._executor is not None:
             await asyncio.to_thread(self._executor.shutdown)
             self._executor = None
+        with self._thread_conns_lock:
+            conns, self._thread_conns = self._thread_conns, []
+        for conn in conns:  # their threads have ended (check_same_thread is off)
+            conn.close()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
 

@@ -27,7 +27,7 @@ from core.domain.meetings import (
 from core.storage.db import Database
 from core.storage.fulltext import fts_phrase, like_contains, uses_trigram_index
 from core.storage.ids import aware, new_id, utcnow
-from core.storage.models import BlobRefRow, MeetingRow, MeetingSegmentRow, MeetingSpeakerRow
+from core.storage.models import MeetingRow, MeetingSegmentRow, MeetingSpeakerRow
 
 _UNFINISHED = (MeetingStatus.QUEUED.value, MeetingStatus.PROCESSING.value)
 # CROSS JOIN makes SQLite drive the loop from the full-text index (as in the star memory search).
@@ -338,13 +338,6 @@ class MeetingRepository:
         """Forget a meeting's raw audio key (the transcript stays)."""
         async with self.db.write() as s:
             await s.execute(update(MeetingRow).where(MeetingRow.id == meeting_id).values(audio_blob=None))
-
-    async def blob_in_use(self, key: str) -> bool:
-        """Whether any meeting or any other record still references blob ``key``."""
-        async with self.db.read() as s:
-            q = select(func.count()).select_from(MeetingRow).where(MeetingRow.audio_blob == key)
-            refs = select(func.count()).select_from(BlobRefRow).where(BlobRefRow.blob_key == key)
-            return bool(await s.scalar(q)) or bool(await s.scalar(refs))
 
 
 __all__ = ["MeetingRepository"]

@@ -296,6 +296,13 @@ _SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index t
 
 # Retrieval statements, built once: each chat turn runs them (see ``Database.run``).
 _COUNT = select(func.count()).where(StarMessageRow.star_id == bindparam("sid"))
+_PER_TERM_CAP = 200  # hits read per query term
+_LAST_SEQ = select(func.max(StarMessageRow.seq)).where(StarMessageRow.star_id == bindparam("sid"))
+_STAR_TEXTS = (
+    select(StarMessageRow.text)
+    .where(StarMessageRow.star_id == bindparam("sid"), StarMessageRow.kind == "text", StarMessageRow.is_star)
+    .order_by(StarMessageRow.seq)
+)
 _FTS_HITS = text(
     # CROSS JOIN: SQLite drives the loop from the full-text index, not the star's rows.
     "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
@@ -320,14 +327,31 @@ class MemoryStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._totals: dict[str, int] = {}
+        self._totals: dict[str, tuple[int, int]] = {}
 
-    def _total(self, conn: Connection, star_id: str) -> int:
-        """Message count of a star, cached (imports invalidate it)."""
-        total = self._totals.get(star_id)
-        if total is None:
-            total = int(conn.scalar(_COUNT, {"sid": star_id}) or 0)
-            self._totals[star_id] = total
+    @staticmethod
+    def _export_version(conn: Connection, star_id: str) -> int:
+        last = conn.scalar(_LAST_SEQ, {"sid": star_id})
+        return -1 if last is None else int(last)
+
+    async def export_version(self, star_id: str) -> int:
+        """The version of the star's imported conversation: its last message's sequence number (-1: none).
+
+        Every import that adds a message raises it, and messages are only deleted with their star, so what
+        is derived from the export alone may be cached under (star id, version), even with several
+        processes sharing the database.
+        """
+        return await self.db.run(lambda conn: self._export_version(conn, star_id))
+
+    def _total(self, conn: Connection, star_id: str, export_version: int | None) -> int:
+        """Message count of a star, cached per export version."""
+        if export_version is None:
+            export_version = self._export_version(conn, star_id)
+        cached = self._totals.get(star_id)
+        if cached is not None and cached[0] == export_version:
+            return max(1, cached[1])
+        total = int(conn.scalar(_COUNT, {"sid": star_id}) or 0)
+        self._totals[star_id] = (export_version, total)
         return max(1, total)
 
     async def import_messages(
@@ -389,6 +413,10 @@ class MemoryStore:
             rows = await s.scalars(q.order_by(StarMessageRow.seq))
             return [_stored(r) for r in rows]
 
+    async def star_texts(self, star_id: str) -> list[str]:
+        """The texts of the star's own text messages, in order (one round trip, no message objects)."""
+        return await self.db.run(lambda conn: list(conn.scalars(_STAR_TEXTS, {"sid": star_id})))
+
     async def count(self, star_id: str) -> int:
         """How many messages a star has."""
         async with self.db.read() as s:
@@ -404,18 +432,49 @@ class MemoryStore:
         return [int(r[0]) for r in rows]
 
     async def search(
-        self, star_id: str, message: str, *, limit: int = 5, per_term_cap: int = 200
+        self,
+        star_id: str,
+        message: str,
+        *,
+        limit: int = 5,
+        per_term_cap: int = _PER_TERM_CAP,
+        export_version: int | None = None,
     ) -> list[Exchange]:
-        """Past exchanges most relevant to ``message``, best first (every query in one round trip)."""
+        """Past exchanges most relevant to ``message``, best first (every query in one round trip).
+
+        ``export_version``: the star's :meth:`export_version` when the caller already read it.
+        """
         terms = query_terms(message)
         if not terms:
             return []
-        return await self.db.run(lambda conn: self._search(conn, star_id, terms, limit, per_term_cap))
+        return await self.db.run(
+            lambda conn: self._search(
+                conn, star_id, terms, limit, per_term_cap=per_term_cap, export_version=export_version
+            )
+        )
+
+    def search_on(
+        self, conn: Connection, star_id: str, message: str, *, limit: int, export_version: int | None = None
+    ) -> list[Exchange]:
+        """:meth:`search` for a caller already inside ``Database.run``: the same answer, no hop of its own."""
+        terms = query_terms(message)
+        if not terms:
+            return []
+        return self._search(
+            conn, star_id, terms, limit, per_term_cap=_PER_TERM_CAP, export_version=export_version
+        )
 
     def _search(
-        self, conn: Connection, star_id: str, terms: list[str], limit: int, per_term_cap: int
+        self,
+        conn: Connection,
+        star_id: str,
+        terms: list[str],
+        limit: int,
+        *,
+        per_term_cap: int,
+        export_version: int | None,
     ) -> list[Exchange]:
-        total = self._total(conn, star_id)
+        total = self._total(conn, star_id, export_version)
         scores: dict[int, float] = {}
         possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
         for term in terms:

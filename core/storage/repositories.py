@@ -279,6 +279,9 @@ class ChatRepository:
             return
 
         def write(conn: Connection) -> None:
+            if conn.dialect.name == "sqlite":
+                conn.execute(_INSERT_TURN, rows)  # sqlite3's executemany inserts row by row, in order
+                return
             # One row per statement: ids must follow the bubbles' order, which an executemany (a multi-row
             # INSERT on PostgreSQL) does not promise.
             for row in rows:
@@ -444,7 +447,7 @@ class ConsentRepository:
 
 
 class BlobRefRepository:
-    """Which user (and star) uses which blob; blobs with no references are garbage."""
+    """Which user (and star) uses which blob (whether a blob may go: ``BlobReferenceRepository``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -480,15 +483,6 @@ class BlobRefRepository:
             q = q.where(BlobRefRow.star_id == star_id)
         async with self.db.read() as s:
             return [(r.blob_key, r.purpose, r.filename) for r in await s.scalars(q.order_by(BlobRefRow.id))]
-
-    async def referenced(self, keys: Sequence[str]) -> set[str]:
-        """Which of ``keys`` are still referenced."""
-        if not keys:
-            return set()
-        async with self.db.read() as s:
-            return set(
-                await s.scalars(select(BlobRefRow.blob_key).where(BlobRefRow.blob_key.in_(keys)).distinct())
-            )
 
 
 class SafetyEventRepository:

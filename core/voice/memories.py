@@ -18,8 +18,8 @@ from pathlib import Path
 from core.domain.audio import SpeakerTurn, Transcript
 from core.ports import Audio, BlobStore, EngineUnavailable, ProgressCallback, SpeechToText
 from core.speech.transcription import report
+from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.fulltext import idf_scores, query_terms
-from core.storage.repositories import BlobRefRepository
 from core.storage.voice_memory_repository import NewVoiceMemory, VoiceMemory, VoiceMemoryRepository
 from core.voice.audio import encode_voice_note
 from core.voice.profiles import LoadedRecording
@@ -78,7 +78,7 @@ class VoiceMemoryService:
     def __init__(
         self,
         repo: VoiceMemoryRepository,
-        blob_refs: BlobRefRepository,
+        references: BlobReferenceRepository,
         blobs: BlobStore,
         *,
         stt: SpeechToText | None,
@@ -86,7 +86,7 @@ class VoiceMemoryService:
         stt_missing: str = "",
     ) -> None:
         self.repo = repo
-        self.blob_refs = blob_refs
+        self.references = references
         self.blobs = blobs
         self.stt = stt
         self.stt_missing = stt_missing
@@ -225,6 +225,4 @@ class VoiceMemoryService:
         shutil.rmtree(self.cache_root / star_id / "memories", ignore_errors=True)
 
     async def _release(self, keys: Sequence[str]) -> None:
-        still = await self.blob_refs.referenced(list(keys))
-        for key in set(keys) - still:
-            await self.blobs.delete(key)
+        await release_blobs(self.references, self.blobs, keys)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from core.domain.audio import SpeakerTurn
 from core.domain.voice import VoiceProfile, VoiceRecording
 from core.ports import Audio, BlobStore, SpeakerEncoder, VoiceSpec
-from core.storage.repositories import BlobRefRepository
+from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.voice_repository import NewVoiceClip, VoiceMeasures, VoiceRepository
 from core.voice.analysis import voice_traits
 from core.voice.audio import decode_audio, encode_audio
@@ -79,9 +79,9 @@ def _measures(
 class VoiceProfileService:
     """Recordings and voice profiles of stars, always through their owner."""
 
-    def __init__(self, repo: VoiceRepository, blob_refs: BlobRefRepository, blobs: BlobStore) -> None:
+    def __init__(self, repo: VoiceRepository, references: BlobReferenceRepository, blobs: BlobStore) -> None:
         self.repo = repo
-        self.blob_refs = blob_refs
+        self.references = references
         self.blobs = blobs
 
     async def store_recording(
@@ -224,6 +224,4 @@ class VoiceProfileService:
         return stored
 
     async def _collect(self, keys: Sequence[str]) -> None:
-        still = await self.blob_refs.referenced(list(keys))
-        for key in set(keys) - still:
-            await self.blobs.delete(key)
+        await release_blobs(self.references, self.blobs, keys)

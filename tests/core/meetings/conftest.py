@@ -11,6 +11,7 @@ from core.domain.identity import Locale, Platform, UserRef
 from core.domain.meetings import MeetingScope
 from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
@@ -45,6 +46,7 @@ def make_service(
         repo,
         LocalBlobStore(tmp_path / "blobs"),
         MeetingSearch(repo),
+        references=BlobReferenceRepository(db),
         stt_factory=lambda: stt,
         diarizer_factory=lambda: diarizer,
         work_dir=tmp_path / "work",

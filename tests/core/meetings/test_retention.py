@@ -24,7 +24,9 @@ async def test_audio_older_than_the_retention_period_is_deleted(
     assert old.audio_blob and fresh.audio_blob
     # The clock moves instead of the rows: "now" is 31 days after the import for both meetings.
     later = old.created_at + timedelta(days=31)
-    purged = await purge_expired_audio(service.repo, service.blobs, retention_days=30, clock=lambda: later)
+    purged = await purge_expired_audio(
+        service.repo, service.blobs, references=service.references, retention_days=30, clock=lambda: later
+    )
     assert set(purged) == {old.id, fresh.id}
     assert not await service.blobs.exists(old.audio_blob)
     meeting = await service.get(scope, old.id)
@@ -33,7 +35,10 @@ async def test_audio_older_than_the_retention_period_is_deleted(
     assert meeting.status is MeetingStatus.DONE
     assert len(await service.transcript(scope, old.id) or []) == 5
     assert (
-        await purge_expired_audio(service.repo, service.blobs, retention_days=30, clock=lambda: later) == []
+        await purge_expired_audio(
+            service.repo, service.blobs, references=service.references, retention_days=30, clock=lambda: later
+        )
+        == []
     )
 
 
@@ -53,10 +58,17 @@ async def test_recent_unfinished_and_shared_audio_is_kept(
         scope, title="running", source=MeetingSource.MIXED, audio_blob=key, now=NOW - timedelta(days=90)
     )
     await repo.set_progress(running.id, 0.5, "transcribe")
-    purged = await purge_expired_audio(repo, service.blobs, retention_days=30, clock=lambda: NOW)
+    purged = await purge_expired_audio(
+        repo, service.blobs, references=service.references, retention_days=30, clock=lambda: NOW
+    )
     assert purged == [old_same_blob.id]
     assert await service.blobs.exists(key)  # still used by the recent and the running meeting
     kept = await repo.get(scope, recent.id)
     assert kept is not None
     assert kept.audio_blob == key
-    assert await purge_expired_audio(repo, service.blobs, retention_days=0, clock=lambda: NOW) == []
+    assert (
+        await purge_expired_audio(
+            repo, service.blobs, references=service.references, retention_days=0, clock=lambda: NOW
+        )
+        == []
+    )

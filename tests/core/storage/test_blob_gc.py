@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import JSON
@@ -20,6 +21,7 @@ from core.storage.blob_gc import BlobGarbageCollector
 from core.storage.blob_references import (
     BLOB_KEY_COLUMNS,
     IN_PROGRESS_JSON,
+    OWNER_OF,
     BlobReferenceRepository,
     keys_in,
 )
@@ -260,6 +262,34 @@ async def test_many_blobs_are_checked_in_batches(
     result = await BlobGarbageCollector(BlobReferenceRepository(gdb), store).collect()
     assert (result.scanned, result.deleted, result.kept_referenced) == (10, 6, 4)
     assert await stored_keys(store) == sorted(kept)
+
+
+async def test_held_by_names_every_kind_of_the_users_own_references(gdb: Database, tmp_path: Path) -> None:
+    """What ``/forget_me`` releases: every column, the user's flows and all of their jobs, nobody else's."""
+    alice, bob = await _user(gdb, "alice"), await _user(gdb, "bob")
+    store = LocalBlobStore(tmp_path / "blobs")
+    keys = {kind: await store.put_bytes(f"alice's {kind}".encode()) for kind in HELD}
+    await _reference_every_kind(gdb, alice, keys)
+    finished = await store.put_bytes(b"named by a finished job of alice's")
+    await _job(gdb, alice, "done", {"blob_key": finished})
+    bobs = {kind: await store.put_bytes(f"bob's {kind}".encode()) for kind in HELD}
+    await _reference_every_kind(gdb, bob, bobs)
+    refs = BlobReferenceRepository(gdb)
+
+    assert await refs.held_by(alice) == {*keys.values(), finished}
+    assert await refs.held_by(bob) == set(bobs.values())
+    assert await refs.held_by("nobody") == set()
+    assert await refs.unreferenced([*keys.values(), finished]) == {finished}
+
+
+def _name(c: Any) -> tuple[str, str]:
+    return (c.class_.__tablename__, c.key)
+
+
+def test_every_key_column_has_an_owner_for_forget_me() -> None:
+    """``held_by`` reads each key column through its owner (a voice clip's through its profile)."""
+    assert {_name(c) for c in (*OWNER_OF, VoiceClipRow.blob_key)} == {_name(c) for c in BLOB_KEY_COLUMNS}
+    assert all(_name(owner)[0] == _name(column)[0] for column, owner in OWNER_OF.items())
 
 
 def test_keys_are_found_anywhere_in_json() -> None:

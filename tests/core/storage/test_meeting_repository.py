@@ -9,6 +9,7 @@ import numpy as np
 
 from core.domain.identity import Locale, Platform, UserRef
 from core.domain.meetings import MeetingScope, MeetingSource, MeetingStatus
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
 from core.storage.repositories import UserRepository
@@ -69,9 +70,10 @@ async def test_job_state_embeddings_and_retention_queries(db: Database) -> None:
     await repo.store_transcript(old.id, [segment(0, 1, "hello there")], {}, language="en", duration_s=1.0)
     await repo.finish(old.id, {"abstract": "hi"})
     assert [m.id for m in await repo.audio_older_than(now - timedelta(days=30))] == [old.id]
-    assert await repo.blob_in_use("b" * 64)
+    refs = BlobReferenceRepository(db)
+    assert await refs.unreferenced(["b" * 64]) == set()
     await repo.clear_audio(old.id)
-    assert not await repo.blob_in_use("b" * 64)
+    assert await refs.unreferenced(["b" * 64]) == {"b" * 64}
     seg_id = (await repo.segments(old.id))[0].id
     vector = np.linspace(-1, 1, 384).astype(np.float32)
     await repo.set_embeddings({seg_id: vector})

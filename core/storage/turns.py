@@ -1,0 +1,297 @@
+"""What the engine reads before it routes an event, in one database round trip.
+
+Every chat turn used to cost a hop per question (who is the user, is a dialog running, which star is
+active, what was said lately, was anything ever said); each hop is a worker-thread round trip on SQLite
+that costs more CPU than SQLite answering. :meth:`TurnRepository.read` answers them all in one hop with
+two statements: the user joined with their flow, active star, the star's export version and whether they
+ever talked, then the recent history. Nothing here is cached: several bot processes may share the
+database, so every turn reads the current state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import and_, bindparam, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from core.domain.identity import Locale, Platform, User, UserRef
+from core.domain.stars import ChatTurn, Star, StarStatus, TurnRole
+from core.storage.db import Database
+from core.storage.ids import new_id, utcnow
+from core.storage.memory import Exchange, MemoryStore
+from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
+
+_USER_COLUMNS = (
+    UserRow.id,
+    UserRow.platform,
+    UserRow.platform_user_id,
+    UserRow.display_name,
+    UserRow.locale,
+    UserRow.locale_explicit,
+    UserRow.created_at,
+)
+_FLOW_COLUMNS = (FlowRow.kind, FlowRow.step, FlowRow.data)
+_STAR_COLUMNS = (
+    StarRow.id,
+    StarRow.name,
+    StarRow.relation,
+    StarRow.participant_name,
+    StarRow.notes,
+    StarRow.birth_date,
+    StarRow.death_date,
+    StarRow.photo_blob,
+    StarRow.status,
+    StarRow.created_at,
+)
+# The export's version: the last sequence number of the star's imported messages. Every import that adds a
+# message raises it and messages are only ever deleted with their star, so anything derived from the
+# export alone may be cached under (star id, version). One index lookup (star_id, seq).
+_EXPORT_VERSION = (
+    select(func.max(StarMessageRow.seq)).where(StarMessageRow.star_id == StarRow.id).scalar_subquery()
+)
+_TALKED = exists().where(ChatTurnRow.user_id == UserRow.id, ChatTurnRow.star_id == StarRow.id)
+_WITH_FLOW = select(*_USER_COLUMNS, *_FLOW_COLUMNS).outerjoin(FlowRow, FlowRow.user_id == UserRow.id)
+_BY_IDENTITY = (
+    UserRow.platform == bindparam("platform"),
+    UserRow.platform_user_id == bindparam("platform_user_id"),
+)
+# Statements built once (building and cache-keying a select costs more than SQLite answering it).
+_USER_AND_FLOW = _WITH_FLOW.where(*_BY_IDENTITY)
+_USER_FLOW_STAR = (
+    select(*_USER_COLUMNS, *_FLOW_COLUMNS, *_STAR_COLUMNS, _EXPORT_VERSION, _TALKED)
+    .select_from(UserRow)
+    .outerjoin(FlowRow, FlowRow.user_id == UserRow.id)
+    # Only the user's own star: an active star id pointing elsewhere reads as no active star.
+    .outerjoin(StarRow, and_(StarRow.id == UserRow.active_star_id, StarRow.owner_id == UserRow.id))
+    .where(*_BY_IDENTITY)
+)
+_ACTIVE_STAR = (
+    select(*_STAR_COLUMNS, _EXPORT_VERSION, _TALKED)
+    .select_from(UserRow)
+    .join(StarRow, and_(StarRow.id == UserRow.active_star_id, StarRow.owner_id == UserRow.id))
+    .where(UserRow.id == bindparam("user_id"))
+)
+_HISTORY = (
+    select(ChatTurnRow.id, ChatTurnRow.role, ChatTurnRow.text, ChatTurnRow.engine, ChatTurnRow.created_at)
+    .where(
+        ChatTurnRow.user_id == bindparam("user_id"),
+        ChatTurnRow.star_id == bindparam("star_id"),
+        ChatTurnRow.in_context.is_(True),
+    )
+    .order_by(ChatTurnRow.id.desc())
+    .limit(bindparam("limit"))
+)
+_INSERT_USER = insert(UserRow)
+_NUSER, _NFLOW = len(_USER_COLUMNS), len(_FLOW_COLUMNS)
+# Plain dict lookups: calling an Enum class by value is several times slower, once per row.
+_PLATFORMS = {p.value: p for p in Platform}
+_LOCALES = {loc.value: loc for loc in Locale}
+_ROLES = {r.value: r for r in TurnRole}
+_STATUSES = {s.value: s for s in StarStatus}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunningFlow:
+    """The persisted state of the user's unfinished dialog."""
+
+    kind: str
+    step: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StarChat:
+    """What a chat turn needs to know about the user's active star.
+
+    ``star`` is ``None`` when no star is active. ``export_version`` changes whenever an import adds
+    messages to the star (caches of the export are keyed by it). ``history`` is the recent conversation,
+    oldest first (not read for a retired star); ``talked`` whether the user ever talked with the star,
+    even if ``/reset`` took every turn out of the history. ``memories``: the star's past exchanges that
+    resemble the message, when the read was asked to recall them (``None``: not searched).
+    """
+
+    star: Star | None
+    export_version: int = -1
+    history: tuple[ChatTurn, ...] = ()
+    talked: bool = False
+    memories: tuple[Exchange, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnState:
+    """The user, their running dialog, and (when asked for and no dialog runs) their active star's chat."""
+
+    user: User
+    flow: RunningFlow | None
+    chat: StarChat | None
+
+
+def _user(values: tuple[Any, ...]) -> User:
+    uid, platform, platform_user_id, display_name, locale, explicit, created = values
+    return User(
+        id=uid,
+        platform=_PLATFORMS[platform],
+        platform_user_id=platform_user_id,
+        display_name=display_name,
+        locale=_LOCALES[locale],
+        locale_is_explicit=explicit,
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+    )
+
+
+def _flow(values: tuple[Any, ...]) -> RunningFlow | None:
+    kind, step, data = values
+    return None if kind is None else RunningFlow(kind=kind, step=step, data=dict(data))
+
+
+def _history(conn: Connection, user_id: str, star_id: str, limit: int) -> tuple[ChatTurn, ...]:
+    rows = conn.execute(_HISTORY, {"user_id": user_id, "star_id": star_id, "limit": limit}).all()
+    return tuple(
+        ChatTurn(
+            id=str(turn_id),
+            user_id=user_id,
+            star_id=star_id,
+            role=_ROLES[role],
+            text=text,
+            engine=engine,
+            created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+        )
+        for turn_id, role, text, engine, created in reversed(rows)
+    )
+
+
+# Searches the star's memory inside the read's hop: (connection, star id, export version) -> exchanges.
+Recall = Callable[[Connection, str, int], Sequence[Exchange]]
+
+
+def _star_chat(
+    conn: Connection, owner_id: str, values: tuple[Any, ...], history_turns: int, recall: Recall | None
+) -> StarChat:
+    """``values``: the star's columns, its export version and the talked flag (all ``None``: no star)."""
+    if values[0] is None:
+        return StarChat(star=None)
+    sid, name, relation, participant, notes, birth, death, photo, status, created, version, talked = values
+    star = Star(
+        id=sid,
+        owner_id=owner_id,
+        name=name,
+        relation=relation,
+        participant_name=participant,
+        notes=notes,
+        birth_date=birth,
+        death_date=death,
+        photo_blob=photo,
+        status=_STATUSES[status],
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
+    )
+    version = -1 if version is None else int(version)
+    if star.status is not StarStatus.ACTIVE:
+        return StarChat(star=star, export_version=version, talked=bool(talked))
+    history = _history(conn, owner_id, sid, history_turns) if talked else ()
+    memories = None if recall is None else tuple(recall(conn, sid, version))
+    return StarChat(
+        star=star, export_version=version, history=history, talked=bool(talked), memories=memories
+    )
+
+
+def _read(
+    conn: Connection, ref: UserRef, history_turns: int | None, recall: Recall | None = None
+) -> TurnState | None:
+    params = {"platform": ref.platform.value, "platform_user_id": ref.platform_user_id}
+    statement = _USER_AND_FLOW if history_turns is None else _USER_FLOW_STAR
+    row = conn.execute(statement, params).first()
+    if row is None:
+        return None
+    values = tuple(row)
+    user = _user(values[:_NUSER])
+    flow = _flow(values[_NUSER : _NUSER + _NFLOW])
+    if history_turns is None or flow is not None:
+        return TurnState(user=user, flow=flow, chat=None)
+    chat = _star_chat(conn, user.id, values[_NUSER + _NFLOW :], history_turns, recall)
+    return TurnState(user=user, flow=None, chat=chat)
+
+
+class TurnRepository:
+    """Reads the state one event needs; creates the user on first contact.
+
+    With a ``MemoryStore`` it can also recall the active star's memories of a message in the same hop.
+    """
+
+    def __init__(self, db: Database, memory: MemoryStore | None = None) -> None:
+        self.db = db
+        self.memory = memory
+
+    async def read(
+        self,
+        ref: UserRef,
+        *,
+        display_name: str,
+        locale: Locale,
+        history_turns: int | None = None,
+        recall: str | None = None,
+        recall_limit: int = 6,
+    ) -> TurnState:
+        """The user behind ``ref`` (created on first contact with ``display_name`` and ``locale``) and
+        their running flow; with ``history_turns``, also their active star's chat (unless a flow runs),
+        and with ``recall`` the star's ``recall_limit`` past exchanges most like that text
+        (``MemoryStore.search``).
+
+        One hop when the user exists; first contact adds one write hop.
+        """
+        searcher = self._recall(recall, recall_limit)
+        state = await self.db.run(lambda conn: _read(conn, ref, history_turns, searcher))
+        if state is not None:
+            return state
+        new = {
+            "id": new_id(),
+            "platform": ref.platform.value,
+            "platform_user_id": ref.platform_user_id,
+            "display_name": display_name[:200],
+            "locale": locale.value,
+            "locale_explicit": False,
+            "voice_replies": False,
+            "created_at": utcnow(),
+        }
+
+        def create(conn: Connection) -> TurnState:
+            # Another process may create the same user meanwhile: the unique identity keeps one row.
+            conn.execute(_INSERT_USER_IF_MISSING.get(conn.dialect.name, _INSERT_USER), new)
+            created = _read(conn, ref, history_turns, searcher)
+            assert created is not None
+            return created
+
+        return await self.db.run(create, write=True)
+
+    async def star_chat(self, user_id: str, history_turns: int) -> StarChat:
+        """The user's active star chat alone (for text that came later: a transcribed voice note)."""
+
+        def read(conn: Connection) -> StarChat:
+            row = conn.execute(_ACTIVE_STAR, {"user_id": user_id}).first()
+            if row is None:
+                return StarChat(star=None)
+            return _star_chat(conn, user_id, tuple(row), history_turns, None)
+
+        return await self.db.run(read)
+
+    def _recall(self, text: str | None, limit: int) -> Recall | None:
+        memory = self.memory
+        if text is None or memory is None:
+            return None
+
+        def recall(conn: Connection, star_id: str, export_version: int) -> Sequence[Exchange]:
+            return memory.search_on(conn, star_id, text, limit=limit, export_version=export_version)
+
+        return recall
+
+
+_IDENTITY = ["platform", "platform_user_id"]
+_INSERT_USER_IF_MISSING = {
+    "postgresql": pg_insert(UserRow).on_conflict_do_nothing(index_elements=_IDENTITY),
+    "sqlite": sqlite_insert(UserRow).on_conflict_do_nothing(index_elements=_IDENTITY),
+}
