@@ -144,7 +144,8 @@ async def main(count: int, turns: int) -> None:
         f"({result.imported / import_s:,.0f} msg/s)"
     )
     print(
-        f"prompt (retrieval + assembly): p50 {pct(prompt_times, 50):.1f} ms  p95 {pct(prompt_times, 95):.1f} ms  "
+        f"prompt (retrieval + assembly): p50 {pct(prompt_times, 50):.1f} ms  "
+        f"p95 {pct(prompt_times, 95):.1f} ms  "
         f"(target p95 <= 20 ms)"
     )
     print(

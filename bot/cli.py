@@ -156,7 +156,7 @@ def kakao_inspect(
 
 
 @star_app.command("create")
-def star_create(
+def star_create(  # noqa: PLR0917 (typer maps each parameter to an option)
     name: Annotated[str, typer.Option(help="The star's name.")],
     export: Annotated[Path, typer.Option(help="The KakaoTalk export file.")],
     participant: Annotated[str, typer.Option(help="Which participant of the export is the star.")],

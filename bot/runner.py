@@ -169,11 +169,11 @@ def discord_adapter(app: App, settings: Settings) -> Any:
     return DiscordAdapter(config, app.engine, optouts=optouts)
 
 
-async def cli_create_star(
+async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to one)
     settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
 ) -> dict[str, Any]:
     """``vos star create``: the same service the chat flow uses."""
-    if not export.is_file():
+    if not await asyncio.to_thread(export.is_file):
         return {"error": f"{export}: no such file"}
     async with running_app(settings) as app:
         user = await local_user(app, user_id)
@@ -181,7 +181,10 @@ async def cli_create_star(
             parsed = await app.star_service.parse(export)
         except ExportTooLarge as exc:
             return {
-                "error": f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit (VOS_LIMITS__MAX_EXPORT_MB)"
+                "error": (
+                    f"{export}: {exc.size} bytes is over the {exc.limit}-byte limit "
+                    "(VOS_LIMITS__MAX_EXPORT_MB)"
+                )
             }
         except KakaoParseError as exc:
             return {"error": f"{export}: {exc.user_message('en')}"}

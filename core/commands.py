@@ -1,4 +1,5 @@
-"""Command handlers shared by every adapter: /start, /help, /about, /new, /stars, /profile, /reset, data rights."""
+"""Command handlers shared by every adapter: /start, /help, /about, /new, /stars, /profile, /reset, data
+rights."""
 
 from __future__ import annotations
 

@@ -30,6 +30,19 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
         assert placeholders(ko[key]) == placeholders(en[key]), key
 
 
+def test_ruff_lint_and_format_are_clean() -> None:
+    """ruff (version pinned in constraints.txt) finds nothing and would reformat nothing."""
+    exe = Path(sys.executable).parent / "ruff"
+    if not exe.exists():
+        pytest.fail("ruff is not installed (pip install -e '.[dev]')")
+    lint = subprocess.run([str(exe), "check", "."], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout[-4000:] + lint.stderr[-2000:]
+    fmt = subprocess.run(
+        [str(exe), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert fmt.returncode == 0, fmt.stdout[-4000:] + fmt.stderr[-2000:]
+
+
 def test_mypy_strict_passes() -> None:
     """mypy --strict on core and bot (and what they import), as pyproject configures it."""
     exe = Path(sys.executable).parent / "mypy"

@@ -232,8 +232,10 @@ class MeetingCommands:
                 )
         yield DeleteProgress(progress_id=progress_id)
         stored = await self.service.get(meeting.scope, meeting.id)
-        if final is not None and final.status is JobStatus.FAILED and (final.error or "").startswith(
-            EngineUnavailable.__name__
+        if (
+            final is not None
+            and final.status is JobStatus.FAILED
+            and (final.error or "").startswith(EngineUnavailable.__name__)
         ):
             yield SendText(
                 text=ctx.tr("meetingflow.not_available", reason=(final.error or "")[:120], extra="speech")

@@ -167,7 +167,9 @@ class StarService:
         stream = _Observed(reader, StyleAccumulator(new.participant))
         export_size = await asyncio.to_thread(_size, path)
         photo_size = (
-            await asyncio.to_thread(_size, await self.blobs.fetch_local(new.photo_blob)) if new.photo_blob else 0
+            await asyncio.to_thread(_size, await self.blobs.fetch_local(new.photo_blob))
+            if new.photo_blob
+            else 0
         )
         star_id = new_id()
         now = utcnow()

@@ -88,25 +88,29 @@ class DataRightsService:
             {"time": m.sent_at.isoformat(), "author": m.author, "kind": m.kind, "text": m.text}
             for m in messages
         ]
-        self.export_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix="export-", suffix=".zip")
-        Path(tmp).unlink()
-        path = Path(tmp)
         blobs = [(await self.blobs.fetch_local(k), purpose, name) for k, purpose, name in refs]
 
-        def write() -> None:
-            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr("profile.json", json.dumps(doc, ensure_ascii=False, indent=2))
-                zf.writestr("chat_history.json", json.dumps(history, ensure_ascii=False, indent=2))
-                zf.writestr("consents.json", json.dumps(consents, ensure_ascii=False, indent=2))
-                zf.writestr("imported_messages.json", json.dumps(imported, ensure_ascii=False))
-                for i, (src, purpose, name) in enumerate(blobs):
-                    if src.exists():
-                        zf.write(src, f"uploads/{i:02d}-{purpose}-{_SAFE_NAME.sub('_', name) or 'file'}")
+        def write() -> Path:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix="export-", suffix=".zip")
+            os.close(fd)
+            path = Path(tmp)
+            try:
+                with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    zf.writestr("profile.json", json.dumps(doc, ensure_ascii=False, indent=2))
+                    zf.writestr("chat_history.json", json.dumps(history, ensure_ascii=False, indent=2))
+                    zf.writestr("consents.json", json.dumps(consents, ensure_ascii=False, indent=2))
+                    zf.writestr("imported_messages.json", json.dumps(imported, ensure_ascii=False))
+                    for i, (src, purpose, name) in enumerate(blobs):
+                        if src.exists():
+                            safe = _SAFE_NAME.sub("_", name) or "file"
+                            zf.write(src, f"uploads/{i:02d}-{purpose}-{safe}")
+            except BaseException:
+                path.unlink(missing_ok=True)  # never leave a half-written export behind
+                raise
+            return path
 
-        os.close(fd)
-        await asyncio.to_thread(write)
-        return path
+        return await asyncio.to_thread(write)
 
     async def forget_star(self, owner_id: str, star_id: str) -> bool:
         """Delete a star and every row and file derived from it. False when the user does not own it."""

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 typed models. ORM objects never leave ``core.storage``: repositories map them to domain objects."""
+"""SQLAlchemy 2 typed models. ORM objects never leave ``core.storage``: repositories map them to domain
+objects."""
 
 from __future__ import annotations
 
@@ -244,6 +245,8 @@ class VoiceClipRow(Base):
     source_start: Mapped[float] = mapped_column(Float, default=0.0)
     source_end: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(TS)
+
+
 class MeetingRow(Base):
     """A meeting of the archive, its processing job state and its summary (owned by a user or a guild)."""
 

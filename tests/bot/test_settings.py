@@ -63,7 +63,7 @@ def test_unwritable_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("VOS_DATA_DIR", str(blocker / "sub"))
-    with pytest.raises(SettingsError, match="^VOS_DATA_DIR"):
+    with pytest.raises(SettingsError, match=r"^VOS_DATA_DIR"):
         load_settings()
 
 
@@ -86,7 +86,7 @@ def test_dotenv_keeps_other_tools_keys_out(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("POSTGRES_PASSWORD=secret\nMINIO_ROOT_USER=x\nVOS_DEFAULT_LOCALE=en\n")
     assert load_settings().default_locale.value == "en"
     (tmp_path / ".env").write_text("VOS_NOPE=1\n")
-    with pytest.raises(SettingsError, match="^VOS_NOPE: unknown setting"):
+    with pytest.raises(SettingsError, match=r"^VOS_NOPE: unknown setting"):
         load_settings()
 
 

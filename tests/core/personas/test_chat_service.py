@@ -123,7 +123,7 @@ async def test_instructions_hidden_in_an_export_stay_data(tmp_path: Path) -> Non
 
 async def test_offline_reply_is_deterministic_and_in_their_words(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
-        star, user = await _star(app)
+        star, _ = await _star(app)
         a = await app.chat.offline.reply(star.id, "비 오는 날", turn_index=3)
         b = await app.chat.offline.reply(star.id, "비 오는 날", turn_index=3)
         assert a == b and a

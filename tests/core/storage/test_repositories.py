@@ -110,7 +110,7 @@ async def test_flow_state_round_trips(db: Database) -> None:
 async def test_failed_write_rolls_back(db: Database) -> None:
     users = UserRepository(db)
     user = await users.get_or_create(ref("tx"), display_name="t", locale=Locale.KO)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError):  # noqa: PT012 (the whole transaction must fail)
         async with db.write() as s:
             s.add(
                 StarRow(
