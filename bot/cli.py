@@ -65,10 +65,21 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
 def run() -> None:
     """Start every configured adapter (the console when no platform token is set)."""
     from bot.runner import run_bot
+    from bot.telegram_shards import ShardDied
 
     settings = settings_or_exit()
     setup_logging(settings)
-    run_async(lambda: run_bot(settings))
+    try:
+        run_async(lambda: run_bot(settings))
+    except ExceptionGroup as group:
+        died = group.subgroup(ShardDied)
+        if died is None:
+            raise
+        first: BaseException = died
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        # Restarting the bot as a whole is the supervisor's job (Docker's restart policy, systemd).
+        raise _fail(f"{first}; stopping so that the bot restarts as a whole", 1) from None
 
 
 @app.command()

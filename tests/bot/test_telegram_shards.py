@@ -6,6 +6,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,54 @@ def test_one_process_runs_the_adapter_itself(tmp_path: Path) -> None:
     finally:
         single.close()
         several.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_vos_run_exits_with_a_clear_line_when_a_shard_dies(tmp_path: Path) -> None:
+    async with BotApiServer() as server:
+        env = {
+            **os.environ,
+            "VOS_DATA_DIR": str(tmp_path / "data"),
+            "VOS_TELEGRAM__TOKEN": TOKEN,
+            "VOS_TELEGRAM__BASE_URL": server.base_url,
+            "VOS_TELEGRAM__PROCESSES": "2",
+        }
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await server.wait_calls("getUpdates", 1, timeout=90)
+            await server.inject(text_update(7001, "/start"))
+            await server.wait_calls("sendMessage", chat_id=7001, timeout=60)  # shard 1 answers
+            (shard,) = [
+                pid
+                for pid in _children_of(bot.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            os.kill(shard, signal.SIGKILL)
+            _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+    assert bot.returncode == 1
+    assert "telegram shard vos-telegram-1 exited" in stderr.decode()
+    assert TOKEN.partition(":")[2] not in stderr.decode()
