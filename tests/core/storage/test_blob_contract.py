@@ -10,21 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.ports import BlobStore
-from core.storage.blobs import LocalBlobStore
 from core.storage.ids import utcnow
 from tests.support.s3 import age_blob, bucket_keys, s3_options, stored_blobs, stored_keys
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    """Each backend, empty."""
-    if request.param == "local":
-        return LocalBlobStore(tmp_path / "blobs")
-    from core.storage.s3_blobs import S3BlobStore
-
-    endpoint = request.getfixturevalue("s3_endpoint")
-    bucket = request.getfixturevalue("s3_bucket")
-    return S3BlobStore(s3_options(endpoint, bucket, tmp_path / "cache"))
 
 
 async def test_put_get_and_dedupe(store: BlobStore, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ from core.storage.models import (
     VoiceRecordingRow,
 )
 from core.storage.repositories import BlobRefRepository, FlowRepository, UserRepository
-from tests.support.s3 import age_blob, s3_options, stored_keys
+from tests.support.s3 import age_blob, stored_keys
 
 LONG_AGO = timedelta(days=3)
 HELD = (
@@ -54,18 +54,6 @@ HELD = (
     "job_queued",
     "job_running",
 )
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
-    """Each blob backend, empty."""
-    if request.param == "local":
-        return LocalBlobStore(tmp_path / "blobs")
-    from core.storage.s3_blobs import S3BlobStore
-
-    endpoint = request.getfixturevalue("s3_endpoint")
-    bucket = request.getfixturevalue("s3_bucket")
-    return S3BlobStore(s3_options(endpoint, bucket, tmp_path / "cache"))
 
 
 @pytest.fixture
