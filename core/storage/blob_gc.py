@@ -3,9 +3,9 @@
 Ending a flow releases the uploads its state held at once (the KakaoTalk export and photo of a cancelled
 ``/new``: see ``Engine._end_flow``), so orphans are what that misses: a crash between storing a blob and
 writing its reference or its flow state, a step that failed after storing an upload, or a release the blob
-store refused. They waste space and, worse, keep a family's chat
-export after they said no. The collector lists the store, asks :class:`BlobReferenceRepository` which keys
-are still named anywhere, and deletes the rest once they are older than a grace period.
+store refused. They waste space and, worse, keep a family's chat export after they said no. The collector
+lists the store, asks :class:`BlobReferenceRepository` which keys are still named anywhere, and deletes the
+rest once they are older than a grace period.
 
 The grace period is what makes this safe while the bot runs: an upload is stored first and referenced a
 moment later, and storing content that is already there refreshes its time (see ``StoredBlob``), so a blob
