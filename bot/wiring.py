@@ -284,6 +284,8 @@ def build_app(
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
         turns=TurnRepository(db, memory),
+        references=references,
+        blobs=blobs,
     )
     commands.engine = engine
     meeting_commands.engine = engine

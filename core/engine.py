@@ -17,11 +17,13 @@ from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
 from core.safety.limits import QueueBound, RateLimiter, queue_full_message, rate_limited_message
+from core.storage.blob_references import BlobReferenceRepository, flow_blob_keys, release_blobs
 from core.storage.repositories import FlowRepository, UserRepository
 from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
 
 if TYPE_CHECKING:
     from core.personas.voice_chat import VoiceChat
+    from core.ports import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class Engine:
         job_limiter: RateLimiter | None = None,
         heavy_bound: QueueBound | None = None,
         turns: TurnRepository | None = None,
+        references: BlobReferenceRepository | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.turns = turns or TurnRepository(users.db, chat.memory)
         self.job_limiter = job_limiter
@@ -66,6 +70,9 @@ class Engine:
         self.limiter = message_limiter
         self.default_locale = default_locale
         self.voice_chat = voice_chat
+        # With both, ending a flow deletes the uploads only its state named (see _end_flow).
+        self.references = references
+        self.blobs = blobs
 
     async def read_state(self, event: Event) -> TurnState:
         """The user (created on first contact), their running flow and, for a text message, their active
@@ -145,15 +152,16 @@ class Engine:
 
     async def _command(self, ctx: Context, command: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if command == "cancel":
-            await self.flow_repo.clear(ctx.user.id)
+            if flow is not None:
+                await self._end_flow(ctx.user.id)
             yield SendText(text=ctx.tr("common.cancelled" if flow else "common.nothing_to_cancel"))
             return
         handler = self.router.commands.get(command)
         if handler is None:
             yield SendText(text=ctx.tr("common.unknown_command", command=command[:40]))
             return
-        if command not in {"help", "about", "language"}:
-            await self.flow_repo.clear(ctx.user.id)  # a new command replaces an unfinished dialog
+        if flow is not None and command not in {"help", "about", "language"}:
+            await self._end_flow(ctx.user.id)  # a new command replaces an unfinished dialog
         async for action in handler(ctx):
             yield action
 
@@ -185,7 +193,7 @@ class Engine:
             return
         flow = self.router.flows.get(running.kind)
         if flow is None:
-            await self.flow_repo.clear(ctx.user.id)
+            await self._end_flow(ctx.user.id)
             return
         state = FlowState(kind=running.kind, step=running.step, data=running.data)
         async for action in flow.on_event(ctx, state):
@@ -194,9 +202,29 @@ class Engine:
 
     async def _persist(self, user: User, state: FlowState) -> None:
         if state.finished:
-            await self.flow_repo.clear(user.id)
+            await self._end_flow(user.id, state.data)
         else:
             await self.flow_repo.save(user.id, state.kind, state.step, state.data)
+
+    async def _end_flow(self, user_id: str, data: Mapping[str, object] | None = None) -> None:
+        """Delete the user's flow state, then release the blobs it held (``data``: the state's last step,
+        which may name a blob its persisted row does not yet).
+
+        "Cancel" means gone: the export and photo of an abandoned ``/new`` are deleted now, not by the orphan
+        collector a day later. The row goes first, so the reference check no longer counts it; a blob that
+        anything else names (the star the finished flow made, another user's open ``/new`` with the same
+        export) is kept. Called only when a flow was running: a turn without one pays nothing.
+        """
+        held = flow_blob_keys(await self.flow_repo.clear(user_id)) | flow_blob_keys(data)
+        if not held or self.references is None or self.blobs is None:
+            return
+        try:
+            gone = await release_blobs(self.references, self.blobs, held)
+        except Exception:
+            # The flow has ended either way; what could not be deleted now is an orphan the collector takes.
+            log.warning("releasing an ended flow's blobs failed (%d keys)", len(held), exc_info=True)
+            return
+        log.info("flow ended: blobs_released=%d of %d", len(gone), len(held))
 
     async def _message(
         self, ctx: Context, flow: RunningFlow | None, chat: StarChat | None = None

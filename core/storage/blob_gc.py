@@ -1,10 +1,11 @@
 """Garbage collection of orphaned blobs: stored content that nothing in the database names any more.
 
-Orphans appear when a user uploads a file inside a flow and then cancels it (the KakaoTalk export and photo
-of ``/new`` are stored before the star exists), when ``/forget_me`` deletes a user mid-flow, or when a crash
-falls between storing a blob and writing its reference. They waste space and, worse, keep a family's chat
-export after they said no. The collector lists the store, asks :class:`BlobReferenceRepository` which keys
-are still named anywhere, and deletes the rest once they are older than a grace period.
+Ending a flow releases the uploads its state held at once (the KakaoTalk export and photo of a cancelled
+``/new``: see ``Engine._end_flow``), so orphans are what that misses: a crash between storing a blob and
+writing its reference or its flow state, a step that failed after storing an upload, or a release the blob
+store refused. They waste space and, worse, keep a family's chat export after they said no. The collector
+lists the store, asks :class:`BlobReferenceRepository` which keys are still named anywhere, and deletes the
+rest once they are older than a grace period.
 
 The grace period is what makes this safe while the bot runs: an upload is stored first and referenced a
 moment later, and storing content that is already there refreshes its time (see ``StoredBlob``), so a blob

@@ -8,12 +8,13 @@ voice clip at the same time. So a blob is in use when *any* of these holds its k
 - work in progress (:data:`IN_PROGRESS_JSON`): the persisted state of an unfinished flow (``/new`` keeps the
   uploaded export and photo there until the star is made) and the payload or result of a queued or running
   job. These are free-form JSON, so any 64-hex string anywhere in them counts (a false match only keeps a
-  blob longer).
+  blob longer; :func:`flow_blob_keys` is that reading of a flow's data).
 
 A test compares these lists with the models, so a new column that names blobs cannot be forgotten here.
 
 Every path that deletes stored content (``/forget``, ``/forget_me``, deleting a meeting, the meeting-audio
-retention purge, replacing a voice profile or its memories) goes through :func:`release_blobs` after deleting
+retention purge, replacing a voice profile or its memories, and the engine ending a flow: ``/cancel``, a
+command replacing the dialog, a finished flow) goes through :func:`release_blobs` after deleting
 its rows, and the orphan collector asks :meth:`BlobReferenceRepository.referenced` too, so a blob is deleted
 only when nothing at all names it any more: identical bytes uploaded as a voice recording and as a meeting
 survive the deletion of either one.
@@ -22,7 +23,7 @@ survive the deletion of either one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -87,6 +88,15 @@ def keys_in(value: object) -> set[str]:
     return found
 
 
+def flow_blob_keys(data: Mapping[str, object] | None) -> set[str]:
+    """The blob keys a flow's persisted state holds (``/new``'s ``export_blob`` and ``photo_blob``).
+
+    The one reading of flow data: the reference check, ``/forget_me`` and the engine, which releases these
+    keys when it ends a flow, all ask it, so a flow cannot hold a blob that one of them does not see.
+    """
+    return keys_in(data) if data else set()
+
+
 class BlobReferenceRepository:
     """Which blob keys are still referenced from anywhere in the database."""
 
@@ -130,7 +140,7 @@ class BlobReferenceRepository:
                 )
             )
             for data in await s.scalars(select(FlowRow.data).where(FlowRow.user_id == user_id)):
-                found |= keys_in(data)
+                found |= flow_blob_keys(data)
             for payload, result in await s.execute(
                 select(JobRow.payload, JobRow.result).where(JobRow.owner_id == user_id)
             ):
@@ -141,7 +151,7 @@ class BlobReferenceRepository:
     async def _held_in_progress(s: AsyncSession) -> set[str]:
         held: set[str] = set()
         for data in await s.scalars(select(FlowRow.data)):
-            held |= keys_in(data)
+            held |= flow_blob_keys(data)
         jobs = await s.execute(
             select(JobRow.payload, JobRow.result).where(JobRow.status.in_(_UNFINISHED_JOBS))
         )

@@ -50,6 +50,8 @@ _RECENT_IN_CONTEXT = (
 _ANY_TURN = select(ChatTurnRow.id).where(*_TURNS_OF).limit(1)
 _INSERT_TURN = insert(ChatTurnRow)
 _FLOW = select(FlowRow.kind, FlowRow.step, FlowRow.data).where(FlowRow.user_id == bindparam("user_id"))
+# Deletes the flow and hands back what it held in the same statement (SQLite >= 3.35 and PostgreSQL).
+_CLEAR_FLOW = delete(FlowRow).where(FlowRow.user_id == bindparam("user_id")).returning(FlowRow.data)
 
 
 def _user(row: UserRow | Row[Any]) -> User:
@@ -399,10 +401,15 @@ class FlowRepository:
             else:
                 row.kind, row.step, row.data, row.updated_at = kind, step, data, utcnow()
 
-    async def clear(self, user_id: str) -> None:
-        """End the user's flow."""
-        async with self.db.write() as s:
-            await s.execute(delete(FlowRow).where(FlowRow.user_id == user_id))
+    async def clear(self, user_id: str) -> dict[str, Any] | None:
+        """End the user's flow; returns the data it held (``None``: there was none), read by the same
+        statement that deletes it, so the caller can release the uploads only that state named."""
+
+        def clear(conn: Connection) -> dict[str, Any] | None:
+            data = conn.execute(_CLEAR_FLOW, {"user_id": user_id}).scalar()
+            return dict(data) if data is not None else None
+
+        return await self.db.run(clear, write=True)
 
 
 class ConsentRepository:

@@ -163,7 +163,9 @@ async def test_a_running_flow_takes_the_message_and_cancel_ends_it(app: App, hop
     await flows.save(user.id, "note", "start", {})
     hops.clear()
     assert await send(app, text("f", "우유 사기")) == ["noted: 우유 사기"]
-    assert hops.runs[0] is False and await flows.get(user.id) is None
+    # The turn's read, then the write that ends the flow: a flow holding no blob asks nothing more.
+    assert hops.runs == [False, True] and hops.sessions == 0
+    assert await flows.get(user.id) is None
     star = await app.users.active_star(user.id)
     assert star is not None and await app.chats.recent(user.id, star.id) == []  # never a chat turn
     await flows.save(user.id, "note", "start", {})
@@ -172,7 +174,19 @@ async def test_a_running_flow_takes_the_message_and_cancel_ends_it(app: App, hop
     cancel = CommandInvoked(user=ref("f"), chat_id="f", command="cancel", locale_hint=KO)
     assert await send(app, cancel) == [t(KO, "common.cancelled")]
     assert await flows.get(user.id) is None
+    hops.clear()
     assert await send(app, cancel) == [t(KO, "common.nothing_to_cancel")]
+    assert hops.runs == [False] and hops.sessions == 0  # no flow was read: nothing to end
+
+
+async def test_a_command_without_a_running_flow_writes_no_flow(app: App, hops: Hops) -> None:
+    await with_demo_star(app, "n")
+    hops.clear()
+    unknown = CommandInvoked(user=ref("n"), chat_id="n", command="nope", locale_hint=KO)
+    assert await send(app, unknown) == [t(KO, "common.unknown_command", command="nope")]
+    help_ = CommandInvoked(user=ref("n"), chat_id="n", command="help", locale_hint=KO)
+    assert await send(app, help_) == [t(KO, "help.text")]
+    assert hops.runs == [False, False] and hops.sessions == 0
 
 
 async def test_no_active_star_and_a_retired_one(app: App) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -13,7 +12,6 @@ from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.storage import models
 from tests.support.app import ScriptedConsole
-from tests.support.s3 import stored_keys
 
 
 async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
@@ -84,29 +82,6 @@ async def test_a_photo_is_stored_without_metadata_exported_and_forgotten(
     assert "삭제했어요" in out
     assert not await vos_app.blobs.exists(star.photo_blob)
     assert (await _count_rows(vos_app))["blob_refs"] == 0
-
-
-async def test_a_cancelled_new_leaves_nothing_once_blobs_are_collected(vos_app: App, tmp_path: Path) -> None:
-    """The photo and export of an abandoned /new are held while the flow runs, then collected."""
-    console = ScriptedConsole(vos_app)
-    await console.say("/new", "1", "엄마", "어머니", "1", "1")
-    out = await console.say(f"/file {_photo_with_gps(tmp_path / 'mom.jpg')}")
-    assert "사진을 저장했어요" in out
-    out = await console.say(f"/file {DEMO_EXPORT}")
-    assert "엄마 (" in out  # asked who the star is: the export is stored, only the flow names it
-    uploads = await stored_keys(vos_app.blobs)
-    assert len(uploads) == 2
-    held = await vos_app.blob_gc.collect(grace=timedelta(0))
-    assert (held.deleted, held.kept_referenced) == (0, 2)
-    assert await stored_keys(vos_app.blobs) == uploads
-
-    out = await console.say("/cancel")
-    assert "취소" in out
-    result = await vos_app.blob_gc.collect(grace=timedelta(0))
-    assert (result.deleted, result.kept_referenced) == (2, 0)
-    assert result.bytes_freed > DEMO_EXPORT.stat().st_size
-    assert await stored_keys(vos_app.blobs) == []
-    assert not [p for p in (vos_app.settings.data_dir / "blobs").rglob("*") if p.is_file()]
 
 
 async def test_the_demo_star_answers_a_typed_message(vos_app: App) -> None:

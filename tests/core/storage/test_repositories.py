@@ -103,8 +103,9 @@ async def test_flow_state_round_trips(db: Database) -> None:
     assert await flows.get(user.id) == ("create_star", "name", {"a": 1, "이름": "엄마"})
     await flows.save(user.id, "create_star", "relation", {"a": 2})
     assert await flows.get(user.id) == ("create_star", "relation", {"a": 2})
-    await flows.clear(user.id)
+    assert await flows.clear(user.id) == {"a": 2}  # what the ended flow held, for releasing its uploads
     assert await flows.get(user.id) is None
+    assert await flows.clear(user.id) is None
 
 
 async def test_failed_write_rolls_back(db: Database) -> None:
