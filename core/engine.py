@@ -12,7 +12,7 @@ from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
 from core.domain.identity import Locale, User
-from core.flows.base import Flow, flow_value
+from core.flows.base import AbandonableFlow, Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
@@ -145,7 +145,7 @@ class Engine:
 
     async def _command(self, ctx: Context, command: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if command == "cancel":
-            await self.flow_repo.clear(ctx.user.id)
+            await self._end_flow(ctx.user.id, flow)
             yield SendText(text=ctx.tr("common.cancelled" if flow else "common.nothing_to_cancel"))
             return
         handler = self.router.commands.get(command)
@@ -153,9 +153,16 @@ class Engine:
             yield SendText(text=ctx.tr("common.unknown_command", command=command[:40]))
             return
         if command not in {"help", "about", "language"}:
-            await self.flow_repo.clear(ctx.user.id)  # a new command replaces an unfinished dialog
+            await self._end_flow(ctx.user.id, flow)  # a new command replaces an unfinished dialog
         async for action in handler(ctx):
             yield action
+
+    async def _end_flow(self, user_id: str, running: RunningFlow | None) -> None:
+        """Clear the user's unfinished dialog, letting its flow release what it keeps."""
+        flow = self.router.flows.get(running.kind) if running is not None else None
+        if running is not None and isinstance(flow, AbandonableFlow):
+            await flow.abandon(FlowState(kind=running.kind, step=running.step, data=running.data))
+        await self.flow_repo.clear(user_id)
 
     async def _choice(self, ctx: Context, key: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if flow_value(key) is not None:
