@@ -215,7 +215,10 @@ class VoiceSetupFlow:
             ctx.user.id, star_id, upload.path, upload.filename, decoded.duration_s
         )
         await self._drop_decoded(state)  # one recording at a time: a crashed flow's file goes too
-        await asyncio.to_thread(save_samples, decoded.samples, self.decoded_path(star_id, recording.id))
+        try:
+            await asyncio.to_thread(save_samples, decoded.samples, self.decoded_path(star_id, recording.id))
+        except OSError:  # a full disk costs a decode later, not the recording
+            log.warning("could not keep the decoded recording", exc_info=True)
         state.data["recording_id"] = recording.id
         state.goto("count")
         options = [flow_choice(f"n{n}", str(n)) for n in range(1, MAX_COUNT + 1)]

@@ -8,6 +8,7 @@ deletes blobs an older profile no longer needs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from core.voice.profile import (
     mean_embedding,
 )
 
+log = logging.getLogger(__name__)
 STAR_LABEL = "\x00star"  # the label matched turns get when a new recording is added to a profile
 
 
@@ -119,7 +121,10 @@ class VoiceProfileService:
             source = await self.blobs.fetch_local(recording.blob_key)
             samples = (await asyncio.to_thread(decode_audio, source, sample_rate=SAMPLE_RATE)).samples
             if cache is not None:
-                await asyncio.to_thread(save_samples, samples, cache)
+                try:
+                    await asyncio.to_thread(save_samples, samples, cache)
+                except OSError:  # the next step decodes again
+                    log.warning("could not keep the decoded recording", exc_info=True)
         return LoadedRecording(recording=recording, audio=samples, sample_rate=SAMPLE_RATE)
 
     async def profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:

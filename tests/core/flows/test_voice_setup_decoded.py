@@ -198,3 +198,17 @@ async def test_forget_deletes_the_samples_of_an_unfinished_flow(vos_app: App, tm
     assert len(_decoded_files(vos_app, star)) == 1
     flow.forget(star.id)
     assert _decoded_files(vos_app, star) == []
+
+
+async def test_samples_that_cannot_be_kept_cost_a_decode_not_the_recording(
+    vos_app: App, tmp_path: Path, on_blob: DecodeCounter, caplog: pytest.LogCaptureFixture
+) -> None:
+    flow = _flow(vos_app)
+    flow.engines = fake_engines()
+    star = await _star(vos_app)
+    blocker = flow.work_root / star.id / "decoded"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a directory")  # as a full or read-only disk would refuse the file
+    out = await _keep_low_voice(vos_app, tmp_path, ScriptedConsole(vos_app))
+    assert "어느 목소리가" in out and len(on_blob.decoded) == 1
+    assert "could not keep the decoded recording" in caplog.text
