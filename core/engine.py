@@ -12,7 +12,7 @@ from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
 from core.domain.identity import Locale, User
-from core.flows.base import Flow, flow_value
+from core.flows.base import AbandonableFlow, Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
@@ -153,6 +153,7 @@ class Engine:
     async def _command(self, ctx: Context, command: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if command == "cancel":
             if flow is not None:
+                await self._abandon(flow)
                 await self._end_flow(ctx.user.id)
             yield SendText(text=ctx.tr("common.cancelled" if flow else "common.nothing_to_cancel"))
             return
@@ -161,9 +162,16 @@ class Engine:
             yield SendText(text=ctx.tr("common.unknown_command", command=command[:40]))
             return
         if flow is not None and command not in {"help", "about", "language"}:
-            await self._end_flow(ctx.user.id)  # a new command replaces an unfinished dialog
+            await self._abandon(flow)  # a new command replaces an unfinished dialog
+            await self._end_flow(ctx.user.id)
         async for action in handler(ctx):
             yield action
+
+    async def _abandon(self, running: RunningFlow) -> None:
+        """Let an unfinished dialog's flow drop what it keeps outside its state (e.g. decoded audio)."""
+        flow = self.router.flows.get(running.kind)
+        if isinstance(flow, AbandonableFlow):
+            await flow.abandon(FlowState(kind=running.kind, step=running.step, data=running.data))
 
     async def _choice(self, ctx: Context, key: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         if flow_value(key) is not None:

@@ -7,7 +7,7 @@ user left off. Choices a flow offers carry keys starting with ``f:`` so the engi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, Choice
@@ -36,4 +36,13 @@ class Flow(Protocol):
 
     def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """React to the user's next event."""
+        ...
+
+
+@runtime_checkable
+class AbandonableFlow(Protocol):
+    """A flow that keeps something while it waits (files), released when it is ended unfinished."""
+
+    async def abandon(self, state: FlowState) -> None:
+        """Release what the flow keeps; called when /cancel or another command ends it."""
         ...

@@ -3,6 +3,10 @@
 Steps: ``consent`` (a separate, explicit consent, stored with its wording) → ``mode`` (only when a profile
 exists: add a recording or start over) → ``recording`` → ``count`` (how many people speak) → separation with
 progress → ``pick`` (new profile) or matching by embedding (added recording). Heavy work runs in threads.
+
+The recording is decoded once, when it arrives: its samples wait on disk (``decoded_path``) for the later
+steps, since the user may answer minutes later or after a restart, and are deleted when the flow ends,
+is cancelled or replaced. Without that file (another machine, a cleaned cache) the stored blob is decoded.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from core.flows.progress import Outcome, with_progress
 from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
 from core.ports import Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
 from core.storage.repositories import ConsentRepository
-from core.voice.audio import AudioError, decode_audio
+from core.voice.audio import AudioError, decode_audio, save_samples
 from core.voice.listen import VoiceService
 from core.voice.memories import Remembered, VoiceMemoryService
 from core.voice.profile import NotEnoughSpeech
@@ -98,11 +102,29 @@ class VoiceSetupFlow:
         """Where a star's speaker samples and timeline go (inside its voice cache, deleted by /forget)."""
         return self.work_root / star_id / "setup"
 
+    def decoded_path(self, star_id: str, recording_id: str) -> Path:
+        """Where a recording's decoded samples wait between the flow's steps (float32 ``.npy``)."""
+        return self._decoded_dir(star_id) / f"{recording_id}.npy"
+
+    def _decoded_dir(self, star_id: str) -> Path:
+        # Beside ``work_dir``, not inside it: presenting the speakers empties ``work_dir`` first.
+        return self.work_root / star_id / "decoded"
+
     def forget(self, star_id: str) -> None:
-        """Delete a star's speaker samples and timeline (part of /forget)."""
+        """Delete a star's speaker samples, timeline and decoded recording (part of /forget)."""
         shutil.rmtree(self.work_root / star_id / "setup", ignore_errors=True)
+        shutil.rmtree(self._decoded_dir(star_id), ignore_errors=True)
         if self.memories is not None:
             self.memories.forget(star_id)
+
+    async def abandon(self, state: FlowState) -> None:
+        """Delete the decoded recording of a flow that /cancel or another command ends unfinished."""
+        await self._drop_decoded(state)
+
+    async def _drop_decoded(self, state: FlowState) -> None:
+        star_id = state.data.get("star_id")
+        if isinstance(star_id, str) and star_id:
+            await asyncio.to_thread(shutil.rmtree, self._decoded_dir(star_id), ignore_errors=True)
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Ask the voice-cloning consent unless given; offer to add a recording when a profile exists."""
@@ -124,9 +146,11 @@ class VoiceSetupFlow:
             yield a
 
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        """Advance one step."""
+        """Advance one step; a finished flow's decoded recording is deleted."""
         async for action in getattr(self, f"_step_{state.step}")(ctx, state):
             yield action
+        if state.finished:
+            await self._drop_decoded(state)
 
     async def _offer(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         star = state.data["star_name"]
@@ -186,9 +210,15 @@ class VoiceSetupFlow:
             log.info("voice recording rejected: %s", exc)
             yield SendText(text=exc.message(ctx.locale))
             return
+        star_id = state.data["star_id"]
         recording = await self.profiles.store_recording(
-            ctx.user.id, state.data["star_id"], upload.path, upload.filename, decoded.duration_s
+            ctx.user.id, star_id, upload.path, upload.filename, decoded.duration_s
         )
+        await self._drop_decoded(state)  # one recording at a time: a crashed flow's file goes too
+        try:
+            await asyncio.to_thread(save_samples, decoded.samples, self.decoded_path(star_id, recording.id))
+        except OSError:  # a full disk costs a decode later, not the recording
+            log.warning("could not keep the decoded recording", exc_info=True)
         state.data["recording_id"] = recording.id
         state.goto("count")
         options = [flow_choice(f"n{n}", str(n)) for n in range(1, MAX_COUNT + 1)]
@@ -201,7 +231,7 @@ class VoiceSetupFlow:
         answer = _answer(ctx).removeprefix("n")
         count = int(answer) if answer.isdigit() and 1 <= int(answer) <= MAX_COUNT else None
         assert self.engines is not None
-        loaded = await self.profiles.recording_audio(ctx.user.id, state.data["recording_id"])
+        loaded = await self._recording(ctx, state)
         if loaded is None:
             state.finish()
             return
@@ -243,6 +273,11 @@ class VoiceSetupFlow:
         state.goto("pick")
         yield self._pick_question(ctx, state)
 
+    async def _recording(self, ctx: Context, state: FlowState) -> LoadedRecording | None:
+        recording_id = state.data["recording_id"]
+        cache = self.decoded_path(state.data["star_id"], recording_id)
+        return await self.profiles.recording_audio(ctx.user.id, recording_id, cache=cache)
+
     def _pick_question(self, ctx: Context, state: FlowState) -> AskChoice:
         options = [
             flow_choice(f"s{i}", ctx.tr("voice.separation.speaker_label", number=i))
@@ -264,7 +299,7 @@ class VoiceSetupFlow:
             yield self._pick_question(ctx, state)
             return
         assert self.engines is not None
-        loaded = await self.profiles.recording_audio(ctx.user.id, state.data["recording_id"])
+        loaded = await self._recording(ctx, state)
         if loaded is None:
             state.finish()
             return

@@ -2,12 +2,15 @@
 
 ``decode_audio`` turns whatever users send (OGG/Opus voice notes, M4A/AAC, MP3, WAV, FLAC, WebM, the audio
 track of an MP4) into 16 kHz mono float32, streaming: frames are resampled one at a time into a single
-growing buffer, and decoding stops as soon as the recording passes ``max_seconds``. ``encode_voice_note``
-writes the OGG/Opus 48 kHz mono voice notes messengers play inline, tagged as AI-generated.
+growing buffer, and decoding stops as soon as the recording passes ``max_seconds``. ``save_samples`` and
+``load_samples`` keep decoded samples on disk, so a flow that needs them again later does not decode twice.
+``encode_voice_note`` writes the OGG/Opus 48 kHz mono voice notes messengers play inline, tagged as
+AI-generated.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -18,6 +21,8 @@ from core.domain.identity import Locale
 from core.i18n import t
 from core.ports import Audio
 
+SAMPLE_RATE: Final = 16000
+"""The rate ``decode_audio`` gives by default, the one separation and voice profiles work at."""
 DEFAULT_MAX_SECONDS: Final = 2 * 3600.0
 SILENCE_RMS: Final = 10 ** (-60 / 20)
 """Below -60 dBFS RMS a recording holds nothing worth separating or transcribing."""
@@ -110,7 +115,7 @@ class _Buffer:
 def decode_audio(
     path: Path | str,
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     silence_rms: float = SILENCE_RMS,
 ) -> DecodedAudio:
@@ -165,6 +170,33 @@ def decode_audio(
         duration_s=buf.size / sample_rate,
         source_format=source_format,
     )
+
+
+def save_samples(samples: Audio, path: Path) -> Path:
+    """Keep decoded mono samples as a float32 ``.npy`` file (written aside, then renamed: never half one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.name}.part")
+    try:
+        with part.open("wb") as fh:
+            np.save(fh, np.asarray(samples, dtype=np.float32).reshape(-1), allow_pickle=False)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+    return path
+
+
+def load_samples(path: Path, *, expected_size: int | None = None) -> Audio | None:
+    """Samples kept by ``save_samples``; ``None`` when the file is missing, damaged or of another length."""
+    try:
+        with path.open("rb") as fh:
+            samples = np.load(fh, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if not isinstance(samples, np.ndarray) or samples.dtype != np.float32 or samples.ndim != 1:
+        return None
+    if expected_size is not None and samples.size != expected_size:
+        return None
+    return samples
 
 
 def encode_audio(

@@ -8,6 +8,7 @@ deletes blobs an older profile no longer needs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from core.ports import Audio, BlobStore, SpeakerEncoder, VoiceSpec
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.voice_repository import NewVoiceClip, VoiceMeasures, VoiceRepository
 from core.voice.analysis import voice_traits
-from core.voice.audio import decode_audio, encode_audio
+from core.voice.audio import SAMPLE_RATE, decode_audio, encode_audio, load_samples, save_samples
 from core.voice.profile import (
     MAX_PROFILE_S,
     NotEnoughSpeech,
@@ -33,6 +34,7 @@ from core.voice.profile import (
     mean_embedding,
 )
 
+log = logging.getLogger(__name__)
 STAR_LABEL = "\x00star"  # the label matched turns get when a new recording is added to a profile
 
 
@@ -99,13 +101,31 @@ class VoiceProfileService:
             size=size,
         )
 
-    async def recording_audio(self, owner_id: str, recording_id: str) -> LoadedRecording | None:
-        """A stored recording decoded to 16 kHz mono, or ``None`` when it is not the owner's."""
+    async def recording_audio(
+        self, owner_id: str, recording_id: str, *, cache: Path | None = None
+    ) -> LoadedRecording | None:
+        """A stored recording decoded to 16 kHz mono, or ``None`` when it is not the owner's.
+
+        ``cache`` is where a flow keeps these samples between its steps (see ``save_samples``): read when it
+        holds this recording, else the blob is decoded (after a restart on another machine, or once the cache
+        was cleaned) and the cache written again for the next step.
+        """
         recording = await self.repo.get_recording(owner_id, recording_id)
         if recording is None:
             return None
-        decoded = await asyncio.to_thread(decode_audio, await self.blobs.fetch_local(recording.blob_key))
-        return LoadedRecording(recording=recording, audio=decoded.samples, sample_rate=decoded.sample_rate)
+        samples = None
+        if cache is not None:
+            expected = round(recording.duration_s * SAMPLE_RATE)
+            samples = await asyncio.to_thread(load_samples, cache, expected_size=expected)
+        if samples is None:
+            source = await self.blobs.fetch_local(recording.blob_key)
+            samples = (await asyncio.to_thread(decode_audio, source, sample_rate=SAMPLE_RATE)).samples
+            if cache is not None:
+                try:
+                    await asyncio.to_thread(save_samples, samples, cache)
+                except OSError:  # the next step decodes again
+                    log.warning("could not keep the decoded recording", exc_info=True)
+        return LoadedRecording(recording=recording, audio=samples, sample_rate=SAMPLE_RATE)
 
     async def profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
         """The star's profile (only for its owner)."""
@@ -201,8 +221,10 @@ class VoiceProfileService:
     async def clips_audio(self, profile: VoiceProfile) -> list[Audio]:
         """The profile's reference clips, decoded (16 kHz mono)."""
 
+        paths = [await self.blobs.fetch_local(c.blob_key) for c in profile.clips]
+
         def load() -> list[Audio]:
-            return [decode_audio(self.blobs.local_path(c.blob_key)).samples for c in profile.clips]
+            return [decode_audio(path).samples for path in paths]
 
         return await asyncio.to_thread(load)
 

@@ -15,7 +15,9 @@ from core.voice.audio import (
     encode_audio,
     encode_voice_note,
     is_ai_generated,
+    load_samples,
     read_tags,
+    save_samples,
 )
 
 SR = 16000
@@ -166,3 +168,29 @@ def test_every_audio_error_has_a_message(locale: Locale) -> None:
     for key in keys:
         assert f"voice.audio.{key}" in catalogue(locale)
     assert "120" in AudioError("voice.audio.too_long", minutes=120).message(locale)
+
+
+def test_saved_samples_load_back_exactly(tmp_path: Path) -> None:
+    samples = chirp(2.0)
+    path = save_samples(samples, tmp_path / "kept" / "rec.npy")
+    loaded = load_samples(path, expected_size=samples.size)
+    assert loaded is not None and loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, samples)
+    assert [p.name for p in path.parent.iterdir()] == ["rec.npy"]  # no temporary file left
+
+
+def test_missing_damaged_or_foreign_samples_load_as_none(tmp_path: Path) -> None:
+    path = save_samples(chirp(1.0), tmp_path / "rec.npy")
+    assert load_samples(path, expected_size=SR + 1) is None
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) - 100])
+    assert load_samples(path) is None
+    path.write_bytes(whole[:40])
+    assert load_samples(path) is None
+    np.save(path, np.zeros((2, 10), np.float32))
+    assert load_samples(path) is None
+    np.save(path, np.zeros(10, np.float64))
+    assert load_samples(path) is None
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert load_samples(path) is None
+    assert load_samples(tmp_path / "none.npy") is None
