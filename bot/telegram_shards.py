@@ -14,6 +14,7 @@ restarting one shard alone would silently drop its chats' updates in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -62,14 +63,15 @@ class StreamSink:
         await self._writer.drain()
 
     async def close(self) -> None:
-        """End of stream: the shard finishes what it has and exits."""
+        """End of stream: the shard finishes what it has and exits.
+
+        Returns at once: the transport still delivers what it holds, then the end of stream. Waiting for
+        that here would hang the shutdown on a shard that stopped reading, before its grace period.
+        """
         if self._writer.is_closing():
             return
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             self._writer.write_eof()
-            await self._writer.drain()
-        except (ConnectionError, OSError):
-            pass
         self._writer.close()
 
 

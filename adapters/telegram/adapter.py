@@ -107,7 +107,10 @@ class UpdateSink(Protocol):
     """Where the receiving process hands another shard an update (as Bot API JSON)."""
 
     async def send(self, data: JSONDict) -> None:
-        """Deliver ``data``; waits while the shard is behind (back-pressure), raises once it is gone."""
+        """Deliver ``data``; waits while the shard is behind (back-pressure), raises once it is gone.
+
+        ``data`` is on its way once ``send`` is called: cancelling the wait does not take it back.
+        """
         ...
 
 
@@ -130,12 +133,18 @@ class _RoutingQueue(asyncio.Queue[object]):
     def __init__(self, peers: Sequence[UpdateSink | None]) -> None:
         super().__init__()
         self._peers = peers
+        self.interrupted_at: int | None = None
+        """The update whose hand-over a stop cancelled (it and those before it are on their way)."""
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
             peer = self._peers[shard_of(item, len(self._peers))]
             if peer is not None:
-                await peer.send(item.to_dict())
+                try:
+                    await peer.send(item.to_dict())
+                except asyncio.CancelledError:
+                    self.interrupted_at = item.update_id
+                    raise
                 return
         await super().put(item)
 
@@ -272,6 +281,25 @@ class TelegramAdapter:
         finally:
             if updater.running:
                 await updater.stop()
+            await self._confirm_interrupted_batch()
+
+    async def _confirm_interrupted_batch(self) -> None:
+        """Confirm the updates handed over from a batch whose hand-over a stop cut short.
+
+        PTB confirms a polled batch once all of it is queued. A stop while a shard is behind cancels that
+        midway, and after a restart the batch's updates already handed over would be handled again.
+        """
+        queue = self.application.update_queue
+        if self.config.mode != "polling" or not isinstance(queue, _RoutingQueue):
+            return
+        if queue.interrupted_at is None:
+            return
+        try:
+            await self.application.bot.get_updates(
+                offset=queue.interrupted_at + 1, timeout=0, allowed_updates=ALLOWED_UPDATES
+            )
+        except TelegramError as exc:
+            log.warning("telegram: could not confirm the updates handed over before stopping: %s", exc)
 
     # --- updates --------------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
 
 from bot.runner import telegram_runner
 from bot.settings import Settings
-from bot.telegram_shards import ShardDied, run_telegram_shards
+from bot.telegram_shards import ShardDied, StreamSink, run_telegram_shards
 from bot.wiring import running_app
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
 from tests.support.app import make_settings
@@ -152,3 +154,26 @@ async def test_vos_run_exits_with_a_clear_line_when_a_shard_dies(tmp_path: Path)
     assert bot.returncode == 1
     assert "telegram shard vos-telegram-1 exited" in stderr.decode()
     assert TOKEN.partition(":")[2] not in stderr.decode()
+
+
+async def _fill(sink: StreamSink, update: dict[str, Any]) -> None:
+    """Send until the socket and the transport are full and the shard pushes back."""
+    while True:
+        try:
+            await asyncio.wait_for(sink.send(update), 0.5)
+        except TimeoutError:
+            return
+
+
+async def test_closing_the_stream_of_a_shard_that_stopped_reading_does_not_hang() -> None:
+    """A stuck shard must not hang the fan-out's shutdown: its grace period and SIGTERM come after."""
+    ours, theirs = socket.socketpair()
+    reader, writer = await asyncio.open_unix_connection(sock=ours)
+    sink = StreamSink("vos-telegram-1", reader, writer)
+    update = {"update_id": 1, "text": "x" * 65536}
+    with theirs:  # the shard's end: never read
+        await _fill(sink, update)
+        await asyncio.wait_for(sink.close(), 2)
+        assert writer.is_closing()
+    with contextlib.suppress(ConnectionError):
+        await asyncio.wait_for(writer.wait_closed(), 5)

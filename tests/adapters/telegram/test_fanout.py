@@ -176,3 +176,35 @@ async def test_the_receiver_in_webhook_mode_checks_the_secret_and_routes(
     await receiving.stop()
     assert [_chat_of(d) for d in peer.received] == [4001]
     assert [e.chat_id for e in engine.events] == ["4002"]
+
+
+class StuckSink:
+    """A shard that took its first update and then stopped reading: ``send`` waits for good."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+
+    async def send(self, data: dict[str, Any]) -> None:
+        self.received.append(data)
+        await asyncio.Event().wait()
+
+
+async def test_a_stop_while_a_shard_is_behind_confirms_what_was_handed_over(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    stuck = StuckSink()
+    engine = _replying(0)
+    receiver = TelegramAdapter(make_config(server, tmp_path), engine, peers=[None, stuck])
+    running = await RunningAdapter(receiver).start()
+    # One batch: this shard's, the stuck shard's, then this shard's again.
+    await server.inject(text_update(1002, "first"))
+    await server.inject(text_update(1001, "second"))
+    third = await server.inject(text_update(1004, "third"))
+    await server.wait_calls("sendMessage", chat_id=1002)
+    await server.wait_for(lambda s: len(stuck.received) == 1)
+    await running.stop()
+
+    # "first" was answered and "second" handed over: a restart must not fetch (and answer) them again.
+    # "third" was never taken, so it stays with Telegram.
+    assert [u["update_id"] for u in server.state.updates] == [third]
+    assert not server.calls("sendMessage", chat_id=1004)
