@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Mapping
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -160,12 +161,21 @@ def shard_main(
     settings: Settings, index: int, processes: int, sock: socket.socket, overrides: dict[str, Any]
 ) -> None:
     """A shard process: its own app over the shared database, serving the updates of its chats."""
+    from adapters.telegram.logs import TokenRedactingFilter
     from bot.cli import setup_logging
 
     # Ctrl-C reaches the whole process group: the fan-out decides when shards stop (end of stream).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(settings)
-    asyncio.run(_serve_shard(settings, index, processes, sock, overrides))
+    try:
+        asyncio.run(_serve_shard(settings, index, processes, sock, overrides))
+    except Exception:
+        # multiprocessing would print the traceback as it is, and PTB words some errors with the token
+        # in them (InvalidToken): log it through a filter that takes the token out instead.
+        assert settings.telegram.token is not None
+        log.addFilter(TokenRedactingFilter(settings.telegram.token.get_secret_value()))
+        log.exception("telegram: shard %d/%d failed", index + 1, processes)
+        sys.exit(1)
 
 
 async def _serve_shard(

@@ -177,3 +177,17 @@ async def test_closing_the_stream_of_a_shard_that_stopped_reading_does_not_hang(
         assert writer.is_closing()
     with contextlib.suppress(ConnectionError):
         await asyncio.wait_for(writer.wait_closed(), 5)
+
+
+async def test_a_shard_that_cannot_start_says_why_without_the_token(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    async with BotApiServer(token="42:another-bots-token") as server:  # so TOKEN is rejected
+        settings = _settings(tmp_path, server, processes=2)
+        async with running_app(settings) as app:
+            with pytest.raises(ShardDied, match="exited while starting"):
+                await run_telegram_shards(app, settings, 2, overrides=_overrides(server))
+    err = capfd.readouterr().err
+    assert "InvalidToken" in err  # the shard's own account of its death...
+    assert TOKEN.partition(":")[2] not in err  # ...which PTB words with the token in it
+    assert multiprocessing.active_children() == []
