@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -54,11 +55,25 @@ def setup_logging(settings: Settings) -> None:
 
 
 def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; Ctrl-C exits quietly."""
+    """Run a coroutine; Ctrl-C exits quietly, SIGTERM (``docker stop``, systemd) stops it the same way."""
+
+    async def main() -> T:
+        # Without a handler SIGTERM kills at once (PID 1 in a container: not at all, until SIGKILL),
+        # skipping the graceful stop: replies in flight lost, polled updates fetched again.
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await coro_fn()
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
     try:
-        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+        return asyncio.run(main())
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except asyncio.CancelledError:  # SIGTERM: asked to stop, and stopped
+        raise typer.Exit(0) from None
 
 
 @app.command()

@@ -24,6 +24,7 @@ from bot.wiring import running_app
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
 from tests.support.app import make_settings
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # each shard is a fresh interpreter importing the whole app
 
 
@@ -117,25 +118,31 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
+async def _vos_run(tmp_path: Path, server: BotApiServer) -> asyncio.subprocess.Process:
+    """``vos run`` with two Telegram processes, on this checkout's code."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "VOS_DATA_DIR": str(tmp_path / "data"),
+        "VOS_TELEGRAM__TOKEN": TOKEN,
+        "VOS_TELEGRAM__BASE_URL": server.base_url,
+        "VOS_TELEGRAM__PROCESSES": "2",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_vos_run_exits_with_a_clear_line_when_a_shard_dies(tmp_path: Path) -> None:
     async with BotApiServer() as server:
-        env = {
-            **os.environ,
-            "VOS_DATA_DIR": str(tmp_path / "data"),
-            "VOS_TELEGRAM__TOKEN": TOKEN,
-            "VOS_TELEGRAM__BASE_URL": server.base_url,
-            "VOS_TELEGRAM__PROCESSES": "2",
-        }
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        bot = await _vos_run(tmp_path, server)
         try:
             await server.wait_calls("getUpdates", 1, timeout=90)
             await server.inject(text_update(7001, "/start"))
@@ -191,3 +198,28 @@ async def test_a_shard_that_cannot_start_says_why_without_the_token(
     assert "InvalidToken" in err  # the shard's own account of its death...
     assert TOKEN.partition(":")[2] not in err  # ...which PTB words with the token in it
     assert multiprocessing.active_children() == []
+
+
+async def test_sigterm_stops_vos_run_gracefully(tmp_path: Path) -> None:
+    """``docker stop`` sends SIGTERM (to PID 1, which has no default action for it): stop as on Ctrl-C."""
+    async with BotApiServer() as server:
+        bot = await _vos_run(tmp_path, server)
+        try:
+            await server.wait_calls("getUpdates", 1, timeout=90)
+            await server.inject(text_update(7001, "/start"))
+            await server.wait_calls("sendMessage", chat_id=7001, timeout=60)
+            (shard,) = [
+                pid
+                for pid in _children_of(bot.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            bot.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+    assert bot.returncode == 0, stderr.decode()[-2000:]
+    assert "telegram: stopped" in stderr.decode()  # the receiver's graceful stop ran
+    assert "telegram: shard stopped" in stderr.decode()
+    assert not Path(f"/proc/{shard}").exists()
