@@ -258,3 +258,25 @@ async def test_adapter_serves_with_either_client(
     await server.inject(text_update(3001, "안녕"))
     (reply,) = await server.wait_calls("sendMessage", chat_id=3001)
     assert reply.params["text"] == "re:안녕"
+
+
+@pytest.mark.parametrize("stop", ["cancel", "read timeout"])
+async def test_a_request_cut_short_gives_its_connection_back(recorder: RecordingServer, stop: str) -> None:
+    """A cancelled or timed-out call frees its pool slot and closes its half-read connection."""
+    url = f"{recorder.url}/bot{TOKEN}/getMe"
+    async with AiohttpRequest(connection_pool_size=1, pool_timeout=0.5) as request:
+        recorder.delay_s = 1.0
+        if stop == "cancel":
+            call = asyncio.create_task(request.post(url))
+            await asyncio.sleep(0.2)  # sent; waiting for the answer
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+        else:
+            with pytest.raises(TimedOut):
+                await request.post(url, read_timeout=0.2)
+        recorder.delay_s = 0.0
+        # Both our slot and aiohttp's one connection are free again (aiohttp would wait for good).
+        async with asyncio.timeout(5):
+            assert await request.post(url) is True
+    assert len(recorder.received) == 2
