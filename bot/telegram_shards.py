@@ -79,6 +79,9 @@ class StreamSink:
 async def stream_feed(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
     """The shard's end: one update per line until the fan-out closes the stream."""
     while line := await reader.readline():
+        if not line.endswith(b"\n"):
+            log.warning("telegram: the fan-out's stream ended inside a line (was it killed?)")
+            return
         yield json.loads(line)
 
 

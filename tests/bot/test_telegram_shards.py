@@ -19,7 +19,7 @@ pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
 
 from bot.runner import telegram_runner
 from bot.settings import Settings
-from bot.telegram_shards import ShardDied, StreamSink, run_telegram_shards
+from bot.telegram_shards import ShardDied, StreamSink, run_telegram_shards, stream_feed
 from bot.wiring import running_app
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
 from tests.support.app import make_settings
@@ -223,3 +223,11 @@ async def test_sigterm_stops_vos_run_gracefully(tmp_path: Path) -> None:
     assert "telegram: stopped" in stderr.decode()  # the receiver's graceful stop ran
     assert "telegram: shard stopped" in stderr.decode()
     assert not Path(f"/proc/{shard}").exists()
+
+
+async def test_a_line_cut_short_by_the_fan_outs_death_is_dropped() -> None:
+    """A killed fan-out can leave half a line in the socket: the shard finishes the rest calmly."""
+    reader = asyncio.StreamReader()
+    reader.feed_data(b'{"update_id":1}\n{"update_id":2,"mess')
+    reader.feed_eof()
+    assert [data async for data in stream_feed(reader)] == [{"update_id": 1}]
