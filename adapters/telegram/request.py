@@ -204,10 +204,9 @@ def _environment_proxy(scheme: str, host: str) -> str | None:
 
 def _without_url(text: str, url: str) -> str:
     """aiohttp puts the request URL, which holds the bot token, into some messages: keep the origin only."""
-    if url not in text:
-        return text
-    scheme, _, rest = url.partition("://")
-    return text.replace(url, f"{scheme}://{rest.partition('/')[0]}/...")
+    # By the path: aiohttp prints the URL normalised (host lower-cased, default port dropped).
+    path = url.partition("://")[2].partition("/")[2]
+    return text.replace(path, "...") if path else text
 
 
 def _multipart(parameters: dict[str, str], files: UploadFileDict) -> aiohttp.MultipartWriter:

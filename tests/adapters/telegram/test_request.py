@@ -280,3 +280,17 @@ async def test_a_request_cut_short_gives_its_connection_back(recorder: Recording
         async with asyncio.timeout(5):
             assert await request.post(url) is True
     assert len(recorder.received) == 2
+
+
+@pytest.mark.parametrize(
+    "base", ["https://api.telegram.org", "https://api.telegram.org:443", "https://API.telegram.org"]
+)
+def test_error_texts_lose_the_token_however_aiohttp_spells_the_url(base: str) -> None:
+    from yarl import URL
+
+    from adapters.telegram.request import _without_url
+
+    url = f"{base}/bot{TOKEN}/sendMessage"
+    text = f"Can not write request body for {URL(url)!s}"  # aiohttp prints the URL normalised
+    assert TOKEN.partition(":")[2] not in _without_url(text, url)
+    assert _without_url(text, url).endswith("api.telegram.org/...")
