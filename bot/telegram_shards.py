@@ -42,6 +42,8 @@ class ShardDied(RuntimeError):
 
 _READY = b"ready\n"
 _START_TIMEOUT_S = 300.0
+# A shard reads its socket all the time (updates queue up inside it): a full socket means its loop is stuck.
+_STUCK_S = 120.0
 
 
 class StreamSink:
@@ -59,9 +61,15 @@ class StreamSink:
             raise ShardDied(f"telegram shard {self.name} exited while starting")
 
     async def send(self, data: dict[str, Any]) -> None:
-        """Write one update; raises ``ConnectionError`` once the shard has gone."""
+        """Write one update; raises ``ConnectionError`` once the shard has gone, :class:`ShardDied` when it
+        has stopped reading (its loop is stuck) for ``_STUCK_S``: every chat waits behind it, so the bot
+        stops and is restarted rather than hang."""
         self._writer.write(json.dumps(data, separators=(",", ":")).encode() + b"\n")
-        await self._writer.drain()
+        try:
+            async with asyncio.timeout(_STUCK_S):
+                await self._writer.drain()
+        except TimeoutError:
+            raise ShardDied(f"telegram shard {self.name} stopped reading for {_STUCK_S:.0f} s") from None
 
     async def close(self) -> None:
         """End of stream: the shard finishes what it has and exits.

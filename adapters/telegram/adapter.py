@@ -135,6 +135,9 @@ class _RoutingQueue(asyncio.Queue[object]):
         self._peers = peers
         self.interrupted_at: int | None = None
         """The update whose hand-over a stop cancelled (it and those before it are on their way)."""
+        self.failure: Exception | None = None
+        """Why a hand-over failed (a shard gone or stuck): the receiver stops and raises it."""
+        self.broken = asyncio.Event()
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
@@ -144,6 +147,13 @@ class _RoutingQueue(asyncio.Queue[object]):
                     await peer.send(item.to_dict())
                 except asyncio.CancelledError:
                     self.interrupted_at = item.update_id
+                    raise
+                except Exception as exc:
+                    # PTB's polling loop would log this and poll on, leaving a shard's chats unanswered.
+                    # This update did not get through: after the restart Telegram sends it again.
+                    self.interrupted_at = item.update_id - 1
+                    self.failure = exc
+                    self.broken.set()
                     raise
                 return
         await super().put(item)
@@ -220,11 +230,27 @@ class TelegramAdapter:
             try:
                 async with self._receiving():
                     self.ready.set()
-                    await self._stop.wait()
+                    await self._until_stopped()
             finally:
                 self.ready.clear()
                 await self._finish(application)
                 log.info("telegram: stopped")
+        routing = application.update_queue
+        if isinstance(routing, _RoutingQueue) and routing.failure is not None:
+            raise routing.failure
+
+    async def _until_stopped(self) -> None:
+        """Wait for :meth:`stop`, or for a failed hand-over to another shard."""
+        routing = self.application.update_queue
+        if not isinstance(routing, _RoutingQueue):
+            await self._stop.wait()
+            return
+        waits = {asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(routing.broken.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     async def run_fed(self, feed: AsyncIterator[JSONDict]) -> None:
         """Serve as one shard of several processes: updates arrive as Bot API JSON from ``feed``.
@@ -239,7 +265,13 @@ class TelegramAdapter:
             self.ready.set()
             try:
                 async for data in feed:
-                    await application.update_queue.put(Update.de_json(data, application.bot))
+                    try:
+                        update = Update.de_json(data, application.bot)
+                    except Exception:
+                        # PTB would skip an update it cannot read; one bad update must not end the shard.
+                        log.exception("telegram: dropped an update that could not be read")
+                        continue
+                    await application.update_queue.put(update)
                     if self._stop.is_set():
                         break
             finally:

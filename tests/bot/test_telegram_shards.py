@@ -231,3 +231,21 @@ async def test_a_line_cut_short_by_the_fan_outs_death_is_dropped() -> None:
     reader.feed_data(b'{"update_id":1}\n{"update_id":2,"mess')
     reader.feed_eof()
     assert [data async for data in stream_feed(reader)] == [{"update_id": 1}]
+
+
+async def test_a_shard_that_stops_reading_is_declared_dead(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import telegram_shards
+
+    monkeypatch.setattr(telegram_shards, "_STUCK_S", 0.2)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:  # nobody reads ``theirs``: the socket buffer fills up
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        sink = telegram_shards.StreamSink("vos-telegram-9", reader, writer)
+
+        async def flood() -> None:
+            for i in range(100_000):
+                await sink.send({"update_id": i, "padding": "x" * 1000})
+
+        with pytest.raises(ShardDied, match="stopped reading"):
+            await flood()
+        writer.transport.abort()

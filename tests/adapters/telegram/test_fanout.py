@@ -208,3 +208,26 @@ async def test_a_stop_while_a_shard_is_behind_confirms_what_was_handed_over(
     # "third" was never taken, so it stays with Telegram.
     assert [u["update_id"] for u in server.state.updates] == [third]
     assert not server.calls("sendMessage", chat_id=1004)
+
+
+class GoneSink:
+    """A shard whose process has gone: every hand-over fails."""
+
+    async def send(self, data: dict[str, Any]) -> None:
+        raise ConnectionResetError("shard gone")
+
+
+async def test_a_failed_hand_over_stops_the_receiver_and_is_sent_again_later(
+    server: BotApiServer, tmp_path: Path
+) -> None:
+    engine = _replying(0)
+    receiver = TelegramAdapter(make_config(server, tmp_path), engine, peers=[None, GoneSink()])
+    task = asyncio.create_task(receiver.run())
+    await asyncio.wait_for(receiver.ready.wait(), 10)
+    await server.inject(text_update(8002, "mine"))
+    await server.wait_calls("sendMessage", chat_id=8002)
+    failed_id = await server.inject(text_update(8001, "the other shard's"))
+    with pytest.raises(ConnectionResetError):
+        await asyncio.wait_for(task, 10)
+    # Not confirmed: a restarted bot gets this update again instead of losing it.
+    assert [u["update_id"] for u in server.state.updates] == [failed_id]
