@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 
 from bot.runner import ensure_demo_star
 from bot.wiring import App, running_app
@@ -236,8 +236,8 @@ async def test_a_crisis_message_gets_the_hand_off_even_when_the_memory_search_fa
 ) -> None:
     await with_demo_star(app, "x")
 
-    def broken(*_: object, **__: object) -> Any:
-        raise OperationalError("SELECT", {}, Exception("database disk image is malformed"))
+    def broken(conn: Connection, *_: object, **__: object) -> Any:
+        return conn.execute(sql_text("SELECT seq FROM no_such_table")).all()  # fails (and aborts, on PG)
 
     # The turn's read recalls memories before the safety check has seen the text: its failure must not
     # cost a person in crisis the help lines (the old path answered them before any search).
