@@ -16,7 +16,13 @@ from core.flows.base import AbandonableFlow, Flow, flow_value
 from core.i18n import t
 from core.personas.chat import ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
-from core.safety.limits import QueueBound, RateLimiter, queue_full_message, rate_limited_message
+from core.safety.limits import (
+    QueueBound,
+    RateDecision,
+    RateLimiter,
+    queue_full_message,
+    rate_limited_message,
+)
 from core.storage.blob_references import BlobReferenceRepository, flow_blob_keys, release_blobs
 from core.storage.repositories import FlowRepository, UserRepository
 from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
@@ -74,16 +80,17 @@ class Engine:
         self.references = references
         self.blobs = blobs
 
-    async def read_state(self, event: Event) -> TurnState:
-        """The user (created on first contact), their running flow and, for a text message, their active
-        star's chat with the memories its text recalls: one database round trip, handed down the event's
-        path instead of re-read."""
+    async def read_state(self, event: Event, *, chat: bool = True) -> TurnState:
+        """The user (created on first contact), their running flow and, for a text message (unless
+        ``chat`` is false), their active star's chat with the memories its text recalls: one database
+        round trip, handed down the event's path instead of re-read."""
+        said = event.text[:_MAX_TEXT] if chat and isinstance(event, TextMessage) else None
         return await self.turns.read(
             event.user,
             display_name=event.display_name or event.user.platform_user_id,
             locale=event.locale_hint or self.default_locale,
-            history_turns=self.chat.history_turns if isinstance(event, TextMessage) else None,
-            recall=event.text[:_MAX_TEXT] if isinstance(event, TextMessage) else None,
+            history_turns=self.chat.history_turns if said is not None else None,
+            recall=said,
             recall_limit=MEMORY_LIMIT,
         )
 
@@ -94,15 +101,19 @@ class Engine:
 
     async def context_for(self, event: Event) -> Context:
         """The user (created on first contact) and the language to answer in."""
-        return self.context((await self.read_state(event)).user, event)
+        return self.context((await self.read_state(event, chat=False)).user, event)
 
     async def handle(self, event: Event) -> AsyncIterator[Action]:
         """Process one event; errors become a short apology with a reference id."""
         locale = event.locale_hint or self.default_locale
         try:
-            state = await self.read_state(event)
+            refused = self._rate_limited(event)
+            state = await self.read_state(event, chat=refused is None)
             ctx = self.context(state.user, event)
             locale = ctx.locale
+            if refused is not None:
+                yield SendText(text=rate_limited_message(ctx.locale, refused))
+                return
             async for action in self._dispatch(ctx, state):
                 yield action
         except Exception:
@@ -110,12 +121,18 @@ class Engine:
             log.exception("event failed (ref=%s, kind=%s)", ref, type(event).__name__)
             yield SendText(text=t(locale, "common.error", ref=ref))
 
+    def _rate_limited(self, event: Event) -> RateDecision | None:
+        """The refusal of a message sent too fast (choices are never limited), else ``None``.
+
+        Checked before the turn's read, by platform identity (one per user), so a refused message costs
+        only the read of the user's language: no history, no memory search.
+        """
+        if self.limiter is None or isinstance(event, ChoiceMade):
+            return None
+        decision = self.limiter.check(event.user)
+        return None if decision else decision
+
     async def _dispatch(self, ctx: Context, state: TurnState) -> AsyncIterator[Action]:
-        if self.limiter is not None and not isinstance(ctx.event, ChoiceMade):
-            decision = self.limiter.check(ctx.user.id)
-            if not decision:
-                yield SendText(text=rate_limited_message(ctx.locale, decision))
-                return
         event = ctx.event
         if isinstance(event, FileUploaded | VoiceMessage):
             # Uploads start the heavy work (imports, separation, transcription): limited per user and overall.

@@ -30,11 +30,17 @@ T = TypeVar("T")
 _SQLITE_WORKERS = 2
 
 
+# How long a write waits for SQLite's write lock. VOS's own lock serializes one process's writes, but several
+# processes (Telegram shards, a worker) share the file, and one of them importing a big export holds the lock
+# for its whole transaction (a million messages: ~23 s). Waiting that out beats "database is locked".
+_BUSY_TIMEOUT_S = 60
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -48,7 +54,7 @@ class Database:
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -65,7 +71,7 @@ class Database:
                 echo=echo,
                 pool_size=_SQLITE_WORKERS,
                 max_overflow=0,
-                connect_args={"timeout": 30, "check_same_thread": False},
+                connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
             )
             event.listen(self._sync_engine, "connect", _sqlite_on_connect)
             self._executor = ThreadPoolExecutor(_SQLITE_WORKERS, thread_name_prefix="vos-sqlite")

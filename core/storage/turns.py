@@ -10,6 +10,7 @@ database, so every turn reads the current state.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -26,6 +27,8 @@ from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import Exchange, MemoryStore
 from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
+
+log = logging.getLogger(__name__)
 
 _USER_COLUMNS = (
     UserRow.id,
@@ -194,10 +197,31 @@ def _star_chat(
     if star.status is not StarStatus.ACTIVE:
         return StarChat(star=star, export_version=version, talked=bool(talked))
     history = _history(conn, owner_id, sid, history_turns) if talked else ()
-    memories = None if recall is None else tuple(recall(conn, sid, version))
     return StarChat(
-        star=star, export_version=version, history=history, talked=bool(talked), memories=memories
+        star=star,
+        export_version=version,
+        history=history,
+        talked=bool(talked),
+        memories=_recalled(conn, sid, version, recall),
     )
+
+
+def _recalled(
+    conn: Connection, star_id: str, version: int, recall: Recall | None
+) -> tuple[Exchange, ...] | None:
+    """The memories ``recall`` finds, or ``None`` (the chat searches itself) when it fails.
+
+    The search runs before the safety check has seen the text; a failure here must not fail the turn, or a
+    crisis message would get an apology instead of its help lines. It is the read's last statement, so on
+    PostgreSQL the aborted transaction only has to roll back.
+    """
+    if recall is None:
+        return None
+    try:
+        return tuple(recall(conn, star_id, version))
+    except Exception:
+        log.warning("memory recall in the turn read failed; the chat turn searches again", exc_info=True)
+        return None
 
 
 def _read(
@@ -262,7 +286,8 @@ class TurnRepository:
         def create(conn: Connection) -> TurnState:
             # Another process may create the same user meanwhile: the unique identity keeps one row.
             conn.execute(_INSERT_USER_IF_MISSING.get(conn.dialect.name, _INSERT_USER), new)
-            created = _read(conn, ref, history_turns, searcher)
+            # No recall: a new user has no star, and a failed search must not abort this write.
+            created = _read(conn, ref, history_turns)
             assert created is not None
             return created
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
 from bot.runner import ensure_demo_star
@@ -19,6 +20,7 @@ from core.domain.identity import Locale, Platform, User, UserRef
 from core.domain.stars import StarStatus, TurnRole
 from core.i18n import t
 from core.safety.crisis import crisis_reply
+from core.safety.limits import RateDecision, RateLimiter, rate_limited_message
 from tests.support.app import make_settings
 
 KO = Locale.KO
@@ -205,3 +207,43 @@ async def test_a_crisis_message_gets_the_hand_off_not_the_star(app: App) -> None
     await with_demo_star(app, "c")
     replies = await send(app, text("c", "죽고 싶어"))
     assert replies[-1] == crisis_reply(KO, app.chat.crisis_resources)
+
+
+async def test_a_rate_limited_message_costs_one_read_and_no_memory_search(
+    app: App, hops: Hops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await with_demo_star(app, "q")
+    app.engine.limiter = RateLimiter(rate_per_min=1, burst=1, clock=lambda: 0.0)
+    searched: list[str] = []
+    search_on = app.memory.search_on
+
+    def spy(conn: Connection, star_id: str, message: str, **kwargs: Any) -> Any:
+        searched.append(message)
+        return search_on(conn, star_id, message, **kwargs)
+
+    monkeypatch.setattr(app.memory, "search_on", spy)
+    assert len(await send(app, text("q", "비 오는 날 뭐 했어?"))) > 1
+    assert searched == ["비 오는 날 뭐 했어?"]
+    hops.clear()
+    refused = await send(app, text("q", "엄마 밥 먹었어?"))
+    assert refused == [rate_limited_message(KO, RateDecision(allowed=False, retry_after_s=60.0))]
+    # The limiter protects the database too: a refused message reads the user (for the language) only.
+    assert searched == ["비 오는 날 뭐 했어?"] and hops.runs == [False] and hops.sessions == 0
+
+
+async def test_a_crisis_message_gets_the_hand_off_even_when_the_memory_search_fails(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await with_demo_star(app, "x")
+
+    def broken(conn: Connection, *_: object, **__: object) -> Any:
+        return conn.execute(sql_text("SELECT seq FROM no_such_table")).all()  # fails (and aborts, on PG)
+
+    # The turn's read recalls memories before the safety check has seen the text: its failure must not
+    # cost a person in crisis the help lines (the old path answered them before any search).
+    monkeypatch.setattr(app.memory, "search_on", broken)
+    replies = await send(app, text("x", "죽고 싶어"))
+    assert replies[-1] == crisis_reply(KO, app.chat.crisis_resources)
+    ordinary = await send(app, text("x", "엄마 밥 먹었어?"))  # the chat searches again, after the check
+    apology = t(KO, "common.error", ref="REF").split("REF")[0]
+    assert ordinary and not any(r.startswith(apology) for r in ordinary)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.engine import Connection
 
 from core.domain.identity import Locale, Platform, UserRef
@@ -14,6 +17,7 @@ from core.domain.stars import TurnRole
 from core.storage.db import Database
 from core.storage.models import ChatTurnRow
 from core.storage.repositories import ChatRepository, NewTurns, StarRepository, UserRepository
+from core.storage.turns import TurnRepository
 from tests.core.storage.test_repositories import make_star
 
 
@@ -128,5 +132,40 @@ async def test_run_after_dispose_still_works(sqlite_url: str) -> None:
     await database.dispose()
     try:
         assert await database.run(_count) == 0
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.slow
+async def test_a_write_waits_out_another_process_holding_the_write_lock(sqlite_url: str) -> None:
+    # Another bot process importing a big export holds SQLite's write lock for its whole transaction (a
+    # million messages took 22.7 s). The in-process lock cannot cover it: this process's writes must wait in
+    # SQLite's busy timeout, not fail with "database is locked" after 10 s.
+    database = Database(sqlite_url)
+    path = make_url(sqlite_url).database
+    assert path is not None
+    await database.run(_count)  # the database is in WAL mode, as after the bot's first start
+    held = threading.Event()
+
+    def import_elsewhere() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            held.set()
+            time.sleep(11)
+            other.execute("COMMIT")
+        finally:
+            other.close()
+
+    try:
+        holder = asyncio.create_task(asyncio.to_thread(import_elsewhere))
+        await asyncio.to_thread(held.wait, 5)
+        state, user = await asyncio.gather(
+            TurnRepository(database).read(ref("w"), display_name="w", locale=Locale.KO),
+            UserRepository(database).get_or_create(ref("v"), display_name="v", locale=Locale.KO),
+        )
+        await holder
+        assert state.user.platform_user_id == "w" and user.platform_user_id == "v"
+        assert await UserRepository(database).count() == 2
     finally:
         await database.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -207,3 +208,21 @@ async def test_the_read_recalls_the_memories_a_text_brings_back(db: Database, ho
         ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="말 3"
     )
     assert blind.chat is not None and blind.chat.memories is None  # no memory store: the chat searches
+
+
+async def test_two_processes_meeting_a_new_user_at_once_create_one(database_url: str) -> None:
+    # Two Database objects on one database are two bot processes: neither holds the other's write lock.
+    first, second = Database(database_url), Database(database_url)
+    try:
+        for uid in ("a", "b", "c"):
+            states = await asyncio.gather(
+                *(
+                    TurnRepository(db).read(ref(uid), display_name=uid, locale=Locale.KO, history_turns=20)
+                    for db in (first, second, first, second)
+                )
+            )
+            assert len({state.user.id for state in states}) == 1
+        assert await UserRepository(first).count() == 3
+    finally:
+        await first.dispose()
+        await second.dispose()
