@@ -4,7 +4,6 @@ behaviour those reads decide (first contact, flows, /cancel, the AI notice, no o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
 from bot.runner import ensure_demo_star
-from bot.wiring import App, running_app
+from bot.wiring import App
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, TextMessage
@@ -21,7 +20,6 @@ from core.domain.stars import StarStatus, TurnRole
 from core.i18n import t
 from core.safety.crisis import crisis_reply
 from core.safety.limits import RateDecision, RateLimiter, rate_limited_message
-from tests.support.app import make_settings
 
 KO = Locale.KO
 
@@ -37,14 +35,6 @@ class Hops:
     def clear(self) -> None:
         self.runs.clear()
         self.sessions = 0
-
-
-@pytest.fixture
-async def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    monkeypatch.chdir(tmp_path)
-    settings = make_settings(tmp_path, database_url=database_url)
-    async with running_app(settings, use_settings_model=False) as vos:
-        yield vos
 
 
 @pytest.fixture

@@ -45,3 +45,12 @@ async def vos_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     monkeypatch.chdir(tmp_path)
     async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
         yield app
+
+
+@pytest.fixture
+async def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
+    """A migrated app with the offline engine on each database (SQLite; PostgreSQL when configured)."""
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with running_app(settings, use_settings_model=False) as built:
+        yield built

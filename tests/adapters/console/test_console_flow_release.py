@@ -18,25 +18,16 @@ from sqlalchemy import func, select
 
 from bot.demo import DEMO_EXPORT
 from bot.runner import local_user
-from bot.wiring import App, running_app
+from bot.wiring import App
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import FileUploaded
 from core.ports import BlobStore
 from core.storage import models
-from tests.support.app import ScriptedConsole, make_settings
+from tests.support.app import ScriptedConsole
 from tests.support.s3 import stored_keys
 
 ANSWERS = ("1", "엄마", "어머니", "1", "1")  # consent, name, relation, skip notes and dates
-
-
-@pytest.fixture
-async def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    """A whole app with the offline engine on each database."""
-    monkeypatch.chdir(tmp_path)
-    settings = make_settings(tmp_path, database_url=database_url)
-    async with running_app(settings, use_settings_model=False) as built:
-        yield built
 
 
 def _photo(path: Path) -> Path:

@@ -8,16 +8,14 @@ PostgreSQL, driven through its services and the scripted console.
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
-from bot.wiring import App, running_app
+from bot.wiring import App
 from core.domain.identity import User
 from core.domain.meetings import Meeting, MeetingScope, MeetingSource
 from core.domain.stars import Star
@@ -30,19 +28,10 @@ from core.storage.repositories import FlowRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.profiles import VoiceProfileService
 from tests.core.meetings.fakes import write_wav
-from tests.support.app import ScriptedConsole, make_settings
+from tests.support.app import ScriptedConsole
 from tests.support.s3 import stored_keys
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-async def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
-    """A whole app with the offline engine on each database."""
-    monkeypatch.chdir(tmp_path)
-    settings = make_settings(tmp_path, database_url=database_url)
-    async with running_app(settings, use_settings_model=False) as built:
-        yield built
 
 
 async def _star(app: App, name: str) -> tuple[User, Star]:
