@@ -88,7 +88,7 @@ def register_voice_jobs(registry: JobRegistry, flow: VoiceSetupFlow) -> None:
             async with aclosing(steps):
                 async for action in steps:
                     if isinstance(action, ShowProgress):
-                        await ctx.progress(action.fraction, action.text)
+                        await ctx.progress(action.fraction or 0.0, action.text)
         except EngineUnavailable as exc:
             # The error text is all a watcher gets: keep the extra the user is told to install.
             raise EngineUnavailable(f"[{exc.extra or 'voice'}] {exc}", extra=exc.extra) from exc

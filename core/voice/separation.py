@@ -73,7 +73,9 @@ class SeparationResult:
         """The inverse of :meth:`to_data`."""
         return cls(
             speakers=tuple(
-                SpeakerSummary(label=str(label), seconds=float(sec), sample_start=float(a), sample_end=float(b))
+                SpeakerSummary(
+                    label=str(label), seconds=float(sec), sample_start=float(a), sample_end=float(b)
+                )
                 for label, sec, a, b in data["speakers"]
             ),
             turns=tuple(
