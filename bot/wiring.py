@@ -19,6 +19,7 @@ from core.commands import Commands
 from core.domain.meetings import MeetingScope
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
+from core.flows.voice_jobs import register_voice_jobs
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.jobs.ports import JobQueue
 from core.jobs.registry import JobRegistry, echo_job
@@ -221,8 +222,12 @@ def build_app(
         ),
         stt_missing=stt_missing,
     )
+    job_repo = JobRepository(db)
+    job_registry = JobRegistry()  # kinds are registered below, once their services exist
+    jobs = build_job_queue(settings, job_repo, job_registry)
     voice_setup = VoiceSetupFlow(
         profiles=voice_profiles,
+        jobs=jobs,
         consents=consents,
         engines=build_speaker_engines(settings),
         voice=voice,
@@ -252,11 +257,9 @@ def build_app(
         voice_profiles=voice_profiles,
     )
     meetings = build_meeting_service(settings, db, blobs, model)
-    job_repo = JobRepository(db)
-    job_registry = JobRegistry()
     job_registry.register("echo", echo_job)
     register_meeting_jobs(job_registry, meetings)
-    jobs = build_job_queue(settings, job_repo, job_registry)
+    register_voice_jobs(job_registry, voice_setup)
     meeting_commands = MeetingCommands(
         meetings,
         jobs=jobs,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -26,7 +26,7 @@ async def with_progress(
     *,
     progress_id: str,
     describe: Callable[[str], str],
-) -> AsyncIterator[Action]:
+) -> AsyncGenerator[Action, None]:
     """Await ``work(report)``; each ``report(fraction, word)`` becomes one ``ShowProgress`` as it happens.
 
     The work is awaited here (never left running): closing the generator early cancels it, and its

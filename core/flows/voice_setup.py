@@ -2,7 +2,8 @@
 
 Steps: ``consent`` (a separate, explicit consent, stored with its wording) → ``mode`` (only when a profile
 exists: add a recording or start over) → ``recording`` → ``count`` (how many people speak) → separation with
-progress → ``pick`` (new profile) or matching by embedding (added recording). Heavy work runs in threads.
+progress → ``pick`` (new profile) or matching by embedding (added recording). Heavy work runs in threads;
+separation runs as a ``voice_separate`` job (:mod:`core.flows.voice_jobs`), on a worker when there are any.
 
 The recording is decoded once, when it arrives: its samples wait on disk (``decoded_path``) for the later
 steps, since the user may answer minutes later or after a restart, and are deleted when the flow ends,
@@ -19,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText
+from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.audio import SpeakerTurn
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage, VoiceMessage
 from core.flows.base import flow_choice, flow_value
 from core.flows.progress import Outcome, with_progress
+from core.flows.voice_jobs import VOICE_SEPARATE, separation_key, separation_payload, unavailable
 from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
+from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.ports import Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
 from core.storage.repositories import ConsentRepository
 from core.voice.audio import AudioError, decode_audio, save_samples
@@ -32,7 +35,7 @@ from core.voice.listen import VoiceService
 from core.voice.memories import Remembered, VoiceMemoryService
 from core.voice.profile import NotEnoughSpeech
 from core.voice.profiles import STAR_LABEL, LoadedRecording, VoiceProfileService
-from core.voice.separation import SeparationResult, separate
+from core.voice.separation import SeparationResult
 
 log = logging.getLogger(__name__)
 CONSENT_KIND = "voice_clone"
@@ -87,9 +90,12 @@ class VoiceSetupFlow:
         work_root: Path,
         max_audio_seconds: float,
         max_audio_bytes: int,
+        jobs: JobQueue,
         memories: VoiceMemoryService | None = None,
     ) -> None:
         self.profiles = profiles
+        self.jobs = jobs
+        self._loaded: dict[str, LoadedRecording] = {}
         self.consents = consents
         self.engines = engines
         self.voice = voice
@@ -97,6 +103,10 @@ class VoiceSetupFlow:
         self.max_audio_seconds = max_audio_seconds
         self.max_audio_bytes = max_audio_bytes
         self.memories = memories
+
+    def loaded_here(self, recording_id: str) -> LoadedRecording | None:
+        """The recording's samples when this process's flow holds them while its separation job runs."""
+        return self._loaded.get(recording_id)
 
     def work_dir(self, star_id: str) -> Path:
         """Where a star's speaker samples and timeline go (inside its voice cache, deleted by /forget)."""
@@ -239,24 +249,16 @@ class VoiceSetupFlow:
         progress = f"voice-{ctx.user.id[:8]}"
         yield SendText(text=ctx.tr("voiceflow.separating"))
         outcome: Outcome[SeparationResult] = Outcome()
-        diarizer = self.engines.diarizer
-
-        async def work(report: ProgressCallback) -> SeparationResult:
-            return await separate(audio, sr, diarizer, count, report)
-
+        self._loaded[loaded.recording.id] = loaded  # a job run by this process needs no second load
         try:
-            async for a in with_progress(work, outcome, progress_id=progress, describe=_progress_text(ctx)):
+            async for a in self._separate(ctx, state, count, progress, outcome):
                 yield a
-        except EngineUnavailable as exc:
-            state.finish()
-            yield DeleteProgress(progress_id=progress)
-            yield SendText(
-                text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "voice")
-            )
+        finally:
+            self._loaded.pop(loaded.recording.id, None)
+        if outcome.value is None:  # the engine cannot run: said, and the flow ended
             return
         yield DeleteProgress(progress_id=progress)
         result = outcome.value
-        assert result is not None
         turns = [t for t in result.turns if t.speaker in set(audible_speakers(result))]
         if not turns:
             state.finish()
@@ -272,6 +274,54 @@ class VoiceSetupFlow:
         state.data["speakers"] = audible_speakers(result)
         state.goto("pick")
         yield self._pick_question(ctx, state)
+
+    async def _separate(
+        self,
+        ctx: Context,
+        state: FlowState,
+        count: int | None,
+        progress: str,
+        outcome: Outcome[SeparationResult],
+    ) -> AsyncIterator[Action]:
+        """Run the ``voice_separate`` job and edit one progress message until it ends.
+
+        The job runs wherever the queue runs it (this process, or a worker). A failure other than a
+        missing engine raises, as the separation itself did before it was a job: the flow stays at this
+        step, and answering again re-runs the failed job.
+        """
+        recording_id = state.data["recording_id"]
+        job_id = await self.jobs.submit(
+            VOICE_SEPARATE,
+            separation_payload(
+                user_id=ctx.user.id, star_id=state.data["star_id"], recording_id=recording_id, count=count
+            ),
+            owner_id=ctx.user.id,
+            chat_id=ctx.event.chat_id,
+            idempotency_key=separation_key(recording_id, count),
+        )
+        describe = _progress_text(ctx)
+        shown = (-1.0, "\0")
+        final: JobUpdate | None = None
+        async for update in self.jobs.watch(job_id):
+            if update.final:  # the watch ends after its final update
+                final = update
+                continue
+            # One edit per stage change or 10 %, so chats are not flooded (Telegram allows ~1/s).
+            if update.text != shown[1] or update.fraction - shown[0] >= 0.1:
+                shown = (update.fraction, update.text)
+                yield ShowProgress(progress_id=progress, text=describe(update.text), fraction=update.fraction)
+        if final is not None and final.status is JobStatus.DONE and final.result is not None:
+            outcome.value = SeparationResult.from_data(final.result)
+            return
+        missing = unavailable(final.error if final is not None else None)
+        if missing is None:
+            status = final.status.value if final is not None else "lost"
+            raise RuntimeError(f"voice separation job {job_id} {status}: {final.error if final else ''}")
+        state.finish()
+        yield DeleteProgress(progress_id=progress)
+        yield SendText(
+            text=ctx.tr("common.not_available", feature=missing.message[:120], extra=missing.extra or "voice")
+        )
 
     async def _recording(self, ctx: Context, state: FlowState) -> LoadedRecording | None:
         recording_id = state.data["recording_id"]

@@ -7,7 +7,7 @@ ones (tests and ``bench/separation.py``).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 from typing import Any
@@ -55,6 +55,35 @@ class SeparationResult:
                 {"start": round(t.start, 2), "end": round(t.end, 2), "speaker": t.speaker} for t in self.turns
             ],
         }
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON data that :meth:`from_data` turns back into an equal result (a job's result).
+
+        Unlike :meth:`result_json` nothing is rounded; the embeddings are left out.
+        """
+        return {
+            "speakers": [[s.label, s.seconds, s.sample_start, s.sample_end] for s in self.speakers],
+            "turns": [[t.start, t.end, t.speaker] for t in self.turns],
+            "duration_s": self.duration_s,
+            "engine": self.engine,
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> SeparationResult:
+        """The inverse of :meth:`to_data`."""
+        return cls(
+            speakers=tuple(
+                SpeakerSummary(
+                    label=str(label), seconds=float(sec), sample_start=float(a), sample_end=float(b)
+                )
+                for label, sec, a, b in data["speakers"]
+            ),
+            turns=tuple(
+                SpeakerTurn(start=float(a), end=float(b), speaker=str(label)) for a, b, label in data["turns"]
+            ),
+            duration_s=float(data["duration_s"]),
+            engine=str(data.get("engine") or ""),
+        )
 
     def speaker(self, label: str) -> SpeakerSummary:
         """The summary of ``label``; ``KeyError`` when no such speaker was found."""

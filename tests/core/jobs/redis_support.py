@@ -15,8 +15,17 @@ ROOT = Path(__file__).resolve().parents[3]
 class Workers:
     """``python -m bot worker`` processes on the test's queue; stopped at the end of the test."""
 
-    def __init__(self, tmp_path: Path, db_url: str, redis_url: str, namespace: str, lease_s: float) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        db_url: str,
+        redis_url: str,
+        namespace: str,
+        lease_s: float,
+        jobs_module: str = "tests.core.jobs.sample_jobs",
+    ) -> None:
         self.tmp_path = tmp_path
+        self.jobs_module = jobs_module
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("VOS_")},
             "PYTHONPATH": str(ROOT),
@@ -41,7 +50,7 @@ class Workers:
                             "bot",
                             "worker",
                             "--jobs-module",
-                            "tests.core.jobs.sample_jobs",
+                            self.jobs_module,
                         ],
                         cwd=ROOT,
                         env=self.env,
