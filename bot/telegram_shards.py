@@ -34,16 +34,14 @@ log = logging.getLogger(__name__)
 # One update is at most a few kB of JSON; the limit only stops a runaway line.
 _LINE_LIMIT = 16 * 1024 * 1024
 _STOP_GRACE_S = 60.0
-
-
-class ShardDied(RuntimeError):
-    """A shard process exited while the bot was serving."""
-
-
 _READY = b"ready\n"
 _START_TIMEOUT_S = 300.0
 # A shard reads its socket all the time (updates queue up inside it): a full socket means its loop is stuck.
 _STUCK_S = 120.0
+
+
+class ShardDied(RuntimeError):
+    """A shard process exited while the bot was serving."""
 
 
 class StreamSink:
