@@ -219,6 +219,11 @@ class FasterWhisperSTT:
                     "use a local CTranslate2 directory, a cached model, or packaged:tiny.en / packaged:base",
                     extra="speech",
                 ) from exc
+            from core.backends.whisper_features import block_features
+
+            # The stock extractor holds the whole recording's spectrum at once (1.5 GB for 30 minutes).
+            if hasattr(self._model, "feature_extractor"):
+                self._model.feature_extractor = block_features(self._model.feature_extractor)
             return self._model
 
     def load(self) -> None:
