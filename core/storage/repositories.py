@@ -54,19 +54,28 @@ _FLOW = select(FlowRow.kind, FlowRow.step, FlowRow.data).where(FlowRow.user_id =
 _CLEAR_FLOW = delete(FlowRow).where(FlowRow.user_id == bindparam("user_id")).returning(FlowRow.data)
 
 
-def _user(row: UserRow | Row[Any]) -> User:
+# Plain dict lookups: calling an Enum class by value is several times slower, once per row (hot path).
+_PLATFORMS = {p.value: p for p in Platform}
+_LOCALES = {loc.value: loc for loc in Locale}
+_ROLES = {r.value: r for r in TurnRole}
+_STATUSES = {s.value: s for s in StarStatus}
+
+
+def _user(row: UserRow | Row[Any] | Any) -> User:
+    """A user from anything with ``UserRow``'s attribute names (a model, a Core row, a named tuple)."""
     return User(
         id=row.id,
-        platform=Platform(row.platform),
+        platform=_PLATFORMS[row.platform],
         platform_user_id=row.platform_user_id,
         display_name=row.display_name,
-        locale=Locale(row.locale),
+        locale=_LOCALES[row.locale],
         locale_is_explicit=row.locale_explicit,
         created_at=aware(row.created_at),
     )
 
 
-def _star(row: StarRow | Row[Any]) -> Star:
+def _star(row: StarRow | Row[Any] | Any) -> Star:
+    """A star from anything with ``StarRow``'s attribute names."""
     return Star(
         id=row.id,
         owner_id=row.owner_id,
@@ -77,17 +86,18 @@ def _star(row: StarRow | Row[Any]) -> Star:
         birth_date=row.birth_date,
         death_date=row.death_date,
         photo_blob=row.photo_blob,
-        status=StarStatus(row.status),
+        status=_STATUSES[row.status],
         created_at=aware(row.created_at),
     )
 
 
-def _turn(row: ChatTurnRow | Row[Any]) -> ChatTurn:
+def _turn(row: ChatTurnRow | Row[Any] | Any) -> ChatTurn:
+    """A chat turn from anything with ``ChatTurnRow``'s attribute names."""
     return ChatTurn(
         id=str(row.id),
         user_id=row.user_id,
         star_id=row.star_id,
-        role=TurnRole(row.role),
+        role=_ROLES[row.role],
         text=row.text,
         engine=row.engine,
         created_at=aware(row.created_at),

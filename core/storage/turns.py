@@ -13,20 +13,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, exists, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from core.domain.identity import Locale, Platform, User, UserRef
-from core.domain.stars import ChatTurn, Star, StarStatus, TurnRole
+from core.domain.identity import Locale, User, UserRef
+from core.domain.stars import ChatTurn, Star, StarStatus
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import Exchange, MemoryStore
 from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
+from core.storage.repositories import _star, _turn, _user
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,21 @@ _USER_COLUMNS = (
     UserRow.created_at,
 )
 _FLOW_COLUMNS = (FlowRow.kind, FlowRow.step, FlowRow.data)
+
+
+class _UserValues(NamedTuple):
+    """The user's part of the joined row, under ``UserRow``'s names (for the repositories' row mapper)."""
+
+    id: str
+    platform: str
+    platform_user_id: str
+    display_name: str
+    locale: str
+    locale_explicit: bool
+    created_at: datetime
+
+
+assert _UserValues._fields == tuple(c.key for c in _USER_COLUMNS)
 _STAR_COLUMNS = (
     StarRow.id,
     StarRow.name,
@@ -52,6 +68,25 @@ _STAR_COLUMNS = (
     StarRow.status,
     StarRow.created_at,
 )
+
+
+class _StarValues(NamedTuple):
+    """The star's part of the joined row (and its owner), under ``StarRow``'s names."""
+
+    owner_id: str
+    id: str
+    name: str
+    relation: str
+    participant_name: str
+    notes: str
+    birth_date: Any
+    death_date: Any
+    photo_blob: str | None
+    status: str
+    created_at: datetime
+
+
+assert _StarValues._fields[1:] == tuple(c.key for c in _STAR_COLUMNS)
 # The export's version: the last sequence number of the star's imported messages. Every import that adds a
 # message raises it and messages are only ever deleted with their star, so anything derived from the
 # export alone may be cached under (star id, version). One index lookup (star_id, seq).
@@ -81,7 +116,15 @@ _ACTIVE_STAR = (
     .where(UserRow.id == bindparam("user_id"))
 )
 _HISTORY = (
-    select(ChatTurnRow.id, ChatTurnRow.role, ChatTurnRow.text, ChatTurnRow.engine, ChatTurnRow.created_at)
+    select(
+        ChatTurnRow.id,
+        ChatTurnRow.user_id,
+        ChatTurnRow.star_id,
+        ChatTurnRow.role,
+        ChatTurnRow.text,
+        ChatTurnRow.engine,
+        ChatTurnRow.created_at,
+    )
     .where(
         ChatTurnRow.user_id == bindparam("user_id"),
         ChatTurnRow.star_id == bindparam("star_id"),
@@ -92,11 +135,6 @@ _HISTORY = (
 )
 _INSERT_USER = insert(UserRow)
 _NUSER, _NFLOW = len(_USER_COLUMNS), len(_FLOW_COLUMNS)
-# Plain dict lookups: calling an Enum class by value is several times slower, once per row.
-_PLATFORMS = {p.value: p for p in Platform}
-_LOCALES = {loc.value: loc for loc in Locale}
-_ROLES = {r.value: r for r in TurnRole}
-_STATUSES = {s.value: s for s in StarStatus}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,19 +173,6 @@ class TurnState:
     chat: StarChat | None
 
 
-def _user(values: tuple[Any, ...]) -> User:
-    uid, platform, platform_user_id, display_name, locale, explicit, created = values
-    return User(
-        id=uid,
-        platform=_PLATFORMS[platform],
-        platform_user_id=platform_user_id,
-        display_name=display_name,
-        locale=_LOCALES[locale],
-        locale_is_explicit=explicit,
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
-    )
-
-
 def _flow(values: tuple[Any, ...]) -> RunningFlow | None:
     kind, step, data = values
     return None if kind is None else RunningFlow(kind=kind, step=step, data=dict(data))
@@ -155,18 +180,7 @@ def _flow(values: tuple[Any, ...]) -> RunningFlow | None:
 
 def _history(conn: Connection, user_id: str, star_id: str, limit: int) -> tuple[ChatTurn, ...]:
     rows = conn.execute(_HISTORY, {"user_id": user_id, "star_id": star_id, "limit": limit}).all()
-    return tuple(
-        ChatTurn(
-            id=str(turn_id),
-            user_id=user_id,
-            star_id=star_id,
-            role=_ROLES[role],
-            text=text,
-            engine=engine,
-            created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
-        )
-        for turn_id, role, text, engine, created in reversed(rows)
-    )
+    return tuple(_turn(row) for row in reversed(rows))
 
 
 # Searches the star's memory inside the read's hop: (connection, star id, export version) -> exchanges.
@@ -179,20 +193,9 @@ def _star_chat(
     """``values``: the star's columns, its export version and the talked flag (all ``None``: no star)."""
     if values[0] is None:
         return StarChat(star=None)
-    sid, name, relation, participant, notes, birth, death, photo, status, created, version, talked = values
-    star = Star(
-        id=sid,
-        owner_id=owner_id,
-        name=name,
-        relation=relation,
-        participant_name=participant,
-        notes=notes,
-        birth_date=birth,
-        death_date=death,
-        photo_blob=photo,
-        status=_STATUSES[status],
-        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
-    )
+    *columns, version, talked = values
+    star = _star(_StarValues(owner_id, *columns))
+    sid = star.id
     version = -1 if version is None else int(version)
     if star.status is not StarStatus.ACTIVE:
         return StarChat(star=star, export_version=version, talked=bool(talked))
@@ -233,7 +236,7 @@ def _read(
     if row is None:
         return None
     values = tuple(row)
-    user = _user(values[:_NUSER])
+    user = _user(_UserValues(*values[:_NUSER]))
     flow = _flow(values[_NUSER : _NUSER + _NFLOW])
     if history_turns is None or flow is not None:
         return TurnState(user=user, flow=flow, chat=None)
