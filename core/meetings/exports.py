@@ -94,7 +94,7 @@ def _summary_lines(summary: MeetingSummary, tr: Translator) -> list[tuple[str, l
     for a in summary.action_items:
         extra = [
             tr("meetings.export.owner", owner=a.owner) if a.owner else "",
-            tr("meetings.export.due", due=a.due) if a.due else "",
+            tr("meetings.export.due", due=a.due_text()) if a.due_text() else "",
         ]
         meta = "; ".join(x for x in extra if x)
         actions.append(f"{a.text}" + (f" ({meta})" if meta else "") + f" [{_cite(a.at)}]")
