@@ -382,15 +382,17 @@ def meeting_list(user: UserOpt = "local", guild: GuildOpt = None, json_out: Json
 
 
 @meeting_app.command("summary")
-def meeting_summary(meeting_id: str, user: UserOpt = "local", guild: GuildOpt = None) -> None:
-    """A meeting's abstract, decisions, action items and open questions."""
+def meeting_summary(
+    meeting_id: str, user: UserOpt = "local", guild: GuildOpt = None, json_out: JsonOpt = False
+) -> None:
+    """A meeting's abstract, decisions, action items (owner, due) and open questions."""
     from bot.meetings import cli_summary
 
     settings = settings_or_exit()
-    text = run_async(lambda: cli_summary(settings, user, guild, meeting_id))
-    if text is None:
+    result = run_async(lambda: cli_summary(settings, user, guild, meeting_id, as_json=json_out))
+    if result is None:
         raise _fail(f"no processed meeting {meeting_id!r} for this user", 1)
-    typer.echo(text)
+    typer.echo(json.dumps(result, ensure_ascii=False) if isinstance(result, dict) else result)
 
 
 @meeting_app.command("ask")

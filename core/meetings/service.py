@@ -277,7 +277,13 @@ class MeetingService:
         segments = as_transcript(await self.repo.segments(meeting_id))
         summary = MeetingSummary.from_dict(dict(meeting.summary)) if meeting.summary else None
         return await asyncio.to_thread(
-            export, segments, fmt, title=meeting.title, locale=locale, summary=summary
+            export,
+            segments,
+            fmt,
+            title=meeting.title,
+            locale=locale,
+            summary=summary,
+            meeting=meeting_record(meeting),
         )
 
     async def talk_time_png(self, scope: MeetingScope, meeting_id: str, locale: Locale) -> bytes | None:
@@ -327,6 +333,17 @@ def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
     return [TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments]
 
 
+def meeting_record(meeting: Meeting) -> dict[str, object]:
+    """The meeting's identity in the JSON export and ``vos meeting summary --json``."""
+    return {
+        "id": meeting.id,
+        "title": meeting.title,
+        "date": meeting.created_at.isoformat(),
+        "duration_s": round(meeting.duration_s, 3),
+        "language": meeting.language or "",
+    }
+
+
 def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSummary:
     """The summary with a speaker's name changed in its speaker and owner fields."""
     names = {old: new}
@@ -340,4 +357,4 @@ def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSum
     )
 
 
-__all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "rename_in_summary"]
+__all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "meeting_record", "rename_in_summary"]
