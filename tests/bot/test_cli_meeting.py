@@ -70,7 +70,9 @@ def test_import_list_summary_export_ask(tmp_path: Path) -> None:
     assert doc["meeting"]["language"] == "en"
     assert set(doc["summary"]) >= {"abstract", "decisions", "action_items", "open_questions", "language"}
     assert any("budget" in a["text"].lower() and a["due"] for a in doc["summary"]["action_items"])
-    exported_json = json.loads(cli.invoke(app, ["meeting", "export", meeting["id"], "--format", "json"]).stdout)
+    exported_json = json.loads(
+        cli.invoke(app, ["meeting", "export", meeting["id"], "--format", "json"]).stdout
+    )
     speakers = {s["speaker"] for s in exported_json["segments"]}
     assert all(a["owner"] in speakers | {None} for a in doc["summary"]["action_items"])
     assert exported_json["summary"] == doc["summary"]

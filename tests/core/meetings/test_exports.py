@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 
@@ -128,7 +129,9 @@ def test_subtitles_are_readable_cues_that_never_overlap() -> None:
     segments = [
         TranscriptSegment(start=0.0, end=47.0, text=long_talk, speaker="Sam"),
         TranscriptSegment(start=20.0, end=24.0, text="Sorry to cut in, quick question here.", speaker="Kim"),
-        TranscriptSegment(start=50.0, end=53.0, text="오늘 회의는 여기까지 하겠습니다. 수고하셨습니다.", speaker="민수"),
+        TranscriptSegment(
+            start=50.0, end=53.0, text="오늘 회의는 여기까지 하겠습니다. 수고하셨습니다.", speaker="민수"
+        ),
     ]
     out = cues(segments, label=lambda s: f"{s.speaker}:")
     assert len(out) > 7
@@ -136,7 +139,7 @@ def test_subtitles_are_readable_cues_that_never_overlap() -> None:
         assert cue.end - cue.start <= MAX_CUE_SECONDS + 1e-6
         assert 1 <= len(cue.lines) <= 2
         assert all(len(line) <= MAX_LINE_CHARS for line in cue.lines)
-    for first, second in zip(out, out[1:], strict=False):
+    for first, second in itertools.pairwise(out):
         assert first.end <= second.start
     words = " ".join(" ".join(c.lines) for c in out if c.speaker == "Sam").replace("Sam: ", "").split()
     assert [w for w in words if w != "Sam:"] == long_talk.split()  # nothing lost or reordered
