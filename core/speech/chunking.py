@@ -35,7 +35,8 @@ def _frame_levels(audio: Audio, frame: int) -> np.ndarray:
     if usable <= 0:
         return np.zeros(0, dtype=np.float32)
     frames = np.asarray(audio[:usable], dtype=np.float32).reshape(-1, frame)
-    return np.sqrt(np.mean(frames * frames, axis=1))
+    levels: np.ndarray = np.sqrt(np.mean(frames * frames, axis=1))
+    return levels
 
 
 def speech_chunks(
