@@ -412,7 +412,7 @@ def meeting_ask(
 def meeting_export(
     meeting_id: str,
     *,
-    fmt: Annotated[str, typer.Option("--format", help="md, srt, vtt, json or docx")] = "md",
+    fmt: Annotated[str, typer.Option("--format", help="md, srt, vtt, json, docx or pdf")] = "md",
     out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")] = None,
     user: UserOpt = "local",
     guild: GuildOpt = None,
@@ -424,9 +424,9 @@ def meeting_export(
     try:
         export_format = ExportFormat(fmt)
     except ValueError:
-        raise _fail("--format must be md, srt, vtt, json or docx") from None
-    if export_format is ExportFormat.DOCX and out is None:
-        raise _fail("--format docx needs --out PATH")
+        raise _fail("--format must be md, srt, vtt, json, docx or pdf") from None
+    if export_format in (ExportFormat.DOCX, ExportFormat.PDF) and out is None:
+        raise _fail(f"--format {export_format.value} needs --out PATH")
     settings = settings_or_exit()
     result = run_async(lambda: cli_export(settings, user, guild, meeting_id, export_format))
     if result is None:

@@ -1,4 +1,4 @@
-"""Meeting exports with speakers and timestamps: Markdown, SRT, WebVTT, JSON and DOCX."""
+"""Meeting exports with speakers and timestamps: Markdown, SRT, WebVTT, JSON, DOCX and PDF."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
@@ -23,6 +24,7 @@ class ExportFormat(StrEnum):
     VTT = "vtt"
     JSON = "json"
     DOCX = "docx"
+    PDF = "pdf"
 
 
 def timestamp(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
@@ -166,6 +168,30 @@ def to_docx(
     return buffer.getvalue()
 
 
+def _pdf(
+    segments: Sequence[TranscriptSegment],
+    *,
+    title: str,
+    locale: Locale,
+    summary: MeetingSummary | None,
+    font_path: Path | None,
+) -> bytes:
+    from core.chart_fonts import hangul_font
+    from core.meetings.pdf_export import to_pdf
+
+    tr = Translator(locale)
+    return to_pdf(
+        _spoken(segments),
+        title=title or tr("meetings.export.transcript"),
+        summary_sections=_summary_lines(summary, tr) if summary else [],
+        transcript_heading=tr("meetings.export.transcript"),
+        summary_heading=tr("meetings.export.summary"),
+        generated=tr("meetings.export.generated", date=date.today().isoformat()),
+        line=lambda s: (f"[{timestamp(s.start, hours=False)}] {_speaker(s, tr)}:", " ".join(s.text.split())),
+        font_path=hangul_font(font_path),
+    )
+
+
 def export(
     segments: Sequence[TranscriptSegment],
     fmt: ExportFormat | str,
@@ -174,8 +200,10 @@ def export(
     locale: Locale = Locale.EN,
     summary: MeetingSummary | None = None,
     meeting: Mapping[str, object] | None = None,
+    font_path: Path | None = None,
 ) -> bytes:
-    """Export in ``fmt``; text formats are UTF-8. ``meeting`` is the JSON export's meeting record."""
+    """Export in ``fmt``; text formats are UTF-8. ``meeting`` is the JSON export's meeting record;
+    ``font_path`` a font with Hangul for PDF (found among installed fonts when not given)."""
     match ExportFormat(fmt):
         case ExportFormat.MD:
             return to_markdown(segments, title=title, locale=locale, summary=summary).encode()
@@ -187,3 +215,5 @@ def export(
             return to_json(segments, title=title, summary=summary, meeting=meeting).encode()
         case ExportFormat.DOCX:
             return to_docx(segments, title=title, locale=locale, summary=summary)
+        case ExportFormat.PDF:
+            return _pdf(segments, title=title, locale=locale, summary=summary, font_path=font_path)

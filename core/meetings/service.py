@@ -285,6 +285,7 @@ class MeetingService:
             locale=locale,
             summary=summary,
             meeting=meeting_record(meeting),
+            font_path=self.chart_font,
         )
 
     async def talk_time_png(self, scope: MeetingScope, meeting_id: str, locale: Locale) -> bytes | None:

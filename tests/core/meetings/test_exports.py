@@ -145,3 +145,24 @@ def test_subtitles_are_readable_cues_that_never_overlap() -> None:
     assert [w for w in words if w != "Sam:"] == long_talk.split()  # nothing lost or reordered
     srt = to_srt(segments)
     assert "Kim: Sorry to cut in" in srt
+
+
+def test_pdf_export_carries_summary_and_korean_transcript() -> None:
+    from core.chart_fonts import hangul_font
+
+    if hangul_font() is None:
+        pytest.skip("no Hangul font installed (apt-get install fonts-nanum)")
+    data = export(SEGMENTS, "pdf", title="주간 회의", locale=Locale.KO, summary=SUMMARY)
+    assert data.startswith(b"%PDF-")
+    assert len(data) > 2000
+    assert b"/FontFile2" in data  # the Hangul font is embedded (subset)
+
+
+def test_pdf_without_a_hangul_font_says_which_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.meetings import pdf_export
+
+    monkeypatch.setattr("core.chart_fonts.hangul_font", lambda explicit=None: None)
+    with pytest.raises(pdf_export.PdfFontMissing, match="fonts-nanum"):
+        export(SEGMENTS, "pdf", title="주간 회의", locale=Locale.KO, summary=SUMMARY)
+    latin = [s for s in SEGMENTS if s.text.isascii() and (s.speaker or "").isascii()]
+    assert export(latin, "pdf", title="Weekly", locale=Locale.EN).startswith(b"%PDF-")
