@@ -58,11 +58,10 @@ def to_pdf(
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
-    newline = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
     def paragraph(text: str, size: float, gap: float = 1.5) -> None:
         pdf.set_font(family, size=size)
-        pdf.multi_cell(width, size * 0.5, text, **newline)
+        pdf.multi_cell(width, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(gap)
 
     paragraph(title, 18, 2)
