@@ -7,6 +7,7 @@ text raises ``PdfFontMissing`` naming the package to install.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def to_pdf(
     """A PDF of the meeting; ``line`` gives each segment's ``(time and speaker, text)``."""
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
+
+    # fontTools lists every font table it cannot subset (hinting tables of NanumGothic): not our news.
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
     texts = [title, *[h for h, _ in summary_sections], *[x for _, lines in summary_sections for x in lines]]
     texts += [s.text for s in segments] + [line(s)[0] for s in segments]
