@@ -96,6 +96,11 @@ class TTSSettings(_Section):
     backend: Literal["espeak", "xtts"] = "espeak"
     xtts_model_dir: Path | None = None
     xtts_accept_cpml: bool = False
+    # Every synthesized note starts with this, in its language (EU AI Act Art. 50 Code of Practice).
+    disclaimer: bool = True
+    disclaimer_ko: str = "AI가 만든 목소리입니다."
+    disclaimer_en: str = "This voice is made by AI."
+    watermark: bool = True
 
 
 class LimitsSettings(_Section):

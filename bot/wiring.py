@@ -56,9 +56,12 @@ from core.storage.turns import TurnRepository
 from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
+from core.voice.marking import MarkingOptions
 from core.voice.memories import VoiceMemoryService
 from core.voice.memory_commands import VoiceMemoryCommands
 from core.voice.profiles import VoiceProfileService
+from core.voice.provenance import ProvenanceLog
+from core.voice.verify_commands import VerifyCommands
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +155,15 @@ def build_speaker_engines(settings: Settings) -> SpeakerEngines | None:
     return SpeakerEngines(diarizer=diarizer, encoder=encoder)
 
 
+def marking_options(settings: Settings) -> MarkingOptions:
+    """What every synthesized note carries (spoken disclaimer, watermark), from ``VOS_TTS__*``."""
+    return MarkingOptions(
+        disclaimer=settings.tts.disclaimer,
+        wording=(("ko", settings.tts.disclaimer_ko), ("en", settings.tts.disclaimer_en)),
+        watermark=settings.tts.watermark,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -208,7 +220,19 @@ def build_app(
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
-    voice = VoiceService(synth, guard, data / "voice_cache", profiles=voice_profiles) if synth else None
+    issued = ProvenanceLog(data / "provenance")
+    voice = (
+        VoiceService(
+            synth,
+            guard,
+            data / "voice_cache",
+            profiles=voice_profiles,
+            marking=marking_options(settings),
+            provenance=issued,
+        )
+        if synth
+        else None
+    )
     stt_missing = ""
     if stt is None:
         stt, stt_missing = build_speech_to_text(settings)
@@ -270,6 +294,8 @@ def build_app(
     router.commands["voicereply"] = voice_chat.toggle
     meeting_commands.register(router)
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
+    verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
+    verify_commands.register(router)
     commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
@@ -292,6 +318,7 @@ def build_app(
     )
     commands.engine = engine
     meeting_commands.engine = engine
+    verify_commands.engine = engine
     admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,
