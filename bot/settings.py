@@ -119,6 +119,8 @@ class SafetySettings(_Section):
     ``VOS_SAFETY__HELP_LINES='{"en": [["988 Suicide & Crisis Lifeline", "988"]]}'``."""
 
     help_lines: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    # "You are talking with an AI" again after this many hours of conversation (0: only at the start).
+    ai_reminder_hours: float = Field(default=3.0, ge=0)
 
 
 class MeetingSettings(_Section):

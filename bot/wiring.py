@@ -35,6 +35,7 @@ from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesize
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
+from core.safety.reminder import AiReminder
 from core.safety.rights import DataRightsService
 from core.storage.blob_gc import BlobGarbageCollector
 from core.storage.blob_references import BlobReferenceRepository
@@ -313,6 +314,7 @@ def build_app(
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
         turns=TurnRepository(db, memory),
+        reminder=AiReminder(settings.safety.ai_reminder_hours),
         references=references,
         blobs=blobs,
     )

@@ -134,3 +134,20 @@ def test_a_forged_record_is_not_trusted(tmp_path: Path) -> None:
     assert issued.find(note) is None
     assert oct((tmp_path / "prov" / "provenance.key").stat().st_mode & 0o777) == "0o600"
     assert shutil.which("espeak-ng")
+
+
+async def test_the_ai_reminder_comes_back_after_three_hours_of_conversation(vos_app: App) -> None:
+    now = [1000.0]
+    vos_app.engine.reminder.clock = lambda: now[0]
+    console = ScriptedConsole(vos_app)
+    await ensure_demo_star(vos_app, await local_user(vos_app, "local"))
+    first = await console.say("엄마 나 왔어")
+    assert "AI" in first  # the notice at the start
+    for minutes in (30, 60, 90, 120, 150, 170):
+        now[0] = 1000.0 + minutes * 60
+        assert "다시 알려 드려요" not in await console.say("오늘 날씨 좋다")
+    now[0] = 1000.0 + 3 * 3600 + 5
+    out = await console.say("엄마 뭐해?")
+    assert "다시 알려 드려요" in out and "흉내 내는 AI" in out
+    now[0] += 60
+    assert "다시 알려 드려요" not in await console.say("밥 먹었어?")
