@@ -93,7 +93,10 @@ class DiarizerSettings(_Section):
 class TTSSettings(_Section):
     """Speech synthesis."""
 
-    backend: Literal["espeak", "xtts"] = "espeak"
+    backend: Literal["espeak", "qwen3", "chatterbox", "xtts"] = "espeak"
+    # Qwen3-TTS (Apache-2.0, the recommended clone): a local directory or a model name.
+    qwen_model: str = "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
+    chatterbox_model_dir: Path | None = None
     xtts_model_dir: Path | None = None
     xtts_accept_cpml: bool = False
     # Every synthesized note starts with this, in its language (EU AI Act Art. 50 Code of Practice).

@@ -116,6 +116,14 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
     try:
+        if settings.tts.backend == "qwen3":
+            from core.backends.qwen3_tts_synthesizer import Qwen3TTSOptions, Qwen3TTSSynthesizer
+
+            return Qwen3TTSSynthesizer(Qwen3TTSOptions(model=settings.tts.qwen_model))
+        if settings.tts.backend == "chatterbox":
+            from core.backends.chatterbox_synthesizer import ChatterboxOptions, ChatterboxSynthesizer
+
+            return ChatterboxSynthesizer(ChatterboxOptions(model_dir=settings.tts.chatterbox_model_dir))
         if settings.tts.backend == "xtts":
             from core.backends.xtts_synthesizer import XTTSOptions, XTTSSynthesizer
 

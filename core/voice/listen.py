@@ -106,7 +106,9 @@ class VoiceService:
         async with lock:
             if not path.exists():
                 speech = await self.synthesizer.synthesize(text, language=language, voice=voice)
-                lead = await disclaimer_audio(self.synthesizer, self.marking, language, speech.sample_rate)
+                lead = await disclaimer_audio(
+                    self.synthesizer, self.marking, language, speech.sample_rate, voice
+                )
                 samples = await asyncio.to_thread(mark, speech, lead, self.marking)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".part.ogg")

@@ -1,9 +1,9 @@
 """What every synthesized note carries before it is encoded: a spoken disclaimer, then the watermark.
 
 The EU Code of Practice on AI-generated content asks for a spoken disclaimer at the start of audio-only
-content; Korea's AI Basic Act asks that synthetic voices be labelled clearly. The disclaimer ("AI 음성입니다"
-/ "AI voice") is spoken in the note's language with the engine's default voice (not the star's), followed
-by a short pause, and the whole note is then watermarked (``core.voice.watermark``).
+content; Korea's AI Basic Act asks that synthetic voices be labelled clearly. The disclaimer
+("AI가 만든 목소리입니다." / "This voice is made by AI.") is spoken in the note's language, followed by a
+short pause, and the whole note is then watermarked (``core.voice.watermark``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.ports import SpeechSynthesizer, SynthesizedSpeech
+from core.ports import SpeechSynthesizer, SynthesizedSpeech, VoiceSpec
 from core.voice import watermark
 
 PAUSE_S = 0.35
@@ -44,13 +44,20 @@ def _resample(audio: npt.NDArray[np.float32], src: int, dst: int) -> npt.NDArray
 
 
 async def disclaimer_audio(
-    synthesizer: SpeechSynthesizer, options: MarkingOptions, language: str, sample_rate: int
+    synthesizer: SpeechSynthesizer,
+    options: MarkingOptions,
+    language: str,
+    sample_rate: int,
+    voice: VoiceSpec | None = None,
 ) -> npt.NDArray[np.float32] | None:
-    """The spoken disclaimer at ``sample_rate`` (``None`` when switched off)."""
+    """The spoken disclaimer at ``sample_rate`` (``None`` when switched off). A cloning engine says it in
+    the note's own voice (it has no other); others in their default voice."""
     words = options.words(language)
     if not options.disclaimer or not words:
         return None
-    spoken = await synthesizer.synthesize(words, language=language, voice=None)
+    spoken = await synthesizer.synthesize(
+        words, language=language, voice=voice if synthesizer.clones_voice else None
+    )
     samples = np.asarray(spoken.audio, dtype=np.float32)
     return _resample(samples, spoken.sample_rate, sample_rate)
 
