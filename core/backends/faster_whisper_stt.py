@@ -273,7 +273,7 @@ class FasterWhisperSTT:
             duration_s=float(info.duration),
             segments=kept,
             engine=self.name,
-            language_probability=float(info.language_probability) if detected else 1.0,
+            language_probability=float(getattr(info, "language_probability", 1.0)) if detected else 1.0,
         )
 
     async def transcribe(
