@@ -266,6 +266,7 @@ def safety_check(
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    from core.extras import install_hint
     from core.ports import EngineUnavailable
     from core.voice.audio import AudioError
 
@@ -274,7 +275,8 @@ def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str
     except AudioError as exc:
         raise _fail(exc.message("en"), 1) from None
     except EngineUnavailable as exc:
-        hint = f" (pip install 'vos[{exc.extra}]')" if exc.extra else ""
+        known = install_hint(exc.extra) if exc.extra else ""
+        hint = f" ({known})" if known and known not in str(exc) else ""
         raise _fail(f"{exc}{hint}", 1) from None
 
 

@@ -15,6 +15,7 @@ from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
+from core.extras import install_hint
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar
@@ -111,7 +112,7 @@ def telegram_adapter_config(settings: Settings) -> Any:
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
         raise SystemExit(
-            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'"
+            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: " + install_hint("telegram")
         ) from exc
     tg = settings.telegram
     assert tg.token is not None
@@ -155,7 +156,7 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         from adapters.discord.config import DiscordAdapterConfig
     except ImportError as exc:
         raise SystemExit(
-            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: pip install 'vos[discord]'"
+            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: " + install_hint("discord")
         ) from exc
     dc = settings.discord
     assert dc.token is not None

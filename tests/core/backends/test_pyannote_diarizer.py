@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import core.backends.pyannote_diarizer as pd
+from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable
 
 
@@ -57,7 +58,7 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(EngineUnavailable) as info:
         pd._load_pipeline("/models/community-1", None, "cpu")
     assert info.value.extra == "pyannote"
-    assert "vos[pyannote]" in str(info.value)
+    assert install_hint("pyannote") in str(info.value)
 
 
 async def test_diarize_converts_pipeline_output(monkeypatch: pytest.MonkeyPatch) -> None:

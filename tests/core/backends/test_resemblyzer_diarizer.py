@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable, SpeakerEncoder
 
 pytest.importorskip("scipy")
@@ -80,7 +81,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(EngineUnavailable) as info:
         encoder.embed(np.zeros(16000, dtype=np.float32))
     assert info.value.extra == "voice"
-    assert "vos[voice]" in str(info.value)
+    assert install_hint("voice") in str(info.value)
 
 
 @pytest.mark.ml
