@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from bot.settings import _unknown_env_keys
+from tests.support.extras import need
 
-yaml = pytest.importorskip("yaml")
+yaml = need("yaml")
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"bot", "worker", "worker-gpu", "postgres", "redis", "minio"}
 

@@ -12,6 +12,7 @@ import pytest
 import core.backends.pyannote_diarizer as pd
 from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable
+from tests.support.extras import need
 
 
 @dataclass
@@ -62,7 +63,7 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 async def test_diarize_converts_pipeline_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need("torch")
     fake = FakePipeline()
     loads: list[tuple[Any, ...]] = []
     monkeypatch.setattr(pd, "_load_pipeline", lambda *args: loads.append(args) or fake)

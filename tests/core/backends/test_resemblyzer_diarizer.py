@@ -9,8 +9,9 @@ import pytest
 
 from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable, SpeakerEncoder
+from tests.support.extras import need
 
-pytest.importorskip("scipy")
+need("scipy")
 from core.backends.resemblyzer_diarizer import (
     ResemblyzerDiarizer,
     cluster_embeddings,
@@ -86,8 +87,8 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.ml
 def test_encoder_loads_once_and_closes() -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("resemblyzer")
+    need("torch")
+    need("resemblyzer")
     rng = np.random.default_rng(4)
     diarizer = ResemblyzerDiarizer()
     audio = (0.1 * rng.standard_normal(32000)).astype(np.float32)
