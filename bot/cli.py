@@ -79,10 +79,12 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
 @app.command()
 def run() -> None:
     """Start every configured adapter (the console when no platform token is set)."""
-    from bot.runner import run_bot
+    from bot.runner import nothing_to_serve, run_bot
     from bot.telegram_shards import ShardDied
 
     settings = settings_or_exit()
+    if (reason := nothing_to_serve(settings)) is not None:
+        raise _fail(reason, 1)
     setup_logging(settings)
     try:
         run_async(lambda: run_bot(settings))
