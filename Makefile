@@ -39,7 +39,7 @@ console: install
 	$(VENV)/bin/vos console
 
 test: system-packages install-all  ## the whole suite, for real: every CPU extra and the system packages
-	$(PY) -m pytest -q
+	VOS_TEST_REQUIRE_EXTRAS=1 $(PY) -m pytest -q  # a missing CPU extra fails instead of skipping
 
 test-fast: install  ## daily work: the core install, no slow or ML tests
 	$(PY) -m pytest -q -m "not slow and not ml"

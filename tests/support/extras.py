@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 from types import ModuleType
 
 import pytest
 
-from core.extras import install_hint
+from core.extras import INSTALL_ALL, install_hint
+
+REQUIRE_ENV = "VOS_TEST_REQUIRE_EXTRAS"
+"""``make test`` sets it to 1: it installed every CPU extra, so a missing one is a failure, not a skip."""
 
 EXTRA_OF: dict[str, str | None] = {
     "faster_whisper": "speech",
@@ -39,13 +44,27 @@ EXTRA_OF: dict[str, str | None] = {
 
 def skip_reason(module: str) -> str:
     """Why a test needing ``module`` is skipped: the extra and the command that installs it."""
-    extra = EXTRA_OF[module.split(".", 1)[0]]
+    top = module.split(".", 1)[0]
+    if top not in EXTRA_OF:
+        return f"{module} is not installed (not in any VOS extra)"
+    extra = EXTRA_OF[top]
     if extra is None:
         return f"{module} (a core dependency) is missing: {install_hint()}"
     return f"needs the '{extra}' extra ({module} is missing): {install_hint(extra)}"
 
 
+def required(extra: str | None) -> bool:
+    """Whether this run promised ``extra`` (``make test``: every CPU extra, the dev tools and the core)."""
+    return os.environ.get(REQUIRE_ENV) == "1" and (extra is None or extra == "dev" or extra in INSTALL_ALL)
+
+
 def need(module: str) -> ModuleType:
-    """Import ``module`` or skip, naming the extra that provides it."""
+    """Import ``module`` or skip, naming the extra that provides it (fail where the extra was promised)."""
     __tracebackhide__ = True  # the skip is reported at the caller's line
+    top = module.split(".", 1)[0]
+    if top in EXTRA_OF and required(EXTRA_OF[top]):
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            pytest.fail(f"{skip_reason(module)}; {REQUIRE_ENV}=1 promised it: {exc}")
     return pytest.importorskip(module, reason=skip_reason(module))
