@@ -114,6 +114,7 @@ def test_the_installed_wheel_migrates_chats_and_builds_prompts(wheel: Path, tmp_
         return done.stdout
 
     run(str(vos), "db", "upgrade")
+    assert "agree" in run(str(vos), "db", "check")
     assert (tmp_path / "data").is_dir()
     chat = run(str(vos), "console", "--script", "-", stdin="밥 먹었어?\n")
     assert "you> 밥 먹었어?" in chat
