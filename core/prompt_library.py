@@ -18,7 +18,7 @@ from core.ports import PromptMessage
 PROMPTS_PACKAGE = "prompts"
 
 
-class PackageLoader(jinja2.BaseLoader):
+class ResourceLoader(jinja2.BaseLoader):
     """Templates read with importlib.resources (works from a wheel, a zip or a checkout)."""
 
     def __init__(self, package: str) -> None:
@@ -42,7 +42,7 @@ class PackageLoader(jinja2.BaseLoader):
 def environment() -> jinja2.Environment:
     """The shared environment: every prompt renders through it (a missing variable is an error)."""
     env = jinja2.Environment(
-        loader=PackageLoader(PROMPTS_PACKAGE),
+        loader=ResourceLoader(PROMPTS_PACKAGE),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # noqa: S701
         keep_trailing_newline=False,
