@@ -18,7 +18,6 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,9 +25,9 @@ import numpy as np
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.ports import ChatModel, ChatModelError, PromptMessage
+from core.prompt_library import render_messages
 
 log = logging.getLogger(__name__)
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 OFFLINE_ENGINE = "offline"
 
 
@@ -272,21 +271,7 @@ def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int 
 
 def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
     """Render ``prompts/<name>``: its ``{% set system %}`` block, then its body as the user turn."""
-    import jinja2
-
-    # Prompts are plain text for a model, not HTML, so autoescape would only corrupt them.
-    env = jinja2.Environment(  # noqa: S701
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    module = env.get_template(name).make_module(variables)
-    messages = []
-    system = str(getattr(module, "system", "")).strip()
-    if system:
-        messages.append(PromptMessage(role="system", content=system))
-    messages.append(PromptMessage(role="user", content=str(module).strip()))
-    return messages
+    return render_messages(name, **variables)
 
 
 def _fence_safe(text: str) -> str:
