@@ -79,10 +79,12 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
 @app.command()
 def run() -> None:
     """Start every configured adapter (the console when no platform token is set)."""
-    from bot.runner import run_bot
+    from bot.runner import nothing_to_serve, run_bot
     from bot.telegram_shards import ShardDied
 
     settings = settings_or_exit()
+    if (reason := nothing_to_serve(settings)) is not None:
+        raise _fail(reason, 1)
     setup_logging(settings)
     try:
         run_async(lambda: run_bot(settings))
@@ -266,6 +268,7 @@ def safety_check(
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    from core.extras import install_hint
     from core.ports import EngineUnavailable
     from core.voice.audio import AudioError
 
@@ -274,7 +277,8 @@ def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str
     except AudioError as exc:
         raise _fail(exc.message("en"), 1) from None
     except EngineUnavailable as exc:
-        hint = f" (pip install 'vos[{exc.extra}]')" if exc.extra else ""
+        known = install_hint(exc.extra) if exc.extra else ""
+        hint = f" ({known})" if known and known not in str(exc) else ""
         raise _fail(f"{exc}{hint}", 1) from None
 
 

@@ -15,6 +15,7 @@ from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
+from core.extras import install_hint
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar
@@ -80,6 +81,16 @@ async def run_console(
                 await adapter.run_script(fh)
 
 
+def nothing_to_serve(settings: Settings) -> str | None:
+    """Why ``vos run`` cannot start (no platform token and no console fallback), else ``None``."""
+    if settings.telegram.token is not None or settings.discord.token is not None or settings.console_fallback:
+        return None
+    return (
+        "no platform token is set: put VOS_TELEGRAM__TOKEN or VOS_DISCORD__TOKEN in .env "
+        "(VOS_CONSOLE_FALLBACK=false, so there is no console to fall back to)"
+    )
+
+
 async def run_bot(settings: Settings) -> None:
     """Every configured adapter in one TaskGroup; the console when no platform token is set."""
     runners = []
@@ -111,7 +122,7 @@ def telegram_adapter_config(settings: Settings) -> Any:
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
         raise SystemExit(
-            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'"
+            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: " + install_hint("telegram")
         ) from exc
     tg = settings.telegram
     assert tg.token is not None
@@ -155,7 +166,7 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         from adapters.discord.config import DiscordAdapterConfig
     except ImportError as exc:
         raise SystemExit(
-            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: pip install 'vos[discord]'"
+            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: " + install_hint("discord")
         ) from exc
     dc = settings.discord
     assert dc.token is not None

@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     default_locale: Locale = Locale.KO
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_star: bool = True
+    console_fallback: bool = True
+    """``vos run`` without a platform token opens the console; false (deployments): one line, exit 1."""
     llm: LLMSettings = LLMSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -18,6 +18,7 @@ from core.admin import AdminService
 from core.commands import Commands
 from core.domain.meetings import MeetingScope
 from core.engine import Engine
+from core.extras import install_hint
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_jobs import register_voice_jobs
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
@@ -154,7 +155,7 @@ def build_speech_to_text(settings: Settings) -> tuple[SpeechToText | None, str]:
 def build_speaker_engines(settings: Settings) -> SpeakerEngines | None:
     """The diarizer and speaker encoder for /voice; None when the voice extra is not installed."""
     if not all(importlib.util.find_spec(name) for name in ("resemblyzer", "torch")):
-        log.warning("voice setup unavailable: install the 'voice' extra (resemblyzer, torch)")
+        log.warning("voice setup unavailable (resemblyzer, torch): %s", install_hint("voice"))
         return None
     from bot.media import build_diarizer
     from core.backends.resemblyzer_diarizer import ResemblyzerSpeakerEncoder

