@@ -149,6 +149,8 @@ class VoiceSpec:
 
     profile_id: str
     reference_clips: tuple[Path, ...] = ()
+    # What is said in the first reference clip, when known (cloning engines use it to align the voice).
+    reference_text: str | None = None
     median_f0_hz: float | None = None
     words_per_minute: float | None = None
     gender_hint: Literal["female", "male"] | None = None

@@ -268,8 +268,13 @@ class FasterWhisperSTT:
             if on_progress is not None:
                 on_progress(min(1.0, float(seg.end) / duration))
         kept = filter_segments(out, opts.hallucination_filter) if opts.hallucination_filter else tuple(out)
+        detected = not (language or opts.language)
         return Transcript(
-            language=info.language, duration_s=float(info.duration), segments=kept, engine=self.name
+            language=info.language,
+            duration_s=float(info.duration),
+            segments=kept,
+            engine=self.name,
+            language_probability=float(getattr(info, "language_probability", 1.0)) if detected else 1.0,
         )
 
     async def transcribe(
