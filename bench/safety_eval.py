@@ -64,7 +64,10 @@ def report(name: str, messages: Sequence[Message], predicted: Sequence[str], tim
                 f"{_rate(neg_flag, len(sub) - pos):>18}"
             )
     grief = [(m, p) for m, p in pairs if m.category in GRIEF]
-    print(f"grief/longing/grave/guilt false alarms (any flag): {_rate(sum(p != 'safe' for _, p in grief), len(grief))}")
+    print(
+        "grief/longing/grave/guilt false alarms (any flag):",
+        _rate(sum(p != "safe" for _, p in grief), len(grief)),
+    )
     by_cat: dict[tuple[str, str], list[str]] = defaultdict(list)
     for m, p in pairs:
         by_cat[(m.label, m.category)].append(p)
@@ -74,7 +77,10 @@ def report(name: str, messages: Sequence[Message], predicted: Sequence[str], tim
         print(f"  {label:6} {category:15} {_rate(hits, len(preds))}")
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    print(f"time per message: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, max {ordered[-1]:.2f} ms")
+    print(
+        f"time per message: p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms,",
+        f"max {ordered[-1]:.2f} ms",
+    )
 
 
 def main() -> None:

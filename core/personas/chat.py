@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -16,9 +16,20 @@ from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
 from core.ports import ChatModel, ChatModelError
+from core.safety.care import (
+    CARE_VERDICTS,
+    CareOptions,
+    CareState,
+    care_state,
+    check_in,
+    paused_reply,
+    safe_ack,
+    says_safe,
+)
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
+from core.safety.star_lines import screen_star_lines
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
 from core.storage.memory import Exchange, MemoryStore
@@ -34,6 +45,8 @@ class ChatReply:
     bubbles: tuple[str, ...]
     engine: str
     verdict: str = "allow"
+    notices: tuple[str, ...] = ()
+    """Out-of-character lines sent before the bubbles (the check-in after a crisis pause)."""
 
 
 class ChatService:
@@ -52,8 +65,10 @@ class ChatService:
         budget: PromptBudget | None = None,
         history_turns: int = 20,
         crisis_resources: CrisisResources | None = None,
+        care: CareOptions | None = None,
     ) -> None:
         self.crisis_resources = crisis_resources
+        self.care = care or CareOptions()
         self.stars = stars
         self.chats = chats
         self.memory = memory
@@ -87,15 +102,50 @@ class ChatService:
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
         the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
         """
-        verdict = await self.guard.check(text, role="user", locale=locale)
+        verdict = await self.guard.check(
+            text, role="user", locale=locale, conversation=f"{user.id}:{star.id}"
+        )
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
+            await self.safety_events.referral()
             return ChatReply(
                 bubbles=(crisis_reply(locale, self.crisis_resources),), engine="safety", verdict="crisis"
             )
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
             return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
+        state = care_state(
+            await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS), utcnow(), self.care
+        )
+        if state is CareState.PAUSED:
+            if says_safe(text):
+                await self.safety_events.log(user.id, star.id, "in", "safe", ())
+                return ChatReply(bubbles=(safe_ack(locale, star.name),), engine="safety", verdict="safe")
+            return ChatReply(
+                bubbles=(paused_reply(locale, star.name, self.crisis_resources),),
+                engine="safety",
+                verdict="paused",
+            )
+        notices: tuple[str, ...] = ()
+        if state is CareState.RETURNING:
+            await self.safety_events.log(user.id, star.id, "in", "checkin", ())
+            notices = (check_in(locale),)
+        reply = await self._answer(
+            user, star, text, locale, history=history, export_version=export_version, memories=memories
+        )
+        return replace(reply, notices=notices) if notices else reply
+
+    async def _answer(
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        locale: Locale,
+        *,
+        history: list[ChatTurn] | None,
+        export_version: int | None,
+        memories: Sequence[Exchange] | None,
+    ) -> ChatReply:
         if history is None:
             history = await self.chats.recent(user.id, star.id, self.history_turns)
         said = NewTurns(role=TurnRole.USER, texts=(text,), at=utcnow())
@@ -119,14 +169,22 @@ class ChatService:
         except Exception:
             await self.chats.add_many(user.id, star.id, deferred)
             raise
-        safe: list[str] = []
-        for bubble in bubbles:
-            out = await self.guard.check(bubble, role="star", locale=locale)
-            if out.verdict == "block":
-                await self.chats.add_many(user.id, star.id, deferred)
-                await self.safety_events.log(user.id, star.id, "out", "block", out.reasons)
-                return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
-            safe.append(bubble)
+        screened = await screen_star_lines(self.guard, bubbles, locale)
+        if screened.withheld:
+            log.warning(
+                "star line withheld (%s); asking again (star=%s)", ",".join(screened.reasons), star.id
+            )
+            bubbles = await self._compose_again(
+                user, star, text, history, screened.withheld, locale=locale, export_version=export_version
+            )
+            screened = await screen_star_lines(self.guard, bubbles, locale)
+        if screened.scam is not None:
+            await self.chats.add_many(user.id, star.id, deferred)
+            await self.safety_events.log(user.id, star.id, "out", "block", screened.scam.reasons)
+            return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
+        if screened.withheld:
+            await self.safety_events.log(user.id, star.id, "out", "withheld", screened.reasons)
+        safe = list(screened.lines)
         if not safe:
             await self.chats.add_many(user.id, star.id, deferred)
             return ChatReply(
@@ -206,6 +264,42 @@ class ChatService:
             return [], self.model.name
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
 
+    async def _compose_again(
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        history: list[ChatTurn],
+        withheld: tuple[str, ...],
+        *,
+        locale: Locale,
+        export_version: int | None,
+    ) -> list[str]:
+        """A second reply without the withheld lines: the offline engine picks among the other real lines,
+        a model is asked once more; on any failure, nothing (the caller falls back)."""
+        try:
+            if self.model is None:
+                found = await self.memory.search(
+                    star.id, text, limit=MEMORY_LIMIT, export_version=export_version
+                )
+                others = [ex for ex in found if not any(m.text.strip() in withheld for m in ex.reply)]
+                recent = [*(h.text for h in history[-6:] if h.role is TurnRole.STAR), *withheld]
+                return await self.offline.reply(
+                    star.id,
+                    text,
+                    turn_index=len(history),
+                    recent=recent,
+                    export_version=export_version,
+                    exchanges=others,
+                )
+            bubbles, _ = await self._compose(
+                user, star, text, history, locale=locale, export_version=export_version, memories=None
+            )
+            return bubbles
+        except ChatModelError as exc:
+            log.warning("second reply failed for star=%s: %s", star.id, exc)
+            return []
+
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
         lines = await self.offline.frequent_lines(star_id, export_version=export_version)
         return lines[:8]
@@ -215,6 +309,8 @@ def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
     """Bubbles as separate messages with a short typing pause between them."""
 
     async def gen() -> AsyncIterator[Action]:
+        for notice in reply.notices:
+            yield SendText(text=notice, from_star=False)
         for i, bubble in enumerate(reply.bubbles):
             if i:
                 yield TypingPause(seconds=typing_pause_s(bubble))

@@ -80,7 +80,9 @@ class SafetyGuard:
         head_crisis = semantic is not None and scores is not None and semantic.crisis_hit(scores)
         if crisis_rule.crisis or head_crisis:
             reasons = crisis_rule.reasons if crisis_rule.crisis else (SEMANTIC_REASON,)
-            sure = crisis_rule.crisis or (semantic is not None and scores is not None and semantic.crisis_sure(scores))
+            sure = crisis_rule.crisis or (
+                semantic is not None and scores is not None and semantic.crisis_sure(scores)
+            )
             if role != "user":
                 return SafetyVerdict(verdict="block", reasons=(STAR_CRISIS_REASON, *reasons), score=1.0), True
             if conversation is not None and semantic is not None:
@@ -115,7 +117,9 @@ class SafetyGuard:
         )
         return _with_model(offline, sure, crisis_answer, scam_answer, moderated)
 
-    async def _ask(self, template: str, text: str, labels: frozenset[str]) -> tuple[str, tuple[str, ...]] | None:
+    async def _ask(
+        self, template: str, text: str, labels: frozenset[str]
+    ) -> tuple[str, tuple[str, ...]] | None:
         if self.model is None:
             return None
         answer = await classify(

@@ -99,10 +99,11 @@ def leaks_system_prompt(reply: str, system_prompt: str, *, min_chars: int = 40) 
 
 
 _FOLLOWED = re.compile(
-    r"\b(i will|i'll|i am going to|i'm going to|okay,? i|ok,? i|sure,? i)\s+(now\s+)?(ignore|disregard|forget)\b"
+    r"\b(i will|i'll|i am going to|i'm going to|okay,? i|ok,? i|sure,? i)\s+(now\s+)?"
+    r"(ignore|disregard|forget)\b"
     r".{0,30}\b(instructions?|rules?|prompt|guidelines?)\b|\bas (you )?instructed,? i\b|"
-    r"\b(developer|dan|jailbreak) mode (is )?(on|enabled|activated)\b|\bmy (system )?instructions (say|are)\b|"
-    r"\bi am (no longer|not) (bound|restricted)\b|\bas an ai (language model|assistant)\b|"
+    r"\b(developer|dan|jailbreak) mode (is )?(on|enabled|activated)\b|"
+    r"\bmy (system )?instructions (say|are)\b|\bi am (no longer|not) (bound|restricted)\b|"
     r"(지시|명령|지침|규칙|설정)\S*\s*(을|를|은|는)?\s*(모두\s*|다\s*|전부\s*)?(무시하|무시할|잊을게|잊겠)|"
     r"(개발자|탈옥)\s*모드\s*(활성|켜|시작)|시스템\s*프롬프트\s*(는|은|를|을)",
     re.I,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
@@ -108,7 +109,9 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
             threshold=float(meta["crisis"]["threshold"]),
         ),
         scam=LogisticHead(
-            weights=loaded["scam_weights"], bias=float(meta["scam"]["bias"]), threshold=float(meta["scam"]["threshold"])
+            weights=loaded["scam_weights"],
+            bias=float(meta["scam"]["bias"]),
+            threshold=float(meta["scam"]["threshold"]),
         ),
         window_threshold=float(meta["window_threshold"]),
         sure=float(meta["crisis"]["sure"]),
@@ -193,7 +196,11 @@ class SemanticSafety:
     """Scores texts with the shipped heads over an ``Embedder``'s query vectors (blocking: use a thread)."""
 
     def __init__(
-        self, embedder: Embedder, heads: SafetyHeads | None = None, *, window: ConversationWindow | None = None
+        self,
+        embedder: Embedder,
+        heads: SafetyHeads | None = None,
+        *,
+        window: ConversationWindow | None = None,
     ) -> None:
         self.heads = heads or shipped_heads()
         if embedder.dim != self.heads.dim or embedder.name != self.heads.embedder:
@@ -221,7 +228,9 @@ class SemanticSafety:
             return True
         # The window counts only when this message leans that way too: "I'm safe now" after a crisis
         # message must not stay flagged by its neighbour.
-        return scores.crisis >= threshold - _WINDOW_SLACK and scores.crisis_window >= self.heads.window_threshold
+        return (
+            scores.crisis >= threshold - _WINDOW_SLACK and scores.crisis_window >= self.heads.window_threshold
+        )
 
     def crisis_sure(self, scores: SemanticScores) -> bool:
         """Whether the crisis head is sure enough that a model's "safe" does not overrule it."""

