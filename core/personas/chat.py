@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -102,9 +104,35 @@ class ChatService:
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
         the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
         """
-        verdict = await self.guard.check(
-            text, role="user", locale=locale, conversation=f"{user.id}:{star.id}"
+        last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
+        state = care_state(last_care, utcnow(), self.care)
+        check = asyncio.ensure_future(
+            self.guard.check(text, role="user", locale=locale, conversation=f"{user.id}:{star.id}")
         )
+        draft: asyncio.Future[tuple[list[str], str]] | None = None
+        try:
+            if self.model is not None and state is not CareState.PAUSED:
+                # The model drafts the reply while the guard (and the model's classifier) judge the
+                # message; the draft is released only after an ``allow`` verdict.
+                if history is None:
+                    history = await self.chats.recent(user.id, star.id, self.history_turns)
+                draft = asyncio.ensure_future(
+                    self._compose(
+                        user,
+                        star,
+                        text,
+                        history,
+                        locale=locale,
+                        export_version=export_version,
+                        memories=memories,
+                    )
+                )
+            verdict = await check
+        except BaseException:
+            await _cancel(check, draft)
+            raise
+        if not verdict.allowed:
+            await _cancel(draft)
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
             await self.safety_events.referral()
@@ -114,9 +142,6 @@ class ChatService:
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
             return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
-        state = care_state(
-            await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS), utcnow(), self.care
-        )
         if state is CareState.PAUSED:
             if says_safe(text):
                 await self.safety_events.log(user.id, star.id, "in", "safe", ())
@@ -131,7 +156,14 @@ class ChatService:
             await self.safety_events.log(user.id, star.id, "in", "checkin", ())
             notices = (check_in(locale),)
         reply = await self._answer(
-            user, star, text, locale, history=history, export_version=export_version, memories=memories
+            user,
+            star,
+            text,
+            locale,
+            history=history,
+            export_version=export_version,
+            memories=memories,
+            draft=draft,
         )
         return replace(reply, notices=notices) if notices else reply
 
@@ -145,6 +177,7 @@ class ChatService:
         history: list[ChatTurn] | None,
         export_version: int | None,
         memories: Sequence[Exchange] | None,
+        draft: asyncio.Future[tuple[list[str], str]] | None = None,
     ) -> ChatReply:
         if history is None:
             history = await self.chats.recent(user.id, star.id, self.history_turns)
@@ -155,8 +188,12 @@ class ChatService:
         if not deferred:
             await self.chats.add_many(user.id, star.id, [said])
         try:
-            bubbles, engine = await self._compose(
-                user, star, text, history, locale=locale, export_version=export_version, memories=memories
+            bubbles, engine = await (
+                draft
+                if draft is not None
+                else self._compose(
+                    user, star, text, history, locale=locale, export_version=export_version, memories=memories
+                )
             )
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
@@ -303,6 +340,17 @@ class ChatService:
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
         lines = await self.offline.frequent_lines(star_id, export_version=export_version)
         return lines[:8]
+
+
+async def _cancel(*futures: asyncio.Future[Any] | None) -> None:
+    """Cancel and wait for futures that are no longer wanted (their errors do not matter any more)."""
+    for future in futures:
+        if future is None:
+            continue
+        future.cancel()
+        await asyncio.wait([future])
+        if not future.cancelled():
+            future.exception()  # retrieved, so it is not reported as never retrieved
 
 
 def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
