@@ -252,25 +252,31 @@ def safety_check(
     if jsonl is None and text is None:
         raise _fail("give a TEXT or --jsonl FILE")
     settings = settings_or_exit()
-    guard = build_safety_guard(settings, build_chat_model(settings))
+    lines: list[str] = []
     if jsonl is not None:
         with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
             lines = fh.readlines()
 
-        async def run_lines() -> None:
-            async for line in acheck_jsonl_lines(lines, guard):
-                typer.echo(line)
+    async def run() -> list[str]:
+        model = build_chat_model(settings)
+        guard = build_safety_guard(settings, model)
+        try:
+            if jsonl is not None:
+                return [line async for line in acheck_jsonl_lines(lines, guard)]
+            assert text is not None
+            data = verdict_json(await guard.check(text, role=role))  # type: ignore[arg-type]
+            return [
+                json.dumps(data, ensure_ascii=False)
+                if json_out
+                else f"{data['verdict']}: {', '.join(data['reasons'])}"
+            ]
+        finally:
+            await guard.aclose()
+            if model is not None:
+                await model.aclose()
 
-        run_async(run_lines)
-        return
-    assert text is not None
-    verdict = run_async(lambda: guard.check(text, role=role))  # type: ignore[arg-type]
-    data = verdict_json(verdict)
-    typer.echo(
-        json.dumps(data, ensure_ascii=False)
-        if json_out
-        else f"{data['verdict']}: {', '.join(data['reasons'])}"
-    )
+    for line in run_async(run):
+        typer.echo(line)
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:

@@ -355,6 +355,7 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
         yield app
     finally:
         await app.jobs.aclose()
+        await app.guard.aclose()
         if app.chat_model is not None:
             await app.chat_model.aclose()
         await app.db.dispose()

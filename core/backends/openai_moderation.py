@@ -46,6 +46,6 @@ class OpenAIModeration:
                 return True
         return False
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._client.close()

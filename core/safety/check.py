@@ -120,6 +120,12 @@ class SafetyGuard:
         )
         return _with_model(offline, sure, crisis_answer, scam_answer, moderated)
 
+    async def aclose(self) -> None:
+        """Close the moderation client (the chat model belongs to whoever built it)."""
+        close = getattr(self.moderator, "aclose", None)
+        if close is not None:
+            await close()
+
     async def _ask(
         self, template: str, text: str, labels: frozenset[str]
     ) -> tuple[str, tuple[str, ...]] | None:
