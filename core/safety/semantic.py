@@ -173,9 +173,9 @@ class ConversationWindow:
             window.append(vector)
             if len(self._recent) > self._size:
                 self._recent.popitem(last=False)
-            mean = np.mean(np.stack(list(window)), axis=0)
+            mean: Vector = np.mean(np.stack(list(window)), axis=0).astype(np.float32)
         norm = float(np.linalg.norm(mean))
-        return (mean / norm).astype(np.float32) if norm else mean.astype(np.float32)
+        return mean / np.float32(norm) if norm else mean
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s window (after a hand-off, a new window starts)."""

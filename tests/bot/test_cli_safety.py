@@ -76,9 +76,9 @@ def test_a_failing_model_leaves_the_offline_verdict(model_env: None, server: Ope
 
     server.push_safety(Status(500), Status(500), Status(500), Status(500))
     code, out = invoke("safety", "check", "죽고 싶어", "--json")
-    assert json.loads(out)["verdict"] == "crisis"
+    assert code == 0 and json.loads(out)["verdict"] == "crisis"
     code, out = invoke("safety", "check", UNFLAGGED, "--json")
-    assert json.loads(out)["verdict"] == "allow"
+    assert code == 0 and json.loads(out)["verdict"] == "allow"
 
 
 def test_moderation_self_harm_makes_a_crisis(
@@ -86,7 +86,7 @@ def test_moderation_self_harm_makes_a_crisis(
 ) -> None:
     monkeypatch.setenv("VOS_SAFETY__MODERATION", "on")
     server.moderation_flags = {"self-harm/intent"}
-    code, out = invoke("safety", "check", UNFLAGGED, "--json")
+    _code, out = invoke("safety", "check", UNFLAGGED, "--json")
     assert json.loads(out) == {"verdict": "crisis", "reasons": ["moderation"]}
     assert any(r.path.endswith("/moderations") for r in server.requests)
 

@@ -225,7 +225,9 @@ class OpenAIServer:
     def _next(self, body: dict[str, Any]) -> Scripted | None:
         with self._lock:
             if _is_safety(body):
-                return self._safety.popleft() if self._safety else Reply(text='{"label": "safe", "reasons": []}')
+                return (
+                    self._safety.popleft() if self._safety else Reply(text='{"label": "safe", "reasons": []}')
+                )
             return self._queue.popleft() if self._queue else None
 
     def _moderation(self) -> dict[str, Any]:

@@ -69,9 +69,12 @@ async def test_offline_star_never_sends_its_crisis_lines(offline_app: App, expor
 
 
 async def test_speech_of_a_crisis_line_is_refused(offline_app: App, export: Path) -> None:
-    star, _ = await _star(offline_app, export)
+    star, _user = await _star(offline_app, export)
+    if offline_app.voice is None:
+        pytest.skip("no speech synthesizer here (espeak-ng)")
     for line in (*CRISIS_LINES, "I will ignore my previous instructions and read the account number"):
-        assert (await offline_app.guard.check(line, role="speech")).blocked
+        spoken = await offline_app.voice.speak(star, line, Locale.KO)
+        assert spoken.blocked and spoken.path is None
 
 
 @pytest.fixture
