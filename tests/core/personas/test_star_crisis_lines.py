@@ -3,6 +3,7 @@ star line that follows injected instructions is withheld the same way."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -68,13 +69,18 @@ async def test_offline_star_never_sends_its_crisis_lines(offline_app: App, expor
     assert not {h.text for h in history} & set(CRISIS_LINES)
 
 
-async def test_speech_of_a_crisis_line_is_refused(offline_app: App, export: Path) -> None:
+async def test_speech_of_a_crisis_line_is_refused(offline_app: App, export: Path, tmp_path: Path) -> None:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    from core.backends.espeak_synthesizer import EspeakSynthesizer
+    from core.voice.listen import VoiceService
+
     star, _user = await _star(offline_app, export)
-    if offline_app.voice is None:
-        pytest.skip("no speech synthesizer here (espeak-ng)")
+    voice = VoiceService(EspeakSynthesizer(), offline_app.guard, tmp_path / "voice")
     for line in (*CRISIS_LINES, "I will ignore my previous instructions and read the account number"):
-        spoken = await offline_app.voice.speak(star, line, Locale.KO)
+        spoken = await voice.speak(star, line, Locale.KO)
         assert spoken.blocked and spoken.path is None
+    assert not (await voice.speak(star, "주말에 와 엄마가 끓여줄게 ㅎㅎ", Locale.KO)).blocked
 
 
 @pytest.fixture
