@@ -86,7 +86,7 @@ def lowest_threshold_within(
 ) -> float:
     """The lowest threshold ``t`` at which ``ruled | scores >= t`` keeps every false-alarm cap: for each
     ``(mask, cap)`` in ``negatives``, the share of ``mask`` flagged is at most ``cap``."""
-    for t in np.round(np.arange(lo, hi, 0.005), 3):
+    for t in np.round(np.arange(lo, hi, 0.001), 3):
         flagged = ruled | (scores >= t)
         if all(float(flagged[mask].mean()) <= cap for mask, cap in negatives.values() if mask.any()):
             return float(t)
