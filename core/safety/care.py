@@ -23,7 +23,8 @@ _SAFE = re.compile(
     r"\b(i'?m|i am|im)\s+(safe|okay|ok|alright|all right|fine|good)( now)?\b|"
     r"\bi'?m not going to (hurt|kill)\b|"
     r"\bfeeling (a bit |a little )?better\b|\bi'?ll be (ok|okay|fine|safe)\b|\bi'?m still here\b|"
-    r"괜찮(아|아요|습니다|어|다|아졌|아짐|음)|안전(해|해요|합니다|하다)|걱정\s*(마|하지\s*마)|"
+    r"(?<!안 )(?<!안)(?<!못 )괜찮(아|아요|습니다|어|다|아졌|아짐|음)|"
+    r"안전(해|해요|합니다|하다)|걱정\s*(마|하지\s*마)|"
     r"(안|않)\s*죽(어|을게|을\s*거)|살\s*(게|거야|께)|나아졌|좀\s*나아|고비\s*넘겼",
     re.I,
 )

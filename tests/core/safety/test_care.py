@@ -18,7 +18,9 @@ def test_says_safe(text: str) -> None:
     assert says_safe(text)
 
 
-@pytest.mark.parametrize("text", ["엄마 보고 싶어", "밥 먹었어?", "I miss you", "not okay at all"])
+@pytest.mark.parametrize(
+    "text", ["엄마 보고 싶어", "밥 먹었어?", "I miss you", "I'm not okay at all", "나 안 괜찮아", "안괜찮아"]
+)
 def test_not_a_safe_statement(text: str) -> None:
     assert not says_safe(text)
 
