@@ -7,6 +7,8 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from core.domain.actions import Action, SendText, TypingPause
@@ -38,6 +40,15 @@ from core.storage.memory import Exchange, MemoryStore
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
+
+
+class Unread(Enum):
+    """A value the caller did not read."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,15 +107,18 @@ class ChatService:
         history: list[ChatTurn] | None = None,
         export_version: int | None = None,
         memories: Sequence[Exchange] | None = None,
+        last_care: tuple[str, datetime] | Unread | None = UNREAD,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
         query that decides the AI notice); ``export_version``: the star's export version when the caller
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
-        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it;
+        ``last_care``: the conversation's latest care event when the caller read it (``None``: none).
         """
-        last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
+        if isinstance(last_care, Unread):
+            last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
         state = care_state(last_care, utcnow(), self.care)
         check = asyncio.ensure_future(
             self.guard.check(text, role="user", locale=locale, conversation=f"{user.id}:{star.id}")
@@ -134,8 +148,7 @@ class ChatService:
         if not verdict.allowed:
             await _cancel(draft)
         if verdict.verdict == "crisis":
-            await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
-            await self.safety_events.referral()
+            await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons, referral=True)
             return ChatReply(
                 bubbles=(crisis_reply(locale, self.crisis_resources),), engine="safety", verdict="crisis"
             )

@@ -16,8 +16,7 @@ from core.domain.identity import Locale
 from core.i18n import t
 from core.safety.crisis import CrisisResources
 from core.safety.text import normalize
-
-CARE_VERDICTS = ("crisis", "safe", "checkin")
+from core.storage.turns import CARE_VERDICTS
 
 _SAFE = re.compile(
     r"\b(i'?m|i am|im)\s+(safe|okay|ok|alright|all right|fine|good)( now)?\b|"
@@ -28,6 +27,18 @@ _SAFE = re.compile(
     r"(안|않)\s*죽(어|을게|을\s*거)|살\s*(게|거야|께)|나아졌|좀\s*나아|고비\s*넘겼",
     re.I,
 )
+
+
+__all__ = [
+    "CARE_VERDICTS",
+    "CareOptions",
+    "CareState",
+    "care_state",
+    "check_in",
+    "paused_reply",
+    "safe_ack",
+    "says_safe",
+]
 
 
 def says_safe(text: str) -> bool:

@@ -510,10 +510,20 @@ class SafetyEventRepository:
         self.db = db
 
     async def log(
-        self, user_id: str, star_id: str | None, direction: str, verdict: str, reasons: Sequence[str]
+        self,
+        user_id: str,
+        star_id: str | None,
+        direction: str,
+        verdict: str,
+        reasons: Sequence[str],
+        *,
+        referral: bool = False,
     ) -> None:
-        """Record that something was blocked or handed off."""
+        """Record that something was blocked or handed off; ``referral`` also counts a crisis hand-off for
+        operators (in the same write)."""
         async with self.db.write() as s:
+            if referral:
+                s.add(CrisisReferralRow(created_at=utcnow()))
             s.add(
                 SafetyEventRow(
                     user_id=user_id,
