@@ -44,7 +44,7 @@ def test_the_rules_do_not_flag_the_message() -> None:
 
 
 def test_safety_check_reflects_the_models_verdict(model_env: None, server: OpenAIServer) -> None:
-    server.push_safety(Reply(text='{"label": "crisis", "reasons": ["indirect"]}'))
+    server.push_safety("crisis", Reply(text='{"label": "crisis", "reasons": ["indirect"]}'))
     code, out = invoke("safety", "check", UNFLAGGED, "--json")
     assert code == 0, out
     assert json.loads(out) == {"verdict": "crisis", "reasons": ["classifier"]}
@@ -57,10 +57,8 @@ def test_safety_check_reflects_the_models_verdict(model_env: None, server: OpenA
 def test_jsonl_rows_keep_their_fields_with_the_model(
     model_env: None, server: OpenAIServer, tmp_path: Path
 ) -> None:
-    server.push_safety(
-        Reply(text='{"label": "safe"}'),
-        Reply(text='{"label": "scam", "reasons": ["gift_card"]}'),
-    )
+    server.push_safety("crisis", Reply(text='{"label": "safe"}'))
+    server.push_safety("scam", Reply(text='{"label": "scam", "reasons": ["gift_card"]}'))
     rows = tmp_path / "in.jsonl"
     rows.write_text(
         json.dumps({"id": 7, "text": "편의점 카드 좀 사다 줄래? 뒤에 숫자 찍어서"}, ensure_ascii=False) + "\n"
@@ -74,7 +72,8 @@ def test_jsonl_rows_keep_their_fields_with_the_model(
 def test_a_failing_model_leaves_the_offline_verdict(model_env: None, server: OpenAIServer) -> None:
     from tests.support.openai_server import Status
 
-    server.push_safety(Status(500), Status(500), Status(500), Status(500))
+    server.push_safety("crisis", Status(500), Status(500))
+    server.push_safety("scam", Status(500), Status(500))
     code, out = invoke("safety", "check", "죽고 싶어", "--json")
     assert code == 0 and json.loads(out)["verdict"] == "crisis"
     code, out = invoke("safety", "check", UNFLAGGED, "--json")

@@ -164,13 +164,18 @@ def _is_safety(body: dict[str, Any]) -> bool:
     return str(first.get("content", "")).startswith("You are a safety classifier")
 
 
+def _safety_kind(body: dict[str, Any]) -> str:
+    system = str(body["messages"][0].get("content", ""))
+    return "crisis" if '"label": "crisis"' in system else "scam"
+
+
 class OpenAIServer:
     """Start with ``with OpenAIServer() as server:``; point a client at ``server.base_url``."""
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Scripted] = deque()
-        self._safety: deque[Scripted] = deque()
+        self._safety: dict[str, deque[Scripted]] = {"crisis": deque(), "scam": deque()}
         self.moderation_flags: set[str] = set()
         """Moderation categories ``/v1/moderations`` flags (e.g. ``{"self-harm/intent"}``)."""
         self._lock = threading.Lock()
@@ -194,11 +199,12 @@ class OpenAIServer:
         with self._lock:
             self._queue.extend(responses)
 
-    def push_safety(self, *responses: Scripted) -> None:
-        """Queue answers to safety-classifier prompts (those answer ``{"label": "safe"}`` when none is queued),
-        so a test's scripted chat replies are not consumed by the guard's screening of every message."""
+    def push_safety(self, kind: str, *responses: Scripted) -> None:
+        """Queue answers to the ``crisis`` or ``scam`` classifier prompt (each answers ``{"label": "safe"}``
+        when nothing is queued), so a test's scripted chat replies are not consumed by the guard's screening
+        of every message, and the two prompts (sent concurrently) each get their own answers."""
         with self._lock:
-            self._safety.extend(responses)
+            self._safety[kind].extend(responses)
 
     @property
     def safety_requests(self) -> list[RecordedRequest]:
@@ -225,9 +231,8 @@ class OpenAIServer:
     def _next(self, body: dict[str, Any]) -> Scripted | None:
         with self._lock:
             if _is_safety(body):
-                return (
-                    self._safety.popleft() if self._safety else Reply(text='{"label": "safe", "reasons": []}')
-                )
+                queue = self._safety[_safety_kind(body)]
+                return queue.popleft() if queue else Reply(text='{"label": "safe", "reasons": []}')
             return self._queue.popleft() if self._queue else None
 
     def _moderation(self) -> dict[str, Any]:

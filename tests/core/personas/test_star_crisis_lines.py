@@ -125,7 +125,7 @@ async def test_model_message_no_rule_flags_is_judged_by_the_model(
     llm_app: App, server: OpenAIServer, export: Path
 ) -> None:
     star, user = await _star(llm_app, export)
-    server.push_safety(Reply(text='{"label": "crisis", "reasons": []}'))
+    server.push_safety("crisis", Reply(text='{"label": "crisis", "reasons": []}'))
     server.push(Reply(text="주말에 와 ㅎㅎ"))  # drafted concurrently, never released
     reply = await llm_app.chat.turn(user, star, "요즘은 모든 게 조용해졌으면 해", Locale.KO)  # type: ignore[arg-type]
     assert reply.verdict == "crisis" and "109" in reply.bubbles[0]
