@@ -14,7 +14,7 @@ from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, 
 from core.domain.identity import Locale, User
 from core.flows.base import AbandonableFlow, Flow, flow_value
 from core.i18n import t
-from core.personas.chat import ChatService, reply_actions
+from core.personas.chat import UNREAD, ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
 from core.safety.limits import (
     QueueBound,
@@ -307,6 +307,7 @@ class Engine:
             history=list(chat.history),
             export_version=chat.export_version,
             memories=chat.memories,
+            last_care=chat.last_care if chat.care_read else UNREAD,
         )
         async for action in reply_actions(reply):
             yield action
