@@ -33,6 +33,7 @@ from core.domain.actions import (
     TypingPause,
 )
 from core.domain.identity import Locale
+from core.graphemes import boundary_at_or_before
 from core.i18n import t
 
 BUTTONS_MAX = 3
@@ -70,6 +71,7 @@ def split_text(text: str, limit: int = 2000) -> list[str]:
             if idx > floor:
                 at = idx + len(sep)
                 break
+        at = boundary_at_or_before(rest, at) or at  # never inside a grapheme cluster (a ZWJ emoji)
         chunks.append(rest[:at].rstrip())
         rest = rest[at:].lstrip()
     return chunks
@@ -185,10 +187,13 @@ _ORIGINAL = "original"
 class InteractionSurface:
     """A deferred interaction: the original response first (replacing "thinking…"), then follow-ups."""
 
-    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    def __init__(
+        self, interaction: discord.Interaction, *, ephemeral: bool, followups_only: bool = False
+    ) -> None:
+        """``followups_only``: the response was an update of the clicked message, so all output follows it."""
         self.interaction = interaction
         self.ephemeral = ephemeral
-        self._state = "pending"  # pending | progress | content | gone
+        self._state = "content" if followups_only else "pending"  # pending | progress | content | gone
         self._progress_deleted = False
 
     async def send(self, content: str, *, view: discord.ui.View | None, files: Sequence[discord.File]) -> Any:
