@@ -3,15 +3,17 @@
 One meeting per guild (Discord allows one voice connection per guild). ``start`` joins the member's voice
 channel (not deafened: the bot must hear), starts :func:`adapters.discord.voice.start_capture` into
 ``<data_dir>/meetings/<meeting id>/`` and arms a timer for the maximum duration. ``stop`` (the command,
-the channel emptying, the timer) closes the tracks, leaves the channel and zips one ``<display name>.wav``
-per speaker who was heard. Opted-out users are never captured (``is_captured``) and their track is deleted
-when they opt out during a meeting (``forget_user``).
+the channel emptying, the timer) closes the tracks, leaves the channel and zips one ``<display name>.ogg``
+(Opus: only the stretches the speaker was heard) per speaker who was heard, with ``timeline.json`` saying
+where each stretch sits on the meeting clock (see ``core.meetings.timeline``). Opted-out users are never
+captured (``is_captured``) and their track is deleted when they opt out during a meeting (``forget_user``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -84,8 +86,8 @@ class StoppedMeeting:
     """(Discord user id, speaker label the archive will show) per track, for opt-outs that come later."""
 
 
-def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str]:
-    """``<display name>.wav`` per user: names made safe for a zip entry, duplicates numbered."""
+def track_filenames(user_ids: list[int], names: dict[int, str], suffix: str = ".ogg") -> dict[int, str]:
+    """``<display name>.ogg`` per user: names made safe for a zip entry, duplicates numbered."""
     out: dict[int, str] = {}
     used: set[str] = set()
     for user_id in user_ids:
@@ -96,7 +98,7 @@ def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str
         while name.lower() in used:
             name, n = f"{base} ({n})", n + 1
         used.add(name.lower())
-        out[user_id] = f"{name}.wav"
+        out[user_id] = f"{name}{suffix}"
     return out
 
 
@@ -112,11 +114,20 @@ def speaker_labels(user_id: int, names: Iterable[str]) -> list[str]:
     return labels
 
 
-def write_track_zip(zip_path: Path, tracks: dict[str, Path]) -> None:
-    """Zip the tracks (entry name → WAV path); WAV is stored, not deflated (fast, barely compressible)."""
+def write_track_zip(zip_path: Path, tracks: dict[str, Any], sample_rate: int = 48_000) -> None:
+    """Zip the tracks (entry name → captured track: ``path`` and ``spans``) and their ``timeline.json``.
+
+    Opus is stored, not deflated (already compressed).
+    """
+    timeline = {
+        "version": 1,
+        "sample_rate": sample_rate,
+        "tracks": {entry: [list(span) for span in track.spans] for entry, track in tracks.items()},
+    }
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for entry, path in tracks.items():
-            zf.write(path, arcname=entry)
+        for entry, track in tracks.items():
+            zf.write(track.path, arcname=entry)
+        zf.writestr("timeline.json", json.dumps(timeline))
 
 
 def _default_start_capture() -> StartCapture:
@@ -255,8 +266,9 @@ class MeetingRecorder:
             if track.first_audio_s is not None and self._captured(guild_id, track.user_id)
         ]
         for track in result.tracks:
-            if not self._captured(guild_id, track.user_id):
-                await asyncio.to_thread(track.path.unlink, True)  # opted out after the receiver wrote it
+            if not self._captured(guild_id, track.user_id):  # opted out after the receiver wrote it
+                await asyncio.to_thread(track.path.unlink, True)
+                await asyncio.to_thread(track.timeline.unlink, True)
         zip_path: Path | None = None
         speakers: tuple[str, ...] = ()
         speaker_ids: tuple[tuple[int, str], ...] = ()
@@ -268,7 +280,7 @@ class MeetingRecorder:
                         meeting.names[track.user_id] = found
         if heard:
             names = track_filenames([t.user_id for t in heard], meeting.names)
-            entries = {names[t.user_id]: t.path for t in heard}
+            entries = {names[t.user_id]: t for t in heard}
             zip_path = meeting.directory / f"meeting-{meeting.id}.zip"
             await asyncio.to_thread(write_track_zip, zip_path, entries)
             speakers = tuple(entries)

@@ -43,6 +43,8 @@ from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
 log = logging.getLogger(__name__)
+# A live capture VOS wrote itself: up to 4 hours of Opus speech per speaker, a big channel's speakers.
+LIVE_TRACK_LIMITS = TrackLimits(max_files=100, max_file_bytes=200_000_000, max_total_bytes=2_000_000_000)
 INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
 
 
@@ -75,6 +77,7 @@ class MeetingService:
         chat_model: ChatModel | None = None,
         work_dir: Path,
         max_audio_seconds: float = 7200.0,
+        max_live_seconds: float = 4 * 3600.0 + 300.0,
         track_limits: TrackLimits | None = None,
         chart_font: Path | None = None,
     ) -> None:
@@ -88,6 +91,8 @@ class MeetingService:
         self.chat_model = chat_model
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
+        # A live capture runs up to the meeting cap (4 h, plus the moments its stop takes).
+        self.max_live_seconds = max_live_seconds
         self.track_limits = track_limits or TrackLimits()
         self.chart_font = chart_font
 
@@ -130,13 +135,15 @@ class MeetingService:
             created_by=created_by,
         )
 
-    def options(self, language: str | None = None, speakers: int | None = None) -> PipelineOptions:
-        """Pipeline options for one import, with this service's limits."""
+    def options(
+        self, language: str | None = None, speakers: int | None = None, *, live: bool = False
+    ) -> PipelineOptions:
+        """Pipeline options for one import, with this service's limits (``live``: the meeting cap)."""
         return PipelineOptions(
             language=language,
             speakers=speakers,
-            max_audio_seconds=self.max_audio_seconds,
-            track_limits=self.track_limits,
+            max_audio_seconds=self.max_live_seconds if live else self.max_audio_seconds,
+            track_limits=LIVE_TRACK_LIMITS if live else self.track_limits,
         )
 
     async def import_tracks(

@@ -7,7 +7,7 @@ speakers for one mixed recording, or per-speaker tracks transcribed one by one a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -70,8 +70,13 @@ class TranscriptionService:
         sample_rate: int = 16000,
         language: str | None = None,
         progress: ProgressCallback | None = None,
+        places: Mapping[str, Callable[[Transcript], Transcript]] | None = None,
     ) -> Transcript:
-        """Transcribe per-speaker tracks (Discord capture, Craig zip) and merge them by time."""
+        """Transcribe per-speaker tracks (Discord capture, Craig zip) and merge them by time.
+
+        ``places``: per speaker, how to move their track's times to the meeting clock (a track that holds
+        only its speaker's speech, e.g. a VOS live capture); tracks without one already start at 0.
+        """
         per_speaker: dict[str, Transcript] = {}
         total = max(1, len(tracks))
         for index, (speaker, audio) in enumerate(tracks.items()):
@@ -79,9 +84,11 @@ class TranscriptionService:
             async def track_progress(fraction: float, status: str, _i: int = index) -> None:
                 await report(progress, (_i + fraction) / total, status)
 
-            per_speaker[speaker] = await self.stt.transcribe(
+            heard = await self.stt.transcribe(
                 audio, sample_rate=sample_rate, language=language, progress=track_progress
             )
+            place = (places or {}).get(speaker)
+            per_speaker[speaker] = place(heard) if place is not None else heard
         segments = merge_tracks(per_speaker)
         languages = [t.language for t in per_speaker.values() if t.segments]
         detected = max(set(languages), key=languages.count) if languages else (language or "")

@@ -21,7 +21,8 @@ from adapters.discord.voice.dave import DaveFrameDecryptor, DaveStats
 from adapters.discord.voice.opus import SAMPLE_RATE, OpusDecodeError, OpusDecoder
 from adapters.discord.voice.rtp import RtpError, RtpPacket, is_rtcp, parse_rtp, strip_extension_body
 from adapters.discord.voice.ssrc import SsrcMap
-from adapters.discord.voice.tracks import MeetingClock, StreamAligner, WavTrackWriter
+from adapters.discord.voice.storage import OpusTrackWriter
+from adapters.discord.voice.tracks import MeetingClock, StreamAligner
 from adapters.discord.voice.transport import TransportCipher, TransportError
 
 _log = logging.getLogger(__name__)
@@ -77,10 +78,13 @@ class ReceiveStats:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CapturedTrack:
-    """One speaker's track file, aligned on the meeting clock (sample 0 = capture start)."""
+    """One speaker's speech (OGG/Opus) and its timeline on the meeting clock (sample 0 = capture start)."""
 
     user_id: int
     path: Path
+    timeline: Path
+    spans: tuple[tuple[int, int, int], ...]
+    """``(track_start, meeting_start, length)`` in samples: where each stretch of the file sits."""
     samples: int
     first_audio_s: float | None
     sample_rate: int = SAMPLE_RATE
@@ -134,7 +138,8 @@ class VoiceReceiver:
         self._counters = ReceiveCounters()
         self._streams: dict[int, _Stream] = {}
         self._unknown: dict[int, _Unknown] = {}
-        self._tracks: dict[int, WavTrackWriter] = {}
+        self._tracks: dict[int, OpusTrackWriter] = {}
+        self._latest = 0  # the latest arrival on the meeting clock (a replay runs ahead of real time)
         self._window = round(self.options.reorder_window_s * SAMPLE_RATE)
         self._max_unknown = max(1, round(self.options.unknown_ssrc_buffer_s / 0.02))
         self._thread: threading.Thread | None = None
@@ -144,6 +149,11 @@ class VoiceReceiver:
     def on_packet(self, data: bytes) -> None:
         """Socket listener: queue one datagram with its arrival time (any thread)."""
         self._queue.put((bytes(data), time.monotonic()))
+
+    def on_packet_at(self, data: bytes, arrival: float) -> None:
+        """Queue one datagram that arrived at ``arrival`` (``time.monotonic()`` scale): a recorded
+        stream replayed through the pipeline faster than real time (any thread)."""
+        self._queue.put((bytes(data), arrival))
 
     async def on_gateway_message(self, message: Mapping[str, Any]) -> None:
         """Voice gateway hook: SPEAKING maps SSRCs; buffered audio of a newly mapped SSRC is replayed."""
@@ -210,7 +220,7 @@ class VoiceReceiver:
                 except Exception:  # one bad packet must never end the capture
                     _log.exception("voice receive: unexpected error on one item")
             if time.monotonic() >= next_flush:
-                now = self.clock.position(time.monotonic())
+                now = max(self.clock.position(time.monotonic()), self._latest)
                 for track in self._tracks.values():
                     track.flush(now)
                 next_flush = time.monotonic() + interval
@@ -227,6 +237,7 @@ class VoiceReceiver:
     def _packet(self, data: bytes, arrival: float) -> None:
         c = self._counters
         c.packets += 1
+        self._latest = max(self._latest, self.clock.position(arrival))
         if is_rtcp(data):
             c.rtcp += 1
             return
@@ -289,27 +300,34 @@ class VoiceReceiver:
         position = stream.aligner.position(packet.timestamp, self.clock.position(arrival))
         self._track(user_id).write_at(position, pcm)
 
-    def _track(self, user_id: int) -> WavTrackWriter:
+    def _track(self, user_id: int) -> OpusTrackWriter:
         track = self._tracks.get(user_id)
         if track is None:
-            path = self.directory / f"{user_id}.wav"
-            track = WavTrackWriter(path, channels=self.options.channels, window_samples=self._window)
+            path = self.directory / f"{user_id}.ogg"
+            track = OpusTrackWriter(path, channels=self.options.channels, window_samples=self._window)
             self._tracks[user_id] = track
         return track
 
     def _forget(self, user_id: int) -> None:
         track = self._tracks.pop(user_id, None)
         if track is not None:
-            track.close(track.samples_written)
-            track.path.unlink(missing_ok=True)
+            track.discard()
 
     def _finish(self, end: int) -> None:
         # Datagrams queued before stop() are still processed (they sit ahead of the stop marker).
         captured = []
+        end = max(end, self._latest)
         for user_id, track in self._tracks.items():
             samples = track.close(end)
             first = None if track.first_audio is None else track.first_audio / SAMPLE_RATE
             captured.append(
-                CapturedTrack(user_id=user_id, path=track.path, samples=samples, first_audio_s=first)
+                CapturedTrack(
+                    user_id=user_id,
+                    path=track.path,
+                    timeline=track.timeline,
+                    spans=tuple(track.spans),
+                    samples=samples,
+                    first_audio_s=first,
+                )
             )
         self._result = CaptureResult(tracks=tuple(captured), duration_s=end / SAMPLE_RATE, stats=self.stats)

@@ -7,6 +7,7 @@ transport cipher (as in the voice tests); only joining the channel is faked (no 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import zipfile
@@ -190,8 +191,13 @@ async def test_start_announces_and_stop_hands_a_track_zip_to_the_engine(http, cl
     assert upload.chat_id == f"discord:guild:{GUILD_ID}"
     assert upload.file.mime_type == "application/zip"
     with zipfile.ZipFile(upload.file.path) as zf:
-        assert sorted(zf.namelist()) == ["alice.wav", "bob .. 밥.wav"]  # no path separators survive
-        assert all(zf.read(n)[:4] == b"RIFF" for n in zf.namelist())
+        # No path separators survive; Opus tracks and where their speech sits on the meeting clock.
+        assert sorted(zf.namelist()) == ["alice.ogg", "bob .. 밥.ogg", "timeline.json"]
+        assert all(zf.read(n)[:4] == b"OggS" for n in zf.namelist() if n.endswith(".ogg"))
+        timeline = json.loads(zf.read("timeline.json"))
+        assert set(timeline["tracks"]) == {"alice.ogg", "bob .. 밥.ogg"}
+        assert all(len(spans) == 1 for spans in timeline["tracks"].values())
+    assert upload.file.live_capture  # the capture is not held to the limits of users' uploads
     assert any(x.startswith("⏹️") for x in http.texts())
 
 
@@ -205,17 +211,17 @@ async def test_opt_out_during_a_meeting_deletes_the_users_track(
     await adapter.prepare()
     await adapter.tree._call(slash(client, "meeting start"))
     meeting = adapter.recorder.active(GUILD_ID)
-    assert (meeting.directory / f"{BOB}.wav").exists()
+    assert (meeting.directory / f"{BOB}.ogg").exists()
 
     await adapter.tree._call(slash(client, "optout", user_id=BOB, name="bob", locale="en-US"))
     assert http.calls[-1].content == t(Locale.EN, "discord.optout_done")
     assert register.is_opted_out(str(GUILD_ID), str(BOB))
     assert not capture.receivers[0]._is_captured(BOB)
     await adapter.tree._call(slash(client, "meeting stop"))
-    assert not (meeting.directory / f"{BOB}.wav").exists()
+    assert not (meeting.directory / f"{BOB}.ogg").exists()
     upload = engine.events[-1]
     with zipfile.ZipFile(upload.file.path) as zf:
-        assert zf.namelist() == ["alice.wav"]
+        assert zf.namelist() == ["alice.ogg", "timeline.json"]
     restarted = MeetingOptOuts(MeetingOptOutRepository(db))  # persisted: a restart still knows
     await restarted.load()
     assert restarted.is_opted_out(str(GUILD_ID), str(BOB))

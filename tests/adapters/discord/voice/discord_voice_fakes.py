@@ -169,3 +169,23 @@ def best_lag_correlation(
         if corr > best[1]:
             best = (lag, corr)
     return best
+
+
+def decode_track(path: Any) -> np.ndarray:
+    """A captured OGG/Opus track decoded to mono int16."""
+    import av
+
+    with av.open(str(path)) as container:
+        parts = [frame.to_ndarray().reshape(-1) for frame in container.decode(audio=0)]
+    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return np.clip(audio * 32767.0, -32768, 32767).astype(np.int16)
+
+
+def on_meeting_clock(path: Any, spans: Any, length: int) -> np.ndarray:
+    """A track placed on the meeting clock through its timeline (silence where its speaker was not heard)."""
+    stored = decode_track(path)
+    out = np.zeros(length, dtype=np.int16)
+    for track_start, meeting_start, span in spans:
+        piece = stored[track_start : track_start + span][: max(0, length - meeting_start)]
+        out[meeting_start : meeting_start + len(piece)] = piece
+    return out

@@ -33,13 +33,13 @@ def test_opted_out_user_is_not_captured_and_forget_deletes_the_track(tmp_path):
     deadline = time.monotonic() + 10
     while receiver.stats.transport_failed == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert (tmp_path / "10.wav").exists()
+    assert (tmp_path / "10.ogg").exists()
     opted_out.add(10)
     receiver.forget_user(10)
     result = receiver.stop()
     assert result.tracks == ()
-    assert not (tmp_path / "10.wav").exists()
-    assert not (tmp_path / "20.wav").exists()
+    assert not (tmp_path / "10.ogg").exists()
+    assert not (tmp_path / "20.ogg").exists()
     assert result.stats.not_captured == len(frames)
     assert result.stats.frames_decoded == len(frames)
     assert result.stats.transport_failed == 1
