@@ -18,11 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from adapters.discord.voice.dave import DaveFrameDecryptor, DaveStats
-from adapters.discord.voice.opus import SAMPLE_RATE, OpusDecodeError, OpusDecoder
+from adapters.discord.voice.jitter import JitterBuffer, Release
+from adapters.discord.voice.opus import (
+    FRAME_SAMPLES,
+    OPUS_PAYLOAD_TYPE,
+    SAMPLE_RATE,
+    OpusDecodeError,
+    OpusDecoder,
+)
 from adapters.discord.voice.rtp import RtpError, RtpPacket, is_rtcp, parse_rtp, strip_extension_body
 from adapters.discord.voice.ssrc import SsrcMap
 from adapters.discord.voice.storage import OpusTrackWriter
-from adapters.discord.voice.tracks import MeetingClock, StreamAligner
+from adapters.discord.voice.tracks import MeetingClock
 from adapters.discord.voice.transport import TransportCipher, TransportError
 
 _log = logging.getLogger(__name__)
@@ -35,7 +42,9 @@ class CaptureOptions:
     channels: int = 1
     flush_interval_s: float = 1.0
     reorder_window_s: float = 0.2
+    jitter_window_s: float = 0.08
     resync_s: float = 0.25
+    max_conceal_frames: int = 5
     unknown_ssrc_buffer_s: float = 30.0
 
 
@@ -46,6 +55,7 @@ class ReceiveCounters:
     packets: int = 0
     rtcp: int = 0
     malformed: int = 0
+    wrong_payload_type: int = 0
     transport_failed: int = 0
     no_key: int = 0
     buffered_unknown: int = 0
@@ -54,6 +64,7 @@ class ReceiveCounters:
     dave_dropped: int = 0
     opus_errors: int = 0
     frames_decoded: int = 0
+    frames_concealed: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +74,7 @@ class ReceiveStats:
     packets: int
     rtcp: int
     malformed: int
+    wrong_payload_type: int
     transport_failed: int
     no_key: int
     buffered_unknown: int
@@ -71,8 +83,12 @@ class ReceiveStats:
     dave_dropped: int
     opus_errors: int
     frames_decoded: int
+    frames_concealed: int
     late_samples: int
     resyncs: int
+    lost_frames: int
+    late_packets: int
+    reordered: int
     dave: DaveStats
 
 
@@ -101,8 +117,9 @@ class CaptureResult:
 
 @dataclass(slots=True)
 class _Stream:
+    user_id: int
     decoder: OpusDecoder
-    aligner: StreamAligner
+    jitter: JitterBuffer
 
 
 @dataclass(slots=True)
@@ -198,7 +215,10 @@ class VoiceReceiver:
         return ReceiveStats(
             **counts,
             late_samples=sum(t.late_samples for t in self._tracks.values()),
-            resyncs=sum(s.aligner.resyncs for s in self._streams.values()),
+            resyncs=sum(s.jitter.stats.resyncs for s in self._streams.values()),
+            lost_frames=sum(s.jitter.stats.lost for s in self._streams.values()),
+            late_packets=sum(s.jitter.stats.late for s in self._streams.values()),
+            reordered=sum(s.jitter.stats.reordered for s in self._streams.values()),
             dave=self._dave.stats,
         )
 
@@ -221,6 +241,8 @@ class VoiceReceiver:
                     _log.exception("voice receive: unexpected error on one item")
             if time.monotonic() >= next_flush:
                 now = max(self.clock.position(time.monotonic()), self._latest)
+                for stream in self._streams.values():  # a speaker who stopped: what their buffer holds
+                    self._play(stream, stream.jitter.release(now))
                 for track in self._tracks.values():
                     track.flush(now)
                 next_flush = time.monotonic() + interval
@@ -245,6 +267,9 @@ class VoiceReceiver:
             packet = parse_rtp(data)
         except RtpError:
             c.malformed += 1
+            return
+        if packet.payload_type != OPUS_PAYLOAD_TYPE:  # Discord sends audio as Opus PT 120 only
+            c.wrong_payload_type += 1
             return
         cipher = self._cipher()
         if cipher is None:
@@ -287,18 +312,33 @@ class VoiceReceiver:
             c.dave_dropped += 1
             return
         stream = self._streams.get(packet.ssrc)
-        if stream is None:
-            resync = round(self.options.resync_s * SAMPLE_RATE)
-            stream = _Stream(OpusDecoder(self.options.channels), StreamAligner(resync))
+        if stream is None or stream.user_id != user_id:
+            jitter = JitterBuffer(
+                window=round(self.options.jitter_window_s * SAMPLE_RATE),
+                max_conceal=self.options.max_conceal_frames,
+                resync=round(self.options.resync_s * SAMPLE_RATE),
+            )
+            stream = _Stream(user_id, OpusDecoder(self.options.channels), jitter)
             self._streams[packet.ssrc] = stream
-        try:
-            pcm = stream.decoder.decode(opus)
-        except OpusDecodeError:
-            c.opus_errors += 1
-            return
-        c.frames_decoded += 1
-        position = stream.aligner.position(packet.timestamp, self.clock.position(arrival))
-        self._track(user_id).write_at(position, pcm)
+        ready = stream.jitter.push(packet.sequence, packet.timestamp, self.clock.position(arrival), opus)
+        self._play(stream, ready)
+
+    def _play(self, stream: _Stream, ready: list[Release]) -> None:
+        """Decode (or conceal) released frames in order and place them on the speaker's track."""
+        c = self._counters
+        for frame in ready:
+            try:
+                if frame.payload is None:
+                    pcm = stream.decoder.conceal(frame.fec, FRAME_SAMPLES)
+                    c.frames_concealed += 1
+                else:
+                    pcm = stream.decoder.decode(frame.payload)
+                    c.frames_decoded += 1
+            except OpusDecodeError:
+                c.opus_errors += 1
+                continue
+            if self._is_captured(stream.user_id):
+                self._track(stream.user_id).write_at(frame.position, pcm)
 
     def _track(self, user_id: int) -> OpusTrackWriter:
         track = self._tracks.get(user_id)
@@ -315,6 +355,8 @@ class VoiceReceiver:
 
     def _finish(self, end: int) -> None:
         # Datagrams queued before stop() are still processed (they sit ahead of the stop marker).
+        for stream in self._streams.values():
+            self._play(stream, stream.jitter.drain())
         captured = []
         end = max(end, self._latest)
         for user_id, track in self._tracks.items():

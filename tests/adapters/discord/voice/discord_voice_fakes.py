@@ -33,6 +33,7 @@ def encode_opus(pcm: np.ndarray) -> list[bytes]:
 
     encoder: Any = av.CodecContext.create("libopus", "w")
     encoder.sample_rate, encoder.layout, encoder.format, encoder.bit_rate = SAMPLE_RATE, "mono", "s16", 64000
+    encoder.options = {"fec": "1", "packet_loss": "10"}  # in-band FEC, as Discord clients send
     encoder.open()
     frames: list[bytes] = []
     padded = np.concatenate([pcm, np.zeros(-len(pcm) % FRAME, dtype=np.int16)])
@@ -132,7 +133,7 @@ class FakeSpeaker:
         # A one-byte RFC 8285 extension as Discord clients send (audio level, id 1; and a 3-byte element).
         body = build_extension_body(ONE_BYTE_PROFILE, [(1, b"\x9f"), (5, b"\x01\x02\x03")])
         header = build_rtp_header(
-            sequence=self.sequence + frame_index,
+            sequence=(self.sequence + self.sent) % 65536,  # one per packet sent: no jump over pauses
             timestamp=ts,
             ssrc=self.ssrc,
             csrcs=self.csrcs,

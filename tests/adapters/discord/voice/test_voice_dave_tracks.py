@@ -10,7 +10,6 @@ from discord_voice_fakes import decode_track, on_meeting_clock
 
 from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor
 from adapters.discord.voice.storage import OpusTrackWriter
-from adapters.discord.voice.tracks import StreamAligner
 
 BOT, ALICE, BOB = 1, 2, 3
 
@@ -108,11 +107,3 @@ def test_an_opt_out_discards_the_track_and_its_timeline(tmp_path):
     writer.flush(now=48_000 * 121)
     writer.discard()
     assert list(tmp_path.iterdir()) == []
-
-
-def test_aligner_follows_rtp_within_a_spurt_and_resyncs_on_frozen_timestamps():
-    aligner = StreamAligner(resync_samples=12_000)
-    assert aligner.position(2**32 - 960, arrival_pos=5000) == 5000
-    assert aligner.position(0, arrival_pos=5000 + 960 + 300) == 5960  # wraparound; jitter ignored
-    assert aligner.position(960, arrival_pos=5000 + 48_000) == 53_000  # sender paused its clock: resync
-    assert aligner.resyncs == 1
