@@ -10,8 +10,9 @@ Packets arrive reordered, late, in bursts after a stall, or not at all. Per SSRC
   least delayed packet), so network jitter and a stall followed by a burst put every frame back where it
   was spoken. The anchor follows clock drift (a packet over a frame "early" for the anchor moves it
   earlier; a delay that stays above ``drift`` for several seconds moves it later) and re-anchors on
-  arrival when the RTP clock jumps (a new SSRC stream, a sender whose timestamps stop in pauses). A stall is told apart from a
-  jump by its burst: the packets queued behind the first late one arrive faster than real time.
+  arrival when the RTP clock jumps (a new SSRC stream, a sender whose timestamps stop in pauses). A
+  stall is told apart from a jump by its burst: the packets queued behind the first late one arrive
+  faster than real time.
 
 Everything is in samples at 48 kHz and runs on the receiver's worker thread (not thread-safe).
 """
