@@ -12,6 +12,7 @@ captured (``is_captured``) and their track is deleted when they opt out during a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -26,6 +27,7 @@ from typing import Any
 
 from adapters.discord.convert import Origin
 from adapters.discord.optout import OptOutRegister
+from core.i18n import t
 from core.meetings.tracks import speaker_name
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class LiveMeeting:
     started: float
     names: dict[int, str] = field(default_factory=dict)
     watchdog: asyncio.Task[None] | None = None
+    notes: list[str] = field(default_factory=list)
+    """Warnings the capture raised (kept in the meeting's notes)."""
+    warned_at: float = float("-inf")
+    posts: list[concurrent.futures.Future[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +90,8 @@ class StoppedMeeting:
     speakers: tuple[str, ...]
     speaker_ids: tuple[tuple[int, str], ...] = ()
     """(Discord user id, speaker label the archive will show) per track, for opt-outs that come later."""
+    notes: str = ""
+    """Capture health per speaker and the warnings raised (also ``notes.txt`` in the zip)."""
 
 
 def track_filenames(user_ids: list[int], names: dict[int, str], suffix: str = ".ogg") -> dict[int, str]:
@@ -114,8 +122,11 @@ def speaker_labels(user_id: int, names: Iterable[str]) -> list[str]:
     return labels
 
 
-def write_track_zip(zip_path: Path, tracks: dict[str, Any], sample_rate: int = 48_000) -> None:
-    """Zip the tracks (entry name → captured track: ``path`` and ``spans``) and their ``timeline.json``.
+def write_track_zip(
+    zip_path: Path, tracks: dict[str, Any], sample_rate: int = 48_000, notes: str = ""
+) -> None:
+    """Zip the tracks (entry name → captured track: ``path`` and ``spans``), their ``timeline.json`` and
+    the capture's ``notes.txt``.
 
     Opus is stored, not deflated (already compressed).
     """
@@ -128,6 +139,8 @@ def write_track_zip(zip_path: Path, tracks: dict[str, Any], sample_rate: int = 4
         for entry, track in tracks.items():
             zf.write(track.path, arcname=entry)
         zf.writestr("timeline.json", json.dumps(timeline))
+        if notes:
+            zf.writestr("notes.txt", notes)
 
 
 def _default_start_capture() -> StartCapture:
@@ -164,6 +177,7 @@ class MeetingRecorder:
         self._clock = clock
         self._live: dict[int, LiveMeeting] = {}
         self._lock = asyncio.Lock()
+        self.warn_every_s = 300.0  # at most one "audio is being lost" post per meeting in this time
 
     def active(self, guild_id: int) -> LiveMeeting | None:
         """The meeting being captured in a guild."""
@@ -184,9 +198,14 @@ class MeetingRecorder:
             except (TimeoutError, OSError, RuntimeError) as exc:
                 log.warning("discord: joining voice channel %s failed: %r", channel.id, exc)
                 raise MeetingError("connect_failed") from exc
+            holder: list[LiveMeeting] = []
+            loop = asyncio.get_running_loop()
             try:
                 capture = start(
-                    voice_client, directory, is_captured=lambda uid: self._captured(guild_id, uid)
+                    voice_client,
+                    directory,
+                    is_captured=lambda uid: self._captured(guild_id, uid),
+                    on_health=lambda report: self._health(holder, report, loop),
                 )
             except Exception as exc:
                 with contextlib.suppress(Exception):
@@ -204,11 +223,45 @@ class MeetingRecorder:
                 capture=capture,
                 started=self._clock(),
             )
+            holder.append(meeting)
             self.note_names(meeting, channel)
             meeting.watchdog = asyncio.create_task(self._watch(meeting), name=f"meeting-{meeting_id}-timer")
             self._live[guild_id] = meeting
             log.info("discord: meeting %s started in guild %s", meeting_id, guild_id)
             return meeting
+
+    def _health(self, holder: list[LiveMeeting], report: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """A capture health report (receive worker thread): warn the channel when audio is being lost."""
+        if not holder or not report.losing:
+            return
+        meeting = holder[0]
+        now = self._clock()
+        minute = max(0, round((now - meeting.started) / 60))
+        names = ", ".join(meeting.names.get(uid, f"user-{uid}") for uid in report.losing)
+        percent = round(100 * max(report.interval[uid].missing_ratio for uid in report.losing))
+        meeting.notes.append(f"{minute} min: audio lost from {names} ({percent} %)")
+        if now - meeting.warned_at < self.warn_every_s:
+            return
+        meeting.warned_at = now
+        text = t(meeting.starter.lang, "platforms.capture_losing", names=names, percent=percent)
+        meeting.posts.append(asyncio.run_coroutine_threadsafe(self._post(meeting, text), loop))
+
+    @staticmethod
+    async def _post(meeting: LiveMeeting, text: str) -> None:
+        try:
+            await meeting.announce.send(text)
+        except Exception:
+            log.warning("discord: could not post a capture warning for meeting %s", meeting.id, exc_info=True)
+
+    @staticmethod
+    def _notes(meeting: LiveMeeting, result: Any, labels: dict[int, str]) -> str:
+        """The meeting's notes: each speaker's capture health, then the warnings raised."""
+        lines = [
+            f"{labels.get(uid, f'user-{uid}')}: {health.line()}"
+            for uid, health in getattr(result, "health", {}).items()
+            if uid in labels
+        ]
+        return "\n".join(["capture health:", *lines, *meeting.notes]) if lines or meeting.notes else ""
 
     def _captured(self, guild_id: int, user_id: int) -> bool:
         return not self.optouts.is_opted_out(str(guild_id), str(user_id))
@@ -259,6 +312,9 @@ class MeetingRecorder:
         finally:
             with contextlib.suppress(Exception):
                 await meeting.voice_client.disconnect(force=False)
+        for post in meeting.posts:  # warnings on their way: let them arrive before the import's messages
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(post), 10)
         duration = self._clock() - meeting.started
         heard = [
             track
@@ -270,6 +326,7 @@ class MeetingRecorder:
                 await asyncio.to_thread(track.path.unlink, True)
                 await asyncio.to_thread(track.timeline.unlink, True)
         zip_path: Path | None = None
+        notes = ""
         speakers: tuple[str, ...] = ()
         speaker_ids: tuple[tuple[int, str], ...] = ()
         for track in heard:
@@ -282,7 +339,8 @@ class MeetingRecorder:
             names = track_filenames([t.user_id for t in heard], meeting.names)
             entries = {names[t.user_id]: t for t in heard}
             zip_path = meeting.directory / f"meeting-{meeting.id}.zip"
-            await asyncio.to_thread(write_track_zip, zip_path, entries)
+            notes = self._notes(meeting, result, {t.user_id: speaker_name(names[t.user_id]) for t in heard})
+            await asyncio.to_thread(write_track_zip, zip_path, entries, 48_000, notes)
             speakers = tuple(entries)
             speaker_ids = tuple((t.user_id, speaker_name(names[t.user_id])) for t in heard)
         log.info("discord: meeting %s stopped (%s), %d track(s)", meeting.id, reason, len(heard))
@@ -297,6 +355,7 @@ class MeetingRecorder:
             zip_path=zip_path,
             speakers=speakers,
             speaker_ids=speaker_ids,
+            notes=notes,
         )
 
     async def aclose(self) -> None:

@@ -35,6 +35,7 @@ from core.meetings.pipeline import (
 from core.meetings.search import MeetingSearch
 from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
 from core.meetings.talktime import talk_time, talk_time_chart
+from core.meetings.timeline import read_notes
 from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
 from core.speech.transcription import report
@@ -126,6 +127,7 @@ class MeetingService:
         """Store the recording as a blob and create its ``queued`` meeting (the ``meeting_import`` job
         processes it: see :mod:`core.meetings.jobs`)."""
         is_zip = await asyncio.to_thread(zipfile.is_zipfile, path)
+        notes = await asyncio.to_thread(read_notes, path) if is_zip else ""
         key = await self.blobs.put_file(path)
         return await self.repo.create(
             scope,
@@ -133,6 +135,7 @@ class MeetingService:
             source=MeetingSource.TRACKS if is_zip else MeetingSource.MIXED,
             audio_blob=key,
             created_by=created_by,
+            notes=notes,
         )
 
     def options(

@@ -130,6 +130,25 @@ def read_timeline(archive: Path) -> dict[str, TrackTimeline] | None:
     return {str(name): _parse_spans(spans, rate) for name, spans in tracks.items()}
 
 
+_MAX_NOTES = 4000
+NOTES_ENTRY = "notes.txt"
+
+
+def read_notes(archive: Path) -> str:
+    """A live capture's own notes (capture health per speaker, warnings): ``notes.txt`` in the archive,
+    as plain text of at most 4000 characters; ``""`` when there is none or it cannot be read."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            info = zf.getinfo(NOTES_ENTRY)
+            if info.file_size > 4 * _MAX_NOTES:
+                return ""
+            text = zf.read(info).decode("utf-8", errors="replace")
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return ""
+    printable = "".join(ch for ch in text if ch.isprintable() or ch == "\n")
+    return printable[:_MAX_NOTES].strip()
+
+
 def meeting_length(timelines: Mapping[str, TrackTimeline]) -> float:
     """The meeting's length as its timelines know it (the end of the last stretch)."""
     return max((t.end_s for t in timelines.values()), default=0.0)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.discord.voice.dave import DaveFrameDecryptor, DaveStats
+from adapters.discord.voice.health import HealthReport, SpeakerHealth
 from adapters.discord.voice.jitter import JitterBuffer, Release
 from adapters.discord.voice.opus import (
     FRAME_SAMPLES,
@@ -46,6 +47,9 @@ class CaptureOptions:
     resync_s: float = 0.25
     max_conceal_frames: int = 5
     unknown_ssrc_buffer_s: float = 30.0
+    health_interval_s: float = 60.0
+    losing_threshold: float = 0.05  # a speaker missing more than this share of audio is reported
+    losing_min_frames: int = 100  # ... over an interval with at least this many of their frames
 
 
 @dataclass(slots=True)
@@ -113,6 +117,8 @@ class CaptureResult:
     tracks: tuple[CapturedTrack, ...]
     duration_s: float
     stats: ReceiveStats
+    health: dict[int, SpeakerHealth] = field(default_factory=dict)
+    """Per speaker (user id), everything their audio went through."""
 
 
 @dataclass(slots=True)
@@ -143,7 +149,9 @@ class VoiceReceiver:
         options: CaptureOptions | None = None,
         clock: MeetingClock | None = None,
         is_captured: Callable[[int], bool] = lambda _user_id: True,
+        on_health: Callable[[HealthReport], None] | None = None,
     ) -> None:
+        """``on_health``: called on the worker thread every ``health_interval_s`` (logged either way)."""
         self.directory = directory
         self.options = options or CaptureOptions()
         self.ssrcs = ssrcs or SsrcMap()
@@ -157,6 +165,9 @@ class VoiceReceiver:
         self._unknown: dict[int, _Unknown] = {}
         self._tracks: dict[int, OpusTrackWriter] = {}
         self._latest = 0  # the latest arrival on the meeting clock (a replay runs ahead of real time)
+        self._health: dict[int, SpeakerHealth] = {}
+        self._health_mark: dict[int, SpeakerHealth] = {}
+        self._on_health = on_health
         self._window = round(self.options.reorder_window_s * SAMPLE_RATE)
         self._max_unknown = max(1, round(self.options.unknown_ssrc_buffer_s / 0.02))
         self._thread: threading.Thread | None = None
@@ -226,6 +237,7 @@ class VoiceReceiver:
     def _run(self) -> None:
         interval = self.options.flush_interval_s
         next_flush = time.monotonic() + interval
+        next_health = time.monotonic() + self.options.health_interval_s
         while True:
             try:
                 item = self._queue.get(timeout=max(0.0, next_flush - time.monotonic()))
@@ -246,6 +258,9 @@ class VoiceReceiver:
                 for track in self._tracks.values():
                     track.flush(now)
                 next_flush = time.monotonic() + interval
+            if time.monotonic() >= next_health:
+                self._report_health()
+                next_health = time.monotonic() + self.options.health_interval_s
 
     def _handle(self, item: tuple[Any, Any]) -> None:
         kind, value = item
@@ -307,10 +322,14 @@ class VoiceReceiver:
         if not self._is_captured(user_id):
             c.not_captured += 1
             return
+        health = self._health.setdefault(user_id, SpeakerHealth())
+        health.received += 1
         opus = self._dave.decrypt(user_id, media)
         if opus is None:
             c.dave_dropped += 1
+            health.dropped += 1
             return
+        health.decrypted += 1
         stream = self._streams.get(packet.ssrc)
         if stream is None or stream.user_id != user_id:
             jitter = JitterBuffer(
@@ -320,7 +339,9 @@ class VoiceReceiver:
             )
             stream = _Stream(user_id, OpusDecoder(self.options.channels), jitter)
             self._streams[packet.ssrc] = stream
+        before = stream.jitter.stats.lost
         ready = stream.jitter.push(packet.sequence, packet.timestamp, self.clock.position(arrival), opus)
+        health.lost += stream.jitter.stats.lost - before
         self._play(stream, ready)
 
     def _play(self, stream: _Stream, ready: list[Release]) -> None:
@@ -331,6 +352,8 @@ class VoiceReceiver:
                 if frame.payload is None:
                     pcm = stream.decoder.conceal(frame.fec, FRAME_SAMPLES)
                     c.frames_concealed += 1
+                    if stream.decoder.conceals:
+                        self._health.setdefault(stream.user_id, SpeakerHealth()).concealed += 1
                 else:
                     pcm = stream.decoder.decode(frame.payload)
                     c.frames_decoded += 1
@@ -372,4 +395,33 @@ class VoiceReceiver:
                     first_audio_s=first,
                 )
             )
-        self._result = CaptureResult(tracks=tuple(captured), duration_s=end / SAMPLE_RATE, stats=self.stats)
+        self._result = CaptureResult(
+            tracks=tuple(captured),
+            duration_s=end / SAMPLE_RATE,
+            stats=self.stats,
+            health={uid: h.copy() for uid, h in self._health.items()},
+        )
+        for user_id, health in self._health.items():
+            _log.info("voice receive: capture health of %s: %s", user_id, health.line())
+
+    def _report_health(self) -> None:
+        """Log each speaker's health since the last report; report who is losing audio."""
+        interval = {
+            uid: h.minus(self._health_mark.get(uid, SpeakerHealth())) for uid, h in self._health.items()
+        }
+        self._health_mark = {uid: h.copy() for uid, h in self._health.items()}
+        o = self.options
+        losing = tuple(
+            uid
+            for uid, h in interval.items()
+            if h.received + h.lost >= o.losing_min_frames and h.missing_ratio > o.losing_threshold
+        )
+        for uid, h in interval.items():
+            level = logging.WARNING if uid in losing else logging.INFO
+            _log.log(level, "voice receive: %s in the last %.0f s: %s", uid, o.health_interval_s, h.line())
+        if self._on_health is not None and interval:
+            totals = {uid: h.copy() for uid, h in self._health.items()}
+            try:
+                self._on_health(HealthReport(interval=interval, totals=totals, losing=losing))
+            except Exception:
+                _log.exception("voice receive: the health callback failed")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from discord_voice_fakes import decode_track, on_meeting_clock
 
-from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor
+from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor, strip_passthrough_trailers
 from adapters.discord.voice.storage import OpusTrackWriter
 
 BOT, ALICE, BOB = 1, 2, 3
@@ -107,3 +107,49 @@ def test_an_opt_out_discards_the_track_and_its_timeline(tmp_path):
     writer.flush(now=48_000 * 121)
     writer.discard()
     assert list(tmp_path.iterdir()) == []
+
+
+class _Broken:
+    """A session whose MLS state drifted: every frame fails."""
+
+    ready = True
+
+    def decrypt(self, user_id, media_type, packet):
+        raise ValueError("DecryptionFailed(NoValidCryptorFound)")
+
+    def can_passthrough(self, user_id):
+        return False
+
+
+def test_recovery_is_asked_after_36_consecutive_failures_outside_a_transition():
+    pytest.importorskip("davey")
+    stuck: list[int] = []
+    transition = [False]
+    decryptor = DaveFrameDecryptor(_Broken, in_transition=lambda: transition[0], on_stuck=stuck.append)
+    for _ in range(35):
+        assert decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa") is None
+    assert stuck == []
+    decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    assert stuck == [1]  # discord.py's recovery (op 31) first
+    transition[0] = True  # during a protocol transition failures are expected: no recovery
+    for _ in range(100):
+        decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    transition[0] = False
+    for _ in range(36):
+        decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    assert stuck == [1, 2]  # then plain re-initialisations
+    assert decryptor.stats.recoveries == 2 and decryptor.stats.dropped == 172
+
+
+def test_a_frame_whose_padding_hid_the_dave_marker_decrypts(group):
+    decryptor = DaveFrameDecryptor(lambda: group[BOT])
+    sealed = group[ALICE].encrypt_opus(b"\xfcopus-frame")
+    padded = sealed + bytes(3) + b"\x04"  # four bytes of RTP padding the sender left in the payload
+    assert decryptor.decrypt(ALICE, padded) == b"\xfcopus-frame"
+    assert decryptor.stats.decrypted == 1 and decryptor.stats.dropped == 0
+
+
+def test_passthrough_frames_lose_their_padding_and_sealed_ones_never_pass():
+    assert strip_passthrough_trailers(b"\xfcopus" + bytes(2) + b"\x03") == b"\xfcopus"
+    assert strip_passthrough_trailers(b"\xfcopus") == b"\xfcopus"
+    assert strip_passthrough_trailers(b"\xfcsealed-tag-nonce\x0c\xfa\xfa" + b"\x00\x02") == b""

@@ -58,7 +58,7 @@ class ReplayCapture:
     async def connect(self, channel: Any, timeout_s: float) -> FakeVoiceClient:
         return FakeVoiceClient(channel)
 
-    def start(self, voice_client: Any, directory: Path, *, is_captured: Any) -> Any:
+    def start(self, voice_client: Any, directory: Path, *, is_captured: Any, on_health: Any = None) -> Any:
         sessions = FakeMlsVoiceServer().group(CHANNEL, [BOT, *SPEAKERS])
         key = os.urandom(32)
         receiver = VoiceReceiver(
@@ -136,3 +136,6 @@ async def test_a_30_minute_4_speaker_meeting_is_captured_and_imported(http, clie
             assert abs(segment.start - theirs[0][0]) < 0.1, (uid, segment.start, theirs[0][0])
             assert abs(segment.end - theirs[-1][1]) < 1.1, (uid, segment.end, theirs[-1][1])
         assert meeting.duration_s > MEETING_S - 60
+        # The capture's health per speaker is kept in the meeting's notes.
+        assert meeting.notes.startswith("capture health:")
+        assert all(f"{label}: received " in meeting.notes for label in labels.values())
