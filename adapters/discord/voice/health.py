@@ -16,7 +16,7 @@ class SpeakerHealth:
     received: int = 0  # packets of theirs that reached the DAVE layer
     decrypted: int = 0  # of those, Opus frames the DAVE layer handed on
     dropped: int = 0  # of those, frames it could not decrypt (dropped, never decoded)
-    lost: int = 0  # frames missing from their sequence (network)
+    lost: int = 0  # frames missing from their sequence (the network's, and those the DAVE layer dropped)
     concealed: int = 0  # lost frames concealed (PLC/FEC)
 
     def copy(self) -> SpeakerHealth:
@@ -35,9 +35,11 @@ class SpeakerHealth:
 
     @property
     def missing_ratio(self) -> float:
-        """The share of their frames that did not come through (dropped, or lost and not concealed)."""
-        expected = self.received + self.lost
-        return (self.dropped + self.lost - self.concealed) / expected if expected else 0.0
+        """The share of their frames not decoded from their own data (concealment guesses, it does not
+        recover). A frame the DAVE layer dropped leaves a gap in the sequence too, so it counts once."""
+        missing = max(self.lost, self.dropped)
+        expected = self.decrypted + missing
+        return missing / expected if expected else 0.0
 
     def line(self) -> str:
         """A log and notes line: ``received 1200, decrypted 1190, dropped 10, lost 4, concealed 4``."""
