@@ -91,21 +91,29 @@ class FakeMlsVoiceServer:
         signature = self._key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
         return version_wire + content + _vec(signature)
 
-    def group(self, channel_id: int, user_ids: list[int]) -> dict[int, Any]:
-        """Return a ready ``davey.DaveSession`` per user, all in one MLS group (epoch 1)."""
+    def group(
+        self, channel_id: int, user_ids: list[int], outside: dict[int, bytes] | None = None
+    ) -> dict[int, Any]:
+        """Return a ready ``davey.DaveSession`` per user, all in one MLS group (epoch 1).
+
+        ``outside``: key packages of members whose sessions live elsewhere (another process); they join
+        from :attr:`welcome`.
+        """
         import davey
 
         sessions = {uid: davey.DaveSession(1, uid, channel_id) for uid in user_ids}
-        packages = {uid: s.get_serialized_key_package() for uid, s in sessions.items()}
+        packages = {uid: s.get_serialized_key_package() for uid, s in sessions.items()} | (outside or {})
         for session in sessions.values():
             session.set_external_sender(self.external_sender)
         committer, *others = user_ids
         proposals = b"".join(
-            self._add_proposal(channel_id.to_bytes(8, "big"), 0, packages[uid]) for uid in others
+            self._add_proposal(channel_id.to_bytes(8, "big"), 0, packages[uid])
+            for uid in [*others, *(outside or {})]
         )
         result = sessions[committer].process_proposals(davey.ProposalsOperationType.append, _vec(proposals))
         assert result is not None
         assert result.welcome is not None
+        self.welcome = bytes(result.welcome)
         for uid in others:
             sessions[uid].process_welcome(result.welcome)
         sessions[committer].process_commit(result.commit)
