@@ -7,6 +7,7 @@ event loop ever blocks on it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -28,7 +29,7 @@ from adapters.discord.voice.opus import (
     OpusDecoder,
 )
 from adapters.discord.voice.rtp import RtpError, RtpPacket, is_rtcp, parse_rtp, strip_extension_body
-from adapters.discord.voice.ssrc import SsrcMap
+from adapters.discord.voice.ssrc import OP_CLIENT_DISCONNECT, SsrcMap
 from adapters.discord.voice.storage import OpusTrackWriter
 from adapters.discord.voice.tracks import MeetingClock
 from adapters.discord.voice.transport import TransportCipher, TransportError
@@ -184,7 +185,16 @@ class VoiceReceiver:
         self._queue.put((bytes(data), arrival))
 
     async def on_gateway_message(self, message: Mapping[str, Any]) -> None:
-        """Voice gateway hook: SPEAKING maps SSRCs; buffered audio of a newly mapped SSRC is replayed."""
+        """Voice gateway hook: SPEAKING maps SSRCs; buffered audio of a newly mapped SSRC is replayed.
+
+        CLIENT_DISCONNECT (op 13) is applied on the worker, in order: datagrams of the leaving user that
+        are still queued are placed on their track first, not orphaned as an unknown SSRC.
+        """
+        data = message.get("d")
+        if message.get("op") == OP_CLIENT_DISCONNECT and isinstance(data, Mapping) and "user_id" in data:
+            with contextlib.suppress(TypeError, ValueError):
+                self._queue.put(("left", int(data["user_id"])))
+            return
         mapped = self.ssrcs.handle_gateway_message(message)
         if mapped is not None:
             self._queue.put(("mapped", mapped[0]))
@@ -266,6 +276,8 @@ class VoiceReceiver:
         kind, value = item
         if kind == "mapped":
             self._replay(value)
+        elif kind == "left":
+            self._left(value)
         elif kind == "forget":
             self._forget(value)
         else:
@@ -370,6 +382,14 @@ class VoiceReceiver:
             track = OpusTrackWriter(path, channels=self.options.channels, window_samples=self._window)
             self._tracks[user_id] = track
         return track
+
+    def _left(self, user_id: int) -> None:
+        """A user left the channel: their held audio goes on their track, then their SSRCs are unmapped."""
+        for ssrc, stream in list(self._streams.items()):
+            if stream.user_id == user_id:
+                self._play(stream, stream.jitter.drain())
+                del self._streams[ssrc]
+        self.ssrcs.forget_user(user_id)
 
     def _forget(self, user_id: int) -> None:
         track = self._tracks.pop(user_id, None)
