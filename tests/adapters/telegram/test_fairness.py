@@ -124,3 +124,51 @@ async def test_a_second_poller_409_is_one_clear_line_and_polling_goes_on(
     conflicts = [r for r in caplog.records if "409 Conflict" in r.getMessage()]
     assert len(conflicts) == 2 and all(r.exc_info is None for r in conflicts)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_chat_queues_keep_order_bound_a_flood_and_drain() -> None:
+    from adapters.telegram.chats import ChatQueues
+
+    handled: list[tuple[int, int]] = []
+
+    async def handle(item: tuple[int, int]) -> None:
+        await asyncio.sleep(0)
+        handled.append(item)
+
+    queues: ChatQueues[tuple[int, int]] = ChatQueues(handle, concurrency=2, max_pending_per_chat=50)
+    async with asyncio.TaskGroup() as group:
+        queues.bind(group)
+        accepted = [queues.submit(1, (1, i)) for i in range(80)] + [queues.submit(2, (2, 0))]
+        await queues.drained()
+        queues.bind(None)
+    assert accepted.count(False) == 30  # the flood beyond 50 pending was dropped, the other chat was not
+    assert [i for chat, i in handled if chat == 1] == list(range(50))
+    assert (2, 0) in handled and queues.pending == 0
+
+
+async def test_a_429_without_a_chat_pauses_everything_and_one_with_a_chat_only_that_chat() -> None:
+    from telegram.error import RetryAfter
+
+    from adapters.telegram.ratelimit import ChatRateLimiter
+
+    limiter = ChatRateLimiter(slots=4, overall_max_rate=0, max_retries=2)
+    failures = {"a": 1}
+
+    async def call(name: str) -> dict[str, str]:
+        if failures.get(name, 0) > 0:
+            failures[name] -= 1
+            raise RetryAfter(1)
+        return {"ok": name}
+
+    started = time.monotonic()
+    flooded = asyncio.create_task(
+        limiter.process_request(call, ("a",), {}, "sendMessage", {"chat_id": 1}, None)
+    )
+    await asyncio.sleep(0.05)
+    other = await limiter.process_request(call, ("b",), {}, "sendMessage", {"chat_id": 2}, None)
+    assert other == {"ok": "b"} and time.monotonic() - started < 0.5  # chat 2 was not held up
+    assert limiter.paused_for(1) > 0.5 and limiter.paused_for(2) == 0
+    assert await flooded == {"ok": "a"} and time.monotonic() - started >= 1.0
+    failures["c"] = 1
+    await limiter.process_request(call, ("c",), {}, "getMe", {}, None)  # no chat: a global pause
+    assert limiter.pauses == 2
