@@ -70,3 +70,21 @@ def test_malformed_timelines_are_refused_as_a_damaged_zip(tmp_path: Path, timeli
     with pytest.raises(TimelineError) as caught:
         read_timeline(_archive(tmp_path, timeline))
     assert caught.value.reason == "bad_zip"
+
+
+async def test_an_upload_whose_timeline_runs_past_the_limit_is_refused_before_decoding(
+    tmp_path: Path,
+) -> None:
+    from core.meetings.pipeline import PipelineOptions, StageTracker, transcribe_track_archive
+    from core.voice.audio import AudioError
+    from tests.support.stt import FakeSpeechToText
+
+    three_hours = 48_000 * 3 * 3600
+    timeline = {"version": 1, "sample_rate": 48_000, "tracks": {"alice.ogg": [[0, three_hours, 48_000]]}}
+    stt = FakeSpeechToText("말")
+    with pytest.raises(AudioError) as caught:
+        await transcribe_track_archive(
+            _archive(tmp_path, timeline), tmp_path / "work", stt, PipelineOptions(), StageTracker(None)
+        )
+    assert caught.value.key == "voice.audio.too_long"
+    assert stt.calls == []
