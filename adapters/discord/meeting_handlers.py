@@ -163,7 +163,8 @@ class MeetingHandlers:
                     text + "\n" + t(origin.lang, "discord.meeting.nothing_captured"),
                 )
                 return
-            if surface is not None:
+            answered = surface is not None
+            if surface is not None:  # the interaction shows the stop line; the channel gets the rest
                 await self.interactions.say(surface, origin, text)
             surface = channel
             size = (await asyncio.to_thread(stopped.zip_path.stat)).st_size
@@ -179,7 +180,8 @@ class MeetingHandlers:
                 origin.file(incoming, caption=f"discord meeting {stopped.id}"),
             ]
             renderer = self.interactions.renderer(surface, origin, write_button=False)
-            await renderer.render(SendText(text=text))
+            if not answered:
+                await renderer.render(SendText(text=text))
             # Transcribing runs at most about real time: a long meeting's import gets its own length again.
             async with asyncio.timeout(self.config.event_timeout_s + 2 * stopped.duration_s):
                 for event in events:

@@ -364,3 +364,21 @@ async def test_lost_audio_is_posted_in_the_channel_once_and_kept_in_the_notes(
     assert notes.startswith("capture health:")
     assert "alice: received " in notes and "bob .. 밥: received " in notes
     assert notes.count("audio lost from bob/../밥 (20 %)") == 3
+
+
+async def test_the_import_result_is_a_plain_channel_message_not_an_interaction_follow_up(
+    http, client, make_adapter, capture
+):
+    from core.domain.actions import SendText
+
+    add_guild(client)
+    engine = ScriptedEngine(http, {"FileUploaded": [SendText(text="회의 요약: 결정 2건")]})
+    adapter = make_adapter(engine, start_capture=capture.start, connect_voice=capture.connect)
+    await adapter.tree._call(slash(client, "meeting start"))
+    before = len(http.calls)
+    await adapter.tree._call(slash(client, "meeting stop"))
+    result = next(c for c in http.calls[before:] if c.content == "회의 요약: 결정 2건")
+    # POST /channels/<id>/messages: no interaction token, so no 15-minute limit on a long import.
+    assert result.method == "POST" and result.path == f"/channels/{TEXT_CHANNEL_ID}/messages"
+    stop_lines = [c for c in http.calls[before:] if c.content.startswith("⏹️")]
+    assert len(stop_lines) == 1 and stop_lines[0].path.startswith("/webhooks/")  # the interaction's answer
