@@ -282,6 +282,7 @@ class MeetingRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     audio_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MeetingSpeakerRow(Base):
