@@ -7,9 +7,9 @@ import os
 import time
 from typing import Any
 
-import pytest
+from tests.support.extras import need
 
-pytest.importorskip("davey")
+need("davey")
 
 from discord_voice_fakes import FakeMlsVoiceServer, FakeSpeaker, encode_opus, voice_like
 

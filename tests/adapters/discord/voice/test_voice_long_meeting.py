@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("davey")
+from tests.support.extras import need
+
+need("davey")
 
 from discord_voice_fakes import FakeMlsVoiceServer, FakeSpeaker, encode_opus, voice_like
 

@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("davey")
+from tests.support.extras import need
+
+need("davey")
 
 from discord_voice_fakes import FakeMlsVoiceServer, encode_opus, voice_like
 
