@@ -1,7 +1,7 @@
 """meetings.notes: what a live capture noted about itself (per-speaker capture health, warnings)
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-04 07:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
