@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.meetings import build_meeting_service
+from bot.meetings import build_embedder, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
@@ -27,6 +27,7 @@ from core.meetings.commands import MeetingCommands
 from core.meetings.jobs import register_meeting_jobs
 from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
+from core.personas.honesty import RealnessDetector
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
@@ -177,6 +178,7 @@ def build_app(
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
     guard = SafetyGuard(model=model)
+    embedder = build_embedder()
     offline = OfflineChat(memory)
     chat = ChatService(
         stars=stars,
@@ -187,6 +189,7 @@ def build_app(
         offline=offline,
         model=model,
         crisis_resources=CrisisResources(help_lines=settings.safety.help_lines),
+        honesty=RealnessDetector(embedder),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
         ),
@@ -256,7 +259,7 @@ def build_app(
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
-    meetings = build_meeting_service(settings, db, blobs, model)
+    meetings = build_meeting_service(settings, db, blobs, model, embedder=embedder)
     job_registry.register("echo", echo_job)
     register_meeting_jobs(job_registry, meetings)
     register_voice_jobs(job_registry, voice_setup)

@@ -64,6 +64,8 @@ class PersonaCard:
     locale: str = "ko"
     birth: date | None = None
     death: date | None = None
+    asks_if_real: bool = False
+    """The new message sincerely asks whether the star is real, alive or an AI (``core.personas.honesty``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

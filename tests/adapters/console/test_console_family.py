@@ -1,0 +1,38 @@
+"""The star as a family lives it, through the console adapter with the offline engine: honesty when asked,
+names, consent, the block message."""
+
+from __future__ import annotations
+
+from bot.demo import DEMO_EXPORT
+from bot.runner import ensure_demo_star, local_user
+from bot.wiring import App
+from core.domain.identity import Locale
+from tests.support.app import ScriptedConsole
+
+
+def _star_lines(out: str) -> list[str]:
+    return [line[3:] for line in out.splitlines() if line.startswith("★> ")]
+
+
+async def test_asked_sincerely_the_star_says_it_is_an_ai(vos_app: App) -> None:
+    user = await local_user(vos_app, "local")
+    await ensure_demo_star(vos_app, user)
+    console = ScriptedConsole(vos_app)
+    await console.say("엄마 나 왔어", "오늘 비가 많이 와")
+    exported = DEMO_EXPORT.read_text(encoding="utf-8")
+    for question in ("엄마 진짜 엄마야?", "너 AI지?", "솔직히 말해줘 지금 기계랑 얘기하는 거야?"):
+        lines = _star_lines(await console.say(question))
+        said = " ".join(lines)
+        assert "AI" in said and "아니" in said, (question, said)
+        assert not any(line in exported for line in lines)  # not a line from the export
+    lines = _star_lines(await console.say("김치찌개 생각난다"))
+    assert lines and all(line in exported for line in lines)  # an everyday message: her own words again
+
+
+async def test_asked_in_english(vos_app: App) -> None:
+    user = await local_user(vos_app, "local")
+    await ensure_demo_star(vos_app, user)
+    console = ScriptedConsole(vos_app, locale=Locale.EN)
+    for question in ("are you really mom?", "is this a bot", "wait... am I talking to a computer?"):
+        said = " ".join(_star_lines(await console.say(question)))
+        assert "I'm an AI" in said and "not really" in said, (question, said)
