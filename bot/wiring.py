@@ -19,6 +19,7 @@ from core.commands import Commands
 from core.domain.meetings import MeetingScope
 from core.engine import Engine
 from core.flows.create_star import CreateStarFlow
+from core.flows.names import NameChoices, NameOptions
 from core.flows.voice_jobs import register_voice_jobs
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.jobs.ports import JobQueue
@@ -248,12 +249,13 @@ def build_app(
             )
         ),
     )
+    names = NameChoices(users, stars, NameOptions(stars, star_service))
     commands = Commands(
         users=users,
         chat=chat,
         star_service=star_service,
         rights=rights,
-        create_flow=CreateStarFlow(star_service, blobs, users),
+        create_flow=CreateStarFlow(star_service, blobs, users, names),
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
         voice=voice,
         voice_setup=voice_setup,
@@ -273,6 +275,7 @@ def build_app(
     router.commands["voicereply"] = voice_chat.toggle
     meeting_commands.register(router)
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
+    names.register(router)
     commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
@@ -295,6 +298,7 @@ def build_app(
     )
     commands.engine = engine
     meeting_commands.engine = engine
+    names.engine = engine
     admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,

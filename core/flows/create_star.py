@@ -12,6 +12,7 @@ from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
 from core.flows.base import flow_choice, flow_value
+from core.flows.names import NameChoices
 from core.personas.kakao import KakaoParseError
 from core.personas.photo import MAX_PHOTO_BYTES, PhotoRejected, prepare_photo
 from core.personas.stars import ExportTooLarge, NewStar, StarService
@@ -38,10 +39,13 @@ class CreateStarFlow:
 
     kind = "create_star"
 
-    def __init__(self, stars: StarService, blobs: BlobStore, users: UserRepository) -> None:
+    def __init__(
+        self, stars: StarService, blobs: BlobStore, users: UserRepository, names: NameChoices | None = None
+    ) -> None:
         self.stars = stars
         self.blobs = blobs
         self.users = users
+        self.names = names
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Ask for the 18+ and rights attestation first."""
@@ -229,3 +233,5 @@ class CreateStarFlow:
         yield SendText(text=ctx.tr("create.done", name=result.star.name, count=result.imported))
         yield SendText(text=describe(result.profile, ctx.locale))
         yield SendText(text=ctx.tr("chat.ai_notice", star=result.star.name))
+        if self.names is not None:
+            yield await self.names.ask_address_buttons(ctx, result.star)

@@ -186,7 +186,8 @@ class ChatService:
             asks_if_real=asks_if_real,
             star_name=star.name,
             relation=star.relation,
-            user_name=user.display_name,
+            user_name=star.user_name or user.display_name,
+            address=star.user_address,
             notes=star.notes,
             traits=tuple(stored[1]) if stored else (),
             style_hints=tuple(style_hints(profile)) if profile else (),
@@ -222,7 +223,8 @@ class ChatService:
         if profile is None:
             stored = await self.stars.style_profile(star.id)
             profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
-        address = profile.address_terms[0][0] if profile and profile.address_terms else ""
+        found = profile.address_terms[0][0] if profile and profile.address_terms else ""
+        address = star.user_address or found
         return honest_reply(locale, star.name, address=address, profile=profile)
 
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:

@@ -54,7 +54,9 @@ class PersonaCard:
     relation: str
     """The star's relation to the user, in the user's words: "엄마", "grandfather"."""
     user_name: str
-    """What the star called the user."""
+    """The user's own name (as they gave it, else the platform's display name)."""
+    address: str = ""
+    """How the star addressed the user (아들, 민준아, honey), as the user confirmed it."""
     notes: str = ""
     """Characteristics the user typed when creating the star."""
     traits: tuple[str, ...] = ()

@@ -36,3 +36,37 @@ async def test_asked_in_english(vos_app: App) -> None:
     for question in ("are you really mom?", "is this a bot", "wait... am I talking to a computer?"):
         said = " ".join(_star_lines(await console.say(question)))
         assert "I'm an AI" in said and "not really" in said, (question, said)
+
+
+async def test_new_asks_what_the_star_called_you_and_your_name(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app, user_id="민지폰")
+    await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}")
+    out = await console.say("1")  # 엄마: the star is made, then the question, never blocking
+    assert "별을 만들었어요" in out and "뭐라고 불렀나요" in out
+    options = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("   [")]
+    assert "우리 딸" in options, options
+    out = await console.say(str(options.index("우리 딸") + 1))
+    assert "내 이름" in out
+    names = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("   [")]
+    assert names[:2] == ["민지", "민지폰"]  # the export's other participant, then the platform name
+    out = await console.say("1")
+    assert "우리 딸" in out and "민지" in out
+    user = await local_user(vos_app, "민지폰")
+    (star,) = await vos_app.stars.list_owned(user.id)
+    assert (star.user_address, star.user_name) == ("우리 딸", "민지")
+    said = " ".join(_star_lines(await console.say("엄마 진짜 엄마야?")))
+    assert said.startswith("우리 딸, ") and "AI" in said  # the reply uses it
+
+    out = await console.say("/names")  # editable later, typed answers welcome
+    assert "지금: 우리 딸" in out
+    out = await console.say("민지야", "민지")
+    assert "민지야" in out
+    (star,) = await vos_app.stars.list_owned(user.id)
+    assert (star.user_address, star.user_name) == ("민지야", "민지")
+
+
+async def test_chatting_right_after_new_skips_the_name_question(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}", "1")
+    out = await console.say("김치찌개 생각난다")
+    assert _star_lines(out)  # the buttons did not hold up the conversation

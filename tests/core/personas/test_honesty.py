@@ -108,3 +108,18 @@ async def test_the_llm_is_told_and_checked(llm_app: App, server: OpenAIServer) -
     server.push(Reply(text="밥은 먹었어?"))
     await llm_app.chat.turn(user, star, "엄마 오늘 비 와", Locale.KO)
     assert "asks exactly that" not in server.requests[-1].messages[0]["content"]
+
+
+async def test_the_prompt_uses_the_names_the_user_confirmed(llm_app: App, server: OpenAIServer) -> None:
+    user = await local_user(llm_app, "u1")
+    key = await llm_app.blobs.put_file(DEMO_EXPORT)
+    created = await llm_app.star_service.create(
+        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"), key, consent_text="t"
+    )
+    await llm_app.stars.set_names(created.star.id, user.id, user_address="우리 딸", user_name="민지")
+    star = await llm_app.stars.get_owned(created.star.id, user.id)
+    assert star is not None
+    server.push(Reply(text="왔어?"))
+    await llm_app.chat.turn(user, star, "엄마 나 왔어", Locale.KO)
+    system = server.requests[-1].messages[0]["content"]
+    assert "민지's 어머니" in system and 'called 민지 "우리 딸"' in system and "u1" not in system
