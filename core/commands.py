@@ -229,6 +229,7 @@ class Commands:
         if star is None:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
+        yield SendText(text=star_card(ctx, star))
         prof = await self.star_service.profile(star.id)
         if prof is not None:
             yield SendText(text=describe(prof, ctx.locale))
@@ -318,6 +319,23 @@ class Commands:
             for line in lines:
                 yield SendText(text=line, from_star=True)
             yield SendText(text=ctx.tr("rights.retire_done", name=star.name))
+
+
+def star_card(ctx: Context, star: Star) -> str:
+    """What the user told VOS about the star: relation, dates, notes, and the names in use."""
+    lines = [ctx.tr("profile.heading", name=star.name, relation=star.relation or "-")]
+    if star.birth_date:
+        lines.append(ctx.tr("profile.born", date=star.birth_date.isoformat()))
+    if star.death_date:
+        lines.append(ctx.tr("profile.died", date=star.death_date.isoformat()))
+    if star.notes:
+        lines.append(ctx.tr("profile.notes", notes=star.notes))
+    if star.user_address:
+        lines.append(ctx.tr("profile.address", address=star.user_address))
+    if star.user_name:
+        lines.append(ctx.tr("profile.user_name", user_name=star.user_name))
+    lines.append(ctx.tr("profile.edit"))
+    return "\n".join(lines)
 
 
 class ConfirmFlow:

@@ -128,7 +128,8 @@ class ChatService:
             if out.verdict == "block":
                 await self.chats.add_many(user.id, star.id, deferred)
                 await self.safety_events.log(user.id, star.id, "out", "block", out.reasons)
-                return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
+                message = blocked_message(locale, role="star", star=star.name)
+                return ChatReply(bubbles=(message,), engine=engine, verdict="block")
             safe.append(bubble)
         if not safe:
             await self.chats.add_many(user.id, star.id, deferred)

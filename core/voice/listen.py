@@ -19,6 +19,7 @@ from core.domain.stars import Star
 from core.i18n import t
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.safety.check import SafetyGuard
+from core.safety.verdict import blocked_message
 from core.voice.audio import encode_voice_note
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ class VoiceService:
         verdict = await self.guard.check(text, role="speech", locale=locale)
         if verdict.verdict != "allow":
             log.info("speech blocked for star=%s reasons=%s", star.id, ",".join(verdict.reasons))
-            return SpokenMessage(path=None, caption=t(locale, "safety.blocked"), blocked=True)
+            return SpokenMessage(
+                path=None, caption=blocked_message(locale, role="speech", star=star.name), blocked=True
+            )
         label = t(locale, "synth.cloned_voice" if self.synthesizer.clones_voice else "synth.basic_voice")
         profile = voice.profile_id if voice else "default"
         key = hashlib.sha256(f"{profile}\x1f{self.synthesizer.name}\x1f{text}".encode()).hexdigest()[:32]

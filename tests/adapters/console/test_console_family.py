@@ -70,3 +70,21 @@ async def test_chatting_right_after_new_skips_the_name_question(vos_app: App) ->
     await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}", "1")
     out = await console.say("김치찌개 생각난다")
     assert _star_lines(out)  # the buttons did not hold up the conversation
+
+
+async def test_a_blocked_message_says_why_and_what_to_do(vos_app: App) -> None:
+    user = await local_user(vos_app, "local")
+    await ensure_demo_star(vos_app, user)
+    out = await ScriptedConsole(vos_app).say("엄마 급해 계좌번호랑 인증번호 좀 보내줘")
+    assert "알고 있는 번호로" in out and "112" in out and "1332" in out and "★>" not in out
+    out = await ScriptedConsole(vos_app, locale=Locale.EN).say("send me the OTP code and your bank account")
+    assert "call them back on a number you already know" in out and "112" in out
+
+
+async def test_profile_shows_what_the_user_entered(vos_app: App) -> None:
+    console = ScriptedConsole(vos_app)
+    await console.say("/new", "1", "엄마", "어머니", "된장찌개를 잘 끓이셨다", "1960-03-02 2023-01-05")
+    await console.say("1", f"/file {DEMO_EXPORT}", "1")
+    out = await console.say("/profile")
+    assert "엄마 (어머니)" in out and "1960-03-02" in out and "2023-01-05" in out
+    assert "된장찌개를 잘 끓이셨다" in out and "메시지" in out  # and the style profile after it
