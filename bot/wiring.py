@@ -35,6 +35,7 @@ from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
+from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
@@ -109,6 +110,14 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
             context_tokens=llm.context_tokens,
         )
     )
+
+
+def build_disclosure(model: ChatModel | None) -> DataDisclosure:
+    """Where replies are generated, for the data notice: the endpoint's host, or this machine."""
+    if model is None or model.name != "openai":
+        return DataDisclosure()
+    options = getattr(model, "options", None)
+    return DataDisclosure(reply_host=endpoint_host(getattr(options, "base_url", None)))
 
 
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
@@ -250,12 +259,14 @@ def build_app(
         ),
     )
     names = NameChoices(users, stars, NameOptions(stars, star_service))
+    disclosure = build_disclosure(model)
     commands = Commands(
         users=users,
         chat=chat,
         star_service=star_service,
         rights=rights,
-        create_flow=CreateStarFlow(star_service, blobs, users, names),
+        create_flow=CreateStarFlow(star_service, blobs, users, names, disclosure),
+        disclosure=disclosure,
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
         voice=voice,
         voice_setup=voice_setup,

@@ -28,6 +28,7 @@ from core.personas.chat import ChatService
 from core.personas.stars import StarService
 from core.personas.style import describe
 from core.ports import EngineUnavailable
+from core.safety.disclosure import DataDisclosure
 from core.safety.rights import DataRightsService
 from core.storage.repositories import UserRepository
 from core.voice.listen import VoiceService
@@ -51,6 +52,7 @@ class Commands:
         rights: DataRightsService,
         create_flow: CreateStarFlow,
         engine_note: tuple[str, str],
+        disclosure: DataDisclosure | None = None,
         voice: VoiceService | None = None,
         voice_setup: VoiceSetupFlow | None = None,
         voice_profiles: VoiceProfileService | None = None,
@@ -66,6 +68,7 @@ class Commands:
         self.rights = rights
         self.create_flow = create_flow
         self.engine_note = engine_note  # (engine name, model or "")
+        self.disclosure = disclosure or DataDisclosure()
         self.engine: Engine | None = None
 
     def router(self) -> Router:
@@ -116,6 +119,7 @@ class Commands:
         who = star.name if star else ctx.tr("about.the_star")
         note = ctx.tr(f"chat.engine.{name}", star=who, model=model)
         yield SendText(text=ctx.tr("about.text", engine=name, engine_note=note))
+        yield SendText(text=self.disclosure.text(ctx.locale))
 
     async def language(self, ctx: Context) -> AsyncIterator[Action]:
         """Offer Korean or English."""

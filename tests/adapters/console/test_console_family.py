@@ -88,3 +88,32 @@ async def test_profile_shows_what_the_user_entered(vos_app: App) -> None:
     out = await console.say("/profile")
     assert "엄마 (어머니)" in out and "1960-03-02" in out and "2023-01-05" in out
     assert "된장찌개를 잘 끓이셨다" in out and "메시지" in out  # and the style profile after it
+
+
+async def test_consent_and_about_say_what_is_stored_where_replies_are_made_and_how_to_delete(
+    vos_app: App,
+) -> None:
+    console = ScriptedConsole(vos_app)
+    out = await console.say("/new")
+    for words in ("저장하는 것", "카카오톡 대화", "이 컴퓨터 안에서", "지우기 전까지", "/forget_me", "18"):
+        assert words in out, words
+    await console.say("1", "/cancel")  # yes, then not now
+    out = await console.say("/about")
+    assert "AI" in out and "이 컴퓨터 안에서" in out and "/forget" in out
+    out = await ScriptedConsole(vos_app, locale=Locale.EN).say("/about")
+    assert "on this machine" in out and "until you delete it" in out
+
+
+def test_the_notice_names_the_endpoints_host() -> None:
+    from bot.wiring import build_disclosure
+    from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
+
+    remote = OpenAIChat(
+        OpenAIChatOptions(model="m", api_key="sk-x", base_url="https://user:pw@llm.example.org:8443/v1?k=1")
+    )
+    text = build_disclosure(remote).text(Locale.KO)
+    assert "llm.example.org:8443 의 언어 모델" in text and "pw" not in text and "k=1" not in text
+    openai = build_disclosure(OpenAIChat(OpenAIChatOptions(model="m", api_key="sk-x"))).text(Locale.EN)
+    assert "api.openai.com" in openai
+    local = OpenAIChat(OpenAIChatOptions(model="m", api_key="x", base_url="http://127.0.0.1:8080/v1"))
+    assert "does not leave it" in build_disclosure(local).text(Locale.EN)
