@@ -35,8 +35,8 @@ from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
-from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.crisis import CrisisResources
+from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.rights import DataRightsService
 from core.storage.blob_gc import BlobGarbageCollector
@@ -118,6 +118,19 @@ def build_disclosure(model: ChatModel | None) -> DataDisclosure:
         return DataDisclosure()
     options = getattr(model, "options", None)
     return DataDisclosure(reply_host=endpoint_host(getattr(options, "base_url", None)))
+
+
+def _create_star_flow(
+    star_service: StarService,
+    blobs: BlobStore,
+    users: UserRepository,
+    stars: StarRepository,
+    model: ChatModel | None,
+) -> tuple[CreateStarFlow, NameChoices, DataDisclosure]:
+    """``/new`` with its data notice and the names question at its end."""
+    names = NameChoices(users, stars, NameOptions(stars, star_service))
+    disclosure = build_disclosure(model)
+    return CreateStarFlow(star_service, blobs, users, names, disclosure), names, disclosure
 
 
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
@@ -258,14 +271,13 @@ def build_app(
             )
         ),
     )
-    names = NameChoices(users, stars, NameOptions(stars, star_service))
-    disclosure = build_disclosure(model)
+    create_flow, names, disclosure = _create_star_flow(star_service, blobs, users, stars, model)
     commands = Commands(
         users=users,
         chat=chat,
         star_service=star_service,
         rights=rights,
-        create_flow=CreateStarFlow(star_service, blobs, users, names, disclosure),
+        create_flow=create_flow,
         disclosure=disclosure,
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
         voice=voice,

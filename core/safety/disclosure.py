@@ -10,7 +10,7 @@ from core.domain.identity import Locale
 from core.i18n import t
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def endpoint_host(base_url: str | None) -> str:
