@@ -231,6 +231,8 @@ def build_app(
         memory=memory,
         blobs=blobs,
         export_dir=data / "exports",
+        voice=VoiceRepository(db),
+        voice_memories=VoiceMemoryRepository(db),
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)

@@ -564,6 +564,7 @@ class SafetyEventRepository:
                     "verdict": r.verdict,
                     "reasons": r.reasons,
                     "at": aware(r.created_at).isoformat(),
+                    "star_id": r.star_id,
                 }
                 for r in rows
             ]

@@ -139,6 +139,16 @@ class VoiceRepository:
             )
             return _recording(row) if row else None
 
+    async def recordings(self, owner_id: str, star_id: str) -> list[VoiceRecording]:
+        """The recordings the owner uploaded for the star, oldest first (for ``/export``)."""
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(VoiceRecordingRow)
+                .where(VoiceRecordingRow.star_id == star_id, VoiceRecordingRow.owner_id == owner_id)
+                .order_by(VoiceRecordingRow.created_at, VoiceRecordingRow.id)
+            )
+            return [_recording(r) for r in rows]
+
     async def get_profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
         """The star's voice profile with its clips, only for the star's owner."""
         async with self.db.read() as s:
