@@ -43,6 +43,8 @@ class VoiceMeasures:
     words_per_minute: float | None
     gender_hint: str | None
     total_seconds: float
+    syllables_per_second: float | None = None
+    language: str | None = None
 
 
 def _recording(row: VoiceRecordingRow) -> VoiceRecording:
@@ -77,6 +79,8 @@ def _profile(row: VoiceProfileRow, clips: Sequence[VoiceClipRow]) -> VoiceProfil
         embedding=tuple(float(v) for v in row.embedding),
         median_f0_hz=row.median_f0_hz,
         words_per_minute=row.words_per_minute,
+        syllables_per_second=row.syllables_per_second,
+        language=row.language,
         gender_hint=row.gender_hint,
         total_seconds=row.total_seconds,
         revision=row.revision,
@@ -90,6 +94,8 @@ def _measures(row: VoiceProfileRow, m: VoiceMeasures) -> None:
     row.embedding = list(m.embedding)
     row.median_f0_hz = m.median_f0_hz
     row.words_per_minute = m.words_per_minute
+    row.syllables_per_second = m.syllables_per_second
+    row.language = m.language or row.language
     row.gender_hint = m.gender_hint
     row.total_seconds = m.total_seconds
     row.updated_at = utcnow()

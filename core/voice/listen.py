@@ -20,7 +20,7 @@ from core.i18n import t
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.safety.check import SafetyGuard
 from core.safety.verdict import blocked_message
-from core.voice.audio import encode_voice_note
+from core.voice.audio import decode_audio, encode_voice_note
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class VoiceService:
         key = hashlib.sha256(f"{profile}\x1f{self.synthesizer.name}\x1f{text}".encode()).hexdigest()[:32]
         path = self.star_cache(star.id) / f"{key}.ogg"
         lock = self._locks.setdefault(key, asyncio.Lock())
+        duration = 0.0
         async with lock:
             if not path.exists():
                 language = _language_of(text, locale)
@@ -111,5 +112,8 @@ class VoiceService:
                     title=star.name,
                 )
                 tmp.replace(path)
+                duration = speech.duration_s
+            else:
+                duration = (await asyncio.to_thread(decode_audio, path)).duration_s
         self._locks.pop(key, None)
-        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}")
+        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}", duration_s=round(duration, 2))

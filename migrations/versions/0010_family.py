@@ -23,6 +23,12 @@ def upgrade() -> None:
     with op.batch_alter_table("voice_profiles") as batch:
         batch.add_column(sa.Column("syllables_per_second", sa.Float(), nullable=True))
         batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+    # Earlier profiles stored syllable nuclei / 1.5 per minute as "words per minute": the same measure in
+    # syllables per second is that / 40 (core.voice.syllables.LEGACY_WPM_PER_SPS).
+    op.execute(
+        "UPDATE voice_profiles SET syllables_per_second = words_per_minute / 40.0 "
+        "WHERE words_per_minute IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
