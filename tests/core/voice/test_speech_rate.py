@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.backends.espeak_synthesizer import EspeakSynthesizer, parse_wav, speed_for_sps, speed_for_wpm
@@ -45,7 +46,7 @@ def test_speed_follows_the_rate_table_and_extends_past_it() -> None:
 
 def _espeak(text: str, voice: str, pitch: int, speed: int) -> np.ndarray:
     cmd = ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-b", "1", "--stdin", "--stdout"]
-    out = subprocess.run(cmd, input=text.encode(), capture_output=True, check=True).stdout  # noqa: S603
+    out = subprocess.run(cmd, input=text.encode(), capture_output=True, check=True).stdout
     audio, rate = parse_wav(out)
     assert rate > 0
     return _resample(audio, rate)
