@@ -270,6 +270,7 @@ def build_app(
                 stt=stt,
                 cache_root=data / "voice_cache",
                 stt_missing=stt_missing,
+                star_texts=memory.star_texts,
             )
         ),
     )

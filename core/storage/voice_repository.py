@@ -155,6 +155,24 @@ class VoiceRepository:
             )
             return [_recording(r) for r in rows]
 
+    async def set_pace(
+        self, owner_id: str, star_id: str, *, syllables_per_second: float, language: str | None
+    ) -> bool:
+        """Store the star's pace measured from transcripts (a new revision: notes are spoken again)."""
+        async with self.db.write() as s:
+            row = await s.scalar(
+                select(VoiceProfileRow).where(
+                    VoiceProfileRow.star_id == star_id, VoiceProfileRow.owner_id == owner_id
+                )
+            )
+            if row is None:
+                return False
+            row.syllables_per_second = syllables_per_second
+            row.language = language or row.language
+            row.revision += 1
+            row.updated_at = utcnow()
+            return True
+
     async def get_profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
         """The star's voice profile with its clips, only for the star's owner."""
         async with self.db.read() as s:
