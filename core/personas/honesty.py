@@ -41,13 +41,13 @@ _KIN = (
     "엄마|아빠|어머니|아버지|어머님|아버님|할머니|할아버지|할매|할배|누나|언니|오빠|형|동생|여보|"
     "남편|아내|이모|고모|삼촌|외할머니|외할아버지|당신"
 )
-_AI_KO = r"(?:AI|A\.I\.?|에이아이|인공지능|로봇|챗봇|봇|기계|프로그램|컴퓨터|GPT|지피티|챗지피티)"
+# Sure words only: 프로그램 (a TV show), 컴퓨터 and 기계 have everyday meanings and are left to meaning.
+_AI_KO = r"(?:AI|A\.I\.?|에이아이|인공지능|로봇|챗봇|봇|GPT|지피티|챗지피티)"
 _COPULA_KO = r"(?:이?(?:야|지|냐|니|죠|예요|에요|잖아|라고|인가|인 ?거|맞))"
 _AI_EN = r"(?:ai|a\.i\.?|bot|robot|chat ?bot|machine|program|computer|chatgpt|gpt|fake)"
 _RULES: tuple[re.Pattern[str], ...] = (
     re.compile(_AI_KO + r"\s?" + _COPULA_KO, re.IGNORECASE),
     re.compile(r"(?:진짜|정말|실제|참말로)\s?(?:로\s?)?(?:사람|인간)" + _COPULA_KO),
-    re.compile(r"(?:살아\s?(?:있|계)|안\s?죽었)(?:어|니|냐|나|지|는\s?거|어요|으세요|세요|죠|으신)"),
     re.compile(r"누가\s?(?:대신|답장|보내|쓰)"),
     re.compile(
         r"\b(?:are|r)\s+(?:you|u)\s+(?:really\s+|actually\s+|even\s+|just\s+|still\s+)?(?:an?\s+)?"
@@ -75,7 +75,10 @@ def _name_rules(names: Iterable[str]) -> list[re.Pattern[str]]:
     """ "진짜 엄마야?", "are you really Mom?" with the star's own names and kinship words."""
     own = "|".join(re.escape(n.strip()) for n in names if n.strip())
     who = f"(?:{own}|{_KIN})" if own else f"(?:{_KIN})"
+    alive = r"(?:살아\s?(?:있|계)|안\s?죽었)(?:어|니|냐|나|지|는\s?거|어요|으세요|세요|죠|으신|신|셔)"
     return [
+        # "살아 있어?" about the star (or at the start), not "화분 아직 살아있어?" about a plant.
+        re.compile(r"(?:^|" + who + r"|너|넌|당신|진짜|정말|혹시)\s?(?:정말\s?|진짜\s?|아직\s?)?" + alive),
         re.compile(
             r"(?:진짜|정말|실제로?|참말로|정녕)\s?(?:우리\s?)?"
             + who

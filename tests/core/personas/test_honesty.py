@@ -123,3 +123,15 @@ async def test_the_prompt_uses_the_names_the_user_confirmed(llm_app: App, server
     await llm_app.chat.turn(user, star, "엄마 나 왔어", Locale.KO)
     system = server.requests[-1].messages[0]["content"]
     assert "민지's 어머니" in system and 'called 민지 "우리 딸"' in system and "u1" not in system
+
+
+@pytest.mark.parametrize(
+    "text", ["엄마가 좋아하던 TV 프로그램이야", "화분 아직 살아있어?", "컴퓨터 고장 났어", "로봇청소기야"]
+)
+def test_everyday_uses_of_the_same_words_are_not_sure_cases(text: str) -> None:
+    assert not asks_by_rules(text, ("엄마",))
+
+
+@pytest.mark.parametrize("text", ["살아있어?", "엄마 살아 계신 거예요?", "너 진짜 살아 있니"])
+def test_alive_about_the_star_is_a_sure_case(text: str) -> None:
+    assert asks_by_rules(text, ("엄마",))
