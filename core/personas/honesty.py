@@ -135,8 +135,14 @@ class RealnessDetector:
         v = self.embedder.query(text) if vector is None else vector
         return float(np.max(yes @ v) - np.max(no @ v))
 
-    async def asks(self, text: str, names: Iterable[str] = ()) -> bool:
-        """Whether ``text`` sincerely asks if the star is real, alive or an AI."""
+    async def asks(
+        self, text: str, names: Iterable[str] = (), *, vector: npt.NDArray[np.float32] | None = None
+    ) -> bool:
+        """Whether ``text`` sincerely asks if the star is real, alive or an AI.
+
+        ``vector``: the message's ``Embedder.query`` vector when the turn already has it (memory search and
+        the safety classifier use the same one), so the message is embedded once.
+        """
         cleaned = " ".join(text.split())
         if not cleaned:
             return False
@@ -145,7 +151,7 @@ class RealnessDetector:
         if self.embedder is None or len(cleaned) > _MAX_CHARS:
             return False
         try:
-            score = await asyncio.to_thread(self.margin, cleaned)
+            score = await asyncio.to_thread(self.margin, cleaned, vector)
         except Exception:
             log.warning("realness check by meaning failed; rules only", exc_info=True)
             return False

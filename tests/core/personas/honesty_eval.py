@@ -84,3 +84,29 @@ HELD_OUT_NEGATIVE: tuple[str, ...] = (
     "are you kidding me, it's snowing again",
     "the doctor said it's real good news",
 )
+
+# A second held-out set, written after the rules and threshold were final and measured once.
+HELD_OUT_2_POSITIVE: tuple[str, ...] = (
+    "할머니 맞으세요? 아니면 기계예요?",
+    "이거 사람이 답하는 거 아니지?",
+    "엄마, 너 혹시 인공지능이니",
+    "아빠라고 하는데 진짜 아빠 맞는지 모르겠어",
+    "나 지금 AI한테 말 거는 거야?",
+    "are you a real human being",
+    "mom is that actually you texting me",
+    "am I just talking to a program",
+    "tell me the truth, are you a bot?",
+    "is this some kind of AI thing",
+)
+HELD_OUT_2_NEGATIVE: tuple[str, ...] = (
+    "엄마 보고싶어서 왔어",
+    "진짜 오랜만에 비 온다",
+    "아빠 그때 그 노래 기억나?",
+    "오늘 회사에서 AI 교육 받았어",
+    "할머니 밥은 드셨어요?",
+    "my computer broke again",
+    "are you happy where you are?",
+    "I really need a hug today",
+    "is this how you made the kimchi?",
+    "you were always so real with me",
+)
