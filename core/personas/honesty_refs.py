@@ -65,6 +65,22 @@ NOT_REFERENCES: tuple[str, ...] = (
     "are you hungry?",
     "I love you grandma",
     "really? I never knew that",
+    # Short everyday questions to the star: near the references in form, far in meaning.
+    "아빠 지금 뭐 하세요?",
+    "오늘 어디 갔었어?",
+    "요즘 어떻게 지내?",
+    "할머니 건강하시죠?",
+    "거기 날씨 좋아?",
+    "뭐 먹고 싶어?",
+    "내 목소리 들려?",
+    "나 보고 싶었어?",
+    "잠은 잘 자?",
+    "엄마 지금 바빠?",
+    "how are you doing?",
+    "what are you up to, mom?",
+    "where are you now?",
+    "did you sleep well?",
+    "do you miss me?",
 )
 """Everyday messages to a star, many with the same words: a message nearer to these than to the
 references is not the question."""

@@ -117,3 +117,14 @@ def test_the_notice_names_the_endpoints_host() -> None:
     assert "api.openai.com" in openai
     local = OpenAIChat(OpenAIChatOptions(model="m", api_key="x", base_url="http://127.0.0.1:8080/v1"))
     assert "does not leave it" in build_disclosure(local).text(Locale.EN)
+
+
+async def test_the_block_messages_never_trip_the_guard_themselves() -> None:
+    from core.safety.check import SafetyGuard
+    from core.safety.verdict import ROLES, blocked_message
+
+    guard = SafetyGuard()
+    for locale in (Locale.KO, Locale.EN):
+        for role in ROLES:
+            message = blocked_message(locale, role=role, star="엄마")
+            assert (await guard.check(message, role="star")).allowed, (locale, role, message)

@@ -37,6 +37,13 @@ TUNE_NEGATIVE: tuple[str, ...] = (
     "that was a real surprise",
     "i'm talking to my boss tomorrow",
     "really? that's funny",
+    # Short everyday questions (added after they were found flagged in a chat test; tuned on).
+    "엄마 뭐해?",
+    "엄마 어디야?",
+    "엄마 잘 지내?",
+    "엄마 거기는 어때?",
+    "엄마 내 말 듣고 있어?",
+    "엄마 뭐 필요한 거 있어?",
 )
 
 HELD_OUT_POSITIVE: tuple[str, ...] = (
@@ -109,4 +116,18 @@ HELD_OUT_2_NEGATIVE: tuple[str, ...] = (
     "I really need a hug today",
     "is this how you made the kimchi?",
     "you were always so real with me",
+)
+
+# Short everyday questions, written after the fix above and measured once.
+HELD_OUT_3_NEGATIVE: tuple[str, ...] = (
+    "아빠 오늘 뭐 했어?",
+    "할머니 식사하셨어요?",
+    "엄마 거기 추워?",
+    "우리 강아지 기억나?",
+    "엄마 나 잘하고 있는 거지?",
+    "아빠 나 보여?",
+    "엄마 언제 와?",
+    "what did you have for lunch?",
+    "are you okay, dad?",
+    "can you hear me, mom?",
 )
