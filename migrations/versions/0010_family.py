@@ -25,8 +25,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
     # Earlier profiles stored syllable nuclei / 1.5 per minute as "words per minute": the same measure in
     # syllables per second is that / 40 (core.voice.syllables.LEGACY_WPM_PER_SPS).
+    # A new revision, so voice notes cached at the old pace are spoken again.
     op.execute(
-        "UPDATE voice_profiles SET syllables_per_second = words_per_minute / 40.0 "
+        "UPDATE voice_profiles SET syllables_per_second = words_per_minute / 40.0, revision = revision + 1 "
         "WHERE words_per_minute IS NOT NULL"
     )
 
