@@ -458,7 +458,8 @@ class VoiceSetupFlow:
             return
         yield DeleteProgress(progress_id=progress)
         done = outcome.value
-        if done is not None and done.syllables_per_second is not None:
+        if replace and done is not None and done.syllables_per_second is not None:
+            # The first recording's transcripts give the pace; an added one keeps the combined measure.
             await self.profiles.repo.set_pace(
                 ctx.user.id,
                 source.recording.star_id,

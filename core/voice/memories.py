@@ -136,6 +136,11 @@ class VoiceMemoryService:
         stt, star_id = self.stt, source.recording.star_id
         spans = star_spans(turns, speaker)
         language = await self.star_language(star_id, fallback_language)
+        if language is not None and language not in stt.languages:
+            # An English-only model would write Korean speech down as English-sounding words.
+            raise EngineUnavailable(
+                f"the installed recogniser ({stt.name}) cannot transcribe {language}", extra="speech"
+            )
         transcripts = await self._transcribe(stt, source, spans, progress, language)
         new = await self._store_clips(source, spans, transcripts)
         if replace:

@@ -63,3 +63,15 @@ async def test_an_english_star_is_transcribed_in_english(vos_app: App, tmp_path:
     await vos_app.users.set_active_star(user.id, created.star.id)
     await _keep_low_voice(ScriptedConsole(vos_app, locale=Locale.KO), tmp_path)  # a Korean-speaking user
     assert stt.calls and {call.language for call in stt.calls} == {"en"}
+
+
+async def test_an_english_only_recogniser_does_not_write_korean_down_as_english(
+    vos_app: App, tmp_path: Path
+) -> None:
+    stt = PhraseSTT(("kim chi chi gae", "bap", "sarang"))
+    stt.languages = frozenset({"en"})
+    _memories(vos_app).stt = stt
+    await _star(vos_app)
+    out = await _keep_low_voice(ScriptedConsole(vos_app), tmp_path)
+    assert "목소리를 간직했어요" in out and "cannot transcribe ko" in out
+    assert stt.calls == []
