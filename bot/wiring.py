@@ -43,6 +43,7 @@ from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
 from core.storage.migrate import upgrade
+from core.storage.outbox import Outbox
 from core.storage.repositories import (
     BlobRefRepository,
     ChatRepository,
@@ -87,6 +88,7 @@ class App:
     admin: AdminService
     job_lock: JobLock
     blob_gc: BlobGarbageCollector
+    outbox: Outbox
     stt: SpeechToText | None = None
 
 
@@ -194,6 +196,7 @@ def build_app(
     star_service = StarService(
         db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000), chat_model=model
     )
+    outbox = Outbox(data / "tmp" / "outbox", ttl_s=settings.limits.outbox_ttl_minutes * 60)
     rights = DataRightsService(
         users=users,
         stars=stars,
@@ -204,7 +207,7 @@ def build_app(
         safety_events=safety_events,
         memory=memory,
         blobs=blobs,
-        export_dir=data / "exports",
+        outbox=outbox,
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
@@ -263,8 +266,9 @@ def build_app(
     meeting_commands = MeetingCommands(
         meetings,
         jobs=jobs,
-        export_dir=data / "exports" / "meetings",
+        outbox=outbox,
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+        max_question_chars=settings.limits.max_question_chars,
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
@@ -314,6 +318,7 @@ def build_app(
         jobs=jobs,
         admin=admin,
         job_lock=build_job_lock(settings, db),
+        outbox=outbox,
         blob_gc=BlobGarbageCollector(references, blobs, grace=timedelta(hours=settings.blobs.gc_grace_hours)),
     )
 

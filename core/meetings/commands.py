@@ -7,7 +7,6 @@ adapter's convention), to that server: every member of it shares the server's ar
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService
 from core.meetings.summary_offline import MeetingSummary
 from core.ports import EngineUnavailable
+from core.storage.outbox import Outbox
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -122,11 +122,18 @@ class MeetingCommands:
     kind = "meeting"
 
     def __init__(
-        self, service: MeetingService, *, jobs: JobQueue, export_dir: Path, max_upload_bytes: int
+        self,
+        service: MeetingService,
+        *,
+        jobs: JobQueue,
+        outbox: Outbox,
+        max_upload_bytes: int,
+        max_question_chars: int = 1000,
     ) -> None:
         self.service = service
         self.jobs = jobs
-        self.export_dir = export_dir
+        self.outbox = outbox  # transcripts and charts: deleted once delivered, after a TTL, by /forget_me
+        self.max_question_chars = max_question_chars
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
 
@@ -165,7 +172,10 @@ class MeetingCommands:
         if not question:
             yield SendText(text=ctx.tr("meetingflow.ask_usage"))
             return
-        answer = await self.service.ask(meeting_scope(ctx), question[:500], ctx.locale)
+        if len(question) > self.max_question_chars:
+            yield SendText(text=ctx.tr("lifetimes.question_too_long", limit=self.max_question_chars))
+            return
+        answer = await self.service.ask(meeting_scope(ctx), question, ctx.locale)
         yield SendText(text=answer.text[:_MAX_TEXT])
 
     # --- the upload flow ---------------------------------------------------------------------------
@@ -258,24 +268,23 @@ class MeetingCommands:
             {s.speaker for s in await self.service.transcript(scope, meeting.id) or [] if s.speaker}
         )
         yield SendText(text=summary_text(meeting, summary, speakers, ctx.locale))
-        self.export_dir.mkdir(parents=True, exist_ok=True)
         markdown = await self.service.export(scope, meeting.id, ExportFormat.MD, ctx.locale)
         chart = await self.service.talk_time_png(scope, meeting.id, ctx.locale)
         if markdown is not None:
-            md_path = self.export_dir / f"{meeting.id}.md"
-            await asyncio.to_thread(md_path.write_bytes, markdown)
+            md_path = await self.outbox.write(ctx.user.id, meeting.id, ".md", markdown)
             yield SendFile(
                 path=md_path,
                 filename=f"{meeting.title}.md",
                 caption=ctx.tr("meetingflow.export_caption", title=meeting.title),
+                temporary=True,
             )
         if chart is not None:
-            png_path = self.export_dir / f"{meeting.id}-talktime.png"
-            await asyncio.to_thread(png_path.write_bytes, chart)
+            png_path = await self.outbox.write(ctx.user.id, meeting.id, ".png", chart)
             yield SendFile(
                 path=png_path,
                 filename=f"{meeting.title}-talktime.png",
                 caption=ctx.tr("meetingflow.talktime_caption", title=meeting.title),
+                temporary=True,
             )
 
 
