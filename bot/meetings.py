@@ -117,11 +117,15 @@ async def cli_import(
     speakers: int | None,
 ) -> dict[str, Any]:
     """``vos meeting import``."""
+    from bot.jobs import recover_local_jobs
     from bot.runner import local_user
     from bot.wiring import running_app
+    from core.jobs.local import LocalJobQueue
     from core.meetings.jobs import MEETING_IMPORT, import_payload
 
     async with running_app(settings) as app:
+        # This process runs jobs until they end: it also takes over what a killed one left (no `vos run`).
+        await recover_local_jobs(app)
         scope, locale = await scope_for(app, user_id, guild_id)
         user = await local_user(app, user_id)
         meeting = await app.meetings.create_import(scope, path, title=title, created_by=user.id)
@@ -136,6 +140,8 @@ async def cli_import(
             if not update.final:
                 cli_progress(update.fraction, update.text)
         sys.stderr.write("\n")
+        if isinstance(app.jobs, LocalJobQueue):
+            await app.jobs.join()  # the recovered jobs finish too, not cancelled at exit
         stored = await app.meetings.get(scope, meeting.id)
         assert stored is not None
         return meeting_json(stored)

@@ -128,8 +128,12 @@ class VoiceSetupFlow:
             self.memories.forget(star_id)
 
     async def abandon(self, state: FlowState) -> None:
-        """Delete the decoded recording of a flow that /cancel or another command ends unfinished."""
+        """Delete the decoded recording and the speaker samples shown of a flow that /cancel, another
+        command or expiry ends unfinished."""
         await self._drop_decoded(state)
+        star_id = state.data.get("star_id")
+        if isinstance(star_id, str) and star_id:
+            await asyncio.to_thread(shutil.rmtree, self.work_dir(star_id), ignore_errors=True)
 
     async def _drop_decoded(self, state: FlowState) -> None:
         star_id = state.data.get("star_id")

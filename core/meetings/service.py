@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -228,9 +228,10 @@ class MeetingService:
             return await summarize_with_llm(self.chat_model, segments, locale)
         return await asyncio.to_thread(summarize_offline, segments)
 
-    async def recover_interrupted(self) -> list[Meeting]:
-        """At start-up: mark meetings a previous process left unfinished as failed; returns them."""
-        return await self.repo.fail_unfinished(INTERRUPTED)
+    async def recover_interrupted(self, *, keep: Collection[str] = ()) -> list[Meeting]:
+        """At start-up: mark meetings a previous process left unfinished as failed, but those in ``keep``
+        (an unfinished job will process them); returns them."""
+        return await self.repo.fail_unfinished(INTERRUPTED, keep=keep)
 
     # --- reading --------------------------------------------------------------------------------------
 

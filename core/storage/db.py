@@ -145,10 +145,10 @@ class Database:
     async def after_deletion(self) -> None:
         """Make deleted content unreadable on disk now: on SQLite, checkpoint the WAL and truncate it.
 
-        With ``secure_delete`` the main file's freed pages are zeroed, but until a checkpoint the deleted rows'
-        old pages still sit in the ``-wal`` file; TRUNCATE copies the WAL back and empties it. It waits (the busy
-        timeout) for other readers and writers; if one keeps the WAL busy past that, the checkpoint is partial
-        and the next one finishes it (a log line says so). PostgreSQL: nothing to do here (VACUUM's job).
+        With ``secure_delete`` the main file's freed pages are zeroed, but until a checkpoint the deleted
+        rows' old pages still sit in the ``-wal`` file; TRUNCATE copies the WAL back and empties it. It waits
+        (the busy timeout) for other readers and writers; if one keeps the WAL busy past that, the checkpoint
+        is partial and the next one finishes it (a log line says so). PostgreSQL: nothing to do (VACUUM's).
         """
         if not self.is_sqlite:
             return
