@@ -260,6 +260,8 @@ def build_app(
         voice_profiles=voice_profiles,
     )
     meetings = build_meeting_service(settings, db, blobs, model)
+    meetings.guard = guard
+    meetings.max_question_chars = settings.limits.max_question_chars
     job_registry.register("echo", echo_job)
     register_meeting_jobs(job_registry, meetings)
     register_voice_jobs(job_registry, voice_setup)
@@ -268,7 +270,6 @@ def build_app(
         jobs=jobs,
         outbox=outbox,
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
-        max_question_chars=settings.limits.max_question_chars,
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle

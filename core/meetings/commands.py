@@ -21,7 +21,7 @@ from core.i18n import t
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
-from core.meetings.service import MeetingService
+from core.meetings.service import MeetingService, QuestionTooLong
 from core.meetings.summary_offline import MeetingSummary
 from core.ports import EngineUnavailable
 from core.storage.outbox import Outbox
@@ -128,12 +128,10 @@ class MeetingCommands:
         jobs: JobQueue,
         outbox: Outbox,
         max_upload_bytes: int,
-        max_question_chars: int = 1000,
     ) -> None:
         self.service = service
         self.jobs = jobs
         self.outbox = outbox  # transcripts and charts: deleted once delivered, after a TTL, by /forget_me
-        self.max_question_chars = max_question_chars
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
 
@@ -172,10 +170,11 @@ class MeetingCommands:
         if not question:
             yield SendText(text=ctx.tr("meetingflow.ask_usage"))
             return
-        if len(question) > self.max_question_chars:
-            yield SendText(text=ctx.tr("lifetimes.question_too_long", limit=self.max_question_chars))
+        try:
+            answer = await self.service.ask(meeting_scope(ctx), question, ctx.locale)
+        except QuestionTooLong as exc:
+            yield SendText(text=ctx.tr("lifetimes.question_too_long", limit=exc.limit))
             return
-        answer = await self.service.ask(meeting_scope(ctx), question, ctx.locale)
         yield SendText(text=answer.text[:_MAX_TEXT])
 
     # --- the upload flow ---------------------------------------------------------------------------

@@ -37,6 +37,8 @@ from core.meetings.summary_offline import MeetingSummary, summarize_offline, sum
 from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
+from core.safety.check import SafetyGuard
+from core.safety.verdict import blocked_message
 from core.speech.transcription import report
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.meeting_repository import MeetingRepository
@@ -58,6 +60,17 @@ def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
     else:
         reason = f"{type(exc).__name__}: {exc}"
     return f"{stage}: {reason}"
+
+
+DEFAULT_MAX_QUESTION_CHARS = 1000
+
+
+class QuestionTooLong(ValueError):
+    """A question over the meetings longer than the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the question is longer than {limit} characters")
+        self.limit = limit
 
 
 class MeetingService:
@@ -90,6 +103,9 @@ class MeetingService:
         self.max_audio_seconds = max_audio_seconds
         self.track_limits = track_limits or TrackLimits()
         self.chart_font = chart_font
+        # The star replies' output check (scam guard), applied to every answer (set by the wiring).
+        self.guard: SafetyGuard | None = None
+        self.max_question_chars = DEFAULT_MAX_QUESTION_CHARS
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -293,8 +309,18 @@ class MeetingService:
         return True
 
     async def ask(self, scope: MeetingScope, question: str, locale: Locale) -> MeetingAnswer:
-        """Q&A over the scope's meetings."""
-        return await self.search.ask(scope, question, locale)
+        """Q&A over the scope's meetings; ``QuestionTooLong`` past ``max_question_chars``. The answer
+        passes the same output check as a star's reply: a blocked one is replaced by the block message."""
+        if len(question) > self.max_question_chars:
+            raise QuestionTooLong(self.max_question_chars)
+        answer = await self.search.ask(scope, question, locale)
+        if self.guard is None or answer.abstained:
+            return answer
+        verdict = await self.guard.check(answer.text, role="star", locale=locale)
+        if verdict.verdict != "block":
+            return answer
+        log.info("meeting answer blocked: reasons=%s", ",".join(verdict.reasons))
+        return MeetingAnswer(text=blocked_message(locale), citations=(), abstained=True, engine="safety")
 
     async def delete_all(self, scope: MeetingScope) -> int:
         """Delete every meeting of a scope (``/forget_me``); returns how many."""
