@@ -141,10 +141,68 @@ class MeetingCommands:
         router.flows[self.kind] = self
 
     async def meeting(self, ctx: Context) -> AsyncIterator[Action]:
-        """Start the upload flow."""
-        assert self.engine is not None
-        async for action in self.engine.start_flow(ctx, self.kind):
+        """``meeting`` alone starts the upload flow; ``meeting list``, ``meeting summary [ref]``,
+        ``meeting export [ref]`` and ``meeting ask <question>`` do what they say (Discord's subcommands
+        arrive this way). ``ref``: an id prefix as ``list`` shows it, or a title; none: the latest."""
+        args = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        sub, _, rest = args.partition(" ")
+        match sub.lower():
+            case "":
+                assert self.engine is not None
+                gen = self.engine.start_flow(ctx, self.kind)
+            case "list":
+                gen = self.meetings(ctx)
+            case "summary":
+                gen = self._summary(ctx, rest.strip())
+            case "export":
+                gen = self._export(ctx, rest.strip())
+            case "ask":
+                gen = self._ask(ctx, rest.strip())
+            case _:
+                gen = _say(ctx.tr("lifetimes.meeting_usage"))
+        async for action in gen:
             yield action
+
+    async def _find(self, ctx: Context, ref: str) -> Meeting | None:
+        """The scope's meeting named by ``ref`` (id prefix or title); the latest processed one without."""
+        items = await self.service.list_meetings(meeting_scope(ctx))
+        if not ref:
+            return next((m for m in items if m.status is MeetingStatus.DONE), None)
+        wanted = ref.casefold()
+        return next(
+            (m for m in items if m.id.startswith(wanted) or m.title.casefold() == wanted),
+            None,
+        )
+
+    async def _summary(self, ctx: Context, ref: str) -> AsyncIterator[Action]:
+        meeting = await self._find(ctx, ref)
+        if meeting is None:
+            yield SendText(text=ctx.tr("lifetimes.meeting_not_found", ref=ref[:40]))
+            return
+        if meeting.status is not MeetingStatus.DONE or meeting.summary is None:
+            yield SendText(text=status_text(meeting, ctx.locale))
+            return
+        summary = MeetingSummary.from_dict(dict(meeting.summary))
+        segments = await self.service.transcript(meeting.scope, meeting.id) or []
+        speakers = len({s.speaker for s in segments if s.speaker})
+        yield SendText(text=summary_text(meeting, summary, speakers, ctx.locale))
+
+    async def _export(self, ctx: Context, ref: str) -> AsyncIterator[Action]:
+        meeting = await self._find(ctx, ref)
+        if meeting is None:
+            yield SendText(text=ctx.tr("lifetimes.meeting_not_found", ref=ref[:40]))
+            return
+        markdown = await self.service.export(meeting.scope, meeting.id, ExportFormat.MD, ctx.locale)
+        if markdown is None or meeting.status is not MeetingStatus.DONE:
+            yield SendText(text=status_text(meeting, ctx.locale))
+            return
+        path = await self.outbox.write(ctx.user.id, meeting.id, ".md", markdown)
+        yield SendFile(
+            path=path,
+            filename=f"{meeting.title}.md",
+            caption=ctx.tr("meetingflow.export_caption", title=meeting.title),
+            temporary=True,
+        )
 
     async def meetings(self, ctx: Context) -> AsyncIterator[Action]:
         """The user's meetings."""
@@ -167,6 +225,10 @@ class MeetingCommands:
     async def ask(self, ctx: Context) -> AsyncIterator[Action]:
         """Answer a question from the user's meetings, citing meeting, time and speaker."""
         question = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        async for action in self._ask(ctx, question):
+            yield action
+
+    async def _ask(self, ctx: Context, question: str) -> AsyncIterator[Action]:
         if not question:
             yield SendText(text=ctx.tr("meetingflow.ask_usage"))
             return
@@ -285,6 +347,10 @@ class MeetingCommands:
                 caption=ctx.tr("meetingflow.talktime_caption", title=meeting.title),
                 temporary=True,
             )
+
+
+async def _say(text: str) -> AsyncIterator[Action]:
+    yield SendText(text=text)
 
 
 _STAGES = frozenset({"decode", "separate", "transcribe", "summarize", "index", "done"})
