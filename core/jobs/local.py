@@ -50,6 +50,7 @@ class LocalJobQueue:
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, list[asyncio.Queue[JobUpdate]]] = {}
+        self._followers: dict[str, asyncio.Task[None]] = {}
 
     async def submit(
         self,
@@ -100,6 +101,13 @@ class LocalJobQueue:
         async with claim:
             await self._run(job_id)
 
+    def _start_follower(self, job_id: str) -> None:
+        if job_id in self._followers:
+            return
+        task = asyncio.create_task(self._follow(job_id), name=f"follow-{job_id[:8]}")
+        self._followers[job_id] = task
+        task.add_done_callback(lambda _: self._followers.pop(job_id, None))
+
     async def _follow(self, job_id: str, interval_s: float = 1.0) -> None:
         last: JobUpdate | None = None
         while True:
@@ -143,6 +151,9 @@ class LocalJobQueue:
             if job.status.final:
                 yield JobUpdate.of(job)
                 return
+            if job_id not in self._tasks:
+                # Another process runs it (or a dead one left it for recovery): relay what it stores.
+                self._start_follower(job_id)
             while True:
                 update = await queue.get()
                 yield update
@@ -195,7 +206,7 @@ class LocalJobQueue:
 
     async def aclose(self) -> None:
         """Stop running jobs; they stay unfinished in the table and resume at the next start."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._followers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
