@@ -58,9 +58,9 @@ async def test_a_live_processs_job_is_not_recovered_by_another(jdb: Database) ->
 
 async def test_claims_are_exclusive_and_released(tmp_path: Path) -> None:
     claims = FileJobClaims(tmp_path / "claims")
-    async with claims.hold("abc123") as first:
-        async with FileJobClaims(tmp_path / "claims").hold("abc123") as second:
-            assert first and not second
+    other = FileJobClaims(tmp_path / "claims")
+    async with claims.hold("abc123") as first, other.hold("abc123") as second:
+        assert first and not second
     async with claims.hold("abc123") as again:
         assert again
     assert list((tmp_path / "claims").iterdir()) == []
