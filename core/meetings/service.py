@@ -325,10 +325,19 @@ class MeetingService:
     async def delete_all(self, scope: MeetingScope) -> int:
         """Delete every meeting of a scope (``/forget_me``); returns how many."""
         meetings = await self.list_meetings(scope)
-        return sum([await self.delete(scope, m.id) for m in meetings])
+        deleted = sum([await self._delete(scope, m.id) for m in meetings])
+        if deleted:
+            await self.repo.db.after_deletion()  # no transcript left readable in the WAL
+        return deleted
 
     async def delete(self, scope: MeetingScope, meeting_id: str) -> bool:
         """Delete a meeting, its transcript and (when nothing else names the same content) its audio."""
+        if not await self._delete(scope, meeting_id):
+            return False
+        await self.repo.db.after_deletion()
+        return True
+
+    async def _delete(self, scope: MeetingScope, meeting_id: str) -> bool:
         meeting = await self.repo.delete(scope, meeting_id)
         if meeting is None:
             return False
