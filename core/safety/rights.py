@@ -115,7 +115,7 @@ class DataRightsService:
             return False
         removed = await release_blobs(self.references, self.blobs, keys)
         exports = await self.outbox.delete_about(star_id)
-        await self.stars.db.after_deletion()
+        await self.stars.db.after_deletion(optimize_fulltext=True)
         log.info("star forgotten: star=%s blobs_removed=%d exports=%d", star_id, len(removed), exports)
         return True
 
@@ -132,7 +132,7 @@ class DataRightsService:
         # A crashed upload's temporary copy names nobody, so it may be this user's: every one no live
         # process is writing goes now.
         incoming = await self.blobs.sweep_incoming()
-        await self.users.db.after_deletion()
+        await self.users.db.after_deletion(optimize_fulltext=True)
         log.info(
             "user forgotten: user=%s blobs_removed=%d exports=%d incoming=%d",
             user_id,

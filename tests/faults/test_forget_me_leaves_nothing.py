@@ -74,8 +74,10 @@ def _crashed_upload(directory: Path, payload: bytes) -> None:
 
 
 async def test_forget_me_leaves_no_byte_of_the_user_in_the_data_dir(vos_app: App, tmp_path: Path) -> None:
-    marker = f"ZQXMARK{uuid.uuid4().hex[:12]}"
+    # Rare syllables too: the full-text index keeps trigrams (3 syllables, 9 bytes), not whole words.
+    marker = f"ZQXMARK{uuid.uuid4().hex[:12]}뷁퓛훑쀍"
     needle = marker.encode()
+    trigrams = [marker[-4:-1].encode(), marker[-3:].encode()]
     data = vos_app.settings.data_dir
     console = ScriptedConsole(vos_app)
 
@@ -115,6 +117,7 @@ async def test_forget_me_leaves_no_byte_of_the_user_in_the_data_dir(vos_app: App
     out = await console.say("/forget_me", "1")
     assert "모든 데이터를 삭제했어요" in out
     assert _files_holding(data, needle) == []
+    assert [_files_holding(data, piece) for piece in trigrams] == [[], []]
     assert not [p for p in (data / "voice_cache").rglob("*") if p.is_file()]
     assert not list(vos_app.outbox.root.iterdir())
     assert not [p for p in (data / "blobs").rglob("*") if p.is_file()]
