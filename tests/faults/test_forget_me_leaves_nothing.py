@@ -153,8 +153,16 @@ async def test_an_abandoned_voice_setup_expires_and_drops_its_decoded_audio(
     assert "몇 명" in await console.say(f"/voice {write_recording(tmp_path / 'r.ogg', TWO_VOICES)}")
     cache = vos_app.settings.data_dir / "voice_cache"
     assert list(cache.rglob("*.npy"))
+    user = await local_user(vos_app, "local")
+
+    async def recordings() -> list[str]:
+        return [k for k, p, _ in await vos_app.rights.blob_refs.list_for(user.id) if p == "voice_recording"]
+
+    (recording,) = await recordings()
     assert (await housekeeping(vos_app, now=utcnow() + timedelta(hours=25))).flows_expired == 1
     assert list(cache.rglob("*.npy")) == []
+    assert await recordings() == [] and not await vos_app.blobs.exists(recording)
+    assert await vos_app.stars.list_owned(user.id)  # the star itself stays
 
 
 async def test_a_delivered_export_is_gone_and_forget_deletes_an_undelivered_one(vos_app: App) -> None:
