@@ -341,6 +341,8 @@ class MeetingService:
         meeting = await self.repo.delete(scope, meeting_id)
         if meeting is None:
             return False
+        # Tracks a killed import left unpacked (a finished or re-run one removes them itself).
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / meeting.id, True)
         if meeting.audio_blob:
             await release_blobs(self.references, self.blobs, [meeting.audio_blob])
         return True
