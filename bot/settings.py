@@ -271,7 +271,8 @@ def _unknown_env_keys(env: dict[str, str]) -> list[str]:
 def _check_data_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
+        # One probe per process: processes starting together must not delete each other's.
+        probe = path / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
