@@ -1,8 +1,10 @@
-"""Background jobs of the running bot (APScheduler): the meeting audio retention purge and the orphaned-blob
-garbage collection.
+"""Background jobs of the running bot (APScheduler): the meeting audio retention purge, the orphaned-blob
+garbage collection and the hourly housekeeping (abandoned dialogs expire, undelivered outbox files and
+download folders of killed processes go).
 
 Replicas: every replica schedules the jobs; a lock per job makes one of them run each tick
-(``run_retention``, ``run_blob_gc``). Schedule persistence: the jobs are re-registered at every start with
+(``run_retention``, ``run_blob_gc``; housekeeping needs none: each of its steps is atomic or idempotent).
+Schedule persistence: the jobs are re-registered at every start with
 ``replace_existing`` and run once at start-up, then every ``interval_hours``. No job store is persisted, on
 purpose: the jobs are derived from settings and idempotent, and what they work on (which meetings still keep
 audio, and since when; which blobs are still referenced) is already persisted in the database and the blob
