@@ -461,6 +461,47 @@ def meeting_export(
     typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
 
 
+@meeting_app.command("enroll")
+def meeting_enroll(
+    name: Annotated[str, typer.Argument(help="The name later meetings show for this voice.")],
+    file: Annotated[Path, typer.Argument(help="A recording of this one person (10-30 s of speech).")],
+    *,
+    agree: Annotated[
+        bool, typer.Option("--agree", help="Record consent to the enrolment wording without asking.")
+    ] = False,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Enrol a voice once, so later imports name its speaker (consent is asked and recorded)."""
+    from bot.meetings import cli_enroll
+    from core.ports import EngineUnavailable
+    from core.voice.audio import AudioError
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    settings = settings_or_exit()
+    setup_logging(settings)
+
+    def confirm(wording: str) -> bool:
+        typer.echo(wording, err=True)
+        return agree or typer.confirm("Do you agree?", default=False, err=True)
+
+    try:
+        result = run_async(lambda: cli_enroll(settings, user, guild, name, file, confirm=confirm))
+    except EngineUnavailable as exc:
+        raise _fail(f"voice enrolment is not available: {exc} (install the 'voice' extra)", 1) from None
+    except AudioError as exc:
+        raise _fail(exc.message("en"), 1) from None
+    if not result["enrolled"]:
+        raise _fail("nothing enrolled: consent was not given", 1)
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        seconds, scope = result["speech_seconds"], result["scope"]
+        typer.echo(f"enrolled {result['name']} ({seconds:.1f} s of speech, {scope})")
+
+
 @meeting_app.command("rename")
 def meeting_rename(
     meeting_id: str,

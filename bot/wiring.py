@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.meetings import build_meeting_service
+from bot.meetings import attach_meeting_rights, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
 from core.admin import AdminService
 from core.commands import Commands
-from core.domain.meetings import MeetingScope
 from core.engine import Engine
 from core.extras import install_hint
 from core.flows.create_star import CreateStarFlow
@@ -306,7 +305,7 @@ def build_app(
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
     verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
     verify_commands.register(router)
-    commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
+    attach_meeting_rights(meetings, commands.forget_me_hooks, rights.export_hooks)
     engine = Engine(
         users=users,
         flows=flows,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -106,3 +106,23 @@ class MeetingAnswer:
     citations: tuple[Citation, ...]
     abstained: bool
     engine: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolledVoice:
+    """A member's enrolled voice: later meetings of its scope name them when their voice matches.
+
+    ``guild_id`` is None for a personal enrolment (the owner's own meetings). ``embedding`` is the
+    L2-normalised speaker vector; ``consent_text`` is the wording the member agreed to, at ``consented_at``.
+    """
+
+    id: str
+    owner_user_id: str
+    guild_id: str | None
+    platform_user_id: str | None
+    name: str
+    engine: str
+    seconds: float
+    consent_text: str
+    consented_at: datetime
+    embedding: tuple[float, ...] = field(default=(), compare=False, repr=False)

@@ -25,6 +25,7 @@ from core.domain.audio import Transcript, TranscriptSegment
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingAnswer, MeetingScope, MeetingSource, StoredSegment
 from core.i18n import t
+from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat, export
 from core.meetings.pipeline import (
     PipelineOptions,
@@ -83,6 +84,7 @@ class MeetingService:
         max_audio_seconds: float = 7200.0,
         track_limits: TrackLimits | None = None,
         chart_font: Path | None = None,
+        enrolment: VoiceEnrolment | None = None,
     ) -> None:
         self.repo = repo
         self.blobs = blobs
@@ -96,6 +98,7 @@ class MeetingService:
         self.max_audio_seconds = max_audio_seconds
         self.track_limits = track_limits or TrackLimits()
         self.chart_font = chart_font
+        self.enrolment = enrolment
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -185,13 +188,17 @@ class MeetingService:
         try:
             assert meeting.audio_blob is not None
             audio = await self.blobs.fetch_local(meeting.audio_blob)
+            enrolled: dict[str, str] = {}
             if meeting.source is MeetingSource.TRACKS:
                 transcript = await transcribe_track_archive(audio, job_dir, self.stt(), options, tracker)
             else:
-                transcript = await transcribe_recording(
+                recognised = await transcribe_recording(
                     audio, self.stt(), self.diarizer_factory, options, tracker
                 )
-            await self._store(meeting, transcript, locale)
+                transcript = recognised.transcript
+                if self.enrolment is not None:
+                    enrolled = await self.enrolment.names_for(meeting.scope, recognised.speaker_embeddings)
+            await self._store(meeting, transcript, locale, enrolled)
             await tracker.enter(Stage.SUMMARIZE, 0.85)
             summary = await self._summarize(meeting, transcript.language, locale)
             await tracker.enter(Stage.INDEX, 0.95)
@@ -210,17 +217,24 @@ class MeetingService:
         assert stored is not None
         return stored
 
-    async def _store(self, meeting: Meeting, transcript: Transcript, locale: Locale) -> None:
+    async def _store(
+        self, meeting: Meeting, transcript: Transcript, locale: Locale, enrolled: Mapping[str, str]
+    ) -> None:
+        """Store the transcript; speakers are named by their track, their enrolled voice, or "Speaker N"."""
         labels: list[str] = []
         for seg in transcript.segments:
             if seg.speaker and seg.speaker not in labels:
                 labels.append(seg.speaker)
-        if meeting.source is MeetingSource.TRACKS:
-            names = {label: label for label in labels}
-        else:
-            names = {
-                label: t(locale, "meetingflow.speaker_default", number=i) for i, label in enumerate(labels, 1)
-            }
+        names: dict[str, str] = {}
+        unnamed = 0
+        for label in labels:
+            if meeting.source is MeetingSource.TRACKS:
+                names[label] = label
+            elif label in enrolled:
+                names[label] = enrolled[label]
+            else:
+                unnamed += 1
+                names[label] = t(locale, "meetingflow.speaker_default", number=unnamed)
         await self.repo.store_transcript(
             meeting.id,
             transcript.segments,

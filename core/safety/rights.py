@@ -9,6 +9,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ class DataRightsService:
         self.memory = memory
         self.blobs = blobs
         self.export_dir = export_dir
+        # More of the user's data for every export: (file name, records of the user id).
+        self.export_hooks: list[tuple[str, Callable[[str], Awaitable[object]]]] = []
 
     async def export_star(self, owner_id: str, star: Star) -> Path:
         """A zip with the star's profile, chat history, consents, imported messages and the user's uploads."""
@@ -89,6 +92,7 @@ class DataRightsService:
             for m in messages
         ]
         blobs = [(await self.blobs.fetch_local(k), purpose, name) for k, purpose, name in refs]
+        extras = [(file, await records(owner_id)) for file, records in self.export_hooks]
 
         def write() -> Path:
             self.export_dir.mkdir(parents=True, exist_ok=True)
@@ -101,6 +105,8 @@ class DataRightsService:
                     zf.writestr("chat_history.json", json.dumps(history, ensure_ascii=False, indent=2))
                     zf.writestr("consents.json", json.dumps(consents, ensure_ascii=False, indent=2))
                     zf.writestr("imported_messages.json", json.dumps(imported, ensure_ascii=False))
+                    for file, records in extras:
+                        zf.writestr(file, json.dumps(records, ensure_ascii=False, indent=2))
                     for i, (src, purpose, name) in enumerate(blobs):
                         if src.exists():
                             safe = _SAFE_NAME.sub("_", name) or "file"
