@@ -10,6 +10,8 @@ from typing import Any
 from bot.settings import Settings
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope
+from core.engine import Router
+from core.meetings.enrol_commands import EnrolCommands
 from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat
 from core.meetings.search import MeetingSearch
@@ -59,14 +61,22 @@ def build_enrolment(db: Database) -> VoiceEnrolment:
     return VoiceEnrolment(VoiceEnrolmentRepository(db), factory)
 
 
-def attach_meeting_rights(
-    meetings: MeetingService, forget_me_hooks: list[Any], export_hooks: list[Any]
-) -> None:
-    """``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the voices."""
+def attach_meeting_extras(
+    meetings: MeetingService,
+    router: Router,
+    forget_me_hooks: list[Any],
+    export_hooks: list[Any],
+    max_upload_bytes: int,
+) -> EnrolCommands:
+    """``/enroll``; ``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the
+    voices. Returns the ``/enroll`` commands (the engine is set on them once built)."""
     forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
-    if meetings.enrolment is not None:
-        forget_me_hooks.append(meetings.enrolment.forget_user)
-        export_hooks.append(("meeting_voices.json", meetings.enrolment.export_records))
+    enrolment = meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
+    forget_me_hooks.append(enrolment.forget_user)
+    export_hooks.append(("meeting_voices.json", enrolment.export_records))
+    enrol_commands = EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
+    enrol_commands.register(router)
+    return enrol_commands
 
 
 def build_meeting_service(

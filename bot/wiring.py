@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.meetings import attach_meeting_rights, build_meeting_service
+from bot.meetings import attach_meeting_extras, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
@@ -305,7 +305,9 @@ def build_app(
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
     verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
     verify_commands.register(router)
-    attach_meeting_rights(meetings, commands.forget_me_hooks, rights.export_hooks)
+    enrol_commands = attach_meeting_extras(
+        meetings, router, commands.forget_me_hooks, rights.export_hooks, meeting_commands.max_upload_bytes
+    )
     engine = Engine(
         users=users,
         flows=flows,
@@ -327,7 +329,7 @@ def build_app(
         blobs=blobs,
     )
     commands.engine = engine
-    meeting_commands.engine = engine
+    meeting_commands.engine = enrol_commands.engine = engine
     verify_commands.engine = engine
     admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(

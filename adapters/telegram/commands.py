@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "profile",
     "reset",
     "meeting",
+    "enroll",
     "ask",
     "export",
     "forget",
