@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from core.domain.audio import Word
+
 
 class MeetingStatus(StrEnum):
     """Where a meeting's processing job stands (persisted, so a restart can report it)."""
@@ -84,6 +86,7 @@ class StoredSegment:
     end: float
     speaker: str | None
     text: str
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -346,7 +346,10 @@ class MeetingService:
 
 def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
     """Stored segments as transcript segments for summaries and exports."""
-    return [TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments]
+    return [
+        TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, words=s.words)
+        for s in segments
+    ]
 
 
 def meeting_record(meeting: Meeting) -> dict[str, object]:
