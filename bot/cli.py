@@ -461,6 +461,29 @@ def meeting_export(
     typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
 
 
+@meeting_app.command("correct")
+def meeting_correct(
+    meeting_id: str,
+    index: Annotated[
+        int, typer.Argument(min=0, help="The segment's 0-based position (as in the JSON export's segments).")
+    ],
+    text: Annotated[str, typer.Argument(help="The corrected text of that segment.")],
+    *,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+) -> None:
+    """Correct a transcript segment; the summary, search and every export follow."""
+    from bot.meetings import cli_correct
+
+    if not text.strip():
+        raise _fail("the corrected text is empty")
+    settings = settings_or_exit()
+    setup_logging(settings)
+    if not run_async(lambda: cli_correct(settings, user, guild, meeting_id, index=index, text=text)):
+        raise _fail(f"no segment {index} in meeting {meeting_id!r} for this user", 1)
+    typer.echo(f"segment {index} corrected")
+
+
 @meeting_app.command("enroll")
 def meeting_enroll(
     name: Annotated[str, typer.Argument(help="The name later meetings show for this voice.")],

@@ -294,3 +294,14 @@ async def cli_enroll(
         )
         scope = f"guild:{guild_id}" if guild_id else "personal"
         return {"enrolled": True, "name": voice.name, "speech_seconds": voice.seconds, "scope": scope}
+
+
+async def cli_correct(
+    settings: Settings, user_id: str, guild_id: str | None, meeting_id: str, *, index: int, text: str
+) -> bool:
+    """``vos meeting correct``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, _ = await scope_for(app, user_id, guild_id)
+        return await app.meetings.correct_segment(scope, meeting_id, index, text)

@@ -25,6 +25,7 @@ from core.domain.audio import Transcript, TranscriptSegment
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingAnswer, MeetingScope, MeetingSource, StoredSegment
 from core.i18n import t
+from core.meetings.corrections import correct_in_summary, rename_in_summary
 from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat, export
 from core.meetings.pipeline import (
@@ -35,6 +36,7 @@ from core.meetings.pipeline import (
     transcribe_track_archive,
 )
 from core.meetings.search import MeetingSearch
+from core.meetings.summary_model import OFFLINE_ENGINE
 from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
 from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.tracks import TrackArchiveError, TrackLimits
@@ -45,6 +47,7 @@ from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
 log = logging.getLogger(__name__)
+MAX_SEGMENT_CHARS = 4000
 INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
 
 
@@ -325,6 +328,30 @@ class MeetingService:
             await self.repo.set_summary(meeting_id, rename_in_summary(summary, old, name.strip()).to_dict())
         return True
 
+    async def correct_segment(self, scope: MeetingScope, meeting_id: str, index: int, text: str) -> bool:
+        """Correct the text of a meeting's segment (its 0-based position in the transcript); the summary,
+        the search index and every export follow. False when the meeting or the segment is unknown."""
+        clean = " ".join(text.split())[:MAX_SEGMENT_CHARS]
+        meeting = await self.repo.get(scope, meeting_id)
+        if meeting is None or not clean:
+            return False
+        segments = await self.repo.segments(meeting_id)
+        if not 0 <= index < len(segments):
+            return False
+        old = segments[index]
+        await self.repo.correct_segment(old.id, clean)  # the database's full-text index follows
+        await self.search.index_segments([replace(old, text=clean, words=())])
+        if meeting.summary:
+            summary = MeetingSummary.from_dict(dict(meeting.summary))
+            if summary.engine == OFFLINE_ENGINE:
+                fallback = Locale.KO if summary.language.startswith("ko") else Locale.EN
+                summary = await self._summarize(meeting, meeting.language, fallback)
+            else:
+                summary = correct_in_summary(summary, old.text, clean)
+            await self.repo.set_summary(meeting_id, summary.to_dict())
+        log.info("meeting %s: segment %d corrected", meeting_id, index)
+        return True
+
     async def ask(self, scope: MeetingScope, question: str, locale: Locale) -> MeetingAnswer:
         """Q&A over the scope's meetings."""
         return await self.search.ask(scope, question, locale)
@@ -361,19 +388,6 @@ def meeting_record(meeting: Meeting) -> dict[str, object]:
         "duration_s": round(meeting.duration_s, 3),
         "language": meeting.language or "",
     }
-
-
-def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSummary:
-    """The summary with a speaker's name changed in its speaker and owner fields."""
-    names = {old: new}
-    return replace(
-        summary,
-        decisions=tuple(replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.decisions),
-        open_questions=tuple(
-            replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.open_questions
-        ),
-        action_items=tuple(replace(a, owner=names.get(a.owner or "", a.owner)) for a in summary.action_items),
-    )
 
 
 __all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "meeting_record", "rename_in_summary"]

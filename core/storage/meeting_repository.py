@@ -243,6 +243,15 @@ class MeetingRepository:
             row.display_name = name[:100]
             return old
 
+    async def correct_segment(self, segment_id: int, text: str) -> None:
+        """Replace a segment's text; its word times and sentence vector no longer apply and are cleared."""
+        async with self.db.write() as s:
+            await s.execute(
+                update(MeetingSegmentRow)
+                .where(MeetingSegmentRow.id == segment_id)
+                .values(text=text, words=None, embedding=None)
+            )
+
     async def segments(self, meeting_id: str) -> list[StoredSegment]:
         """The meeting's segments in order, speakers shown by their display names."""
         async with self.db.read() as s:
