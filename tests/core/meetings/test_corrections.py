@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,14 @@ LLM_SUMMARY = MeetingSummary(
     engine="openai:test",
     language="en",
 )
+
+
+@pytest.fixture
+async def any_db(database_url: str) -> AsyncIterator[Database]:
+    """SQLite, and PostgreSQL when configured."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 def test_rename_changes_fields_and_text_by_whole_name_only() -> None:
@@ -69,8 +78,8 @@ class _Embedder:
 
 
 @pytest.fixture
-def searchable(sqlite_db: Database, tmp_path: Path) -> MeetingService:
-    service = make_service(sqlite_db, tmp_path)
+def searchable(any_db: Database, tmp_path: Path) -> MeetingService:
+    service = make_service(any_db, tmp_path)
     service.search = MeetingSearch(service.repo, embedder=_Embedder())  # type: ignore[arg-type]
     return service
 
@@ -81,10 +90,10 @@ def _docx_text(data: bytes) -> str:
 
 
 async def test_correct_updates_transcript_summary_search_and_exports(
-    searchable: MeetingService, sqlite_db: Database, tmp_path: Path
+    searchable: MeetingService, any_db: Database, tmp_path: Path
 ) -> None:
     service = searchable
-    scope = await make_user(sqlite_db, "alice")
+    scope = await make_user(any_db, "alice")
     meeting = await service.import_file(scope, write_wav(tmp_path / "a.wav", 25))
     before = await service.transcript(scope, meeting.id) or []
     assert before[2].text == "I will send the budget report by Monday." and before[2].words
@@ -96,7 +105,7 @@ async def test_correct_updates_transcript_summary_search_and_exports(
     assert await service.correct_segment(scope, meeting.id, 2, f"  {fixed} ")
     assert not await service.correct_segment(scope, meeting.id, 99, "x")
     assert not await service.correct_segment(scope, meeting.id, 2, "   ")
-    other = await make_user(sqlite_db, "mallory")
+    other = await make_user(any_db, "mallory")
     assert not await service.correct_segment(other, meeting.id, 2, "hacked")
 
     after = await service.transcript(scope, meeting.id) or []
@@ -130,9 +139,10 @@ async def test_correct_updates_transcript_summary_search_and_exports(
 
 
 async def test_rename_carries_into_search_citations_and_every_export(
-    service: MeetingService, sqlite_db: Database, tmp_path: Path
+    any_db: Database, tmp_path: Path
 ) -> None:
-    scope = await make_user(sqlite_db, "alice")
+    service = make_service(any_db, tmp_path)
+    scope = await make_user(any_db, "alice")
     meeting = await service.import_file(scope, write_wav(tmp_path / "a.wav", 25))
     await service.repo.set_summary(meeting.id, LLM_SUMMARY.to_dict())  # as a model would write it
     assert await service.rename_speaker(scope, meeting.id, "Speaker 2", "Minsu")

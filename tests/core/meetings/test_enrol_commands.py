@@ -45,7 +45,8 @@ async def test_enroll_refuses_before_asking_for_a_file_without_the_voice_extra(v
     assert "'voice' extra" in out and "Send a recording" not in out and "agree" not in out
 
 
-async def test_enroll_declined_stores_nothing(vos_app: App) -> None:
+async def test_enroll_declined_stores_nothing(app: App) -> None:
+    vos_app = app
     assert vos_app.meetings.enrolment is not None
     vos_app.meetings.enrolment.encoder_factory = _Encoder
     console = ScriptedConsole(vos_app, locale=Locale.KO)
@@ -57,8 +58,9 @@ async def test_enroll_declined_stores_nothing(vos_app: App) -> None:
 
 @requires_espeak
 async def test_enroll_records_consent_then_the_voice_and_forget_me_deletes_it(
-    vos_app: App, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
+    vos_app = app  # SQLite, and PostgreSQL when configured
     assert vos_app.meetings.enrolment is not None
     vos_app.meetings.enrolment.encoder_factory = _Encoder
     console = ScriptedConsole(vos_app, locale=Locale.EN)

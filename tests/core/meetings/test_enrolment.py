@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +42,14 @@ def _voice(name: str, embedding: tuple[float, ...]) -> EnrolledVoice:
         consented_at=AT,
         embedding=embedding,
     )
+
+
+@pytest.fixture
+async def any_db(database_url: str) -> AsyncIterator[Database]:
+    """SQLite, and PostgreSQL when configured."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 def test_matching_is_one_to_one_above_the_threshold() -> None:
@@ -88,15 +97,13 @@ async def _enrol(
     )
 
 
-async def test_an_import_names_enrolled_speakers_of_its_scope_only(
-    sqlite_db: Database, tmp_path: Path
-) -> None:
-    repo = VoiceEnrolmentRepository(sqlite_db)
-    alice = await make_user(sqlite_db, "alice")
-    carol = await make_user(sqlite_db, "carol")
+async def test_an_import_names_enrolled_speakers_of_its_scope_only(any_db: Database, tmp_path: Path) -> None:
+    repo = VoiceEnrolmentRepository(any_db)
+    alice = await make_user(any_db, "alice")
+    carol = await make_user(any_db, "carol")
     await _enrol(repo, alice, "Bob Lee", _unit(0, 1, 0))
     service = make_service(
-        sqlite_db, tmp_path, diarizer=_EmbeddingDiarizer({"S1": _unit(1, 0.1, 0), "S2": _unit(0.05, 1, 0)})
+        any_db, tmp_path, diarizer=_EmbeddingDiarizer({"S1": _unit(1, 0.1, 0), "S2": _unit(0.05, 1, 0)})
     )  # type: ignore[arg-type]
     service.enrolment = VoiceEnrolment(repo, None)
     meeting = await service.import_file(alice, write_wav(tmp_path / "a.wav", 25))
@@ -111,10 +118,10 @@ async def test_an_import_names_enrolled_speakers_of_its_scope_only(
 
 
 async def test_enrolment_refuses_without_the_extra_and_without_enough_speech(
-    sqlite_db: Database, tmp_path: Path
+    any_db: Database, tmp_path: Path
 ) -> None:
-    repo = VoiceEnrolmentRepository(sqlite_db)
-    scope = await make_user(sqlite_db, "alice")
+    repo = VoiceEnrolmentRepository(any_db)
+    scope = await make_user(any_db, "alice")
     assert scope.user_id is not None
     missing = VoiceEnrolment(repo, None)
     assert not missing.available
@@ -136,9 +143,9 @@ async def test_enrolment_refuses_without_the_extra_and_without_enough_speech(
     assert await repo.of_user(scope.user_id) == []
 
 
-async def test_consent_is_recorded_listed_and_deleted_by_forget_me_and_optout(sqlite_db: Database) -> None:
-    repo = VoiceEnrolmentRepository(sqlite_db)
-    scope = await make_user(sqlite_db, "alice")
+async def test_consent_is_recorded_listed_and_deleted_by_forget_me_and_optout(any_db: Database) -> None:
+    repo = VoiceEnrolmentRepository(any_db)
+    scope = await make_user(any_db, "alice")
     assert scope.user_id is not None
     await _enrol(repo, scope, "Alice", _unit(1, 0))
     await _enrol(repo, scope, "Alice K", _unit(1, 0))  # enrolling again replaces
@@ -160,7 +167,7 @@ async def test_consent_is_recorded_listed_and_deleted_by_forget_me_and_optout(sq
     assert "embedding" not in record
     assert [v.name for v in await repo.for_scope(MeetingScope.of_guild("g1"))] == ["Alice"]
 
-    optouts = MeetingOptOuts(MeetingOptOutRepository(sqlite_db), forget_voice=repo.delete_member)
+    optouts = MeetingOptOuts(MeetingOptOutRepository(any_db), forget_voice=repo.delete_member)
     await optouts.opt_out("g1", "999", ["Alice"])
     assert await repo.for_scope(MeetingScope.of_guild("g1")) == []
     assert await VoiceEnrolment(repo, None).forget_user(scope.user_id) == 1
