@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, AskChoice, SendText
+from core.domain.actions import Action, AskChoice, FileKind, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, FileUploaded, VoiceMessage
 from core.engine import Engine, Router
 from core.flows.base import flow_choice, flow_value
@@ -81,7 +81,8 @@ class EnrolCommands:
                 return
             state.data["consented_at"] = utcnow().isoformat()
             state.goto("file")
-            yield SendText(text=ctx.tr("enrol.ask_recording"))
+            # A file the command already carried (Discord's /meeting enroll) is fed here, after consent.
+            yield SendText(text=ctx.tr("enrol.ask_recording"), expects_file=FileKind.AUDIO)
             return
         async for action in self._recording(ctx, state):
             yield action
