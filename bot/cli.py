@@ -492,6 +492,9 @@ def meeting_enroll(
     agree: Annotated[
         bool, typer.Option("--agree", help="Record consent to the enrolment wording without asking.")
     ] = False,
+    member: Annotated[
+        str | None, typer.Option("--member", help="With --guild: the member's Discord id (for /optout).")
+    ] = None,
     user: UserOpt = "local",
     guild: GuildOpt = None,
     json_out: JsonOpt = False,
@@ -503,6 +506,8 @@ def meeting_enroll(
 
     if not file.is_file():
         raise _fail(f"{file}: no such file")
+    if member is not None and (guild is None or not member.isdigit()):
+        raise _fail("--member is a Discord user id, and needs --guild")
     settings = settings_or_exit()
     setup_logging(settings)
 
@@ -511,7 +516,9 @@ def meeting_enroll(
         return agree or typer.confirm("Do you agree?", default=False, err=True)
 
     try:
-        result = run_async(lambda: cli_enroll(settings, user, guild, name, file, confirm=confirm))
+        result = run_async(
+            lambda: cli_enroll(settings, user, guild, name, file, member=member, confirm=confirm)
+        )
     except EngineUnavailable as exc:
         raise _fail(f"voice enrolment is not available: {exc} (install the 'voice' extra)", 1) from None
     except AudioError as exc:

@@ -275,6 +275,7 @@ async def cli_enroll(
     name: str,
     path: Path,
     *,
+    member: str | None = None,
     confirm: Any,
 ) -> dict[str, Any]:
     """``vos meeting enroll``: ``confirm(wording) -> bool`` asks for consent before anything is read."""
@@ -290,7 +291,12 @@ async def cli_enroll(
         if not confirm(wording):
             return {"enrolled": False}
         voice = await enrolment.enrol(
-            owner_user_id=user.id, name=name, path=path, consent_text=wording, guild_id=guild_id
+            owner_user_id=user.id,
+            name=name,
+            path=path,
+            consent_text=wording,
+            guild_id=guild_id,
+            platform_user_id=member,
         )
         scope = f"guild:{guild_id}" if guild_id else "personal"
         return {"enrolled": True, "name": voice.name, "speech_seconds": voice.seconds, "scope": scope}

@@ -6,11 +6,12 @@ with the consent wording and time. After diarizing a mixed recording, each speak
 compared with the scope's enrolled voices by cosine similarity; a cluster takes an enrolled name when the
 similarity reaches the threshold, one name per cluster and one cluster per name (best pairs first).
 
-Threshold: with resemblyzer, an enrolment against the cluster of the same voice in a later meeting scores
-0.93–0.96 (espeak voices, measured in ``tests/core/meetings/test_enrolment_ml.py``), and different people
-0.55–0.78; published resemblyzer figures put real same-speaker pairs at 0.75–0.9. 0.80 names nobody
-rather than the wrong person. Different espeak male variants score up to 0.96 with each other (one
-synthesiser), so the tests use voices of different registers.
+Threshold: with resemblyzer, an enrolment against the cluster of the same espeak voice in a later
+meeting scores 0.93-0.96, voices of different registers 0.55-0.80, and espeak's male variants 0.85-0.96
+with each other (one synthesiser: the tests use voices of different registers). Published resemblyzer
+figures put real same-speaker pairs across sessions around 0.75-0.9. 0.80 is a compromise that is not
+calibrated on real people's voices: two similar voices can still be confused, so a wrong name is
+corrected with ``vos meeting rename``.
 """
 
 from __future__ import annotations

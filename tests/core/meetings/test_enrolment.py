@@ -172,3 +172,20 @@ async def test_consent_is_recorded_listed_and_deleted_by_forget_me_and_optout(an
     assert await repo.for_scope(MeetingScope.of_guild("g1")) == []
     assert await VoiceEnrolment(repo, None).forget_user(scope.user_id) == 1
     assert await repo.of_user(scope.user_id) == []
+
+
+def test_cli_enroll_checks_its_options_before_reading_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VOS_DATA_DIR", str(tmp_path / "data"))
+    cli = CliRunner()
+    missing = cli.invoke(app, ["meeting", "enroll", "Bo", str(tmp_path / "none.wav")])
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    wav = write_wav(tmp_path / "a.wav", 2)
+    member_alone = cli.invoke(app, ["meeting", "enroll", "Bo", str(wav), "--member", "123"])
+    assert member_alone.exit_code == 2 and "--member" in member_alone.output
