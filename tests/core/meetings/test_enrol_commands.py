@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import wave
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -78,5 +80,17 @@ async def test_enroll_records_consent_then_the_voice_and_forget_me_deletes_it(
     assert [v.name for v in voices] == ["Alice Kim"]
     assert voices[0].consent_text.startswith("I agree that VOS keeps a voice print")
     assert voices[0].guild_id is None and voices[0].seconds >= 4.0
+    # /export lists the enrolment (wording and time, not the vector).
+    from bot.runner import ensure_demo_star
+
+    user = await vos_app.users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="local"), display_name="local", locale=Locale.EN
+    )
+    await ensure_demo_star(vos_app, user)
+    star = (await vos_app.stars.list_owned(user.id))[0]
+    with zipfile.ZipFile(await vos_app.rights.export_star(user.id, star)) as zf:
+        listed = json.loads(zf.read("meeting_voices.json"))
+    assert [(v["name"], v["scope"]) for v in listed] == [("Alice Kim", "personal")]
+    assert listed[0]["consent"].startswith("I agree that VOS keeps") and "embedding" not in listed[0]
     await console.say("/forget_me", "yes")
     assert await VoiceEnrolmentRepository(vos_app.db).of_user(await _user_id(vos_app)) == []
