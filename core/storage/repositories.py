@@ -18,8 +18,10 @@ from core.storage.models import (
     BlobRefRow,
     ChatTurnRow,
     ConsentRow,
+    CrisisReferralRow,
     FlowRow,
     SafetyEventRow,
+    StarMessageRow,
     StarRow,
     StyleProfileRow,
     UserRow,
@@ -88,6 +90,8 @@ def _star(row: StarRow | Row[Any] | Any) -> Star:
         photo_blob=row.photo_blob,
         status=_STATUSES[row.status],
         created_at=aware(row.created_at),
+        user_address=row.user_address or "",
+        user_name=row.user_name or "",
     )
 
 
@@ -235,6 +239,33 @@ class StarRepository:
                 .values(status=status.value)
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def set_names(
+        self, star_id: str, owner_id: str, *, user_address: str | None = None, user_name: str | None = None
+    ) -> bool:
+        """Store what the star called the user and/or the user's own name; False when not the owner's."""
+        values = {
+            k: v for k, v in (("user_address", user_address), ("user_name", user_name)) if v is not None
+        }
+        if not values:
+            return False
+        async with self.db.write() as s:
+            res = await s.execute(
+                update(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id).values(**values)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def other_authors(self, star_id: str, limit: int = 3) -> list[str]:
+        """The other participants of the star's export, most messages first (the user is among them)."""
+        async with self.db.read() as s:
+            rows = await s.execute(
+                select(StarMessageRow.author)
+                .where(StarMessageRow.star_id == star_id, StarMessageRow.is_star.is_(False))
+                .group_by(StarMessageRow.author)
+                .order_by(func.count().desc(), StarMessageRow.author)
+                .limit(limit)
+            )
+            return [str(r[0]) for r in rows]
 
     async def delete_owned(self, star_id: str, owner_id: str) -> bool:
         """Delete a star and every row derived from it; False when the user does not own it."""
@@ -509,10 +540,20 @@ class SafetyEventRepository:
         self.db = db
 
     async def log(
-        self, user_id: str, star_id: str | None, direction: str, verdict: str, reasons: Sequence[str]
+        self,
+        user_id: str,
+        star_id: str | None,
+        direction: str,
+        verdict: str,
+        reasons: Sequence[str],
+        *,
+        referral: bool = False,
     ) -> None:
-        """Record that something was blocked or handed off."""
+        """Record that something was blocked or handed off; ``referral`` also counts a crisis hand-off for
+        operators (in the same write)."""
         async with self.db.write() as s:
+            if referral:
+                s.add(CrisisReferralRow(created_at=utcnow()))
             s.add(
                 SafetyEventRow(
                     user_id=user_id,
@@ -524,6 +565,37 @@ class SafetyEventRepository:
                 )
             )
 
+    async def referral(self) -> None:
+        """Count one crisis hand-off for operators (no user, no content)."""
+        async with self.db.write() as s:
+            s.add(CrisisReferralRow(created_at=utcnow()))
+
+    async def referral_counts(self, since: datetime | None = None) -> int:
+        """How many crisis hand-offs happened (since ``since``)."""
+        query = select(func.count()).select_from(CrisisReferralRow)
+        if since is not None:
+            query = query.where(CrisisReferralRow.created_at >= since)
+        async with self.db.read() as s:
+            return int(await s.scalar(query) or 0)
+
+    async def last_of(
+        self, user_id: str, star_id: str, verdicts: Sequence[str]
+    ) -> tuple[str, datetime] | None:
+        """The latest of a conversation's events with one of ``verdicts``: ``(verdict, when)``."""
+        query = (
+            select(SafetyEventRow.verdict, SafetyEventRow.created_at)
+            .where(
+                SafetyEventRow.user_id == user_id,
+                SafetyEventRow.star_id == star_id,
+                SafetyEventRow.verdict.in_(list(verdicts)),
+            )
+            .order_by(SafetyEventRow.created_at.desc(), SafetyEventRow.id.desc())
+            .limit(1)
+        )
+        async with self.db.read() as s:
+            row = (await s.execute(query)).first()
+        return None if row is None else (str(row[0]), aware(row[1]))
+
     async def list_for(self, user_id: str) -> list[dict[str, Any]]:
         """A user's safety events."""
         async with self.db.read() as s:
@@ -534,6 +606,7 @@ class SafetyEventRepository:
                     "verdict": r.verdict,
                     "reasons": r.reasons,
                     "at": aware(r.created_at).isoformat(),
+                    "star_id": r.star_id,
                 }
                 for r in rows
             ]

@@ -1,7 +1,7 @@
 """enrolled meeting voices, and the recognised words of each meeting segment
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-04 07:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
