@@ -101,7 +101,9 @@ async def test_a_meeting_answer_gets_the_star_replys_scam_check(vos_app: App, tm
     console = ScriptedConsole(vos_app, locale=Locale.EN)
     assert "is ready" in await console.say("/meeting", f"/file {write_wav(tmp_path / 'w.wav', 8)}")
     out = await console.say("/ask Which account should the money go to today?")
-    assert "1332" in out and "110-234" not in out  # the block message (why, and whom to call), not the account
+    assert (
+        "1332" in out and "110-234" not in out
+    )  # the block message (why, and whom to call), not the account
 
 
 async def test_questions_are_capped_everywhere(vos_app: App) -> None:
