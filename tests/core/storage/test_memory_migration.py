@@ -14,10 +14,11 @@ from sqlalchemy import func, select, text
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
-from core.storage.memory import MemoryStore, fingerprint
+from core.storage.memory import MemoryStore
 from core.storage.migrate import upgrade_sync
 from core.storage.models import StarMessageRow, StarRow
 from core.storage.repositories import UserRepository
+from core.storage.star_messages import fingerprint
 from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
 
 
