@@ -24,7 +24,7 @@ from core.ports import BlobStore, ChatModel, EngineUnavailable, ProgressCallback
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore
-from core.storage.memory_index import MemoryIndexer
+from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.models import BlobRefRow, ConsentRow, StarRow, StyleProfileRow
 from core.storage.repositories import _star
 
@@ -269,6 +269,14 @@ class StarService:
             stream.check()
         await self.index_memory(star.id, progress)
         return added
+
+    async def index_memory_report(
+        self, star_id: str, progress: ProgressCallback | None = None
+    ) -> IndexReport:
+        """Bring the star's memory up to date (``vos memory index``), raising what fails."""
+        if self.indexer is None:
+            return IndexReport(moments=0, embedded=0, seconds=0.0)
+        return await self.indexer.index_star(star_id, progress=progress)
 
     async def index_memory(self, star_id: str, progress: ProgressCallback | None = None) -> None:
         """Cut the new messages into moments and embed them (after the import's transaction: a failure
