@@ -47,6 +47,12 @@ PER_TERM_CAP = 300
 CANDIDATES = 40
 """Moments each ranking contributes to the fusion."""
 _RRF_K = 60
+_LEXICAL_FLOOR = 0.25
+"""A moment holding less than this share of the query's (rarity-weighted) morphemes is not a lexical hit."""
+# Words that ask about a memory rather than name it ("기억나?", "그때 얘기"): never search terms.
+_QUESTION_WORDS = frozenset(
+    {"기억나", "기억", "생각나", "생각", "때", "날", "거", "적", "얘기", "뭐", "말", "remember"}
+)
 _MAX_TERMS = 8
 
 _M = MemoryMomentRow
@@ -146,7 +152,8 @@ class MemoryStore(StarMessageStore):
 
     def prepare_sync(self, text: str, *, vector: bool = True) -> MemoryQuery:
         """:meth:`prepare` in the calling thread (blocking)."""
-        tokens = tuple(dict.fromkeys(self.analyzer.tokens(text)))[:_MAX_TERMS]
+        words = dict.fromkeys(t for t in self.analyzer.tokens(text) if t not in _QUESTION_WORDS)
+        tokens = tuple(words)[:_MAX_TERMS]
         embedded = None
         if vector and self.embedder is not None and text.strip():
             try:
@@ -277,7 +284,10 @@ class MemoryStore(StarMessageStore):
             possible += idf if hits else math.log(1 + total)
             for moment_id in hits:
                 scores[moment_id] = scores.get(moment_id, 0.0) + idf
-        return {k: v / possible for k, v in scores.items()} if possible else {}
+        if not possible:
+            return {}
+        shares = {k: v / possible for k, v in scores.items()}
+        return {k: v for k, v in shares.items() if v >= _LEXICAL_FLOOR}
 
     async def recent_star_texts(self, star_id: str, limit: int) -> list[str]:
         """The texts of the star's ``limit`` most recent text messages (one indexed range, newest first)."""
