@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.settings import load_settings  # noqa: E402
-from bot.wiring import running_app  # noqa: E402
-from core.domain.identity import Locale, Platform, UserRef  # noqa: E402
-from core.personas.stars import NewStar  # noqa: E402
+from bot.settings import load_settings
+from bot.wiring import running_app
+from core.domain.identity import Locale, Platform, UserRef
+from core.personas.stars import NewStar
 
 DATA = Path(__file__).resolve().parent / "data" / "memory_recall_ko.json"
 FILLER = [
@@ -91,11 +91,13 @@ def write_export(path: Path, count: int, memories: list[dict[str, object]], seed
             if at.date() != day:
                 day = at.date()
                 weekday = "월화수목금토일"[day.weekday()]
-                fh.write(f"--------------- {day.year}년 {day.month}월 {day.day}일 {weekday}요일 ---------------\n")
+                fh.write(
+                    f"--------------- {day.year}년 {day.month}월 {day.day}일 {weekday}요일 ---------------\n"
+                )
             fh.write(_line(at, who, text) + "\n")
 
 
-async def main(count: int) -> None:
+async def main(count: int, verbose: bool = False) -> None:
     memories = json.loads(DATA.read_text(encoding="utf-8"))["memories"]
     folder = Path(tempfile.mkdtemp(prefix="vos-recall-"))
     export = folder / "export.txt"
@@ -131,6 +133,9 @@ async def main(count: int) -> None:
                     found = await app.memory.search(star.id, shape(query), user_id=user.id, limit=5)
                     rank = next((i for i, m in enumerate(found) if needle in m.text), 99)
                     hits.setdefault((mode, memory["split"]), []).append((int(rank == 0), int(rank < 5)))
+                    if verbose and mode == "hybrid" and rank >= 5:
+                        top = found[0].text.replace("\n", " | ")[:80] if found else "-"
+                        print(f"miss: {question}  tokens={query.tokens}  top: {top}")
         moments = len(progress)
     print(
         f"export: {result.imported} messages, {len(memories)} planted memories; import with moments and "
@@ -148,4 +153,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
-    asyncio.run(main(parser.parse_args().messages))
+    parser.add_argument("--verbose", action="store_true", help="print the questions hybrid search missed")
+    args = parser.parse_args()
+    asyncio.run(main(args.messages, args.verbose))
