@@ -228,20 +228,26 @@ class MemoryStore(StarMessageStore):
         fused = _fuse(lexical, dense)
         if not fused:
             return []
-        best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 2]
+        best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 3]
         rows = conn.execute(_READ, {"ids": best, "sid": star_id, "uid": user_id or ""}).all()
         by_id = {int(r[0]): r for r in rows}
         found: list[Recollection] = []
+        seen: list[frozenset[str]] = []
         for moment_id in best:
             row = by_id.get(moment_id)
             if row is None:  # deleted since the cache read it, or not this user's
                 continue
+            lines = decode_body(row[3])
+            words = frozenset(w for line in lines for w in line.text.split())
+            if any(_similar(words, other) for other in seen):
+                continue  # the same small talk again: make room for another memory
+            seen.append(words)
             found.append(
                 Recollection(
                     moment_id=moment_id,
                     source="conversation" if row[1] else "export",
                     time=row[2].replace(tzinfo=UTC) if row[1] else row[2],
-                    lines=decode_body(row[3]),
+                    lines=lines,
                     score=round(fused[moment_id], 6),
                     similarity=round(dense.get(moment_id, 0.0), 6),
                     lexical=round(lexical.get(moment_id, 0.0), 6),
@@ -373,6 +379,11 @@ class MemoryStore(StarMessageStore):
         """Drop what this process cached of a deleted star (its rows go with the star's cascade)."""
         self.vectors.forget(star_id)
         self._totals.pop(star_id, None)
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two moments are mostly the same words (Jaccard over 0.5): near-duplicate small talk."""
+    return bool(a and b) and len(a & b) > 0.5 * len(a | b)
 
 
 def _fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]:

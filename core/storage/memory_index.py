@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.ports import ProgressCallback
@@ -99,6 +99,9 @@ class MemoryIndexer:
             written += await self._store(star_id, moments)
             await _report(progress, 0.0, f"moments {written}")
             if done:
+                if written and not self.db.is_sqlite:
+                    # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index.
+                    await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments")), write=True)
                 return written
             after = chunk[-1].seq
 

@@ -3,7 +3,8 @@
 ``memory_moments`` holds the star's memory cut into moments (turns and time gaps), from the export and
 from what a user told the star in VOS. Its lexical index is over Korean morphemes: SQLite FTS5 (unicode61
 over the space-separated ``tokens``, narrowed by the ``scope`` column), PostgreSQL a GIN index over
-``string_to_array(tokens, ' ')``. Vectors are float32 blobs; ``vos memory index`` builds moments for stars
+``string_to_array(tokens, ' ')`` (``fastupdate`` off: a pending list scanned linearly made a
+rare word's lookup 6 ms instead of 0.1 ms after a bulk import). Vectors are float32 blobs; ``vos memory index`` builds moments for stars
 imported before this revision.
 
 Revision ID: 0007
@@ -68,7 +69,7 @@ def upgrade() -> None:
     else:
         op.execute(
             "CREATE INDEX gin_memory_moments_tokens ON memory_moments "
-            "USING gin (string_to_array(tokens, ' '))"
+            "USING gin (string_to_array(tokens, ' ')) WITH (fastupdate = off)"
         )
 
 
