@@ -33,7 +33,7 @@ from core.storage.db import Database
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
 from core.storage.star_messages import StarMessageStore, StoredMessage
-from core.storage.vectors import HOT_ROWS, WARM_ROWS, Key, VectorCache
+from core.storage.vectors import HOT_ROWS, WARM_ROWS, WARM_ROWS_ON_LOOP, Key, VectorCache
 from core.text.korean import query_terms
 from core.text.morphemes import MorphemeAnalyzer, shared_analyzer
 
@@ -59,9 +59,11 @@ _M = MemoryMomentRow
 _COUNT = select(func.count(), func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
 _LAST_ID = select(func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
 _FTS_HITS = text("SELECT f.rowid FROM memory_moments_fts f WHERE memory_moments_fts MATCH :q LIMIT :cap")
+# Every term's hits in one round trip: each term's own index lookup, capped, side by side.
 _PG_HITS = text(
-    "SELECT id FROM memory_moments WHERE string_to_array(tokens, ' ') @> ARRAY[CAST(:term AS text)] "
-    "AND star_id = :sid AND (user_id IS NULL OR user_id = :uid) LIMIT :cap"
+    "SELECT t.term, m.id FROM unnest(CAST(:terms AS text[])) AS t(term) CROSS JOIN LATERAL ("
+    "SELECT id FROM memory_moments WHERE string_to_array(tokens, ' ') @> ARRAY[t.term] "
+    "AND star_id = :sid AND (user_id IS NULL OR user_id = :uid) LIMIT :cap) AS m"
 )
 _RECENT_STAR_TEXTS = (
     select(StarMessageRow.text)
@@ -178,10 +180,11 @@ class MemoryStore(StarMessageStore):
 
     async def warm(self, star_id: str, user_id: str | None, query: MemoryQuery) -> None:
         """Load the star's vectors into the cache, ``WARM_ROWS`` per hop (a cold star's first turn)."""
+        rows = WARM_ROWS if self.db.is_sqlite else WARM_ROWS_ON_LOOP
         for key in self._keys(star_id, user_id, query):
 
             def load(conn: Connection, key: Key = key) -> bool:
-                return self.vectors.top_up(conn, key, rows=WARM_ROWS)
+                return self.vectors.top_up(conn, key, rows=rows)
 
             while not await self.db.run(load):
                 pass
@@ -266,12 +269,24 @@ class MemoryStore(StarMessageStore):
             cached = self._totals[star_id] = (last, count)
         return max(1, cached[1])
 
-    def _hits(self, conn: Connection, star_id: str, user_id: str | None, term: str) -> list[int]:
+    def _hits(
+        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str]
+    ) -> dict[str, list[int]]:
         if self.db.is_sqlite:
-            q = _fts_query(star_id, user_id, term)
-            return [int(r[0]) for r in conn.execute(_FTS_HITS, {"q": q, "cap": PER_TERM_CAP})]
-        params = {"term": term, "sid": star_id, "uid": user_id or "", "cap": PER_TERM_CAP}
-        return [int(r[0]) for r in conn.execute(_PG_HITS, params)]
+            return {
+                term: [
+                    int(r[0])
+                    for r in conn.execute(
+                        _FTS_HITS, {"q": _fts_query(star_id, user_id, term), "cap": PER_TERM_CAP}
+                    )
+                ]
+                for term in terms
+            }
+        params = {"terms": list(terms), "sid": star_id, "uid": user_id or "", "cap": PER_TERM_CAP}
+        found: dict[str, list[int]] = {term: [] for term in terms}
+        for term, moment_id in conn.execute(_PG_HITS, params):
+            found[term].append(int(moment_id))
+        return found
 
     def _lexical(
         self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str]
@@ -282,8 +297,7 @@ class MemoryStore(StarMessageStore):
         total = self._total(conn, star_id)
         scores: dict[int, float] = {}
         possible = 0.0
-        for term in terms:
-            hits = self._hits(conn, star_id, user_id, term)
+        for hits in self._hits(conn, star_id, user_id, terms).values():
             # A capped term is commoner than its hits show: weigh it as if in many more moments.
             df = len(hits) if len(hits) < PER_TERM_CAP else max(len(hits) * 4, total // 10)
             idf = math.log(1 + total / max(1, df))
@@ -387,15 +401,22 @@ def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
 
 
 def _fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
-    """Reciprocal rank fusion of both rankings, scaled so that first in both scores 1."""
+    """Reciprocal rank fusion of both rankings, scaled so that first in both scores 1.
+
+    A lexical hit counts as much as the share of the query's words it holds: a moment sharing one common
+    word with the question is weak evidence, and must not push a moment that means the same out.
+    """
     fused: dict[int, float] = {}
-    lists = [lexical, dense]
-    used = [ranking for ranking in lists if ranking]
-    if not used:
-        return {}
-    for ranking in used:
+    used = 0
+    for ranking, weighted in ((lexical, True), (dense, False)):
+        if not ranking:
+            continue
+        used += 1
         ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))[:CANDIDATES]
         for rank, moment_id in enumerate(ordered):
-            fused[moment_id] = fused.get(moment_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
-    top = len(used) / (_RRF_K + 1)
+            weight = ranking[moment_id] if weighted else 1.0
+            fused[moment_id] = fused.get(moment_id, 0.0) + weight / (_RRF_K + rank + 1)
+    if not used:
+        return {}
+    top = used / (_RRF_K + 1)
     return {k: v / top for k, v in fused.items()}

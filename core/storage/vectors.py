@@ -22,7 +22,9 @@ from sqlalchemy.engine import Connection
 from core.storage.models import MemoryMomentRow
 
 WARM_ROWS = 8000
-"""Vectors read per hop while loading a star (8000 x 1.5 KB: a few milliseconds of decoding)."""
+"""Vectors read per hop while loading a star on SQLite (a worker thread reads them)."""
+WARM_ROWS_ON_LOOP = 1000
+"""The same on PostgreSQL, whose driver decodes rows on the event loop: ~1.5 MB, a few milliseconds."""
 HOT_ROWS = 400
 """A turn's own hop tops up at most this many new vectors; more means the entry is cold (warm it first)."""
 
