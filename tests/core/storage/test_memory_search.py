@@ -192,3 +192,23 @@ def test_style_examples_spread_over_lengths_and_topics() -> None:
     assert "사진" not in examples and len(examples) == 5
     assert sum("밥" in e for e in examples) == 1  # one example per topic word, however frequent
     assert len({len(e) // 10 for e in examples}) >= 3
+
+
+async def test_the_offline_star_never_laughs_at_sad_news(app: App) -> None:  # noqa: F811
+    from bot.demo import DEMO_EXPORT
+    from core.personas.stars import NewStar
+    from core.text.mood import laughs
+
+    user = await app.users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="s"), display_name="민지", locale=Locale.KO
+    )
+    new = NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마")
+    star = (await app.star_service.create(new, await app.blobs.put_file(DEMO_EXPORT), consent_text="ok")).star
+    sad = [
+        "엄마 나 오늘 회사에서 혼나서 너무 속상해 ㅠㅠ",
+        "우리 강아지가 아파서 병원에 입원했어",
+        "엄마 보고 싶어",
+    ]
+    for text in sad:
+        reply = await app.chat.turn(user, star, text, Locale.KO)
+        assert reply.bubbles and not any(laughs(b) for b in reply.bubbles), (text, reply.bubbles)
