@@ -188,6 +188,7 @@ class MemoryStore(StarMessageStore):
 
             while not await self.db.run(load):
                 pass
+            await asyncio.to_thread(self.vectors.consolidate, key)
 
     async def search(
         self,

@@ -62,6 +62,7 @@ class _Entry:
     ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     matrix: npt.NDArray[np.float32] | None = None
     last_id: int = 0
+    pending: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = field(default_factory=list)
 
 
 class VectorCache:
@@ -95,20 +96,32 @@ class VectorCache:
         fetched = fetched[:rows]
         if fetched:
             ids = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
-            block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32).reshape(
-                len(fetched), -1
-            )
+            block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32)
             with self._lock:
-                if entry.matrix is None or entry.matrix.shape[1] != block.shape[1]:
-                    entry.matrix, entry.ids = block.copy(), ids
-                else:
-                    entry.matrix = np.vstack([entry.matrix, block])
-                    entry.ids = np.concatenate([entry.ids, ids])
+                # Kept apart until the next search (or the end of a warm-up, in a worker thread): copying
+                # a growing matrix at every hop cost a cold star's loop 100+ ms on PostgreSQL.
+                entry.pending.append((ids, block.reshape(len(fetched), -1)))
                 entry.last_id = int(ids[-1])
         return complete
 
+    def consolidate(self, key: Key) -> None:
+        """Join the vectors read since the last search into the entry's matrix."""
+        entry = self._entry(key)
+        with self._lock:
+            if not entry.pending:
+                return
+            blocks = [b for _, b in entry.pending]
+            if entry.matrix is not None and entry.matrix.shape[1] == blocks[0].shape[1]:
+                blocks.insert(0, entry.matrix)
+                entry.ids = np.concatenate([entry.ids, *(i for i, _ in entry.pending)])
+            else:
+                entry.ids = np.concatenate([i for i, _ in entry.pending])
+            entry.matrix = np.vstack(blocks)
+            entry.pending.clear()
+
     def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first."""
+        self.consolidate(key)
         entry = self._entry(key)
         with self._lock:
             matrix, ids = entry.matrix, entry.ids
