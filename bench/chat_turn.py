@@ -154,7 +154,9 @@ async def main(count: int, turns: int, vectors: str, database_url: str | None) -
     folder = Path(tempfile.mkdtemp(prefix="vos-bench-"))
     export = folder / "export.txt"
     write_export(export, count)
-    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+    overrides: dict[str, Any] = {"limits": {"max_export_mb": 2000}}
+    if database_url:
+        overrides["database_url"] = database_url
     settings = load_settings(env_file=None, data_dir=folder / "data", **overrides)
     async with running_app(settings, use_settings_model=False) as app:
         user = await app.users.get_or_create(

@@ -220,10 +220,14 @@ class MemoryStore(StarMessageStore):
     def _search(
         self, conn: Connection, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
     ) -> list[Recollection] | None:
-        for key in self._keys(star_id, user_id, query):
-            if not self.vectors.top_up(conn, key, rows=HOT_ROWS):
+        keys = self._keys(star_id, user_id, query)
+        if len(keys) == 2:
+            if not self.vectors.top_up_pair(conn, keys[0], keys[1], rows=HOT_ROWS):
                 return None
-        lexical = self._lexical(conn, star_id, user_id, query.tokens)
+        elif keys and not self.vectors.top_up(conn, keys[0], rows=HOT_ROWS):
+            return None
+        known = self.vectors.size(keys[0]) if keys else 0  # the export's moments: no count query needed
+        lexical = self._lexical(conn, star_id, user_id, query.tokens, known=known)
         dense: dict[int, float] = {}
         assert query.vector is not None or not self._keys(star_id, user_id, query)
         for key in self._keys(star_id, user_id, query):
@@ -290,12 +294,12 @@ class MemoryStore(StarMessageStore):
         return found
 
     def _lexical(
-        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str]
+        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str], *, known: int = 0
     ) -> dict[int, float]:
         """Moment id -> rarity-weighted share of the terms it holds, in [0, 1]."""
         if not terms:
             return {}
-        total = self._total(conn, star_id)
+        total = known or self._total(conn, star_id)
         scores: dict[int, float] = {}
         possible = 0.0
         for hits in self._hits(conn, star_id, user_id, terms).values():

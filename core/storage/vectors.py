@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from core.storage.models import MemoryMomentRow
@@ -53,6 +53,35 @@ _NEW_CONVERSATION = (
     .order_by(_M.id)
     .limit(bindparam("n"))
 )
+
+_EXPORT_AFTER = (
+    select(literal(0).label("k"), _M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id.is_(None),
+        _M.id > bindparam("after_e"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+    .subquery("e")
+)
+_CONVERSATION_AFTER = (
+    select(literal(1).label("k"), _M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id == bindparam("uid"),
+        _M.id > bindparam("after_c"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+    .subquery("c")
+)
+# A turn's check of both entries (the export's and the user's conversation) in one statement.
+_NEW_BOTH = union_all(select(_EXPORT_AFTER), select(_CONVERSATION_AFTER))
 
 Key = tuple[str, str | None, str]
 
@@ -92,6 +121,33 @@ class VectorCache:
             fetched = conn.execute(_NEW_EXPORT, params).all()
         else:
             fetched = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id}).all()
+        return self._add(entry, [(r[0], r[1]) for r in fetched], rows)
+
+    def top_up_pair(self, conn: Connection, export: Key, conversation: Key, *, rows: int) -> bool:
+        """:meth:`top_up` of the export's entry and a user's conversation entry in one statement."""
+        star_id, user_id, embedder = conversation
+        first, second = self._entry(export), self._entry(conversation)
+        params = {
+            "sid": star_id,
+            "uid": user_id,
+            "embedder": embedder,
+            "after_e": first.last_id,
+            "after_c": second.last_id,
+            "n": rows + 1,
+        }
+        split: tuple[list[tuple[int, bytes | None]], list[tuple[int, bytes | None]]] = ([], [])
+        for kind, moment_id, vector in conn.execute(_NEW_BOTH, params):
+            split[int(kind)].append((moment_id, vector))
+        done_first = self._add(first, split[0], rows)
+        return self._add(second, split[1], rows) and done_first
+
+    def size(self, key: Key) -> int:
+        """How many vectors the entry holds (read so far)."""
+        entry = self._entry(key)
+        with self._lock:
+            return len(entry.ids) + sum(len(i) for i, _ in entry.pending)
+
+    def _add(self, entry: _Entry, fetched: list[tuple[int, bytes | None]], rows: int) -> bool:
         complete = len(fetched) <= rows
         fetched = fetched[:rows]
         if fetched:
