@@ -20,8 +20,8 @@ Usage: ``python bench/chat_turn.py [--messages 100000] [--turns 300] [--database
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import random
 import statistics
 import sys
