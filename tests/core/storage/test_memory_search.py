@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -156,6 +158,10 @@ async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App
     # Another user of the same star never sees it; /forget_me takes it away.
     assert not any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=other.id))
     assert any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=user.id))
+    exported = await app.rights.export_star(user.id, star)
+    with zipfile.ZipFile(exported) as zf:
+        kept = json.loads(zf.read("conversation_memory.json"))
+    assert len(kept) == 30 and kept[0]["text"].startswith("민지: 나 다음 달에 결혼해")
     await app.rights.forget_user(user.id)
     assert await app.memory.conversation_memories(user.id, star.id) == []
 
