@@ -1,10 +1,11 @@
 """The dense half of memory search: each star's moment vectors, cached per process, scored with numpy.
 
 Vectors are float32 blobs in ``memory_moments.vector`` on both databases (pgvector is not needed: a star's
-memory is at most a few hundred thousand moments, and one matrix product over them takes milliseconds).
+memory is at most a few hundred thousand moments: a scan of their principal directions, then an exact
+score of a shortlist, takes milliseconds).
 A cache entry holds the vectors of one (star, user or the export, embedder) and grows by id: the indexer
 embeds a star's moments in id order, so the vectors present always form a prefix and "rows with a vector
-after the last id loaded" is all a turn must read (one indexed range). Loading a cold star's matrix takes
+after the last id loaded" is all a turn must read (one indexed range). Loading a cold star's vectors takes
 several reads of ``WARM_ROWS`` rows, each its own hop, so neither the loop nor a single hop carries it.
 """
 
@@ -86,12 +87,59 @@ _NEW_BOTH = union_all(select(_EXPORT_AFTER), select(_CONVERSATION_AFTER))
 Key = tuple[str, str | None, str]
 
 
+BLOCK_ROWS = 8192
+"""Vectors are held in blocks of this many rows: never one huge array to copy (a 1M-message star has 200k)."""
+SKETCH_FROM = 30_000
+"""Entries this large are scanned on a sketch first (their top principal directions), then reranked."""
+_SKETCH_DIM = 64
+_SHORTLIST = 512
+
+
 @dataclass(slots=True)
 class _Entry:
-    ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    matrix: npt.NDArray[np.float32] | None = None
+    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    blocks: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    sketches: list[npt.NDArray[np.float32] | None] = field(default_factory=list)
+    mean: npt.NDArray[np.float32] | None = None
+    projection: npt.NDArray[np.float32] | None = None
     last_id: int = 0
-    pending: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(i) for i in self.ids)
+
+    def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
+        if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
+            self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
+            self.mean = self.projection = None
+        while len(ids):
+            if self.blocks and len(self.blocks[-1]) < BLOCK_ROWS:
+                room = BLOCK_ROWS - len(self.blocks[-1])
+                self.blocks[-1] = np.vstack([self.blocks[-1], block[:room]])
+                self.ids[-1] = np.concatenate([self.ids[-1], ids[:room]])
+            else:
+                room = BLOCK_ROWS
+                self.blocks.append(np.ascontiguousarray(block[:room]))
+                self.ids.append(ids[:room])
+                self.sketches.append(None)
+            ids, block = ids[room:], block[room:]
+
+    def sketch_one(self) -> bool:
+        """Sketch one full block that has none (the projection comes from the first); whether one was."""
+        if self.rows < SKETCH_FROM:
+            return False
+        if self.projection is None:
+            sample = self.blocks[0]
+            self.mean = sample.mean(axis=0)
+            _, _, vt = np.linalg.svd(sample - self.mean, full_matrices=False)
+            self.projection = np.ascontiguousarray(vt[:_SKETCH_DIM].T.astype(np.float32))
+        mean, projection = self.mean, self.projection
+        assert mean is not None
+        for i, block in enumerate(self.blocks):
+            if self.sketches[i] is None and len(block) == BLOCK_ROWS:
+                self.sketches[i] = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+                return True
+        return False
 
 
 class VectorCache:
@@ -141,12 +189,6 @@ class VectorCache:
         done_first = self._add(first, split[0], rows)
         return self._add(second, split[1], rows) and done_first
 
-    def size(self, key: Key) -> int:
-        """How many vectors the entry holds (read so far)."""
-        entry = self._entry(key)
-        with self._lock:
-            return len(entry.ids) + sum(len(i) for i, _ in entry.pending)
-
     def _add(self, entry: _Entry, fetched: list[tuple[int, bytes | None]], rows: int) -> bool:
         complete = len(fetched) <= rows
         fetched = fetched[:rows]
@@ -154,42 +196,57 @@ class VectorCache:
             ids = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
             block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32)
             with self._lock:
-                # Kept apart until the next search (or the end of a warm-up, in a worker thread): copying
-                # a growing matrix at every hop cost a cold star's loop 100+ ms on PostgreSQL.
-                entry.pending.append((ids, block.reshape(len(fetched), -1)))
+                entry.append(ids, block.reshape(len(fetched), -1))
                 entry.last_id = int(ids[-1])
         return complete
 
     def consolidate(self, key: Key) -> None:
-        """Join the vectors read since the last search into the entry's matrix."""
+        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds)."""
         entry = self._entry(key)
         with self._lock:
-            if not entry.pending:
-                return
-            blocks = [b for _, b in entry.pending]
-            if entry.matrix is not None and entry.matrix.shape[1] == blocks[0].shape[1]:
-                blocks.insert(0, entry.matrix)
-                entry.ids = np.concatenate([entry.ids, *(i for i, _ in entry.pending)])
-            else:
-                entry.ids = np.concatenate([i for i, _ in entry.pending])
-            entry.matrix = np.vstack(blocks)
-            entry.pending.clear()
+            while entry.sketch_one():
+                pass
 
     def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first."""
-        self.consolidate(key)
+        """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first.
+
+        A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
+        for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
+        """
         entry = self._entry(key)
         with self._lock:
-            matrix, ids = entry.matrix, entry.ids
-        if matrix is None or not len(ids) or matrix.shape[1] != vector.shape[0]:
+            entry.sketch_one()  # at most one block a turn; a warm-up sketches them all, off the loop
+            blocks, ids, sketches = list(entry.blocks), list(entry.ids), list(entry.sketches)
+            projection = entry.projection
+        if not blocks or blocks[0].shape[1] != vector.shape[0]:
             return []
         # einsum's own SIMD loop, not BLAS: a gemv through a multi-threaded BLAS cost 2-4x more on a busy
         # 2-core machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
-        sims = np.einsum("ij,j->i", matrix, vector)
-        k = min(k, len(ids))
+        scored_ids: list[npt.NDArray[np.int64]] = []
+        scored: list[npt.NDArray[np.float32]] = []
+        coarse_q = vector @ projection if projection is not None else None
+        for block, block_ids, sketch in zip(blocks, ids, sketches, strict=True):
+            if sketch is None or coarse_q is None:
+                scored.append(np.einsum("ij,j->i", block, vector))
+                scored_ids.append(block_ids)
+                continue
+            rough = np.einsum("ij,j->i", sketch, coarse_q)
+            keep = min(_SHORTLIST, len(rough))
+            rows = np.argpartition(-rough, keep - 1)[:keep]
+            scored.append(np.einsum("ij,j->i", block[rows], vector))
+            scored_ids.append(block_ids[rows])
+        sims = np.concatenate(scored)
+        all_ids = np.concatenate(scored_ids)
+        k = min(k, len(all_ids))
         top = np.argpartition(-sims, k - 1)[:k]
         order = top[np.argsort(-sims[top], kind="stable")]
-        return [(int(ids[i]), float(sims[i])) for i in order]
+        return [(int(all_ids[i]), float(sims[i])) for i in order]
+
+    def size(self, key: Key) -> int:
+        """How many vectors the entry holds (read so far)."""
+        entry = self._entry(key)
+        with self._lock:
+            return entry.rows
 
     def forget(self, star_id: str) -> None:
         """Drop every entry of a star (deleted, or its moments rebuilt)."""

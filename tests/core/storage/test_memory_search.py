@@ -218,3 +218,25 @@ async def test_the_offline_star_never_laughs_at_sad_news(app: App) -> None:  # n
     for text in sad:
         reply = await app.chat.turn(user, star, text, Locale.KO)
         assert reply.bubbles and not any(laughs(b) for b in reply.bubbles), (text, reply.bubbles)
+
+
+def test_a_large_vector_entry_is_scanned_on_its_sketch_and_reranked_exactly() -> None:
+    from core.storage import vectors as v
+
+    rng = np.random.default_rng(3)
+    cache = v.VectorCache()
+    key: v.Key = ("star", None, "e")
+    entry = cache._entry(key)
+    rows = v.SKETCH_FROM + 5000
+    base = rng.standard_normal((rows, 128)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    entry.append(np.arange(1, rows + 1, dtype=np.int64), base)
+    cache.consolidate(key)
+    assert all(
+        s is not None for s, b in zip(entry.sketches, entry.blocks, strict=True) if len(b) == v.BLOCK_ROWS
+    )
+    query = base[12345] + 0.05 * rng.standard_normal(128).astype(np.float32)
+    query /= np.linalg.norm(query)
+    exact = np.argsort(-(base @ query))[:5] + 1
+    found = [moment_id for moment_id, _ in cache.nearest(key, query, 5)]
+    assert found[0] == 12346 and len(set(found) & set(exact.tolist())) >= 4
