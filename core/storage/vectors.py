@@ -92,7 +92,7 @@ BLOCK_ROWS = 8192
 SKETCH_FROM = 30_000
 """Entries this large are scanned on a sketch first (their top principal directions), then reranked."""
 _SKETCH_DIM = 64
-_SHORTLIST = 512
+_SHORTLIST = 2048
 
 
 @dataclass(slots=True)
@@ -102,6 +102,8 @@ class _Entry:
     sketches: list[npt.NDArray[np.float32] | None] = field(default_factory=list)
     mean: npt.NDArray[np.float32] | None = None
     projection: npt.NDArray[np.float32] | None = None
+    flat: npt.NDArray[np.float32] | None = None
+    """Every sketched block's sketch in one array (blocks 0..len(flat)//BLOCK_ROWS - 1): one scan a turn."""
     last_id: int = 0
 
     @property
@@ -111,7 +113,7 @@ class _Entry:
     def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
         if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
             self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
-            self.mean = self.projection = None
+            self.mean = self.projection = self.flat = None
         while len(ids):
             if self.blocks and len(self.blocks[-1]) < BLOCK_ROWS:
                 room = BLOCK_ROWS - len(self.blocks[-1])
@@ -138,6 +140,11 @@ class _Entry:
         for i, block in enumerate(self.blocks):
             if self.sketches[i] is None and len(block) == BLOCK_ROWS:
                 self.sketches[i] = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+                done = 0
+                while done < len(self.sketches) and self.sketches[done] is not None:
+                    done += 1
+                flat = [s for s in self.sketches[:done] if s is not None]
+                self.flat = np.concatenate(flat) if flat else None
                 return True
         return False
 
@@ -216,25 +223,27 @@ class VectorCache:
         entry = self._entry(key)
         with self._lock:
             entry.sketch_one()  # at most one block a turn; a warm-up sketches them all, off the loop
-            blocks, ids, sketches = list(entry.blocks), list(entry.ids), list(entry.sketches)
-            projection = entry.projection
+            blocks, ids = list(entry.blocks), list(entry.ids)
+            projection, flat = entry.projection, entry.flat
         if not blocks or blocks[0].shape[1] != vector.shape[0]:
             return []
         # einsum's own SIMD loop, not BLAS: a gemv through a multi-threaded BLAS cost 2-4x more on a busy
         # 2-core machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
         scored_ids: list[npt.NDArray[np.int64]] = []
         scored: list[npt.NDArray[np.float32]] = []
-        coarse_q = vector @ projection if projection is not None else None
-        for block, block_ids, sketch in zip(blocks, ids, sketches, strict=True):
-            if sketch is None or coarse_q is None:
-                scored.append(np.einsum("ij,j->i", block, vector))
-                scored_ids.append(block_ids)
-                continue
-            rough = np.einsum("ij,j->i", sketch, coarse_q)
+        sketched = 0
+        if flat is not None and projection is not None:
+            rough = np.einsum("ij,j->i", flat, vector @ projection)
             keep = min(_SHORTLIST, len(rough))
-            rows = np.argpartition(-rough, keep - 1)[:keep]
-            scored.append(np.einsum("ij,j->i", block[rows], vector))
-            scored_ids.append(block_ids[rows])
+            shortlist = np.sort(np.argpartition(-rough, keep - 1)[:keep])
+            sketched = len(flat) // BLOCK_ROWS
+            for b in np.unique(shortlist // BLOCK_ROWS):
+                rows = shortlist[shortlist // BLOCK_ROWS == b] % BLOCK_ROWS
+                scored.append(np.einsum("ij,j->i", blocks[b][rows], vector))
+                scored_ids.append(ids[b][rows])
+        for block, block_ids in zip(blocks[sketched:], ids[sketched:], strict=True):
+            scored.append(np.einsum("ij,j->i", block, vector))
+            scored_ids.append(block_ids)
         sims = np.concatenate(scored)
         all_ids = np.concatenate(scored_ids)
         k = min(k, len(all_ids))
