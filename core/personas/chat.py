@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -37,7 +39,8 @@ from core.safety.injection import screen_model_output
 from core.safety.star_lines import screen_star_lines
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
-from core.storage.memory import Exchange, MemoryStore
+from core.storage.memory import MemoryQuery, MemoryStore, Recollection
+from core.storage.moments import conversation_moment
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
@@ -109,17 +112,22 @@ class ChatService:
         *,
         history: list[ChatTurn] | None = None,
         export_version: int | None = None,
-        memories: Sequence[Exchange] | None = None,
+        memories: Sequence[Recollection] | None = None,
         last_care: tuple[str, datetime] | Unread | None = UNREAD,
+        query: MemoryQuery | None = None,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
         query that decides the AI notice); ``export_version``: the star's export version when the caller
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
-        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it;
-        ``last_care``: the conversation's latest care event when the caller read it (``None``: none).
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` moments) when the caller already ran it;
+        ``last_care``: the conversation's latest care event when the caller read it (``None``: none);
+        ``query``: ``text`` prepared for memory search (morphemes and the one embedding of this message,
+        which the safety classifier reads from the shared query cache) when the caller already prepared it.
         """
+        if query is None:
+            query = await self.memory.prepare(text)
         if isinstance(last_care, Unread):
             last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
         state = care_state(last_care, utcnow(), self.care)
@@ -137,7 +145,7 @@ class ChatService:
                     self._compose(
                         user,
                         star,
-                        text,
+                        query,
                         history,
                         locale=locale,
                         export_version=export_version,
@@ -176,6 +184,7 @@ class ChatService:
             star,
             text,
             locale,
+            query=query,
             history=history,
             export_version=export_version,
             memories=memories,
@@ -190,9 +199,10 @@ class ChatService:
         text: str,
         locale: Locale,
         *,
+        query: MemoryQuery,
         history: list[ChatTurn] | None,
         export_version: int | None,
-        memories: Sequence[Exchange] | None,
+        memories: Sequence[Recollection] | None,
         draft: asyncio.Future[tuple[list[str], str]] | None = None,
     ) -> ChatReply:
         if history is None:
@@ -208,7 +218,13 @@ class ChatService:
                 draft
                 if draft is not None
                 else self._compose(
-                    user, star, text, history, locale=locale, export_version=export_version, memories=memories
+                    user,
+                    star,
+                    query,
+                    history,
+                    locale=locale,
+                    export_version=export_version,
+                    memories=memories,
                 )
             )
         except ChatModelError as exc:
@@ -245,20 +261,40 @@ class ChatService:
                 bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
             )
         answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
-        await self.chats.add_many(user.id, star.id, [*deferred, answered])
+        remember = self._remembering(user, star, query, safe)
+        await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
         return ChatReply(bubbles=tuple(safe), engine=engine)
+
+    def _remembering(
+        self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]
+    ) -> Callable[[Connection], None]:
+        """What the user said and the star's answer become the user's searchable memory of the star."""
+        moment = conversation_moment(
+            user_name=user.display_name or "user",
+            star_name=star.name,
+            said=query.text,
+            answered=bubbles,
+            at=utcnow(),
+            turn_id=0,
+        )
+        return self.memory.remembering(
+            user_id=user.id, star_id=star.id, moment=moment, vector=query.vector, embedder=query.embedder
+        )
 
     async def _compose(
         self,
         user: User,
         star: Star,
-        text: str,
+        query: MemoryQuery,
         history: list[ChatTurn],
         *,
         locale: Locale,
         export_version: int | None,
-        memories: Sequence[Exchange] | None,
+        memories: Sequence[Recollection] | None,
     ) -> tuple[list[str], str]:
+        text = query.text
+        if memories is None:
+            memories = await self.memory.search(star.id, query, user_id=user.id, limit=MEMORY_LIMIT)
         asks_if_real = await self.honesty.asks(text, (star.name, star.relation, star.participant_name))
         if asks_if_real and self.model is None:
             return await self._honest(star, locale), "honesty"
@@ -266,28 +302,23 @@ class ChatService:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
             bubbles = await self.offline.reply(
                 star.id,
-                text,
+                query,
                 turn_index=len(history),
                 recent=recent,
                 export_version=export_version,
-                exchanges=memories,
+                memories=memories,
+                user_id=user.id,
             )
             return bubbles, self.offline.name
-        exchanges = memories
-        if exchanges is None:
-            exchanges = await self.memory.search(
-                star.id, text, limit=MEMORY_LIMIT, export_version=export_version
-            )
         quoted = [
             Memory(
-                when=ex.when,
+                when=memory.time.replace(tzinfo=None),  # export times are naive, local to the chat
                 exchange=tuple(
-                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text)
-                    for m in ex.prompt + ex.reply
+                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text) for m in memory.lines
                 ),
-                score=ex.score,
+                score=memory.score,
             )
-            for ex in exchanges
+            for memory in memories
         ]
         stored = await self.stars.style_profile(star.id)
         profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
@@ -351,22 +382,22 @@ class ChatService:
         """A second reply without the withheld lines: the offline engine picks among the other real lines,
         a model is asked once more; on any failure, nothing (the caller falls back)."""
         try:
+            query = await self.memory.prepare(text)
             if self.model is None:
-                found = await self.memory.search(
-                    star.id, text, limit=MEMORY_LIMIT, export_version=export_version
-                )
-                others = [ex for ex in found if not any(m.text.strip() in withheld for m in ex.reply)]
+                found = await self.memory.search(star.id, query, user_id=user.id, limit=MEMORY_LIMIT)
+                others = [m for m in found if not any(line.text.strip() in withheld for line in m.lines)]
                 recent = [*(h.text for h in history[-6:] if h.role is TurnRole.STAR), *withheld]
                 return await self.offline.reply(
                     star.id,
-                    text,
+                    query,
                     turn_index=len(history),
                     recent=recent,
                     export_version=export_version,
-                    exchanges=others,
+                    memories=others,
+                    user_id=user.id,
                 )
             bubbles, _ = await self._compose(
-                user, star, text, history, locale=locale, export_version=export_version, memories=None
+                user, star, query, history, locale=locale, export_version=export_version, memories=None
             )
             return bubbles
         except ChatModelError as exc:
@@ -374,8 +405,7 @@ class ChatService:
             return []
 
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
-        lines = await self.offline.frequent_lines(star_id, export_version=export_version)
-        return lines[:8]
+        return await self.offline.style_examples(star_id, export_version=export_version)
 
 
 async def _cancel(*futures: asyncio.Future[Any] | None) -> None:

@@ -80,6 +80,10 @@ class DataRightsService:
         bundle = await self.exporter.bundle(owner_id, star)
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
         extras = [(file, await records(owner_id)) for file, records in self.export_hooks]
+        remembered = [
+            {"time": m.time.isoformat(), "text": m.text}
+            for m in await self.memory.conversation_memories(owner_id, star.id)
+        ]
 
         def write() -> Path:
             path = self.outbox.new_path(owner_id, star.id, ".zip")
@@ -87,6 +91,9 @@ class DataRightsService:
                 with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                     for name, text in bundle.documents:
                         zf.writestr(name, text)
+                    zf.writestr(
+                        "conversation_memory.json", json.dumps(remembered, ensure_ascii=False, indent=2)
+                    )
                     for file, records in extras:
                         zf.writestr(file, json.dumps(records, ensure_ascii=False, indent=2))
                     for src, arcname in files:
@@ -104,6 +111,7 @@ class DataRightsService:
         keys = [k for k, _, _ in await self.blob_refs.list_for(owner_id, star_id)]
         if not await self.stars.delete_owned(star_id, owner_id):
             return False
+        self.memory.forget_star(star_id)  # its moments went with the star's rows
         removed = await release_blobs(self.references, self.blobs, keys)
         exports = await self.outbox.delete_about(star_id)
         await self.stars.db.after_deletion(optimize_fulltext=True)
@@ -118,6 +126,7 @@ class DataRightsService:
         """
         keys = await self.references.held_by(user_id)
         await self.users.delete(user_id)
+        self.memory.vectors.forget_user(user_id)  # their conversation memory went with their rows
         removed = await release_blobs(self.references, self.blobs, keys)
         exports = await self.outbox.delete_owned(user_id)
         # A crashed upload's temporary copy names nobody, so it may be this user's: every one no live

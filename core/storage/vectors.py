@@ -1,0 +1,270 @@
+"""The dense half of memory search: each star's moment vectors, cached per process, scored with numpy.
+
+Vectors are float32 blobs in ``memory_moments.vector`` on both databases (pgvector is not needed: a star's
+memory is at most a few hundred thousand moments: a scan of their principal directions, then an exact
+score of a shortlist, takes milliseconds).
+A cache entry holds the vectors of one (star, user or the export, embedder) and grows by id: the indexer
+embeds a star's moments in id order, so the vectors present always form a prefix and "rows with a vector
+after the last id loaded" is all a turn must read (one indexed range). Loading a cold star's vectors takes
+several reads of ``WARM_ROWS`` rows, each its own hop, so neither the loop nor a single hop carries it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.engine import Connection
+
+from core.storage.models import MemoryMomentRow
+
+WARM_ROWS = 8000
+"""Vectors read per hop while loading a star on SQLite (a worker thread reads them)."""
+WARM_ROWS_ON_LOOP = 1000
+"""The same on PostgreSQL, whose driver decodes rows on the event loop: ~1.5 MB, a few milliseconds."""
+HOT_ROWS = 400
+"""A turn's own hop tops up at most this many new vectors; more means the entry is cold (warm it first)."""
+
+_M = MemoryMomentRow
+_NEW_EXPORT = (
+    select(_M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id.is_(None),
+        _M.id > bindparam("after"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+)
+_NEW_CONVERSATION = (
+    select(_M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id == bindparam("uid"),
+        _M.id > bindparam("after"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+)
+
+_EXPORT_AFTER = (
+    select(literal(0).label("k"), _M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id.is_(None),
+        _M.id > bindparam("after_e"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+    .subquery("e")
+)
+_CONVERSATION_AFTER = (
+    select(literal(1).label("k"), _M.id, _M.vector)
+    .where(
+        _M.star_id == bindparam("sid"),
+        _M.user_id == bindparam("uid"),
+        _M.id > bindparam("after_c"),
+        _M.embedder == bindparam("embedder"),
+        _M.vector.is_not(None),
+    )
+    .order_by(_M.id)
+    .limit(bindparam("n"))
+    .subquery("c")
+)
+# A turn's check of both entries (the export's and the user's conversation) in one statement.
+_NEW_BOTH = union_all(select(_EXPORT_AFTER), select(_CONVERSATION_AFTER))
+
+Key = tuple[str, str | None, str]
+
+
+BLOCK_ROWS = 8192
+"""Vectors are held in blocks of this many rows: never one huge array to copy (a 1M-message star has 200k)."""
+SKETCH_FROM = 30_000
+"""Entries this large are scanned on a sketch first (their top principal directions), then reranked."""
+_SKETCH_DIM = 64
+_SHORTLIST = 2048
+
+
+@dataclass(slots=True)
+class _Entry:
+    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    blocks: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    sketches: list[npt.NDArray[np.float32] | None] = field(default_factory=list)
+    mean: npt.NDArray[np.float32] | None = None
+    projection: npt.NDArray[np.float32] | None = None
+    flat: npt.NDArray[np.float32] | None = None
+    """Every sketched block's sketch in one array (blocks 0..len(flat)//BLOCK_ROWS - 1): one scan a turn."""
+    last_id: int = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(len(i) for i in self.ids)
+
+    def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
+        if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
+            self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
+            self.mean = self.projection = self.flat = None
+        while len(ids):
+            if self.blocks and len(self.blocks[-1]) < BLOCK_ROWS:
+                room = BLOCK_ROWS - len(self.blocks[-1])
+                self.blocks[-1] = np.vstack([self.blocks[-1], block[:room]])
+                self.ids[-1] = np.concatenate([self.ids[-1], ids[:room]])
+            else:
+                room = BLOCK_ROWS
+                self.blocks.append(np.ascontiguousarray(block[:room]))
+                self.ids.append(ids[:room])
+                self.sketches.append(None)
+            ids, block = ids[room:], block[room:]
+
+    def sketch_one(self) -> bool:
+        """Sketch one full block that has none (the projection comes from the first); whether one was."""
+        if self.rows < SKETCH_FROM:
+            return False
+        if self.projection is None:
+            sample = self.blocks[0]
+            self.mean = sample.mean(axis=0)
+            _, _, vt = np.linalg.svd(sample - self.mean, full_matrices=False)
+            self.projection = np.ascontiguousarray(vt[:_SKETCH_DIM].T.astype(np.float32))
+        mean, projection = self.mean, self.projection
+        assert mean is not None
+        for i, block in enumerate(self.blocks):
+            if self.sketches[i] is None and len(block) == BLOCK_ROWS:
+                self.sketches[i] = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+                done = 0
+                while done < len(self.sketches) and self.sketches[done] is not None:
+                    done += 1
+                flat = [s for s in self.sketches[:done] if s is not None]
+                self.flat = np.concatenate(flat) if flat else None
+                return True
+        return False
+
+
+class VectorCache:
+    """Moment vectors per (star, user or ``None`` for the export, embedder), least recently used dropped."""
+
+    def __init__(self, *, max_entries: int = 64) -> None:
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def _entry(self, key: Key) -> _Entry:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+                if len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(key)
+            return entry
+
+    def top_up(self, conn: Connection, key: Key, *, rows: int) -> bool:
+        """Read up to ``rows`` vectors added since the last read; whether the entry is now complete."""
+        star_id, user_id, embedder = key
+        entry = self._entry(key)
+        params = {"sid": star_id, "after": entry.last_id, "embedder": embedder, "n": rows + 1}
+        if user_id is None:
+            fetched = conn.execute(_NEW_EXPORT, params).all()
+        else:
+            fetched = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id}).all()
+        return self._add(entry, [(r[0], r[1]) for r in fetched], rows)
+
+    def top_up_pair(self, conn: Connection, export: Key, conversation: Key, *, rows: int) -> bool:
+        """:meth:`top_up` of the export's entry and a user's conversation entry in one statement."""
+        star_id, user_id, embedder = conversation
+        first, second = self._entry(export), self._entry(conversation)
+        params = {
+            "sid": star_id,
+            "uid": user_id,
+            "embedder": embedder,
+            "after_e": first.last_id,
+            "after_c": second.last_id,
+            "n": rows + 1,
+        }
+        split: tuple[list[tuple[int, bytes | None]], list[tuple[int, bytes | None]]] = ([], [])
+        for kind, moment_id, vector in conn.execute(_NEW_BOTH, params):
+            split[int(kind)].append((moment_id, vector))
+        done_first = self._add(first, split[0], rows)
+        return self._add(second, split[1], rows) and done_first
+
+    def _add(self, entry: _Entry, fetched: list[tuple[int, bytes | None]], rows: int) -> bool:
+        complete = len(fetched) <= rows
+        fetched = fetched[:rows]
+        if fetched:
+            ids = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
+            block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32)
+            with self._lock:
+                entry.append(ids, block.reshape(len(fetched), -1))
+                entry.last_id = int(ids[-1])
+        return complete
+
+    def consolidate(self, key: Key) -> None:
+        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds)."""
+        entry = self._entry(key)
+        with self._lock:
+            while entry.sketch_one():
+                pass
+
+    def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first.
+
+        A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
+        for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
+        """
+        entry = self._entry(key)
+        with self._lock:
+            entry.sketch_one()  # at most one block a turn; a warm-up sketches them all, off the loop
+            blocks, ids = list(entry.blocks), list(entry.ids)
+            projection, flat = entry.projection, entry.flat
+        if not blocks or blocks[0].shape[1] != vector.shape[0]:
+            return []
+        # einsum's own SIMD loop, not BLAS: a gemv through a multi-threaded BLAS cost 2-4x more on a busy
+        # 2-core machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
+        scored_ids: list[npt.NDArray[np.int64]] = []
+        scored: list[npt.NDArray[np.float32]] = []
+        sketched = 0
+        if flat is not None and projection is not None:
+            rough = np.einsum("ij,j->i", flat, vector @ projection)
+            keep = min(_SHORTLIST, len(rough))
+            shortlist = np.sort(np.argpartition(-rough, keep - 1)[:keep])
+            sketched = len(flat) // BLOCK_ROWS
+            for b in np.unique(shortlist // BLOCK_ROWS):
+                rows = shortlist[shortlist // BLOCK_ROWS == b] % BLOCK_ROWS
+                scored.append(np.einsum("ij,j->i", blocks[b][rows], vector))
+                scored_ids.append(ids[b][rows])
+        for block, block_ids in zip(blocks[sketched:], ids[sketched:], strict=True):
+            scored.append(np.einsum("ij,j->i", block, vector))
+            scored_ids.append(block_ids)
+        sims = np.concatenate(scored)
+        all_ids = np.concatenate(scored_ids)
+        k = min(k, len(all_ids))
+        top = np.argpartition(-sims, k - 1)[:k]
+        order = top[np.argsort(-sims[top], kind="stable")]
+        return [(int(all_ids[i]), float(sims[i])) for i in order]
+
+    def size(self, key: Key) -> int:
+        """How many vectors the entry holds (read so far)."""
+        entry = self._entry(key)
+        with self._lock:
+            return entry.rows
+
+    def forget(self, star_id: str) -> None:
+        """Drop every entry of a star (deleted, or its moments rebuilt)."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == star_id]:
+                del self._entries[key]
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop every conversation entry of a user."""
+        with self._lock:
+            for key in [k for k in self._entries if k[1] == user_id]:
+                del self._entries[key]
