@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.errors import CliError, explain
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="VOS: Voice of the Star.")
@@ -41,8 +42,8 @@ def settings_or_exit(**overrides: Any) -> Settings:
     """Load settings, turning any error into one line naming the setting."""
     try:
         return load_settings(**overrides)
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    except SettingsError as exc:  # a wrong setting is a mistake, not a usage error (2)
+        raise _fail(str(exc), 1) from None
 
 
 def setup_logging(settings: Settings) -> None:
@@ -74,6 +75,11 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(130) from None
     except asyncio.CancelledError:  # SIGTERM: asked to stop, and stopped
         raise typer.Exit(0) from None
+    except Exception as exc:  # ExceptionGroup included: a known mistake is one line, a bug a traceback
+        line = explain(exc)
+        if line is None:
+            raise
+        raise _fail(line, 1) from None
 
 
 @app.command()
@@ -117,13 +123,13 @@ def console(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Upgrade the database to the newest schema."""
-    from core.storage.migrate import upgrade_sync
+    from bot.errors import upgrade_sync_or_explain
 
     settings = settings_or_exit()
     try:
-        upgrade_sync(settings.effective_database_url)
-    except Exception as exc:
-        raise _fail(f"VOS_DATABASE_URL: upgrade failed ({type(exc).__name__}: {str(exc)[:200]})") from None
+        upgrade_sync_or_explain(settings.effective_database_url)
+    except CliError as exc:
+        raise _fail(str(exc), 1) from None
     typer.echo("database is up to date")
 
 
@@ -266,16 +272,12 @@ def safety_check(
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    from core.ports import EngineUnavailable
     from core.voice.audio import AudioError
 
     try:
         return run_async(coro_fn)
     except AudioError as exc:
         raise _fail(exc.message("en"), 1) from None
-    except EngineUnavailable as exc:
-        hint = f" (pip install 'vos[{exc.extra}]')" if exc.extra else ""
-        raise _fail(f"{exc}{hint}", 1) from None
 
 
 @voice_app.command("separate")

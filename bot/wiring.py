@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from bot.errors import upgrade_or_explain
 from bot.meetings import build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
@@ -42,7 +43,6 @@ from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
-from core.storage.migrate import upgrade
 from core.storage.repositories import (
     BlobRefRepository,
     ChatRepository,
@@ -321,10 +321,11 @@ def build_app(
 @asynccontextmanager
 async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: object) -> AsyncIterator[App]:
     """Build the app, upgrade the database, and dispose of everything on exit."""
+    if migrate:  # the first contact, before anything is built: a database that cannot open is one line
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_or_explain(settings.effective_database_url)
     app = build_app(settings, **kwargs)  # type: ignore[arg-type]
     try:
-        if migrate:
-            await upgrade(settings.effective_database_url)
         yield app
     finally:
         await app.jobs.aclose()
