@@ -3,12 +3,15 @@ and never the token it is about."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -127,3 +130,68 @@ def test_well_formed_tokens_are_accepted_and_an_empty_one_is_unset(
     assert settings.telegram.token is not None and settings.discord.token is not None
     monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "")
     assert load_settings().telegram.token is None
+
+
+async def test_rejected_telegram_token_is_one_line_without_it(env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("telegram", reason="the telegram extra is not installed")
+    from tests.adapters.telegram.botapi_server import BotApiServer
+
+    async with BotApiServer(token="42:another-bots-token") as server:  # so our token is rejected
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env={
+                **env,
+                "PYTHONPATH": str(ROOT),
+                "VOS_LOG_LEVEL": "WARNING",
+                "VOS_TELEGRAM__TOKEN": TELEGRAM_TOKEN,
+                "VOS_TELEGRAM__BASE_URL": server.base_url,
+            },
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    lines = [line for line in out.decode().splitlines() if line.strip()]
+    assert (proc.returncode, len(lines)) == (1, 1), lines
+    assert lines[0] == "vos: VOS_TELEGRAM__TOKEN: Telegram rejected the token (copy it again from @BotFather)"
+
+
+async def _discord_rejecting_logins() -> tuple[web.AppRunner, str]:
+    async def unauthorized(_request: web.Request) -> web.Response:
+        return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+
+    server = web.Application()
+    server.router.add_route("*", "/{tail:.*}", unauthorized)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/api/v10"
+
+
+def test_rejected_discord_token_is_one_line_without_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("discord", reason="the discord extra is not installed")
+    from discord.http import Route
+
+    loop = asyncio.new_event_loop()
+    runner, base = loop.run_until_complete(_discord_rejecting_logins())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setattr(Route, "BASE", base)
+        monkeypatch.setenv("VOS_DISCORD__TOKEN", DISCORD_TOKEN)
+        code, lines = invoke("run")
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert (code, len(lines)) == (1, 1), lines
+    assert lines[0].startswith("vos: VOS_DISCORD__TOKEN: Discord rejected the token")
+    assert "SECRET" not in lines[0]
