@@ -100,7 +100,7 @@ def _platform_line(exc: BaseException) -> str | None:
 def engine_line(exc: EngineUnavailable) -> str:
     """A missing extra or model, with what to install when the engine knows it."""
     message = str(exc)
-    if exc.extra and "install" not in message:
+    if exc.extra and f"'{exc.extra}'" not in message and "pip install" not in message:
         message += f" (install the '{exc.extra}' extra)"
     return message
 

@@ -12,8 +12,9 @@ jobs (see :func:`background_jobs`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -56,6 +57,20 @@ async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None
     return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
 
 
+def _stops_quietly(job: Callable[[App], Awaitable[object]]) -> Callable[[App], Awaitable[object]]:
+    """A job that ends without a word when the bot stops under it (APScheduler would log the cancellation
+    as an error with a traceback; the job is idempotent and runs again at the next start)."""
+
+    async def run(app: App) -> object:
+        try:
+            return await job(app)
+        except asyncio.CancelledError:
+            log.info("background job %s stopped with the bot", job.__name__)
+            return None
+
+    return run
+
+
 def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
     """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -63,7 +78,7 @@ def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOSchedul
     scheduler = AsyncIOScheduler(timezone=UTC)
     for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):
         scheduler.add_job(
-            job,
+            _stops_quietly(job),
             "interval",
             args=[app],
             hours=interval_hours,
@@ -91,7 +106,7 @@ async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
     if isinstance(app.jobs, LocalJobQueue):
         interrupted = await app.meetings.recover_interrupted()
         for meeting in interrupted:
-            log.warning("meeting %s (%s) was interrupted by a restart", meeting.id, meeting.title)
+            log.warning("meeting %s was interrupted by a restart", meeting.id)
         for job in await app.jobs.recover():
             log.warning("job %s (%s) was unfinished at start-up: resuming it once", job.id, job.kind)
     scheduler = build_scheduler(app)

@@ -18,6 +18,7 @@ from core.domain.identity import Locale, Platform, User, UserRef
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar
+from core.ports import EngineUnavailable
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
 
@@ -110,8 +111,8 @@ def telegram_adapter_config(settings: Settings) -> Any:
     try:
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
-        raise SystemExit(
-            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: pip install 'vos[telegram]'"
+        raise EngineUnavailable(
+            "VOS_TELEGRAM__TOKEN is set but python-telegram-bot is not installed", extra="telegram"
         ) from exc
     tg = settings.telegram
     assert tg.token is not None
@@ -154,8 +155,8 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         from adapters.discord.adapter import DiscordAdapter
         from adapters.discord.config import DiscordAdapterConfig
     except ImportError as exc:
-        raise SystemExit(
-            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: pip install 'vos[discord]'"
+        raise EngineUnavailable(
+            "VOS_DISCORD__TOKEN is set but discord.py is not installed", extra="discord"
         ) from exc
     dc = settings.discord
     assert dc.token is not None

@@ -195,3 +195,58 @@ def test_rejected_discord_token_is_one_line_without_it(
     assert (code, len(lines)) == (1, 1), lines
     assert lines[0].startswith("vos: VOS_DISCORD__TOKEN: Discord rejected the token")
     assert "SECRET" not in lines[0]
+
+
+# --- extras and models --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "module", "extra"),
+    [
+        ("VOS_TELEGRAM__TOKEN", TELEGRAM_TOKEN, "adapters.telegram.config", "telegram"),
+        ("VOS_DISCORD__TOKEN", DISCORD_TOKEN, "adapters.discord.adapter", "discord"),
+    ],
+)
+def test_token_without_its_extra_is_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, key: str, value: str, module: str, extra: str
+) -> None:
+    monkeypatch.setenv(key, value)
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    code, lines = invoke("run")
+    assert (code, len(lines)) == (1, 1), lines
+    assert lines[0].startswith(f"vos: {key} is set but ") and f"'{extra}'" in lines[0]
+    assert "SECRET" not in lines[0]
+
+
+def _wav(path: Path) -> Path:
+    """Two seconds of a tone (not silence: silence is its own clear line)."""
+    import math
+    import struct
+    import wave
+
+    samples = (int(8000 * math.sin(i * 0.06)) for i in range(32000))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"".join(struct.pack("<h", x) for x in samples))
+    return path
+
+
+def test_transcribe_without_the_speech_extra_is_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)
+    code, lines = invoke("transcribe", str(_wav(tmp_path / "a.wav")), "--speakers", "1")
+    assert (code, len(lines)) == (1, 1), lines
+    assert lines[0].startswith("vos: ") and "speech" in lines[0]
+
+
+def test_missing_model_directory_is_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    monkeypatch.setenv("VOS_STT__MODEL", str(tmp_path / "no-such-model"))
+    code, lines = invoke("transcribe", str(_wav(tmp_path / "a.wav")), "--speakers", "1")
+    assert (code, len(lines)) == (1, 1), lines
+    assert lines[0] == f"vos: VOS_STT__MODEL: no Whisper model directory at {tmp_path / 'no-such-model'}"
