@@ -161,6 +161,8 @@ def doctor(json_out: JsonOpt = False) -> None:
     settings = settings_or_exit(check_writable=False)
     report = run_async(lambda: diagnose(settings))
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if json_out else format_report(report))
+    if report["broken"]:
+        raise _fail(f"something required is broken: {', '.join(report['broken'])}", 1)
 
 
 @kakao_app.command("inspect")

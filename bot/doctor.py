@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 from typing import Any
 
+from bot.errors import check_sqlite_file, reason
 from bot.settings import Settings
 
 # (role, backend, python module it needs, pip extra)
@@ -68,10 +69,11 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
     try:
         if db.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            check_sqlite_file(settings.effective_database_url)
         await db.ping()
         database = "reachable"
     except Exception as exc:
-        database = f"unreachable: {type(exc).__name__}: {str(exc)[:120]}"
+        database = f"unreachable ({reason(exc)})"
     finally:
         await db.dispose()
     return {
@@ -79,7 +81,27 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
         "programs": {p: bool(shutil.which(p)) for p in ("ffmpeg", "espeak-ng")},
         "database": {"url": settings.redacted()["database_url"], "status": database},
         "data_dir": str(settings.data_dir.resolve()),
+        "broken": _broken(settings, engines, database),
     }
+
+
+def _broken(settings: Settings, engines: list[dict[str, str]], database: str) -> list[str]:
+    """What the bot cannot start without, as configured: the database, and the engines its settings name."""
+    status = {(e["role"], e["backend"]): e["status"] for e in engines}
+    broken = [] if database == "reachable" else ["the database"]
+    needed = [
+        (settings.telegram.token is not None, ("adapter", "telegram"), "VOS_TELEGRAM__TOKEN"),
+        (settings.discord.token is not None, ("adapter", "discord"), "VOS_DISCORD__TOKEN"),
+        (settings.llm.configured, ("chat", "openai"), "VOS_LLM__MODEL"),
+        (settings.jobs.backend == "redis", ("jobs", "redis"), "VOS_JOBS__BACKEND"),
+        (settings.tts.backend == "xtts", ("synthesizer", "xtts"), "VOS_TTS__BACKEND"),
+    ]
+    broken += [
+        f"{setting} ({status[key]})"
+        for wanted, key, setting in needed
+        if wanted and status[key] != "available"
+    ]
+    return broken
 
 
 def format_report(report: dict[str, Any]) -> str:

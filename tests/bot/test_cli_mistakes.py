@@ -250,3 +250,54 @@ def test_missing_model_directory_is_one_line(
     code, lines = invoke("transcribe", str(_wav(tmp_path / "a.wav")), "--speakers", "1")
     assert (code, len(lines)) == (1, 1), lines
     assert lines[0] == f"vos: VOS_STT__MODEL: no Whisper model directory at {tmp_path / 'no-such-model'}"
+
+
+# --- vos config and vos doctor ------------------------------------------------------------------------
+
+
+def test_config_masks_every_secret_and_url_credential(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {
+        "VOS_JOBS__REDIS_URL": "redis://:redis-PASS-1@cache:6379/0",
+        "VOS_DATABASE_URL": "postgresql+asyncpg://vos:db-PASS-2@db:5432/vos",
+        "VOS_LLM__BASE_URL": "https://llm-user:llm-PASS-3@llm.example.org/v1?api_key=llm-KEY-4",
+        "VOS_LLM__API_KEY": "sk-PASS-5",
+        "VOS_BLOBS__ENDPOINT_URL": "http://minio-PASS-6@minio:9000",
+        "VOS_BLOBS__ACCESS_KEY": "s3-access-PASS-7",
+        "VOS_BLOBS__SECRET_KEY": "s3-secret-PASS-8",
+        "VOS_TELEGRAM__TOKEN": TELEGRAM_TOKEN,
+        "VOS_TELEGRAM__WEBHOOK_URL": f"https://bot.example.org/{TELEGRAM_TOKEN}",
+        "VOS_DIARIZER__HF_TOKEN": "hf_PASS-9",
+    }
+    for key, value in secrets.items():
+        monkeypatch.setenv(key, value)
+    code, out = invoke("config")
+    text = "\n".join(out)
+    assert code == 0, text
+    assert "PASS" not in text and "SECRET" not in text and "KEY-4" not in text
+    assert "redis://:***@cache:6379/0" in text
+    assert "postgresql+asyncpg://vos:***@db:5432/vos" in text
+    assert "https://llm-user:***@llm.example.org/v1?api_key=***" in text
+
+
+def test_doctor_calls_a_missing_model_directory_missing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VOS_STT__MODEL", str(tmp_path / "no-such-model"))
+    code, lines = invoke("doctor")
+    (stt,) = [line for line in lines if "faster_whisper" in line]
+    assert "missing" in stt and "available" not in stt
+    assert code == 0  # transcription is optional: the bot still runs
+
+
+def test_doctor_fails_when_the_database_is_unreachable(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOS_DATABASE_URL", "postgresql+asyncpg://vos:hunter2-db-pass@127.0.0.1:1/vos")
+    code, lines = invoke("doctor")
+    assert code == 1
+    assert [line for line in lines if line.startswith("Database:")] == [
+        "Database: postgresql+asyncpg://vos:***@127.0.0.1:1/vos — unreachable (connection refused)"
+    ]
+    assert lines[-1] == "vos: something required is broken: the database"
