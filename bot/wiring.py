@@ -265,6 +265,7 @@ def build_app(
         jobs=jobs,
         export_dir=data / "exports" / "meetings",
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+        processes_here=settings.jobs.backend == "local",
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle

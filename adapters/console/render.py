@@ -35,7 +35,7 @@ def render(action: Action, *, star_name: str = "★") -> list[str]:
         case SendFile(path=path, filename=filename, caption=caption):
             return [f"VOS> 📎 {filename} saved: {path}" + (f" — {caption}" if caption else "")]
         case ShowProgress(text=text, fraction=fraction):
-            pct = f" {fraction * 100:.0f}%" if fraction is not None else ""
+            pct = f" {fraction * 100:.0f}%" if fraction is not None and not text.endswith("%") else ""
             return [f"  … {text}{pct}"]
         case TypingPause() | DeleteProgress():
             return []

@@ -24,7 +24,6 @@ from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService
 from core.meetings.summary_offline import MeetingSummary
-from core.ports import EngineUnavailable
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -122,10 +121,19 @@ class MeetingCommands:
     kind = "meeting"
 
     def __init__(
-        self, service: MeetingService, *, jobs: JobQueue, export_dir: Path, max_upload_bytes: int
+        self,
+        service: MeetingService,
+        *,
+        jobs: JobQueue,
+        export_dir: Path,
+        max_upload_bytes: int,
+        processes_here: bool = True,
     ) -> None:
         self.service = service
         self.jobs = jobs
+        # Whether this process runs the import jobs (the local runner): then it can tell before the upload
+        # that it lacks the engines. With workers (Redis), they have the engines, not necessarily the bot.
+        self.processes_here = processes_here
         self.export_dir = export_dir
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
@@ -136,8 +144,18 @@ class MeetingCommands:
         router.flows[self.kind] = self
 
     async def meeting(self, ctx: Context) -> AsyncIterator[Action]:
-        """Start the upload flow."""
+        """Start the upload flow (refused before asking for a file when the engines are missing here)."""
         assert self.engine is not None
+        missing = self.service.unavailable() if self.processes_here else None
+        if missing is not None:
+            yield SendText(
+                text=ctx.tr(
+                    "common.not_available",
+                    feature=ctx.tr("lines.meeting_feature"),
+                    extra=missing.extra or "speech",
+                )
+            )
+            return
         async for action in self.engine.start_flow(ctx, self.kind):
             yield action
 
@@ -232,15 +250,6 @@ class MeetingCommands:
                 )
         yield DeleteProgress(progress_id=progress_id)
         stored = await self.service.get(meeting.scope, meeting.id)
-        if (
-            final is not None
-            and final.status is JobStatus.FAILED
-            and (final.error or "").startswith(EngineUnavailable.__name__)
-        ):
-            yield SendText(
-                text=ctx.tr("meetingflow.not_available", reason=(final.error or "")[:120], extra="speech")
-            )
-            return
         if stored is None or final is None or final.status is not JobStatus.DONE:
             error = (stored.error if stored is not None else None) or (final.error if final else None)
             yield SendText(text=ctx.tr("meetingflow.failed", error=(error or "?")[:300]))
