@@ -72,6 +72,7 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except KeyboardInterrupt:
+        typer.echo("\nvos: stopped (Ctrl-C)", err=True)
         raise typer.Exit(130) from None
     except asyncio.CancelledError:  # SIGTERM: asked to stop, and stopped
         raise typer.Exit(0) from None

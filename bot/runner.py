@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
+from adapters.console.reader import UnreadableInput
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
+from bot.errors import CliError
 from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
@@ -66,19 +69,38 @@ async def run_console(
             await ensure_demo_star(app, user)
         adapter = ConsoleAdapter(
             app.engine,
-            ConsoleConfig(user_id=user_id, display_name=user_id, locale=loc, echo_input=script is not None),
+            ConsoleConfig(
+                user_id=user_id,
+                display_name=user_id,
+                locale=loc,
+                echo_input=script is not None,
+                default_locale=settings.default_locale,
+            ),
         )
-        if script is None:
-            if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")
-                await adapter.run_interactive()
-            else:
-                await adapter.run_script(sys.stdin)
-        elif str(script) == "-":
-            await adapter.run_script(sys.stdin)
-        else:
-            with script.open(encoding="utf-8") as fh:
-                await adapter.run_script(fh)
+        if script is None or str(script) == "-":
+            await _console_on_stdin(app, adapter, named="stdin")
+            return
+        with script.open(encoding="utf-8") as fh:
+            await _scripted(app, adapter, fh, named=str(script))
+
+
+async def _scripted(app: App, adapter: ConsoleAdapter, source: TextIO, *, named: str) -> None:
+    """A script types as fast as it reads: that is the operator's intent, not flooding (no rate limit)."""
+    app.engine.limiter = None
+    try:
+        await adapter.run_script(source)
+    except UnreadableInput as exc:
+        raise CliError(f"{named}: {exc}; save it as UTF-8 and try again") from None
+
+
+async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) -> None:
+    """Interactive on a terminal, scripted on a pipe; stdin is read off the event loop either way."""
+    if sys.stdin.isatty():
+        print("VOS console — /help for commands, /quit to leave.")
+        await adapter.run_interactive()
+        return
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin
+    await _scripted(app, adapter, stdin, named=named)
 
 
 async def run_bot(settings: Settings) -> None:
@@ -94,12 +116,11 @@ async def run_bot(settings: Settings) -> None:
             user = await local_user(app, "local")
             if settings.demo_star:
                 await ensure_demo_star(app, user)
-            adapter = ConsoleAdapter(app.engine, ConsoleConfig(echo_input=not sys.stdin.isatty()))
-            if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")
-                await adapter.run_interactive()
-            else:
-                await adapter.run_script(sys.stdin)
+            adapter = ConsoleAdapter(
+                app.engine,
+                ConsoleConfig(echo_input=not sys.stdin.isatty(), default_locale=settings.default_locale),
+            )
+            await _console_on_stdin(app, adapter, named="stdin")
             return
         async with asyncio.TaskGroup() as tg:
             for runner in runners:

@@ -19,7 +19,7 @@ from core.domain.stars import Star
 from core.i18n import t
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.safety.check import SafetyGuard
-from core.voice.audio import encode_voice_note
+from core.voice.audio import audio_duration, encode_voice_note
 
 log = logging.getLogger(__name__)
 
@@ -109,4 +109,5 @@ class VoiceService:
                 )
                 tmp.replace(path)
         self._locks.pop(key, None)
-        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}")
+        duration = await asyncio.to_thread(audio_duration, path)
+        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}", duration_s=duration)

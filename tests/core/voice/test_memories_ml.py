@@ -30,8 +30,8 @@ LINES = [
     (0, "I will, and then I will call my brother about the weekend."),
     (1, "Blueberry pancakes with honey were always your favourite when you were small."),
 ]
-_SAVED = re.compile(r"saved: (\S+)")
-_VOICE_NOTE = re.compile(r"voice note \(([\d.]+)s\) saved: (\S+)")
+_SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
+_VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 
 
 async def test_memories_finds_what_the_star_really_said_with_real_engines(
