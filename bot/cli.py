@@ -592,6 +592,19 @@ def admin_blobs_gc(
     typer.echo(json.dumps(data, ensure_ascii=False) if json_out else format_blob_gc(data))
 
 
+def _not_utf8(argument: str) -> bool:
+    """Whether a command-line argument held bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def main() -> None:
     """Entry point of the ``vos`` script."""
+    for number, argument in enumerate(sys.argv[1:], 1):
+        if _not_utf8(argument):
+            typer.echo(f"vos: argument {number} is not UTF-8 text; retype it", err=True)
+            raise SystemExit(1)
     app()

@@ -42,7 +42,7 @@ def build_stt(settings: Settings, language: str | None = None) -> SpeechToText:
 
 
 class _Progress:
-    """A progress line on stderr, ended with a newline however the work ends (an error goes on its own line)."""
+    """A progress line on stderr, ended with a newline however the work ends (errors get their own line)."""
 
     def __init__(self) -> None:
         self.shown = False

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from adapters.console.reader import UnreadableInput
@@ -80,11 +79,11 @@ async def run_console(
         if script is None or str(script) == "-":
             await _console_on_stdin(app, adapter, named="stdin")
             return
-        with script.open(encoding="utf-8") as fh:
+        with script.open("rb") as fh:  # decoded line by line: a bad byte is named with its line
             await _scripted(app, adapter, fh, named=str(script))
 
 
-async def _scripted(app: App, adapter: ConsoleAdapter, source: TextIO, *, named: str) -> None:
+async def _scripted(app: App, adapter: ConsoleAdapter, source: IO[bytes], *, named: str) -> None:
     """A script types as fast as it reads: that is the operator's intent, not flooding (no rate limit)."""
     app.engine.limiter = None
     try:
@@ -99,8 +98,7 @@ async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) ->
         print("VOS console — /help for commands, /quit to leave.")
         await adapter.run_interactive()
         return
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin
-    await _scripted(app, adapter, stdin, named=named)
+    await _scripted(app, adapter, sys.stdin.buffer, named=named)
 
 
 async def run_bot(settings: Settings) -> None:

@@ -259,7 +259,7 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'vos.db').resolve()}"
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain data: secrets, and credentials inside any URL, replaced by ``***``."""
+        """The effective settings as plain data; secrets and credentials inside any URL become ``***``."""
         data = self.model_dump(mode="json")
         secrets = [s for s in _secret_values(self) if len(s) >= 4]
         masked: dict[str, Any] = _masked(data, secrets)
@@ -280,7 +280,7 @@ _SECRET_QUERY_KEYS = ("key", "token", "secret", "password", "passwd", "pwd", "si
 
 
 def mask_url(value: str) -> str:
-    """``value`` with a URL's password (or a user name alone, often a token) and secret query values masked."""
+    """``value`` with a URL's password (or a lone user name, often a token) and secret query values masked."""
     try:
         parts = urlsplit(value)
         netloc = parts.netloc

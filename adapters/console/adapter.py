@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import IO, TextIO
 
 from adapters.console.convert import missing_file, to_event
 from adapters.console.reader import LineReader
@@ -76,15 +76,15 @@ class ConsoleAdapter:
             for out in render(action, locale=self.locale):
                 self._print(out)
 
-    async def run_script(self, source: TextIO) -> None:
+    async def run_script(self, source: IO[bytes] | IO[str]) -> None:
         """Scripted mode: every line of ``source`` is typed in turn (read off the event loop)."""
         reader = LineReader(source)
         while (line := await reader.readline()) is not None:
             await self.send_line(line)
 
-    async def run_interactive(self, source: TextIO | None = None) -> None:
+    async def run_interactive(self, source: IO[bytes] | IO[str] | None = None) -> None:
         """Interactive mode until EOF, ``/quit`` or Ctrl-C (which never waits for Enter)."""
-        reader = LineReader(source or sys.stdin, prompt_out=self.out)
+        reader = LineReader(source or sys.stdin.buffer, prompt_out=self.out)
         while (line := await reader.readline("you> ")) is not None:
             if line.strip() in {"/quit", "/exit"}:
                 return

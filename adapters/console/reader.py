@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import threading
-from typing import TextIO
+from typing import IO, TextIO
 
 
 class UnreadableInput(Exception):
@@ -31,12 +32,18 @@ class LineReader:
     a daemon, so a read that never returns does not keep the process alive.
     """
 
-    def __init__(self, source: TextIO, *, prompt_out: TextIO | None = None) -> None:
+    def __init__(self, source: IO[bytes] | IO[str], *, prompt_out: TextIO | None = None) -> None:
         self._source = source
         self._prompt_out = prompt_out
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.line_number = 0
+        self._read = 0  # lines read by the thread
+        self._pending = b""
+        try:
+            self._fd: int | None = source.fileno()
+        except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is an OSError
+            self._fd = None
 
     async def readline(self, prompt: str = "") -> str | None:
         """The next line (with its newline), ``None`` at EOF; :class:`UnreadableInput` for bytes not UTF-8."""
@@ -51,17 +58,41 @@ class LineReader:
             self.line_number += 1
         return line
 
+    def _next_raw_line(self) -> bytes | str:
+        """One line. From a file descriptor it is read with ``os.read``, not through the stream's buffer: a
+        thread blocked inside a buffered read holds its lock, and the interpreter aborts at exit when it
+        cannot take that lock to close stdin ("could not acquire lock ... possibly due to daemon threads")."""
+        if self._fd is None:
+            return self._source.readline()
+        while b"\n" not in self._pending:
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                line, self._pending = self._pending, b""
+                return line
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line + b"\n"
+
+    def _decoded(self, raw: bytes | str) -> str:
+        """Bytes are decoded line by line, so a bad byte is reported on its own line (and lines before it
+        are handled): a text stream decodes whole chunks ahead of the line being read."""
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8-sig" if self._read == 0 else "utf-8")
+        if raw:
+            self._read += 1
+        return raw
+
     def _serve(self) -> None:
         while True:
             prompt, loop, future = self._requests.get()
-            result: str | None | BaseException
+            result: str | BaseException | None
             try:
                 if prompt and self._prompt_out is not None:
                     self._prompt_out.write(prompt)
                     self._prompt_out.flush()
-                result = self._source.readline() or None
+                result = self._decoded(self._next_raw_line()) or None
             except UnicodeDecodeError as exc:
-                result = UnreadableInput(self.line_number + 1, exc.start)
+                result = UnreadableInput(self._read + 1, exc.start)
             except (OSError, ValueError) as exc:  # the stream was closed under us: the input has ended
                 result = None if isinstance(exc, ValueError) else exc
             if not _deliver(loop, future, result) or result is None or isinstance(result, BaseException):
@@ -69,7 +100,7 @@ class LineReader:
 
 
 def _deliver(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[str | None], result: str | None | BaseException
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[str | None], result: str | BaseException | None
 ) -> bool:
     """Hand ``result`` to the waiting coroutine; False when its loop is gone (the program is ending)."""
 

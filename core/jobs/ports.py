@@ -115,7 +115,7 @@ class JobQueueUnavailable(RuntimeError):
 
 class JobFailed(Exception):
     """A handler's expected failure, already worded as ``stage: reason``: the job is stored ``failed`` with
-    this text as its error (retryable with ``vos admin jobs retry``) and logged as one line, not a traceback."""
+    this text as its error (retryable with ``vos admin jobs retry``) and logged as one line, no traceback."""
 
 
 class JobCancelled(BaseException):

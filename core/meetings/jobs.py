@@ -2,11 +2,12 @@
 index) in whichever runner the job queue uses.
 
 The payload carries references only: the meeting id, its scope, the options and the summary language.
-A meeting that fails fails its job too (``stage: reason`` as the job's error), so the job shows ``failed`` and
-``vos admin jobs retry`` runs it again. It is idempotent by meeting id: the job id derives from it (``idempotency_key=meeting.id``) and a meeting
-already ``done`` is not processed again, so a redelivered job after a worker died costs nothing twice; a
-meeting left ``processing``/``failed`` by an interrupted attempt is processed again from its stored audio
-(the transcript is replaced, not appended: ``MeetingRepository.store_transcript``).
+A meeting that fails fails its job too (``stage: reason`` as the job's error), so the job shows ``failed``
+and ``vos admin jobs retry`` runs it again. It is idempotent by meeting id: the job id derives from it
+(``idempotency_key=meeting.id``) and a meeting already ``done`` is not processed again, so a redelivered job
+after a worker died costs nothing twice; a meeting left ``processing``/``failed`` by an interrupted attempt is
+processed again from its stored audio (the transcript is replaced, not appended:
+``MeetingRepository.store_transcript``).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def packaged_base_dir(cache_dir: Path | None = None) -> Path:
 
 
 def check_model_path(spec: str) -> None:
-    """Raise :class:`EngineUnavailable` when ``spec`` is a path (not a model name) and no directory is there."""
+    """Raise :class:`EngineUnavailable` when ``spec`` is a path (not a model name) with no directory there."""
     path = Path(spec).expanduser()
     if spec.startswith(("/", "./", "../", "~")) and not path.is_dir():
         raise EngineUnavailable(f"VOS_STT__MODEL: no Whisper model directory at {path}")
