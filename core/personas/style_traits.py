@@ -104,5 +104,7 @@ async def extract_traits(
         return parse_traits(completion.text)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         # The reply quotes the star's messages: its length, never its text, goes to the log.
-        log.warning("trait extraction: unreadable reply (%s, %d chars)", type(exc).__name__, len(completion.text))
+        log.warning(
+            "trait extraction: unreadable reply (%s, %d chars)", type(exc).__name__, len(completion.text)
+        )
         return []

@@ -52,7 +52,7 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        # hide_parameters: an error's text (logged, shown) never carries the bound values, which are chat text.
+        # hide_parameters: error texts (logged, shown) never carry the bound values, which are chat text.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
