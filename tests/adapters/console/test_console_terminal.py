@@ -162,3 +162,56 @@ def test_invalid_utf8_in_an_argument_is_one_line(tmp_path: Path, env: dict[str, 
     )
     lines = [line for line in (result.stdout + result.stderr).decode().splitlines() if line.strip()]
     assert (result.returncode, lines) == (1, ["vos: argument 3 is not UTF-8 text; retype it"])
+
+
+@pytest.mark.ml
+async def test_vos_run_with_idle_piped_stdin_still_runs_recovered_jobs(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """#23: the console waiting on a pipe must not starve the jobs `vos run` recovers at start (a meeting
+    import: seconds of work that go on while the console waits; on the loop, the wait stopped them)."""
+    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    from bot.runner import local_user
+    from bot.wiring import running_app
+    from core.domain.meetings import MeetingScope
+    from core.jobs.ports import JobStatus
+    from core.meetings.jobs import MEETING_IMPORT, import_payload
+    from tests.bot.test_cli_failed_jobs import tone
+    from tests.support.app import make_settings
+
+    settings = make_settings(tmp_path)
+    job_id = "e" * 32
+    async with running_app(settings, use_settings_model=False) as vos:  # an import a crash left queued
+        user = await local_user(vos, "local")
+        meeting = await vos.meetings.create_import(MeetingScope.of_user(user.id), tone(tmp_path / "m.wav"))
+        payload = import_payload(meeting, locale=Locale.EN, speakers=1)
+        await vos.job_repo.create(job_id, kind=MEETING_IMPORT, owner_id=user.id, chat_id="", payload=payload)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE,  # open, and nothing ever typed
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        status = None
+        async with running_app(settings, use_settings_model=False, migrate=False) as vos:
+            for _ in range(480):
+                job = await vos.job_repo.get(job_id)
+                status = job.status if job else None
+                if status is JobStatus.DONE:
+                    break
+                await asyncio.sleep(0.5)
+        assert status is JobStatus.DONE and proc.returncode is None  # done while the console still waits
+        assert proc.stdin is not None
+        proc.stdin.close()  # end of input: the console, and `vos run`, end
+        await asyncio.wait_for(proc.wait(), 60)
+        assert proc.returncode == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
