@@ -472,13 +472,19 @@ def worker(
     ] = None,
 ) -> None:
     """Serve the distributed job queue (VOS_JOBS__BACKEND=redis); start as many as you like."""
-    from bot.worker import run_worker
-
     settings = settings_or_exit()
     if settings.jobs.backend != "redis":
         raise _fail("VOS_JOBS__BACKEND: `vos worker` serves the redis queue; set it to redis")
     setup_logging(settings)
-    run_async(lambda: run_worker(settings, jobs_module or []))
+    run_async(lambda: _checked_worker(settings, jobs_module or []))
+
+
+async def _checked_worker(settings: Settings, jobs_modules: list[str]) -> None:
+    from bot.errors import check_redis
+    from bot.worker import run_worker
+
+    await check_redis(settings.jobs.redis_url)  # one line, not a traceback, when Redis is not there
+    await run_worker(settings, jobs_modules)
 
 
 # --- operators ----------------------------------------------------------------------------------------

@@ -63,6 +63,21 @@ async def upgrade_or_explain(url: str) -> None:
     await asyncio.to_thread(upgrade_sync_or_explain, url)
 
 
+async def check_redis(url: str) -> None:
+    """Raise :class:`CliError` unless Redis answers at ``url`` (before anything is started on it)."""
+    from redis.asyncio import from_url
+
+    client = from_url(url)
+    try:
+        await client.ping()
+    except Exception as exc:
+        raise CliError(
+            _platform_line(exc) or f"VOS_JOBS__REDIS_URL: cannot reach Redis ({reason(exc)})"
+        ) from exc
+    finally:
+        await client.aclose()
+
+
 def reason(exc: BaseException) -> str:
     """The innermost cause's message in one short line (SQLAlchemy's SQL and parameters left out)."""
     inner = exc
@@ -94,6 +109,10 @@ def _platform_line(exc: BaseException) -> str | None:
         return "VOS_TELEGRAM__TOKEN: Telegram rejected the token (copy it again from @BotFather)"
     if kind == "discord.errors.LoginFailure":
         return "VOS_DISCORD__TOKEN: Discord rejected the token (reset it in the Developer Portal, Bot tab)"
+    if kind in {"redis.exceptions.ConnectionError", "redis.exceptions.TimeoutError"}:
+        return f"VOS_JOBS__REDIS_URL: cannot reach Redis ({reason(exc)})"
+    if kind == "redis.exceptions.AuthenticationError":
+        return "VOS_JOBS__REDIS_URL: Redis refused the password in the URL"
     return None
 
 

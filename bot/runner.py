@@ -12,7 +12,7 @@ from typing import IO, Any
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from adapters.console.reader import UnreadableInput
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
-from bot.errors import CliError
+from bot.errors import CliError, check_redis
 from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
@@ -104,6 +104,8 @@ async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) ->
 async def run_bot(settings: Settings) -> None:
     """Every configured adapter in one TaskGroup; the console when no platform token is set."""
     runners = []
+    if settings.jobs.backend == "redis":
+        await check_redis(settings.jobs.redis_url)
     async with running_app(settings) as app, background_jobs(app):
         if settings.telegram.token is not None:
             runners.append(telegram_runner(app, settings))

@@ -301,3 +301,14 @@ def test_doctor_fails_when_the_database_is_unreachable(
         "Database: postgresql+asyncpg://vos:***@127.0.0.1:1/vos — unreachable (connection refused)"
     ]
     assert lines[-1] == "vos: something required is broken: the database"
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_unreachable_redis_is_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    pytest.importorskip("redis", reason="the redis extra is not installed")
+    monkeypatch.setenv("VOS_JOBS__BACKEND", "redis")
+    monkeypatch.setenv("VOS_JOBS__REDIS_URL", "redis://:redis-SECRET@127.0.0.1:1/0")
+    code, lines = invoke(command)
+    assert (code, lines) == (1, ["vos: VOS_JOBS__REDIS_URL: cannot reach Redis (connection refused)"])
