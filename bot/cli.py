@@ -259,9 +259,12 @@ def safety_check(
         if str(jsonl) != "-" and not jsonl.is_file():
             raise _fail(f"{jsonl}: no such file")
 
-        with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
-            for line in check_jsonl_lines(fh, guard):
-                typer.echo(line)
+        try:
+            with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
+                for line in check_jsonl_lines(fh, guard):
+                    typer.echo(line)
+        except UnicodeDecodeError:
+            raise _fail(f"{jsonl}: not UTF-8 text; save it as UTF-8 and try again", 1) from None
         return
     if text is None:
         raise _fail("give a TEXT or --jsonl FILE")
@@ -613,4 +616,11 @@ def main() -> None:
         if _not_utf8(argument):
             typer.echo(f"vos: argument {number} is not UTF-8 text; retype it", err=True)
             raise SystemExit(1)
-    app()
+    try:
+        app()
+    except Exception as exc:  # a command without run_async (sync work): the same one line for known mistakes
+        line = explain(exc)
+        if line is None:
+            raise
+        typer.echo(f"vos: {line}", err=True)
+        raise SystemExit(1) from None

@@ -312,3 +312,10 @@ def test_unreachable_redis_is_one_line(
     monkeypatch.setenv("VOS_JOBS__REDIS_URL", "redis://:redis-SECRET@127.0.0.1:1/0")
     code, lines = invoke(command)
     assert (code, lines) == (1, ["vos: VOS_JOBS__REDIS_URL: cannot reach Redis (connection refused)"])
+
+
+def test_invalid_utf8_in_a_jsonl_file_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"text": "hi"}\n\xff\n')
+    code, lines = invoke("safety", "check", "--jsonl", str(bad))
+    assert (code, lines) == (1, [f"vos: {bad}: not UTF-8 text; save it as UTF-8 and try again"])
