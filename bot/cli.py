@@ -139,11 +139,19 @@ def db_check() -> None:
     """Fail when the models and the migrations disagree."""
     from core.storage.migrate import SchemaDriftError, check_sync
 
+    from bot.errors import DatabaseUnavailable, check_sqlite_file
+
     settings = settings_or_exit()
+    url = settings.effective_database_url
     try:
-        check_sync(settings.effective_database_url)
+        check_sqlite_file(url)
+        check_sync(url)
     except SchemaDriftError as exc:
         raise _fail(f"schema drift: {exc}", 1) from None
+    except CliError as exc:
+        raise _fail(str(exc), 1) from None
+    except Exception as exc:  # unreachable, missing, refused
+        raise _fail(str(DatabaseUnavailable.of(url, exc)), 1) from None
     typer.echo("models and migrations agree")
 
 

@@ -64,7 +64,9 @@ def test_unreachable_database_is_one_line_for_vos_chat(env: dict[str, str], tmp_
     assert "connection refused" in lines[0] and "hunter2-db-pass" not in lines[0]
 
 
-@pytest.mark.parametrize("command", [["run"], ["admin", "stats"], ["meeting", "list"], ["db", "upgrade"]])
+@pytest.mark.parametrize(
+    "command", [["run"], ["admin", "stats"], ["meeting", "list"], ["db", "upgrade"], ["db", "check"]]
+)
 def test_unreachable_database_is_one_line_everywhere(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
