@@ -137,9 +137,8 @@ def db_upgrade() -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Fail when the models and the migrations disagree."""
-    from core.storage.migrate import SchemaDriftError, check_sync
-
     from bot.errors import DatabaseUnavailable, check_sqlite_file
+    from core.storage.migrate import SchemaDriftError, check_sync
 
     settings = settings_or_exit()
     url = settings.effective_database_url

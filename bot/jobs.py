@@ -57,28 +57,40 @@ async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None
     return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
 
 
-def _stops_quietly(job: Callable[[App], Awaitable[object]]) -> Callable[[App], Awaitable[object]]:
+def _stops_quietly(
+    job: Callable[[App], Awaitable[object]], running: set[asyncio.Task[object]]
+) -> Callable[[App], Awaitable[object]]:
     """A job that ends without a word when the bot stops under it (APScheduler would log the cancellation
-    as an error with a traceback; the job is idempotent and runs again at the next start)."""
+    as an error with a traceback; the job is idempotent and runs again at the next start). Its task is in
+    ``running`` meanwhile, so the bot can stop it before it closes the database under it."""
 
     async def run(app: App) -> object:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             return await job(app)
         except asyncio.CancelledError:
             log.info("background job %s stopped with the bot", job.__name__)
             return None
+        finally:
+            if task is not None:
+                running.discard(task)
 
     return run
 
 
-def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
+def build_scheduler(
+    app: App, *, interval_hours: float = 24.0, running: set[asyncio.Task[object]] | None = None
+) -> AsyncIOScheduler:
     """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(timezone=UTC)
+    tasks = running if running is not None else set()
     for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):
         scheduler.add_job(
-            _stops_quietly(job),
+            _stops_quietly(job, tasks),
             "interval",
             args=[app],
             hours=interval_hours,
@@ -109,9 +121,13 @@ async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
             log.warning("meeting %s was interrupted by a restart", meeting.id)
         for job in await app.jobs.recover():
             log.warning("job %s (%s) was unfinished at start-up: resuming it once", job.id, job.kind)
-    scheduler = build_scheduler(app)
+    running: set[asyncio.Task[object]] = set()
+    scheduler = build_scheduler(app, running=running)
     scheduler.start()
     try:
         yield scheduler
     finally:
         scheduler.shutdown(wait=False)
+        for task in list(running):  # stopped here, not by the loop's final sweep after the database closed
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
