@@ -40,9 +40,13 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
         try:
             from core.speech.models import resolve_model
 
-            resolve_model(settings.stt.model, settings.data_dir / "models")
+            resolved = resolve_model(settings.stt.model, settings.data_dir / "models")
         except Exception as exc:
             return f"missing model ({settings.stt.model}: {str(exc)[:80]})"
+        if resolved == settings.stt.model and not _whisper_cached(resolved, settings):
+            return (
+                f"missing model ({resolved} is not cached: it downloads on first use if the hub is reachable)"
+            )
     if backend == "espeak" and shutil.which("espeak-ng") is None:
         return "missing program espeak-ng (apt-get install espeak-ng)"
     if backend == "xtts" and (
@@ -52,6 +56,17 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
     if backend == "openai" and not settings.llm.configured:
         return "not configured (VOS_LLM__MODEL)"
     return None
+
+
+def _whisper_cached(name: str, settings: Settings) -> bool:
+    """Whether faster-whisper finds the named model without the network (where the backend looks)."""
+    from faster_whisper.utils import download_model
+
+    try:
+        download_model(name, local_files_only=True, cache_dir=str(settings.data_dir / "models"))
+    except Exception:
+        return False
+    return True
 
 
 async def diagnose(settings: Settings) -> dict[str, Any]:

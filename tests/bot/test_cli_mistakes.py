@@ -321,3 +321,13 @@ def test_invalid_utf8_in_a_jsonl_file_is_one_line(env: dict[str, str], tmp_path:
     bad.write_bytes(b'{"text": "hi"}\n\xff\n')
     code, lines = invoke("safety", "check", "--jsonl", str(bad))
     assert (code, lines) == (1, [f"vos: {bad}: not UTF-8 text; save it as UTF-8 and try again"])
+
+
+def test_doctor_calls_an_uncached_model_name_missing(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    monkeypatch.setenv("VOS_STT__MODEL", "large-v3")  # offline, and not in the cache
+    code, lines = invoke("doctor")
+    (stt,) = [line for line in lines if "faster_whisper" in line]
+    assert stt.split(None, 2)[2].startswith("missing model (large-v3 is not cached")
