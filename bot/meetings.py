@@ -122,6 +122,9 @@ async def cli_import(
     from core.meetings.jobs import MEETING_IMPORT, import_payload
 
     async with running_app(settings) as app:
+        missing = app.meetings.unavailable() if settings.jobs.backend == "local" else None
+        if missing is not None:  # said before the recording is stored: one line, nothing left behind
+            raise missing
         scope, locale = await scope_for(app, user_id, guild_id)
         user = await local_user(app, user_id)
         meeting = await app.meetings.create_import(scope, path, title=title, created_by=user.id)

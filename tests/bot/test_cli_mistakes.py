@@ -331,3 +331,14 @@ def test_doctor_calls_an_uncached_model_name_missing(
     code, lines = invoke("doctor")
     (stt,) = [line for line in lines if "faster_whisper" in line]
     assert stt.split(None, 2)[2].startswith("missing model (large-v3 is not cached")
+
+
+def test_meeting_import_without_the_speech_extra_is_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)
+    code, lines = invoke("meeting", "import", str(_wav(tmp_path / "a.wav")))
+    assert (code, len(lines)) == (1, 1), lines
+    assert lines[0].startswith("vos: ") and "speech" in lines[0]
+    code, lines = invoke("meeting", "list", "--json")
+    assert (code, lines) == (0, ["[]"])  # nothing was stored
