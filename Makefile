@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-EXTRAS ?= speech,voice,telegram,discord,redis
+# Every extra that installs on a CPU machine without a compiler (not xtts/pyannote: no CPU torchaudio;
+# not llama: llama-cpp-python builds from source).
+EXTRAS ?= speech,voice,telegram,discord,redis,s3
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install install-all run console test test-fast lint typecheck bench clean
+.PHONY: install install-all system-packages run console test test-fast lint typecheck bench clean
 
 $(VENV)/.core: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +19,18 @@ $(VENV)/.core: pyproject.toml constraints.txt
 install: $(VENV)/.core  ## the bot and its test tools (no heavy ML extras)
 
 $(VENV)/.all: $(VENV)/.core
-	# torch first, pinned: an unpinned torch would pull several GB of CUDA wheels.
-	$(PIP) install -q -c constraints.txt torch==2.13.0
+	# torch first, the CPU build: PyPI's Linux torch is the CUDA one (GBs of nvidia wheels).
+	.ci/install-torch $(PY) $(TORCH_INDEX)
 	$(PIP) install -q -c constraints.txt -e '.[dev,$(EXTRAS)]'
-	# resemblyzer requires webrtcvad, which breaks on current setuptools; webrtcvad-wheels provides the module.
-	$(PIP) uninstall -q -y webrtcvad || true
-	$(PIP) install -q --force-reinstall --no-deps 'webrtcvad-wheels>=2.0.14'
+	# resemblyzer without its webrtcvad requirement (an sdist that needs a C compiler): the voice extra lists
+	# its real requirements, and webrtcvad-wheels provides the same module.
+	$(PIP) install -q -c constraints.txt --no-deps resemblyzer
 	touch $@
 
-install-all: $(VENV)/.all  ## every extra that installs on a CPU machine
+install-all: $(VENV)/.all  ## every extra that installs on a CPU machine, no compiler needed
+
+system-packages:  ## espeak-ng, ffmpeg, sox, libsndfile1, fonts-nanum (apt-get as root or sudo; else one line)
+	@.ci/system-packages
 
 run: install  ## start the bot (console adapter + demo star when no token is set)
 	$(VENV)/bin/vos run
@@ -32,17 +38,17 @@ run: install  ## start the bot (console adapter + demo star when no token is set
 console: install
 	$(VENV)/bin/vos console
 
-test: install  ## every test (ML tests skip cleanly when their extra is missing)
-	$(PY) -m pytest -q
+test: system-packages install-all  ## the whole suite, for real: every CPU extra and the system packages
+	VOS_TEST_REQUIRE_EXTRAS=1 $(PY) -m pytest -q  # a missing CPU extra fails instead of skipping
 
-test-fast: install
+test-fast: install  ## daily work: the core install, no slow or ML tests
 	$(PY) -m pytest -q -m "not slow and not ml"
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-typecheck: install
+typecheck: install-all  ## mypy --strict follows core and bot into the adapters: their extras must be there
 	$(VENV)/bin/mypy
 
 bench: install-all

@@ -32,6 +32,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.backends.espeak_synthesizer import EspeakSynthesizer
+from core.extras import install_hint
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.voice.analysis import voice_traits
 from tests.support.speech import SyntheticVoice, speak
@@ -111,7 +112,7 @@ class Embedder:
             from resemblyzer import VoiceEncoder, preprocess_wav
         except ImportError as exc:
             raise SystemExit(
-                f"resemblyzer is needed for this benchmark: pip install 'vos[speech]' ({exc})"
+                f"resemblyzer is needed for this benchmark: {install_hint('voice')} ({exc})"
             ) from exc
         self._encoder = VoiceEncoder("cpu", verbose=False)
         self._preprocess = preprocess_wav

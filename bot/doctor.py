@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.errors import check_sqlite_file, reason
 from bot.settings import Settings
+from core.extras import install_hint
 
 # (role, backend, python module it needs, pip extra)
 BACKENDS: tuple[tuple[str, str, str, str], ...] = (
@@ -74,7 +75,7 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
     engines = []
     for role, backend, module, extra in BACKENDS:
         if not _has(module):
-            status = f"missing extra: pip install 'vos[{extra}]'"
+            status = f"missing extra: {install_hint(extra)}"
         else:
             status = _model_status(role, backend, settings) or "available"
         engines.append({"role": role, "backend": backend, "status": status})

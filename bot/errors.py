@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.settings import mask_database_url, mask_url
+from core.extras import install_hint
 from core.ports import EngineUnavailable
 
 _REASON_CHARS = 200
@@ -117,10 +118,11 @@ def _platform_line(exc: BaseException) -> str | None:
 
 
 def engine_line(exc: EngineUnavailable) -> str:
-    """A missing extra or model, with what to install when the engine knows it."""
+    """A missing extra or model, with the command that installs the extra when the engine names one."""
     message = str(exc)
-    if exc.extra and f"'{exc.extra}'" not in message and "pip install" not in message:
-        message += f" (install the '{exc.extra}' extra)"
+    hint = install_hint(exc.extra) if exc.extra else ""
+    if hint and hint not in message:
+        message += f": {hint}"
     return message
 
 

@@ -80,12 +80,19 @@ def _stops_quietly(
     return run
 
 
+def _not_a_cancellation(record: logging.LogRecord) -> bool:
+    """APScheduler logs a job cancelled before it began (the bot stopping at once) as an error with a
+    traceback; that is a normal stop, not an error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 def build_scheduler(
     app: App, *, interval_hours: float = 24.0, running: set[asyncio.Task[object]] | None = None
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancellation)  # added once
     scheduler = AsyncIOScheduler(timezone=UTC)
     tasks = running if running is not None else set()
     for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):

@@ -153,10 +153,14 @@ async def cli_list(settings: Settings, user_id: str, guild_id: str | None) -> li
         return [meeting_json(m) for m in await app.meetings.list_meetings(scope)]
 
 
-async def cli_summary(settings: Settings, user_id: str, guild_id: str | None, meeting_id: str) -> str | None:
-    """``vos meeting summary``: the summary as chat shows it, or ``None`` when not found."""
+async def cli_summary(
+    settings: Settings, user_id: str, guild_id: str | None, meeting_id: str, *, as_json: bool = False
+) -> str | dict[str, Any] | None:
+    """``vos meeting summary``: the summary as chat shows it (or, ``as_json``, the JSON export's
+    ``meeting`` and ``summary`` records), or ``None`` when not found."""
     from bot.wiring import running_app
     from core.meetings.commands import summary_text
+    from core.meetings.service import meeting_record
 
     async with running_app(settings) as app:
         scope, locale = await scope_for(app, user_id, guild_id)
@@ -164,6 +168,8 @@ async def cli_summary(settings: Settings, user_id: str, guild_id: str | None, me
         summary = await app.meetings.summary(scope, meeting_id)
         if meeting is None or summary is None:
             return None
+        if as_json:
+            return {"meeting": meeting_record(meeting), "summary": summary.to_dict()}
         segments = await app.meetings.transcript(scope, meeting_id) or []
         return summary_text(meeting, summary, len({s.speaker for s in segments if s.speaker}), locale)
 

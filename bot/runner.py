@@ -101,6 +101,16 @@ async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) ->
     await _scripted(app, adapter, sys.stdin.buffer, named=named)
 
 
+def nothing_to_serve(settings: Settings) -> str | None:
+    """Why ``vos run`` cannot start (no platform token and no console fallback), else ``None``."""
+    if settings.telegram.token is not None or settings.discord.token is not None or settings.console_fallback:
+        return None
+    return (
+        "no platform token is set: put VOS_TELEGRAM__TOKEN or VOS_DISCORD__TOKEN in .env "
+        "(VOS_CONSOLE_FALLBACK=false, so there is no console to fall back to)"
+    )
+
+
 async def run_bot(settings: Settings) -> None:
     """Every configured adapter in one TaskGroup; the console when no platform token is set."""
     runners = []

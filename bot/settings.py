@@ -119,9 +119,17 @@ class DiarizerSettings(_Section):
 class TTSSettings(_Section):
     """Speech synthesis."""
 
-    backend: Literal["espeak", "xtts"] = "espeak"
+    backend: Literal["espeak", "qwen3", "chatterbox", "xtts"] = "espeak"
+    # Qwen3-TTS (Apache-2.0, the recommended clone): a local directory or a model name.
+    qwen_model: str = "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
+    chatterbox_model_dir: Path | None = None
     xtts_model_dir: Path | None = None
     xtts_accept_cpml: bool = False
+    # Every synthesized note starts with this, in its language (EU AI Act Art. 50 Code of Practice).
+    disclaimer: bool = True
+    disclaimer_ko: str = "AI가 만든 목소리입니다."
+    disclaimer_en: str = "This voice is made by AI."
+    watermark: bool = True
 
 
 class LimitsSettings(_Section):
@@ -140,6 +148,8 @@ class SafetySettings(_Section):
     ``VOS_SAFETY__HELP_LINES='{"en": [["988 Suicide & Crisis Lifeline", "988"]]}'``."""
 
     help_lines: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
+    # "You are talking with an AI" again after this many hours of conversation (0: only at the start).
+    ai_reminder_hours: float = Field(default=3.0, ge=0)
 
 
 class MeetingSettings(_Section):
@@ -203,6 +213,8 @@ class Settings(BaseSettings):
     default_locale: Locale = Locale.KO
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     demo_star: bool = True
+    console_fallback: bool = True
+    """``vos run`` without a platform token opens the console; false (deployments): one line, exit 1."""
     llm: LLMSettings = LLMSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -19,6 +19,7 @@ from core.admin import AdminService
 from core.commands import Commands
 from core.domain.meetings import MeetingScope
 from core.engine import Engine
+from core.extras import install_hint
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_jobs import register_voice_jobs
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
@@ -36,6 +37,7 @@ from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesize
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
+from core.safety.reminder import AiReminder
 from core.safety.rights import DataRightsService
 from core.storage.blob_gc import BlobGarbageCollector
 from core.storage.blob_references import BlobReferenceRepository
@@ -56,9 +58,12 @@ from core.storage.turns import TurnRepository
 from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
+from core.voice.marking import MarkingOptions
 from core.voice.memories import VoiceMemoryService
 from core.voice.memory_commands import VoiceMemoryCommands
 from core.voice.profiles import VoiceProfileService
+from core.voice.provenance import ProvenanceLog
+from core.voice.verify_commands import VerifyCommands
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +117,14 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
     try:
+        if settings.tts.backend == "qwen3":
+            from core.backends.qwen3_tts_synthesizer import Qwen3TTSOptions, Qwen3TTSSynthesizer
+
+            return Qwen3TTSSynthesizer(Qwen3TTSOptions(model=settings.tts.qwen_model))
+        if settings.tts.backend == "chatterbox":
+            from core.backends.chatterbox_synthesizer import ChatterboxOptions, ChatterboxSynthesizer
+
+            return ChatterboxSynthesizer(ChatterboxOptions(model_dir=settings.tts.chatterbox_model_dir))
         if settings.tts.backend == "xtts":
             from core.backends.xtts_synthesizer import XTTSOptions, XTTSSynthesizer
 
@@ -142,7 +155,7 @@ def build_speech_to_text(settings: Settings) -> tuple[SpeechToText | None, str]:
 def build_speaker_engines(settings: Settings) -> SpeakerEngines | None:
     """The diarizer and speaker encoder for /voice; None when the voice extra is not installed."""
     if not all(importlib.util.find_spec(name) for name in ("resemblyzer", "torch")):
-        log.warning("voice setup unavailable: install the 'voice' extra (resemblyzer, torch)")
+        log.warning("voice setup unavailable (resemblyzer, torch): %s", install_hint("voice"))
         return None
     from bot.media import build_diarizer
     from core.backends.resemblyzer_diarizer import ResemblyzerSpeakerEncoder
@@ -150,6 +163,15 @@ def build_speaker_engines(settings: Settings) -> SpeakerEngines | None:
     diarizer = build_diarizer(settings)
     encoder = getattr(diarizer, "encoder", None) or ResemblyzerSpeakerEncoder()
     return SpeakerEngines(diarizer=diarizer, encoder=encoder)
+
+
+def marking_options(settings: Settings) -> MarkingOptions:
+    """What every synthesized note carries (spoken disclaimer, watermark), from ``VOS_TTS__*``."""
+    return MarkingOptions(
+        disclaimer=settings.tts.disclaimer,
+        wording=(("ko", settings.tts.disclaimer_ko), ("en", settings.tts.disclaimer_en)),
+        watermark=settings.tts.watermark,
+    )
 
 
 def build_app(
@@ -208,7 +230,19 @@ def build_app(
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
-    voice = VoiceService(synth, guard, data / "voice_cache", profiles=voice_profiles) if synth else None
+    issued = ProvenanceLog(data / "provenance")
+    voice = (
+        VoiceService(
+            synth,
+            guard,
+            data / "voice_cache",
+            profiles=voice_profiles,
+            marking=marking_options(settings),
+            provenance=issued,
+        )
+        if synth
+        else None
+    )
     stt_missing = ""
     if stt is None:
         stt, stt_missing = build_speech_to_text(settings)
@@ -271,6 +305,8 @@ def build_app(
     router.commands["voicereply"] = voice_chat.toggle
     meeting_commands.register(router)
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
+    verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
+    verify_commands.register(router)
     commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
@@ -288,11 +324,13 @@ def build_app(
         ),
         heavy_bound=QueueBound(max_total=settings.limits.queue_bound, max_per_key=2),
         turns=TurnRepository(db, memory),
+        reminder=AiReminder(settings.safety.ai_reminder_hours),
         references=references,
         blobs=blobs,
     )
     commands.engine = engine
     meeting_commands.engine = engine
+    verify_commands.engine = engine
     admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,

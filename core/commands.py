@@ -49,6 +49,7 @@ HELP_ORDER = (
     "meeting",
     "meetings",
     "ask",
+    "verify",
     "reset",
     "export",
     "retire",

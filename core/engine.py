@@ -23,6 +23,7 @@ from core.safety.limits import (
     queue_full_message,
     rate_limited_message,
 )
+from core.safety.reminder import AiReminder
 from core.storage.blob_references import BlobReferenceRepository, flow_blob_keys, release_blobs
 from core.storage.repositories import FlowRepository, UserRepository
 from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
@@ -65,8 +66,10 @@ class Engine:
         turns: TurnRepository | None = None,
         references: BlobReferenceRepository | None = None,
         blobs: BlobStore | None = None,
+        reminder: AiReminder | None = None,
     ) -> None:
         self.turns = turns or TurnRepository(users.db, chat.memory)
+        self.reminder = reminder or AiReminder()
         self.job_limiter = job_limiter
         self.heavy_bound = heavy_bound
         self.users = users
@@ -292,7 +295,10 @@ class Engine:
             yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
         if not chat.talked:  # the first turn ever: the AI notice
+            self.reminder.told(ctx.user.id, star.id)
             yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
+        elif self.reminder.due(ctx.user.id, star.id):  # and again every few hours of conversation
+            yield SendText(text=ctx.tr("honesty.reminder", name=star.name))
         reply = await self.chat.turn(
             ctx.user,
             star,

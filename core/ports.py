@@ -25,7 +25,7 @@ ProgressCallback = Callable[[float, str], Awaitable[None] | None]
 class EngineUnavailable(RuntimeError):
     """An engine cannot run here: its extra is not installed or its model is missing.
 
-    ``extra`` names the pip extra that would provide it (``pip install 'vos[speech]'``).
+    ``extra`` names the extra that would provide it; ``core.extras.install_hint`` says how to install it.
     """
 
     def __init__(self, message: str, *, extra: str | None = None) -> None:
@@ -149,6 +149,8 @@ class VoiceSpec:
 
     profile_id: str
     reference_clips: tuple[Path, ...] = ()
+    # What is said in the first reference clip, when known (cloning engines use it to align the voice).
+    reference_text: str | None = None
     median_f0_hz: float | None = None
     words_per_minute: float | None = None
     gender_hint: Literal["female", "male"] | None = None

@@ -6,7 +6,10 @@ healthcheck, an extra that does not exist, a VOS_ variable the settings would re
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,9 @@ from typing import Any
 import pytest
 
 from bot.settings import _unknown_env_keys
+from tests.support.extras import need
 
-yaml = pytest.importorskip("yaml")
+yaml = need("yaml")
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"bot", "worker", "worker-gpu", "postgres", "redis", "minio"}
 
@@ -86,3 +90,76 @@ def test_the_readme_scaling_section_names_only_real_services(compose: dict[str, 
     assert scaled == {"worker", "worker-gpu"}
     assert tabled == SERVICES
     assert (scaled | tabled) <= set(compose["services"])
+
+
+def _extras(service: dict[str, Any]) -> set[str]:
+    return set(service["build"]["args"]["EXTRAS"].split(","))
+
+
+def test_images_build_without_a_compiler_from_the_wheel(compose: dict[str, Any]) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    instructions = "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
+    assert not re.search(r"\b(gcc|g\+\+|build-essential|clang)\b", instructions)
+    # resemblyzer's `webrtcvad` is an sdist needing gcc: no extra may pull it, the image adds it --no-deps
+    for extra, requirements in pyproject["project"]["optional-dependencies"].items():
+        names = {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower() for r in requirements}
+        assert not names & {"resemblyzer", "webrtcvad"}, extra
+    assert re.search(r"pip install [^\n]*--no-deps resemblyzer", dockerfile)
+    assert "resemblyzer==" in (ROOT / "constraints.txt").read_text()
+    # the image runs the installed wheel, not the source tree
+    assert re.search(r"pip wheel [^\n]*--no-deps", dockerfile) and "COPY --from=wheel" in dockerfile
+    assert not re.search(r"pip install[^\n]* -e ", dockerfile)
+    for name in ("bot", "worker", "worker-gpu"):
+        service = compose["services"][name]
+        if "voice" in _extras(service):  # torch from the CPU (or CUDA) index, never PyPI's default
+            assert service["build"]["args"].get("TORCH") in {"cpu", "cuda"}, name
+
+
+def test_voice_work_runs_where_the_readme_says(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Scaling", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([\w-]+)` \| (.*) \|$", section, re.MULTILINE))
+    for name in ("bot", "worker", "worker-gpu"):
+        named = re.search(r"extras `([\w,]+)`", rows[name])
+        if named:  # the README names the image's extras exactly as compose builds them
+            assert set(named.group(1).split(",")) == _extras(services[name]), name
+    # voice messages, the /voice profile and voice memories run in the bot; separation jobs on workers
+    assert {"telegram", "discord", "speech", "voice"} <= _extras(services["bot"])
+    assert "voice messages" in rows["bot"] and "/voice" in rows["bot"]
+    for name in ("worker", "worker-gpu"):
+        assert {"speech", "voice"} <= _extras(services[name]), name
+
+
+def _compose_env(compose: dict[str, Any], service: str) -> dict[str, str]:
+    """The environment compose gives ``service`` with .env copied from .env.example as shipped."""
+    dotenv = {}
+    for raw in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        key, sep, value = raw.partition("=")
+        if sep and re.fullmatch(r"[A-Z_]+", key):
+            dotenv[key] = value
+    env = dict(dotenv)
+    for key, value in (compose["services"][service].get("environment") or {}).items():
+        env[key] = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: dotenv.get(m.group(1), m.group(2)), str(value))
+    return env
+
+
+def test_the_bot_without_a_token_says_so_in_one_line_and_does_not_loop(
+    compose: dict[str, Any], tmp_path: Path
+) -> None:
+    bot = compose["services"]["bot"]
+    policy, _, tries = bot["restart"].partition(":")
+    assert policy == "on-failure" and 0 < int(tries) <= 10  # exit 1 is retried a few times, then it stops
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOS_")}
+    env.update(_compose_env(compose, "bot"))
+    assert "VOS_TELEGRAM__TOKEN" not in env and "VOS_DISCORD__TOKEN" not in env
+    env["VOS_DATA_DIR"] = str(tmp_path / "data")  # /data is the container's volume
+    vos = Path(sys.executable).parent / "vos"
+    cmd = [str(vos)] if vos.exists() else [sys.executable, "-m", "bot"]
+    done = subprocess.run(
+        [*cmd, *bot["command"][1:]], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "no platform token" in line and "VOS_TELEGRAM__TOKEN" in line

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.domain.audio import Transcript, TranscriptSegment, Word
+from core.extras import install_hint
 from core.ports import Audio, EngineUnavailable, ProgressCallback
 from core.speech.hallucination import HallucinationFilter, filter_segments
 from core.speech.models import resolve_model
@@ -186,7 +187,7 @@ class FasterWhisperSTT:
     def __init__(self, options: FasterWhisperOptions = FasterWhisperOptions()) -> None:
         if importlib.util.find_spec("faster_whisper") is None:
             raise EngineUnavailable(
-                "faster-whisper is not installed; install it with pip install 'vos[speech]'", extra="speech"
+                f"faster-whisper is not installed: {install_hint('speech')}", extra="speech"
             )
         self.options = options
         self.name = f"faster-whisper:{options.model}"
@@ -267,8 +268,13 @@ class FasterWhisperSTT:
             if on_progress is not None:
                 on_progress(min(1.0, float(seg.end) / duration))
         kept = filter_segments(out, opts.hallucination_filter) if opts.hallucination_filter else tuple(out)
+        detected = not (language or opts.language)
         return Transcript(
-            language=info.language, duration_s=float(info.duration), segments=kept, engine=self.name
+            language=info.language,
+            duration_s=float(info.duration),
+            segments=kept,
+            engine=self.name,
+            language_probability=float(getattr(info, "language_probability", 1.0)) if detected else 1.0,
         )
 
     async def transcribe(

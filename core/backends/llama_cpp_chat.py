@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.extras import install_hint
 from core.personas.tokens import estimate_tokens
 from core.ports import ChatCompletion, ChatModelError, ChatUsage, EngineUnavailable, PromptMessage
 
@@ -39,7 +40,7 @@ def _load_llama_module() -> Any:
         return importlib.import_module("llama_cpp")
     except ImportError as exc:
         raise EngineUnavailable(
-            "llama-cpp-python is not installed: pip install 'vos[llama]'", extra="llama"
+            f"llama-cpp-python is not installed: {install_hint('llama')}", extra="llama"
         ) from exc
 
 

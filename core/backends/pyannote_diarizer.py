@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.domain.audio import Diarization, SpeakerTurn
+from core.extras import install_hint
 from core.ports import Audio, EngineUnavailable, ProgressCallback
 
 DEFAULT_MODEL = "pyannote/speaker-diarization-community-1"
@@ -39,7 +40,7 @@ def _load_pipeline(model: str | Path, token: str | None, device: str) -> Any:
     except Exception as exc:  # torchaudio or a CUDA library failing to load raises more than ImportError
         raise EngineUnavailable(
             f"the pyannote diarizer needs pyannote.audio 4 with a working torch/torchaudio: "
-            f"pip install 'vos[pyannote]' ({type(exc).__name__}: {exc})",
+            f"{install_hint('pyannote')} ({type(exc).__name__}: {exc})",
             extra="pyannote",
         ) from exc
     local = Path(model)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from core.backends.silero_vad import VAD_SAMPLE_RATE, SileroVad, SileroVadOptions
 from core.domain.audio import Diarization, SpeakerTurn
+from core.extras import install_hint
 from core.ports import Audio, EngineUnavailable, ProgressCallback
 
 _FRAME_S = 0.01  # resemblyzer's mel hop
@@ -80,7 +81,7 @@ class _Model:
                         from resemblyzer import VoiceEncoder
                 except ImportError as exc:
                     raise EngineUnavailable(
-                        "speaker separation needs resemblyzer and torch: pip install 'vos[voice]'",
+                        f"speaker separation needs resemblyzer and torch: {install_hint('voice')}",
                         extra="voice",
                     ) from exc
                 if self._threads:

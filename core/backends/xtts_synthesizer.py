@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core.extras import install_hint
 from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
 from core.voice.text_split import check_length, split_text
 
@@ -58,7 +59,7 @@ def _load_xtts(model_dir: Path, device: str) -> Any:
         from TTS.tts.models.xtts import Xtts
     except (ImportError, OSError) as exc:  # OSError: torchaudio's native libraries missing
         raise EngineUnavailable(
-            f"XTTS needs the coqui-tts package with torch and torchaudio: pip install 'vos[xtts]' ({exc})",
+            f"XTTS needs the coqui-tts package with torch and torchaudio: {install_hint('xtts')} ({exc})",
             extra="xtts",
         ) from exc
     config = XttsConfig()

@@ -37,6 +37,8 @@ class Transcript:
     duration_s: float
     segments: tuple[TranscriptSegment, ...]
     engine: str = ""
+    # How sure the recogniser was of ``language`` when it detected it (1.0 when it was given).
+    language_probability: float = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

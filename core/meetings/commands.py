@@ -62,7 +62,7 @@ def summary_text(meeting: Meeting, summary: MeetingSummary, speakers: int, local
                     "meetingflow.action",
                     time=_at(a.at),
                     text=a.text,
-                    meta=_action_meta(a.owner, a.due, locale),
+                    meta=_action_meta(a.owner, a.due_text(), locale),
                 )
                 for a in summary.action_items
             ],

@@ -1,17 +1,19 @@
-"""Meeting exports with speakers and timestamps: Markdown, SRT, WebVTT, JSON and DOCX."""
+"""Meeting exports with speakers and timestamps: Markdown, SRT, WebVTT, JSON, DOCX and PDF."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.i18n import Translator
-from core.meetings.summary_offline import MeetingSummary
+from core.meetings.subtitles import cues
+from core.meetings.summary_model import MeetingSummary
 
 
 class ExportFormat(StrEnum):
@@ -22,6 +24,7 @@ class ExportFormat(StrEnum):
     VTT = "vtt"
     JSON = "json"
     DOCX = "docx"
+    PDF = "pdf"
 
 
 def timestamp(seconds: float, *, sep: str = ".", hours: bool = True) -> str:
@@ -44,14 +47,13 @@ def _spoken(segments: Sequence[TranscriptSegment]) -> list[TranscriptSegment]:
 
 
 def to_srt(segments: Sequence[TranscriptSegment], locale: Locale = Locale.EN) -> str:
-    """SubRip: numbered cues, ``Speaker: text``."""
+    """SubRip: numbered readable cues (``core.meetings.subtitles``), ``Speaker: text``."""
     tr = Translator(locale)
-    cues = [
-        f"{i}\n{timestamp(s.start, sep=',')} --> {timestamp(max(s.end, s.start), sep=',')}\n"
-        f"{_speaker(s, tr)}: {' '.join(s.text.split())}\n"
-        for i, s in enumerate(_spoken(segments), 1)
+    out = [
+        f"{i}\n{timestamp(c.start, sep=',')} --> {timestamp(c.end, sep=',')}\n" + "\n".join(c.lines) + "\n"
+        for i, c in enumerate(cues(segments, label=lambda s: f"{_speaker(s, tr)}:"), 1)
     ]
-    return "\n".join(cues)
+    return "\n".join(out)
 
 
 def _vtt_escape(text: str) -> str:
@@ -61,19 +63,25 @@ def _vtt_escape(text: str) -> str:
 def to_vtt(segments: Sequence[TranscriptSegment], locale: Locale = Locale.EN) -> str:
     """WebVTT with voice spans: ``<v Speaker>text``."""
     tr = Translator(locale)
-    cues = [
-        f"{timestamp(s.start)} --> {timestamp(max(s.end, s.start))}\n"
-        f"<v {_vtt_escape(_speaker(s, tr))}>{_vtt_escape(' '.join(s.text.split()))}\n"
-        for s in _spoken(segments)
-    ]
-    return "WEBVTT\n\n" + "\n".join(cues)
+    out = []
+    for c in cues(segments):
+        speaker = _vtt_escape(c.speaker or tr("meetings.export.unknown_speaker"))
+        body = "\n".join(_vtt_escape(line) for line in c.lines)
+        out.append(f"{timestamp(c.start)} --> {timestamp(c.end)}\n<v {speaker}>{body}\n")
+    return "WEBVTT\n\n" + "\n".join(out)
 
 
 def to_json(
-    segments: Sequence[TranscriptSegment], *, title: str = "", summary: MeetingSummary | None = None
+    segments: Sequence[TranscriptSegment],
+    *,
+    title: str = "",
+    summary: MeetingSummary | None = None,
+    meeting: Mapping[str, object] | None = None,
 ) -> str:
-    """JSON: ``{"title", "segments": [{"start", "end", "speaker", "text"}], "summary"}`` (stable keys)."""
+    """JSON: ``{"meeting": {"id", "date", "duration_s", "language"}, "title", "segments": [{"start", "end",
+    "speaker", "text"}], "summary"}`` (stable keys; ``summary`` is ``MeetingSummary.to_dict``)."""
     doc = {
+        "meeting": dict(meeting or {}),
         "title": title,
         "segments": [
             {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker, "text": s.text.strip()}
@@ -94,7 +102,7 @@ def _summary_lines(summary: MeetingSummary, tr: Translator) -> list[tuple[str, l
     for a in summary.action_items:
         extra = [
             tr("meetings.export.owner", owner=a.owner) if a.owner else "",
-            tr("meetings.export.due", due=a.due) if a.due else "",
+            tr("meetings.export.due", due=a.due_text()) if a.due_text() else "",
         ]
         meta = "; ".join(x for x in extra if x)
         actions.append(f"{a.text}" + (f" ({meta})" if meta else "") + f" [{_cite(a.at)}]")
@@ -160,6 +168,30 @@ def to_docx(
     return buffer.getvalue()
 
 
+def _pdf(
+    segments: Sequence[TranscriptSegment],
+    *,
+    title: str,
+    locale: Locale,
+    summary: MeetingSummary | None,
+    font_path: Path | None,
+) -> bytes:
+    from core.chart_fonts import hangul_font
+    from core.meetings.pdf_export import to_pdf
+
+    tr = Translator(locale)
+    return to_pdf(
+        _spoken(segments),
+        title=title or tr("meetings.export.transcript"),
+        summary_sections=_summary_lines(summary, tr) if summary else [],
+        transcript_heading=tr("meetings.export.transcript"),
+        summary_heading=tr("meetings.export.summary"),
+        generated=tr("meetings.export.generated", date=date.today().isoformat()),
+        line=lambda s: (f"[{timestamp(s.start, hours=False)}] {_speaker(s, tr)}:", " ".join(s.text.split())),
+        font_path=hangul_font(font_path),
+    )
+
+
 def export(
     segments: Sequence[TranscriptSegment],
     fmt: ExportFormat | str,
@@ -167,8 +199,11 @@ def export(
     title: str = "",
     locale: Locale = Locale.EN,
     summary: MeetingSummary | None = None,
+    meeting: Mapping[str, object] | None = None,
+    font_path: Path | None = None,
 ) -> bytes:
-    """Export in ``fmt``; text formats are UTF-8."""
+    """Export in ``fmt``; text formats are UTF-8. ``meeting`` is the JSON export's meeting record;
+    ``font_path`` a font with Hangul for PDF (found among installed fonts when not given)."""
     match ExportFormat(fmt):
         case ExportFormat.MD:
             return to_markdown(segments, title=title, locale=locale, summary=summary).encode()
@@ -177,6 +212,8 @@ def export(
         case ExportFormat.VTT:
             return to_vtt(segments, locale).encode()
         case ExportFormat.JSON:
-            return to_json(segments, title=title, summary=summary).encode()
+            return to_json(segments, title=title, summary=summary, meeting=meeting).encode()
         case ExportFormat.DOCX:
             return to_docx(segments, title=title, locale=locale, summary=summary)
+        case ExportFormat.PDF:
+            return _pdf(segments, title=title, locale=locale, summary=summary, font_path=font_path)

@@ -14,14 +14,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from core.domain.audio import Transcript
 from core.meetings.tracks import TrackLimits, extract_tracks
 from core.ports import Audio, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
+from core.speech.chunking import speech_chunks
 from core.speech.transcription import TranscriptionService, report
 from core.voice.audio import AudioError, decode_audio
 
 log = logging.getLogger(__name__)
 SINGLE_SPEAKER = "S1"
+RATE = 16000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +33,8 @@ class PipelineOptions:
     """What one import asks for."""
 
     language: str | None = None
+    # The user's locale: used when the recogniser is unsure which language it hears.
+    language_hint: str | None = None
     speakers: int | None = None
     max_audio_seconds: float = 7200.0
     track_limits: TrackLimits = field(default_factory=TrackLimits)
@@ -66,6 +72,56 @@ class StageTracker:
         await report(self.progress, at, stage)
 
 
+PROBE_SECONDS = 30.0
+SURE_LANGUAGE = 0.6
+# Voiced audio for which no word at all is recognised means the wrong language or an unusable recording.
+NO_TEXT_AFTER_S = 8.0
+
+
+def _voiced(audio: Audio, limit_s: float | None = None) -> Audio:
+    """The audible parts of ``audio`` (16 kHz), joined, up to ``limit_s`` seconds."""
+    parts, total = [], 0
+    for start, end in speech_chunks(audio, RATE):
+        parts.append(audio[start:end])
+        total += end - start
+        if limit_s is not None and total >= limit_s * RATE:
+            break
+    joined = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    return joined[: int(limit_s * RATE)] if limit_s is not None else joined
+
+
+async def choose_language(stt: SpeechToText, audio: Audio, options: PipelineOptions) -> str | None:
+    """The language to recognise in: the one asked for; else the one heard in the first half minute of
+    speech, unless the recogniser is unsure of it and the user's locale says otherwise."""
+    if options.language:
+        return options.language
+    probe = _voiced(audio, PROBE_SECONDS)
+    if probe.size < RATE:
+        return options.language_hint
+    heard = await stt.transcribe(probe, sample_rate=RATE, language=None)
+    hint = options.language_hint
+    if hint and heard.language != hint and (heard.language_probability < SURE_LANGUAGE or not heard.segments):
+        log.info(
+            "language %s (p=%.2f) is unsure: using the hint %s",
+            heard.language,
+            heard.language_probability,
+            hint,
+        )
+        return hint
+    return heard.language or hint
+
+
+def check_recognised(transcript: Transcript, voiced_s: float) -> None:
+    """Refuse to store an empty transcript of audio that plainly has speech in it."""
+    if not any(s.text.strip() for s in transcript.segments) and voiced_s >= NO_TEXT_AFTER_S:
+        raise AudioError(
+            "voice.audio.nothing_recognised",
+            f"no words in {voiced_s:.0f} s of speech (language {transcript.language or '?'})",
+            seconds=round(voiced_s),
+            language=transcript.language or "?",
+        )
+
+
 def _single_speaker(transcript: Transcript) -> Transcript:
     return replace(
         transcript, segments=tuple(replace(s, speaker=SINGLE_SPEAKER) for s in transcript.segments)
@@ -94,15 +150,18 @@ async def transcribe_recording(
             )
         except EngineUnavailable as exc:
             log.warning("speakers not separated (%s): one speaker", exc)
+    await tracker.enter(Stage.TRANSCRIBE, 0.3)
+    language = await choose_language(stt, decoded.samples, options)
     transcript = await TranscriptionService(stt).transcribe_mixed(
         decoded.samples,
         sample_rate=decoded.sample_rate,
-        language=options.language,
+        language=language,
         diarization=diarization,
         progress=tracker.sub(Stage.TRANSCRIBE, 0.3, 0.85),
     )
     if diarization is None or not diarization.turns:
         transcript = _single_speaker(transcript)
+    check_recognised(transcript, _voiced(decoded.samples).size / RATE)
     return replace(transcript, duration_s=max(transcript.duration_s, decoded.duration_s))
 
 
@@ -134,7 +193,11 @@ async def transcribe_track_archive(
     finally:
         for file in files.values():
             file.unlink(missing_ok=True)
+    await tracker.enter(Stage.TRANSCRIBE, 0.1)
+    loudest = max(tracks.values(), key=lambda a: _voiced(a, PROBE_SECONDS).size)
+    language = await choose_language(stt, loudest, options)
     transcript = await TranscriptionService(stt).transcribe_tracks(
-        tracks, language=options.language, progress=tracker.sub(Stage.TRANSCRIBE, 0.1, 0.85)
+        tracks, language=language, progress=tracker.sub(Stage.TRANSCRIBE, 0.1, 0.85)
     )
+    check_recognised(transcript, sum(_voiced(a).size for a in tracks.values()) / RATE)
     return replace(transcript, duration_s=max(transcript.duration_s, duration))

@@ -18,6 +18,7 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 
 from core.domain.audio import Transcript, TranscriptSegment
@@ -48,6 +49,11 @@ INTERRUPTED = "interrupted: the bot restarted while this meeting was being proce
 
 def _summary_locale(language: str, fallback: Locale) -> Locale:
     return Locale.KO if language.startswith("ko") else (Locale.EN if language else fallback)
+
+
+def _zone(locale: Locale) -> tzinfo:
+    # Relative days ("by Friday") are read in the meeting's own time zone; Korean teams meet in KST.
+    return timezone(timedelta(hours=9)) if locale is Locale.KO else UTC
 
 
 def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
@@ -176,6 +182,7 @@ class MeetingService:
         progress: ProgressCallback | None = None,
     ) -> Meeting:
         """Run (or re-run) a meeting's job from its stored audio; never raises for a bad recording."""
+        options = replace(options, language_hint=options.language_hint or locale.value)
         persisted: dict[str, float | str] = {"at": 0.0, "stage": ""}
 
         async def on_progress(fraction: float, stage: str) -> None:
@@ -200,7 +207,7 @@ class MeetingService:
                 transcript = await transcribe_recording(audio, stt, self.diarizer_factory, options, tracker)
             await self._store(meeting, transcript, locale)
             await tracker.enter(Stage.SUMMARIZE, 0.85)
-            summary = await self._summarize(meeting.id, _summary_locale(transcript.language, locale))
+            summary = await self._summarize(meeting, transcript.language, locale)
             await tracker.enter(Stage.INDEX, 0.95)
             await self.search.index(meeting.id)
             await self.repo.finish(meeting.id, summary.to_dict())
@@ -239,11 +246,17 @@ class MeetingService:
             duration_s=transcript.duration_s,
         )
 
-    async def _summarize(self, meeting_id: str, locale: Locale) -> MeetingSummary:
-        segments = as_transcript(await self.repo.segments(meeting_id))
+    async def _summarize(self, meeting: Meeting, language: str, locale: Locale) -> MeetingSummary:
+        """The summary in the meeting's language (the user's locale when none was detected)."""
+        segments = as_transcript(await self.repo.segments(meeting.id))
+        summary_locale = _summary_locale(language, locale)
+        meeting_date = meeting.created_at.astimezone(_zone(summary_locale)).date()
         if self.chat_model is not None:
-            return await summarize_with_llm(self.chat_model, segments, locale)
-        return await asyncio.to_thread(summarize_offline, segments)
+            summary = await summarize_with_llm(self.chat_model, segments, summary_locale)
+            return replace(summary, language=summary_locale.value)
+        return await asyncio.to_thread(
+            lambda: summarize_offline(segments, meeting_date=meeting_date, language=summary_locale.value)
+        )
 
     async def recover_interrupted(self) -> list[Meeting]:
         """At start-up: mark meetings a previous process left unfinished as failed; returns them."""
@@ -282,7 +295,14 @@ class MeetingService:
         segments = as_transcript(await self.repo.segments(meeting_id))
         summary = MeetingSummary.from_dict(dict(meeting.summary)) if meeting.summary else None
         return await asyncio.to_thread(
-            export, segments, fmt, title=meeting.title, locale=locale, summary=summary
+            export,
+            segments,
+            fmt,
+            title=meeting.title,
+            locale=locale,
+            summary=summary,
+            meeting=meeting_record(meeting),
+            font_path=self.chart_font,
         )
 
     async def talk_time_png(self, scope: MeetingScope, meeting_id: str, locale: Locale) -> bytes | None:
@@ -332,6 +352,17 @@ def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
     return [TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments]
 
 
+def meeting_record(meeting: Meeting) -> dict[str, object]:
+    """The meeting's identity in the JSON export and ``vos meeting summary --json``."""
+    return {
+        "id": meeting.id,
+        "title": meeting.title,
+        "date": meeting.created_at.isoformat(),
+        "duration_s": round(meeting.duration_s, 3),
+        "language": meeting.language or "",
+    }
+
+
 def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSummary:
     """The summary with a speaker's name changed in its speaker and owner fields."""
     names = {old: new}
@@ -345,4 +376,4 @@ def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSum
     )
 
 
-__all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "rename_in_summary"]
+__all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "meeting_record", "rename_in_summary"]

@@ -17,130 +17,19 @@ import math
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import numpy as np
 
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
+from core.meetings.notes import Sentence, extract_items, split_sentences
+from core.meetings.summary_model import OFFLINE_ENGINE, ActionItem, MeetingSummary, SummaryPoint
 from core.ports import ChatModel, ChatModelError, PromptMessage
+from core.prompt_library import render_messages
 
 log = logging.getLogger(__name__)
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
-OFFLINE_ENGINE = "offline"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SummaryPoint:
-    """A decision or open question, citing the start times (seconds) it came from."""
-
-    text: str
-    speaker: str | None = None
-    at: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActionItem:
-    """Something someone will do: its owner and due date when they were said."""
-
-    text: str
-    owner: str | None = None
-    due: str | None = None
-    at: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MeetingSummary:
-    """What a meeting decided, who does what, what is still open, and a short abstract."""
-
-    abstract: str
-    abstract_at: tuple[float, ...] = ()
-    decisions: tuple[SummaryPoint, ...] = ()
-    action_items: tuple[ActionItem, ...] = ()
-    open_questions: tuple[SummaryPoint, ...] = ()
-    engine: str = OFFLINE_ENGINE
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-    def to_json(self) -> str:
-        """JSON text (UTF-8 characters kept)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeetingSummary:
-        """Build from :meth:`to_dict` output (or an LLM's JSON); raises ``ValueError`` when malformed."""
-        try:
-            return cls(
-                abstract=str(data["abstract"]),
-                abstract_at=_times(data.get("abstract_at", ())),
-                decisions=tuple(_point(p) for p in data.get("decisions", ())),
-                action_items=tuple(_action(a) for a in data.get("action_items", ())),
-                open_questions=tuple(_point(p) for p in data.get("open_questions", ())),
-                engine=str(data.get("engine", OFFLINE_ENGINE)),
-            )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed summary: {exc}") from exc
-
-    @classmethod
-    def from_json(cls, text: str) -> MeetingSummary:
-        """Parse :meth:`to_json` output."""
-        return cls.from_dict(json.loads(text))
-
-
-def _times(value: Any) -> tuple[float, ...]:
-    items = value if isinstance(value, list | tuple) else [value]
-    return tuple(float(v) for v in items if isinstance(v, int | float) and not isinstance(v, bool))
-
-
-def _opt(value: Any) -> str | None:
-    return str(value).strip() or None if value not in (None, "") else None
-
-
-def _point(p: Any) -> SummaryPoint:
-    if isinstance(p, str):
-        return SummaryPoint(text=p)
-    return SummaryPoint(text=str(p["text"]), speaker=_opt(p.get("speaker")), at=_times(p.get("at", ())))
-
-
-def _action(a: Any) -> ActionItem:
-    if isinstance(a, str):
-        return ActionItem(text=a)
-    return ActionItem(
-        text=str(a["text"]), owner=_opt(a.get("owner")), due=_opt(a.get("due")), at=_times(a.get("at", ()))
-    )
-
-
-# --- sentences ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """One sentence of the transcript with who said it and when it started."""
-
-    text: str
-    speaker: str | None
-    start: float
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?。？！])\s+")
-
-
-def split_sentences(segments: Sequence[TranscriptSegment]) -> list[Sentence]:
-    """Sentences of the transcript; a sentence's start comes from its first word when words are known."""
-    out: list[Sentence] = []
-    for seg in segments:
-        parts = [p.strip() for p in _SENTENCE_END.split(seg.text.strip()) if p.strip()]
-        aligned = seg.words and len(seg.words) == len(seg.text.split())
-        offset = 0
-        for part in parts:
-            start = seg.words[offset].start if aligned and offset < len(seg.words) else seg.start
-            out.append(Sentence(part, seg.speaker, round(float(start), 2)))
-            offset += len(part.split())
-    return out
 
 
 # --- centrality -----------------------------------------------------------------------------------
@@ -182,81 +71,21 @@ def centrality(texts: Sequence[str], damping: float = 0.85, iterations: int = 50
     return scores
 
 
-# --- patterns -------------------------------------------------------------------------------------
-
-_I = re.IGNORECASE
-_COMMIT = re.compile(
-    r"\b(I(?:'ll| will| am going to|'m going to| can take)|we(?:'ll| will) (?!go with)"
-    r"|action item|let'?s\b.*\bby\b)"
-    r"|(할게요|할께요|할게|하겠습니다|드릴게요|드리겠습니다|볼게요|보겠습니다|맡을게요|맡겠습니다|챙길게요|챙기겠습니다"
-    r"|보낼게요|보내겠습니다|올릴게요|올리겠습니다|담당)",
-    _I,
-)
-_NOT_TASK = re.compile(
-    r"(시작|마치|마무리|넘어가|말씀드리|소개)(하)?겠습니다|\bI(?:'ll| will) (start|begin|stop)\b", _I
-)
-_REQUEST = re.compile(r"\b(can|could|would) you\b|\bplease\b|해\s*주세요|해\s*줄래요|해\s*주실|부탁", _I)
-_ADDRESSEE = re.compile(r"^\s*([A-Z][\w-]+|[가-힣]{2,4})\s*(?:씨|님)?\s*[,，]", re.UNICODE)
-_DUE = re.compile(
-    r"\b(?:by|before|until|no later than|due)\s+(?:the\s+)?(?:end of (?:the\s+)?(?:day|week|month|year)"
-    r"|tomorrow|tonight|today|next\s+\w+|this\s+\w+|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
-    r"|\d{1,2}/\d{1,2}|noon|eod|eow)\b"
-    r"|(?:(?:다음|이번|오는|다다음)\s*(?:주|달)\s*)?(?:\d{1,2}\s*월\s*)?"
-    r"(?:\d{1,2}\s*(?:일|시)|[월화수목금토일]요일|내일|모레"
-    r"|오늘|주말|월말|이번\s*주|다음\s*주|퇴근\s*전|점심\s*전)\s*(?:까지|전까지|중으로|안에|중에)",
-    _I,
-)
-_DECISION = re.compile(
-    r"\b(we (?:have )?decided|decided to|decision is|let'?s go with|we(?:'ll| will) go with|we agreed"
-    r"|agreed (?:to|on))\b"
-    r"|결정|기로\s*(?:했|하|합|함)|합의|확정|(?:으로|로)\s*(?:가죠|가겠습니다|가기로|하죠|정했)",
-    _I,
-)
-_QUESTION_END = re.compile(r"(\?|？|까요|나요|습니까|을까|ㄹ까|는지|인가요|죠\?)\W*$")
-
-
-def _due(text: str) -> str | None:
-    m = _DUE.search(text)
-    return m.group(0).strip() if m else None
-
-
-def extract_items(
-    sentences: Sequence[Sentence],
-) -> tuple[tuple[SummaryPoint, ...], tuple[ActionItem, ...], tuple[SummaryPoint, ...]]:
-    """Decisions, action items and open questions found by patterns; each cites its sentence's start."""
-    decisions: list[SummaryPoint] = []
-    actions: list[ActionItem] = []
-    questions: list[SummaryPoint] = []
-    for s in sentences:
-        due = _due(s.text)
-        is_question = bool(_QUESTION_END.search(s.text))
-        is_request = bool(_REQUEST.search(s.text))
-        if is_request and (due or not is_question or _COMMIT.search(s.text)):
-            addressee = _ADDRESSEE.match(s.text)
-            actions.append(
-                ActionItem(
-                    text=s.text, owner=addressee.group(1) if addressee else None, due=due, at=(s.start,)
-                )
-            )
-        elif is_question:
-            questions.append(SummaryPoint(text=s.text, speaker=s.speaker, at=(s.start,)))
-        elif _DECISION.search(s.text):
-            decisions.append(SummaryPoint(text=s.text, speaker=s.speaker, at=(s.start,)))
-        elif (_COMMIT.search(s.text) and not _NOT_TASK.search(s.text)) or due:
-            actions.append(ActionItem(text=s.text, owner=s.speaker, due=due, at=(s.start,)))
-    return tuple(decisions), tuple(actions), tuple(questions)
-
-
-def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int = 5) -> MeetingSummary:
-    """A summary with no LLM: central sentences as the abstract, items by patterns."""
+def summarize_offline(
+    segments: Sequence[TranscriptSegment],
+    max_sentences: int = 5,
+    *,
+    meeting_date: date | None = None,
+    language: str = "",
+) -> MeetingSummary:
+    """A summary with no LLM: central sentences as the abstract, items by speaker (see ``notes``)."""
     sentences = split_sentences(segments)
     candidates = [s for s in sentences if len(s.text) >= 8]
     scores = centrality([s.text for s in candidates])
     k = min(max_sentences, max(1, math.ceil(len(candidates) * 0.15))) if candidates else 0
     top = sorted(np.argsort(-scores, kind="stable")[:k].tolist())
     chosen = [candidates[i] for i in top]
-    decisions, actions, questions = extract_items(sentences)
+    decisions, actions, questions = extract_items(sentences, meeting_date=meeting_date)
     return MeetingSummary(
         abstract=" ".join(s.text for s in chosen),
         abstract_at=tuple(s.start for s in chosen),
@@ -264,6 +93,7 @@ def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int 
         action_items=actions,
         open_questions=questions,
         engine=OFFLINE_ENGINE,
+        language=language,
     )
 
 
@@ -272,21 +102,7 @@ def summarize_offline(segments: Sequence[TranscriptSegment], max_sentences: int 
 
 def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
     """Render ``prompts/<name>``: its ``{% set system %}`` block, then its body as the user turn."""
-    import jinja2
-
-    # Prompts are plain text for a model, not HTML, so autoescape would only corrupt them.
-    env = jinja2.Environment(  # noqa: S701
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    module = env.get_template(name).make_module(variables)
-    messages = []
-    system = str(getattr(module, "system", "")).strip()
-    if system:
-        messages.append(PromptMessage(role="system", content=system))
-    messages.append(PromptMessage(role="user", content=str(module).strip()))
-    return messages
+    return render_messages(name, **variables)
 
 
 def _fence_safe(text: str) -> str:
@@ -383,3 +199,16 @@ async def summarize_with_llm(
     except (ValueError, ChatModelError, TimeoutError) as exc:
         log.warning("LLM summary failed (%s); using the offline summary", exc)
         return summarize_offline(segments)
+
+
+__all__ = [
+    "OFFLINE_ENGINE",
+    "ActionItem",
+    "MeetingSummary",
+    "Sentence",
+    "SummaryPoint",
+    "centrality",
+    "split_sentences",
+    "summarize_offline",
+    "summarize_with_llm",
+]

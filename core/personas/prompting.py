@@ -22,16 +22,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any, Literal
-
-import jinja2
 
 from core.personas.tokens import MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, estimate_tokens
 from core.ports import PromptMessage
-
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+from core.prompt_library import render_text
 
 MAX_QUOTED_CHARS = 600
 """One quoted message longer than this is cut: a single memory should not crowd out the others."""
@@ -119,20 +115,9 @@ class BuiltPrompt:
     fence_id: str = ""
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    # Prompts are plain text sent to a model, never HTML: escaping would corrupt quoted messages.
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701
-        keep_trailing_newline=False,
-    )
-
-
 def render_prompt(name: str, /, **variables: Any) -> str:
     """Render ``prompts/<name>`` with ``variables``; a missing variable is an error (StrictUndefined)."""
-    return _environment().get_template(name).render(**variables).strip()
+    return render_text(name, **variables)
 
 
 # --- Quoting ----------------------------------------------------------------------------------------

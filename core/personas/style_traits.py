@@ -11,35 +11,17 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from functools import cache
-from pathlib import Path
-
-import jinja2
 
 from core.personas.kakao.model import KakaoMessage
 from core.ports import ChatModel, ChatModelError, PromptMessage
+from core.prompt_library import template
 
 log = logging.getLogger(__name__)
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 MAX_SAMPLES = 120
 MAX_CHARS = 300
 MAX_TRAITS = 12
 _FENCE = re.compile(r"```(?:json)?", re.IGNORECASE)
-
-
-@cache
-def _template() -> jinja2.Template:
-    # Plain-text prompts, not HTML: autoescape would mangle quotes; data is escaped by ``tojson`` instead.
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PROMPTS),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701
-        keep_trailing_newline=True,
-    )
-    # Keep Hangul readable for the model; tojson still escapes <, >, & and quotes.
-    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
-    return env.get_template("style_traits.j2")
 
 
 def sample_messages(messages: Sequence[KakaoMessage | str], limit: int = MAX_SAMPLES) -> list[str]:
@@ -58,7 +40,7 @@ def sample_messages(messages: Sequence[KakaoMessage | str], limit: int = MAX_SAM
 
 def build_prompt(name: str, messages: Sequence[KakaoMessage | str], locale: str) -> list[PromptMessage]:
     """The chat prompt asking for traits."""
-    module = _template().make_module()
+    module = template("style_traits.j2").make_module()
     system = str(module.system(locale)).strip()  # type: ignore[attr-defined]
     user = str(module.user(name, sample_messages(messages))).strip()  # type: ignore[attr-defined]
     return [PromptMessage(role="system", content=system), PromptMessage(role="user", content=user)]

@@ -13,17 +13,13 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
-import jinja2
 
 from core.ports import ChatModel, PromptMessage
+from core.prompt_library import render_messages
 from core.safety.injection import quote_as_data
 
 log = logging.getLogger(__name__)
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 
 
@@ -35,27 +31,9 @@ class ClassifierAnswer:
     reasons: tuple[str, ...] = ()
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    # Plain-text prompts, not HTML: escaping would corrupt the user's text.
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(PROMPTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-        autoescape=False,  # noqa: S701
-    )
-
-
 def render_classifier_prompt(template: str, *, text: str, role: str) -> list[PromptMessage]:
     """Render ``template`` into a system message and a user message holding ``text`` as data."""
-    tpl = _environment().get_template(template)
-    data = quote_as_data(text, "message")
-    module = tpl.make_module({"data": data, "role": role})
-    system = str(getattr(module, "system", "")).strip()
-    return [
-        PromptMessage(role="system", content=system),
-        PromptMessage(role="user", content=str(module).strip()),
-    ]
+    return render_messages(template, data=quote_as_data(text, "message"), role=role)
 
 
 def parse_answer(raw: str, labels: frozenset[str]) -> ClassifierAnswer | None:

@@ -6,15 +6,17 @@ speakers for one mixed recording, or per-speaker tracks transcribed one by one a
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
-from core.domain.audio import Diarization, Transcript
+from core.domain.audio import Diarization, Transcript, TranscriptSegment
 from core.meetings.assign import assign_word_speakers, merge_tracks
 from core.ports import Audio, ProgressCallback, SpeechToText
+from core.speech.chunking import speech_chunks
 
 
 class TranscriptionCancelled(Exception):
@@ -71,20 +73,55 @@ class TranscriptionService:
         language: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> Transcript:
-        """Transcribe per-speaker tracks (Discord capture, Craig zip) and merge them by time."""
+        """Transcribe per-speaker tracks (Discord capture, Craig zip) and merge them by time.
+
+        Each track is cut at its silences first (``core.speech.chunking``) and every chunk is recognised
+        on its own, so segments keep their true times however sparse the track is. The language detected
+        on the first chunk is kept for the rest when none was given.
+        """
         per_speaker: dict[str, Transcript] = {}
-        total = max(1, len(tracks))
-        for index, (speaker, audio) in enumerate(tracks.items()):
+        plan = {
+            speaker: await asyncio.to_thread(speech_chunks, audio, sample_rate)
+            for speaker, audio in tracks.items()
+        }
+        total = sum(end - start for chunks in plan.values() for start, end in chunks) or 1
+        done = 0
+        engine = ""
+        for speaker, audio in tracks.items():
+            segments: list[TranscriptSegment] = []
+            for start, end in plan[speaker]:
+                offset = start / sample_rate
+                base = done
 
-            async def track_progress(fraction: float, status: str, _i: int = index) -> None:
-                await report(progress, (_i + fraction) / total, status)
+                async def chunk_progress(
+                    fraction: float, status: str, _base: int = base, _n: int = end - start
+                ) -> None:
+                    await report(progress, (_base + fraction * _n) / total, status)
 
-            per_speaker[speaker] = await self.stt.transcribe(
-                audio, sample_rate=sample_rate, language=language, progress=track_progress
+                part = await self.stt.transcribe(
+                    audio[start:end], sample_rate=sample_rate, language=language, progress=chunk_progress
+                )
+                language = language or (part.language if part.segments else None)
+                engine = engine or part.engine
+                segments += [_shifted(seg, offset) for seg in part.segments]
+                done += end - start
+            per_speaker[speaker] = Transcript(
+                language=language or "",
+                duration_s=len(audio) / sample_rate,
+                segments=tuple(segments),
+                engine=engine,
             )
-        segments = merge_tracks(per_speaker)
-        languages = [t.language for t in per_speaker.values() if t.segments]
-        detected = max(set(languages), key=languages.count) if languages else (language or "")
+        await report(progress, 1.0, "transcribed")
+        merged = merge_tracks(per_speaker)
         duration = max((t.duration_s for t in per_speaker.values()), default=0.0)
-        engine = next((t.engine for t in per_speaker.values()), "")
-        return Transcript(language=detected, duration_s=duration, segments=segments, engine=engine)
+        return Transcript(language=language or "", duration_s=duration, segments=merged, engine=engine)
+
+
+def _shifted(seg: TranscriptSegment, offset: float) -> TranscriptSegment:
+    """A chunk's segment placed at its time in the whole track."""
+    return replace(
+        seg,
+        start=seg.start + offset,
+        end=seg.end + offset,
+        words=tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in seg.words),
+    )

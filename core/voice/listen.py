@@ -1,7 +1,8 @@
 """ "Listen in voice": a star message → the scam guard → synthesis → an OGG/Opus voice note, cached.
 
-The cache key is (voice profile, engine, text), so a second tap is instant. Every note is tagged as
-AI-generated in its metadata, and its caption says whether the voice is a clone or a basic voice.
+The cache key is (voice profile, engine, marking, text), so a second tap is instant. Every note starts with
+a spoken disclaimer, carries a watermark and the AI-generated tag, and gets a signed provenance record
+(``core.voice.marking``, ``core.voice.provenance``); its caption says whether the voice is a clone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from core.i18n import t
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.safety.check import SafetyGuard
 from core.voice.audio import audio_duration, encode_voice_note
+from core.voice.marking import MarkingOptions, disclaimer_audio, mark
+from core.voice.provenance import ProvenanceLog
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,12 @@ class VoiceService:
         cache_root: Path,
         *,
         profiles: VoiceSpecSource | None = None,
+        marking: MarkingOptions | None = None,
+        provenance: ProvenanceLog | None = None,
     ) -> None:
         self.profiles = profiles
+        self.marking = marking or MarkingOptions()
+        self.provenance = provenance
         self.synthesizer = synthesizer
         self.guard = guard
         self.cache_root = cache_root
@@ -90,24 +97,27 @@ class VoiceService:
             return SpokenMessage(path=None, caption=t(locale, "safety.blocked"), blocked=True)
         label = t(locale, "synth.cloned_voice" if self.synthesizer.clones_voice else "synth.basic_voice")
         profile = voice.profile_id if voice else "default"
-        key = hashlib.sha256(f"{profile}\x1f{self.synthesizer.name}\x1f{text}".encode()).hexdigest()[:32]
+        language = _language_of(text, locale)
+        marks = f"{self.marking.disclaimer}:{self.marking.words(language)}:{self.marking.watermark}"
+        ident = f"{profile}\x1f{self.synthesizer.name}\x1f{marks}\x1f{text}"
+        key = hashlib.sha256(ident.encode()).hexdigest()[:32]
         path = self.star_cache(star.id) / f"{key}.ogg"
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not path.exists():
-                language = _language_of(text, locale)
                 speech = await self.synthesizer.synthesize(text, language=language, voice=voice)
+                lead = await disclaimer_audio(
+                    self.synthesizer, self.marking, language, speech.sample_rate, voice
+                )
+                samples = await asyncio.to_thread(mark, speech, lead, self.marking)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".part.ogg")
                 await asyncio.to_thread(
-                    encode_voice_note,
-                    speech.audio,
-                    speech.sample_rate,
-                    tmp,
-                    ai_generated=True,
-                    title=star.name,
+                    encode_voice_note, samples, speech.sample_rate, tmp, ai_generated=True, title=star.name
                 )
                 tmp.replace(path)
+                if self.provenance is not None:
+                    await asyncio.to_thread(self.provenance.record, path, engine=speech.engine)
         self._locks.pop(key, None)
         duration = await asyncio.to_thread(audio_duration, path)
         return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}", duration_s=duration)

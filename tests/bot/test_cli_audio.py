@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from core.voice.audio import encode_audio
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, conversation, requires_espeak, speak
 
 pytestmark = [requires_espeak, pytest.mark.ml, pytest.mark.slow]
@@ -29,7 +30,7 @@ def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_voice_separate_json(tmp_path: Path) -> None:
-    pytest.importorskip("resemblyzer")
+    need("resemblyzer")
     lines = [
         (0, "Good morning everyone, let us begin the meeting now."),
         (1, "Thank you. I have the report ready."),
@@ -50,7 +51,7 @@ def test_voice_separate_json(tmp_path: Path) -> None:
 
 
 def test_transcribe_json(tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper")
+    need("faster_whisper")
     audio = speak("Hello, this is a test of the meeting recorder.", SyntheticVoice(speed=140))
     path = encode_audio(audio, 16000, tmp_path / "hello.ogg")
     result = CliRunner().invoke(

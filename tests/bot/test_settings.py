@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.settings import SettingsError, load_settings
+from tests.support.extras import need
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +92,7 @@ def test_dotenv_keeps_other_tools_keys_out(tmp_path: Path) -> None:
 
 
 def test_telegram_transport_settings_reach_the_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("telegram", reason="the telegram extra is not installed")
+    need("telegram")
     from types import SimpleNamespace
 
     from bot.runner import telegram_adapter

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("telegram", reason="the telegram extra is not installed")
-pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
+from tests.support.extras import need
+
+need("telegram")
+need("aiohttp")
 
 from bot.runner import telegram_runner
 from bot.settings import Settings

@@ -10,6 +10,7 @@ import pytest
 
 from core import chart_fonts
 from core.chart_fonts import ascii_label, hangul_font
+from tests.support.extras import need
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,7 @@ def no_matplotlib_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_installed_font_has_hangul() -> None:
-    ft2font = pytest.importorskip("matplotlib.ft2font")
+    ft2font = need("matplotlib.ft2font")
     font = hangul_font()
     if font is None:
         pytest.skip(f"no Hangul font installed (apt-get install {chart_fonts.FONT_PACKAGE})")

@@ -6,13 +6,15 @@ import os
 
 import pytest
 
+from tests.support.extras import need
+
 REDIS_ENV = "VOS_TEST_REDIS_URL"
 
 
 @pytest.fixture
 async def redis_url() -> str:
     """A reachable Redis URL, or the test is skipped."""
-    pytest.importorskip("redis")
+    need("redis")
     from redis.asyncio import Redis
     from redis.exceptions import RedisError
 

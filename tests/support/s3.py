@@ -11,6 +11,7 @@ import pytest
 
 from core.ports import BlobStore, StoredBlob
 from core.storage.s3_blobs import S3BlobOptions
+from tests.support.extras import need
 
 # moto accepts any credentials; explicit ones keep boto3 from reading the developer's ~/.aws
 ACCESS_KEY = "vos-test"
@@ -20,8 +21,8 @@ SECRET_KEY = "vos-test-secret"
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """The URL of a moto S3 server running in this process (skipped without moto[server] and boto3)."""
-    pytest.importorskip("boto3")
-    server_mod = pytest.importorskip("moto.server")
+    need("boto3")
+    server_mod = need("moto.server")
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

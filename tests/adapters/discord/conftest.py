@@ -9,11 +9,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.extras import need
+
 with warnings.catch_warnings():
     # discord.py 2.7 imports the stdlib ``audioop`` (deprecated in 3.11, gone in 3.13; discord.py falls back
     # to ``audioop-lts`` there). Our suite turns warnings into errors, so the first import is made quiet here.
     warnings.simplefilter("ignore", DeprecationWarning)
-    import discord
+    discord = need("discord")
+    need("davey")
+    need("nacl")
 
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordAdapterConfig

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("davey")
+from tests.support.extras import need
+
+need("davey")
 
 from adapters.discord.voice.dave import DaveFrameDecryptor
 from adapters.discord.voice.receiver import VoiceReceiver

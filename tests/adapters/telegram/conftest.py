@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("telegram", reason="the telegram extra is not installed")
-pytest.importorskip("aiohttp", reason="the local Bot API server needs aiohttp")
+from tests.support.extras import need
+
+need("telegram")
+need("aiohttp")
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.config import TelegramAdapterConfig

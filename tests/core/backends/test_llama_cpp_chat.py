@@ -9,6 +9,7 @@ import pytest
 
 from core.backends.llama_cpp_chat import LlamaCppChat, LlamaCppChatOptions
 from core.ports import ChatModel, EngineUnavailable, PromptMessage
+from tests.support.extras import need
 
 PROMPT = (PromptMessage(role="user", content="안녕"),)
 
@@ -28,7 +29,7 @@ async def test_missing_package_raises_engine_unavailable_naming_the_extra(tmp_pa
 
 
 async def test_missing_model_file_raises_engine_unavailable(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
+    need("llama_cpp")
     model = LlamaCppChat(LlamaCppChatOptions(model_path=tmp_path / "absent.gguf"))
     with pytest.raises(EngineUnavailable, match="not found"):
         await model.complete(PROMPT)

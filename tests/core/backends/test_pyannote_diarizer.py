@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import core.backends.pyannote_diarizer as pd
+from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable
+from tests.support.extras import need
 
 
 @dataclass
@@ -57,11 +59,11 @@ def test_missing_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(EngineUnavailable) as info:
         pd._load_pipeline("/models/community-1", None, "cpu")
     assert info.value.extra == "pyannote"
-    assert "vos[pyannote]" in str(info.value)
+    assert install_hint("pyannote") in str(info.value)
 
 
 async def test_diarize_converts_pipeline_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need("torch")
     fake = FakePipeline()
     loads: list[tuple[Any, ...]] = []
     monkeypatch.setattr(pd, "_load_pipeline", lambda *args: loads.append(args) or fake)

@@ -7,9 +7,11 @@ import sys
 import numpy as np
 import pytest
 
+from core.extras import install_hint
 from core.ports import Diarizer, EngineUnavailable, SpeakerEncoder
+from tests.support.extras import need
 
-pytest.importorskip("scipy")
+need("scipy")
 from core.backends.resemblyzer_diarizer import (
     ResemblyzerDiarizer,
     cluster_embeddings,
@@ -80,13 +82,13 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(EngineUnavailable) as info:
         encoder.embed(np.zeros(16000, dtype=np.float32))
     assert info.value.extra == "voice"
-    assert "vos[voice]" in str(info.value)
+    assert install_hint("voice") in str(info.value)
 
 
 @pytest.mark.ml
 def test_encoder_loads_once_and_closes() -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("resemblyzer")
+    need("torch")
+    need("resemblyzer")
     rng = np.random.default_rng(4)
     diarizer = ResemblyzerDiarizer()
     audio = (0.1 * rng.standard_normal(32000)).astype(np.float32)

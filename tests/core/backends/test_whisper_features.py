@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("faster_whisper")
+from tests.support.extras import need
+
+need("faster_whisper")
 
 from faster_whisper.feature_extractor import FeatureExtractor
 

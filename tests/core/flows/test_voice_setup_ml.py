@@ -16,6 +16,7 @@ from core.voice.analysis import median_f0
 from core.voice.audio import decode_audio, encode_audio, is_ai_generated
 from core.voice.listen import _language_of
 from tests.support.app import ScriptedConsole
+from tests.support.extras import need
 from tests.support.speech import SAMPLE_RATE, SyntheticVoice, conversation, requires_espeak, speak
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow, requires_espeak]
@@ -41,8 +42,8 @@ _SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
 
 
 async def test_voice_setup_with_real_engines_then_listen_in_that_pitch(vos_app: App, tmp_path: Path) -> None:
-    pytest.importorskip("resemblyzer")
-    pytest.importorskip("torch")
+    need("resemblyzer")
+    need("torch")
     flow = vos_app.engine.router.flows[VoiceSetupFlow.kind]
     assert isinstance(flow, VoiceSetupFlow) and flow.engines is not None
     user = await local_user(vos_app, "local")

@@ -13,13 +13,14 @@ from core.storage.db import Database
 from core.storage.migrate import upgrade_sync
 from tests.core.jobs.redis_support import REDIS_URL
 from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.extras import need
 
 
 @pytest.fixture
 def redis_url() -> str:
     """The Redis server on 127.0.0.1:6379, or a clean skip."""
-    redis = pytest.importorskip("redis")
-    pytest.importorskip("taskiq_redis")
+    redis = need("redis")
+    need("taskiq_redis")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5, socket_timeout=2)
     try:
         client.ping()

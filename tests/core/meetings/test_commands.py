@@ -29,7 +29,8 @@ async def test_meeting_upload_flow_shows_progress_summary_export_and_chart(
     assert "“weekly” is ready: 0.4 min, 2 speaker(s)." in out
     assert "■ Decisions" in out
     assert "[00:04] We decided to launch the mobile app on Friday." in out
-    assert "I will send the budget report by Monday. (owner: Speaker 2; due: by Monday)" in out
+    assert "I will send the budget report by Monday. (owner: Speaker 2; due: 20" in out
+    assert "(by Monday))" in out
     assert "■ Open questions" in out
     assert "weekly.md saved" in out
     assert "weekly-talktime.png saved" in out

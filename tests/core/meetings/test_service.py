@@ -33,7 +33,7 @@ async def test_mixed_recording_is_diarized_transcribed_summarized(
     summary = await service.summary(scope, meeting.id)
     assert summary is not None
     assert any("Friday" in d.text for d in summary.decisions)
-    assert any(a.due == "by Monday" and a.at == (9.5,) for a in summary.action_items)
+    assert any(a.due_said == "by Monday" and a.at == (9.5,) for a in summary.action_items)
     assert any("landing page" in q.text for q in summary.open_questions)
     stages = [s for _, s in seen]
     assert {"decode", "separate", "transcribe", "summarize", "index", "done"} <= set(stages)

@@ -14,6 +14,7 @@ from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.meetings.talktime import talk_time, talk_time_chart
 from tests.support.charts import record_drawn_text
+from tests.support.extras import need
 
 SEGMENTS = [
     TranscriptSegment(start=0, end=60, text="a", speaker="민수"),
@@ -38,7 +39,7 @@ def test_talk_time_merges_a_speakers_overlaps() -> None:
 @pytest.mark.parametrize("prefer_matplotlib", [True, False])
 def test_chart_is_a_png(prefer_matplotlib: bool) -> None:
     if prefer_matplotlib:
-        pytest.importorskip("matplotlib")
+        need("matplotlib")
     png = talk_time_chart(talk_time(SEGMENTS), Locale.KO, prefer_matplotlib=prefer_matplotlib)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
@@ -63,7 +64,7 @@ def test_korean_names_drawn_with_a_hangul_font(
     prefer_matplotlib: bool, korean_font: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if prefer_matplotlib:
-        pytest.importorskip("matplotlib")
+        need("matplotlib")
     drawn = record_drawn_text(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" without Hangul
@@ -80,7 +81,7 @@ def test_without_a_hangul_font_labels_are_ascii(
     prefer_matplotlib: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if prefer_matplotlib:
-        pytest.importorskip("matplotlib")
+        need("matplotlib")
     monkeypatch.setattr(chart_fonts, "hangul_font", lambda explicit=None: None)
     drawn = record_drawn_text(monkeypatch)
     with warnings.catch_warnings():

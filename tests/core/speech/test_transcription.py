@@ -51,11 +51,15 @@ async def test_mixed_recording_gets_speakers_from_turns() -> None:
     assert plain.segments[0].speaker is None
 
 
+def _noise(samples: int, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(samples) * 0.1).astype(np.float32)
+
+
 async def test_tracks_merge_by_time_with_overall_progress() -> None:
     seen: list[float] = []
     service = TranscriptionService(FakeSTT())
     result = await service.transcribe_tracks(
-        {"alice": np.zeros(32000, np.float32), "bob": np.zeros(48000, np.float32)},
+        {"alice": _noise(32000), "bob": _noise(48000)},
         language="ko",
         progress=lambda f, s: seen.append(f),
     )
@@ -78,3 +82,33 @@ def test_resample_linear() -> None:
     assert out.dtype == np.float32
     assert out.size == 16000
     assert resample_linear(audio, 16000, 16000) is audio
+
+
+async def test_sparse_tracks_are_cut_at_silences_and_keep_true_times() -> None:
+    """Utterances minutes apart are recognised one by one and placed where they were said."""
+    rate = 16000
+    track = np.zeros(200 * rate, np.float32)
+    said_at = [3.0, 61.5, 197.0]
+    for i, at in enumerate(said_at):
+        start = int(at * rate)
+        track[start : start + 2 * rate] = _noise(2 * rate, seed=i)
+    calls: list[int] = []
+
+    class ChunkSTT(FakeSTT):
+        async def transcribe(self, audio, *, sample_rate=16000, language=None, progress=None):  # type: ignore[no-untyped-def]
+            calls.append(audio.size)
+            return await super().transcribe(
+                audio, sample_rate=sample_rate, language=language, progress=progress
+            )
+
+    result = await TranscriptionService(ChunkSTT()).transcribe_tracks({"alice": track}, language="en")
+    assert len(calls) == 3  # one recognition per utterance, none over the silence
+    assert all(size < 3 * rate for size in calls)
+    firsts = [s.start for s in result.segments if s.text == "w0"]
+    assert firsts == pytest.approx([at - 0.2 for at in said_at], abs=0.05)  # 0.2 s of context before each
+    assert result.duration_s == 200.0
+
+
+async def test_a_silent_track_yields_nothing() -> None:
+    result = await TranscriptionService(FakeSTT()).transcribe_tracks({"quiet": np.zeros(48000, np.float32)})
+    assert result.segments == ()

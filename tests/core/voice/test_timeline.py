@@ -13,6 +13,7 @@ from core import chart_fonts
 from core.domain.audio import SpeakerTurn
 from core.voice.timeline import PALETTE, render_timeline_png
 from tests.support.charts import record_drawn_text
+from tests.support.extras import need
 
 TURNS = [
     SpeakerTurn(start=s, end=e, speaker=sp) for s, e, sp in [(0, 2, "S1"), (2.5, 4, "S2"), (4.2, 7, "S1")]
@@ -27,7 +28,7 @@ def has_colour(path: Path, hex_colour: str) -> bool:
 
 
 def test_matplotlib_timeline(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    need("matplotlib")
     path = render_timeline_png(
         TURNS, 8.0, tmp_path / "t.png", {"S1": "Speaker 1"}, title="Who", axis_label="s"
     )
@@ -48,7 +49,7 @@ def test_pillow_fallback_without_matplotlib(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_korean_labels_with_a_hangul_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("matplotlib")
+    need("matplotlib")
     if chart_fonts.hangul_font() is None:
         pytest.skip(f"no Hangul font installed (apt-get install {chart_fonts.FONT_PACKAGE})")
     drawn = record_drawn_text(monkeypatch)
@@ -62,7 +63,7 @@ def test_korean_labels_with_a_hangul_font(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_ascii_labels_without_a_hangul_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("matplotlib")
+    need("matplotlib")
     monkeypatch.setattr(chart_fonts, "hangul_font", lambda explicit=None: None)
     drawn = record_drawn_text(monkeypatch)
     with warnings.catch_warnings():

@@ -9,13 +9,14 @@ import pytest
 
 from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor
 from adapters.discord.voice.tracks import StreamAligner, WavTrackWriter
+from tests.support.extras import need
 
 BOT, ALICE, BOB = 1, 2, 3
 
 
 @pytest.fixture
 def group():
-    pytest.importorskip("davey")
+    need("davey")
     from discord_voice_fakes import FakeMlsVoiceServer
 
     return FakeMlsVoiceServer().group(99, [BOT, ALICE, BOB])

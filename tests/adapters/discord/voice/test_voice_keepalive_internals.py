@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from adapters.discord.voice.keepalive import KEEPALIVE_INTERVAL_S, UdpKeepAlive, validate_interval
+from tests.support.extras import need
 
 
 def test_keepalive_interval_is_seconds():
@@ -40,11 +41,11 @@ def test_keepalive_sends_counter_datagrams_every_interval():
     assert all(0.04 <= g < 1.0 for g in gaps)  # seconds, not milliseconds or thousands of seconds
 
 
-discord = pytest.importorskip("discord")
+discord = need("discord")
 
-from discord import voice_state  # noqa: E402
+from discord import voice_state
 
-from adapters.discord.voice.internals import (  # noqa: E402
+from adapters.discord.voice.internals import (
     DiscordInternalsChanged,
     check_discord_internals,
     connection_handle,

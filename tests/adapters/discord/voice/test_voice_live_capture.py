@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("discord")
-pytest.importorskip("davey")
+from tests.support.extras import need
+
+need("discord")
+need("davey")
 
 from discord_voice_fakes import (
     FRAME,

@@ -18,6 +18,7 @@ from adapters.discord.voice.rtp import (
     strip_extension_body,
 )
 from adapters.discord.voice.transport import AES256_GCM, XCHACHA20, TransportError, make_cipher
+from tests.support.extras import need
 
 
 def test_parse_header_with_csrcs_and_extension_header():
@@ -86,7 +87,7 @@ class _DiscordPySender:
 
 
 def test_xchacha_decrypts_what_discord_py_encrypts():
-    discord = pytest.importorskip("discord")
+    discord = need("discord")
     key = os.urandom(32)
     sender = _DiscordPySender(key)
     cipher = make_cipher(XCHACHA20, key)

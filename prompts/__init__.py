@@ -1,0 +1,1 @@
+"""The prompt templates (Jinja2), shipped inside the package; ``core.prompt_library`` loads them."""
