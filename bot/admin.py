@@ -7,7 +7,7 @@ and returns plain JSON-ready data; ``bot/cli.py`` prints it as text or ``--json`
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.settings import Settings
@@ -32,6 +32,18 @@ async def cli_stats(settings: Settings) -> dict[str, Any]:
     async with running_app(settings, use_settings_model=False) as app:
         result: dict[str, Any] = _plain(await app.admin.stats())
         return result
+
+
+async def cli_safety(settings: Settings) -> dict[str, int]:
+    """Crisis referrals (hand-offs with help lines) counted for operators: totals only, no content."""
+    async with running_app(settings, use_settings_model=False) as app:
+        events = app.chat.safety_events
+        now = datetime.now(UTC)
+        return {
+            "crisis_referrals_total": await events.referral_counts(),
+            "crisis_referrals_30d": await events.referral_counts(now - timedelta(days=30)),
+            "crisis_referrals_7d": await events.referral_counts(now - timedelta(days=7)),
+        }
 
 
 async def cli_jobs(settings: Settings, status: str | None, limit: int) -> list[dict[str, Any]]:

@@ -258,32 +258,46 @@ def safety_check(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run the safety guard on a text (or many, with --jsonl)."""
-    from core.safety.check import SafetyGuard, check_jsonl_lines, verdict_json
+    """Run the safety guard the bot runs (rules, semantic heads, and the configured model) on a text, or on
+    every JSON line of a file with --jsonl."""
+    from bot.wiring import build_chat_model, build_safety_guard
+    from core.safety.check import acheck_jsonl_lines, verdict_json
 
     if role not in {"user", "star", "speech"}:
         raise _fail("--role must be user, star or speech")
-    guard = SafetyGuard(model=None)
+    if jsonl is not None and str(jsonl) != "-" and not jsonl.is_file():
+        raise _fail(f"{jsonl}: no such file")
+    if jsonl is None and text is None:
+        raise _fail("give a TEXT or --jsonl FILE")
+    settings = settings_or_exit()
+    lines: list[str] = []
     if jsonl is not None:
-        if str(jsonl) != "-" and not jsonl.is_file():
-            raise _fail(f"{jsonl}: no such file")
-
         try:
             with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
-                for line in check_jsonl_lines(fh, guard):
-                    typer.echo(line)
+                lines = fh.readlines()
         except UnicodeDecodeError:
             raise _fail(f"{jsonl}: not UTF-8 text; save it as UTF-8 and try again", 1) from None
-        return
-    if text is None:
-        raise _fail("give a TEXT or --jsonl FILE")
-    verdict = run_async(lambda: guard.check(text, role=role))  # type: ignore[arg-type]
-    data = verdict_json(verdict)
-    typer.echo(
-        json.dumps(data, ensure_ascii=False)
-        if json_out
-        else f"{data['verdict']}: {', '.join(data['reasons'])}"
-    )
+
+    async def run() -> list[str]:
+        model = build_chat_model(settings)
+        guard = build_safety_guard(settings, model)
+        try:
+            if jsonl is not None:
+                return [line async for line in acheck_jsonl_lines(lines, guard)]
+            assert text is not None
+            data = verdict_json(await guard.check(text, role=role))  # type: ignore[arg-type]
+            return [
+                json.dumps(data, ensure_ascii=False)
+                if json_out
+                else f"{data['verdict']}: {', '.join(data['reasons'])}"
+            ]
+        finally:
+            await guard.aclose()
+            if model is not None:
+                await model.aclose()
+
+    for line in run_async(run):
+        typer.echo(line)
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
@@ -536,6 +550,22 @@ def admin_stats(json_out: JsonOpt = False) -> None:
     settings = settings_or_exit()
     data = run_async(lambda: cli_stats(settings))
     typer.echo(json.dumps(data, ensure_ascii=False) if json_out else format_stats(data))
+
+
+@admin_app.command("safety")
+def admin_safety(json_out: JsonOpt = False) -> None:
+    """Crisis referrals counted for operators (totals, last 30 and 7 days; no content, no users)."""
+    from bot.admin import cli_safety
+
+    counts = run_async(lambda: cli_safety(settings_or_exit()))
+    if json_out:
+        typer.echo(json.dumps(counts))
+        return
+    typer.echo(
+        f"crisis referrals: {counts['crisis_referrals_total']} in total, "
+        f"{counts['crisis_referrals_30d']} in the last 30 days, "
+        f"{counts['crisis_referrals_7d']} in the last 7 days"
+    )
 
 
 @admin_jobs_app.callback()

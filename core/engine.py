@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, assert_never
@@ -12,9 +15,18 @@ from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
 from core.domain.identity import Locale, User
-from core.flows.base import AbandonableFlow, Flow, flow_value
+from core.flows.base import (
+    FLOW_KEY,
+    QUESTION,
+    AbandonableFlow,
+    Flow,
+    bind_choices,
+    bound_choice,
+    has_flow_choices,
+    new_question_token,
+)
 from core.i18n import t
-from core.personas.chat import ChatService, reply_actions
+from core.personas.chat import UNREAD, ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
 from core.safety.limits import (
     QueueBound,
@@ -46,6 +58,30 @@ class Router:
     commands: dict[str, CommandHandler]
     choices: dict[str, ChoiceHandler]
     flows: dict[str, Flow]
+
+
+class _TooFastNotices:
+    """At most one "you are sending too fast" reply per burst and user.
+
+    Told once, a user hears nothing more until the time they were told to wait has passed: a burst of
+    hundreds of messages gets one answer, not hundreds (which would trip the platform's flood control).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_users: int = 10_000) -> None:
+        self._clock = clock
+        self._max_users = max_users
+        self._quiet_until: OrderedDict[object, float] = OrderedDict()
+
+    def tell(self, user: object, retry_after_s: float) -> bool:
+        """Whether to answer this refused message (and if so, stay quiet for ``retry_after_s``)."""
+        now = self._clock()
+        if self._quiet_until.get(user, float("-inf")) > now:
+            return False
+        self._quiet_until[user] = now + max(retry_after_s, 1.0)
+        self._quiet_until.move_to_end(user)
+        while len(self._quiet_until) > self._max_users:
+            self._quiet_until.popitem(last=False)
+        return True
 
 
 class Engine:
@@ -82,6 +118,7 @@ class Engine:
         # With both, ending a flow deletes the uploads only its state named (see _end_flow).
         self.references = references
         self.blobs = blobs
+        self._too_fast = _TooFastNotices()
 
     async def read_state(self, event: Event, *, chat: bool = True) -> TurnState:
         """The user (created on first contact), their running flow and, for a text message (unless
@@ -111,6 +148,8 @@ class Engine:
         locale = event.locale_hint or self.default_locale
         try:
             refused = self._rate_limited(event)
+            if refused is not None and not self._too_fast.tell(event.user, refused.retry_after_s):
+                return  # already told during this burst: answering each message would feed the flood
             state = await self.read_state(event, chat=refused is None)
             ctx = self.context(state.user, event)
             locale = ctx.locale
@@ -194,8 +233,17 @@ class Engine:
             await flow.abandon(FlowState(kind=running.kind, step=running.step, data=running.data))
 
     async def _choice(self, ctx: Context, key: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
-        if flow_value(key) is not None:
-            async for action in self._continue_flow(ctx, flow):
+        bound = bound_choice(key)
+        if bound is not None:
+            token, value = bound
+            if flow is None or not token or flow.data.get(QUESTION) != token:
+                # A button under an older question (or a finished flow's): never the pending one's answer.
+                log.info("stale flow choice (flow running: %s)", flow is not None)
+                yield SendText(text=ctx.tr("platforms.choice_expired"))
+                return
+            assert isinstance(ctx.event, ChoiceMade)
+            answer = dataclasses.replace(ctx.event, key=FLOW_KEY + value)
+            async for action in self._continue_flow(self.context(ctx.user, answer), flow):
                 yield action
             return
         prefix, _, value = key.partition(":")
@@ -212,7 +260,7 @@ class Engine:
         """Begin a flow and persist its state."""
         flow = self.router.flows[kind]
         state = FlowState(kind=kind, step="start", data=dict(data or {}))
-        async for action in flow.start(ctx, state):
+        async for action in self._bound(flow.start(ctx, state), state):
             yield action
         await self._persist(ctx.user, state)
 
@@ -224,9 +272,24 @@ class Engine:
             await self._end_flow(ctx.user.id)
             return
         state = FlowState(kind=running.kind, step=running.step, data=running.data)
-        async for action in flow.on_event(ctx, state):
+        async for action in self._bound(flow.on_event(ctx, state), state):
             yield action
         await self._persist(ctx.user, state)
+
+    @staticmethod
+    async def _bound(actions: AsyncIterator[Action], state: FlowState) -> AsyncIterator[Action]:
+        """The flow's actions with each new question's choices bound to a fresh token kept in its state.
+
+        One token per turn that asks: the previous question's buttons expire once a new one is asked.
+        """
+        token = None
+        async for action in actions:
+            if not has_flow_choices(action):
+                yield action
+                continue
+            if token is None:
+                token = state.data[QUESTION] = new_question_token()
+            yield bind_choices(action, token)
 
     async def _persist(self, user: User, state: FlowState) -> None:
         if state.finished:
@@ -307,6 +370,7 @@ class Engine:
             history=list(chat.history),
             export_version=chat.export_version,
             memories=chat.memories,
+            last_care=chat.last_care if chat.care_read else UNREAD,
         )
         async for action in reply_actions(reply):
             yield action

@@ -204,6 +204,14 @@ class Embedder(Protocol):
         ...
 
 
+class Moderator(Protocol):
+    """A moderation endpoint's self-harm opinion (OpenAI ``/v1/moderations``)."""
+
+    async def self_harm(self, text: str) -> bool:
+        """Whether ``text`` is flagged in a self-harm category; raises on any failure."""
+        ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredBlob:
     """One blob as its store lists it.

@@ -41,6 +41,7 @@ from adapters.discord.support import TokenFilter, intents
 from core.domain.actions import FileKind
 from core.domain.events import Event
 from core.domain.identity import Locale
+from core.flows.base import FLOW_KEY
 from core.i18n import t
 from core.ports import EventHandler
 
@@ -288,7 +289,13 @@ class DiscordAdapter:
             await self.interactions.reply_now(interaction, "discord.button_expired")
             return
         chosen = key
-        await self.interactions.serve(interaction, lambda o: [o.choice(chosen)], ephemeral=ephemeral)
+        # A flow's question is answered once: its buttons go at once (a stale tap the engine refuses).
+        await self.interactions.serve(
+            interaction,
+            lambda o: [o.choice(chosen)],
+            ephemeral=ephemeral,
+            close_components=chosen.startswith(FLOW_KEY),
+        )
 
     def _answer_modal(self, locale: Locale) -> discord.ui.Modal:
         modal = discord.ui.Modal(

@@ -98,12 +98,20 @@ class Interactions:
         attachment: discord.Attachment | None = None,
         make_file_events: MakeFileEvents | None = None,
         write_button: bool = True,
+        close_components: bool = False,
     ) -> None:
-        """Defer at once, then run the events (downloading ``attachment`` first when given)."""
-        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        """Defer at once, then run the events (downloading ``attachment`` first when given).
+
+        ``close_components``: a component click whose message's buttons are removed as the answer (an
+        update of that message), so the same question cannot be answered twice; the replies follow it.
+        """
+        if close_components:
+            await interaction.response.edit_message(view=None)
+        else:
+            await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         origin = convert.origin_of(interaction)
         self.langs[origin.user_id] = origin.lang
-        surface = InteractionSurface(interaction, ephemeral=ephemeral)
+        surface = InteractionSurface(interaction, ephemeral=ephemeral, followups_only=close_components)
         try:
             async with self.locks.hold(origin.user_id), asyncio.timeout(self.config.event_timeout_s):
                 if attachment is None or make_file_events is None:

@@ -144,29 +144,46 @@ class MeetingHandlers:
         )
 
     async def hand_over(self, stopped: StoppedMeeting, surface: Surface | None = None) -> None:
-        """Announce the stop, then ``meeting`` + the track zip to the engine as the meeting's starter."""
+        """Announce the stop, then ``meeting`` + the track zip to the engine as the meeting's starter.
+
+        ``surface``: the ``/meeting stop`` interaction, which only gets the stop line. The import of a long
+        meeting outlasts an interaction token (15 minutes), so its progress and result are plain messages
+        in the channel the meeting was started from.
+        """
         origin = stopped.starter
-        surface = surface or ChannelSurface(stopped.announce)
+        channel = ChannelSurface(stopped.announce)
         key = {"empty": "stopped_empty", "max": "stopped_max"}.get(stopped.reason, "stopped")
         minutes = max(1, round(stopped.duration_s / 60))
         text = t(origin.lang, f"discord.meeting.{key}", minutes=minutes, channel=stopped.channel_name)
         try:
             if stopped.zip_path is None:
                 await self.interactions.say(
-                    surface, origin, text + "\n" + t(origin.lang, "discord.meeting.nothing_captured")
+                    surface or channel,
+                    origin,
+                    text + "\n" + t(origin.lang, "discord.meeting.nothing_captured"),
                 )
                 return
+            answered = surface is not None
+            if surface is not None:  # the interaction shows the stop line; the channel gets the rest
+                await self.interactions.say(surface, origin, text)
+            surface = channel
             size = (await asyncio.to_thread(stopped.zip_path.stat)).st_size
             incoming = IncomingFile(
-                path=stopped.zip_path, filename=stopped.zip_path.name, size=size, mime_type="application/zip"
+                path=stopped.zip_path,
+                filename=stopped.zip_path.name,
+                size=size,
+                mime_type="application/zip",
+                live_capture=True,
             )
             events: list[Event] = [
                 origin.command("meeting"),
                 origin.file(incoming, caption=f"discord meeting {stopped.id}"),
             ]
             renderer = self.interactions.renderer(surface, origin, write_button=False)
-            await renderer.render(SendText(text=text))
-            async with asyncio.timeout(self.config.event_timeout_s):
+            if not answered:
+                await renderer.render(SendText(text=text))
+            # Transcribing runs at most about real time: a long meeting's import gets its own length again.
+            async with asyncio.timeout(self.config.event_timeout_s + 2 * stopped.duration_s):
                 for event in events:
                     async for action in self.interactions.engine.handle(event):
                         await renderer.render(action)
@@ -176,7 +193,7 @@ class MeetingHandlers:
             ref = uuid.uuid4().hex[:8]
             log.exception("discord: handing meeting %s over failed (ref %s)", stopped.id, ref)
             with contextlib.suppress(Exception):
-                await surface.send(t(origin.lang, "discord.apology", ref=ref), view=None, files=())
+                await channel.send(t(origin.lang, "discord.apology", ref=ref), view=None, files=())
 
     async def _forget_late_optouts(self, stopped: StoppedMeeting) -> None:
         """Members who opted out while their meeting was processing: delete their now stored speech."""

@@ -3,15 +3,18 @@
 One meeting per guild (Discord allows one voice connection per guild). ``start`` joins the member's voice
 channel (not deafened: the bot must hear), starts :func:`adapters.discord.voice.start_capture` into
 ``<data_dir>/meetings/<meeting id>/`` and arms a timer for the maximum duration. ``stop`` (the command,
-the channel emptying, the timer) closes the tracks, leaves the channel and zips one ``<display name>.wav``
-per speaker who was heard. Opted-out users are never captured (``is_captured``) and their track is deleted
-when they opt out during a meeting (``forget_user``).
+the channel emptying, the timer) closes the tracks, leaves the channel and zips one ``<display name>.ogg``
+(Opus: only the stretches the speaker was heard) per speaker who was heard, with ``timeline.json`` saying
+where each stretch sits on the meeting clock (see ``core.meetings.timeline``). Opted-out users are never
+captured (``is_captured``) and their track is deleted when they opt out during a meeting (``forget_user``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import json
 import logging
 import re
 import time
@@ -24,6 +27,7 @@ from typing import Any
 
 from adapters.discord.convert import Origin
 from adapters.discord.optout import OptOutRegister
+from core.i18n import t
 from core.meetings.tracks import speaker_name
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,10 @@ class LiveMeeting:
     started: float
     names: dict[int, str] = field(default_factory=dict)
     watchdog: asyncio.Task[None] | None = None
+    notes: list[str] = field(default_factory=list)
+    """Warnings the capture raised (kept in the meeting's notes)."""
+    warned_at: float = float("-inf")
+    posts: list[concurrent.futures.Future[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,10 +90,12 @@ class StoppedMeeting:
     speakers: tuple[str, ...]
     speaker_ids: tuple[tuple[int, str], ...] = ()
     """(Discord user id, speaker label the archive will show) per track, for opt-outs that come later."""
+    notes: str = ""
+    """Capture health per speaker and the warnings raised (also ``notes.txt`` in the zip)."""
 
 
-def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str]:
-    """``<display name>.wav`` per user: names made safe for a zip entry, duplicates numbered."""
+def track_filenames(user_ids: list[int], names: dict[int, str], suffix: str = ".ogg") -> dict[int, str]:
+    """``<display name>.ogg`` per user: names made safe for a zip entry, duplicates numbered."""
     out: dict[int, str] = {}
     used: set[str] = set()
     for user_id in user_ids:
@@ -96,7 +106,7 @@ def track_filenames(user_ids: list[int], names: dict[int, str]) -> dict[int, str
         while name.lower() in used:
             name, n = f"{base} ({n})", n + 1
         used.add(name.lower())
-        out[user_id] = f"{name}.wav"
+        out[user_id] = f"{name}{suffix}"
     return out
 
 
@@ -112,11 +122,25 @@ def speaker_labels(user_id: int, names: Iterable[str]) -> list[str]:
     return labels
 
 
-def write_track_zip(zip_path: Path, tracks: dict[str, Path]) -> None:
-    """Zip the tracks (entry name → WAV path); WAV is stored, not deflated (fast, barely compressible)."""
+def write_track_zip(
+    zip_path: Path, tracks: dict[str, Any], sample_rate: int = 48_000, notes: str = ""
+) -> None:
+    """Zip the tracks (entry name → captured track: ``path`` and ``spans``), their ``timeline.json`` and
+    the capture's ``notes.txt``.
+
+    Opus is stored, not deflated (already compressed).
+    """
+    timeline = {
+        "version": 1,
+        "sample_rate": sample_rate,
+        "tracks": {entry: [list(span) for span in track.spans] for entry, track in tracks.items()},
+    }
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for entry, path in tracks.items():
-            zf.write(path, arcname=entry)
+        for entry, track in tracks.items():
+            zf.write(track.path, arcname=entry)
+        zf.writestr("timeline.json", json.dumps(timeline))
+        if notes:
+            zf.writestr("notes.txt", notes)
 
 
 def _default_start_capture() -> StartCapture:
@@ -153,6 +177,7 @@ class MeetingRecorder:
         self._clock = clock
         self._live: dict[int, LiveMeeting] = {}
         self._lock = asyncio.Lock()
+        self.warn_every_s = 300.0  # at most one "audio is being lost" post per meeting in this time
 
     def active(self, guild_id: int) -> LiveMeeting | None:
         """The meeting being captured in a guild."""
@@ -173,9 +198,14 @@ class MeetingRecorder:
             except (TimeoutError, OSError, RuntimeError) as exc:
                 log.warning("discord: joining voice channel %s failed: %r", channel.id, exc)
                 raise MeetingError("connect_failed") from exc
+            holder: list[LiveMeeting] = []
+            loop = asyncio.get_running_loop()
             try:
                 capture = start(
-                    voice_client, directory, is_captured=lambda uid: self._captured(guild_id, uid)
+                    voice_client,
+                    directory,
+                    is_captured=lambda uid: self._captured(guild_id, uid),
+                    on_health=lambda report: self._health(holder, report, loop),
                 )
             except Exception as exc:
                 with contextlib.suppress(Exception):
@@ -193,11 +223,45 @@ class MeetingRecorder:
                 capture=capture,
                 started=self._clock(),
             )
+            holder.append(meeting)
             self.note_names(meeting, channel)
             meeting.watchdog = asyncio.create_task(self._watch(meeting), name=f"meeting-{meeting_id}-timer")
             self._live[guild_id] = meeting
             log.info("discord: meeting %s started in guild %s", meeting_id, guild_id)
             return meeting
+
+    def _health(self, holder: list[LiveMeeting], report: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """A capture health report (receive worker thread): warn the channel when audio is being lost."""
+        if not holder or not report.losing:
+            return
+        meeting = holder[0]
+        now = self._clock()
+        minute = max(0, round((now - meeting.started) / 60))
+        names = ", ".join(meeting.names.get(uid, f"user-{uid}") for uid in report.losing)
+        percent = round(100 * max(report.interval[uid].missing_ratio for uid in report.losing))
+        meeting.notes.append(f"{minute} min: audio lost from {names} ({percent} %)")
+        if now - meeting.warned_at < self.warn_every_s:
+            return
+        meeting.warned_at = now
+        text = t(meeting.starter.lang, "platforms.capture_losing", names=names, percent=percent)
+        meeting.posts.append(asyncio.run_coroutine_threadsafe(self._post(meeting, text), loop))
+
+    @staticmethod
+    async def _post(meeting: LiveMeeting, text: str) -> None:
+        try:
+            await meeting.announce.send(text)
+        except Exception:
+            log.warning("discord: could not post a capture warning for meeting %s", meeting.id, exc_info=True)
+
+    @staticmethod
+    def _notes(meeting: LiveMeeting, result: Any, labels: dict[int, str]) -> str:
+        """The meeting's notes: each speaker's capture health, then the warnings raised."""
+        lines = [
+            f"{labels.get(uid, f'user-{uid}')}: {health.line()}"
+            for uid, health in getattr(result, "health", {}).items()
+            if uid in labels
+        ]
+        return "\n".join(["capture health:", *lines, *meeting.notes]) if lines or meeting.notes else ""
 
     def _captured(self, guild_id: int, user_id: int) -> bool:
         return not self.optouts.is_opted_out(str(guild_id), str(user_id))
@@ -248,6 +312,9 @@ class MeetingRecorder:
         finally:
             with contextlib.suppress(Exception):
                 await meeting.voice_client.disconnect(force=False)
+        for post in meeting.posts:  # warnings on their way: let them arrive before the import's messages
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(post), 10)
         duration = self._clock() - meeting.started
         heard = [
             track
@@ -255,9 +322,11 @@ class MeetingRecorder:
             if track.first_audio_s is not None and self._captured(guild_id, track.user_id)
         ]
         for track in result.tracks:
-            if not self._captured(guild_id, track.user_id):
-                await asyncio.to_thread(track.path.unlink, True)  # opted out after the receiver wrote it
+            if not self._captured(guild_id, track.user_id):  # opted out after the receiver wrote it
+                await asyncio.to_thread(track.path.unlink, True)
+                await asyncio.to_thread(track.timeline.unlink, True)
         zip_path: Path | None = None
+        notes = ""
         speakers: tuple[str, ...] = ()
         speaker_ids: tuple[tuple[int, str], ...] = ()
         for track in heard:
@@ -268,9 +337,10 @@ class MeetingRecorder:
                         meeting.names[track.user_id] = found
         if heard:
             names = track_filenames([t.user_id for t in heard], meeting.names)
-            entries = {names[t.user_id]: t.path for t in heard}
+            entries = {names[t.user_id]: t for t in heard}
             zip_path = meeting.directory / f"meeting-{meeting.id}.zip"
-            await asyncio.to_thread(write_track_zip, zip_path, entries)
+            notes = self._notes(meeting, result, {t.user_id: speaker_name(names[t.user_id]) for t in heard})
+            await asyncio.to_thread(write_track_zip, zip_path, entries, 48_000, notes)
             speakers = tuple(entries)
             speaker_ids = tuple((t.user_id, speaker_name(names[t.user_id])) for t in heard)
         log.info("discord: meeting %s stopped (%s), %d track(s)", meeting.id, reason, len(heard))
@@ -285,6 +355,7 @@ class MeetingRecorder:
             zip_path=zip_path,
             speakers=speakers,
             speaker_ids=speaker_ids,
+            notes=notes,
         )
 
     async def aclose(self) -> None:

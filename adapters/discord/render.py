@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,11 +34,15 @@ from core.domain.actions import (
     TypingPause,
 )
 from core.domain.identity import Locale
+from core.graphemes import boundary_at_or_before
 from core.i18n import t
+
+log = logging.getLogger(__name__)
 
 BUTTONS_MAX = 3
 BUTTON_LABEL_MAX = 40
 SELECT_OPTIONS_MAX = 25
+SELECTS_MAX = 4
 SELECT_LABEL_MAX = 100
 _TOKEN_MARK = "~"  # noqa: S105 (a marker, not a secret)
 
@@ -70,6 +75,7 @@ def split_text(text: str, limit: int = 2000) -> list[str]:
             if idx > floor:
                 at = idx + len(sep)
                 break
+        at = boundary_at_or_before(rest, at) or at  # never inside a grapheme cluster (a ZWJ emoji)
         chunks.append(rest[:at].rstrip())
         rest = rest[at:].lstrip()
     return chunks
@@ -140,14 +146,23 @@ def choice_view(
                 )
             )
     elif options:
-        select: discord.ui.Select[StaticView] = discord.ui.Select(
-            custom_id=convert.SELECT + secrets.token_hex(4),
-            options=[
-                discord.SelectOption(label=shorten(o.label, SELECT_LABEL_MAX), value=tokens.value(o.key))
-                for o in options[:SELECT_OPTIONS_MAX]
-            ],
-        )
-        view.add_item(select)
+        # One select holds 25 options: longer lists take more selects (a message has 5 rows, one is kept
+        # for the write button), so no option is silently cut; past 100 the rest is logged as dropped.
+        rows = SELECTS_MAX if write_label is not None else SELECTS_MAX + 1
+        shown = options[: rows * SELECT_OPTIONS_MAX]
+        if len(shown) < len(options):
+            log.warning("discord: %d choices do not fit one message; %d shown", len(options), len(shown))
+        for start in range(0, len(shown), SELECT_OPTIONS_MAX):
+            part = shown[start : start + SELECT_OPTIONS_MAX]
+            select: discord.ui.Select[StaticView] = discord.ui.Select(
+                custom_id=convert.SELECT + secrets.token_hex(4),
+                placeholder=f"{start + 1}–{start + len(part)}" if len(shown) > SELECT_OPTIONS_MAX else None,
+                options=[
+                    discord.SelectOption(label=shorten(o.label, SELECT_LABEL_MAX), value=tokens.value(o.key))
+                    for o in part
+                ],
+            )
+            view.add_item(select)
     if write_label is not None:
         view.add_item(
             discord.ui.Button(label=write_label, custom_id=convert.WRITE, style=discord.ButtonStyle.secondary)
@@ -185,10 +200,13 @@ _ORIGINAL = "original"
 class InteractionSurface:
     """A deferred interaction: the original response first (replacing "thinking…"), then follow-ups."""
 
-    def __init__(self, interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    def __init__(
+        self, interaction: discord.Interaction, *, ephemeral: bool, followups_only: bool = False
+    ) -> None:
+        """``followups_only``: the response was an update of the clicked message, so all output follows it."""
         self.interaction = interaction
         self.ephemeral = ephemeral
-        self._state = "pending"  # pending | progress | content | gone
+        self._state = "content" if followups_only else "pending"  # pending | progress | content | gone
         self._progress_deleted = False
 
     async def send(self, content: str, *, view: discord.ui.View | None, files: Sequence[discord.File]) -> Any:

@@ -15,78 +15,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, ChatMember, Update
 from telegram._utils.types import JSONDict
-from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
 from adapters.telegram import convert
+from adapters.telegram.chats import ChatQueues
 from adapters.telegram.commands import register_commands
 from adapters.telegram.config import MB, TelegramAdapterConfig
 from adapters.telegram.files import FileTooBig, TelegramFiles
 from adapters.telegram.logs import protect_token
+from adapters.telegram.ratelimit import ChatRateLimiter
 from adapters.telegram.render import TelegramRenderer
 from adapters.telegram.request import AiohttpRequest
 from core.domain.events import Event
 from core.domain.identity import Locale
+from core.flows.base import FLOW_KEY
 from core.i18n import t
 from core.ports import EventHandler
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
-
-
-class _ChatLocks:
-    """One lock per chat so a chat's updates are handled in order while chats run concurrently."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
-        self._locks[chat_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[chat_id]
-            if users == 1:
-                del self._locks[chat_id]
-            else:
-                self._locks[chat_id] = (lock, users - 1)
-
-
-class _PooledRateLimiter(AIORateLimiter):
-    """PTB's rate limiter, plus at most ``slots`` Bot API calls in flight (long polls excepted).
-
-    httpcore wakes every waiting request whenever a pooled connection frees up; with hundreds of
-    concurrent handlers that costs more CPU than the requests themselves, so requests queue here instead.
-    """
-
-    def __init__(self, slots: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._slots = asyncio.Semaphore(slots)
-
-    async def process_request(  # noqa: PLR0917 (the signature is PTB's)
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | JSONDict | list[JSONDict]:
-        if endpoint == "getUpdates":
-            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-        async with self._slots:
-            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+# ``my_chat_member``: a user blocked (or unblocked) the bot; replies to them then fail with 403.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def _http_request(cfg: TelegramAdapterConfig, *, get_updates: bool) -> BaseRequest:
@@ -177,7 +134,13 @@ class TelegramAdapter:
         self.config = config
         self._engine = engine
         self._files = TelegramFiles(config)
-        self._locks = _ChatLocks()
+        self._chats: ChatQueues[Update] = ChatQueues(
+            self._handle_queued,
+            concurrency=config.concurrent_updates,
+            max_pending_per_chat=config.max_pending_per_chat,
+        )
+        self.blocked: set[int] = set()
+        """Chats whose user blocked the bot (``my_chat_member`` or a 403): nothing is sent to them."""
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         """Set once updates are being received (tests and wiring wait on it)."""
@@ -190,8 +153,8 @@ class TelegramAdapter:
             Application.builder()
             .token(cfg.token)
             .rate_limiter(
-                _PooledRateLimiter(
-                    cfg.connection_pool_size,
+                ChatRateLimiter(
+                    slots=cfg.connection_pool_size,
                     overall_max_rate=cfg.overall_max_rate,
                     group_max_rate=cfg.group_max_rate,
                     max_retries=cfg.max_retries,
@@ -225,7 +188,7 @@ class TelegramAdapter:
         protect_token(self.config.token)
         application = self.application
         await _initialize(application)
-        async with application:
+        async with self._serving(), application:
             await register_commands(application.bot)
             await application.start()
             try:
@@ -262,7 +225,7 @@ class TelegramAdapter:
         protect_token(self.config.token)
         application = self.application
         await _initialize(application)
-        async with application:
+        async with self._serving(), application:
             await application.start()
             self.ready.set()
             try:
@@ -281,10 +244,25 @@ class TelegramAdapter:
                 await self._finish(application)
                 log.info("telegram: shard stopped")
 
-    @staticmethod
-    async def _finish(application: Application) -> None:  # type: ignore[type-arg]
+    @asynccontextmanager
+    async def _serving(self) -> AsyncIterator[None]:
+        """The TaskGroup of the per-chat workers (outlives PTB's application, which feeds them)."""
+        failure: Exception | None = None
+        async with asyncio.TaskGroup() as group:
+            self._chats.bind(group)
+            try:
+                yield
+            except Exception as exc:  # raised as itself below, not wrapped in the group's ExceptionGroup
+                failure = exc
+            finally:
+                self._chats.bind(None)
+        if failure is not None:
+            raise failure
+
+    async def _finish(self, application: Application) -> None:  # type: ignore[type-arg]
         """Handle what was received (replies in flight included), then stop PTB."""
         await application.update_queue.join()
+        await self._chats.drained()
         await application.stop()
 
     @asynccontextmanager
@@ -304,6 +282,7 @@ class TelegramAdapter:
             )
         else:
             await updater.start_polling(
+                error_callback=_polling_error,
                 poll_interval=self.config.poll_interval_s,
                 timeout=self.config.poll_timeout_s,
                 allowed_updates=ALLOWED_UPDATES,
@@ -338,9 +317,12 @@ class TelegramAdapter:
     # --- updates --------------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Handle one update; every failure ends in an apology with a reference id, never a crash."""
+        """Queue the update for its chat and return: PTB's slot is not held while earlier ones run."""
         locale = convert.locale_of(update)
         try:
+            if update.my_chat_member is not None:
+                self._membership_changed(update)
+                return
             if update.callback_query is not None:
                 await self._answer(update.callback_query)
             chat = update.effective_chat
@@ -349,10 +331,39 @@ class TelegramAdapter:
             if not convert.is_private(update):
                 await self._outside_private_chat(update, locale)
                 return
-            async with self._locks.hold(chat.id), asyncio.timeout(self.config.event_timeout_s):
-                await self._handle(update, str(chat.id), locale)
+            self.blocked.discard(chat.id)  # they wrote: whatever blocked us is over
+            self._chats.submit(chat.id, update)
         except Exception:
             await self._apologise(update, locale)
+
+    async def _handle_queued(self, update: Update) -> None:
+        """One update of a chat, its turn come; every failure ends in an apology with a reference id."""
+        locale = convert.locale_of(update)
+        chat = update.effective_chat
+        assert chat is not None
+        try:
+            async with asyncio.timeout(self.config.event_timeout_s):
+                await self._handle(update, str(chat.id), locale)
+        except Forbidden as exc:
+            # The user blocked the bot (or deleted their account) meanwhile: no traceback, no apology.
+            self._mark_blocked(chat.id, exc.message)
+        except Exception:
+            await self._apologise(update, locale)
+
+    def _membership_changed(self, update: Update) -> None:
+        member = update.my_chat_member
+        assert member is not None
+        chat_id = member.chat.id
+        if member.new_chat_member.status in {ChatMember.BANNED, ChatMember.LEFT}:
+            self._mark_blocked(chat_id, "blocked by the user")
+        elif chat_id in self.blocked:
+            self.blocked.discard(chat_id)
+            log.info("telegram: chat %s unblocked the bot", chat_id)
+
+    def _mark_blocked(self, chat_id: int, why: str) -> None:
+        if chat_id not in self.blocked:
+            self.blocked.add(chat_id)
+            log.info("telegram: chat %s is unreachable (%s); replies to it are dropped", chat_id, why)
 
     async def _answer(self, query: CallbackQuery) -> None:
         # Always answer, so the client stops its spinner; a stale query is not worth an apology.
@@ -360,6 +371,16 @@ class TelegramAdapter:
             await query.answer()
         except TelegramError as exc:
             log.info("telegram: answerCallbackQuery failed: %s", exc)
+
+    async def _close_keyboard(self, query: CallbackQuery) -> None:
+        """Remove the buttons of an answered (or stale) question, so no later tap can answer it again."""
+        message = query.message
+        if message is None:
+            return
+        try:
+            await self.application.bot.edit_message_reply_markup(message.chat.id, message.message_id)
+        except TelegramError as exc:  # too old, deleted, or already without buttons: nothing to remove
+            log.info("telegram: could not remove an answered keyboard: %s", exc)
 
     async def _outside_private_chat(self, update: Update, locale: Locale) -> None:
         """In groups VOS only says where it works, and only when addressed with a command."""
@@ -376,6 +397,8 @@ class TelegramAdapter:
             if choice_key is None:
                 await bot.send_message(chat_id, t(locale, "telegram.button_expired"))
                 return
+            if choice_key.startswith(FLOW_KEY):
+                await self._close_keyboard(update.callback_query)
         ref = convert.file_ref(update)
         if ref is None:
             event = convert.to_event(update, bot_username=bot.username, choice_key=choice_key)
@@ -411,10 +434,12 @@ class TelegramAdapter:
         ref = uuid.uuid4().hex[:8]
         log.exception("telegram: update %s failed (ref %s)", update.update_id, ref)
         chat = update.effective_chat
-        if chat is None:
+        if chat is None or chat.id in self.blocked:
             return
         try:
             await self.application.bot.send_message(chat.id, t(locale, "telegram.apology", ref=ref))
+        except Forbidden as exc:
+            self._mark_blocked(chat.id, exc.message)
         except Exception:
             log.warning("telegram: could not send the apology for ref %s", ref, exc_info=True)
 
@@ -431,3 +456,17 @@ async def _initialize(application: Application[Any, Any, Any, Any, Any, Any]) ->
     except BaseException:
         await application.bot.shutdown()
         raise
+
+
+def _polling_error(exc: TelegramError) -> None:
+    """A failed long poll (PTB retries it): one clear line, a traceback only for the unexpected."""
+    if isinstance(exc, Conflict):
+        log.warning(
+            "telegram: 409 Conflict: another process is receiving updates with this bot token "
+            "(only one may poll, and not while a webhook is set): %s",
+            exc.message,
+        )
+    elif isinstance(exc, NetworkError):
+        log.warning("telegram: polling failed, retrying: %s", exc.message)
+    else:
+        log.error("telegram: polling failed: %s", exc, exc_info=exc)

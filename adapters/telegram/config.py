@@ -47,7 +47,10 @@ class TelegramAdapterConfig:
     poll_interval_s: float = 0.0
     max_typing_pause_s: float = 5.0
     progress_edit_interval_s: float = 1.0
+    # Chats handled at once (one update each; a chat's next update waits for its previous one).
     concurrent_updates: int = 256
+    # A flooding chat's queue: updates beyond this many pending are dropped (logged).
+    max_pending_per_chat: int = 2000
     # HTTP client for Bot API calls: aiohttp (adapters/telegram/request.py) costs about half the CPU
     # per call of PTB's default httpx; httpx stays selectable.
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
@@ -56,7 +59,8 @@ class TelegramAdapterConfig:
     connection_pool_size: int = 8
     event_timeout_s: float = 900.0
     drop_pending_updates: bool = False
-    # PTB AIORateLimiter: 30 messages/s overall by default (0 disables); retries after a 429.
+    # adapters/telegram/ratelimit.py: 30 messages/s overall by default (0 disables); a 429 pauses its chat
+    # only, then the call is retried.
     overall_max_rate: float = 30.0
     group_max_rate: float = 20.0
     max_retries: int = 3

@@ -69,13 +69,16 @@ def is_private(update: Update) -> bool:
 
 def parse_command(text: str, bot_username: str) -> tuple[str, str] | None:
     """``/cmd@bot args`` → ``("cmd", "args")``; None when not a command or addressed to another bot."""
-    if not text.startswith("/") or len(text) < 2:
+    if not text.startswith("/") or len(text) < 2 or text[1].isspace():
         return None
-    head, _, args = text[1:].partition(" ")
+    # The command ends at the first space or line break: "/start\nfoo" keeps "foo" as its arguments.
+    parts = text[1:].split(maxsplit=1)
+    if not parts:
+        return None
+    head, args = parts[0], parts[1] if len(parts) > 1 else ""
     head, _, addressee = head.partition("@")
     if addressee and addressee.lower() != bot_username.lower():
         return None
-    head = head.split("\n", 1)[0]
     if not head:
         return None
     return head.lower(), args.strip()

@@ -35,6 +35,7 @@ from core.domain.actions import (
     TypingPause,
 )
 from core.domain.identity import Locale
+from core.graphemes import boundary_at_or_before
 from core.i18n import t
 
 CALLBACK_DATA_MAX_BYTES = 64
@@ -81,7 +82,8 @@ def split_text(text: str, limit: int = 4096) -> list[str]:
             chunks.append(rest)
             break
         window = rest[: _fitting_prefix(rest, limit)]
-        cut = _break_at(window)
+        # Never inside a grapheme cluster (a ZWJ emoji, a flag); a lone cluster over the limit is cut anyway.
+        cut = boundary_at_or_before(rest, _break_at(window)) or _break_at(window)
         head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
         if head:
             chunks.append(head)

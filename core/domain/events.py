@@ -18,6 +18,9 @@ class IncomingFile:
     size: int
     mime_type: str = ""
     duration_s: float | None = None
+    live_capture: bool = False
+    """A recording the adapter made itself (a live meeting it captured), never a user's upload: not held
+    to the upload limits, which are there for what users send."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

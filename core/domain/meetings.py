@@ -63,6 +63,8 @@ class Meeting:
     audio_blob: str | None = None
     summary: dict[str, object] | None = None
     created_by: str | None = None
+    notes: str = ""
+    """What the recording noted about itself (a live capture: each speaker's capture health)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

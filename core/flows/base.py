@@ -2,17 +2,26 @@
 
 Flow state lives in the database (``FlowRepository``), so a restart or another adapter continues where the
 user left off. Choices a flow offers carry keys starting with ``f:`` so the engine routes them back here.
+
+Flows write ``f:<value>``; the engine binds every question it passes on to the flow instance that asked it
+(``f:<token>:<value>``, the token kept in the flow's state under :data:`QUESTION`), so a button left under an
+older question (another command's, or an earlier step's) answers "this question has expired" instead of
+confirming whatever is pending now. Flows only ever see the unbound ``f:<value>``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
 from core.context import Context, FlowState
-from core.domain.actions import Action, Choice
+from core.domain.actions import Action, AskChoice, Choice, SendText
 
 FLOW_KEY = "f:"
+QUESTION = "_question"
+"""The flow-state key of the token the flow's latest question was bound to."""
 
 
 def flow_choice(value: str, label: str) -> Choice:
@@ -23,6 +32,48 @@ def flow_choice(value: str, label: str) -> Choice:
 def flow_value(key: str) -> str | None:
     """The value of a flow choice key, or ``None`` for another kind of key."""
     return key[len(FLOW_KEY) :] if key.startswith(FLOW_KEY) else None
+
+
+def new_question_token() -> str:
+    """A fresh token for one question (8 hex characters: short enough for Telegram's 64-byte data)."""
+    return secrets.token_hex(4)
+
+
+def _bind(choice: Choice, token: str) -> Choice:
+    value = flow_value(choice.key)
+    if value is None:
+        return choice
+    return dataclasses.replace(choice, key=f"{FLOW_KEY}{token}:{value}")
+
+
+def has_flow_choices(action: Action) -> bool:
+    """Whether ``action`` offers choices routed back to a flow."""
+    match action:
+        case AskChoice(options=choices) | SendText(buttons=choices):
+            return any(c.key.startswith(FLOW_KEY) for c in choices)
+        case _:
+            return False
+
+
+def bind_choices(action: Action, token: str) -> Action:
+    """``action`` with its flow choices bound to the question ``token`` (other actions unchanged)."""
+    match action:
+        case AskChoice():
+            return dataclasses.replace(action, options=tuple(_bind(c, token) for c in action.options))
+        case SendText():
+            return dataclasses.replace(action, buttons=tuple(_bind(c, token) for c in action.buttons))
+        case _:
+            return action
+
+
+def bound_choice(key: str) -> tuple[str, str] | None:
+    """``(token, value)`` of a bound flow key ``f:<token>:<value>``; ``("", value)`` for an unbound
+    ``f:<value>`` (never valid from a button); None for a key that is not a flow's."""
+    value = flow_value(key)
+    if value is None:
+        return None
+    token, sep, rest = value.partition(":")
+    return (token, rest) if sep else ("", value)
 
 
 class Flow(Protocol):

@@ -200,7 +200,7 @@ class MeetingCommands:
             yield SendText(text=ctx.tr("meetingflow.not_a_file"))
             return
         upload = event.file
-        if upload.size > self.max_upload_bytes:
+        if not upload.live_capture and upload.size > self.max_upload_bytes:
             yield SendText(
                 text=ctx.tr(
                     "meetingflow.too_large",
@@ -211,10 +211,12 @@ class MeetingCommands:
             return
         state.finish()
         title = (getattr(event, "caption", "") or Path(upload.filename).stem or "meeting")[:200]
-        async for action in self._process(ctx, upload.path, title):
+        async for action in self._process(ctx, upload.path, title, live=upload.live_capture):
             yield action
 
-    async def _process(self, ctx: Context, path: Path, title: str) -> AsyncIterator[Action]:
+    async def _process(
+        self, ctx: Context, path: Path, title: str, *, live: bool = False
+    ) -> AsyncIterator[Action]:
         """Store the recording, submit its ``meeting_import`` job and edit one progress message until done.
 
         The job runs wherever the queue runs it (this process, or a worker); closing this generator early
@@ -227,7 +229,7 @@ class MeetingCommands:
         )
         job_id = await self.jobs.submit(
             MEETING_IMPORT,
-            import_payload(meeting, locale=ctx.locale),
+            import_payload(meeting, locale=ctx.locale, live=live),
             owner_id=ctx.user.id,
             chat_id=ctx.event.chat_id,
             idempotency_key=meeting.id,

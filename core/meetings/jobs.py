@@ -25,10 +25,19 @@ MEETING_IMPORT = "meeting_import"
 
 
 def import_payload(
-    meeting: Meeting, *, locale: Locale, language: str | None = None, speakers: int | None = None
+    meeting: Meeting,
+    *,
+    locale: Locale,
+    language: str | None = None,
+    speakers: int | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
-    """The job payload for processing a meeting created by :meth:`MeetingService.create_import`."""
+    """The job payload for processing a meeting created by :meth:`MeetingService.create_import`.
+
+    ``live``: a meeting VOS captured itself (up to the meeting cap, not the upload limits).
+    """
     return {
+        "live": live,
         "meeting_id": meeting.id,
         "user_id": meeting.scope.user_id,
         "guild_id": meeting.scope.guild_id,
@@ -52,7 +61,9 @@ def register_meeting_jobs(registry: JobRegistry, service: MeetingService) -> Non
         if meeting is None:
             raise LookupError(f"meeting {payload['meeting_id']} does not exist (deleted?)")
         if meeting.status is not MeetingStatus.DONE:
-            options = service.options(payload.get("language"), payload.get("speakers"))
+            options = service.options(
+                payload.get("language"), payload.get("speakers"), live=bool(payload.get("live"))
+            )
             try:
                 meeting = await service.process(
                     meeting, options, locale=Locale(payload.get("locale") or "en"), progress=ctx.progress

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from core.domain.audio import Transcript
-from core.meetings.tracks import TrackLimits, extract_tracks
+from core.meetings.timeline import meeting_length, read_timeline
+from core.meetings.tracks import TrackLimits, extract_tracks, speaker_name
 from core.ports import Audio, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
 from core.speech.chunking import speech_chunks
 from core.speech.transcription import TranscriptionService, report
@@ -187,6 +188,12 @@ async def transcribe_track_archive(
 ) -> Transcript:
     """Transcribe a per-speaker track zip; speaker labels are the names the files carry."""
     await tracker.enter(Stage.DECODE, 0.0)
+    # VOS's live captures store each speaker's speech only, with a timeline of where it sits.
+    timelines = await asyncio.to_thread(read_timeline, archive)
+    length = meeting_length(timelines) if timelines else 0.0
+    if length > options.max_audio_seconds:
+        minutes = round(options.max_audio_seconds / 60)
+        raise AudioError("voice.audio.too_long", f"> {options.max_audio_seconds:.0f} s", minutes=minutes)
     files = await asyncio.to_thread(extract_tracks, archive, work_dir, options.track_limits)
     try:
         tracks, duration = await asyncio.to_thread(_decode_tracks, files, options.max_audio_seconds)
@@ -196,8 +203,12 @@ async def transcribe_track_archive(
     await tracker.enter(Stage.TRANSCRIBE, 0.1)
     loudest = max(tracks.values(), key=lambda a: _voiced(a, PROBE_SECONDS).size)
     language = await choose_language(stt, loudest, options)
+    places = {speaker_name(name)[:100]: timeline.place for name, timeline in (timelines or {}).items()}
     transcript = await TranscriptionService(stt).transcribe_tracks(
-        tracks, language=language, progress=tracker.sub(Stage.TRANSCRIBE, 0.1, 0.85)
+        tracks,
+        language=language,
+        progress=tracker.sub(Stage.TRANSCRIBE, 0.1, 0.85),
+        places=places,
     )
     check_recognised(transcript, sum(_voiced(a).size for a in tracks.values()) / RATE)
-    return replace(transcript, duration_s=max(transcript.duration_s, duration))
+    return replace(transcript, duration_s=max(transcript.duration_s, duration, length))

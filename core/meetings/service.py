@@ -36,6 +36,7 @@ from core.meetings.pipeline import (
 from core.meetings.search import MeetingSearch
 from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
 from core.meetings.talktime import talk_time, talk_time_chart
+from core.meetings.timeline import read_notes
 from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
 from core.speech.transcription import report
@@ -44,6 +45,8 @@ from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
 log = logging.getLogger(__name__)
+# A live capture VOS wrote itself: up to 4 hours of Opus speech per speaker, a big channel's speakers.
+LIVE_TRACK_LIMITS = TrackLimits(max_files=100, max_file_bytes=200_000_000, max_total_bytes=2_000_000_000)
 INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
 
 
@@ -85,6 +88,7 @@ class MeetingService:
         chat_model: ChatModel | None = None,
         work_dir: Path,
         max_audio_seconds: float = 7200.0,
+        max_live_seconds: float = 4 * 3600.0 + 300.0,
         track_limits: TrackLimits | None = None,
         chart_font: Path | None = None,
     ) -> None:
@@ -98,6 +102,8 @@ class MeetingService:
         self.chat_model = chat_model
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
+        # A live capture runs up to the meeting cap (4 h, plus the moments its stop takes).
+        self.max_live_seconds = max_live_seconds
         self.track_limits = track_limits or TrackLimits()
         self.chart_font = chart_font
 
@@ -139,6 +145,7 @@ class MeetingService:
         """Store the recording as a blob and create its ``queued`` meeting (the ``meeting_import`` job
         processes it: see :mod:`core.meetings.jobs`)."""
         is_zip = await asyncio.to_thread(zipfile.is_zipfile, path)
+        notes = await asyncio.to_thread(read_notes, path) if is_zip else ""
         key = await self.blobs.put_file(path)
         return await self.repo.create(
             scope,
@@ -146,15 +153,18 @@ class MeetingService:
             source=MeetingSource.TRACKS if is_zip else MeetingSource.MIXED,
             audio_blob=key,
             created_by=created_by,
+            notes=notes,
         )
 
-    def options(self, language: str | None = None, speakers: int | None = None) -> PipelineOptions:
-        """Pipeline options for one import, with this service's limits."""
+    def options(
+        self, language: str | None = None, speakers: int | None = None, *, live: bool = False
+    ) -> PipelineOptions:
+        """Pipeline options for one import, with this service's limits (``live``: the meeting cap)."""
         return PipelineOptions(
             language=language,
             speakers=speakers,
-            max_audio_seconds=self.max_audio_seconds,
-            track_limits=self.track_limits,
+            max_audio_seconds=self.max_live_seconds if live else self.max_audio_seconds,
+            track_limits=LIVE_TRACK_LIMITS if live else self.track_limits,
         )
 
     async def import_tracks(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -16,15 +20,35 @@ from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
 from core.ports import ChatModel, ChatModelError
+from core.safety.care import (
+    CARE_VERDICTS,
+    CareOptions,
+    CareState,
+    care_state,
+    check_in,
+    paused_reply,
+    safe_ack,
+    says_safe,
+)
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
+from core.safety.star_lines import screen_star_lines
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
 from core.storage.memory import Exchange, MemoryStore
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
+
+
+class Unread(Enum):
+    """A value the caller did not read."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +58,8 @@ class ChatReply:
     bubbles: tuple[str, ...]
     engine: str
     verdict: str = "allow"
+    notices: tuple[str, ...] = ()
+    """Out-of-character lines sent before the bubbles (the check-in after a crisis pause)."""
 
 
 class ChatService:
@@ -52,8 +78,10 @@ class ChatService:
         budget: PromptBudget | None = None,
         history_turns: int = 20,
         crisis_resources: CrisisResources | None = None,
+        care: CareOptions | None = None,
     ) -> None:
         self.crisis_resources = crisis_resources
+        self.care = care or CareOptions()
         self.stars = stars
         self.chats = chats
         self.memory = memory
@@ -79,23 +107,91 @@ class ChatService:
         history: list[ChatTurn] | None = None,
         export_version: int | None = None,
         memories: Sequence[Exchange] | None = None,
+        last_care: tuple[str, datetime] | Unread | None = UNREAD,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
         query that decides the AI notice); ``export_version``: the star's export version when the caller
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
-        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it;
+        ``last_care``: the conversation's latest care event when the caller read it (``None``: none).
         """
-        verdict = await self.guard.check(text, role="user", locale=locale)
+        if isinstance(last_care, Unread):
+            last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
+        state = care_state(last_care, utcnow(), self.care)
+        check = asyncio.ensure_future(
+            self.guard.check(text, role="user", locale=locale, conversation=f"{user.id}:{star.id}")
+        )
+        draft: asyncio.Future[tuple[list[str], str]] | None = None
+        try:
+            if self.model is not None and state is not CareState.PAUSED:
+                # The model drafts the reply while the guard (and the model's classifier) judge the
+                # message; the draft is released only after an ``allow`` verdict.
+                if history is None:
+                    history = await self.chats.recent(user.id, star.id, self.history_turns)
+                draft = asyncio.ensure_future(
+                    self._compose(
+                        user,
+                        star,
+                        text,
+                        history,
+                        locale=locale,
+                        export_version=export_version,
+                        memories=memories,
+                    )
+                )
+            verdict = await check
+        except BaseException:
+            await _cancel(check, draft)
+            raise
+        if not verdict.allowed:
+            await _cancel(draft)
         if verdict.verdict == "crisis":
-            await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
+            await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons, referral=True)
             return ChatReply(
                 bubbles=(crisis_reply(locale, self.crisis_resources),), engine="safety", verdict="crisis"
             )
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
             return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
+        if state is CareState.PAUSED:
+            if says_safe(text):
+                await self.safety_events.log(user.id, star.id, "in", "safe", ())
+                return ChatReply(bubbles=(safe_ack(locale, star.name),), engine="safety", verdict="safe")
+            return ChatReply(
+                bubbles=(paused_reply(locale, star.name, self.crisis_resources),),
+                engine="safety",
+                verdict="paused",
+            )
+        notices: tuple[str, ...] = ()
+        if state is CareState.RETURNING:
+            await self.safety_events.log(user.id, star.id, "in", "checkin", ())
+            notices = (check_in(locale),)
+        reply = await self._answer(
+            user,
+            star,
+            text,
+            locale,
+            history=history,
+            export_version=export_version,
+            memories=memories,
+            draft=draft,
+        )
+        return replace(reply, notices=notices) if notices else reply
+
+    async def _answer(
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        locale: Locale,
+        *,
+        history: list[ChatTurn] | None,
+        export_version: int | None,
+        memories: Sequence[Exchange] | None,
+        draft: asyncio.Future[tuple[list[str], str]] | None = None,
+    ) -> ChatReply:
         if history is None:
             history = await self.chats.recent(user.id, star.id, self.history_turns)
         said = NewTurns(role=TurnRole.USER, texts=(text,), at=utcnow())
@@ -105,8 +201,12 @@ class ChatService:
         if not deferred:
             await self.chats.add_many(user.id, star.id, [said])
         try:
-            bubbles, engine = await self._compose(
-                user, star, text, history, locale=locale, export_version=export_version, memories=memories
+            bubbles, engine = await (
+                draft
+                if draft is not None
+                else self._compose(
+                    user, star, text, history, locale=locale, export_version=export_version, memories=memories
+                )
             )
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
@@ -119,14 +219,22 @@ class ChatService:
         except Exception:
             await self.chats.add_many(user.id, star.id, deferred)
             raise
-        safe: list[str] = []
-        for bubble in bubbles:
-            out = await self.guard.check(bubble, role="star", locale=locale)
-            if out.verdict == "block":
-                await self.chats.add_many(user.id, star.id, deferred)
-                await self.safety_events.log(user.id, star.id, "out", "block", out.reasons)
-                return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
-            safe.append(bubble)
+        screened = await screen_star_lines(self.guard, bubbles, locale)
+        if screened.withheld:
+            log.warning(
+                "star line withheld (%s); asking again (star=%s)", ",".join(screened.reasons), star.id
+            )
+            bubbles = await self._compose_again(
+                user, star, text, history, screened.withheld, locale=locale, export_version=export_version
+            )
+            screened = await screen_star_lines(self.guard, bubbles, locale)
+        if screened.scam is not None:
+            await self.chats.add_many(user.id, star.id, deferred)
+            await self.safety_events.log(user.id, star.id, "out", "block", screened.scam.reasons)
+            return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
+        if screened.withheld:
+            await self.safety_events.log(user.id, star.id, "out", "withheld", screened.reasons)
+        safe = list(screened.lines)
         if not safe:
             await self.chats.add_many(user.id, star.id, deferred)
             return ChatReply(
@@ -206,15 +314,64 @@ class ChatService:
             return [], self.model.name
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
 
+    async def _compose_again(
+        self,
+        user: User,
+        star: Star,
+        text: str,
+        history: list[ChatTurn],
+        withheld: tuple[str, ...],
+        *,
+        locale: Locale,
+        export_version: int | None,
+    ) -> list[str]:
+        """A second reply without the withheld lines: the offline engine picks among the other real lines,
+        a model is asked once more; on any failure, nothing (the caller falls back)."""
+        try:
+            if self.model is None:
+                found = await self.memory.search(
+                    star.id, text, limit=MEMORY_LIMIT, export_version=export_version
+                )
+                others = [ex for ex in found if not any(m.text.strip() in withheld for m in ex.reply)]
+                recent = [*(h.text for h in history[-6:] if h.role is TurnRole.STAR), *withheld]
+                return await self.offline.reply(
+                    star.id,
+                    text,
+                    turn_index=len(history),
+                    recent=recent,
+                    export_version=export_version,
+                    exchanges=others,
+                )
+            bubbles, _ = await self._compose(
+                user, star, text, history, locale=locale, export_version=export_version, memories=None
+            )
+            return bubbles
+        except ChatModelError as exc:
+            log.warning("second reply failed for star=%s: %s", star.id, exc)
+            return []
+
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
         lines = await self.offline.frequent_lines(star_id, export_version=export_version)
         return lines[:8]
+
+
+async def _cancel(*futures: asyncio.Future[Any] | None) -> None:
+    """Cancel and wait for futures that are no longer wanted (their errors do not matter any more)."""
+    for future in futures:
+        if future is None:
+            continue
+        future.cancel()
+        await asyncio.wait([future])
+        if not future.cancelled():
+            future.exception()  # retrieved, so it is not reported as never retrieved
 
 
 def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
     """Bubbles as separate messages with a short typing pause between them."""
 
     async def gen() -> AsyncIterator[Action]:
+        for notice in reply.notices:
+            yield SendText(text=notice, from_star=False)
         for i, bubble in enumerate(reply.bubbles):
             if i:
                 yield TypingPause(seconds=typing_pause_s(bubble))

@@ -48,7 +48,8 @@ _KO_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         _rx(
             r"사라지고싶|없어지고싶|사라져버리고싶|없어져버리고싶|사라져버릴까|없어져버릴까|소멸하고싶|"
             r"(다|모든걸|모든것을|이제그만|전부)끝내고싶|끝내버리고싶|모든걸끝내|"
-            r"눈을안떴으면|깨어나지않았으면|깨지않았으면|영원히잠들고싶|내일이안왔으면|"
+            r"눈을?안떴으면|눈을?안뜨고싶|눈을?뜨지않았으면|깨어나지않았으면|깨지않았으면|깨지말았으면|안깨어났으면|"
+            r"영원히잠들고싶|내일이안왔으면|"
             r"나하나없어도|나없으면(다들|모두|다)?(편할|행복할|나을)"
         ),
     ),
@@ -56,17 +57,19 @@ _KO_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         "join_deceased",
         1.0,
         _rx(
-            r"(곁으로|옆으로|있는곳으로|있는데로|계신곳으로|따라)가고싶|따라가고싶|곧따라갈게|"
-            r"따라죽|나도데려가|데려가(줘|주세요|줄래)|나도곧갈게|곧(엄마|아빠)?(곁|옆)으로갈게"
+            r"(곁으로|옆으로|있는곳으로|있는데로|계신곳으로|따라)가고싶|따라가고싶|곧따라갈게|따라(갈까|갈래|갈게|가야겠|가도돼)|"
+            r"따라죽|같이죽(자|을래|어요|읍시다)|함께죽(자|을래)|나도데려가|데려가(줘|주세요|줄래)|나도곧갈게|곧(엄마|아빠)?(곁|옆)으로갈게"
         ),
     ),
     (
         "suicide_plan",
         1.0,
         _rx(
-            r"약을?모으|약을?모아|수면제(를)?(모으|모아|모았|많이먹|한꺼번에|다먹|사모)|"
+            r"(?<![예절계공])약(?![간속])(을|은|도)?(거의|다|좀|많이|몰래|계속|조금씩|한달치|전부|벌써){0,3}모(으|아|았)|"
+            r"수면제(를|는|도)?(거의|다|좀|많이|몰래|계속|조금씩|한달치|전부|벌써){0,3}(모으|모아|모았|많이먹|한꺼번에|다먹|사모)|"
             r"약을?(한꺼번에|다|왕창)먹|번개탄|연탄(을)?피우|유서(를)?(썼|쓰|써|남기)|목을?매|"
-            r"뛰어내리|투신|한강(에)?(뛰어|들어가)|옥상(에)?(올라가서|서)뛰"
+            r"뛰어내리|투신|한강(에)?(뛰어|들어가)|옥상(에)?(올라가서|서)뛰|"
+            r"(다리|대교)(위|난간)(에)?(서있|올라와|서서|앉아)|옥상(에)?(올라왔|서있|올라가는중)|난간(에|을)?(서있|앉아|잡고|넘)"
         ),
     ),
     (
@@ -111,7 +114,7 @@ _EN_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
         _rx(
             r"\b(want|going|ready) to (join|be with) (you|her|him|them|mom|dad)( again)?( soon| there|"
             r" up there| in heaven)?\b|\btake me with you\b|\bcome (and )?take me\b|"
-            r"\bi'?ll (join|see) you soon\b|\bgo where you (are|went)\b"
+            r"\bi'?ll (join|see) you soon\b|\blet'?s die together\b|\bdie together\b|\bgo where you (are|went)\b"
         ),
     ),
     (
@@ -121,6 +124,7 @@ _EN_RULES: tuple[tuple[str, float, re.Pattern[str]], ...] = (
             r"\b(saving|stockpiling|collecting|hoarding|saved up) (up )?(my |some |all my )?(pills|meds|"
             r"medication|sleeping pills|painkillers)\b|\boverdos(e|ing)\b|\bhang(ing)? myself\b|"
             r"\bjump(ing)? (off|from) (a|the) (bridge|roof|building|balcony)\b|"
+            r"\b(standing|sitting) on (a|the) (bridge|ledge|roof|edge)\b|\bon the (roof|ledge|bridge) (right )?now\b|"
             r"\b(wrote|writing|written) (a|my) (suicide|goodbye) (note|letter)\b|\bgoodbye letter\b"
         ),
     ),

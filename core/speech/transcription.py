@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -72,12 +72,15 @@ class TranscriptionService:
         sample_rate: int = 16000,
         language: str | None = None,
         progress: ProgressCallback | None = None,
+        places: Mapping[str, Callable[[Transcript], Transcript]] | None = None,
     ) -> Transcript:
         """Transcribe per-speaker tracks (Discord capture, Craig zip) and merge them by time.
 
         Each track is cut at its silences first (``core.speech.chunking``) and every chunk is recognised
         on its own, so segments keep their true times however sparse the track is. The language detected
-        on the first chunk is kept for the rest when none was given.
+        on the first chunk is kept for the rest when none was given. ``places``: per speaker, how to move
+        their track's times to the meeting clock (a track that holds only its speaker's speech, e.g. a VOS
+        live capture); tracks without one already start at 0.
         """
         per_speaker: dict[str, Transcript] = {}
         plan = {
@@ -105,12 +108,14 @@ class TranscriptionService:
                 engine = engine or part.engine
                 segments += [_shifted(seg, offset) for seg in part.segments]
                 done += end - start
-            per_speaker[speaker] = Transcript(
+            heard = Transcript(
                 language=language or "",
                 duration_s=len(audio) / sample_rate,
                 segments=tuple(segments),
                 engine=engine,
             )
+            place = (places or {}).get(speaker)
+            per_speaker[speaker] = place(heard) if place is not None else heard
         await report(progress, 1.0, "transcribed")
         merged = merge_tracks(per_speaker)
         duration = max((t.duration_s for t in per_speaker.values()), default=0.0)

@@ -63,6 +63,7 @@ def _meeting(row: MeetingRow) -> Meeting:
         audio_blob=row.audio_blob,
         summary=row.summary,
         created_by=row.created_by,
+        notes=row.notes or "",
     )
 
 
@@ -81,6 +82,7 @@ class MeetingRepository:
         audio_blob: str | None,
         created_by: str | None = None,
         now: datetime | None = None,
+        notes: str = "",
     ) -> Meeting:
         """A new queued meeting."""
         row = MeetingRow(
@@ -97,6 +99,7 @@ class MeetingRepository:
             progress=0.0,
             progress_text="",
             audio_blob=audio_blob,
+            notes=notes or None,
         )
         async with self.db.write() as s:
             s.add(row)

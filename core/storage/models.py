@@ -197,6 +197,15 @@ class SafetyEventRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
+class CrisisReferralRow(Base):
+    """One crisis hand-off, counted for operators: a time and nothing else (it outlives a deleted user)."""
+
+    __tablename__ = "crisis_referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(TS, index=True)
+
+
 class VoiceRecordingRow(Base):
     """A recording uploaded for a star's voice; the audio itself is a blob (referenced in ``blob_refs``)."""
 
@@ -273,6 +282,7 @@ class MeetingRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     audio_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     summary: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MeetingSpeakerRow(Base):

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Connection
 from core.domain.identity import Locale, User, UserRef
 from core.domain.stars import ChatTurn, Star, StarStatus
 from core.storage.db import Database
-from core.storage.ids import new_id, utcnow
+from core.storage.ids import aware, new_id, utcnow
 from core.storage.memory import Exchange, MemoryStore
-from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
+from core.storage.models import ChatTurnRow, FlowRow, SafetyEventRow, StarMessageRow, StarRow, UserRow
 from core.storage.repositories import _star, _turn, _user
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,18 @@ _HISTORY = (
     .order_by(ChatTurnRow.id.desc())
     .limit(bindparam("limit"))
 )
+# The care events after a crisis hand-off (core.safety.care reads the conversation's latest).
+CARE_VERDICTS = ("crisis", "safe", "checkin")
+_LAST_CARE = (
+    select(SafetyEventRow.verdict, SafetyEventRow.created_at)
+    .where(
+        SafetyEventRow.user_id == bindparam("user_id"),
+        SafetyEventRow.star_id == bindparam("star_id"),
+        SafetyEventRow.verdict.in_(CARE_VERDICTS),
+    )
+    .order_by(SafetyEventRow.created_at.desc(), SafetyEventRow.id.desc())
+    .limit(1)
+)
 _INSERT_USER = insert(UserRow)
 _NUSER, _NFLOW = len(_USER_COLUMNS), len(_FLOW_COLUMNS)
 
@@ -162,6 +174,9 @@ class StarChat:
     history: tuple[ChatTurn, ...] = ()
     talked: bool = False
     memories: tuple[Exchange, ...] | None = None
+    care_read: bool = False
+    last_care: tuple[str, datetime] | None = None
+    """The latest care event after a crisis hand-off (``crisis``, ``safe``, ``checkin``) if ``care_read``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,12 +215,15 @@ def _star_chat(
     if star.status is not StarStatus.ACTIVE:
         return StarChat(star=star, export_version=version, talked=bool(talked))
     history = _history(conn, owner_id, sid, history_turns) if talked else ()
+    care = conn.execute(_LAST_CARE, {"user_id": owner_id, "star_id": sid}).first()
     return StarChat(
         star=star,
         export_version=version,
         history=history,
         talked=bool(talked),
         memories=_recalled(conn, sid, version, recall),
+        care_read=True,
+        last_care=None if care is None else (str(care[0]), aware(care[1])),
     )
 
 

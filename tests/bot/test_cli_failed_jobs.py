@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.support.extras import need
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def tone(path: Path) -> Path:
 def test_a_failed_meeting_is_a_failed_job_with_its_stage_and_can_be_retried(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    need("faster_whisper")
     monkeypatch.setenv("VOS_STT__MODEL", "large-v3")  # a model name that is not cached: the hub is offline
     code, lines = console(env, "/meeting", f"/file {tone(env / 'standup.wav')}")
     assert code == 0

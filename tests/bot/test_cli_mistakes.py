@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from core.extras import install_hint
+from tests.support.extras import need
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_TOKEN = "123456789:AAH-newcomer-SECRET-token-0123456789"
@@ -136,7 +137,7 @@ def test_well_formed_tokens_are_accepted_and_an_empty_one_is_unset(
 
 
 async def test_rejected_telegram_token_is_one_line_without_it(env: dict[str, str], tmp_path: Path) -> None:
-    pytest.importorskip("telegram", reason="the telegram extra is not installed")
+    need("telegram")
     from tests.adapters.telegram.botapi_server import BotApiServer
 
     async with BotApiServer(token="42:another-bots-token") as server:  # so our token is rejected
@@ -179,7 +180,7 @@ async def _discord_rejecting_logins() -> tuple[web.AppRunner, str]:
 def test_rejected_discord_token_is_one_line_without_it(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("discord", reason="the discord extra is not installed")
+    need("discord")
     from discord.http import Route
 
     loop = asyncio.new_event_loop()
@@ -248,7 +249,7 @@ def test_transcribe_without_the_speech_extra_is_one_line(
 def test_missing_model_directory_is_one_line(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    need("faster_whisper")
     monkeypatch.setenv("VOS_STT__MODEL", str(tmp_path / "no-such-model"))
     code, lines = invoke("transcribe", str(_wav(tmp_path / "a.wav")), "--speakers", "1")
     assert (code, len(lines)) == (1, 1), lines
@@ -310,7 +311,7 @@ def test_doctor_fails_when_the_database_is_unreachable(
 def test_unreachable_redis_is_one_line(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    pytest.importorskip("redis", reason="the redis extra is not installed")
+    need("redis")
     monkeypatch.setenv("VOS_JOBS__BACKEND", "redis")
     monkeypatch.setenv("VOS_JOBS__REDIS_URL", "redis://:redis-SECRET@127.0.0.1:1/0")
     code, lines = invoke(command)
@@ -327,7 +328,7 @@ def test_invalid_utf8_in_a_jsonl_file_is_one_line(env: dict[str, str], tmp_path:
 def test_doctor_calls_an_uncached_model_name_missing(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    need("faster_whisper")
     monkeypatch.setenv("VOS_STT__MODEL", "large-v3")  # offline, and not in the cache
     code, lines = invoke("doctor")
     (stt,) = [line for line in lines if "faster_whisper" in line]

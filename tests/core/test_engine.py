@@ -17,6 +17,7 @@ from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, TextMessage
 from core.domain.identity import Locale, Platform, User, UserRef
 from core.domain.stars import StarStatus, TurnRole
+from core.flows.base import QUESTION
 from core.i18n import t
 from core.safety.crisis import crisis_reply
 from core.safety.limits import RateDecision, RateLimiter, rate_limited_message
@@ -160,8 +161,15 @@ async def test_a_running_flow_takes_the_message_and_cancel_ends_it(app: App, hop
     assert await flows.get(user.id) is None
     star = await app.users.active_star(user.id)
     assert star is not None and await app.chats.recent(user.id, star.id) == []  # never a chat turn
-    await flows.save(user.id, "note", "start", {})
-    assert await send(app, ChoiceMade(user=ref("f"), chat_id="f", key="f:yes")) == ["noted: f:yes"]
+    # A choice reaches the flow only under the question it was bound to, and unbound, as flows wrote it.
+    await flows.save(user.id, "note", "start", {QUESTION: "q1"})
+    assert await send(app, ChoiceMade(user=ref("f"), chat_id="f", key="f:q0:yes")) == [
+        t(KO, "platforms.choice_expired")
+    ]
+    assert await send(app, ChoiceMade(user=ref("f"), chat_id="f", key="f:yes")) == [
+        t(KO, "platforms.choice_expired")
+    ]
+    assert await send(app, ChoiceMade(user=ref("f"), chat_id="f", key="f:q1:yes")) == ["noted: f:yes"]
     await flows.save(user.id, "note", "start", {})
     cancel = CommandInvoked(user=ref("f"), chat_id="f", command="cancel", locale_hint=KO)
     assert await send(app, cancel) == [t(KO, "common.cancelled")]
@@ -220,6 +228,26 @@ async def test_a_rate_limited_message_costs_one_read_and_no_memory_search(
     assert refused == [rate_limited_message(KO, RateDecision(allowed=False, retry_after_s=60.0))]
     # The limiter protects the database too: a refused message reads the user (for the language) only.
     assert searched == ["비 오는 날 뭐 했어?"] and hops.runs == [False] and hops.sessions == 0
+
+
+async def test_a_burst_gets_one_too_fast_reply_and_another_after_the_wait(app: App) -> None:
+    await with_demo_star(app, "b")
+    now = [0.0]
+    app.engine.limiter = RateLimiter(rate_per_min=6, burst=2, clock=lambda: now[0])
+    app.engine._too_fast._clock = lambda: now[0]
+    head = t(KO, "safety.limits.too_many_messages", seconds=999).split("999")[0]
+
+    def refusal(replies: list[str]) -> bool:
+        return len(replies) == 1 and replies[0].startswith(head)
+
+    replies = [await send(app, text("b", f"메시지 {i}")) for i in range(40)]
+    assert all(r and not refusal(r) for r in replies[:2])
+    assert refusal(replies[2])  # one answer for the whole burst of 38 refused messages
+    assert replies[3:] == [[]] * 37
+    now[0] += 10.0  # the wait is over: one more message goes through, the next is refused and told again
+    assert not refusal(await send(app, text("b", "다시")))
+    assert refusal(await send(app, text("b", "또")))
+    assert await send(app, text("b", "또또")) == []
 
 
 async def test_a_crisis_message_gets_the_hand_off_even_when_the_memory_search_fails(

@@ -158,12 +158,26 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def _is_safety(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or []
+    first = messages[0] if messages and isinstance(messages[0], dict) else {}
+    return str(first.get("content", "")).startswith("You are a safety classifier")
+
+
+def _safety_kind(body: dict[str, Any]) -> str:
+    system = str(body["messages"][0].get("content", ""))
+    return "crisis" if '"label": "crisis"' in system else "scam"
+
+
 class OpenAIServer:
     """Start with ``with OpenAIServer() as server:``; point a client at ``server.base_url``."""
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Scripted] = deque()
+        self._safety: dict[str, deque[Scripted]] = {"crisis": deque(), "scam": deque()}
+        self.moderation_flags: set[str] = set()
+        """Moderation categories ``/v1/moderations`` flags (e.g. ``{"self-harm/intent"}``)."""
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._httpd = _QuietHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -185,6 +199,19 @@ class OpenAIServer:
         with self._lock:
             self._queue.extend(responses)
 
+    def push_safety(self, kind: str, *responses: Scripted) -> None:
+        """Queue answers to the ``crisis`` or ``scam`` classifier prompt (each answers ``{"label": "safe"}``
+        when nothing is queued), so a test's scripted chat replies are not consumed by the guard's screening
+        of every message, and the two prompts (sent concurrently) each get their own answers."""
+        with self._lock:
+            self._safety[kind].extend(responses)
+
+    @property
+    def safety_requests(self) -> list[RecordedRequest]:
+        """The safety-classifier requests received."""
+        with self._lock:
+            return [r for r in self.requests if _is_safety(r.body)]
+
     @property
     def pending(self) -> int:
         """Scripted responses not yet used."""
@@ -201,9 +228,28 @@ class OpenAIServer:
         self._httpd.server_close()
         self._thread.join(timeout=5)
 
-    def _next(self) -> Scripted | None:
+    def _next(self, body: dict[str, Any]) -> Scripted | None:
         with self._lock:
+            if _is_safety(body):
+                queue = self._safety[_safety_kind(body)]
+                return queue.popleft() if queue else Reply(text='{"label": "safe", "reasons": []}')
             return self._queue.popleft() if self._queue else None
+
+    def _moderation(self) -> dict[str, Any]:
+        with self._lock:
+            flags = set(self.moderation_flags)
+        names = ("self-harm", "self-harm/intent", "self-harm/instructions", "violence", "harassment")
+        return {
+            "id": "modr-test",
+            "model": "omni-moderation-latest",
+            "results": [
+                {
+                    "flagged": bool(flags),
+                    "categories": {n: n in flags for n in names},
+                    "category_scores": {n: 0.99 if n in flags else 0.01 for n in names},
+                }
+            ],
+        }
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -225,10 +271,13 @@ class OpenAIServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
                     server.requests.append(RecordedRequest("POST", self.path, headers, body))
+                if self.path.rstrip("/") == "/v1/moderations":
+                    self._json(200, server._moderation())
+                    return
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                     return
-                self._answer(server._next(), body)
+                self._answer(server._next(body), body)
 
             def _answer(self, scripted: Scripted | None, body: dict[str, Any]) -> None:
                 created = int(time.time())

@@ -21,9 +21,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 SUPPORTED_VERSIONS = ((2, 7), (2, 8))  # [min, max) on (major, minor)
-_STATE_METHODS = ("add_socket_listener", "remove_socket_listener", "send_packet")
-_STATE_ATTRIBUTES = ("hook", "secret_key", "mode", "dave_session", "socket", "ws")
-_GATEWAY_OPCODES = {"SPEAKING": 5, "CLIENT_DISCONNECT": 13}
+_STATE_METHODS = (
+    "add_socket_listener",
+    "remove_socket_listener",
+    "send_packet",
+    "_recover_from_invalid_commit",
+    "reinit_dave_session",
+)
+_STATE_ATTRIBUTES = ("hook", "secret_key", "mode", "dave_session", "socket", "ws", "dave_pending_transitions")
+_GATEWAY_OPCODES = {"SPEAKING": 5, "CLIENT_DISCONNECT": 13, "MLS_INVALID_COMMIT_WELCOME": 31}
 
 GatewayListener = Callable[[Mapping[str, Any]], Awaitable[None]]
 PacketListener = Callable[[bytes], Any]
@@ -91,6 +97,18 @@ class VoiceConnectionHandle:
     def dave_session(self) -> Any:
         """The current ``davey.DaveSession`` (None when the channel has no DAVE)."""
         return self._state.dave_session
+
+    def dave_in_transition(self) -> bool:
+        """Whether a DAVE protocol transition is pending (failures then are expected, not a drift)."""
+        return bool(self._state.dave_pending_transitions)
+
+    async def recover_dave(self, transition_id: int) -> None:
+        """discord.py's own recovery: tell the voice server the group is invalid (op 31), re-initialise."""
+        await self._state._recover_from_invalid_commit(transition_id)
+
+    async def reinit_dave(self) -> None:
+        """Re-initialise the DAVE session (a new key package; the voice server re-adds us)."""
+        await self._state.reinit_dave_session()
 
     def add_socket_listener(self, callback: PacketListener) -> None:
         """Receive every UDP datagram on discord.py's socket-reader thread."""

@@ -21,6 +21,7 @@ from adapters.console.reader import LineReader, UnreadableInput
 from bot.cli import app
 from core.domain.identity import Locale
 from core.i18n import t
+from tests.support.extras import need
 
 ROOT = Path(__file__).resolve().parents[3]
 EN = Locale.EN
@@ -170,7 +171,7 @@ async def test_vos_run_with_idle_piped_stdin_still_runs_recovered_jobs(
 ) -> None:
     """#23: the console waiting on a pipe must not starve the jobs `vos run` recovers at start (a meeting
     import: seconds of work that go on while the console waits; on the loop, the wait stopped them)."""
-    pytest.importorskip("faster_whisper", reason="the speech extra is not installed")
+    need("faster_whisper")
     from bot.runner import local_user
     from bot.wiring import running_app
     from core.domain.meetings import MeetingScope

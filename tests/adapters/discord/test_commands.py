@@ -261,3 +261,23 @@ async def test_run_serves_until_stop_and_closes_the_client(http, client, make_ad
         adapter.stop()
     assert task.done()
     assert client.is_closed()
+
+
+def test_a_long_list_of_choices_takes_several_selects_and_none_is_cut():
+    from adapters.discord.render import ChoiceTokens, choice_view
+    from core.domain.actions import Choice
+
+    options = [Choice(key=f"star:{i}", label=f"별 {i}") for i in range(60)]
+    view = choice_view(options, ChoiceTokens(), write_label="✍️")
+    selects = [item for item in view.children if hasattr(item, "options")]
+    assert [len(s.options) for s in selects] == [25, 25, 10]
+    assert [o.value for s in selects for o in s.options] == [f"star:{i}" for i in range(60)]
+
+
+def test_discord_messages_never_split_a_zwj_emoji():
+    from adapters.discord.render import split_text
+
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    chunks = split_text(family * 400, 2000)
+    assert "".join(chunks) == family * 400
+    assert all(chunk.replace(family, "") == "" for chunk in chunks)

@@ -21,6 +21,7 @@ from tests.adapters.discord.fakes import (
     slash,
     snowflake,
 )
+from tests.adapters.discord.test_dm import dm_message
 
 KO = Locale.KO
 
@@ -124,3 +125,29 @@ async def test_listen_in_voice_on_a_real_star_reply_returns_an_ogg(http, client,
     await adapter.tree._call(message_menu(client, forged))
     assert not [c for c in http.calls[before:] if c.files]
     assert t(KO, "voice.listen.nothing") in http.texts()
+
+
+async def test_a_stale_yes_under_retire_confirms_nothing(http, client, make_adapter, vos_app: App):
+    """/retire, then /forget_me, then "yes" under the /retire question: expired, nothing deleted."""
+    user = await vos_app.users.get_or_create(
+        UserRef(platform=Platform.DISCORD, platform_user_id=str(ALICE)), display_name="alice", locale=KO
+    )
+    await ensure_demo_star(vos_app, user)
+    adapter = make_adapter(vos_app.engine)
+    await adapter.on_message(dm_message(client, "/retire"))
+    assert http.texts()[-1] == t(KO, "rights.retire_confirm", name="엄마")
+    stale_yes = _button(http, t(KO, "common.yes"))
+    assert stale_yes != "vos:c:f:yes"  # bound to its question
+    await adapter.on_message(dm_message(client, "/forget_me"))
+    assert http.texts()[-1] == t(KO, "rights.forget_me_confirm")
+
+    await adapter.on_interaction(click(client, stale_yes, guild=False))
+    answer = http.callbacks()[-1]
+    assert answer.payload["type"] == 7 and answer.payload["data"]["components"] == []  # buttons removed
+    assert http.texts()[-1] == t(KO, "platforms.choice_expired")
+    (star,) = await vos_app.stars.list_owned(user.id)
+    assert star.status.value != "retired"
+
+    await adapter.on_interaction(click(client, _button(http, t(KO, "common.no")), guild=False))
+    assert http.texts()[-1] == t(KO, "rights.aborted")
+    assert len(await vos_app.stars.list_owned(user.id)) == 1

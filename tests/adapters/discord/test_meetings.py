@@ -7,6 +7,7 @@ transport cipher (as in the voice tests); only joining the channel is faked (no 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 import zipfile
@@ -122,12 +123,14 @@ class Capture:
     def __init__(self) -> None:
         self.joined: list[Any] = []
         self.receivers: list[VoiceReceiver] = []
+        self.on_health: Any = None
 
     async def connect(self, channel: Any, timeout_s: float) -> FakeVoiceClient:
         self.joined.append(channel)
         return FakeVoiceClient(channel)
 
-    def start(self, voice_client: Any, directory: Path, *, is_captured: Any) -> Any:
+    def start(self, voice_client: Any, directory: Path, *, is_captured: Any, on_health: Any = None) -> Any:
+        self.on_health = on_health
         key = os.urandom(32)
         receiver = VoiceReceiver(
             directory,
@@ -192,8 +195,13 @@ async def test_start_announces_and_stop_hands_a_track_zip_to_the_engine(http, cl
     assert upload.chat_id == f"discord:guild:{GUILD_ID}"
     assert upload.file.mime_type == "application/zip"
     with zipfile.ZipFile(upload.file.path) as zf:
-        assert sorted(zf.namelist()) == ["alice.wav", "bob .. 밥.wav"]  # no path separators survive
-        assert all(zf.read(n)[:4] == b"RIFF" for n in zf.namelist())
+        # No path separators survive; Opus tracks and where their speech sits on the meeting clock.
+        assert sorted(zf.namelist()) == ["alice.ogg", "bob .. 밥.ogg", "notes.txt", "timeline.json"]
+        assert all(zf.read(n)[:4] == b"OggS" for n in zf.namelist() if n.endswith(".ogg"))
+        timeline = json.loads(zf.read("timeline.json"))
+        assert set(timeline["tracks"]) == {"alice.ogg", "bob .. 밥.ogg"}
+        assert all(len(spans) == 1 for spans in timeline["tracks"].values())
+    assert upload.file.live_capture  # the capture is not held to the limits of users' uploads
     assert any(x.startswith("⏹️") for x in http.texts())
 
 
@@ -207,17 +215,17 @@ async def test_opt_out_during_a_meeting_deletes_the_users_track(
     await adapter.prepare()
     await adapter.tree._call(slash(client, "meeting start"))
     meeting = adapter.recorder.active(GUILD_ID)
-    assert (meeting.directory / f"{BOB}.wav").exists()
+    assert (meeting.directory / f"{BOB}.ogg").exists()
 
     await adapter.tree._call(slash(client, "optout", user_id=BOB, name="bob", locale="en-US"))
     assert http.calls[-1].content == t(Locale.EN, "discord.optout_done")
     assert register.is_opted_out(str(GUILD_ID), str(BOB))
     assert not capture.receivers[0]._is_captured(BOB)
     await adapter.tree._call(slash(client, "meeting stop"))
-    assert not (meeting.directory / f"{BOB}.wav").exists()
+    assert not (meeting.directory / f"{BOB}.ogg").exists()
     upload = engine.events[-1]
     with zipfile.ZipFile(upload.file.path) as zf:
-        assert zf.namelist() == ["alice.wav"]
+        assert zf.namelist() == ["alice.ogg", "timeline.json", "notes.txt"]
     restarted = MeetingOptOuts(MeetingOptOutRepository(db))  # persisted: a restart still knows
     await restarted.load()
     assert restarted.is_opted_out(str(GUILD_ID), str(BOB))
@@ -332,3 +340,47 @@ async def test_start_outside_a_voice_channel_and_stop_without_a_meeting_explain(
     assert http.calls[-1].content == t(KO, "discord.meeting.not_running")
     assert http.calls[-1].flags & 64
     assert capture.joined == []
+
+
+async def test_lost_audio_is_posted_in_the_channel_once_and_kept_in_the_notes(
+    http, client, make_adapter, capture
+):
+    from adapters.discord.voice.health import HealthReport, SpeakerHealth
+
+    add_guild(client)
+    adapter, engine = _adapter(make_adapter, http, capture)
+    await adapter.tree._call(slash(client, "meeting start"))
+    bad = SpeakerHealth(received=1000, decrypted=800, dropped=200, lost=30, concealed=20)
+    report = HealthReport(interval={BOB: bad}, totals={BOB: bad}, losing=(BOB,))
+    posted_before = len(http.texts())
+    for _ in range(3):  # three reports in a row: one post, three notes
+        await asyncio.to_thread(capture.on_health, report)
+    await asyncio.sleep(0.1)
+    warnings = [x for x in http.texts()[posted_before:] if x.startswith("⚠️")]
+    assert warnings == [t(KO, "platforms.capture_losing", names="bob/../밥", percent=20)]
+
+    await adapter.tree._call(slash(client, "meeting stop"))
+    upload = engine.events[-1]
+    with zipfile.ZipFile(upload.file.path) as zf:
+        notes = zf.read("notes.txt").decode()
+    assert notes.startswith("capture health:")
+    assert "alice: received " in notes and "bob .. 밥: received " in notes
+    assert notes.count("audio lost from bob/../밥 (20 %)") == 3
+
+
+async def test_the_import_result_is_a_plain_channel_message_not_an_interaction_follow_up(
+    http, client, make_adapter, capture
+):
+    from core.domain.actions import SendText
+
+    add_guild(client)
+    engine = ScriptedEngine(http, {"FileUploaded": [SendText(text="회의 요약: 결정 2건")]})
+    adapter = make_adapter(engine, start_capture=capture.start, connect_voice=capture.connect)
+    await adapter.tree._call(slash(client, "meeting start"))
+    before = len(http.calls)
+    await adapter.tree._call(slash(client, "meeting stop"))
+    result = next(c for c in http.calls[before:] if c.content == "회의 요약: 결정 2건")
+    # POST /channels/<id>/messages: no interaction token, so no 15-minute limit on a long import.
+    assert result.method == "POST" and result.path == f"/channels/{TEXT_CHANNEL_ID}/messages"
+    stop_lines = [c for c in http.calls[before:] if c.content.startswith("⏹️")]
+    assert len(stop_lines) == 1 and stop_lines[0].path.startswith("/webhooks/")  # the interaction's answer

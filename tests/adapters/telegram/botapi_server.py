@@ -2,7 +2,9 @@
 
 PTB talks to it exactly as to api.telegram.org (``base_url=server.base_url``,
 ``base_file_url=server.base_file_url``). Tests inject updates as Telegram JSON, script failures (429 with
-``retry_after``, ``VOICE_MESSAGES_FORBIDDEN`` for a chat) and assert on what the server received.
+``retry_after``, ``VOICE_MESSAGES_FORBIDDEN`` for a chat) and assert on what the server received. It models
+Telegram's flood control (a chat sent too much gets 429 with ``retry_after`` and stays refused until then),
+users who blocked the bot (403) and a second poller (409 Conflict).
 Response shapes and error texts follow https://core.telegram.org/bots/api.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import time
@@ -45,6 +48,17 @@ class RecordedRequest:
     status: int = 200
     peer: Any = None
     """The client's (host, port): which connection, hence which bot process, made the call."""
+    result: Any = None
+    """What the server answered (``ok: true``), e.g. the sent message with its ``message_id``."""
+
+    @property
+    def message_id(self) -> int | None:
+        """The id of the message a successful send created."""
+        return (
+            int(self.result["message_id"])
+            if isinstance(self.result, dict) and "message_id" in self.result
+            else None
+        )
 
     @property
     def chat_id(self) -> int | None:
@@ -59,6 +73,7 @@ class _Failure:
     description: str
     retry_after: int | None = None
     times: int = 1
+    chat_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -74,10 +89,16 @@ class _State:
     next_update_id: int = 1
     requests: list[RecordedRequest] = field(default_factory=list)
     messages: dict[tuple[int, int], str] = field(default_factory=dict)
+    markups: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, _StoredFile] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     voice_forbidden: set[int] = field(default_factory=set)
+    blocked: set[int] = field(default_factory=set)
+    flood: tuple[int, float, int] | None = None
+    sent_at: dict[int, list[float]] = field(default_factory=dict)
+    flooded_until: dict[int, float] = field(default_factory=dict)
+    conflicts: int = 0
     webhook_url: str = ""
 
 
@@ -180,9 +201,23 @@ class BotApiServer:
         description: str = "Bad Request: failure",
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error."""
-        self.state.failures.append(_Failure(method, error_code, description, retry_after, times))
+        """Answer the next ``times`` calls of ``method`` (to ``chat_id`` only, when given) with an error."""
+        self.state.failures.append(_Failure(method, error_code, description, retry_after, times, chat_id))
+
+    def flood_control(self, *, max_messages: int, per_s: float, retry_after: int) -> None:
+        """Telegram's flood control: a chat sent more than ``max_messages`` in ``per_s`` seconds gets 429
+        with ``retry_after`` and is refused until that time has passed (other chats are not affected)."""
+        self.state.flood = (max_messages, per_s, retry_after)
+
+    def block(self, chat_id: int) -> None:
+        """The user blocked the bot: every call to their chat answers 403."""
+        self.state.blocked.add(chat_id)
+
+    def conflict_polls(self, times: int = 1) -> None:
+        """The next ``times`` getUpdates answer 409: another process polls with the same token."""
+        self.state.conflicts += times
 
     def forbid_voice(self, chat_id: int) -> None:
         """That user's privacy settings refuse voice notes."""
@@ -210,9 +245,10 @@ class BotApiServer:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         record = RecordedRequest(method=method, params=params, files=files, at=time.monotonic(), peer=peer)
         try:
-            failure = self._take_failure(method)
+            failure = self._take_failure(method, params)
             if failure is not None:
                 raise ApiError(failure.error_code, failure.description, failure.retry_after)
+            self._platform_limits(method, params)
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
@@ -221,6 +257,7 @@ class BotApiServer:
             record = RecordedRequest(method, params, files, record.at, exc.code, peer)
             response = _error_response(exc)
         else:
+            record = dataclasses.replace(record, result=result)
             response = web.json_response({"ok": True, "result": result})
         self.state.requests.append(record)
         if self.on_request is not None:
@@ -239,9 +276,38 @@ class BotApiServer:
                 return web.Response(body=stored.content, content_type="application/octet-stream")
         return web.Response(status=404, text="Not Found")
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _platform_limits(self, method: str, params: dict[str, Any]) -> None:
+        """409 for a conflicting poll, 403 for a blocked user, 429 for a flooded chat."""
+        if method == "getUpdates" and self.state.conflicts > 0:
+            self.state.conflicts -= 1
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+                "is running",
+            )
+        if "chat_id" not in params:
+            return
+        chat_id = int(params["chat_id"])
+        if chat_id in self.state.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if self.state.flood is None or not method.startswith("send") or method == "sendChatAction":
+            return
+        max_messages, per_s, retry_after = self.state.flood
+        now = time.monotonic()
+        until = self.state.flooded_until.get(chat_id, 0.0)
+        if now < until:
+            raise ApiError(429, "Too Many Requests", retry_after=max(1, round(until - now)))
+        recent = [at for at in self.state.sent_at.get(chat_id, []) if now - at < per_s]
+        if len(recent) >= max_messages:
+            self.state.flooded_until[chat_id] = now + retry_after
+            raise ApiError(429, "Too Many Requests", retry_after=retry_after)
+        self.state.sent_at[chat_id] = [*recent, now]
+
+    def _take_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
         for failure in self.state.failures:
-            if failure.method == method:
+            if failure.method == method and (
+                failure.chat_id is None or str(failure.chat_id) == str(params.get("chat_id"))
+            ):
                 failure.times -= 1
                 if failure.times <= 0:
                     self.state.failures.remove(failure)
@@ -312,7 +378,27 @@ class BotApiServer:
         self._check_markup(params)
         message = self._message(chat_id, text=text)
         self.state.messages[(chat_id, message["message_id"])] = text
+        if params.get("reply_markup"):
+            self.state.markups[(chat_id, message["message_id"])] = params["reply_markup"]
         return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        chat_id = self._check_chat(params)
+        key = (chat_id, int(params.get("message_id", 0)))
+        if key not in self.state.messages:
+            raise _bad("message to edit not found")
+        self._check_markup(params)
+        markup = params.get("reply_markup") or {}
+        if self.state.markups.get(key, {}) == markup:
+            raise _bad(
+                "message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message"
+            )
+        if markup:
+            self.state.markups[key] = markup
+        else:
+            self.state.markups.pop(key, None)
+        return {**self._message(chat_id, text=self.state.messages[key]), "message_id": key[1]}
 
     async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat_id = self._check_chat(params)
@@ -504,8 +590,13 @@ def text_update(
     return {"message": _incoming(user_id, chat_id, language_code, **content)}
 
 
-def callback_update(user_id: int, data: str, *, language_code: str = "ko") -> dict[str, Any]:
+def callback_update(
+    user_id: int, data: str, *, language_code: str = "ko", message_id: int | None = None
+) -> dict[str, Any]:
+    """A button tap; ``message_id``: the bot's message the button was under (as Telegram sends it)."""
     message = _incoming(user_id, None, language_code, text="…")
+    if message_id is not None:
+        message["message_id"] = message_id
     message["from"] = {"id": BOT_ID, "is_bot": True, "first_name": "VOS", "username": BOT_USERNAME}
     return {
         "callback_query": {
@@ -552,3 +643,21 @@ def voice_update(
         "file_size": file_size,
     }
     return {"message": _incoming(user_id, None, language_code, voice=voice)}
+
+
+def member_update(user_id: int, status: str, *, old_status: str = "member") -> dict[str, Any]:
+    """``my_chat_member``: the user blocked (``kicked``) or unblocked (``member``) the bot."""
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "VOS", "username": BOT_USERNAME}
+    return {
+        "my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": "민수"},
+            "from": user_json(user_id),
+            "date": int(time.time()),
+            "old_chat_member": _member(bot, old_status),
+            "new_chat_member": _member(bot, status),
+        }
+    }
+
+
+def _member(user: dict[str, Any], status: str) -> dict[str, Any]:
+    return {"user": user, "status": status, **({"until_date": 0} if status == "kicked" else {})}

@@ -106,21 +106,27 @@ class TelegramUser:
     async def say(self, text: str) -> list[RecordedRequest]:
         return await self._step(text_update(self.id, text, language_code=self.language_code))
 
-    async def press_data(self, data: str) -> list[RecordedRequest]:
-        return await self._step(callback_update(self.id, data, language_code=self.language_code))
+    async def press_data(self, data: str, message_id: int | None = None) -> list[RecordedRequest]:
+        update = callback_update(self.id, data, language_code=self.language_code, message_id=message_id)
+        return await self._step(update)
 
-    def button(self, label: str | Callable[[str], bool]) -> str:
-        """The callback_data of the newest button with that label (or matching that predicate)."""
+    def find_button(self, label: str | Callable[[str], bool]) -> tuple[str, int | None]:
+        """The callback_data of the newest button with that label (or matching that predicate), and the
+        id of the message it is under."""
         matches = label if callable(label) else (lambda text: text == label)
         for request in reversed(self.sent()):
             for row in (request.params.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if matches(button["text"]):
-                        return str(button["callback_data"])
+                        return str(button["callback_data"]), request.message_id
         raise AssertionError(f"no button {label!r} in {[r.params for r in self.sent()]}")
 
+    def button(self, label: str | Callable[[str], bool]) -> str:
+        """The callback_data of the newest button with that label (or matching that predicate)."""
+        return self.find_button(label)[0]
+
     async def press(self, label: str | Callable[[str], bool]) -> list[RecordedRequest]:
-        return await self.press_data(self.button(label))
+        return await self.press_data(*self.find_button(label))
 
     async def send_document(self, content: bytes, file_name: str) -> list[RecordedRequest]:
         file_id = self.server.add_file(content, file_path=f"documents/{file_name}")

@@ -40,11 +40,35 @@ def test_split_text_prefers_paragraphs_then_sentences() -> None:
 
 
 @pytest.mark.parametrize(
+    "cluster",
+    [
+        "👨\u200d👩\u200d👧\u200d👦",
+        "🏳️\u200d🌈",
+        "👍🏽",
+        "🇰🇷",
+        "1️⃣",
+        "e\u0301\u0301",
+        "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+    ],
+)
+def test_split_text_never_splits_a_grapheme_cluster(cluster: str) -> None:
+    text = cluster * 300  # no space anywhere: the cut falls wherever the limit does
+    for limit in (15, 50, 4096):  # each cluster fits (the longest, a tag flag, is 14 units)
+        chunks = split_text(text, limit)
+        assert "".join(chunks) == text
+        assert all(chunk and chunk.replace(cluster, "") == "" for chunk in chunks), limit
+        assert all(utf16_len(chunk) <= limit for chunk in chunks)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("/start", ("start", "")),
         ("/Start@VOS_test_bot  hello  ", ("start", "hello")),
-        ("/new\nline", ("new", "")),
+        ("/new\nline", ("new", "line")),
+        ("/start\nfoo", ("start", "foo")),
+        ("/ask\n\n첫 줄\n둘째 줄", ("ask", "첫 줄\n둘째 줄")),
+        ("/ start", None),
         ("/ask what did we decide?", ("ask", "what did we decide?")),
         ("/start@someone_else", None),
         ("hello /start", None),

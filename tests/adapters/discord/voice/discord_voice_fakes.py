@@ -33,6 +33,7 @@ def encode_opus(pcm: np.ndarray) -> list[bytes]:
 
     encoder: Any = av.CodecContext.create("libopus", "w")
     encoder.sample_rate, encoder.layout, encoder.format, encoder.bit_rate = SAMPLE_RATE, "mono", "s16", 64000
+    encoder.options = {"fec": "1", "packet_loss": "10"}  # in-band FEC, as Discord clients send
     encoder.open()
     frames: list[bytes] = []
     padded = np.concatenate([pcm, np.zeros(-len(pcm) % FRAME, dtype=np.int16)])
@@ -90,21 +91,29 @@ class FakeMlsVoiceServer:
         signature = self._key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
         return version_wire + content + _vec(signature)
 
-    def group(self, channel_id: int, user_ids: list[int]) -> dict[int, Any]:
-        """Return a ready ``davey.DaveSession`` per user, all in one MLS group (epoch 1)."""
+    def group(
+        self, channel_id: int, user_ids: list[int], outside: dict[int, bytes] | None = None
+    ) -> dict[int, Any]:
+        """Return a ready ``davey.DaveSession`` per user, all in one MLS group (epoch 1).
+
+        ``outside``: key packages of members whose sessions live elsewhere (another process); they join
+        from :attr:`welcome`.
+        """
         import davey
 
         sessions = {uid: davey.DaveSession(1, uid, channel_id) for uid in user_ids}
-        packages = {uid: s.get_serialized_key_package() for uid, s in sessions.items()}
+        packages = {uid: s.get_serialized_key_package() for uid, s in sessions.items()} | (outside or {})
         for session in sessions.values():
             session.set_external_sender(self.external_sender)
         committer, *others = user_ids
         proposals = b"".join(
-            self._add_proposal(channel_id.to_bytes(8, "big"), 0, packages[uid]) for uid in others
+            self._add_proposal(channel_id.to_bytes(8, "big"), 0, packages[uid])
+            for uid in [*others, *(outside or {})]
         )
         result = sessions[committer].process_proposals(davey.ProposalsOperationType.append, _vec(proposals))
         assert result is not None
         assert result.welcome is not None
+        self.welcome = bytes(result.welcome)
         for uid in others:
             sessions[uid].process_welcome(result.welcome)
         sessions[committer].process_commit(result.commit)
@@ -132,7 +141,7 @@ class FakeSpeaker:
         # A one-byte RFC 8285 extension as Discord clients send (audio level, id 1; and a 3-byte element).
         body = build_extension_body(ONE_BYTE_PROFILE, [(1, b"\x9f"), (5, b"\x01\x02\x03")])
         header = build_rtp_header(
-            sequence=self.sequence + frame_index,
+            sequence=(self.sequence + self.sent) % 65536,  # one per packet sent: no jump over pauses
             timestamp=ts,
             ssrc=self.ssrc,
             csrcs=self.csrcs,
@@ -169,3 +178,23 @@ def best_lag_correlation(
         if corr > best[1]:
             best = (lag, corr)
     return best
+
+
+def decode_track(path: Any) -> np.ndarray:
+    """A captured OGG/Opus track decoded to mono int16."""
+    import av
+
+    with av.open(str(path)) as container:
+        parts = [frame.to_ndarray().reshape(-1) for frame in container.decode(audio=0)]
+    audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return np.clip(audio * 32767.0, -32768, 32767).astype(np.int16)
+
+
+def on_meeting_clock(path: Any, spans: Any, length: int) -> np.ndarray:
+    """A track placed on the meeting clock through its timeline (silence where its speaker was not heard)."""
+    stored = decode_track(path)
+    out = np.zeros(length, dtype=np.int16)
+    for track_start, meeting_start, span in spans:
+        piece = stored[track_start : track_start + span][: max(0, length - meeting_start)]
+        out[meeting_start : meeting_start + len(piece)] = piece
+    return out

