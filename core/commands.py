@@ -28,6 +28,7 @@ from core.personas.chat import ChatService
 from core.personas.stars import StarService
 from core.personas.style import describe
 from core.ports import EngineUnavailable
+from core.safety.disclosure import DataDisclosure
 from core.safety.rights import DataRightsService
 from core.storage.repositories import UserRepository
 from core.voice.listen import VoiceService
@@ -42,6 +43,7 @@ HELP_ORDER = (
     "new",
     "stars",
     "profile",
+    "names",
     "voice",
     "listen",
     "memories",
@@ -75,6 +77,7 @@ class Commands:
         rights: DataRightsService,
         create_flow: CreateStarFlow,
         engine_note: tuple[str, str],
+        disclosure: DataDisclosure | None = None,
         voice: VoiceService | None = None,
         voice_setup: VoiceSetupFlow | None = None,
         voice_profiles: VoiceProfileService | None = None,
@@ -90,6 +93,7 @@ class Commands:
         self.rights = rights
         self.create_flow = create_flow
         self.engine_note = engine_note  # (engine name, model or "")
+        self.disclosure = disclosure or DataDisclosure()
         self.engine: Engine | None = None
 
     def router(self) -> Router:
@@ -148,6 +152,7 @@ class Commands:
         who = star.name if star else ctx.tr("about.the_star")
         note = ctx.tr(f"chat.engine.{name}", star=who, model=model)
         yield SendText(text=ctx.tr("about.text", engine=name, engine_note=note))
+        yield SendText(text=self.disclosure.text(ctx.locale))
 
     async def language(self, ctx: Context) -> AsyncIterator[Action]:
         """``/language ko|en`` switches at once; without an argument, offer Korean or English."""
@@ -266,6 +271,7 @@ class Commands:
         if star is None:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
+        yield SendText(text=star_card(ctx, star))
         prof = await self.star_service.profile(star.id)
         if prof is not None:
             yield SendText(text=describe(prof, ctx.locale))
@@ -355,6 +361,23 @@ class Commands:
             for line in lines:
                 yield SendText(text=line, from_star=True)
             yield SendText(text=ctx.tr("rights.retire_done", name=star.name))
+
+
+def star_card(ctx: Context, star: Star) -> str:
+    """What the user told VOS about the star: relation, dates, notes, and the names in use."""
+    lines = [ctx.tr("profile.heading", name=star.name, relation=star.relation or "-")]
+    if star.birth_date:
+        lines.append(ctx.tr("profile.born", date=star.birth_date.isoformat()))
+    if star.death_date:
+        lines.append(ctx.tr("profile.died", date=star.death_date.isoformat()))
+    if star.notes:
+        lines.append(ctx.tr("profile.notes", notes=star.notes))
+    if star.user_address:
+        lines.append(ctx.tr("profile.address", address=star.user_address))
+    if star.user_name:
+        lines.append(ctx.tr("profile.user_name", user_name=star.user_name))
+    lines.append(ctx.tr("profile.edit"))
+    return "\n".join(lines)
 
 
 class ConfirmFlow:

@@ -154,6 +154,8 @@ class VoiceSpec:
     median_f0_hz: float | None = None
     words_per_minute: float | None = None
     gender_hint: Literal["female", "male"] | None = None
+    syllables_per_second: float | None = None
+    """The star's speaking rate in syllables per second (preferred over ``words_per_minute``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +166,11 @@ class SynthesizedSpeech:
     sample_rate: int
     engine: str
     is_clone: bool
+
+    @property
+    def duration_s(self) -> float:
+        """How long the speech lasts."""
+        return self.audio.size / self.sample_rate if self.sample_rate else 0.0
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "memories",
     "voicereply",
     "profile",
+    "names",
     "reset",
     "meeting",
     "ask",

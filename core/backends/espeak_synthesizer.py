@@ -9,6 +9,8 @@ not their loved one's (``synth.basic_voice``).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 import shutil
 import struct
 from dataclasses import dataclass, field
@@ -17,7 +19,10 @@ from typing import Literal
 import numpy as np
 
 from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
+from core.voice.syllables import syllables_per_second
 from core.voice.text_split import check_length, split_text
+
+log = logging.getLogger(__name__)
 
 # Measured F0 (Hz, median by core.voice.analysis.median_f0) of espeak-ng 1.51 output at -p 0, 25, 50, 75, 99.
 # The language barely matters (en-us and ko agree within a few Hz); the variant does.
@@ -30,6 +35,21 @@ _FEMALE_FROM_HZ = 160.0
 # espeak -s: English output reads about 1.3x its setting; Korean eojeol per minute about 0.74x.
 _RATE_FACTOR = {"en": 1.3, "ko": 0.74}
 _MIN_SPEED, _MAX_SPEED = 80, 450
+
+RateTable = tuple[tuple[int, float], ...]
+"""``(espeak -s, syllables per second its output is measured at)`` pairs, slowest first."""
+# The synthesizer calibrates itself: it speaks these sentences at these speeds once per voice and language
+# and measures its own output the way a recording is measured (core.voice.syllables).
+_CALIBRATION_SPEEDS = (80, 140, 200, 260, 340)
+_CALIBRATION_TEXT = {
+    "ko": "오늘 저녁에 김치찌개 끓여 놨으니까 와서 먹고 가. 날씨가 추우니까 옷 따뜻하게 입고 다녀.",
+    "en": "I made some soup for dinner tonight, so come over and eat before you go. It is cold outside.",
+}
+# What that calibration measured with espeak-ng 1.51 here: used when it cannot run.
+_MEASURED_RATES: dict[str, RateTable] = {
+    "ko": ((80, 2.55), (120, 3.62), (160, 4.66), (200, 5.88), (260, 7.69), (320, 9.14)),
+    "en": ((80, 2.17), (120, 2.99), (160, 3.87), (200, 4.96), (260, 6.62), (320, 8.33)),
+}
 
 
 class SynthesisError(RuntimeError):
@@ -77,8 +97,34 @@ def speed_for_wpm(words_per_minute: float, language: str = "en") -> int:
     return int(np.clip(round(words_per_minute / factor), _MIN_SPEED, _MAX_SPEED))
 
 
-def voice_settings(language: str, voice: VoiceSpec | None, options: EspeakOptions) -> EspeakVoiceSettings:
-    """Map a star's voice traits to espeak-ng voice, pitch and speed."""
+def speed_for_sps(syllables_per_second: float, table: RateTable) -> int:
+    """The espeak ``-s`` whose output is measured at ``syllables_per_second`` (linear between the table's
+    points, extended along its end segments; clamped to espeak's usable range)."""
+    points = sorted(table, key=lambda p: p[1])
+    if len(points) < 2:
+        raise ValueError("a rate table needs two points")
+    if syllables_per_second <= points[0][1]:
+        (s0, r0), (s1, r1) = points[0], points[1]
+    elif syllables_per_second >= points[-1][1]:
+        (s0, r0), (s1, r1) = points[-2], points[-1]
+    else:
+        rates = [r for _, r in points]
+        speeds = [s for s, _ in points]
+        return int(
+            np.clip(round(float(np.interp(syllables_per_second, rates, speeds))), _MIN_SPEED, _MAX_SPEED)
+        )
+    speed = s0 + (syllables_per_second - r0) * (s1 - s0) / (r1 - r0)
+    return int(np.clip(round(speed), _MIN_SPEED, _MAX_SPEED))
+
+
+def voice_settings(
+    language: str, voice: VoiceSpec | None, options: EspeakOptions, rates: RateTable | None = None
+) -> EspeakVoiceSettings:
+    """Map a star's voice traits to espeak-ng voice, pitch and speed.
+
+    The speed comes from the star's syllables per second through ``rates`` (espeak's own measured rates for
+    this voice and language; the table measured here when not given), else from a words-per-minute figure.
+    """
     base = options.voices[_language_key(language)]
     if voice is None:
         return EspeakVoiceSettings(voice=base, pitch=options.default_pitch, speed=options.default_speed)
@@ -91,6 +137,9 @@ def voice_settings(language: str, voice: VoiceSpec | None, options: EspeakOption
     variant = {"female": options.female_variant, "male": options.male_variant}.get(gender or "")
     wpm = voice.words_per_minute
     speed = options.default_speed if wpm is None else speed_for_wpm(wpm, language)
+    if voice.syllables_per_second:
+        table = rates or _MEASURED_RATES.get(_language_key(language), _MEASURED_RATES["en"])
+        speed = speed_for_sps(voice.syllables_per_second, table)
     return EspeakVoiceSettings(voice=f"{base}+{variant}" if variant else base, pitch=pitch, speed=speed)
 
 
@@ -131,6 +180,7 @@ class EspeakSynthesizer:
     def __init__(self, options: EspeakOptions | None = None) -> None:
         self.options = options or EspeakOptions()
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._rates: dict[tuple[str, str], RateTable] = {}
 
     def _semaphore(self) -> asyncio.Semaphore:
         # One per event loop: a semaphore is bound to the loop it first waits on.
@@ -160,6 +210,9 @@ class EspeakSynthesizer:
             raise ValueError("nothing to speak: the text is empty")
         binary = self._binary()
         settings = voice_settings(language, voice, self.options)
+        if voice is not None and voice.syllables_per_second:
+            rates = await self.rate_table(language, settings.voice)
+            settings = voice_settings(language, voice, self.options, rates)
         parts: list[Audio] = []
         rate = 0
         for chunk in chunks:
@@ -168,6 +221,34 @@ class EspeakSynthesizer:
         return SynthesizedSpeech(
             audio=np.concatenate(parts).astype(np.float32), sample_rate=rate, engine=self.name, is_clone=False
         )
+
+    async def rate_table(self, language: str, voice_name: str) -> RateTable:
+        """espeak-ng's own speaking rate at several ``-s`` values for this voice and language, measured once
+        in syllables per second the way recordings are (the table measured here if that fails)."""
+        lang = _language_key(language)
+        key = (voice_name, lang)
+        if key not in self._rates:
+            text = _CALIBRATION_TEXT.get(lang, _CALIBRATION_TEXT["en"])
+            points: list[tuple[int, float]] = []
+            try:
+                for speed in _CALIBRATION_SPEEDS:
+                    settings = EspeakVoiceSettings(
+                        voice=voice_name, pitch=self.options.default_pitch, speed=speed
+                    )
+                    audio, rate = await self._run(self._binary(), text, settings)
+                    measured = await asyncio.to_thread(syllables_per_second, audio, rate, transcript=text)
+                    if measured:
+                        points.append((speed, measured))
+            except (SynthesisError, OSError) as exc:
+                log.warning("espeak-ng rate calibration failed (%s); using the table measured here", exc)
+            rising = all(b[1] > a[1] for a, b in itertools.pairwise(points))
+            self._rates[key] = (
+                tuple(points)
+                if len(points) >= 2 and rising
+                else _MEASURED_RATES.get(lang, _MEASURED_RATES["en"])
+            )
+            log.info("espeak-ng rates for %s: %s", voice_name, self._rates[key])
+        return self._rates[key]
 
     async def _run(self, binary: str, text: str, settings: EspeakVoiceSettings) -> tuple[Audio, int]:
         # Text travels on stdin, never argv: a message like "-w /tmp/x" is words, not an option.

@@ -37,6 +37,10 @@ class Star:
     photo_blob: str | None = None
     status: StarStatus = StarStatus.ACTIVE
     created_at: datetime
+    user_address: str = ""
+    """How the star addressed the user (아들, 민준아, honey), as the user confirmed it."""
+    user_name: str = ""
+    """The user's own name, as they gave it (else the platform's display name is used)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

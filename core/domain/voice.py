@@ -50,6 +50,10 @@ class VoiceProfile:
     revision: int
     created_at: datetime
     clips: tuple[VoiceClip, ...] = ()
+    syllables_per_second: float | None = None
+    """The star's speaking rate (Hangul syllables for Korean), over speaking time."""
+    language: str | None = None
+    """The language the star spoke in the recordings (``ko``, ``en``), when known."""
 
     @property
     def cache_id(self) -> str:

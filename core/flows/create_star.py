@@ -12,11 +12,13 @@ from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
 from core.flows.base import flow_choice, flow_value
+from core.flows.names import NameChoices
 from core.personas.kakao import KakaoParseError
 from core.personas.photo import MAX_PHOTO_BYTES, PhotoRejected, prepare_photo
 from core.personas.stars import ExportTooLarge, NewStar, StarService
 from core.personas.style import describe
 from core.ports import BlobStore
+from core.safety.disclosure import DataDisclosure
 from core.storage.repositories import UserRepository
 
 log = logging.getLogger(__name__)
@@ -38,16 +40,29 @@ class CreateStarFlow:
 
     kind = "create_star"
 
-    def __init__(self, stars: StarService, blobs: BlobStore, users: UserRepository) -> None:
+    def __init__(
+        self,
+        stars: StarService,
+        blobs: BlobStore,
+        users: UserRepository,
+        names: NameChoices | None = None,
+        disclosure: DataDisclosure | None = None,
+    ) -> None:
         self.stars = stars
         self.blobs = blobs
         self.users = users
+        self.names = names
+        self.disclosure = disclosure or DataDisclosure()
+
+    def _consent_text(self, ctx: Context) -> str:
+        """The attestation with the data notice: what is stored, where replies are made, keeping, deleting."""
+        return self.disclosure.text(ctx.locale) + "\n\n" + ctx.tr("create.consent")
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Ask for the 18+ and rights attestation first."""
         state.goto("consent")
         yield AskChoice(
-            prompt=ctx.tr("create.consent"),
+            prompt=self._consent_text(ctx),
             options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
         )
 
@@ -61,7 +76,7 @@ class CreateStarFlow:
         value, text = _choice_or_text(ctx)
         answer = value or (text or "").lower()
         if answer in {"yes", "y", "예", "네", "동의"}:
-            state.data["consent_text"] = ctx.tr("create.consent")
+            state.data["consent_text"] = self._consent_text(ctx)
             state.goto("name")
             yield SendText(text=ctx.tr("create.ask_name"))
         elif answer in {"no", "n", "아니요", "아니오"}:
@@ -229,3 +244,5 @@ class CreateStarFlow:
         yield SendText(text=ctx.tr("create.done", name=result.star.name, count=result.imported))
         yield SendText(text=describe(result.profile, ctx.locale))
         yield SendText(text=ctx.tr("chat.ai_notice", star=result.star.name))
+        if self.names is not None:
+            yield await self.names.ask_address_buttons(ctx, result.star)

@@ -63,8 +63,8 @@ async def present_speakers(
     yield SendFile(path=png, filename="timeline.png", caption=ctx.tr("voiceflow.timeline_caption"))
 
 
-def _measure(ctx: Context, value: float | None, unit: str) -> str:
-    return f"{value:.0f} {unit}" if value is not None else ctx.tr("voiceflow.unmeasured")
+def _measure(ctx: Context, value: float | None, unit: str, digits: int = 0) -> str:
+    return f"{value:.{digits}f} {unit}" if value is not None else ctx.tr("voiceflow.unmeasured")
 
 
 def profile_summary(ctx: Context, star: str, profile: VoiceProfile, *, clones: bool | None) -> SendText:
@@ -75,7 +75,7 @@ def profile_summary(ctx: Context, star: str, profile: VoiceProfile, *, clones: b
         seconds=f"{profile.total_seconds:.1f}",
         clips=len(profile.clips),
         f0=_measure(ctx, profile.median_f0_hz, "Hz"),
-        wpm=_measure(ctx, profile.words_per_minute, ctx.tr("voiceflow.wpm_unit")),
+        wpm=_measure(ctx, profile.syllables_per_second, ctx.tr("voiceflow.wpm_unit"), 1),
     )
     key = (
         "voiceflow.done_no_synth"

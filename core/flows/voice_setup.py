@@ -433,7 +433,13 @@ class VoiceSetupFlow:
 
         async def work(report: ProgressCallback) -> Remembered:
             return await memories.remember(
-                ctx.user.id, source, turns, speaker, replace=replace, progress=report
+                ctx.user.id,
+                source,
+                turns,
+                speaker,
+                replace=replace,
+                progress=report,
+                fallback_language=ctx.locale.value,
             )
 
         try:
@@ -452,6 +458,14 @@ class VoiceSetupFlow:
             return
         yield DeleteProgress(progress_id=progress)
         done = outcome.value
+        if replace and done is not None and done.syllables_per_second is not None:
+            # The first recording's transcripts give the pace; an added one keeps the combined measure.
+            await self.profiles.repo.set_pace(
+                ctx.user.id,
+                source.recording.star_id,
+                syllables_per_second=done.syllables_per_second,
+                language=done.language,
+            )
         if done is None or done.count == 0:
             yield SendText(text=ctx.tr("voicememory.none_heard", star=star))
             return

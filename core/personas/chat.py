@@ -15,6 +15,7 @@ from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
 from core.domain.stars import ChatTurn, Star, TurnRole
 from core.i18n import t
+from core.personas.honesty import RealnessDetector, admits_ai, honest_reply
 from core.personas.offline_chat import MEMORY_LIMIT, OfflineChat
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
 from core.personas.replies import split_bubbles, typing_pause_s
@@ -79,7 +80,9 @@ class ChatService:
         history_turns: int = 20,
         crisis_resources: CrisisResources | None = None,
         care: CareOptions | None = None,
+        honesty: RealnessDetector | None = None,
     ) -> None:
+        self.honesty = honesty or RealnessDetector(None)
         self.crisis_resources = crisis_resources
         self.care = care or CareOptions()
         self.stars = stars
@@ -231,7 +234,8 @@ class ChatService:
         if screened.scam is not None:
             await self.chats.add_many(user.id, star.id, deferred)
             await self.safety_events.log(user.id, star.id, "out", "block", screened.scam.reasons)
-            return ChatReply(bubbles=(blocked_message(locale),), engine=engine, verdict="block")
+            message = blocked_message(locale, role="star", star=star.name)
+            return ChatReply(bubbles=(message,), engine=engine, verdict="block")
         if screened.withheld:
             await self.safety_events.log(user.id, star.id, "out", "withheld", screened.reasons)
         safe = list(screened.lines)
@@ -255,6 +259,9 @@ class ChatService:
         export_version: int | None,
         memories: Sequence[Exchange] | None,
     ) -> tuple[list[str], str]:
+        asks_if_real = await self.honesty.asks(text, (star.name, star.relation, star.participant_name))
+        if asks_if_real and self.model is None:
+            return await self._honest(star, locale), "honesty"
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
             bubbles = await self.offline.reply(
@@ -285,9 +292,11 @@ class ChatService:
         stored = await self.stars.style_profile(star.id)
         profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
         card = PersonaCard(
+            asks_if_real=asks_if_real,
             star_name=star.name,
             relation=star.relation,
-            user_name=user.display_name,
+            user_name=star.user_name or user.display_name,
+            address=star.user_address,
             notes=star.notes,
             traits=tuple(stored[1]) if stored else (),
             style_hints=tuple(style_hints(profile)) if profile else (),
@@ -312,7 +321,20 @@ class ChatService:
         if leaks_system_prompt(completion.text, instructions):
             log.warning("reply leaked the system prompt; replaced (star=%s)", star.id)
             return [], self.model.name
-        return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
+        bubbles = split_bubbles(completion.text, names=(star.name, star.participant_name))
+        if asks_if_real and not admits_ai(bubbles):
+            log.info("the model did not say it is an AI when asked; honest reply used (star=%s)", star.id)
+            return await self._honest(star, locale, profile), "honesty"
+        return bubbles, self.model.name
+
+    async def _honest(self, star: Star, locale: Locale, profile: StyleProfile | None = None) -> list[str]:
+        """The honest answer to "are you real?", in the star's manner."""
+        if profile is None:
+            stored = await self.stars.style_profile(star.id)
+            profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
+        found = profile.address_terms[0][0] if profile and profile.address_terms else ""
+        address = star.user_address or found
+        return honest_reply(locale, star.name, address=address, profile=profile)
 
     async def _compose_again(
         self,

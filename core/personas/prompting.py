@@ -50,7 +50,9 @@ class PersonaCard:
     relation: str
     """The star's relation to the user, in the user's words: "엄마", "grandfather"."""
     user_name: str
-    """What the star called the user."""
+    """The user's own name (as they gave it, else the platform's display name)."""
+    address: str = ""
+    """How the star addressed the user (아들, 민준아, honey), as the user confirmed it."""
     notes: str = ""
     """Characteristics the user typed when creating the star."""
     traits: tuple[str, ...] = ()
@@ -60,6 +62,8 @@ class PersonaCard:
     locale: str = "ko"
     birth: date | None = None
     death: date | None = None
+    asks_if_real: bool = False
+    """The new message sincerely asks whether the star is real, alive or an AI (``core.personas.honesty``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -47,11 +47,12 @@ def _punctuate(sentence: str, profile: StyleProfile, rng: random.Random) -> str:
     if tail in ("", ".") and profile.rate("punctuation", ".") < 0.1:
         tail = ""
     tilde = profile.rate("punctuation", "~")
-    dots = profile.rate("punctuation", "...")
+    two, three = profile.rate("punctuation", ".."), profile.rate("punctuation", "...")
+    dots = two + three
     if tail in ("", ".") and rng.random() < tilde:
         tail = "~~" if profile.rate("punctuation", "~~") >= tilde / 2 else "~"
     elif tail in ("", ".") and rng.random() < dots:
-        tail = "..."
+        tail = ".." if two > three else "..."  # as they typed it
     elif tail == "!" and rng.random() < profile.rate("punctuation", "!!") * 2:
         tail = "!!"
     elif tail == "?" and rng.random() < profile.rate("punctuation", "??") * 2:

@@ -54,9 +54,12 @@ def describe(profile: StyleProfile, locale: str) -> str:
         lines.append(
             t(locale, "kakao.style.emoticons", emoticons=" ".join(e for e, _ in profile.emoticons[:3]))
         )
-    for marker, key in (("~", "tilde"), ("...", "ellipsis"), ("!!", "exclaim"), ("??", "question")):
+    for marker, key in (("~", "tilde"), ("!!", "exclaim"), ("??", "question")):
         if profile.rate("punctuation", marker) >= _HABIT:
             lines.append(t(locale, f"kakao.style.{key}"))
+    if dots := _dots(profile):
+        lines.append(t(locale, "kakao.style.ellipsis", marker=dots))
+    lines.extend(_ending_lines(profile, locale))
     if profile.no_space_ratio >= 0.4:
         lines.append(t(locale, "kakao.style.no_space"))
     if profile.address_terms:
@@ -102,9 +105,11 @@ def style_hints(profile: StyleProfile) -> list[str]:
         hints.append("uses emoji " + " ".join(e for e, _ in profile.emoji[:3]))
     if profile.emoticons:
         hints.append("uses emoticons " + " ".join(e for e, _ in profile.emoticons[:3]))
-    for marker in ("~", "...", "!!", "??"):
+    for marker in ("~", "!!", "??"):
         if profile.rate("punctuation", marker) >= _HABIT:
             hints.append(f"often writes {marker}")
+    if dots := _dots(profile):
+        hints.append(f"often trails off with {dots} (exactly {len(dots)} dots)")
     if profile.rate("punctuation", ".") < 0.1:
         hints.append("rarely ends a message with a period")
     if profile.no_space_ratio >= 0.4:
@@ -117,6 +122,33 @@ def style_hints(profile: StyleProfile) -> list[str]:
         hints.append("frequent words: " + ", ".join(w for w, _ in profile.top_words[:8]))
     hints.extend(profile.traits)
     return hints
+
+
+def _dots(profile: StyleProfile) -> str:
+    """The star's ellipsis as typed (``..`` or ``...``) when it is a habit, else ``""``."""
+    two, three = profile.rate("punctuation", ".."), profile.rate("punctuation", "...")
+    if two + three < _HABIT:
+        return ""
+    return ".." if two > three else "..."
+
+
+_NAMED_ENDINGS = (("니?", "style.ending_ni"), ("라", "style.ending_ra"))
+_ENDING_SHARE = 0.04
+"""A named ending is mentioned when at least this share of the star's sentence endings use it."""
+
+
+def _ending_lines(profile: StyleProfile, locale: str) -> list[str]:
+    """Her characteristic endings by name (-니? questions, -라 advice), then the most common ones."""
+    if not profile.endings:
+        return []
+    counts = dict(profile.endings)
+    total = sum(counts.values())
+    lines = [
+        t(locale, key) for ending, key in _NAMED_ENDINGS if counts.get(ending, 0) >= _ENDING_SHARE * total
+    ]
+    common = ", ".join(f"-{e}" for e, _ in profile.endings[:4])
+    lines.append(t(locale, "style.endings", endings=common))
+    return lines
 
 
 def _length_word(median: float) -> str:

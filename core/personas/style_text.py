@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 HANGUL = re.compile(r"[가-힣]")
 SENTENCE_SPLIT = re.compile(r"[.!?~…\n]+|[ㅋㅎㅠㅜ]{2,}|\s{2,}")
+_SENTENCE_PARTS = re.compile(r"([.!?~…\n]+|[ㅋㅎㅠㅜ]{2,}|\s{2,})")
+PARTICLE_END = ("은", "는", "을", "를", "도")
+"""A final word ending in one of these is an elliptical topic or object ("밥은?", "너는?"), not an ending."""
 FINAL_WORD = re.compile(r"([가-힣]+)[^가-힣]*\Z")
 
 POLITE_ENDINGS = ("요", "니다", "니까", "세요", "죠", "시오", "십시오", "여")
@@ -35,7 +38,8 @@ EMOTICONS = re.compile(r"\^[_.o]?\^+|[:;]-?[)D(P]|ㅡㅡ+|-_-;*|>_<|ㅎㅅㅎ|�
 PUNCTUATION = {
     "~": re.compile(r"~"),
     "~~": re.compile(r"~{2,}"),
-    "...": re.compile(r"\.{2,}|…"),
+    "..": re.compile(r"(?<![.])\.\.(?![.])"),
+    "...": re.compile(r"\.{3,}|…"),
     "!": re.compile(r"!"),
     "!!": re.compile(r"!{2,}"),
     "?": re.compile(r"\?"),
@@ -79,12 +83,16 @@ def speech_level_of(text: str) -> tuple[int, int, list[str]]:
     """Count polite and plain (반말) sentence endings in ``text``; also return the final syllables seen."""
     polite = plain = 0
     finals: list[str] = []
-    for fragment in SENTENCE_SPLIT.split(text):
-        m = FINAL_WORD.search(fragment)
+    parts = _SENTENCE_PARTS.split(text)
+    for index in range(0, len(parts), 2):
+        m = FINAL_WORD.search(parts[index])
         if m is None:
             continue
         word = m.group(1)
-        finals.append(word[-1])
+        if len(word) >= 2 and word.endswith(PARTICLE_END):
+            continue
+        after = parts[index + 1] if index + 1 < len(parts) else ""
+        finals.append(word[-1] + ("?" if after.startswith("?") else ""))
         if word in POLITE_WORDS or word.endswith(POLITE_ENDINGS):
             polite += 1
         elif word in BANMAL_WORDS or word[-1] in BANMAL_LAST:

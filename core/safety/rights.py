@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import re
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from core.domain.stars import Star, StarStatus
 from core.ports import BlobStore
+from core.safety.star_export import StarExporter
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.memory import MemoryStore
 from core.storage.repositories import (
@@ -24,10 +23,11 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
+from core.storage.voice_memory_repository import VoiceMemoryRepository
+from core.storage.voice_repository import VoiceRepository
 
 log = logging.getLogger(__name__)
 _WARM = re.compile(r"사랑|고마|보고\s?싶|잘\s?자|건강|love|thank|miss you|take care", re.IGNORECASE)
-_SAFE_NAME = re.compile(r"[^\w.\-가-힣]+")
 
 
 class DataRightsService:
@@ -46,6 +46,8 @@ class DataRightsService:
         memory: MemoryStore,
         blobs: BlobStore,
         export_dir: Path,
+        voice: VoiceRepository | None = None,
+        voice_memories: VoiceMemoryRepository | None = None,
     ) -> None:
         self.users = users
         self.stars = stars
@@ -57,38 +59,22 @@ class DataRightsService:
         self.memory = memory
         self.blobs = blobs
         self.export_dir = export_dir
+        self.exporter = StarExporter(
+            users=users,
+            stars=stars,
+            chats=chats,
+            consents=consents,
+            blob_refs=blob_refs,
+            safety_events=safety_events,
+            memory=memory,
+            voice=voice,
+            voice_memories=voice_memories,
+        )
 
     async def export_star(self, owner_id: str, star: Star) -> Path:
-        """A zip with the star's profile, chat history, consents, imported messages and the user's uploads."""
-        profile = await self.stars.style_profile(star.id)
-        turns = await self.chats.all_turns(owner_id, star.id)
-        consents = await self.consents.list_for(owner_id, star.id)
-        messages = await self.memory.messages(star.id, kinds=("text", "media", "deleted"))
-        refs = await self.blob_refs.list_for(owner_id, star.id)
-        doc: dict[str, Any] = {
-            "star": {
-                "id": star.id,
-                "name": star.name,
-                "relation": star.relation,
-                "participant": star.participant_name,
-                "notes": star.notes,
-                "birth_date": star.birth_date.isoformat() if star.birth_date else None,
-                "death_date": star.death_date.isoformat() if star.death_date else None,
-                "status": star.status.value,
-                "created_at": star.created_at.isoformat(),
-            },
-            "style_profile": profile[0] if profile else None,
-            "traits": profile[1] if profile else [],
-        }
-        history = [
-            {"role": t.role.value, "text": t.text, "at": t.created_at.isoformat(), "engine": t.engine}
-            for t in turns
-        ]
-        imported = [
-            {"time": m.sent_at.isoformat(), "author": m.author, "kind": m.kind, "text": m.text}
-            for m in messages
-        ]
-        blobs = [(await self.blobs.fetch_local(k), purpose, name) for k, purpose, name in refs]
+        """A zip of everything VOS holds about the star (see ``core.safety.star_export``), with a README."""
+        bundle = await self.exporter.bundle(owner_id, star)
+        files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
 
         def write() -> Path:
             self.export_dir.mkdir(parents=True, exist_ok=True)
@@ -97,14 +83,11 @@ class DataRightsService:
             path = Path(tmp)
             try:
                 with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                    zf.writestr("profile.json", json.dumps(doc, ensure_ascii=False, indent=2))
-                    zf.writestr("chat_history.json", json.dumps(history, ensure_ascii=False, indent=2))
-                    zf.writestr("consents.json", json.dumps(consents, ensure_ascii=False, indent=2))
-                    zf.writestr("imported_messages.json", json.dumps(imported, ensure_ascii=False))
-                    for i, (src, purpose, name) in enumerate(blobs):
+                    for name, text in bundle.documents:
+                        zf.writestr(name, text)
+                    for src, arcname in files:
                         if src.exists():
-                            safe = _SAFE_NAME.sub("_", name) or "file"
-                            zf.write(src, f"uploads/{i:02d}-{purpose}-{safe}")
+                            zf.write(src, arcname)
             except BaseException:
                 path.unlink(missing_ok=True)  # never leave a half-written export behind
                 raise

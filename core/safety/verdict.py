@@ -44,6 +44,10 @@ class SafetyVerdict:
 ALLOW = SafetyVerdict(verdict="allow")
 
 
-def blocked_message(locale: Locale | str) -> str:
-    """The seed's wording shown to a user when a message is blocked."""
-    return t(locale, "safety.blocked")
+def blocked_message(locale: Locale | str, *, role: Role = "user", star: str = "") -> str:
+    """What a user is told when a message is blocked: why, warmly, and what to do (call the person back
+    on a number they already know; 112 / 1332 in Korea). ``role``: whose text was blocked (the user's,
+    the star's reply, or text to be spoken in the star's voice); ``star``: the star's name."""
+    if role == "user" or not star:
+        return t(locale, "safety.blocked")
+    return t(locale, "block.out" if role == "star" else "block.voice", star=star)

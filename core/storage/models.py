@@ -72,6 +72,8 @@ class StarRow(Base):
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     photo_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    user_address: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    user_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(TS)
 
 
@@ -232,6 +234,8 @@ class VoiceProfileRow(Base):
     embedding: Mapped[list[float]] = mapped_column(JSON)
     median_f0_hz: Mapped[float | None] = mapped_column(Float, nullable=True)
     words_per_minute: Mapped[float | None] = mapped_column(Float, nullable=True)
+    syllables_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     gender_hint: Mapped[str | None] = mapped_column(String(8), nullable=True)
     total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     revision: Mapped[int] = mapped_column(Integer, default=1)

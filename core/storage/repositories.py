@@ -21,6 +21,7 @@ from core.storage.models import (
     CrisisReferralRow,
     FlowRow,
     SafetyEventRow,
+    StarMessageRow,
     StarRow,
     StyleProfileRow,
     UserRow,
@@ -89,6 +90,8 @@ def _star(row: StarRow | Row[Any] | Any) -> Star:
         photo_blob=row.photo_blob,
         status=_STATUSES[row.status],
         created_at=aware(row.created_at),
+        user_address=row.user_address or "",
+        user_name=row.user_name or "",
     )
 
 
@@ -236,6 +239,33 @@ class StarRepository:
                 .values(status=status.value)
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def set_names(
+        self, star_id: str, owner_id: str, *, user_address: str | None = None, user_name: str | None = None
+    ) -> bool:
+        """Store what the star called the user and/or the user's own name; False when not the owner's."""
+        values = {
+            k: v for k, v in (("user_address", user_address), ("user_name", user_name)) if v is not None
+        }
+        if not values:
+            return False
+        async with self.db.write() as s:
+            res = await s.execute(
+                update(StarRow).where(StarRow.id == star_id, StarRow.owner_id == owner_id).values(**values)
+            )
+            return bool(res.rowcount)  # type: ignore[attr-defined]
+
+    async def other_authors(self, star_id: str, limit: int = 3) -> list[str]:
+        """The other participants of the star's export, most messages first (the user is among them)."""
+        async with self.db.read() as s:
+            rows = await s.execute(
+                select(StarMessageRow.author)
+                .where(StarMessageRow.star_id == star_id, StarMessageRow.is_star.is_(False))
+                .group_by(StarMessageRow.author)
+                .order_by(func.count().desc(), StarMessageRow.author)
+                .limit(limit)
+            )
+            return [str(r[0]) for r in rows]
 
     async def delete_owned(self, star_id: str, owner_id: str) -> bool:
         """Delete a star and every row derived from it; False when the user does not own it."""
@@ -576,6 +606,7 @@ class SafetyEventRepository:
                     "verdict": r.verdict,
                     "reasons": r.reasons,
                     "at": aware(r.created_at).isoformat(),
+                    "star_id": r.star_id,
                 }
                 for r in rows
             ]

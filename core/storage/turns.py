@@ -67,6 +67,8 @@ _STAR_COLUMNS = (
     StarRow.photo_blob,
     StarRow.status,
     StarRow.created_at,
+    StarRow.user_address,
+    StarRow.user_name,
 )
 
 
@@ -84,6 +86,8 @@ class _StarValues(NamedTuple):
     photo_blob: str | None
     status: str
     created_at: datetime
+    user_address: str
+    user_name: str
 
 
 assert _StarValues._fields[1:] == tuple(c.key for c in _STAR_COLUMNS)

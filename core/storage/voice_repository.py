@@ -43,6 +43,8 @@ class VoiceMeasures:
     words_per_minute: float | None
     gender_hint: str | None
     total_seconds: float
+    syllables_per_second: float | None = None
+    language: str | None = None
 
 
 def _recording(row: VoiceRecordingRow) -> VoiceRecording:
@@ -77,6 +79,8 @@ def _profile(row: VoiceProfileRow, clips: Sequence[VoiceClipRow]) -> VoiceProfil
         embedding=tuple(float(v) for v in row.embedding),
         median_f0_hz=row.median_f0_hz,
         words_per_minute=row.words_per_minute,
+        syllables_per_second=row.syllables_per_second,
+        language=row.language,
         gender_hint=row.gender_hint,
         total_seconds=row.total_seconds,
         revision=row.revision,
@@ -90,6 +94,8 @@ def _measures(row: VoiceProfileRow, m: VoiceMeasures) -> None:
     row.embedding = list(m.embedding)
     row.median_f0_hz = m.median_f0_hz
     row.words_per_minute = m.words_per_minute
+    row.syllables_per_second = m.syllables_per_second
+    row.language = m.language or row.language
     row.gender_hint = m.gender_hint
     row.total_seconds = m.total_seconds
     row.updated_at = utcnow()
@@ -138,6 +144,34 @@ class VoiceRepository:
                 )
             )
             return _recording(row) if row else None
+
+    async def recordings(self, owner_id: str, star_id: str) -> list[VoiceRecording]:
+        """The recordings the owner uploaded for the star, oldest first (for ``/export``)."""
+        async with self.db.read() as s:
+            rows = await s.scalars(
+                select(VoiceRecordingRow)
+                .where(VoiceRecordingRow.star_id == star_id, VoiceRecordingRow.owner_id == owner_id)
+                .order_by(VoiceRecordingRow.created_at, VoiceRecordingRow.id)
+            )
+            return [_recording(r) for r in rows]
+
+    async def set_pace(
+        self, owner_id: str, star_id: str, *, syllables_per_second: float, language: str | None
+    ) -> bool:
+        """Store the star's pace measured from transcripts (a new revision: notes are spoken again)."""
+        async with self.db.write() as s:
+            row = await s.scalar(
+                select(VoiceProfileRow).where(
+                    VoiceProfileRow.star_id == star_id, VoiceProfileRow.owner_id == owner_id
+                )
+            )
+            if row is None:
+                return False
+            row.syllables_per_second = syllables_per_second
+            row.language = language or row.language
+            row.revision += 1
+            row.updated_at = utcnow()
+            return True
 
     async def get_profile(self, owner_id: str, star_id: str) -> VoiceProfile | None:
         """The star's voice profile with its clips, only for the star's owner."""

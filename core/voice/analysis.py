@@ -167,6 +167,13 @@ def count_syllable_nuclei(audio: npt.ArrayLike, sr: int) -> int:
     return peaks
 
 
+def speaking_seconds(audio: npt.ArrayLike, sr: int) -> float:
+    """Seconds of speech in ``audio``, long pauses excluded (the time a speaking rate is measured over)."""
+    x = _prepare(audio, sr)
+    rms = _frame_rms(x, round(0.025 * _ANALYSIS_SR), round(_HOP_S * _ANALYSIS_SR))
+    return _speaking_seconds(_speech_mask(rms), _HOP_S)
+
+
 def speaking_rate_wpm(
     audio: npt.ArrayLike,
     sr: int,

@@ -261,19 +261,6 @@ def encode_voice_note(
     return encode_audio(samples, sample_rate, path, "ogg", metadata=metadata)
 
 
-def audio_duration(path: Path | str) -> float:
-    """A file's length in seconds, from its container (no decoding)."""
-    import av
-
-    with av.open(str(path)) as container:
-        if container.duration is not None:
-            return float(container.duration / av.time_base)
-        stream = container.streams.audio[0] if container.streams.audio else None
-        if stream is not None and stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-    return 0.0
-
-
 def read_tags(path: Path | str) -> dict[str, str]:
     """The metadata tags of a file (container and first audio stream merged, keys lower-cased)."""
     import av

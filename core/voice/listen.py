@@ -20,7 +20,8 @@ from core.domain.stars import Star
 from core.i18n import t
 from core.ports import SpeechSynthesizer, VoiceSpec
 from core.safety.check import SafetyGuard
-from core.voice.audio import audio_duration, encode_voice_note
+from core.safety.verdict import blocked_message
+from core.voice.audio import decode_audio, encode_voice_note
 from core.voice.marking import MarkingOptions, disclaimer_audio, mark
 from core.voice.provenance import ProvenanceLog
 
@@ -94,7 +95,9 @@ class VoiceService:
         verdict = await self.guard.check(text, role="speech", locale=locale)
         if verdict.verdict != "allow":
             log.info("speech blocked for star=%s reasons=%s", star.id, ",".join(verdict.reasons))
-            return SpokenMessage(path=None, caption=t(locale, "safety.blocked"), blocked=True)
+            return SpokenMessage(
+                path=None, caption=blocked_message(locale, role="speech", star=star.name), blocked=True
+            )
         label = t(locale, "synth.cloned_voice" if self.synthesizer.clones_voice else "synth.basic_voice")
         profile = voice.profile_id if voice else "default"
         language = _language_of(text, locale)
@@ -103,6 +106,7 @@ class VoiceService:
         key = hashlib.sha256(ident.encode()).hexdigest()[:32]
         path = self.star_cache(star.id) / f"{key}.ogg"
         lock = self._locks.setdefault(key, asyncio.Lock())
+        duration = 0.0
         async with lock:
             if not path.exists():
                 speech = await self.synthesizer.synthesize(text, language=language, voice=voice)
@@ -118,6 +122,8 @@ class VoiceService:
                 tmp.replace(path)
                 if self.provenance is not None:
                     await asyncio.to_thread(self.provenance.record, path, engine=speech.engine)
+                duration = len(samples) / speech.sample_rate
+            else:
+                duration = (await asyncio.to_thread(decode_audio, path)).duration_s
         self._locks.pop(key, None)
-        duration = await asyncio.to_thread(audio_duration, path)
-        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}", duration_s=duration)
+        return SpokenMessage(path=path, caption=f"🔊 {star.name} · {label}", duration_s=round(duration, 2))

@@ -9,9 +9,10 @@ again by full text (``core.storage.fulltext``), so the user hears what the star 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,15 @@ from core.speech.transcription import report
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.fulltext import idf_scores, query_terms
 from core.storage.voice_memory_repository import NewVoiceMemory, VoiceMemory, VoiceMemoryRepository
+from core.voice.analysis import speaking_seconds
 from core.voice.audio import encode_voice_note
+from core.voice.language import language_of_texts, written_in
 from core.voice.profiles import LoadedRecording
+from core.voice.syllables import text_syllables
 
+log = logging.getLogger(__name__)
+StarTexts = Callable[[str], Awaitable[list[str]]]
+"""The star's own text messages, by star id (``MemoryStore.star_texts``)."""
 MAX_SPAN_S = 28.0  # one span stays inside Whisper's 30 s window
 MERGE_GAP_S = 0.8  # the star's turns this close, with nobody else between, are one stretch of speech
 MIN_TURN_S = 0.4  # shorter turns are breaths and clicks, not words
@@ -38,6 +45,9 @@ class Remembered:
     seconds: float
     example: str = ""
     hint: str = ""
+    syllables_per_second: float | None = None
+    """The star's pace from the transcripts: their syllables over the speaking time of the clips."""
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +78,16 @@ def star_spans(turns: Sequence[SpeakerTurn], speaker: str) -> list[tuple[float, 
     return spans
 
 
+def _transcript_rate(source: LoadedRecording, memories: Sequence[NewVoiceMemory]) -> float | None:
+    """Syllables (Hangul blocks for Korean) of the transcripts over the speaking time of their clips."""
+    sr = source.sample_rate
+    syllables = sum(text_syllables(m.text) for m in memories)
+    seconds = sum(
+        speaking_seconds(source.audio[round(m.start * sr) : round(m.end * sr)], sr) for m in memories
+    )
+    return syllables / seconds if syllables and seconds >= 1.0 else None
+
+
 def _start(turn: SpeakerTurn) -> float:
     return turn.start
 
@@ -84,7 +104,9 @@ class VoiceMemoryService:
         stt: SpeechToText | None,
         cache_root: Path,
         stt_missing: str = "",
+        star_texts: StarTexts | None = None,
     ) -> None:
+        self.star_texts = star_texts
         self.repo = repo
         self.references = references
         self.blobs = blobs
@@ -101,17 +123,25 @@ class VoiceMemoryService:
         *,
         replace: bool = False,
         progress: ProgressCallback | None = None,
+        fallback_language: str | None = None,
     ) -> Remembered:
         """Transcribe ``speaker``'s turns of ``source`` and keep each recognised stretch as a memory.
 
-        ``replace`` first drops the star's older memories (the user started the voice over). Raises
-        ``EngineUnavailable`` when no recogniser can run; nothing is stored then.
+        The recogniser is told the star's language (``star_language``); what comes back in another script
+        is dropped. ``replace`` first drops the star's older memories (the user started the voice over).
+        Raises ``EngineUnavailable`` when no recogniser can run; nothing is stored then.
         """
         if self.stt is None:
             raise EngineUnavailable(self.stt_missing or "speech recognition is not installed", extra="speech")
         stt, star_id = self.stt, source.recording.star_id
         spans = star_spans(turns, speaker)
-        transcripts = await self._transcribe(stt, source, spans, progress)
+        language = await self.star_language(star_id, fallback_language)
+        if language is not None and language not in stt.languages:
+            # An English-only model would write Korean speech down as English-sounding words.
+            raise EngineUnavailable(
+                f"the installed recogniser ({stt.name}) cannot transcribe {language}", extra="speech"
+            )
+        transcripts = await self._transcribe(stt, source, spans, progress, language)
         new = await self._store_clips(source, spans, transcripts)
         if replace:
             await self._release(await self.repo.delete_all(owner_id, star_id))
@@ -120,7 +150,20 @@ class VoiceMemoryService:
         await report(progress, 1.0, "done")
         example = max((m.text for m in kept), key=len, default="")
         hint = max(query_terms(example), key=len, default="")
-        return Remembered(count=len(kept), seconds=sum(m.seconds for m in kept), example=example, hint=hint)
+        return Remembered(
+            count=len(kept),
+            seconds=sum(m.seconds for m in kept),
+            example=example,
+            hint=hint,
+            syllables_per_second=await asyncio.to_thread(_transcript_rate, source, new),
+            language=language,
+        )
+
+    async def star_language(self, star_id: str, fallback: str | None) -> str | None:
+        """The language the star wrote in (their export's script), else ``fallback`` (the user's)."""
+        if self.star_texts is None:
+            return fallback
+        return language_of_texts(await self.star_texts(star_id), fallback or "") or None
 
     async def _transcribe(
         self,
@@ -128,10 +171,11 @@ class VoiceMemoryService:
         source: LoadedRecording,
         spans: Sequence[tuple[float, float]],
         progress: ProgressCallback | None,
+        star_language: str | None = None,
     ) -> dict[int, Transcript]:
         sr = source.sample_rate
         english_only = stt.languages == frozenset({"en"})
-        language: str | None = "en" if english_only else None
+        language: str | None = "en" if english_only else star_language
         # The longest stretch first: its language is kept for the rest, so a two-word clip is not misread.
         order = sorted(range(len(spans)), key=lambda i: spans[i][0] - spans[i][1])
         out: dict[int, Transcript] = {}
@@ -158,6 +202,11 @@ class VoiceMemoryService:
             for seg in transcript.segments:
                 words = " ".join(seg.text.split())
                 if not words:
+                    continue
+                if transcript.language and not written_in(words, transcript.language):
+                    log.info(
+                        "a segment not written in %s was dropped (%d chars)", transcript.language, len(words)
+                    )
                     continue
                 start = max(span_start, span_start + seg.start - PAD_S)
                 end = min(span_end, span_start + seg.end + PAD_S)

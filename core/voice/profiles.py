@@ -33,6 +33,7 @@ from core.voice.profile import (
     find_voice_segments,
     mean_embedding,
 )
+from core.voice.syllables import rate_over_turns, syllables_per_second
 
 log = logging.getLogger(__name__)
 STAR_LABEL = "\x00star"  # the label matched turns get when a new recording is added to a profile
@@ -65,14 +66,18 @@ def _gender(value: str | None) -> Literal["female", "male"] | None:
 
 
 def _measures(
-    engine: str, embedding: npt.NDArray[np.float32], clips: Sequence[Audio], sr: int
+    engine: str, embedding: npt.NDArray[np.float32], clips: Sequence[Audio], sr: int, rate: float | None
 ) -> VoiceMeasures:
-    traits = voice_traits(np.concatenate(list(clips)), sr)
+    """``rate``: syllables per second measured over the star's stretches of speech in the recording (the
+    clips alone are cut tight around speech and would make the star sound faster than they spoke)."""
+    audio = np.concatenate(list(clips))
+    traits = voice_traits(audio, sr)
     return VoiceMeasures(
         engine=engine,
         embedding=tuple(float(v) for v in embedding),
         median_f0_hz=traits.median_f0_hz,
         words_per_minute=traits.words_per_minute,
+        syllables_per_second=rate if rate is not None else syllables_per_second(audio, sr),
         gender_hint=traits.gender_hint,
         total_seconds=sum(c.size for c in clips) / sr,
     )
@@ -141,6 +146,7 @@ class VoiceProfileService:
             reference_clips=tuple([await self.blobs.fetch_local(c.blob_key) for c in profile.clips]),
             median_f0_hz=profile.median_f0_hz,
             words_per_minute=profile.words_per_minute,
+            syllables_per_second=profile.syllables_per_second,
             gender_hint=_gender(profile.gender_hint),
         )
 
@@ -158,7 +164,8 @@ class VoiceProfileService:
 
         def compute() -> tuple[VoiceProfileData, VoiceMeasures]:
             data = build_voice_profile(audio, sample_rate, turns, speaker, encoder)
-            return data, _measures(encoder.name, data.embedding, data.clips, data.sample_rate)
+            rate = rate_over_turns(audio, sample_rate, turns, speaker)
+            return data, _measures(encoder.name, data.embedding, data.clips, data.sample_rate, rate)
 
         data, measures = await asyncio.to_thread(compute)
         clips = await self._store_clips(data, recording.id)
@@ -204,7 +211,10 @@ class VoiceProfileService:
             old_s, new_s = profile.total_seconds, data.total_seconds
             mixed = target * old_s + data.embedding * new_s
             embedding = np.asarray(mixed / (np.linalg.norm(mixed) or 1.0), dtype=np.float32)
-            return data, _measures(encoder.name, embedding, [*existing, *data.clips], sample_rate)
+            rate = rate_over_turns(audio, sample_rate, relabelled, STAR_LABEL)
+            if rate is not None and profile.syllables_per_second is not None:
+                rate = (profile.syllables_per_second * old_s + rate * new_s) / (old_s + new_s)
+            return data, _measures(encoder.name, embedding, [*existing, *data.clips], sample_rate, rate)
 
         try:
             data, measures = await asyncio.to_thread(compute)

@@ -162,3 +162,21 @@ def test_apply_style_is_deterministic_and_adapts() -> None:
     assert len(bubbles) == 1
     seeds = {tuple(apply_style(reply, casual, rng_seed=s)) for s in range(20)}
     assert any("ㅋㅋㅋ" in " ".join(b) for b in seeds)
+
+
+def test_a_particle_is_not_an_ending_two_dots_stay_two_and_her_endings_are_named() -> None:
+    from core.personas.style import apply_style, describe
+
+    lines = [["밥은?"], ["밥 먹었니?"], ["조심해라.."], ["일찍 자라.."], ["너는?"], ["뭐 하니?"], ["춥다.."]]
+    star, user = conversation(lines, repeat=3)
+    profile = build_style_profile(star, user)
+    endings = dict(profile.endings)
+    assert "은" not in endings and "는" not in endings and "은?" not in endings
+    assert endings["니?"] == 6 and endings["라"] == 6
+    assert profile.rate("punctuation", "..") > 0 and profile.rate("punctuation", "...") == 0
+    text = describe(profile, "ko")
+    assert "'-니?'로 물어요" in text and "'-라'로 당부해요" in text
+    assert "말줄임표(..)" in text and "(...)" not in text
+    assert "Asks with '-니?'" in describe(profile, "en")
+    styled = [" ".join(apply_style("오늘은 쉬어. 내일 보자.", profile, rng_seed=seed)) for seed in range(20)]
+    assert any(".." in s for s in styled) and not any("..." in s for s in styled)

@@ -100,9 +100,12 @@ def test_voice_misuse_is_named() -> None:
     assert "voice_misuse" in verdict.reasons
 
 
-def test_blocked_message_is_the_seed_wording() -> None:
-    assert blocked_message("ko") == "의심스러운 메시지가 감지되었습니다. 다시 메시지를 전송해주세요."
-    assert blocked_message("en") == "A suspicious message was detected. Please send your message again."
+def test_blocked_message_says_why_and_what_to_do() -> None:
+    ko, en = blocked_message("ko"), blocked_message("en")
+    assert "112" in ko and "1332" in ko and "알고 있는 번호" in ko and "다시 메시지를 전송" not in ko
+    assert "call them back on a number you already know" in en and "send your message again" not in en
+    assert "엄마" in blocked_message("ko", role="star", star="엄마")
+    assert "voice" in blocked_message("en", role="speech", star="Mom")
 
 
 def test_classifier_prompt_fences_the_text_as_data() -> None:

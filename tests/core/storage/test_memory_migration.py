@@ -16,7 +16,7 @@ from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore, fingerprint
 from core.storage.migrate import upgrade_sync
-from core.storage.models import StarMessageRow, StarRow
+from core.storage.models import StarMessageRow
 from core.storage.repositories import UserRepository
 from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
 
@@ -59,10 +59,14 @@ async def _import_the_old_way(db: Database) -> str:
     )
     star_id = new_id()
     async with db.write() as s:
-        s.add(
-            StarRow(id=star_id, owner_id=user.id, name="엄마", participant_name="엄마", created_at=utcnow())
+        # The columns the table had then (the ORM row has grown since).
+        await s.execute(
+            text(
+                "INSERT INTO stars (id, owner_id, name, relation, participant_name, notes, status, created_at) "
+                "VALUES (:id, :owner, '엄마', '', '엄마', '', 'active', :at)"
+            ),
+            {"id": star_id, "owner": user.id, "at": utcnow()},
         )
-        await s.flush()
         seen: dict[tuple[datetime, str, str], int] = {}
         for seq, m in enumerate(MESSAGES):
             ident = (m.time, m.author, m.text)

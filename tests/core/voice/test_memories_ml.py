@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import ensure_demo_star, local_user
+from bot.runner import local_user
+from bot.wiring import App
+from core.domain.stars import Star
 from core.flows.voice_setup import VoiceSetupFlow
+from core.personas.stars import NewStar
 from core.voice.analysis import median_f0
 from core.voice.audio import decode_audio, encode_audio, is_ai_generated
 from tests.support.app import make_settings
@@ -35,6 +38,21 @@ _SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
 _VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 
 
+async def _english_star(app: App, owner_id: str, tmp_path: Path) -> Star:
+    export = tmp_path / "KakaoTalk_Chats_Mom.txt"
+    lines = ["KakaoTalk Chats with Mom", "Date Saved : Jan 6, 2023, 9:12 AM", "", "Thursday, January 5, 2023"]
+    for minute in range(10):
+        lines.append(f"Jan 5, 2023, 3:{minute:02d} PM, Mom : Did you water the tomatoes, honey?")
+        lines.append(f"Jan 5, 2023, 3:{minute:02d} PM, Jane : Yes mom, I did")
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    key = await app.blobs.put_file(export)
+    created = await app.star_service.create(
+        NewStar(owner_id=owner_id, name="엄마", relation="mother", participant="Mom"), key, consent_text="t"
+    )
+    await app.users.set_active_star(owner_id, created.star.id)
+    return created.star
+
+
 async def test_memories_finds_what_the_star_really_said_with_real_engines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,8 +70,7 @@ async def test_memories_finds_what_the_star_really_said_with_real_engines(
         flow = app.engine.router.flows[VoiceSetupFlow.kind]
         assert isinstance(flow, VoiceSetupFlow) and flow.engines is not None and flow.memories is not None
         user = await local_user(app, "local")
-        await ensure_demo_star(app, user)
-        star = (await app.stars.list_owned(user.id))[0]
+        star = await _english_star(app, user.id, tmp_path)  # she wrote English, so she is heard in English
         console = ScriptedConsole(app)
         await console.say("/voice", "1")
         await console.say(f"/voice {rec}")
