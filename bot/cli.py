@@ -451,6 +451,9 @@ def meeting_ask(
     from bot.meetings import cli_ask
 
     settings = settings_or_exit()
+    limit = settings.limits.max_question_chars
+    if len(question) > limit:
+        raise _fail(f"the question is {len(question)} characters long; ask it in at most {limit}", 2)
     setup_logging(settings)
     result = run_async(lambda: cli_ask(settings, user, guild, question))
     typer.echo(json.dumps(result, ensure_ascii=False) if json_out else result["answer"])

@@ -1,8 +1,10 @@
-"""Background jobs of the running bot (APScheduler): the meeting audio retention purge and the orphaned-blob
-garbage collection.
+"""Background jobs of the running bot (APScheduler): the meeting audio retention purge, the orphaned-blob
+garbage collection and the hourly housekeeping (abandoned dialogs expire, undelivered outbox files and
+download folders of killed processes go).
 
 Replicas: every replica schedules the jobs; a lock per job makes one of them run each tick
-(``run_retention``, ``run_blob_gc``). Schedule persistence: the jobs are re-registered at every start with
+(``run_retention``, ``run_blob_gc``; housekeeping needs none: each of its steps is atomic or idempotent).
+Schedule persistence: the jobs are re-registered at every start with
 ``replace_existing`` and run once at start-up, then every ``interval_hours``. No job store is persisted, on
 purpose: the jobs are derived from settings and idempotent, and what they work on (which meetings still keep
 audio, and since when; which blobs are still referenced) is already persisted in the database and the blob
@@ -14,9 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.meetings.retention import purge_expired_audio
@@ -31,6 +37,47 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RETENTION_JOB_ID = "meeting-audio-retention"
 BLOB_GC_JOB_ID = "blob-gc"
+HOUSEKEEPING_JOB_ID = "housekeeping"
+HOUSEKEEPING_INTERVAL_HOURS = 1.0
+_DOWNLOAD_PREFIXES = ("vos-tg-", "vos-dc-")  # the adapters' per-update download folders
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HousekeepingResult:
+    """What one housekeeping pass removed."""
+
+    flows_expired: int
+    outbox_files: int
+    download_folders: int
+
+
+async def housekeeping(app: App, *, now: datetime | None = None) -> HousekeepingResult:
+    """Expire abandoned dialogs (and release their uploads and audio), delete undelivered outbox files past
+    their TTL and download folders a killed process left. Every process may run it: each step is atomic
+    (a flow is ended by the statement that reads it) or idempotent (deleting files)."""
+    at = now or datetime.now(UTC)
+    flows = await app.engine.expire_flows(at - timedelta(hours=app.settings.limits.flow_expiry_hours))
+    outbox = await app.outbox.sweep(now=at.timestamp())
+    downloads = await asyncio.to_thread(
+        _sweep_folders, app.settings.data_dir / "downloads", at.timestamp() - 3600.0
+    )
+    return HousekeepingResult(flows_expired=flows, outbox_files=outbox, download_folders=downloads)
+
+
+def _sweep_folders(base: Path, cutoff: float) -> int:
+    """Remove download folders untouched since ``cutoff`` (an update is handled in minutes, not hours)."""
+    removed = 0
+    try:
+        entries = list(os.scandir(base))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(_DOWNLOAD_PREFIXES) or not entry.is_dir(follow_symlinks=False):
+            continue
+        if entry.stat(follow_symlinks=False).st_mtime <= cutoff:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 async def run_retention(app: App) -> list[str]:
@@ -95,12 +142,17 @@ def build_scheduler(
     logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancellation)  # added once
     scheduler = AsyncIOScheduler(timezone=UTC)
     tasks = running if running is not None else set()
-    for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):
+    jobs = (
+        (RETENTION_JOB_ID, run_retention, interval_hours),
+        (BLOB_GC_JOB_ID, run_blob_gc, interval_hours),
+        (HOUSEKEEPING_JOB_ID, housekeeping, min(interval_hours, HOUSEKEEPING_INTERVAL_HOURS)),
+    )
+    for job_id, job, hours in jobs:
         scheduler.add_job(
             _stops_quietly(job, tasks),
             "interval",
             args=[app],
-            hours=interval_hours,
+            hours=hours,
             id=job_id,
             replace_existing=True,
             next_run_time=datetime.now(UTC),  # also once at start-up
@@ -111,23 +163,37 @@ def build_scheduler(
     return scheduler
 
 
-@asynccontextmanager
-async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
-    """Recover interrupted work, then run the scheduler until the block exits.
+async def recover_local_jobs(app: App) -> int:
+    """With the local runner: take over the jobs a killed process left (``vos run``, or ``vos meeting import``
+    itself, calls this at start), then fail the meetings no job will finish.
 
-    With the local job runner, meetings a previous process left unfinished are marked failed, then the
-    unfinished jobs are re-queued once (``LocalJobQueue.recover``): a ``meeting_import`` job among them
-    processes its meeting again. With the Redis queue the workers own recovery (leases), so the bot leaves
-    meetings and jobs alone: one of them may be running on a worker right now.
+    A job another live process is running holds its claim (``core.jobs.claims``) and is left to it, so any
+    number of processes may call this at once. A recovered ``meeting_import`` processes its meeting again;
+    one that already had its last attempt interrupted is failed, and so is its meeting. With the Redis queue
+    the workers own recovery (leases): nothing to do here. Returns how many jobs were resumed.
     """
     from core.jobs.local import LocalJobQueue
+    from core.meetings.jobs import MEETING_IMPORT
 
-    if isinstance(app.jobs, LocalJobQueue):
-        interrupted = await app.meetings.recover_interrupted()
-        for meeting in interrupted:
-            log.warning("meeting %s was interrupted by a restart", meeting.id)
-        for job in await app.jobs.recover():
-            log.warning("job %s (%s) was unfinished at start-up: resuming it once", job.id, job.kind)
+    if not isinstance(app.jobs, LocalJobQueue):
+        return 0
+    jobs = await app.jobs.recover()
+    for job in jobs:
+        log.warning("job %s (%s) was interrupted: resuming it", job.id, job.kind)
+    live = {
+        str(job.payload.get("meeting_id"))
+        for job in await app.job_repo.unfinished()
+        if job.kind == MEETING_IMPORT
+    }
+    for meeting in await app.meetings.recover_interrupted(keep=live):
+        log.warning("meeting %s was interrupted by a restart", meeting.id)
+    return len(jobs)
+
+
+@asynccontextmanager
+async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
+    """Recover interrupted work (:func:`recover_local_jobs`), then run the scheduler until the block exits."""
+    await recover_local_jobs(app)
     running: set[asyncio.Task[object]] = set()
     scheduler = build_scheduler(app, running=running)
     scheduler.start()

@@ -15,6 +15,7 @@ from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable
+from core.safety.check import SafetyGuard
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
@@ -51,15 +52,17 @@ def build_meeting_service(
     *,
     embedder: Embedder | None = None,
     use_embedder: bool = True,
+    guard: SafetyGuard | None = None,
 ) -> MeetingService:
-    """The meeting archive wired from settings (engines are built on first use)."""
+    """The meeting archive wired from settings (engines are built on first use); ``guard`` checks every
+    answer the way star replies are checked."""
     from bot.media import build_stt
 
     repo = MeetingRepository(db)
     search = MeetingSearch(
         repo, embedder=embedder or (build_embedder() if use_embedder else None), chat_model=chat_model
     )
-    return MeetingService(
+    service = MeetingService(
         repo,
         blobs,
         search,
@@ -72,6 +75,9 @@ def build_meeting_service(
         track_limits=TrackLimits(max_total_bytes=int(settings.limits.max_audio_mb * 4 * 1_000_000)),
         chart_font=settings.meetings.chart_font,
     )
+    service.guard = guard
+    service.max_question_chars = settings.limits.max_question_chars
+    return service
 
 
 # --- CLI runners ----------------------------------------------------------------------------------
@@ -118,14 +124,18 @@ async def cli_import(
     speakers: int | None,
 ) -> dict[str, Any]:
     """``vos meeting import``."""
+    from bot.jobs import recover_local_jobs
     from bot.runner import local_user
     from bot.wiring import running_app
+    from core.jobs.local import LocalJobQueue
     from core.meetings.jobs import MEETING_IMPORT, import_payload
 
     async with running_app(settings) as app:
         missing = app.meetings.unavailable() if settings.jobs.backend == "local" else None
         if missing is not None:  # said before the recording is stored: one line, nothing left behind
             raise missing
+        # This process runs jobs until they end: it also takes over what a killed one left (no `vos run`).
+        await recover_local_jobs(app)
         scope, locale = await scope_for(app, user_id, guild_id)
         user = await local_user(app, user_id)
         meeting = await app.meetings.create_import(scope, path, title=title, created_by=user.id)
@@ -140,6 +150,8 @@ async def cli_import(
             if not update.final:
                 cli_progress(update.fraction, update.text)
         sys.stderr.write("\n")
+        if isinstance(app.jobs, LocalJobQueue):
+            await app.jobs.join()  # the recovered jobs finish too, not cancelled at exit
         stored = await app.meetings.get(scope, meeting.id)
         assert stored is not None
         return meeting_json(stored)

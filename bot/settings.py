@@ -141,6 +141,12 @@ class LimitsSettings(_Section):
     messages_per_minute: int = 20
     jobs_per_hour: int = 20
     queue_bound: int = 100
+    # An unfinished /new or /voice dialog left this long expires and releases its upload and audio.
+    flow_expiry_hours: float = Field(default=24.0, gt=0)
+    # A built file (/export zip, meeting transcript) not yet delivered is deleted after this long.
+    outbox_ttl_minutes: float = Field(default=60.0, gt=0)
+    # Longest question /ask and `vos meeting ask` read (a 40k-character one took 78 s).
+    max_question_chars: int = Field(default=1000, ge=20, le=20000)
 
 
 class SafetySettings(_Section):
@@ -370,7 +376,8 @@ def _unknown_env_keys(env: dict[str, str]) -> list[str]:
 def _check_data_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
+        # One probe per process: processes starting together must not delete each other's.
+        probe = path / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:

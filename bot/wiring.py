@@ -50,6 +50,7 @@ from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
+from core.storage.outbox import Outbox
 from core.storage.repositories import (
     BlobRefRepository,
     ChatRepository,
@@ -97,6 +98,7 @@ class App:
     admin: AdminService
     job_lock: JobLock
     blob_gc: BlobGarbageCollector
+    outbox: Outbox
     stt: SpeechToText | None = None
 
 
@@ -308,6 +310,7 @@ def build_app(
     star_service = StarService(
         db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000), chat_model=model
     )
+    outbox = Outbox(data / "tmp" / "outbox", ttl_s=settings.limits.outbox_ttl_minutes * 60)
     rights = DataRightsService(
         users=users,
         stars=stars,
@@ -318,9 +321,9 @@ def build_app(
         safety_events=safety_events,
         memory=memory,
         blobs=blobs,
-        export_dir=data / "exports",
         voice=VoiceRepository(db),
         voice_memories=VoiceMemoryRepository(db),
+        outbox=outbox,
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)
@@ -376,12 +379,12 @@ def build_app(
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
-    meetings = build_meeting_service(settings, db, blobs, model, embedder=embedder)
+    meetings = build_meeting_service(settings, db, blobs, model, embedder=embedder, guard=guard)
     _register_jobs(job_registry, meetings, voice_setup)
     meeting_commands = MeetingCommands(
         meetings,
         jobs=jobs,
-        export_dir=data / "exports" / "meetings",
+        outbox=outbox,
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
         processes_here=settings.jobs.backend == "local",
     )
@@ -438,6 +441,7 @@ def build_app(
         jobs=jobs,
         admin=admin,
         job_lock=build_job_lock(settings, db),
+        outbox=outbox,
         blob_gc=BlobGarbageCollector(references, blobs, grace=timedelta(hours=settings.blobs.gc_grace_hours)),
     )
 

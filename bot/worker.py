@@ -7,12 +7,17 @@ import asyncio
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
 from bot.settings import Settings
+from core.jobs.claims import FileJobClaims, JobClaims, PostgresJobClaims, ProcessJobClaims
 from core.jobs.local import LocalJobQueue
 from core.jobs.ports import JobQueue
 from core.jobs.registry import JobRegistry
+from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 
 if TYPE_CHECKING:
@@ -59,7 +64,18 @@ def build_job_queue(settings: Settings, repo: JobRepository, registry: JobRegist
 
             raise EngineUnavailable(f"the Redis job queue needs {exc.name}", extra="redis") from None
         return RedisJobQueue(repo, registry, redis_options(settings))
-    return LocalJobQueue(repo, registry, concurrency=settings.jobs.workers)
+    return LocalJobQueue(repo, registry, concurrency=settings.jobs.workers, claims=job_claims(repo.db))
+
+
+def job_claims(db: Database) -> JobClaims:
+    """How local runners in several processes tell a live job from an abandoned one (``core.jobs.claims``)."""
+    if not db.is_sqlite:
+        return PostgresJobClaims(db)
+    database = make_url(db.url).database
+    if not database or database == ":memory:" or "mode=memory" in database:
+        return ProcessJobClaims()
+    path = Path(database)
+    return FileJobClaims(path.with_name(path.name + ".jobs"))
 
 
 def load_job_modules(registry: JobRegistry, app: object, modules: Sequence[str]) -> None:

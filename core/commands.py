@@ -293,7 +293,10 @@ class Commands:
             return
         path = await self.rights.export_star(ctx.user.id, star)
         yield SendFile(
-            path=path, filename=f"vos-{star.name}.zip", caption=ctx.tr("rights.export_ready", name=star.name)
+            path=path,
+            filename=f"vos-{star.name}.zip",
+            caption=ctx.tr("rights.export_ready", name=star.name),
+            temporary=True,  # deleted once delivered (outbox: after the TTL, or by /forget(_me))
         )
 
     async def _confirm(

@@ -9,6 +9,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, assert_never
 
 from core.context import Context, FlowState
@@ -231,6 +232,25 @@ class Engine:
         flow = self.router.flows.get(running.kind)
         if isinstance(flow, AbandonableFlow):
             await flow.abandon(FlowState(kind=running.kind, step=running.step, data=running.data))
+
+    async def expire_flows(self, older_than: datetime) -> int:
+        """End every dialog left untouched since ``older_than`` (a ``/new`` or ``/voice`` the user walked away
+        from) as ``/cancel`` would: the flow drops what it keeps outside its state (decoded audio), then the
+        uploads its state held (the chat export, the photo, the recording) are released. Returns how many."""
+        expired = await self.flow_repo.expire(older_than)
+        held: set[str] = set()
+        for _user_id, kind, step, data in expired:
+            try:
+                await self._abandon(RunningFlow(kind=kind, step=step, data=data))
+            except Exception:
+                log.warning("an expired %s flow could not release its files", kind, exc_info=True)
+            held |= flow_blob_keys(data)
+        if held and self.references is not None and self.blobs is not None:
+            gone = await release_blobs(self.references, self.blobs, held)
+            log.info("flows expired: %d, blobs_released=%d of %d", len(expired), len(gone), len(held))
+        elif expired:
+            log.info("flows expired: %d", len(expired))
+        return len(expired)
 
     async def _choice(self, ctx: Context, key: str, flow: RunningFlow | None) -> AsyncIterator[Action]:
         bound = bound_choice(key)

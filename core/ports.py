@@ -272,6 +272,10 @@ class BlobStore(Protocol):
         """Every stored blob with its size and last-modified time, a page at a time (never all at once)."""
         ...
 
+    async def sweep_incoming(self) -> int:
+        """Delete the temporary files of writes that crashed (no live writer holds them); how many."""
+        ...
+
 
 @runtime_checkable
 class EventHandler(Protocol):

@@ -36,6 +36,7 @@ from core.domain.actions import (
 from core.domain.identity import Locale
 from core.graphemes import boundary_at_or_before
 from core.i18n import t
+from core.storage.outbox import discard
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,11 @@ class DiscordRenderer:
             case SendVoice():
                 await self._attach(action.path, action.path.name, action.caption)
             case SendFile():
-                await self._attach(action.path, action.filename, action.caption)
+                try:
+                    await self._attach(action.path, action.filename, action.caption)
+                finally:
+                    if action.temporary:  # delivered or refused: the copy has done its job
+                        await discard(action.path)
             case TypingPause():
                 await self._flush()
                 await asyncio.sleep(min(max(action.seconds, 0.0), self.max_typing_pause_s))

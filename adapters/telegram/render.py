@@ -37,6 +37,7 @@ from core.domain.actions import (
 from core.domain.identity import Locale
 from core.graphemes import boundary_at_or_before
 from core.i18n import t
+from core.storage.outbox import discard
 
 CALLBACK_DATA_MAX_BYTES = 64
 SHORT_KEY_PREFIX = "~"
@@ -250,6 +251,13 @@ class TelegramRenderer:
             await self._bot.send_document(chat_id, document, caption=t(locale, "telegram.voice_forbidden"))
 
     async def _send_file(self, chat_id: str, action: SendFile, locale: Locale) -> None:
+        try:
+            await self._upload_file(chat_id, action, locale)
+        finally:
+            if action.temporary:  # delivered or refused: the copy has done its job
+                await discard(action.path)
+
+    async def _upload_file(self, chat_id: str, action: SendFile, locale: Locale) -> None:
         size = (await asyncio.to_thread(action.path.stat)).st_size
         if await self._too_big(chat_id, size, locale):
             return

@@ -65,6 +65,9 @@ class SendFile:
     path: Path
     filename: str
     caption: str = ""
+    # A copy built only for this delivery (an export): the adapter deletes it once sent (or refused); what
+    # an adapter keeps (the console shows the path) is deleted after a short TTL by the outbox's sweep.
+    temporary: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -128,8 +128,16 @@ class VoiceSetupFlow:
             self.memories.forget(star_id)
 
     async def abandon(self, state: FlowState) -> None:
-        """Delete the decoded recording of a flow that /cancel or another command ends unfinished."""
+        """Delete the decoded recording, the speaker samples shown and the recording itself (unless a
+        voice clip or memory was made from it) of a flow that /cancel, another command or expiry ends
+        unfinished."""
         await self._drop_decoded(state)
+        star_id = state.data.get("star_id")
+        if isinstance(star_id, str) and star_id:
+            await asyncio.to_thread(shutil.rmtree, self.work_dir(star_id), ignore_errors=True)
+        recording_id = state.data.get("recording_id")
+        if isinstance(recording_id, str) and recording_id:  # the upload nothing was made from
+            await self.profiles.drop_unused_recording(recording_id)
 
     async def _drop_decoded(self, state: FlowState) -> None:
         star_id = state.data.get("star_id")

@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack
 from typing import Any
 
+from core.jobs.claims import JobClaims, ProcessJobClaims
 from core.jobs.ports import Job, JobNotFound, JobStatus, JobUpdate
 from core.jobs.registry import JobRegistry, run_attempt
 from core.jobs.submission import record_submission
@@ -33,14 +35,22 @@ class LocalJobQueue:
     """A :class:`core.jobs.ports.JobQueue` that runs handlers as bounded tasks of this process."""
 
     def __init__(
-        self, repo: JobRepository, registry: JobRegistry, *, concurrency: int = 2, max_attempts: int = 2
+        self,
+        repo: JobRepository,
+        registry: JobRegistry,
+        *,
+        concurrency: int = 2,
+        max_attempts: int = 2,
+        claims: JobClaims | None = None,
     ) -> None:
         self.repo = repo
+        self.claims: JobClaims = claims or ProcessJobClaims()
         self.registry = registry
         self.max_attempts = max_attempts
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._watchers: dict[str, list[asyncio.Queue[JobUpdate]]] = {}
+        self._followers: dict[str, asyncio.Task[None]] = {}
 
     async def submit(
         self,
@@ -65,12 +75,52 @@ class LocalJobQueue:
             self._start(sub.job_id)
         return sub.job_id
 
-    def _start(self, job_id: str) -> None:
+    def _start(self, job_id: str, *, claim: AsyncExitStack | None = None) -> None:
         if job_id in self._tasks:
             return
-        task = asyncio.create_task(self._run(job_id), name=f"job-{job_id[:8]}")
+        task = asyncio.create_task(self._claim_and_run(job_id, claim), name=f"job-{job_id[:8]}")
         self._tasks[job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+    async def _claim(self, job_id: str) -> AsyncExitStack | None:
+        """The job's claim, held until the returned stack closes; None when another process holds it."""
+        stack = AsyncExitStack()
+        if await stack.enter_async_context(self.claims.hold(job_id)):
+            return stack
+        await stack.aclose()
+        return None
+
+    async def _claim_and_run(self, job_id: str, claim: AsyncExitStack | None) -> None:
+        """Run the job under its claim; when another live process holds the claim, leave the job to it
+        and relay its stored progress to this process's watchers until it ends."""
+        claim = claim or await self._claim(job_id)
+        if claim is None:
+            log.info("job %s is running in another process: left to it", job_id)
+            await self._follow(job_id)
+            return
+        async with claim:
+            await self._run(job_id)
+
+    def _start_follower(self, job_id: str) -> None:
+        if job_id in self._followers:
+            return
+        task = asyncio.create_task(self._follow(job_id), name=f"follow-{job_id[:8]}")
+        self._followers[job_id] = task
+        task.add_done_callback(lambda _: self._followers.pop(job_id, None))
+
+    async def _follow(self, job_id: str, interval_s: float = 1.0) -> None:
+        last: JobUpdate | None = None
+        while True:
+            job = await self.repo.get(job_id)
+            if job is None:
+                return
+            update = JobUpdate.of(job)
+            if update != last:
+                await self._publish(update)
+                last = update
+            if update.final:
+                return
+            await asyncio.sleep(interval_s)
 
     async def _run(self, job_id: str) -> None:
         async with self._slots:
@@ -101,6 +151,9 @@ class LocalJobQueue:
             if job.status.final:
                 yield JobUpdate.of(job)
                 return
+            if job_id not in self._tasks:
+                # Another process runs it (or a dead one left it for recovery): relay what it stores.
+                self._start_follower(job_id)
             while True:
                 update = await queue.get()
                 yield update
@@ -128,11 +181,23 @@ class LocalJobQueue:
         return await self.repo.get(job_id)
 
     async def recover(self) -> list[Job]:
-        """At start-up: re-queue unfinished jobs once (see the module docstring); returns them."""
-        jobs = await self.repo.unfinished()
-        for job in jobs:
-            self._start(job.id)
-        return jobs
+        """At start-up: re-queue the unfinished jobs no live process runs, once (see the module docstring);
+        a job whose last attempt was interrupted fails now. Returns the jobs resumed."""
+        taken: list[Job] = []
+        for job in await self.repo.unfinished():
+            if job.id in self._tasks:
+                continue
+            claim = await self._claim(job.id)
+            if claim is None:  # a live process runs it
+                continue
+            if job.attempts >= self.max_attempts:  # its last attempt was interrupted: failed now
+                async with claim:
+                    if await self.repo.fail(job.id, INTERRUPTED):
+                        log.warning("job %s failed: %s", job.id, INTERRUPTED)
+                continue
+            self._start(job.id, claim=claim)
+            taken.append(job)
+        return taken
 
     async def join(self) -> None:
         """Wait until every job this process started has finished (tests, the CLI)."""
@@ -141,7 +206,7 @@ class LocalJobQueue:
 
     async def aclose(self) -> None:
         """Stop running jobs; they stay unfinished in the table and resume at the next start."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._followers.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -7,7 +7,6 @@ adapter's convention), to that server: every member of it shares the server's ar
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +21,9 @@ from core.i18n import t
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
-from core.meetings.service import MeetingService
+from core.meetings.service import MeetingService, QuestionTooLong
 from core.meetings.summary_offline import MeetingSummary
+from core.storage.outbox import Outbox
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -125,16 +125,16 @@ class MeetingCommands:
         service: MeetingService,
         *,
         jobs: JobQueue,
-        export_dir: Path,
+        outbox: Outbox,
         max_upload_bytes: int,
         processes_here: bool = True,
     ) -> None:
         self.service = service
         self.jobs = jobs
+        self.outbox = outbox  # transcripts and charts: deleted once delivered, after a TTL, by /forget_me
         # Whether this process runs the import jobs (the local runner): then it can tell before the upload
         # that it lacks the engines. With workers (Redis), they have the engines, not necessarily the bot.
         self.processes_here = processes_here
-        self.export_dir = export_dir
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
 
@@ -144,7 +144,29 @@ class MeetingCommands:
         router.flows[self.kind] = self
 
     async def meeting(self, ctx: Context) -> AsyncIterator[Action]:
-        """Start the upload flow (refused before asking for a file when the engines are missing here)."""
+        """``meeting`` alone starts the upload flow; ``meeting list``, ``meeting summary [ref]``,
+        ``meeting export [ref]`` and ``meeting ask <question>`` do what they say (Discord's subcommands
+        arrive this way). ``ref``: an id prefix as ``list`` shows it, or a title; none: the latest."""
+        args = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        sub, _, rest = args.partition(" ")
+        match sub.lower():
+            case "":
+                gen = self._start_upload(ctx)
+            case "list":
+                gen = self.meetings(ctx)
+            case "summary":
+                gen = self._summary(ctx, rest.strip())
+            case "export":
+                gen = self._export(ctx, rest.strip())
+            case "ask":
+                gen = self._ask(ctx, rest.strip())
+            case _:
+                gen = _say(ctx.tr("lifetimes.meeting_usage"))
+        async for action in gen:
+            yield action
+
+    async def _start_upload(self, ctx: Context) -> AsyncIterator[Action]:
+        """Ask for the recording (refused before asking when this process lacks the engines)."""
         assert self.engine is not None
         missing = self.service.unavailable() if self.processes_here else None
         if missing is not None:
@@ -158,6 +180,47 @@ class MeetingCommands:
             return
         async for action in self.engine.start_flow(ctx, self.kind):
             yield action
+
+    async def _find(self, ctx: Context, ref: str) -> Meeting | None:
+        """The scope's meeting named by ``ref`` (id prefix or title); the latest processed one without."""
+        items = await self.service.list_meetings(meeting_scope(ctx))
+        if not ref:
+            return next((m for m in items if m.status is MeetingStatus.DONE), None)
+        wanted = ref.casefold()
+        return next(
+            (m for m in items if m.id.startswith(wanted) or m.title.casefold() == wanted),
+            None,
+        )
+
+    async def _summary(self, ctx: Context, ref: str) -> AsyncIterator[Action]:
+        meeting = await self._find(ctx, ref)
+        if meeting is None:
+            yield SendText(text=ctx.tr("lifetimes.meeting_not_found", ref=ref[:40]))
+            return
+        if meeting.status is not MeetingStatus.DONE or meeting.summary is None:
+            yield SendText(text=status_text(meeting, ctx.locale))
+            return
+        summary = MeetingSummary.from_dict(dict(meeting.summary))
+        segments = await self.service.transcript(meeting.scope, meeting.id) or []
+        speakers = len({s.speaker for s in segments if s.speaker})
+        yield SendText(text=summary_text(meeting, summary, speakers, ctx.locale))
+
+    async def _export(self, ctx: Context, ref: str) -> AsyncIterator[Action]:
+        meeting = await self._find(ctx, ref)
+        if meeting is None:
+            yield SendText(text=ctx.tr("lifetimes.meeting_not_found", ref=ref[:40]))
+            return
+        markdown = await self.service.export(meeting.scope, meeting.id, ExportFormat.MD, ctx.locale)
+        if markdown is None or meeting.status is not MeetingStatus.DONE:
+            yield SendText(text=status_text(meeting, ctx.locale))
+            return
+        path = await self.outbox.write(ctx.user.id, meeting.id, ".md", markdown)
+        yield SendFile(
+            path=path,
+            filename=f"{meeting.title}.md",
+            caption=ctx.tr("meetingflow.export_caption", title=meeting.title),
+            temporary=True,
+        )
 
     async def meetings(self, ctx: Context) -> AsyncIterator[Action]:
         """The user's meetings."""
@@ -180,10 +243,18 @@ class MeetingCommands:
     async def ask(self, ctx: Context) -> AsyncIterator[Action]:
         """Answer a question from the user's meetings, citing meeting, time and speaker."""
         question = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        async for action in self._ask(ctx, question):
+            yield action
+
+    async def _ask(self, ctx: Context, question: str) -> AsyncIterator[Action]:
         if not question:
             yield SendText(text=ctx.tr("meetingflow.ask_usage"))
             return
-        answer = await self.service.ask(meeting_scope(ctx), question[:500], ctx.locale)
+        try:
+            answer = await self.service.ask(meeting_scope(ctx), question, ctx.locale)
+        except QuestionTooLong as exc:
+            yield SendText(text=ctx.tr("lifetimes.question_too_long", limit=exc.limit))
+            return
         yield SendText(text=answer.text[:_MAX_TEXT])
 
     # --- the upload flow ---------------------------------------------------------------------------
@@ -269,25 +340,28 @@ class MeetingCommands:
             {s.speaker for s in await self.service.transcript(scope, meeting.id) or [] if s.speaker}
         )
         yield SendText(text=summary_text(meeting, summary, speakers, ctx.locale))
-        self.export_dir.mkdir(parents=True, exist_ok=True)
         markdown = await self.service.export(scope, meeting.id, ExportFormat.MD, ctx.locale)
         chart = await self.service.talk_time_png(scope, meeting.id, ctx.locale)
         if markdown is not None:
-            md_path = self.export_dir / f"{meeting.id}.md"
-            await asyncio.to_thread(md_path.write_bytes, markdown)
+            md_path = await self.outbox.write(ctx.user.id, meeting.id, ".md", markdown)
             yield SendFile(
                 path=md_path,
                 filename=f"{meeting.title}.md",
                 caption=ctx.tr("meetingflow.export_caption", title=meeting.title),
+                temporary=True,
             )
         if chart is not None:
-            png_path = self.export_dir / f"{meeting.id}-talktime.png"
-            await asyncio.to_thread(png_path.write_bytes, chart)
+            png_path = await self.outbox.write(ctx.user.id, meeting.id, ".png", chart)
             yield SendFile(
                 path=png_path,
                 filename=f"{meeting.title}-talktime.png",
                 caption=ctx.tr("meetingflow.talktime_caption", title=meeting.title),
+                temporary=True,
             )
+
+
+async def _say(text: str) -> AsyncIterator[Action]:
+    yield SendText(text=text)
 
 
 _STAGES = frozenset({"decode", "separate", "transcribe", "summarize", "index", "done"})

@@ -54,6 +54,7 @@ class MeetingOptOuts:
         """Delete the guild's segments spoken under ``names`` (also after a meeting that was processing)."""
         deleted = await self.repo.delete_speaker_segments(guild_id, names)
         if deleted.segments:
+            await self.repo.db.after_deletion()  # their words gone from the WAL too
             log.info(
                 "meeting opt-out: %d segment(s) deleted in %d meeting(s) of guild %s",
                 deleted.segments,

@@ -23,6 +23,7 @@ from core.i18n import t
 from core.meetings.exports import timestamp
 from core.meetings.summary_offline import render_prompt
 from core.ports import ChatModel, ChatModelError, Embedder
+from core.safety.injection import inline_data, screen_model_output
 from core.storage.fulltext import idf_scores, query_terms
 from core.storage.meeting_repository import MeetingRepository
 
@@ -193,17 +194,23 @@ class MeetingSearch:
         self, question: str, citations: tuple[Citation, ...], locale: Locale, not_found: str
     ) -> MeetingAnswer | None:
         assert self.chat_model is not None
+        # Titles, display names, transcript text and the question are all user-controlled: one line each,
+        # no angle brackets, so none of them can close the <excerpts>/<question> tags (``inline_data``).
         snippets = [
             {
-                "meeting": c.meeting_title,
+                "meeting": inline_data(c.meeting_title, limit=120),
                 "time": timestamp(c.start, hours=False),
-                "speaker": c.speaker or "?",
-                "text": c.text,
+                "speaker": inline_data(c.speaker or "?", limit=64),
+                "text": inline_data(c.text),
             }
             for c in citations
         ]
         messages = render_prompt(
-            "meeting_qa.j2", locale=locale.value, question=question, snippets=snippets, not_found=not_found
+            "meeting_qa.j2",
+            locale=locale.value,
+            question=inline_data(question),
+            snippets=snippets,
+            not_found=not_found,
         )
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -212,6 +219,10 @@ class MeetingSearch:
             log.warning("meeting Q&A model failed (%s); answering extractively", exc)
             return None
         text = completion.text.strip()
+        problem = screen_model_output(text, messages[0].content if len(messages) > 1 else "")
+        if problem is not None:
+            log.warning("meeting Q&A answer screened out (%s); answering extractively", problem)
+            return None
         if not text or text == not_found:
             return MeetingAnswer(text=not_found, citations=(), abstained=True, engine=self.chat_model.name)
         return MeetingAnswer(text=text, citations=citations, abstained=False, engine=self.chat_model.name)

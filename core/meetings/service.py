@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -39,6 +39,8 @@ from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.timeline import read_notes
 from core.meetings.tracks import TrackArchiveError, TrackLimits
 from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
+from core.safety.check import SafetyGuard
+from core.safety.verdict import blocked_message
 from core.speech.transcription import report
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.meeting_repository import MeetingRepository
@@ -71,6 +73,17 @@ def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
     else:
         reason = f"{type(exc).__name__}: {exc}"
     return f"{stage}: {reason}"
+
+
+DEFAULT_MAX_QUESTION_CHARS = 1000
+
+
+class QuestionTooLong(ValueError):
+    """A question over the meetings longer than the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the question is longer than {limit} characters")
+        self.limit = limit
 
 
 class MeetingService:
@@ -106,6 +119,9 @@ class MeetingService:
         self.max_live_seconds = max_live_seconds
         self.track_limits = track_limits or TrackLimits()
         self.chart_font = chart_font
+        # The star replies' output check (scam guard), applied to every answer (set by the wiring).
+        self.guard: SafetyGuard | None = None
+        self.max_question_chars = DEFAULT_MAX_QUESTION_CHARS
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -268,9 +284,10 @@ class MeetingService:
             lambda: summarize_offline(segments, meeting_date=meeting_date, language=summary_locale.value)
         )
 
-    async def recover_interrupted(self) -> list[Meeting]:
-        """At start-up: mark meetings a previous process left unfinished as failed; returns them."""
-        return await self.repo.fail_unfinished(INTERRUPTED)
+    async def recover_interrupted(self, *, keep: Collection[str] = ()) -> list[Meeting]:
+        """At start-up: mark meetings a previous process left unfinished as failed, but those in ``keep``
+        (an unfinished job will process them); returns them."""
+        return await self.repo.fail_unfinished(INTERRUPTED, keep=keep)
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -339,19 +356,40 @@ class MeetingService:
         return True
 
     async def ask(self, scope: MeetingScope, question: str, locale: Locale) -> MeetingAnswer:
-        """Q&A over the scope's meetings."""
-        return await self.search.ask(scope, question, locale)
+        """Q&A over the scope's meetings; ``QuestionTooLong`` past ``max_question_chars``. The answer
+        passes the same output check as a star's reply: a blocked one is replaced by the block message."""
+        if len(question) > self.max_question_chars:
+            raise QuestionTooLong(self.max_question_chars)
+        answer = await self.search.ask(scope, question, locale)
+        if self.guard is None or answer.abstained:
+            return answer
+        verdict = await self.guard.check(answer.text, role="star", locale=locale)
+        if verdict.verdict != "block":
+            return answer
+        log.info("meeting answer blocked: reasons=%s", ",".join(verdict.reasons))
+        return MeetingAnswer(text=blocked_message(locale), citations=(), abstained=True, engine="safety")
 
     async def delete_all(self, scope: MeetingScope) -> int:
         """Delete every meeting of a scope (``/forget_me``); returns how many."""
         meetings = await self.list_meetings(scope)
-        return sum([await self.delete(scope, m.id) for m in meetings])
+        deleted = sum([await self._delete(scope, m.id) for m in meetings])
+        if deleted:
+            await self.repo.db.after_deletion()  # no transcript left readable in the WAL
+        return deleted
 
     async def delete(self, scope: MeetingScope, meeting_id: str) -> bool:
         """Delete a meeting, its transcript and (when nothing else names the same content) its audio."""
+        if not await self._delete(scope, meeting_id):
+            return False
+        await self.repo.db.after_deletion()
+        return True
+
+    async def _delete(self, scope: MeetingScope, meeting_id: str) -> bool:
         meeting = await self.repo.delete(scope, meeting_id)
         if meeting is None:
             return False
+        # Tracks a killed import left unpacked (a finished or re-run one removes them itself).
+        await asyncio.to_thread(shutil.rmtree, self.work_dir / meeting.id, True)
         if meeting.audio_blob:
             await release_blobs(self.references, self.blobs, [meeting.audio_blob])
         return True

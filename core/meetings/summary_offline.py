@@ -28,6 +28,7 @@ from core.meetings.notes import Sentence, extract_items, split_sentences
 from core.meetings.summary_model import OFFLINE_ENGINE, ActionItem, MeetingSummary, SummaryPoint
 from core.ports import ChatModel, ChatModelError, PromptMessage
 from core.prompt_library import render_messages
+from core.safety.injection import inline_data
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +107,15 @@ def render_prompt(name: str, **variables: Any) -> list[PromptMessage]:
 
 
 def _fence_safe(text: str) -> str:
-    # Transcript text is data: it must not be able to close the fence it sits in.
-    return re.sub(r"</?\s*(transcript|notes)\s*>", "", text, flags=re.IGNORECASE)
+    # Transcript text and speaker names (Discord display names) are data: one line each, with no angle
+    # bracket left, so nothing can close the <transcript>/<notes> tag it sits in (``inline_data``).
+    return inline_data(text, limit=1_000_000)
 
 
 def transcript_lines(segments: Sequence[TranscriptSegment], unknown: str = "?") -> list[str]:
     """One line per segment, ``[t=12.3] Speaker: text``, as the prompts expect."""
     return [
-        f"[t={s.start:.1f}] {s.speaker or unknown}: {_fence_safe(s.text.strip())}"
+        f"[t={s.start:.1f}] {inline_data(s.speaker or unknown, limit=64)}: {_fence_safe(s.text.strip())}"
         for s in segments
         if s.text.strip()
     ]

@@ -33,7 +33,7 @@ from core.safety.care import (
 )
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources, crisis_reply
-from core.safety.injection import leaks_system_prompt
+from core.safety.injection import screen_model_output
 from core.safety.star_lines import screen_star_lines
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
@@ -318,8 +318,9 @@ class ChatService:
         )
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
         instructions = prompt.messages[0].content.split("<<<DATA", 1)[0]  # quoted memories may be repeated
-        if leaks_system_prompt(completion.text, instructions):
-            log.warning("reply leaked the system prompt; replaced (star=%s)", star.id)
+        problem = screen_model_output(completion.text, instructions)
+        if problem is not None:
+            log.warning("reply screened out (%s); replaced (star=%s)", problem, star.id)
             return [], self.model.name
         bubbles = split_bubbles(completion.text, names=(star.name, star.participant_name))
         if asks_if_real and not admits_ai(bubbles):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from typing import Any, Literal
 from core.personas.tokens import MESSAGE_OVERHEAD_TOKENS, REPLY_PRIMING_TOKENS, estimate_tokens
 from core.ports import PromptMessage
 from core.prompt_library import render_text
+from core.safety.injection import inline_data, looks_like_injection
 
 MAX_QUOTED_CHARS = 600
 """One quoted message longer than this is cut: a single memory should not crowd out the others."""
@@ -173,6 +174,27 @@ def _block(kind: str, fence_id: str, lines: Sequence[str]) -> str:
     if not lines:
         return ""
     return render_prompt("persona_data.j2", kind=kind, fence_id=fence_id, lines=list(lines))
+
+
+def fenced_card(card: PersonaCard) -> PersonaCard:
+    """The card with the names and relation users typed made safe for the instructions they appear in.
+
+    They are the only user text outside a DATA fence, so each becomes one short line with nothing that can
+    open a heading, a role line, a tag or a fence (``inline_data``); a value that still reads as an
+    instruction ("ignore your rules") is replaced by a neutral word rather than repeated to the model.
+    """
+    # The instructions are English whatever the reply language, so are the neutral words.
+    star = _name(card.star_name, 40, "the star")
+    relation = _name(card.relation, 40, "family member")
+    user = _name(card.user_name, 40, "the user")
+    if (star, relation, user) == (card.star_name, card.relation, card.user_name):
+        return card
+    return replace(card, star_name=star, relation=relation, user_name=user)
+
+
+def _name(value: str, limit: int, neutral: str) -> str:
+    clean = inline_data(value, limit=limit)
+    return neutral if not clean or looks_like_injection(value) or looks_like_injection(clean) else clean
 
 
 # --- Budget -----------------------------------------------------------------------------------------
@@ -338,6 +360,7 @@ def build_prompt(
     ``PromptTooLarge`` when not even the persona's fixed instructions fit.
     """
     limit = budget.prompt_tokens
+    card = fenced_card(card)
     plan = _Plan(
         card, memories=memories, history=history, user_message=user_message, budget=budget, count=count_tokens
     )

@@ -79,6 +79,8 @@ class StyleAccumulator:
         self.hours = [0] * 24
         self._others: set[str] = set(other_names)
         self._names = st.given_names(self._others)
+        self._name_set = set(self._names)
+        self._names_sorted = True
         self._lengths: Counter[int] = Counter()
         self._count = 0
         self._polite = self._plain = 0
@@ -121,8 +123,13 @@ class StyleAccumulator:
 
     def _add_other(self, message: KakaoMessage) -> None:
         if message.author not in self._others:
+            # Only the newcomer's names, sorted once when next needed: recomputing every participant's
+            # for each new one made an export with 10,000 authors take minutes.
             self._others.add(message.author)
-            self._names = st.given_names(self._others)
+            fresh = [n for n in st.given_names((message.author,)) if n not in self._name_set]
+            if fresh:
+                self._name_set.update(fresh)
+                self._names_sorted = False
         # Only the earliest reply after the star's last bubble matters for the next burst.
         when, previous, earliest = message.time, self._previous, self._interrupted_at
         if previous is not None and when > previous and (earliest is None or when < earliest):
@@ -167,6 +174,9 @@ class StyleAccumulator:
         if self._count % 4096 == 0:
             _prune(words)
             _prune(phrases)
+        if not self._names_sorted:
+            self._names = sorted(self._name_set, key=len, reverse=True)
+            self._names_sorted = True
         for term in set(st.address_terms(text, self._names)):  # per message: detectors may agree
             self._address[term] += 1
         self._sample(text)

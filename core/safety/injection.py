@@ -52,6 +52,37 @@ def quote_as_data(text: str, label: str) -> str:
     return f'{FENCE_OPEN} label="{clean_label}">>>\n' + "\n".join(lines) + f"\n{FENCE_CLOSE}"
 
 
+_LINE_BREAK = re.compile(r"\s*[\r\n\u2028\u2029\x85\x0b\x0c]+\s*")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ANGLE = str.maketrans({"<": "‹", ">": "›", "\uff1c": "‹", "\uff1e": "›", "\ufe64": "‹", "\ufe65": "›"})
+_HEADING = re.compile(r"^[\s#>*=\-`|]+")
+
+
+def inline_data(text: str, *, limit: int = 2000) -> str:
+    """Make a user-controlled value (a display name, a relation, a transcript line, a question) safe to put
+    on one line inside a prompt's fenced or tagged data: one line (breaks become `` / ``), no invisible,
+    control or special chat tokens, and no angle brackets at all (``‹ ›`` instead), so it can neither close
+    a ``<transcript>``/``<question>`` tag nor a ``<<<DATA`` fence, nor start a line as a heading or role."""
+    body = _INVISIBLE.sub("", _CONTROL.sub("", text))
+    body = _SPECIAL_TOKEN.sub("", body)
+    body = _LINE_BREAK.sub(" / ", body.strip()).translate(_ANGLE)
+    body = _HEADING.sub("", body)
+    if len(body) > limit:
+        body = body[: limit - 1].rstrip() + "…"
+    return body
+
+
+def screen_model_output(reply: str, instructions: str) -> str | None:
+    """Why a model's reply must not be shown (``"leak"``: it quotes the hidden instructions; ``"injection"``:
+    it carries an injection attempt, a sign that quoted data steered the model), or ``None`` when it is fine.
+    Pass only the instruction part of the prompt as ``instructions``."""
+    if instructions and leaks_system_prompt(reply, instructions):
+        return "leak"
+    if looks_like_injection(reply):
+        return "injection"
+    return None
+
+
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override|bypass|skip)\b.{0,30}\b(previous|prior|above|earlier|preceding|all|your|"
     r"the|these|those)\b.{0,20}\b(instructions?|prompts?|rules?|directions?|guidelines?|messages?|context)\b|"

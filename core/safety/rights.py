@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from core.ports import BlobStore
 from core.safety.star_export import StarExporter
 from core.storage.blob_references import BlobReferenceRepository, release_blobs
 from core.storage.memory import MemoryStore
+from core.storage.outbox import Outbox
 from core.storage.repositories import (
     BlobRefRepository,
     ChatRepository,
@@ -45,7 +44,7 @@ class DataRightsService:
         safety_events: SafetyEventRepository,
         memory: MemoryStore,
         blobs: BlobStore,
-        export_dir: Path,
+        outbox: Outbox,
         voice: VoiceRepository | None = None,
         voice_memories: VoiceMemoryRepository | None = None,
     ) -> None:
@@ -58,7 +57,7 @@ class DataRightsService:
         self.safety_events = safety_events
         self.memory = memory
         self.blobs = blobs
-        self.export_dir = export_dir
+        self.outbox = outbox  # the export zips: deleted once delivered, after a TTL, or by /forget(_me)
         self.exporter = StarExporter(
             users=users,
             stars=stars,
@@ -77,10 +76,7 @@ class DataRightsService:
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
 
         def write() -> Path:
-            self.export_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.export_dir, prefix="export-", suffix=".zip")
-            os.close(fd)
-            path = Path(tmp)
+            path = self.outbox.new_path(owner_id, star.id, ".zip")
             try:
                 with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                     for name, text in bundle.documents:
@@ -101,7 +97,9 @@ class DataRightsService:
         if not await self.stars.delete_owned(star_id, owner_id):
             return False
         removed = await release_blobs(self.references, self.blobs, keys)
-        log.info("star forgotten: star=%s blobs_removed=%d", star_id, len(removed))
+        exports = await self.outbox.delete_about(star_id)
+        await self.stars.db.after_deletion(optimize_fulltext=True)
+        log.info("star forgotten: star=%s blobs_removed=%d exports=%d", star_id, len(removed), exports)
         return True
 
     async def forget_user(self, user_id: str) -> None:
@@ -113,7 +111,18 @@ class DataRightsService:
         keys = await self.references.held_by(user_id)
         await self.users.delete(user_id)
         removed = await release_blobs(self.references, self.blobs, keys)
-        log.info("user forgotten: user=%s blobs_removed=%d", user_id, len(removed))
+        exports = await self.outbox.delete_owned(user_id)
+        # A crashed upload's temporary copy names nobody, so it may be this user's: every one no live
+        # process is writing goes now.
+        incoming = await self.blobs.sweep_incoming()
+        await self.users.db.after_deletion(optimize_fulltext=True)
+        log.info(
+            "user forgotten: user=%s blobs_removed=%d exports=%d incoming=%d",
+            user_id,
+            len(removed),
+            exports,
+            incoming,
+        )
 
     async def farewell_lines(self, star: Star) -> list[str]:
         """The star's last message: their own warmest words, never generated."""

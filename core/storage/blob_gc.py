@@ -70,6 +70,11 @@ class BlobGarbageCollector:
         """One pass over the store; ``grace`` overrides the configured period for this pass."""
         cutoff = self.clock() - (self.grace if grace is None else grace)
         tally = _Tally()
+        if not dry_run:
+            # A crashed upload's temporary copy is not a blob yet (no key), so listing never sees it.
+            swept = await self.blobs.sweep_incoming()
+            if swept:
+                log.info("blob gc: %d abandoned temporary upload(s) deleted", swept)
         old: list[StoredBlob] = []
         async for blob in self.blobs.list_blobs():
             tally.scanned += 1

@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,15 +33,86 @@ def _is_shard(name: str) -> bool:
     return len(name) == 2 and _HEX.issuperset(name)
 
 
-def write_hashed(directory: Path, src: Path | None, data: bytes | None) -> tuple[str, str]:
-    """Copy ``data`` or the file ``src`` into a temporary file in ``directory`` while hashing it.
+INCOMING_PREFIX = ".incoming-"
+# A temporary file younger than this is never swept: its writer may have created it and not yet locked it.
+_INCOMING_MIN_AGE_S = 60.0
 
-    Returns the sha256 key and the temporary path; the caller moves the file into place or deletes it.
+
+def _lock(fd: int) -> None:
+    """Hold an exclusive ``flock`` on ``fd`` for as long as it stays open (released by the kernel when the
+    process dies, kill -9 included): the sweeper's proof that a temporary file is still being written."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the sweeper then goes by age alone
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _abandoned(path: str) -> bool:
+    """Whether nobody holds the temporary file's lock (its writer finished or died)."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the lock we may have taken
+    return True
+
+
+@contextmanager
+def incoming_file(directory: Path) -> Iterator[tuple[int, str]]:
+    """A new locked temporary file in ``directory``: (open fd, path). The path is deleted on exit unless the
+    caller moved it away; the lock holds until then, so :func:`sweep_incoming` never takes a live one."""
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=INCOMING_PREFIX)
+    try:
+        _lock(fd)
+        yield fd, tmp_name
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        os.close(fd)
+
+
+def sweep_incoming(directory: Path, *, min_age_s: float = _INCOMING_MIN_AGE_S) -> int:
+    """Delete the temporary files in ``directory`` that no live writer holds (a crashed upload's copy of a
+    chat export, say); returns how many. Files younger than ``min_age_s`` are left alone."""
+    cutoff = time.time() - min_age_s
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(INCOMING_PREFIX) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff or not _abandoned(entry.path):
+                continue
+            os.unlink(entry.path)
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+@contextmanager
+def write_hashed(directory: Path, src: Path | None, data: bytes | None) -> Iterator[tuple[str, str]]:
+    """Copy ``data`` or the file ``src`` into a locked temporary file in ``directory`` while hashing it.
+
+    Yields the sha256 key and the temporary path; the caller moves the file into place inside the block
+    (what is still there on exit is deleted).
     """
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with incoming_file(directory) as (fd, tmp_name):
+        with open(fd, "wb", closefd=False) as out:
             if data is not None:
                 digest.update(data)
                 out.write(data)
@@ -49,10 +122,7 @@ def write_hashed(directory: Path, src: Path | None, data: bytes | None) -> tuple
                     while chunk := fh.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
-    except BaseException:
-        os.unlink(tmp_name)
-        raise
-    return digest.hexdigest(), tmp_name
+        yield digest.hexdigest(), tmp_name
 
 
 class LocalBlobStore:
@@ -68,17 +138,17 @@ class LocalBlobStore:
         return self.root / key[:2] / key[2:4] / key
 
     def _put_from(self, src: Path | None, data: bytes | None) -> str:
-        key, tmp_name = write_hashed(self.root, src, data)
-        try:
+        with write_hashed(self.root, src, data) as (key, tmp_name):
             dest = self.local_path(key)
             dest.parent.mkdir(parents=True, exist_ok=True)
             # Replace even when the content is already there: the rename is atomic, and the fresh modification
             # time tells the garbage collector that this content is being uploaded again right now.
             os.replace(tmp_name, dest)
             return key
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+
+    async def sweep_incoming(self) -> int:
+        """Delete temporary files that crashed writes left behind; returns how many."""
+        return await asyncio.to_thread(sweep_incoming, self.root)
 
     async def put_file(self, path: Path) -> str:
         """Store a file's content; returns its sha256 key."""

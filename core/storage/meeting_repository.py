@@ -6,7 +6,7 @@ another's meetings by id. ORM rows never leave this module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -139,10 +139,15 @@ class MeetingRepository:
                 .values(status=MeetingStatus.FAILED.value, error=error[:2000])
             )
 
-    async def fail_unfinished(self, error: str) -> list[Meeting]:
-        """Mark every queued or processing meeting failed (after a restart); returns them."""
+    async def fail_unfinished(self, error: str, *, keep: Collection[str] = ()) -> list[Meeting]:
+        """Mark every queued or processing meeting failed (after a restart), but those in ``keep`` (a job
+        still processes them); returns them."""
         async with self.db.write() as s:
-            rows = list(await s.scalars(select(MeetingRow).where(MeetingRow.status.in_(_UNFINISHED))))
+            rows = [
+                r
+                for r in await s.scalars(select(MeetingRow).where(MeetingRow.status.in_(_UNFINISHED)))
+                if r.id not in keep
+            ]
             for row in rows:
                 row.status = MeetingStatus.FAILED.value
                 row.error = error[:2000]

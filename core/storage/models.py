@@ -133,7 +133,7 @@ class FlowRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, object]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(TS)
+    updated_at: Mapped[datetime] = mapped_column(TS, index=True)  # flows expire by it
 
 
 class ConsentRow(Base):

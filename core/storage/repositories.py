@@ -452,6 +452,29 @@ class FlowRepository:
 
         return await self.db.run(clear, write=True)
 
+    async def expire(
+        self, older_than: datetime, *, limit: int = 500
+    ) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """End the flows nobody touched since ``older_than``; returns (user_id, kind, step, data) of each,
+        read by the statement that deletes them, so a flow the user continues meanwhile is not taken."""
+        stale = (
+            select(FlowRow.user_id)
+            .where(FlowRow.updated_at < bindparam("cutoff"))
+            .order_by(FlowRow.updated_at)
+            .limit(limit)
+        )
+        expire = (
+            delete(FlowRow)
+            .where(FlowRow.user_id.in_(stale.scalar_subquery()), FlowRow.updated_at < bindparam("cutoff"))
+            .returning(FlowRow.user_id, FlowRow.kind, FlowRow.step, FlowRow.data)
+        )
+
+        def run(conn: Connection) -> list[tuple[str, str, str, dict[str, Any]]]:
+            rows = conn.execute(expire, {"cutoff": older_than}).all()
+            return [(r.user_id, r.kind, r.step, dict(r.data)) for r in rows]
+
+        return await self.db.run(run, write=True)
+
 
 class ConsentRepository:
     """Consents with their wording and time."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.ports import EngineUnavailable, StoredBlob
-from core.storage.blobs import _valid_key, is_blob_key, write_hashed
+from core.storage.blobs import _valid_key, incoming_file, is_blob_key, sweep_incoming, write_hashed
 
 _CHUNK = 1 << 20
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
@@ -145,23 +144,19 @@ class S3BlobStore:
         if dest.exists():
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".incoming-")
-        os.close(fd)
-        try:
-            self._s3().download_file(self.options.bucket, self._object(key), tmp)
-            os.replace(tmp, dest)
-        except Exception as exc:
-            if not _is_missing(exc):
-                raise
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # In the cache's top folder, locked while it downloads: where sweep_incoming finds a crashed one.
+        with incoming_file(self.cache) as (_fd, tmp):
+            try:
+                self._s3().download_file(self.options.bucket, self._object(key), tmp)
+                os.replace(tmp, dest)
+            except Exception as exc:
+                if not _is_missing(exc):
+                    raise
         return dest
 
     def _put_from(self, src: Path | None, data: bytes | None) -> str:
         """Copy into the cache while hashing, upload unless the bucket has it, then keep the cached copy."""
-        key, tmp = write_hashed(self.cache, src, data)
-        try:
+        with write_hashed(self.cache, src, data) as (key, tmp):
             # Content already in the bucket is not sent again, but its time is refreshed: the garbage
             # collector must see it as a fresh upload whose reference is about to be written.
             if not self._touch(key):
@@ -171,9 +166,10 @@ class S3BlobStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, dest)
             return key
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+    async def sweep_incoming(self) -> int:
+        """Delete temporary files (uploads, downloads) that crashed writes left in the cache."""
+        return await asyncio.to_thread(sweep_incoming, self.cache)
 
     # --- the BlobStore protocol -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain.voice import VoiceClip, VoiceProfile, VoiceRecording
 from core.storage.db import Database
 from core.storage.ids import aware, new_id, utcnow
-from core.storage.models import BlobRefRow, VoiceClipRow, VoiceProfileRow, VoiceRecordingRow
+from core.storage.models import BlobRefRow, VoiceClipRow, VoiceMemoryRow, VoiceProfileRow, VoiceRecordingRow
 
 RECORDING_PURPOSE = "voice_recording"
 CLIP_PURPOSE = "voice_clip"
@@ -134,6 +134,28 @@ class VoiceRepository:
                 )
             )
         return _recording(row)
+
+    async def delete_unused_recording(self, recording_id: str) -> str | None:
+        """Delete a recording (row and blob reference) when no voice clip or voice memory was made from it (a
+        ``/voice`` abandoned before the pick: the id comes from that user's own flow state); returns its blob
+        key, ``None`` when kept."""
+        async with self.db.write() as s:
+            row = await s.get(VoiceRecordingRow, recording_id)
+            if row is None:
+                return None
+            for used in (VoiceClipRow.recording_id, VoiceMemoryRow.recording_id):
+                if await s.scalar(select(used).where(used == recording_id).limit(1)) is not None:
+                    return None
+            await s.execute(
+                delete(BlobRefRow).where(
+                    BlobRefRow.blob_key == row.blob_key,
+                    BlobRefRow.owner_id == row.owner_id,
+                    BlobRefRow.star_id == row.star_id,
+                    BlobRefRow.purpose == RECORDING_PURPOSE,
+                )
+            )
+            await s.delete(row)
+            return row.blob_key
 
     async def get_recording(self, owner_id: str, recording_id: str) -> VoiceRecording | None:
         """A recording if ``owner_id`` uploaded it."""

@@ -255,5 +255,14 @@ class VoiceProfileService:
                 )
         return stored
 
+    async def drop_unused_recording(self, recording_id: str) -> bool:
+        """Delete a recording nothing was made from (an abandoned ``/voice``), blob included when nothing
+        else names the same content; whether it went."""
+        key = await self.repo.delete_unused_recording(recording_id)
+        if key is None:
+            return False
+        await self._collect([key])
+        return True
+
     async def _collect(self, keys: Sequence[str]) -> None:
         await release_blobs(self.references, self.blobs, keys)

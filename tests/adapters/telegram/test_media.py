@@ -289,3 +289,24 @@ async def test_webhook_mode_checks_the_secret_token(
     (sent,) = await server.wait_calls("sendMessage", chat_id=ALICE)
     assert sent.params["text"] == "webhook ok"
     assert isinstance(engine.events[0], TextMessage)
+
+
+async def test_a_temporary_file_is_deleted_once_sent_or_refused(
+    server: BotApiServer, engine: ScriptedEngine, start_adapter, tmp_path: Path
+) -> None:
+    sent = tmp_path / "export.zip"
+    sent.write_bytes(b"PK" + b"1" * 100)
+    refused = tmp_path / "too-big.zip"
+    refused.write_bytes(b"PK" + b"2" * 5000)
+    kept = tmp_path / "kept.zip"
+    kept.write_bytes(b"PK" + b"3" * 10)
+    engine.script = lambda event: [
+        SendFile(path=sent, filename="export.zip", temporary=True),
+        SendFile(path=refused, filename="too-big.zip", temporary=True),
+        SendFile(path=kept, filename="kept.zip"),
+    ]
+    await start_adapter(max_upload_bytes=1000)
+    await server.inject(text_update(ALICE, "/export", language_code="en"))
+    docs = await server.wait_calls("sendDocument", 2, chat_id=ALICE)
+    assert [d.files["document"].filename for d in docs] == ["export.zip", "kept.zip"]
+    assert not sent.exists() and not refused.exists() and kept.exists()

@@ -34,7 +34,7 @@ async def test_meeting_upload_flow_shows_progress_summary_export_and_chart(
     assert "■ Open questions" in out
     assert "weekly.md saved" in out
     assert "weekly-talktime.png saved" in out
-    md = next((vos_app.settings.data_dir / "exports" / "meetings").glob("*.md")).read_text()
+    md = next(vos_app.outbox.root.glob("*.md")).read_text()  # the console keeps it until the TTL
     assert "**[00:04] Speaker 1:** We decided to launch the mobile app on Friday." in md
     listing = await console.say("/meetings")
     assert "weekly · done" in listing
