@@ -491,6 +491,77 @@ def meeting_export(
     typer.echo(f"wrote {out} ({len(data)} bytes)", err=True)
 
 
+@meeting_app.command("correct")
+def meeting_correct(
+    meeting_id: str,
+    index: Annotated[
+        int, typer.Argument(min=0, help="The segment's 0-based position (as in the JSON export's segments).")
+    ],
+    text: Annotated[str, typer.Argument(help="The corrected text of that segment.")],
+    *,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+) -> None:
+    """Correct a transcript segment; the summary, search and every export follow."""
+    from bot.meetings import cli_correct
+
+    if not text.strip():
+        raise _fail("the corrected text is empty")
+    settings = settings_or_exit()
+    setup_logging(settings)
+    if not run_async(lambda: cli_correct(settings, user, guild, meeting_id, index=index, text=text)):
+        raise _fail(f"no segment {index} in meeting {meeting_id!r} for this user", 1)
+    typer.echo(f"segment {index} corrected")
+
+
+@meeting_app.command("enroll")
+def meeting_enroll(
+    name: Annotated[str, typer.Argument(help="The name later meetings show for this voice.")],
+    file: Annotated[Path, typer.Argument(help="A recording of this one person (10-30 s of speech).")],
+    *,
+    agree: Annotated[
+        bool, typer.Option("--agree", help="Record consent to the enrolment wording without asking.")
+    ] = False,
+    member: Annotated[
+        str | None, typer.Option("--member", help="With --guild: the member's Discord id (for /optout).")
+    ] = None,
+    user: UserOpt = "local",
+    guild: GuildOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Enrol a voice once, so later imports name its speaker (consent is asked and recorded)."""
+    from bot.meetings import cli_enroll
+    from core.ports import EngineUnavailable
+    from core.voice.audio import AudioError
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    if member is not None and (guild is None or not member.isdigit()):
+        raise _fail("--member is a Discord user id, and needs --guild")
+    settings = settings_or_exit()
+    setup_logging(settings)
+
+    def confirm(wording: str) -> bool:
+        typer.echo(wording, err=True)
+        return agree or typer.confirm("Do you agree?", default=False, err=True)
+
+    try:
+        result = run_async(
+            lambda: cli_enroll(settings, user, guild, name, file, member=member, confirm=confirm)
+        )
+    except EngineUnavailable as exc:
+        raise _fail(f"voice enrolment is not available: {exc} (install the 'voice' extra)", 1) from None
+    except AudioError as exc:
+        raise _fail(exc.message("en"), 1) from None
+    if not result["enrolled"]:
+        raise _fail("nothing enrolled: consent was not given", 1)
+    if json_out:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        seconds, scope = result["speech_seconds"], result["scope"]
+        typer.echo(f"enrolled {result['name']} ({seconds:.1f} s of speech, {scope})")
+
+
 @meeting_app.command("rename")
 def meeting_rename(
     meeting_id: str,

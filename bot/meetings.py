@@ -10,15 +10,18 @@ from typing import Any
 from bot.settings import Settings
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope
+from core.meetings.enrol_commands import EnrolCommands
+from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat
 from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
-from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable
+from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable, SpeakerEncoder
 from core.safety.check import SafetyGuard
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
+from core.storage.voice_enrolment_repository import VoiceEnrolmentRepository
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,36 @@ def _diarizer_factory(settings: Settings) -> Diarizer:
         return build_diarizer(settings)
     except ImportError as exc:
         raise EngineUnavailable(f"speaker separation is not installed ({exc})", extra="voice") from exc
+
+
+def build_enrolment(db: Database) -> VoiceEnrolment:
+    """Voice enrolment; without the voice extra it exists but refuses (``available`` is False)."""
+    import importlib.util
+
+    factory = None
+    if all(importlib.util.find_spec(name) for name in ("resemblyzer", "torch")):
+
+        def factory() -> SpeakerEncoder:
+            from core.backends.resemblyzer_diarizer import ResemblyzerSpeakerEncoder
+
+            return ResemblyzerSpeakerEncoder()
+
+    return VoiceEnrolment(VoiceEnrolmentRepository(db), factory)
+
+
+def attach_meeting_extras(
+    meetings: MeetingService,
+    forget_me_hooks: list[Any],
+    export_hooks: list[Any],
+    max_upload_bytes: int,
+) -> EnrolCommands:
+    """``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the voices.
+    Returns the ``/enroll`` commands (registered on the router, and given the engine, with the others)."""
+    forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
+    enrolment = meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
+    forget_me_hooks.append(enrolment.forget_user)
+    export_hooks.append(("meeting_voices.json", enrolment.export_records))
+    return EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
 
 
 def build_meeting_service(
@@ -74,6 +107,7 @@ def build_meeting_service(
         max_audio_seconds=settings.limits.max_audio_seconds,
         track_limits=TrackLimits(max_total_bytes=int(settings.limits.max_audio_mb * 4 * 1_000_000)),
         chart_font=settings.meetings.chart_font,
+        enrolment=build_enrolment(db),
     )
     service.guard = guard
     service.max_question_chars = settings.limits.max_question_chars
@@ -236,3 +270,56 @@ async def cli_rename(
     async with running_app(settings) as app:
         scope, _ = await scope_for(app, user_id, guild_id)
         return await app.meetings.rename_speaker(scope, meeting_id, label, name)
+
+
+def enrol_consent(locale: Locale, name: str, guild: bool) -> str:
+    """The consent wording an enrolment records (the user's language)."""
+    from core.i18n import t
+
+    scope = t(locale, "enrol.scope_guild" if guild else "enrol.scope_personal")
+    return t(locale, "enrol.consent", name=name, scope=scope)
+
+
+async def cli_enroll(
+    settings: Settings,
+    user_id: str,
+    guild_id: str | None,
+    name: str,
+    path: Path,
+    *,
+    member: str | None = None,
+    confirm: Any,
+) -> dict[str, Any]:
+    """``vos meeting enroll``: ``confirm(wording) -> bool`` asks for consent before anything is read."""
+    from bot.runner import local_user
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        enrolment = app.meetings.enrolment
+        if enrolment is None or not enrolment.available:
+            raise EngineUnavailable("speaker enrolment needs the voice extra", extra="voice")
+        user = await local_user(app, user_id)
+        wording = enrol_consent(user.locale, name, guild_id is not None)
+        if not confirm(wording):
+            return {"enrolled": False}
+        voice = await enrolment.enrol(
+            owner_user_id=user.id,
+            name=name,
+            path=path,
+            consent_text=wording,
+            guild_id=guild_id,
+            platform_user_id=member,
+        )
+        scope = f"guild:{guild_id}" if guild_id else "personal"
+        return {"enrolled": True, "name": voice.name, "speech_seconds": voice.seconds, "scope": scope}
+
+
+async def cli_correct(
+    settings: Settings, user_id: str, guild_id: str | None, meeting_id: str, *, index: int, text: str
+) -> bool:
+    """``vos meeting correct``."""
+    from bot.wiring import running_app
+
+    async with running_app(settings) as app:
+        scope, _ = await scope_for(app, user_id, guild_id)
+        return await app.meetings.correct_segment(scope, meeting_id, index, text)

@@ -197,7 +197,10 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         guild_ids=tuple(dc.guild_ids),
         audio_retention_days=settings.meetings.audio_retention_days,
     )
-    optouts = MeetingOptOuts(MeetingOptOutRepository(app.db))
+    enrolment = app.meetings.enrolment
+    optouts = MeetingOptOuts(
+        MeetingOptOutRepository(app.db), forget_voice=enrolment.forget_member if enrolment else None
+    )
     return DiscordAdapter(config, app.engine, optouts=optouts)
 
 

@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.errors import upgrade_or_explain
-from bot.meetings import build_embedder, build_meeting_service
+from bot.meetings import attach_meeting_extras, build_embedder, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
 from bot.worker import build_job_queue
 from core.admin import AdminService
 from core.commands import Commands
-from core.domain.meetings import MeetingScope
 from core.engine import Engine, Router
 from core.extras import install_hint
 from core.flows.create_star import CreateStarFlow
@@ -392,10 +391,12 @@ def build_app(
     router.commands["voicereply"] = voice_chat.toggle
     VoiceMemoryCommands(voice_memories, users=users, stars=stars).register(router)
     verify_commands = VerifyCommands(issued, max_bytes=int(settings.limits.max_audio_mb * 1_000_000))
-    features: list[_Feature] = [meeting_commands, verify_commands, names]
+    enrol_commands = attach_meeting_extras(
+        meetings, commands.forget_me_hooks, rights.export_hooks, meeting_commands.max_upload_bytes
+    )
+    features: list[_Feature] = [meeting_commands, verify_commands, names, enrol_commands]
     for feature in features:
         feature.register(router)
-    commands.forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
     engine = Engine(
         users=users,
         flows=flows,

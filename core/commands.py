@@ -51,6 +51,7 @@ HELP_ORDER = (
     "meeting",
     "meetings",
     "ask",
+    "enroll",
     "verify",
     "reset",
     "export",

@@ -239,6 +239,10 @@ class DiscordAdapter:
         """``/meeting upload``."""
         await self.meetings.upload(interaction, file)
 
+    async def meeting_enroll(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        """``/meeting enroll``: the engine's ``enroll`` flow; the recording is fed once consent is given."""
+        await self.interactions.serve_holding(interaction, file, FileKind.AUDIO, "enroll")
+
     async def meeting_command(self, interaction: discord.Interaction, command: str, args: str) -> None:
         """``/meeting list|summary|export|ask``."""
         await self.meetings.command(interaction, command, args)

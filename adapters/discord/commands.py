@@ -55,6 +55,7 @@ class CommandHandlers(Protocol):
     async def meeting_start(self, interaction: discord.Interaction) -> None: ...
     async def meeting_stop(self, interaction: discord.Interaction) -> None: ...
     async def meeting_upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None: ...
+    async def meeting_enroll(self, interaction: discord.Interaction, file: discord.Attachment) -> None: ...
     async def meeting_command(self, interaction: discord.Interaction, command: str, args: str) -> None: ...
     async def listen(self, interaction: discord.Interaction, message: discord.Message) -> None: ...
 
@@ -100,7 +101,7 @@ class VoiceCommands(app_commands.Group):
 
 
 class MeetingCommands(app_commands.Group):
-    """``/meeting start|stop|upload|list|summary|ask|export`` (guild only)."""
+    """``/meeting start|stop|upload|enroll|list|summary|ask|export`` (guild only)."""
 
     def __init__(self, handlers: CommandHandlers) -> None:
         super().__init__(name=_ls("meeting"), description=_ls("meeting_desc"), guild_only=True)
@@ -122,6 +123,13 @@ class MeetingCommands(app_commands.Group):
     async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         """Process an uploaded recording."""
         await self.handlers.meeting_upload(interaction, file)
+
+    @app_commands.command(name=_ls("meeting_enroll"), description=_ls("meeting_enroll_desc"))
+    @app_commands.rename(recording=_ls("voice_setup_recording"))
+    @app_commands.describe(recording=_ls("meeting_enroll_recording_desc"))
+    async def enroll(self, interaction: discord.Interaction, recording: discord.Attachment) -> None:
+        """Enrol the member's voice for this guild's meetings (consent first, then the recording)."""
+        await self.handlers.meeting_enroll(interaction, recording)
 
     @app_commands.command(name=_ls("meeting_list"), description=_ls("meeting_list_desc"))
     async def list_(self, interaction: discord.Interaction) -> None:

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "names",
     "reset",
     "meeting",
+    "enroll",
     "ask",
     "export",
     "forget",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from core.domain.audio import Word
 
 
 class MeetingStatus(StrEnum):
@@ -86,6 +88,7 @@ class StoredSegment:
     end: float
     speaker: str | None
     text: str
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,3 +111,23 @@ class MeetingAnswer:
     citations: tuple[Citation, ...]
     abstained: bool
     engine: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolledVoice:
+    """A member's enrolled voice: later meetings of its scope name them when their voice matches.
+
+    ``guild_id`` is None for a personal enrolment (the owner's own meetings). ``embedding`` is the
+    L2-normalised speaker vector; ``consent_text`` is the wording the member agreed to, at ``consented_at``.
+    """
+
+    id: str
+    owner_user_id: str
+    guild_id: str | None
+    platform_user_id: str | None
+    name: str
+    engine: str
+    seconds: float
+    consent_text: str
+    consented_at: datetime
+    embedding: tuple[float, ...] = field(default=(), compare=False, repr=False)

@@ -79,12 +79,23 @@ def to_json(
     meeting: Mapping[str, object] | None = None,
 ) -> str:
     """JSON: ``{"meeting": {"id", "date", "duration_s", "language"}, "title", "segments": [{"start", "end",
-    "speaker", "text"}], "summary"}`` (stable keys; ``summary`` is ``MeetingSummary.to_dict``)."""
+    "speaker", "text", "words": [{"start", "end", "text"}]}], "summary"}`` (stable keys; ``words`` is empty
+    when the recogniser gave no word times or the segment was corrected; ``summary`` is
+    ``MeetingSummary.to_dict``)."""
     doc = {
         "meeting": dict(meeting or {}),
         "title": title,
         "segments": [
-            {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": s.speaker, "text": s.text.strip()}
+            {
+                "start": round(s.start, 3),
+                "end": round(s.end, 3),
+                "speaker": s.speaker,
+                "text": s.text.strip(),
+                "words": [
+                    {"start": round(w.start, 3), "end": round(w.end, 3), "text": w.text.strip()}
+                    for w in s.words
+                ],
+            }
             for s in _spoken(segments)
         ],
         "summary": summary.to_dict() if summary else None,

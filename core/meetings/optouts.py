@@ -4,17 +4,18 @@ The register is persisted (``meeting_optouts``) and mirrored in memory, because 
 :meth:`MeetingOptOuts.is_opted_out` for every voice packet, from the receive thread. The in-memory set is
 replaced, never mutated, so that thread always reads a consistent snapshot.
 
-Opting out also deletes what the guild's archive already holds of the member: every transcript segment
-whose speaker is labelled or shown as one of the member's names, in every meeting of the guild, whether it
-is still processing or finished. Summaries written before the opt-out are not rewritten (see the README),
-and a capture still running is the adapter's to trim (it deletes the member's track).
+Opting out also deletes the member's enrolled voice in the guild, and what the guild's archive already
+holds of the member: every transcript segment whose speaker is labelled or shown as one of the member's
+names, in every meeting of the guild, whether it is still processing or finished. Summaries written
+before the opt-out are not rewritten (see the README), and a capture still running is the adapter's to
+trim (it deletes the member's track).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.storage.optout_repository import DeletedSpeech, MeetingOptOutRepository
 
@@ -24,8 +25,15 @@ log = logging.getLogger(__name__)
 class MeetingOptOuts:
     """The opt-out register of guild meetings; ids are strings (a guild id, a platform user id)."""
 
-    def __init__(self, repo: MeetingOptOutRepository) -> None:
+    def __init__(
+        self,
+        repo: MeetingOptOutRepository,
+        *,
+        forget_voice: Callable[[str, str], Awaitable[int]] | None = None,
+    ) -> None:
         self.repo = repo
+        # Deletes the member's enrolled voice in the guild (guild id, platform user id).
+        self.forget_voice = forget_voice
         self._pairs: frozenset[tuple[str, str]] = frozenset()
         self._lock = asyncio.Lock()
 
@@ -42,6 +50,8 @@ class MeetingOptOuts:
         async with self._lock:
             await self.repo.add(guild_id, user_id)
             self._pairs = self._pairs | {(guild_id, user_id)}
+        if self.forget_voice is not None and await self.forget_voice(guild_id, user_id):
+            log.info("meeting opt-out: the enrolled voice deleted in guild %s", guild_id)
         return await self.forget_speakers(guild_id, names)
 
     async def opt_in(self, guild_id: str, user_id: str) -> None:

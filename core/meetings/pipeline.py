@@ -123,6 +123,14 @@ def check_recognised(transcript: Transcript, voiced_s: float) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recognised:
+    """A mixed recording's transcript, and each speaker label's voice embedding (for enrolled names)."""
+
+    transcript: Transcript
+    speaker_embeddings: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
 def _single_speaker(transcript: Transcript) -> Transcript:
     return replace(
         transcript, segments=tuple(replace(s, speaker=SINGLE_SPEAKER) for s in transcript.segments)
@@ -135,8 +143,8 @@ async def transcribe_recording(
     diarizer_factory: Callable[[], Diarizer] | None,
     options: PipelineOptions,
     tracker: StageTracker,
-) -> Transcript:
-    """Transcribe one mixed recording with speaker labels (``S1``...)."""
+) -> Recognised:
+    """Transcribe one mixed recording with speaker labels (``S1``...) and their voice embeddings."""
     await tracker.enter(Stage.DECODE, 0.0)
     decoded = await asyncio.to_thread(decode_audio, path, max_seconds=options.max_audio_seconds)
     diarization = None
@@ -163,7 +171,10 @@ async def transcribe_recording(
     if diarization is None or not diarization.turns:
         transcript = _single_speaker(transcript)
     check_recognised(transcript, _voiced(decoded.samples).size / RATE)
-    return replace(transcript, duration_s=max(transcript.duration_s, decoded.duration_s))
+    return Recognised(
+        transcript=replace(transcript, duration_s=max(transcript.duration_s, decoded.duration_s)),
+        speaker_embeddings=dict(diarization.embeddings) if diarization is not None else {},
+    )
 
 
 def _decode_tracks(files: Mapping[str, Path], max_seconds: float) -> tuple[dict[str, Audio], float]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.domain.identity import Locale
@@ -112,8 +113,11 @@ class MeetingSearch:
         """Embed a meeting's segments (full-text indexing happens in the database); returns how many."""
         if self.embedder is None:
             return 0
-        segments = await self.repo.segments(meeting_id)
-        if not segments:
+        return await self.index_segments(await self.repo.segments(meeting_id))
+
+    async def index_segments(self, segments: Sequence[StoredSegment]) -> int:
+        """Embed (again) the given segments, e.g. one whose text was corrected; returns how many."""
+        if self.embedder is None or not segments:
             return 0
         embedder = self.embedder
         vectors = await asyncio.to_thread(embedder.passages, [s.text for s in segments])

@@ -25,6 +25,8 @@ from core.domain.audio import Transcript, TranscriptSegment
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingAnswer, MeetingScope, MeetingSource, StoredSegment
 from core.i18n import t
+from core.meetings.corrections import correct_in_summary, rename_in_summary
+from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat, export
 from core.meetings.pipeline import (
     PipelineOptions,
@@ -34,6 +36,7 @@ from core.meetings.pipeline import (
     transcribe_track_archive,
 )
 from core.meetings.search import MeetingSearch
+from core.meetings.summary_model import OFFLINE_ENGINE
 from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
 from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.timeline import read_notes
@@ -47,6 +50,7 @@ from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
 log = logging.getLogger(__name__)
+MAX_SEGMENT_CHARS = 4000
 # A live capture VOS wrote itself: up to 4 hours of Opus speech per speaker, a big channel's speakers.
 LIVE_TRACK_LIMITS = TrackLimits(max_files=100, max_file_bytes=200_000_000, max_total_bytes=2_000_000_000)
 INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
@@ -104,6 +108,7 @@ class MeetingService:
         max_live_seconds: float = 4 * 3600.0 + 300.0,
         track_limits: TrackLimits | None = None,
         chart_font: Path | None = None,
+        enrolment: VoiceEnrolment | None = None,
     ) -> None:
         self.repo = repo
         self.blobs = blobs
@@ -122,6 +127,7 @@ class MeetingService:
         # The star replies' output check (scam guard), applied to every answer (set by the wiring).
         self.guard: SafetyGuard | None = None
         self.max_question_chars = DEFAULT_MAX_QUESTION_CHARS
+        self.enrolment = enrolment
 
     def stt(self) -> SpeechToText:
         """The speech-to-text engine, built on first use (its model loads lazily too)."""
@@ -221,17 +227,20 @@ class MeetingService:
         tracker = StageTracker(on_progress)
         job_dir = self.work_dir / meeting.id
         try:
-            tracker.stage = (
-                Stage.TRANSCRIBE
-            )  # the recogniser is built first: a missing one fails at its stage
+            # The recogniser is built first: a missing one fails at its own stage.
+            tracker.stage = Stage.TRANSCRIBE
             stt = self.stt()
             assert meeting.audio_blob is not None
             audio = await self.blobs.fetch_local(meeting.audio_blob)
+            enrolled: dict[str, str] = {}
             if meeting.source is MeetingSource.TRACKS:
                 transcript = await transcribe_track_archive(audio, job_dir, stt, options, tracker)
             else:
-                transcript = await transcribe_recording(audio, stt, self.diarizer_factory, options, tracker)
-            await self._store(meeting, transcript, locale)
+                recognised = await transcribe_recording(audio, stt, self.diarizer_factory, options, tracker)
+                transcript = recognised.transcript
+                if self.enrolment is not None:
+                    enrolled = await self.enrolment.names_for(meeting.scope, recognised.speaker_embeddings)
+            await self._store(meeting, transcript, locale, enrolled)
             await tracker.enter(Stage.SUMMARIZE, 0.85)
             summary = await self._summarize(meeting, transcript.language, locale)
             await tracker.enter(Stage.INDEX, 0.95)
@@ -253,17 +262,24 @@ class MeetingService:
         assert stored is not None
         return stored
 
-    async def _store(self, meeting: Meeting, transcript: Transcript, locale: Locale) -> None:
+    async def _store(
+        self, meeting: Meeting, transcript: Transcript, locale: Locale, enrolled: Mapping[str, str]
+    ) -> None:
+        """Store the transcript; speakers are named by their track, their enrolled voice, or "Speaker N"."""
         labels: list[str] = []
         for seg in transcript.segments:
             if seg.speaker and seg.speaker not in labels:
                 labels.append(seg.speaker)
-        if meeting.source is MeetingSource.TRACKS:
-            names = {label: label for label in labels}
-        else:
-            names = {
-                label: t(locale, "meetingflow.speaker_default", number=i) for i, label in enumerate(labels, 1)
-            }
+        names: dict[str, str] = {}
+        unnamed = 0
+        for label in labels:
+            if meeting.source is MeetingSource.TRACKS:
+                names[label] = label
+            elif label in enrolled:
+                names[label] = enrolled[label]
+            else:
+                unnamed += 1
+                names[label] = t(locale, "meetingflow.speaker_default", number=unnamed)
         await self.repo.store_transcript(
             meeting.id,
             transcript.segments,
@@ -355,6 +371,30 @@ class MeetingService:
             await self.repo.set_summary(meeting_id, rename_in_summary(summary, old, name.strip()).to_dict())
         return True
 
+    async def correct_segment(self, scope: MeetingScope, meeting_id: str, index: int, text: str) -> bool:
+        """Correct the text of a meeting's segment (its 0-based position in the transcript); the summary,
+        the search index and every export follow. False when the meeting or the segment is unknown."""
+        clean = " ".join(text.split())[:MAX_SEGMENT_CHARS]
+        meeting = await self.repo.get(scope, meeting_id)
+        if meeting is None or not clean:
+            return False
+        segments = await self.repo.segments(meeting_id)
+        if not 0 <= index < len(segments):
+            return False
+        old = segments[index]
+        await self.repo.correct_segment(old.id, clean)  # the database's full-text index follows
+        await self.search.index_segments([replace(old, text=clean, words=())])
+        if meeting.summary:
+            summary = MeetingSummary.from_dict(dict(meeting.summary))
+            if summary.engine == OFFLINE_ENGINE:
+                fallback = Locale.KO if summary.language.startswith("ko") else Locale.EN
+                summary = await self._summarize(meeting, meeting.language, fallback)
+            else:
+                summary = correct_in_summary(summary, old.text, clean)
+            await self.repo.set_summary(meeting_id, summary.to_dict())
+        log.info("meeting %s: segment %d corrected", meeting_id, index)
+        return True
+
     async def ask(self, scope: MeetingScope, question: str, locale: Locale) -> MeetingAnswer:
         """Q&A over the scope's meetings; ``QuestionTooLong`` past ``max_question_chars``. The answer
         passes the same output check as a star's reply: a blocked one is replaced by the block message."""
@@ -397,7 +437,10 @@ class MeetingService:
 
 def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
     """Stored segments as transcript segments for summaries and exports."""
-    return [TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker) for s in segments]
+    return [
+        TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, words=s.words)
+        for s in segments
+    ]
 
 
 def meeting_record(meeting: Meeting) -> dict[str, object]:
@@ -409,19 +452,6 @@ def meeting_record(meeting: Meeting) -> dict[str, object]:
         "duration_s": round(meeting.duration_s, 3),
         "language": meeting.language or "",
     }
-
-
-def rename_in_summary(summary: MeetingSummary, old: str, new: str) -> MeetingSummary:
-    """The summary with a speaker's name changed in its speaker and owner fields."""
-    names = {old: new}
-    return replace(
-        summary,
-        decisions=tuple(replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.decisions),
-        open_questions=tuple(
-            replace(p, speaker=names.get(p.speaker or "", p.speaker)) for p in summary.open_questions
-        ),
-        action_items=tuple(replace(a, owner=names.get(a.owner or "", a.owner)) for a in summary.action_items),
-    )
 
 
 __all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "meeting_record", "rename_in_summary"]

@@ -15,6 +15,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from core.meetings.craig_info import MAX_INFO_BYTES, CraigTrack, display_name, parse_info
+
 AUDIO_SUFFIXES = frozenset({".flac", ".ogg", ".opus", ".wav", ".mp3", ".m4a", ".aac", ".webm", ".mka"})
 _CRAIG_PREFIX = re.compile(r"^\d+-")
 _CHUNK = 1 << 20
@@ -44,6 +46,20 @@ def speaker_name(filename: str) -> str:
     """The speaker a track file is named after: ``1-alice.flac`` → ``alice`` (Craig's numbering dropped)."""
     stem = PurePosixPath(filename).stem
     return _CRAIG_PREFIX.sub("", stem).strip() or stem
+
+
+def _info_tracks(archive: zipfile.ZipFile) -> list[CraigTrack]:
+    """The tracks Craig's ``info.txt`` lists (none when the archive has no readable one)."""
+    for info in archive.infolist():
+        if PurePosixPath(info.filename).name.lower() != "info.txt" or info.is_dir():
+            continue
+        try:
+            with archive.open(info) as src:
+                raw = src.read(MAX_INFO_BYTES)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error):
+            return []
+        return parse_info(raw.decode("utf-8-sig", errors="replace"))
+    return []
 
 
 def _unsafe(info: zipfile.ZipInfo) -> bool:
@@ -92,7 +108,8 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budg
 def extract_tracks(path: Path, dest: Path, limits: TrackLimits = TrackLimits()) -> dict[str, Path]:
     """Extract a track archive into ``dest``; returns speaker name → audio file, in archive order.
 
-    Two files named after the same person get ``name (2)``. Blocking: call it off the event loop.
+    Speakers are the display names Craig's ``info.txt`` gives, else the file names. Two files named
+    after the same person get ``name (2)``. Blocking: call it off the event loop.
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -102,8 +119,10 @@ def extract_tracks(path: Path, dest: Path, limits: TrackLimits = TrackLimits()) 
     tracks: dict[str, Path] = {}
     with archive:
         budget = limits.max_total_bytes
-        for index, info in enumerate(audio_entries(archive, limits)):
-            name = speaker_name(info.filename)[:100]
+        entries = audio_entries(archive, limits)
+        listed = _info_tracks(archive)
+        for index, info in enumerate(entries):
+            name = (display_name(info.filename, listed) if listed else speaker_name(info.filename))[:100]
             unique, n = name, 2
             while unique in tracks:
                 unique, n = f"{name} ({n})", n + 1

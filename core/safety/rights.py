@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import zipfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from core.domain.stars import Star, StarStatus
@@ -70,10 +72,14 @@ class DataRightsService:
             voice_memories=voice_memories,
         )
 
+        # More of the user's data for every export: (file name, records of the user id).
+        self.export_hooks: list[tuple[str, Callable[[str], Awaitable[object]]]] = []
+
     async def export_star(self, owner_id: str, star: Star) -> Path:
         """A zip of everything VOS holds about the star (see ``core.safety.star_export``), with a README."""
         bundle = await self.exporter.bundle(owner_id, star)
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
+        extras = [(file, await records(owner_id)) for file, records in self.export_hooks]
 
         def write() -> Path:
             path = self.outbox.new_path(owner_id, star.id, ".zip")
@@ -81,6 +87,8 @@ class DataRightsService:
                 with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                     for name, text in bundle.documents:
                         zf.writestr(name, text)
+                    for file, records in extras:
+                        zf.writestr(file, json.dumps(records, ensure_ascii=False, indent=2))
                     for src, arcname in files:
                         if src.exists():
                             zf.write(src, arcname)

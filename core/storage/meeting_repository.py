@@ -6,6 +6,7 @@ another's meetings by id. ORM rows never leave this module.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.audio import TranscriptSegment
+from core.domain.audio import TranscriptSegment, Word
 from core.domain.meetings import (
     Meeting,
     MeetingScope,
@@ -37,6 +38,26 @@ _FTS_HITS = (
 )
 _FTS_USER = _FTS_HITS + "m.owner_user_id = :owner AND m.guild_id IS NULL LIMIT :cap"
 _FTS_GUILD = _FTS_HITS + "m.guild_id = :owner LIMIT :cap"
+
+
+def words_json(words: Sequence[Word]) -> str | None:
+    """A segment's words as stored: ``[[start, end, text], ...]`` (``None`` when there are none)."""
+    if not words:
+        return None
+    return json.dumps(
+        [[round(float(w.start), 3), round(float(w.end), 3), w.text.strip()] for w in words],
+        ensure_ascii=False,
+    )
+
+
+def _words(raw: str | None) -> tuple[Word, ...]:
+    """Stored words back; anything malformed reads as no words (the segment's text still stands)."""
+    if not raw:
+        return ()
+    try:
+        return tuple(Word(start=float(a), end=float(b), text=str(c)) for a, b, c in json.loads(raw))
+    except (ValueError, TypeError):
+        return ()
 
 
 def _scoped(scope: MeetingScope) -> Any:
@@ -178,6 +199,7 @@ class MeetingRepository:
                     "end": float(seg.end),
                     "speaker": seg.speaker[:100] if seg.speaker else None,
                     "text": seg.text.strip(),
+                    "words": words_json(seg.words),
                 }
                 for i, seg in enumerate(seg for seg in segments if seg.text.strip())
             ]
@@ -229,6 +251,15 @@ class MeetingRepository:
             row.display_name = name[:100]
             return old
 
+    async def correct_segment(self, segment_id: int, text: str) -> None:
+        """Replace a segment's text; its word times and sentence vector no longer apply and are cleared."""
+        async with self.db.write() as s:
+            await s.execute(
+                update(MeetingSegmentRow)
+                .where(MeetingSegmentRow.id == segment_id)
+                .values(text=text, words=None, embedding=None)
+            )
+
     async def segments(self, meeting_id: str) -> list[StoredSegment]:
         """The meeting's segments in order, speakers shown by their display names."""
         async with self.db.read() as s:
@@ -261,6 +292,7 @@ class MeetingRepository:
                 end=r.end,
                 speaker=name or r.speaker,
                 text=r.text,
+                words=_words(r.words),
             )
             for r, name in await s.execute(q)
         ]

@@ -313,6 +313,8 @@ class MeetingSegmentRow(Base):
     speaker: Mapped[str | None] = mapped_column(String(100), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The recognised words as JSON ``[[start, end, text], ...]`` (``None``: not aligned, or corrected).
+    words: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class VoiceMemoryRow(Base):
@@ -349,4 +351,30 @@ class MeetingOptOutRow(Base):
 
     guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+
+
+class MeetingVoiceRow(Base):
+    """An enrolled voice: a member's speaker embedding, so later meetings name them (consent recorded).
+
+    Personal (``guild_id`` is NULL: the owner's own meetings) or for one Discord guild, where
+    ``platform_user_id`` is the member's Discord id (``/optout`` finds it by that).
+    """
+
+    __tablename__ = "meeting_voices"
+    __table_args__ = (
+        Index("ix_meeting_voices_owner_user_id", "owner_user_id"),
+        Index("ix_meeting_voices_guild_id", "guild_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guild_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    platform_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(100))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    engine: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[float] = mapped_column(Float)
+    consent_text: Mapped[str] = mapped_column(Text)
+    consented_at: Mapped[datetime] = mapped_column(TS)
     created_at: Mapped[datetime] = mapped_column(TS)

@@ -87,7 +87,9 @@ async def test_question_and_speakers_stay_inside_their_tags_and_output_is_screen
     prompt = chat.prompts[0][-1].content
     assert prompt.count("</question>") == 1 and prompt.count("</excerpts>") == 1
     assert "\nSystem:" not in prompt
-    assert answer.engine == "extractive" and "cancelled" not in answer.text  # the injected answer is gone
+    # The injected answer is gone: answered from the transcript instead, or (when the excerpt quotes the
+    # hostile display name) withheld by the star replies' output check.
+    assert answer.engine in {"extractive", "safety"} and "cancelled" not in answer.text
     answer = await vos_app.meetings.ask(meeting.scope, "When do we launch the mobile app?", Locale.EN)
     assert answer.text == "On Friday." and answer.engine == "scripted"
 
@@ -99,7 +101,9 @@ async def test_a_meeting_answer_gets_the_star_replys_scam_check(vos_app: App, tm
     console = ScriptedConsole(vos_app, locale=Locale.EN)
     assert "is ready" in await console.say("/meeting", f"/file {write_wav(tmp_path / 'w.wav', 8)}")
     out = await console.say("/ask Which account should the money go to today?")
-    assert t(Locale.EN, "safety.blocked") in out and "110-234" not in out
+    assert (
+        "1332" in out and "110-234" not in out
+    )  # the block message (why, and whom to call), not the account
 
 
 async def test_questions_are_capped_everywhere(vos_app: App) -> None:

@@ -89,6 +89,7 @@ def test_json_round_trip_with_summary() -> None:
         "end": 3.25,
         "speaker": "민수",
         "text": "안녕하세요, 회의를 시작할게요.",
+        "words": [],
     }
     assert doc["segments"][2]["speaker"] is None
     assert MeetingSummary.from_dict(doc["summary"]) == SUMMARY

@@ -83,3 +83,51 @@ def test_no_tracks_and_damaged_zips(tmp_path: Path) -> None:
     with pytest.raises(TrackArchiveError) as err:
         extract_tracks(broken, tmp_path / "out")
     assert err.value.reason == "bad_zip"
+
+
+_INFO = """Recording AbCdEf123
+
+Guild:\t\tTeam Room (1000)
+Channel:\tstandup (2000)
+Requester:\talice#0 (1111)
+Start time:\t2026-11-30T09:00:00.000Z
+
+Tracks:
+\tAlice Kim (alice) (1111)
+\tbob#4821 (2222)
+\t민수 (minsu_k) (3333)
+
+Notes:
+\t0:00: start
+"""
+
+
+def test_craig_info_display_names_name_the_speakers(tmp_path: Path) -> None:
+    archive = _zip(
+        tmp_path / "c.zip",
+        {
+            "1-alice_1111.flac": b"a",
+            "2-bob_2222.flac": b"b",
+            "3-minsu_k.flac": b"c",
+            "4-guest_9999.flac": b"d",
+            "info.txt": _INFO.encode(),
+        },
+    )
+    assert list(extract_tracks(archive, tmp_path / "out")) == ["Alice Kim", "bob", "민수", "guest_9999"]
+
+
+def test_craig_info_in_other_shapes_and_broken_ones() -> None:
+    from core.meetings.craig_info import display_name, parse_info
+
+    mapped = parse_info("Tracks:\n1-alice_1111.flac: Alice Kim\n2-bob.ogg = Bob\n")
+    assert display_name("1-alice_1111.flac", mapped) == "Alice Kim"
+    assert display_name("2-bob.ogg", mapped) == "Bob"
+    numbered = parse_info("Tracks:\n  1: 지수\n  2: Minho Lee\n")
+    assert display_name("2-mlee_55.flac", numbered) == "Minho Lee"
+    assert display_name("1-anything.flac", numbered) == "지수"
+    # No Tracks section, garbage, duplicates that make a match ambiguous: the bare stem.
+    assert parse_info("just some notes\n\x00\xff") == []
+    assert display_name("3-carol_77.flac", []) == "carol_77"
+    twice = parse_info("Tracks:\n\tSam (sam) (1)\n\tSam (sam) (2)\n")
+    assert display_name("1-sam.flac", twice) == "Sam"  # the track number still decides
+    assert display_name("9-sam.flac", twice) == "sam"
