@@ -8,16 +8,14 @@ the one seam tests replace.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
-from core.voice.text_split import check_length, split_text
+from core.backends.cloning import CloningSynthesizer
+from core.ports import Audio, EngineUnavailable, VoiceSpec
 
 LANGUAGES = frozenset({"ko", "en"})
 INSTALL = "pip install chatterbox-tts (with torch==2.13.0; see the README's voice-cloning section)"
@@ -63,53 +61,26 @@ def _load_chatterbox(model_dir: Path | None, device: str | None) -> Any:
         ) from exc
 
 
-class ChatterboxSynthesizer:
+class ChatterboxSynthesizer(CloningSynthesizer):
     """A voice clone from a kept clip of the star's real voice."""
 
     name = "chatterbox-multilingual"
     languages = LANGUAGES
-    clones_voice = True
+    extra = "chatterbox"
 
     def __init__(self, options: ChatterboxOptions = ChatterboxOptions()) -> None:
-        self.options = options
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _ensure_model(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                self._model = _load_chatterbox(self.options.model_dir, self.options.device)
-            return self._model
-
-    async def synthesize(
-        self, text: str, *, language: str, voice: VoiceSpec | None = None
-    ) -> SynthesizedSpeech:
-        """Speak ``text`` in the star's cloned voice; needs a kept voice (``/voice``)."""
-        lang = language if language in LANGUAGES else "en"
-        if voice is None or not voice.reference_clips:
-            raise EngineUnavailable(
-                "Chatterbox clones a voice: keep the star's voice with /voice first", extra="chatterbox"
-            )
-        chunks = split_text(check_length(text, self.options.max_chars), self.options.chunk_chars)
-        audio, rate = await asyncio.wait_for(
-            asyncio.to_thread(self._speak_blocking, chunks, lang, voice), self.options.timeout_s
+        super().__init__(
+            max_chars=options.max_chars,
+            chunk_chars=options.chunk_chars,
+            gap_s=options.gap_s,
+            timeout_s=options.timeout_s,
         )
-        return SynthesizedSpeech(audio=audio, sample_rate=rate, engine=self.name, is_clone=True)
+        self.options = options
 
-    def _speak_blocking(self, chunks: list[str], language: str, voice: VoiceSpec) -> tuple[Audio, int]:
-        model = self._ensure_model()
-        rate = int(getattr(model, "sr", 24000))
-        parts: list[np.ndarray[Any, Any]] = []
-        for chunk in chunks:
-            wav = model.generate(chunk, language_id=language, audio_prompt_path=str(voice.reference_clips[0]))
-            samples = wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav)
-            parts += [
-                samples.astype(np.float32).reshape(-1),
-                np.zeros(int(self.options.gap_s * rate), np.float32),
-            ]
-        return np.concatenate(parts[:-1]) if parts else np.zeros(0, np.float32), rate
+    def _load(self) -> Any:
+        return _load_chatterbox(self.options.model_dir, self.options.device)
 
-    def close(self) -> None:
-        """Drop the model."""
-        with self._lock:
-            self._model = None
+    def _generate(self, model: Any, text: str, language: str, voice: VoiceSpec) -> tuple[Audio, int]:
+        wav = model.generate(text, language_id=language, audio_prompt_path=str(voice.reference_clips[0]))
+        samples = wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav)
+        return samples, int(getattr(model, "sr", 24000))

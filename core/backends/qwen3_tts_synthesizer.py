@@ -10,16 +10,14 @@ Everything that touches ``qwen_tts`` and ``torch`` is in :func:`_load_qwen`, the
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
-from core.voice.text_split import check_length, split_text
+from core.backends.cloning import CloningSynthesizer
+from core.ports import Audio, EngineUnavailable, VoiceSpec
 
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
 LANGUAGES = {"ko": "Korean", "en": "English"}
@@ -69,63 +67,31 @@ def _load_qwen(model: str, device: str | None) -> Any:
         ) from exc
 
 
-class Qwen3TTSSynthesizer:
-    """A voice clone from a kept clip of the star's real voice."""
+class Qwen3TTSSynthesizer(CloningSynthesizer):
+    """A voice clone from a kept clip of the star's real voice (and its transcript when known)."""
 
     name = "qwen3-tts"
     languages = frozenset(LANGUAGES)
-    clones_voice = True
+    extra = "qwen"
 
     def __init__(self, options: Qwen3TTSOptions = Qwen3TTSOptions()) -> None:
-        self.options = options
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _ensure_model(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                self._model = _load_qwen(self.options.model, self.options.device)
-            return self._model
-
-    async def load(self) -> None:
-        """Load the weights now (off the event loop) instead of on the first note."""
-        await asyncio.to_thread(self._ensure_model)
-
-    async def synthesize(
-        self, text: str, *, language: str, voice: VoiceSpec | None = None
-    ) -> SynthesizedSpeech:
-        """Speak ``text`` in the star's cloned voice; needs a kept voice (``/voice``)."""
-        lang = language if language in LANGUAGES else "en"
-        if voice is None or not voice.reference_clips:
-            raise EngineUnavailable(
-                "Qwen3-TTS clones a voice: keep the star's voice with /voice first", extra="qwen"
-            )
-        chunks = split_text(check_length(text, self.options.max_chars), self.options.chunk_chars)
-        audio, rate = await asyncio.wait_for(
-            asyncio.to_thread(self._speak_blocking, chunks, lang, voice), self.options.timeout_s
+        super().__init__(
+            max_chars=options.max_chars,
+            chunk_chars=options.chunk_chars,
+            gap_s=options.gap_s,
+            timeout_s=options.timeout_s,
         )
-        return SynthesizedSpeech(audio=audio, sample_rate=rate, engine=self.name, is_clone=True)
+        self.options = options
 
-    def _speak_blocking(self, chunks: list[str], language: str, voice: VoiceSpec) -> tuple[Audio, int]:
-        model = self._ensure_model()
-        reference = str(voice.reference_clips[0])
-        parts: list[np.ndarray[Any, Any]] = []
-        rate = 24000
-        for chunk in chunks:
-            wavs, rate = model.generate_voice_clone(
-                text=chunk,
-                language=LANGUAGES[language],
-                ref_audio=reference,
-                ref_text=voice.reference_text,
-                x_vector_only_mode=not voice.reference_text,
-            )
-            parts += [
-                np.asarray(wavs[0], dtype=np.float32),
-                np.zeros(int(self.options.gap_s * rate), np.float32),
-            ]
-        return np.concatenate(parts[:-1]) if parts else np.zeros(0, np.float32), int(rate)
+    def _load(self) -> Any:
+        return _load_qwen(self.options.model, self.options.device)
 
-    def close(self) -> None:
-        """Drop the model."""
-        with self._lock:
-            self._model = None
+    def _generate(self, model: Any, text: str, language: str, voice: VoiceSpec) -> tuple[Audio, int]:
+        wavs, rate = model.generate_voice_clone(
+            text=text,
+            language=LANGUAGES[language],
+            ref_audio=str(voice.reference_clips[0]),
+            ref_text=voice.reference_text,
+            x_vector_only_mode=not voice.reference_text,
+        )
+        return np.asarray(wavs[0], dtype=np.float32), int(rate)

@@ -116,7 +116,9 @@ async def test_voice_setup_keeps_the_chosen_voice_and_listen_uses_it(vos_app: Ap
     await console.say("비가 엄청 와")
     out = await console.say("/listen")
     assert "음성 메시지 (" in out
-    spec = synth.voices[-1]
+    # The message in the star's voice; then the spoken disclaimer in the engine's own voice (not a clone).
+    spec, disclaimer = synth.voices[-2], synth.voices[-1]
+    assert disclaimer is None
     assert spec is not None and spec.median_f0_hz == profile.median_f0_hz and spec.gender_hint == "male"
     assert spec.profile_id == profile.cache_id and len(spec.reference_clips) == 3
     assert all(p.is_file() for p in spec.reference_clips)
