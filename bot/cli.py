@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.errors import CliError, explain
 from bot.memory_cli import memory_app
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -43,8 +44,8 @@ def settings_or_exit(**overrides: Any) -> Settings:
     """Load settings, turning any error into one line naming the setting."""
     try:
         return load_settings(**overrides)
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    except SettingsError as exc:  # a wrong setting is a mistake, not a usage error (2)
+        raise _fail(str(exc), 1) from None
 
 
 def setup_logging(settings: Settings) -> None:
@@ -73,9 +74,15 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except KeyboardInterrupt:
+        typer.echo("\nvos: stopped (Ctrl-C)", err=True)
         raise typer.Exit(130) from None
     except asyncio.CancelledError:  # SIGTERM: asked to stop, and stopped
         raise typer.Exit(0) from None
+    except Exception as exc:  # ExceptionGroup included: a known mistake is one line, a bug a traceback
+        line = explain(exc)
+        if line is None:
+            raise
+        raise _fail(line, 1) from None
 
 
 @app.command()
@@ -121,26 +128,33 @@ def console(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Upgrade the database to the newest schema."""
-    from core.storage.migrate import upgrade_sync
+    from bot.errors import upgrade_sync_or_explain
 
     settings = settings_or_exit()
     try:
-        upgrade_sync(settings.effective_database_url)
-    except Exception as exc:
-        raise _fail(f"VOS_DATABASE_URL: upgrade failed ({type(exc).__name__}: {str(exc)[:200]})") from None
+        upgrade_sync_or_explain(settings.effective_database_url)
+    except CliError as exc:
+        raise _fail(str(exc), 1) from None
     typer.echo("database is up to date")
 
 
 @db_app.command("check")
 def db_check() -> None:
     """Fail when the models and the migrations disagree."""
+    from bot.errors import DatabaseUnavailable, check_sqlite_file
     from core.storage.migrate import SchemaDriftError, check_sync
 
     settings = settings_or_exit()
+    url = settings.effective_database_url
     try:
-        check_sync(settings.effective_database_url)
+        check_sqlite_file(url)
+        check_sync(url)
     except SchemaDriftError as exc:
         raise _fail(f"schema drift: {exc}", 1) from None
+    except CliError as exc:
+        raise _fail(str(exc), 1) from None
+    except Exception as exc:  # unreachable, missing, refused
+        raise _fail(str(DatabaseUnavailable.of(url, exc)), 1) from None
     typer.echo("models and migrations agree")
 
 
@@ -159,6 +173,8 @@ def doctor(json_out: JsonOpt = False) -> None:
     settings = settings_or_exit(check_writable=False)
     report = run_async(lambda: diagnose(settings))
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False) if json_out else format_report(report))
+    if report["broken"]:
+        raise _fail(f"something required is broken: {', '.join(report['broken'])}", 1)
 
 
 @kakao_app.command("inspect")
@@ -258,8 +274,11 @@ def safety_check(
     settings = settings_or_exit()
     lines: list[str] = []
     if jsonl is not None:
-        with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
-            lines = fh.readlines()
+        try:
+            with sys.stdin if str(jsonl) == "-" else jsonl.open(encoding="utf-8") as fh:
+                lines = fh.readlines()
+        except UnicodeDecodeError:
+            raise _fail(f"{jsonl}: not UTF-8 text; save it as UTF-8 and try again", 1) from None
 
     async def run() -> list[str]:
         model = build_chat_model(settings)
@@ -284,18 +303,12 @@ def safety_check(
 
 
 def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    from core.extras import install_hint
-    from core.ports import EngineUnavailable
     from core.voice.audio import AudioError
 
     try:
         return run_async(coro_fn)
     except AudioError as exc:
         raise _fail(exc.message("en"), 1) from None
-    except EngineUnavailable as exc:
-        known = install_hint(exc.extra) if exc.extra else ""
-        hint = f" ({known})" if known and known not in str(exc) else ""
-        raise _fail(f"{exc}{hint}", 1) from None
 
 
 @voice_app.command("separate")
@@ -580,13 +593,19 @@ def worker(
     ] = None,
 ) -> None:
     """Serve the distributed job queue (VOS_JOBS__BACKEND=redis); start as many as you like."""
-    from bot.worker import run_worker
-
     settings = settings_or_exit()
     if settings.jobs.backend != "redis":
         raise _fail("VOS_JOBS__BACKEND: `vos worker` serves the redis queue; set it to redis")
     setup_logging(settings)
-    run_async(lambda: run_worker(settings, jobs_module or []))
+    run_async(lambda: _checked_worker(settings, jobs_module or []))
+
+
+async def _checked_worker(settings: Settings, jobs_modules: list[str]) -> None:
+    from bot.errors import check_redis
+    from bot.worker import run_worker
+
+    await check_redis(settings.jobs.redis_url)  # one line, not a traceback, when Redis is not there
+    await run_worker(settings, jobs_modules)
 
 
 # --- operators ----------------------------------------------------------------------------------------
@@ -716,6 +735,26 @@ def admin_blobs_gc(
     typer.echo(json.dumps(data, ensure_ascii=False) if json_out else format_blob_gc(data))
 
 
+def _not_utf8(argument: str) -> bool:
+    """Whether a command-line argument held bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def main() -> None:
     """Entry point of the ``vos`` script."""
-    app()
+    for number, argument in enumerate(sys.argv[1:], 1):
+        if _not_utf8(argument):
+            typer.echo(f"vos: argument {number} is not UTF-8 text; retype it", err=True)
+            raise SystemExit(1)
+    try:
+        app()
+    except Exception as exc:  # a command without run_async (sync work): the same one line for known mistakes
+        line = explain(exc)
+        if line is None:
+            raise
+        typer.echo(f"vos: {line}", err=True)
+        raise SystemExit(1) from None

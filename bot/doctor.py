@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 from typing import Any
 
+from bot.errors import check_sqlite_file, reason
 from bot.settings import Settings
 from core.extras import install_hint
 
@@ -40,9 +41,13 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
         try:
             from core.speech.models import resolve_model
 
-            resolve_model(settings.stt.model, settings.data_dir / "models")
+            resolved = resolve_model(settings.stt.model, settings.data_dir / "models")
         except Exception as exc:
             return f"missing model ({settings.stt.model}: {str(exc)[:80]})"
+        if resolved == settings.stt.model and not _whisper_cached(resolved, settings):
+            return (
+                f"missing model ({resolved} is not cached: it downloads on first use if the hub is reachable)"
+            )
     if backend == "espeak" and shutil.which("espeak-ng") is None:
         return "missing program espeak-ng (apt-get install espeak-ng)"
     if backend == "xtts" and (
@@ -52,6 +57,17 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
     if backend == "openai" and not settings.llm.configured:
         return "not configured (VOS_LLM__MODEL)"
     return None
+
+
+def _whisper_cached(name: str, settings: Settings) -> bool:
+    """Whether faster-whisper finds the named model without the network (where the backend looks)."""
+    from faster_whisper.utils import download_model
+
+    try:
+        download_model(name, local_files_only=True, cache_dir=str(settings.data_dir / "models"))
+    except Exception:
+        return False
+    return True
 
 
 async def diagnose(settings: Settings) -> dict[str, Any]:
@@ -69,10 +85,11 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
     try:
         if db.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            check_sqlite_file(settings.effective_database_url)
         await db.ping()
         database = "reachable"
     except Exception as exc:
-        database = f"unreachable: {type(exc).__name__}: {str(exc)[:120]}"
+        database = f"unreachable ({reason(exc)})"
     finally:
         await db.dispose()
     return {
@@ -80,7 +97,27 @@ async def diagnose(settings: Settings) -> dict[str, Any]:
         "programs": {p: bool(shutil.which(p)) for p in ("ffmpeg", "espeak-ng")},
         "database": {"url": settings.redacted()["database_url"], "status": database},
         "data_dir": str(settings.data_dir.resolve()),
+        "broken": _broken(settings, engines, database),
     }
+
+
+def _broken(settings: Settings, engines: list[dict[str, str]], database: str) -> list[str]:
+    """What the bot cannot start without, as configured: the database, and the engines its settings name."""
+    status = {(e["role"], e["backend"]): e["status"] for e in engines}
+    broken = [] if database == "reachable" else ["the database"]
+    needed = [
+        (settings.telegram.token is not None, ("adapter", "telegram"), "VOS_TELEGRAM__TOKEN"),
+        (settings.discord.token is not None, ("adapter", "discord"), "VOS_DISCORD__TOKEN"),
+        (settings.llm.configured, ("chat", "openai"), "VOS_LLM__MODEL"),
+        (settings.jobs.backend == "redis", ("jobs", "redis"), "VOS_JOBS__BACKEND"),
+        (settings.tts.backend == "xtts", ("synthesizer", "xtts"), "VOS_TTS__BACKEND"),
+    ]
+    broken += [
+        f"{setting} ({status[key]})"
+        for wanted, key, setting in needed
+        if wanted and status[key] != "available"
+    ]
+    return broken
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,11 +104,44 @@ async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None
     return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
 
 
-def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
+def _stops_quietly(
+    job: Callable[[App], Awaitable[object]], running: set[asyncio.Task[object]]
+) -> Callable[[App], Awaitable[object]]:
+    """A job that ends without a word when the bot stops under it (APScheduler would log the cancellation
+    as an error with a traceback; the job is idempotent and runs again at the next start). Its task is in
+    ``running`` meanwhile, so the bot can stop it before it closes the database under it."""
+
+    async def run(app: App) -> object:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
+        try:
+            return await job(app)
+        except asyncio.CancelledError:
+            log.info("background job %s stopped with the bot", job.__name__)
+            return None
+        finally:
+            if task is not None:
+                running.discard(task)
+
+    return run
+
+
+def _not_a_cancellation(record: logging.LogRecord) -> bool:
+    """APScheduler logs a job cancelled before it began (the bot stopping at once) as an error with a
+    traceback; that is a normal stop, not an error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+def build_scheduler(
+    app: App, *, interval_hours: float = 24.0, running: set[asyncio.Task[object]] | None = None
+) -> AsyncIOScheduler:
     """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    logging.getLogger("apscheduler.executors.default").addFilter(_not_a_cancellation)  # added once
     scheduler = AsyncIOScheduler(timezone=UTC)
+    tasks = running if running is not None else set()
     jobs = (
         (RETENTION_JOB_ID, run_retention, interval_hours),
         (BLOB_GC_JOB_ID, run_blob_gc, interval_hours),
@@ -116,7 +149,7 @@ def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOSchedul
     )
     for job_id, job, hours in jobs:
         scheduler.add_job(
-            job,
+            _stops_quietly(job, tasks),
             "interval",
             args=[app],
             hours=hours,
@@ -161,9 +194,13 @@ async def recover_local_jobs(app: App) -> int:
 async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
     """Recover interrupted work (:func:`recover_local_jobs`), then run the scheduler until the block exits."""
     await recover_local_jobs(app)
-    scheduler = build_scheduler(app)
+    running: set[asyncio.Task[object]] = set()
+    scheduler = build_scheduler(app, running=running)
     scheduler.start()
     try:
         yield scheduler
     finally:
         scheduler.shutdown(wait=False)
+        for task in list(running):  # stopped here, not by the loop's final sweep after the database closed
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)

@@ -26,8 +26,10 @@ def build_diarizer(settings: Settings) -> Diarizer:
 def build_stt(settings: Settings, language: str | None = None) -> SpeechToText:
     """The configured speech-to-text backend."""
     from core.backends.faster_whisper_stt import FasterWhisperOptions, FasterWhisperSTT
+    from core.speech.models import check_model_path
 
     stt = settings.stt
+    check_model_path(stt.model)  # a mistyped directory is a clear line now, not at the first recording
     return FasterWhisperSTT(
         FasterWhisperOptions(
             model=stt.model,
@@ -39,9 +41,23 @@ def build_stt(settings: Settings, language: str | None = None) -> SpeechToText:
     )
 
 
-def _progress(fraction: float, status: str) -> None:
-    sys.stderr.write(f"\r{status} {fraction * 100:5.1f}%")
-    sys.stderr.flush()
+class _Progress:
+    """A progress line on stderr, ended with a newline however the work ends (errors get their own line)."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    async def __call__(self, fraction: float, status: str) -> None:
+        self.shown = True
+        sys.stderr.write(f"\r{status} {fraction * 100:5.1f}%")
+        sys.stderr.flush()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
 
 
 async def separate_file(settings: Settings, path: Path, speakers: int | None) -> dict[str, Any]:
@@ -49,10 +65,10 @@ async def separate_file(settings: Settings, path: Path, speakers: int | None) ->
     from core.voice.separation import separate
 
     decoded = decode_audio(path, max_seconds=settings.limits.max_audio_seconds)
-    result = await separate(
-        decoded.samples, decoded.sample_rate, build_diarizer(settings), speakers, _progress
-    )
-    sys.stderr.write("\n")
+    with _Progress() as progress:
+        result = await separate(
+            decoded.samples, decoded.sample_rate, build_diarizer(settings), speakers, progress
+        )
     return result.result_json()
 
 
@@ -73,14 +89,14 @@ async def transcribe_file(
         except EngineUnavailable as exc:
             sys.stderr.write(f"vos: speakers not separated ({exc})\n")
     service = TranscriptionService(build_stt(settings, language))
-    transcript = await service.transcribe_mixed(
-        decoded.samples,
-        sample_rate=decoded.sample_rate,
-        language=language,
-        diarization=diarization,
-        progress=_progress,
-    )
-    sys.stderr.write("\n")
+    with _Progress() as progress:
+        transcript = await service.transcribe_mixed(
+            decoded.samples,
+            sample_rate=decoded.sample_rate,
+            language=language,
+            diarization=diarization,
+            progress=progress,
+        )
     return {
         "language": transcript.language,
         "duration": round(transcript.duration_s, 3),

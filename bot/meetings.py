@@ -165,6 +165,9 @@ async def cli_import(
     from core.meetings.jobs import MEETING_IMPORT, import_payload
 
     async with running_app(settings) as app:
+        missing = app.meetings.unavailable() if settings.jobs.backend == "local" else None
+        if missing is not None:  # said before the recording is stored: one line, nothing left behind
+            raise missing
         # This process runs jobs until they end: it also takes over what a killed one left (no `vos run`).
         await recover_local_jobs(app)
         scope, locale = await scope_for(app, user_id, guild_id)

@@ -7,18 +7,20 @@ import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
+from adapters.console.reader import UnreadableInput
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
+from bot.errors import CliError, check_redis
 from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
-from core.extras import install_hint
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar
+from core.ports import EngineUnavailable
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
 
@@ -66,19 +68,37 @@ async def run_console(
             await ensure_demo_star(app, user)
         adapter = ConsoleAdapter(
             app.engine,
-            ConsoleConfig(user_id=user_id, display_name=user_id, locale=loc, echo_input=script is not None),
+            ConsoleConfig(
+                user_id=user_id,
+                display_name=user_id,
+                locale=loc,
+                echo_input=script is not None,
+                default_locale=settings.default_locale,
+            ),
         )
-        if script is None:
-            if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")
-                await adapter.run_interactive()
-            else:
-                await adapter.run_script(sys.stdin)
-        elif str(script) == "-":
-            await adapter.run_script(sys.stdin)
-        else:
-            with script.open(encoding="utf-8") as fh:
-                await adapter.run_script(fh)
+        if script is None or str(script) == "-":
+            await _console_on_stdin(app, adapter, named="stdin")
+            return
+        with script.open("rb") as fh:  # decoded line by line: a bad byte is named with its line
+            await _scripted(app, adapter, fh, named=str(script))
+
+
+async def _scripted(app: App, adapter: ConsoleAdapter, source: IO[bytes], *, named: str) -> None:
+    """A script types as fast as it reads: that is the operator's intent, not flooding (no rate limit)."""
+    app.engine.limiter = None
+    try:
+        await adapter.run_script(source)
+    except UnreadableInput as exc:
+        raise CliError(f"{named}: {exc}; save it as UTF-8 and try again") from None
+
+
+async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) -> None:
+    """Interactive on a terminal, scripted on a pipe; stdin is read off the event loop either way."""
+    if sys.stdin.isatty():
+        print("VOS console — /help for commands, /quit to leave.")
+        await adapter.run_interactive()
+        return
+    await _scripted(app, adapter, sys.stdin.buffer, named=named)
 
 
 def nothing_to_serve(settings: Settings) -> str | None:
@@ -94,6 +114,8 @@ def nothing_to_serve(settings: Settings) -> str | None:
 async def run_bot(settings: Settings) -> None:
     """Every configured adapter in one TaskGroup; the console when no platform token is set."""
     runners = []
+    if settings.jobs.backend == "redis":
+        await check_redis(settings.jobs.redis_url)
     async with running_app(settings) as app, background_jobs(app):
         if settings.telegram.token is not None:
             runners.append(telegram_runner(app, settings))
@@ -104,12 +126,11 @@ async def run_bot(settings: Settings) -> None:
             user = await local_user(app, "local")
             if settings.demo_star:
                 await ensure_demo_star(app, user)
-            adapter = ConsoleAdapter(app.engine, ConsoleConfig(echo_input=not sys.stdin.isatty()))
-            if sys.stdin.isatty():
-                print("VOS console — /help for commands, /quit to leave.")
-                await adapter.run_interactive()
-            else:
-                await adapter.run_script(sys.stdin)
+            adapter = ConsoleAdapter(
+                app.engine,
+                ConsoleConfig(echo_input=not sys.stdin.isatty(), default_locale=settings.default_locale),
+            )
+            await _console_on_stdin(app, adapter, named="stdin")
             return
         async with asyncio.TaskGroup() as tg:
             for runner in runners:
@@ -121,8 +142,8 @@ def telegram_adapter_config(settings: Settings) -> Any:
     try:
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
-        raise SystemExit(
-            "vos: VOS_TELEGRAM__TOKEN is set but python-telegram-bot is missing: " + install_hint("telegram")
+        raise EngineUnavailable(
+            "VOS_TELEGRAM__TOKEN is set but python-telegram-bot is not installed", extra="telegram"
         ) from exc
     tg = settings.telegram
     assert tg.token is not None
@@ -165,8 +186,8 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         from adapters.discord.adapter import DiscordAdapter
         from adapters.discord.config import DiscordAdapterConfig
     except ImportError as exc:
-        raise SystemExit(
-            "vos: VOS_DISCORD__TOKEN is set but discord.py is missing: " + install_hint("discord")
+        raise EngineUnavailable(
+            "VOS_DISCORD__TOKEN is set but discord.py is not installed", extra="discord"
         ) from exc
     dc = settings.discord
     assert dc.token is not None

@@ -7,9 +7,11 @@ printed. Unknown keys are rejected, so a typo is an error instead of a silently 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -48,6 +50,20 @@ class LLMSettings(_Section):
         return bool(self.model)
 
 
+# Token shapes, checked before anything connects; the messages never echo the value.
+_TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
+_DISCORD_TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}={0,2}\.[A-Za-z0-9_-]{4,}={0,2}\.[A-Za-z0-9_-]{20,}={0,2}")
+
+
+def _token(value: SecretStr | None, shape: re.Pattern[str], what: str) -> SecretStr | None:
+    """``None`` when unset (an empty variable counts as unset), else the token if it has ``shape``."""
+    if value is None or value.get_secret_value() == "":
+        return None
+    if shape.fullmatch(value.get_secret_value()) is None:
+        raise ValueError(f"not a {what} token (check for spaces, quotes or a missing part)")
+    return value
+
+
 class TelegramSettings(_Section):
     """Telegram Bot API."""
 
@@ -65,12 +81,22 @@ class TelegramSettings(_Section):
     # Processes handling updates (one core each); above 1, this process only receives and hands out.
     processes: int = Field(default=1, ge=1, le=64)
 
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token(value, _TELEGRAM_TOKEN, "Telegram bot (digits:key, from @BotFather)")
+
 
 class DiscordSettings(_Section):
     """Discord bot."""
 
     token: SecretStr | None = None
     guild_ids: list[int] = Field(default_factory=list)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token(value, _DISCORD_TOKEN, "Discord bot (three dot-separated parts)")
 
 
 class SpeechSettings(_Section):
@@ -275,10 +301,68 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'vos.db').resolve()}"
 
     def redacted(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets replaced by ``***``."""
+        """The effective settings as plain data; secrets and credentials inside any URL become ``***``."""
         data = self.model_dump(mode="json")
-        data["database_url"] = make_url(self.effective_database_url).render_as_string(hide_password=True)
-        return data
+        secrets = [s for s in _secret_values(self) if len(s) >= 4]
+        masked: dict[str, Any] = _masked(data, secrets)
+        masked["database_url"] = mask_database_url(self.effective_database_url)
+        return masked
+
+
+def mask_database_url(url: str) -> str:
+    """A database URL with its password (and only that: the user name is not a secret) masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return mask_url(url)
+
+
+MASK = "***"
+_SECRET_QUERY_KEYS = ("key", "token", "secret", "password", "passwd", "pwd", "sig", "credential", "auth")
+
+
+def mask_url(value: str) -> str:
+    """``value`` with a URL's password (or a lone user name, often a token) and secret query values masked."""
+    try:
+        parts = urlsplit(value)
+        netloc = parts.netloc
+    except ValueError:
+        return value
+    if not parts.scheme or not netloc:
+        return value
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        userinfo = f"{user}:{MASK}" if colon else MASK
+        netloc = f"{userinfo}@{host}"
+    query = "&".join(
+        f"{k}={MASK}" if any(word in k.lower() for word in _SECRET_QUERY_KEYS) else f"{k}={v}" if eq else k
+        for k, eq, v in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    found = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found += _secret_values(value)
+    return found
+
+
+def _masked(data: Any, secrets: list[str]) -> Any:
+    if isinstance(data, dict):
+        return {k: _masked(v, secrets) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked(v, secrets) for v in data]
+    if isinstance(data, str):
+        for secret in secrets:  # a token pasted into another setting (a webhook path...)
+            data = data.replace(secret, MASK)
+        return mask_url(data) if "://" in data else data
+    return data
 
 
 class SettingsError(Exception):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from bot.errors import upgrade_or_explain
 from bot.meetings import attach_meeting_extras, build_embedder, build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
@@ -50,7 +51,6 @@ from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
 from core.storage.memory_index import MemoryIndexer
-from core.storage.migrate import upgrade
 from core.storage.outbox import Outbox
 from core.storage.repositories import (
     BlobRefRepository,
@@ -424,6 +424,7 @@ def build_app(
         jobs=jobs,
         outbox=outbox,
         max_upload_bytes=int(settings.limits.max_audio_mb * 1_000_000),
+        processes_here=settings.jobs.backend == "local",
     )
     router = commands.router()
     router.commands["voicereply"] = voice_chat.toggle
@@ -488,10 +489,11 @@ def build_app(
 @asynccontextmanager
 async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: object) -> AsyncIterator[App]:
     """Build the app, upgrade the database, and dispose of everything on exit."""
+    if migrate:  # the first contact, before anything is built: a database that cannot open is one line
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_or_explain(settings.effective_database_url)
     app = build_app(settings, **kwargs)  # type: ignore[arg-type]
     try:
-        if migrate:
-            await upgrade(settings.effective_database_url)
         yield app
     finally:
         await app.jobs.aclose()

@@ -17,7 +17,7 @@ from core.domain.actions import (
     SendVoice,
     ShowProgress,
 )
-from core.domain.events import ChoiceMade
+from core.domain.events import ChoiceMade, CommandInvoked
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
 from core.engine import Router
@@ -38,6 +38,32 @@ if TYPE_CHECKING:
     from core.engine import Engine
 
 _PREVIEW = 40
+# The order of /help; commands the router knows beyond these (added by other rooms) follow alphabetically.
+HELP_ORDER = (
+    "new",
+    "stars",
+    "profile",
+    "names",
+    "voice",
+    "listen",
+    "memories",
+    "voicereply",
+    "meeting",
+    "meetings",
+    "ask",
+    "enroll",
+    "verify",
+    "reset",
+    "export",
+    "retire",
+    "forget",
+    "forget_me",
+    "language",
+    "start",
+    "help",
+    "about",
+    "cancel",
+)
 
 
 class Commands:
@@ -109,8 +135,16 @@ class Commands:
         yield SendText(text=ctx.tr("start.welcome", name=ctx.user.display_name))
 
     async def help(self, ctx: Context) -> AsyncIterator[Action]:
-        """The command list."""
-        yield SendText(text=ctx.tr("help.text"))
+        """Every command the router knows (so the list cannot drift from what works), one line each."""
+        known = set(self.engine.router.commands) if self.engine is not None else set(HELP_ORDER)
+        names = [n for n in HELP_ORDER if n in known or n == "cancel"]
+        names += sorted(n for n in known if n not in HELP_ORDER and not n.startswith("_"))
+        lines = [ctx.tr("help.text")]
+        for name in names:
+            key = f"help.cmd.{name}"
+            described = ctx.tr(key)
+            lines.append(f"/{name} {described}" if described != key else f"/{name}")
+        yield SendText(text="\n".join(lines))
 
     async def about(self, ctx: Context) -> AsyncIterator[Action]:
         """What VOS is and which engine answers (honest disclosure)."""
@@ -122,7 +156,12 @@ class Commands:
         yield SendText(text=self.disclosure.text(ctx.locale))
 
     async def language(self, ctx: Context) -> AsyncIterator[Action]:
-        """Offer Korean or English."""
+        """``/language ko|en`` switches at once; without an argument, offer Korean or English."""
+        wanted = ctx.event.args.strip().lower() if isinstance(ctx.event, CommandInvoked) else ""
+        if wanted in {"ko", "en"}:
+            async for action in self.choose_language(ctx, wanted):
+                yield action
+            return
         yield AskChoice(
             prompt=ctx.tr("common.language_prompt"),
             options=(Choice(key="lang:ko", label="한국어"), Choice(key="lang:en", label="English")),

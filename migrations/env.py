@@ -56,7 +56,7 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url())
+    engine = create_async_engine(_url(), hide_parameters=True)
     async with engine.connect() as conn:
         await conn.run_sync(_configure)
         await conn.commit()

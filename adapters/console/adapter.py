@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import IO, TextIO
 
-from adapters.console.convert import to_event
+from adapters.console.convert import missing_file, to_event
+from adapters.console.reader import LineReader
 from adapters.console.render import render
 from core.domain.actions import AskChoice, Choice, SendText, TypingPause
 from core.domain.identity import Locale
+from core.i18n import t
 from core.ports import EventHandler
 
 
@@ -24,6 +25,8 @@ class ConsoleConfig:
     locale: Locale | None = None
     echo_input: bool = False
     real_pauses: bool = False
+    default_locale: Locale = Locale.KO
+    """The language of the console's own lines when ``locale`` is not set."""
 
 
 class ConsoleAdapter:
@@ -39,8 +42,19 @@ class ConsoleAdapter:
         self.out.write(line + "\n")
         self.out.flush()
 
+    @property
+    def locale(self) -> Locale:
+        """The language of the console's own lines."""
+        return self.config.locale or self.config.default_locale
+
     async def send_line(self, line: str) -> None:
-        """Handle one input line."""
+        """Handle one input line (a file command whose path is not a file is answered here, not sent on)."""
+        missing = missing_file(line)
+        if missing is not None:
+            if self.config.echo_input:
+                self._print(f"you> {line.rstrip()}")
+            self._print("VOS> " + t(self.locale, "lines.console.no_file", path=missing))
+            return
         event = to_event(
             line,
             user_id=self.config.user_id,
@@ -59,22 +73,19 @@ class ConsoleAdapter:
                 self._pending = action.buttons
             if isinstance(action, TypingPause) and self.config.real_pauses:
                 await asyncio.sleep(min(action.seconds, 2.5))
-            for out in render(action):
+            for out in render(action, locale=self.locale):
                 self._print(out)
 
-    async def run_script(self, source: TextIO) -> None:
-        """Scripted mode: every line of ``source`` is typed in turn."""
-        for line in source:
+    async def run_script(self, source: IO[bytes] | IO[str]) -> None:
+        """Scripted mode: every line of ``source`` is typed in turn (read off the event loop)."""
+        reader = LineReader(source)
+        while (line := await reader.readline()) is not None:
             await self.send_line(line)
 
-    async def run_interactive(self, read_line: Callable[[str], str] | None = None) -> None:
-        """Interactive mode until EOF or ``/quit``."""
-        reader = read_line or input
-        while True:
-            try:
-                line = await asyncio.to_thread(reader, "you> ")
-            except EOFError:
-                return
+    async def run_interactive(self, source: IO[bytes] | IO[str] | None = None) -> None:
+        """Interactive mode until EOF, ``/quit`` or Ctrl-C (which never waits for Enter)."""
+        reader = LineReader(source or sys.stdin.buffer, prompt_out=self.out)
+        while (line := await reader.readline("you> ")) is not None:
             if line.strip() in {"/quit", "/exit"}:
                 return
             await self.send_line(line)

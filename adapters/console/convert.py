@@ -20,6 +20,32 @@ from core.domain.events import (
 from core.domain.identity import Locale, Platform, UserRef
 
 
+def _file_command(line: str) -> tuple[str, str] | None:
+    """``("file"|"voice", args)`` for a file command with an argument, else ``None``."""
+    stripped = line.strip()
+    if not stripped.startswith("/"):
+        return None
+    command, _, args = stripped[1:].partition(" ")
+    return (command, args.strip()) if command in {"file", "voice"} and args.strip() else None
+
+
+def _path_of(args: str) -> Path:
+    try:
+        parts = shlex.split(args)
+    except ValueError:  # an unbalanced quote: take the text as typed
+        parts = [args]
+    return Path(parts[0] if parts else args).expanduser()
+
+
+def missing_file(line: str) -> str | None:
+    """The path a ``/file PATH`` or ``/voice PATH`` line names when no file is there (else ``None``)."""
+    found = _file_command(line.rstrip("\r\n"))
+    if found is None:
+        return None
+    path = _path_of(found[1])
+    return None if path.is_file() else str(path)
+
+
 def to_event(
     line: str,
     *,
@@ -48,11 +74,10 @@ def to_event(
         return ChoiceMade(key=pending[int(stripped) - 1].key, **base)
     if stripped.startswith("/"):
         command, _, args = stripped[1:].partition(" ")
-        if command in {"file", "voice"} and args:
-            parts = shlex.split(args)
-            path = Path(parts[0]).expanduser()
-            if not path.is_file():
-                return TextMessage(text=stripped, **base)
+        if _file_command(stripped) is not None:
+            path = _path_of(args.strip())
+            if not path.is_file():  # the adapter answers these (missing_file): never chat text to a star
+                return None
             incoming = IncomingFile(
                 path=path,
                 filename=path.name,

@@ -14,9 +14,11 @@ from core.domain.actions import (
     ShowProgress,
     TypingPause,
 )
+from core.domain.identity import Locale
+from core.i18n import t
 
 
-def render(action: Action, *, star_name: str = "★") -> list[str]:
+def render(action: Action, *, star_name: str = "★", locale: Locale = Locale.KO) -> list[str]:
     """The lines to print for one action."""
     match action:
         case SendText(text=text, buttons=buttons, from_star=from_star):
@@ -29,13 +31,12 @@ def render(action: Action, *, star_name: str = "★") -> list[str]:
                 f"   [{i}] {o.label}" for i, o in enumerate(options, 1)
             ]
         case SendVoice(path=path, caption=caption, duration_s=duration):
-            return [
-                f"VOS> 🔊 voice note ({duration:.1f}s) saved: {path}" + (f" — {caption}" if caption else "")
-            ]
+            note = t(locale, "lines.console.voice_note", seconds=f"{duration:.1f}", path=path)
+            return ["VOS> " + note + (f" — {caption}" if caption else "")]
         case SendFile(path=path, filename=filename, caption=caption):
             return [f"VOS> 📎 {filename} saved: {path}" + (f" — {caption}" if caption else "")]
         case ShowProgress(text=text, fraction=fraction):
-            pct = f" {fraction * 100:.0f}%" if fraction is not None else ""
+            pct = f" {fraction * 100:.0f}%" if fraction is not None and not text.endswith("%") else ""
             return [f"  … {text}{pct}"]
         case TypingPause() | DeleteProgress():
             return []

@@ -187,6 +187,7 @@ class TelegramAdapter:
         """
         protect_token(self.config.token)
         application = self.application
+        await _initialize(application)
         async with self._serving(), application:
             await register_commands(application.bot)
             await application.start()
@@ -223,6 +224,7 @@ class TelegramAdapter:
         """
         protect_token(self.config.token)
         application = self.application
+        await _initialize(application)
         async with self._serving(), application:
             await application.start()
             self.ready.set()
@@ -444,6 +446,16 @@ class TelegramAdapter:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors outside update handling (polling hiccups): logged, the bot keeps running."""
         log.error("telegram: %s", context.error, exc_info=context.error)
+
+
+async def _initialize(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Start PTB; when Telegram refuses (a rejected token), close the HTTP sessions the attempt opened
+    (PTB leaves them open, and the interpreter then complains about them at exit)."""
+    try:
+        await application.initialize()
+    except BaseException:
+        await application.bot.shutdown()
+        raise
 
 
 def _polling_error(exc: TelegramError) -> None:

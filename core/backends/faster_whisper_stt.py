@@ -215,10 +215,10 @@ class FasterWhisperSTT:
                 )
             except Exception as exc:
                 # Offline hub misses, unknown names and corrupt directories all end here.
+                first = (str(exc).strip().splitlines() or [""])[0][:200]  # one line: hub errors run long
                 raise EngineUnavailable(
-                    f"cannot load Whisper model {self.options.model!r} ({type(exc).__name__}: {exc}); "
-                    "use a local CTranslate2 directory, a cached model, or packaged:tiny.en / packaged:base",
-                    extra="speech",
+                    f"cannot load Whisper model {self.options.model!r} ({type(exc).__name__}: {first}); "
+                    "use a local CTranslate2 directory, a cached model, or packaged:tiny.en / packaged:base"
                 ) from exc
             from core.backends.whisper_features import block_features
 

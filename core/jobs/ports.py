@@ -113,6 +113,11 @@ class JobQueueUnavailable(RuntimeError):
     """The queue cannot take jobs now (e.g. Redis is unreachable)."""
 
 
+class JobFailed(Exception):
+    """A handler's expected failure, already worded as ``stage: reason``: the job is stored ``failed`` with
+    this text as its error (retryable with ``vos admin jobs retry``) and logged as one line, no traceback."""
+
+
 class JobCancelled(BaseException):
     """Raised inside a handler at a progress step once its job was cancelled.
 

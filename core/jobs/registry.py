@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from core.jobs.ports import Job, JobCancelled, JobStatus, JobUpdate, UnknownJobKind
+from core.jobs.ports import Job, JobCancelled, JobFailed, JobStatus, JobUpdate, UnknownJobKind
 from core.storage.job_repository import JobRepository
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ async def run_attempt(
     except JobSuperseded:
         log.warning("job %s attempt %d was superseded: stopping without writing", job.id, attempt)
         return None
+    except JobFailed as exc:
+        log.warning("job %s (%s) failed: %s", job.id, job.kind, str(exc)[:200])
+        await repo.finish(job.id, attempt, JobStatus.FAILED, error=str(exc)[:2000])
     except Exception as exc:
         log.exception("job %s (%s) failed", job.id, job.kind)
         await repo.finish(job.id, attempt, JobStatus.FAILED, error=error_text(exc))

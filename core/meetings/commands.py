@@ -23,7 +23,6 @@ from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService, QuestionTooLong
 from core.meetings.summary_offline import MeetingSummary
-from core.ports import EngineUnavailable
 from core.storage.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -128,10 +127,14 @@ class MeetingCommands:
         jobs: JobQueue,
         outbox: Outbox,
         max_upload_bytes: int,
+        processes_here: bool = True,
     ) -> None:
         self.service = service
         self.jobs = jobs
         self.outbox = outbox  # transcripts and charts: deleted once delivered, after a TTL, by /forget_me
+        # Whether this process runs the import jobs (the local runner): then it can tell before the upload
+        # that it lacks the engines. With workers (Redis), they have the engines, not necessarily the bot.
+        self.processes_here = processes_here
         self.max_upload_bytes = max_upload_bytes
         self.engine: Engine | None = None
 
@@ -148,8 +151,7 @@ class MeetingCommands:
         sub, _, rest = args.partition(" ")
         match sub.lower():
             case "":
-                assert self.engine is not None
-                gen = self.engine.start_flow(ctx, self.kind)
+                gen = self._start_upload(ctx)
             case "list":
                 gen = self.meetings(ctx)
             case "summary":
@@ -161,6 +163,22 @@ class MeetingCommands:
             case _:
                 gen = _say(ctx.tr("lifetimes.meeting_usage"))
         async for action in gen:
+            yield action
+
+    async def _start_upload(self, ctx: Context) -> AsyncIterator[Action]:
+        """Ask for the recording (refused before asking when this process lacks the engines)."""
+        assert self.engine is not None
+        missing = self.service.unavailable() if self.processes_here else None
+        if missing is not None:
+            yield SendText(
+                text=ctx.tr(
+                    "common.not_available",
+                    feature=ctx.tr("lines.meeting_feature"),
+                    extra=missing.extra or "speech",
+                )
+            )
+            return
+        async for action in self.engine.start_flow(ctx, self.kind):
             yield action
 
     async def _find(self, ctx: Context, ref: str) -> Meeting | None:
@@ -305,15 +323,6 @@ class MeetingCommands:
                 )
         yield DeleteProgress(progress_id=progress_id)
         stored = await self.service.get(meeting.scope, meeting.id)
-        if (
-            final is not None
-            and final.status is JobStatus.FAILED
-            and (final.error or "").startswith(EngineUnavailable.__name__)
-        ):
-            yield SendText(
-                text=ctx.tr("meetingflow.not_available", reason=(final.error or "")[:120], extra="speech")
-            )
-            return
         if stored is None or final is None or final.status is not JobStatus.DONE:
             error = (stored.error if stored is not None else None) or (final.error if final else None)
             yield SendText(text=ctx.tr("meetingflow.failed", error=(error or "?")[:300]))

@@ -2,10 +2,12 @@
 index) in whichever runner the job queue uses.
 
 The payload carries references only: the meeting id, its scope, the options and the summary language.
-It is idempotent by meeting id: the job id derives from it (``idempotency_key=meeting.id``) and a meeting
-already ``done`` is not processed again, so a redelivered job after a worker died costs nothing twice; a
-meeting left ``processing``/``failed`` by an interrupted attempt is processed again from its stored audio
-(the transcript is replaced, not appended: ``MeetingRepository.store_transcript``).
+A meeting that fails fails its job too (``stage: reason`` as the job's error), so the job shows ``failed``
+and ``vos admin jobs retry`` runs it again. It is idempotent by meeting id: the job id derives from it
+(``idempotency_key=meeting.id``) and a meeting already ``done`` is not processed again, so a redelivered job
+after a worker died costs nothing twice; a meeting left ``processing``/``failed`` by an interrupted attempt is
+processed again from its stored audio (the transcript is replaced, not appended:
+``MeetingRepository.store_transcript``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope, MeetingStatus
-from core.jobs.ports import JobCancelled
+from core.jobs.ports import JobCancelled, JobFailed
 from core.jobs.registry import JobContext, JobRegistry
 from core.meetings.service import MeetingService
 
@@ -69,6 +71,10 @@ def register_meeting_jobs(registry: JobRegistry, service: MeetingService) -> Non
             except JobCancelled:
                 await service.repo.fail(meeting.id, "cancelled")
                 raise
+        if (
+            meeting.status is MeetingStatus.FAILED
+        ):  # the job fails with it, so `vos admin jobs retry` can retry
+            raise JobFailed(meeting.error or "failed")
         return {"meeting_id": meeting.id, "status": meeting.status.value, "error": meeting.error}
 
     registry.register(MEETING_IMPORT, meeting_import)

@@ -41,7 +41,7 @@ from core.meetings.summary_offline import MeetingSummary, summarize_offline, sum
 from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.timeline import read_notes
 from core.meetings.tracks import TrackArchiveError, TrackLimits
-from core.ports import BlobStore, ChatModel, Diarizer, ProgressCallback, SpeechToText
+from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable, ProgressCallback, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.verdict import blocked_message
 from core.speech.transcription import report
@@ -68,6 +68,10 @@ def _zone(locale: Locale) -> tzinfo:
 def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
     if isinstance(exc, AudioError):
         reason = exc.message(locale)
+    elif isinstance(exc, EngineUnavailable):  # an operator's problem, worded for the operator
+        reason = str(exc)[:200]
+        if exc.extra:
+            reason = t(locale, "lines.engine_missing", reason=reason, extra=exc.extra)
     elif isinstance(exc, TrackArchiveError):
         reason = t(locale, f"meetingflow.zip.{exc.reason}")
     else:
@@ -130,6 +134,14 @@ class MeetingService:
         if self._stt is None:
             self._stt = self.stt_factory()
         return self._stt
+
+    def unavailable(self) -> EngineUnavailable | None:
+        """Why this process cannot transcribe meetings (an extra or model missing), or ``None``."""
+        try:
+            self.stt()
+        except EngineUnavailable as exc:
+            return exc
+        return None
 
     # --- import ---------------------------------------------------------------------------------------
 
@@ -215,15 +227,16 @@ class MeetingService:
         tracker = StageTracker(on_progress)
         job_dir = self.work_dir / meeting.id
         try:
+            # The recogniser is built first: a missing one fails at its own stage.
+            tracker.stage = Stage.TRANSCRIBE
+            stt = self.stt()
             assert meeting.audio_blob is not None
             audio = await self.blobs.fetch_local(meeting.audio_blob)
             enrolled: dict[str, str] = {}
             if meeting.source is MeetingSource.TRACKS:
-                transcript = await transcribe_track_archive(audio, job_dir, self.stt(), options, tracker)
+                transcript = await transcribe_track_archive(audio, job_dir, stt, options, tracker)
             else:
-                recognised = await transcribe_recording(
-                    audio, self.stt(), self.diarizer_factory, options, tracker
-                )
+                recognised = await transcribe_recording(audio, stt, self.diarizer_factory, options, tracker)
                 transcript = recognised.transcript
                 if self.enrolment is not None:
                     enrolled = await self.enrolment.names_for(meeting.scope, recognised.speaker_embeddings)
@@ -237,6 +250,9 @@ class MeetingService:
         except asyncio.CancelledError:
             await self.repo.fail(meeting.id, f"{tracker.stage}: cancelled")
             raise
+        except (EngineUnavailable, AudioError, TrackArchiveError) as exc:  # expected: one line, no traceback
+            log.warning("meeting %s failed at %s: %s", meeting.id, tracker.stage, type(exc).__name__)
+            await self.repo.fail(meeting.id, _error_text(tracker.stage, exc, locale))
         except Exception as exc:
             log.exception("meeting %s failed at %s", meeting.id, tracker.stage)
             await self.repo.fail(meeting.id, _error_text(tracker.stage, exc, locale))

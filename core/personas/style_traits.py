@@ -85,5 +85,8 @@ async def extract_traits(
     try:
         return parse_traits(completion.text)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        log.warning("trait extraction: unreadable reply (%s): %.200r", exc, completion.text)
+        # The reply quotes the star's messages: its length, never its text, goes to the log.
+        log.warning(
+            "trait extraction: unreadable reply (%s, %d chars)", type(exc).__name__, len(completion.text)
+        )
         return []

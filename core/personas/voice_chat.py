@@ -99,9 +99,11 @@ class VoiceChat:
             async for action in chat_turn(ctx, ""):
                 yield action
             return
-        if self.stt is None:
-            feature = self.stt_missing or ctx.tr("voicechat.feature")
-            yield SendText(text=ctx.tr("common.not_available", feature=feature[:120], extra="speech"))
+        if self.stt is None:  # refused before anything is downloaded or decoded, in the user's language
+            log.info("voice message refused: %s", self.stt_missing[:120])
+            yield SendText(
+                text=ctx.tr("common.not_available", feature=ctx.tr("voicechat.feature"), extra="speech")
+            )
             return
         progress = f"hear-{ctx.user.id[:8]}"
         yield ShowProgress(progress_id=progress, text=ctx.tr("voicechat.listening"))
@@ -115,7 +117,9 @@ class VoiceChat:
             log.warning("speech recognition unavailable: %s", exc)
             yield DeleteProgress(progress_id=progress)
             yield SendText(
-                text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "speech")
+                text=ctx.tr(
+                    "common.not_available", feature=ctx.tr("voicechat.feature"), extra=exc.extra or "speech"
+                )
             )
             return
         except TimeoutError:
@@ -165,8 +169,13 @@ class VoiceChat:
         try:
             spoken = await self.voice.speak(star, text, ctx.locale)
         except EngineUnavailable as exc:
+            log.warning("speech synthesis unavailable: %s", exc)
             yield SendText(
-                text=ctx.tr("common.not_available", feature=str(exc)[:120], extra=exc.extra or "voice")
+                text=ctx.tr(
+                    "common.not_available",
+                    feature=ctx.tr("voicechat.voice_feature"),
+                    extra=exc.extra or "voice",
+                )
             )
             return
         if spoken.path is None:

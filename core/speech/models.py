@@ -107,6 +107,13 @@ def packaged_base_dir(cache_dir: Path | None = None) -> Path:
     return target_dir
 
 
+def check_model_path(spec: str) -> None:
+    """Raise :class:`EngineUnavailable` when ``spec`` is a path (not a model name) with no directory there."""
+    path = Path(spec).expanduser()
+    if spec.startswith(("/", "./", "../", "~")) and not path.is_dir():
+        raise EngineUnavailable(f"VOS_STT__MODEL: no Whisper model directory at {path}")
+
+
 def resolve_model(spec: str, cache_dir: Path | None = None) -> str:
     """Return what ``faster_whisper.WhisperModel`` should load for ``spec``.
 
@@ -122,6 +129,7 @@ def resolve_model(spec: str, cache_dir: Path | None = None) -> str:
         raise EngineUnavailable(
             f"unknown packaged model {name!r}; choose one of {sorted(PACKAGED_MODELS)}", extra="speech"
         )
+    check_model_path(spec)
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "model.bin").is_file():

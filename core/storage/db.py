@@ -56,7 +56,8 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: error texts (logged, shown) never carry the bound values, which are chat text.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
         else:
@@ -73,6 +74,7 @@ class Database:
             self._sync_engine = create_engine(
                 parsed.set(drivername="sqlite+pysqlite"),
                 echo=echo,
+                hide_parameters=True,
                 pool_size=_SQLITE_WORKERS,
                 max_overflow=0,
                 connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},

@@ -22,11 +22,11 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_nested_env_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOS_LLM__MODEL", "gpt-x")
     monkeypatch.setenv("VOS_LLM__API_KEY", "sk-secret-value")
-    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abc")
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789")
     s = load_settings()
     assert s.llm.model == "gpt-x" and s.llm.api_key.get_secret_value() == "sk-secret-value"
     dumped = json.dumps(s.redacted())
-    assert "sk-secret-value" not in dumped and "123:abc" not in dumped
+    assert "sk-secret-value" not in dumped and "abcdefghijklmnopqrstuvwxyz" not in dumped
 
 
 def test_chart_font_is_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,13 +71,13 @@ def test_unwritable_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 def test_cli_prints_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOS_DATABASE_URL", "::nope::")
     result = CliRunner().invoke(app, ["config"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.output.strip().startswith("vos: VOS_DATABASE_URL")
 
 
 def test_cli_config_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "999:topsecret")
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "999:topsecret-topsecret-topsecret-topsecret")
     result = CliRunner().invoke(app, ["config"])
     assert result.exit_code == 0, result.output
     assert "topsecret" not in result.output and "**********" in result.output
@@ -97,7 +97,7 @@ def test_telegram_transport_settings_reach_the_adapter(monkeypatch: pytest.Monke
 
     from bot.runner import telegram_adapter
 
-    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abc")
+    monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789")
     monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "httpx")
     monkeypatch.setenv("VOS_TELEGRAM__POLL_INTERVAL_S", "0.01")
     adapter = telegram_adapter(SimpleNamespace(engine=None), load_settings())  # type: ignore[arg-type]

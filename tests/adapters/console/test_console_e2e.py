@@ -196,10 +196,11 @@ async def test_listen_speaks_the_last_star_message_as_a_tagged_voice_note(vos_ap
     assert "메시지가 없어요" in out
     await console.say("비가 엄청 와")
     out = await console.say("/listen")
-    assert "voice note" in out and "기본 음성" in out
-    path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    assert "음성 메시지 (" in out and "기본 음성" in out  # the console's own line, in the user's language
+    path = Path(out.split("저장됨: ")[1].split(" — ")[0].strip())
     assert path.suffix == ".ogg" and is_ai_generated(path)
-    assert decode_audio(path).duration_s > 0.5
+    seconds = float(out.split("음성 메시지 (")[1].split("초)")[0])
+    assert seconds > 0.5 and abs(seconds - decode_audio(path).duration_s) < 0.1  # the note's real length
     again = await console.say("/listen")
     assert str(path) in again  # cached: the same file
     await console.say("/forget", "1")

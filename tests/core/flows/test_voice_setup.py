@@ -30,7 +30,7 @@ from tests.core.flows.voice_fakes import (
 from tests.support.app import ScriptedConsole
 from tests.support.stt import FakeSpeechToText
 
-_SAVED = re.compile(r"saved: (\S+)")
+_SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
 VOICE_TABLES = ("voice_profiles", "voice_clips", "voice_recordings")
 
 
@@ -115,7 +115,7 @@ async def test_voice_setup_keeps_the_chosen_voice_and_listen_uses_it(vos_app: Ap
     commands.voice = VoiceService(synth, vos_app.guard, tmp_path / "cache", profiles=commands.voice_profiles)
     await console.say("비가 엄청 와")
     out = await console.say("/listen")
-    assert "voice note" in out
+    assert "음성 메시지 (" in out
     # The message in the star's voice; then the spoken disclaimer in the engine's own voice (not a clone).
     spec, disclaimer = synth.voices[-2], synth.voices[-1]
     assert disclaimer is None
@@ -264,7 +264,7 @@ async def test_another_user_cannot_use_or_see_the_profile(vos_app: App, tmp_path
     assert "목소리 복제" not in out and "엄마" not in out
     await vos_app.users.set_active_star(bob_user.id, star.id)  # even pointing at Alice's star
     out = await bob.say("/voice", "/listen")
-    assert "목소리 복제" not in out and "voice note" not in out
+    assert "목소리 복제" not in out and "음성 메시지 (" not in out
     assert await profiles.profile(alice_user.id, star.id) == profile
 
 

@@ -38,7 +38,7 @@ LINES = [
     (2, "And I will sing the old songs on the way, just like when you were little."),
 ]
 TARGET = 2  # the grandmother: the high f2 voice
-_SAVED = re.compile(r"saved: (\S+)")
+_SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
 
 
 async def test_voice_setup_with_real_engines_then_listen_in_that_pitch(vos_app: App, tmp_path: Path) -> None:

@@ -249,7 +249,8 @@ async def test_without_faster_whisper_the_speech_extra_is_named(
         assert bare.stt is None
         await ensure_demo_star(bare, await local_user(bare, "local"))
         (reply,) = said(await run(bare, voice_event(note)))
-    assert reply == t(KO, "common.not_available", feature="faster-whisper is not installed", extra="speech")
+    # In the user's language: the feature's name, not the library's English message.
+    assert reply == t(KO, "common.not_available", feature=t(KO, "voicechat.feature"), extra="speech")
 
 
 def test_transcript_text_keeps_words_only() -> None:

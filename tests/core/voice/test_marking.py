@@ -24,7 +24,8 @@ pytestmark = requires_espeak
 
 
 def _note_path(out: str) -> Path:
-    return Path(out.split("saved: ")[1].split(" — ", maxsplit=1)[0].strip())
+    marker = "저장됨: " if "저장됨: " in out else "saved: "  # the console's line is in the user's language
+    return Path(out.split(marker)[1].split(" — ", maxsplit=1)[0].strip())
 
 
 def test_watermark_survives_the_voice_note_encoding_and_spares_real_speech(tmp_path: Path) -> None:

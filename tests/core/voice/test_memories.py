@@ -28,7 +28,7 @@ from tests.core.flows.voice_fakes import HIGH, LOW, TWO_VOICES, fake_engines, wr
 from tests.support.app import ScriptedConsole
 from tests.support.stt import FakeSpeechToText
 
-_VOICE_NOTE = re.compile(r"voice note \(([\d.]+)s\) saved: (\S+)")
+_VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 PHRASES = ("김치찌개 끓여 놨으니까 먹고 가", "밥은 꼭 챙겨 먹어", "우리 딸 사랑해")
 
 

@@ -34,8 +34,8 @@ LINES = [
     (0, "I will, and then I will call my brother about the weekend."),
     (1, "Blueberry pancakes with honey were always your favourite when you were small."),
 ]
-_SAVED = re.compile(r"saved: (\S+)")
-_VOICE_NOTE = re.compile(r"voice note \(([\d.]+)s\) saved: (\S+)")
+_SAVED = re.compile(r"(?:saved|저장됨): (\S+)")
+_VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 
 
 async def _english_star(app: App, owner_id: str, tmp_path: Path) -> Star:

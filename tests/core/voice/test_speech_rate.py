@@ -24,7 +24,7 @@ from tests.core.voice.test_memories import _memories
 from tests.support.app import ScriptedConsole
 from tests.support.speech import requires_espeak
 
-_VOICE_NOTE = re.compile(r"voice note \(([\d.]+)s\) saved: (\S+)")
+_VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 # The star (a slow, high voice) and another speaker (a low voice), as espeak-ng speaks them.
 STAR_SAYS = "엄마가 반찬 보냈으니까 냉장고에 넣어 두고 꼭 챙겨 먹어. 요즘 바쁘다고 밥 거르지 말고 잘 지내."
 OTHER_SAYS = "알았어 엄마 고마워. 주말에 갈게."
