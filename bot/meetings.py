@@ -14,7 +14,7 @@ from core.meetings.exports import ExportFormat
 from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
-from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable
+from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable, SpeechToText
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
 from core.storage.meeting_repository import MeetingRepository
@@ -50,8 +50,11 @@ def build_meeting_service(
     *,
     embedder: Embedder | None = None,
     use_embedder: bool = True,
+    stt: SpeechToText | None = None,
+    diarizer: Diarizer | None = None,
 ) -> MeetingService:
-    """The meeting archive wired from settings (engines are built on first use)."""
+    """The meeting archive wired from settings. Engines are built once per process, on first use;
+    ``stt`` and ``diarizer``, when given, are the app's own (shared with voice chat and voice setup)."""
     from bot.media import build_stt
 
     repo = MeetingRepository(db)
@@ -63,8 +66,10 @@ def build_meeting_service(
         blobs,
         search,
         references=BlobReferenceRepository(db),
-        stt_factory=lambda: build_stt(settings),
-        diarizer_factory=lambda: _diarizer_factory(settings),
+        stt_factory=(lambda: stt) if stt is not None else (lambda: build_stt(settings)),
+        diarizer_factory=(
+            (lambda: diarizer) if diarizer is not None else (lambda: _diarizer_factory(settings))
+        ),
         chat_model=chat_model,
         work_dir=settings.data_dir / "meeting_work",
         max_audio_seconds=settings.limits.max_audio_seconds,

@@ -229,7 +229,7 @@ def build_app(
         profiles=voice_profiles,
         jobs=jobs,
         consents=consents,
-        engines=build_speaker_engines(settings),
+        engines=(speaker_engines := build_speaker_engines(settings)),
         voice=voice,
         work_root=data / "voice_cache",
         max_audio_seconds=settings.limits.max_audio_seconds,
@@ -256,7 +256,15 @@ def build_app(
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
-    meetings = build_meeting_service(settings, db, blobs, model)
+    # One recogniser and one diarizer per process, shared by voice chat, voice setup and meeting jobs.
+    meetings = build_meeting_service(
+        settings,
+        db,
+        blobs,
+        model,
+        stt=stt,
+        diarizer=speaker_engines.diarizer if speaker_engines is not None else None,
+    )
     job_registry.register("echo", echo_job)
     register_meeting_jobs(job_registry, meetings)
     register_voice_jobs(job_registry, voice_setup)

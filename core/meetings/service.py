@@ -85,6 +85,7 @@ class MeetingService:
         self.stt_factory = stt_factory
         self._stt: SpeechToText | None = None
         self.diarizer_factory = diarizer_factory
+        self._diarizer: tuple[Callable[[], Diarizer], Diarizer] | None = None
         self.chat_model = chat_model
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
@@ -96,6 +97,17 @@ class MeetingService:
         if self._stt is None:
             self._stt = self.stt_factory()
         return self._stt
+
+    def diarizer(self) -> Diarizer:
+        """The diarizer, built once per process by ``diarizer_factory`` (rebuilt only if it is replaced).
+
+        A diarizer loads its models on first use (seconds); building one per meeting paid that each time.
+        """
+        factory = self.diarizer_factory
+        assert factory is not None
+        if self._diarizer is None or self._diarizer[0] is not factory:
+            self._diarizer = (factory, factory())
+        return self._diarizer[1]
 
     # --- import ---------------------------------------------------------------------------------------
 
@@ -182,7 +194,11 @@ class MeetingService:
                 transcript = await transcribe_track_archive(audio, job_dir, self.stt(), options, tracker)
             else:
                 transcript = await transcribe_recording(
-                    audio, self.stt(), self.diarizer_factory, options, tracker
+                    audio,
+                    self.stt(),
+                    self.diarizer if self.diarizer_factory is not None else None,
+                    options,
+                    tracker,
                 )
             await self._store(meeting, transcript, locale)
             await tracker.enter(Stage.SUMMARIZE, 0.85)
