@@ -77,8 +77,7 @@ class StyleAccumulator:
         self.star_author = star_author
         self.star_count = 0
         self.hours = [0] * 24
-        self._others: set[str] = set(other_names)
-        self._names = st.given_names(self._others)
+        self._names = st.GivenNames(other_names)
         self._lengths: Counter[int] = Counter()
         self._count = 0
         self._polite = self._plain = 0
@@ -94,11 +93,6 @@ class StyleAccumulator:
         self._words: Counter[str] = Counter()
         self._phrases: Counter[str] = Counter()
         self._address: Counter[str] = Counter()
-        self._markers = (
-            (self._laughs, tuple(st.LAUGHTER.items())),
-            (self._cries, tuple(st.CRYING.items())),
-            (self._punctuation, tuple(st.PUNCTUATION.items())),
-        )
         # Bursts: the star's previous text bubble, and the earliest later message of someone else.
         self._previous: datetime | None = None
         self._interrupted_at: datetime | None = None
@@ -120,9 +114,7 @@ class StyleAccumulator:
             self._add_text(message)
 
     def _add_other(self, message: KakaoMessage) -> None:
-        if message.author not in self._others:
-            self._others.add(message.author)
-            self._names = st.given_names(self._others)
+        self._names.add(message.author)  # a set lookup once the author is known
         # Only the earliest reply after the star's last bubble matters for the next burst.
         when, previous, earliest = message.time, self._previous, self._interrupted_at
         if previous is not None and when > previous and (earliest is None or when < earliest):
@@ -130,7 +122,7 @@ class StyleAccumulator:
 
     def _add_text(self, message: KakaoMessage) -> None:
         # The hot path of a million-message import: plain loops and += instead of Counter.update
-        # (whose per-call overhead dominated on short messages).
+        # (whose per-call overhead dominated on short messages), substring tests before any regex.
         text = message.text
         self._count += 1
         self._burst(message.time)
@@ -141,17 +133,15 @@ class StyleAccumulator:
         finals = self._finals
         for end in ends:
             finals[end] += 1
-        for counter, patterns in self._markers:
-            for key, rx in patterns:
-                if rx.search(text):
-                    counter[key] += 1
-        for token in st.LAUGH_TOKEN.findall(text):
+        latin = st.LATIN.search(text) is not None
+        st.count_markers(text, self._laughs, self._cries, self._punctuation, latin=latin)
+        for token in st.laugh_tokens(text, latin=latin):
             self._laugh_tokens[token.lower()] += 1
         if found := st.EMOJI.findall(text):
             self._emoji_messages += 1
             for emoji in found:
                 self._emoji[emoji] += 1
-        for emoticon in st.EMOTICONS.findall(text):
+        for emoticon in st.emoticons(text):
             self._emoticons[emoticon] += 1
         if len(text) >= 6 and st.HANGUL.search(text):
             self._long_hangul += 1
@@ -167,8 +157,9 @@ class StyleAccumulator:
         if self._count % 4096 == 0:
             _prune(words)
             _prune(phrases)
-        for term in set(st.address_terms(text, self._names)):  # per message: detectors may agree
-            self._address[term] += 1
+        address = self._address
+        for term in set(st.address_terms(text, self._names, latin=latin)):  # detectors may agree
+            address[term] += 1
         self._sample(text)
 
     def _burst(self, when: datetime) -> None:
