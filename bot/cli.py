@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.memory_cli import memory_app
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="VOS: Voice of the Star.")
@@ -26,6 +27,7 @@ app.add_typer(kakao_app, name="kakao")
 app.add_typer(star_app, name="star")
 app.add_typer(safety_app, name="safety")
 app.add_typer(voice_app, name="voice")
+app.add_typer(memory_app, name="memory")
 
 T = TypeVar("T")
 UserOpt = Annotated[str, typer.Option("--user", help="The local user id (the console user is 'local').")]

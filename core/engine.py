@@ -85,12 +85,14 @@ class Engine:
         ``chat`` is false), their active star's chat with the memories its text recalls: one database
         round trip, handed down the event's path instead of re-read."""
         said = event.text[:_MAX_TEXT] if chat and isinstance(event, TextMessage) else None
+        # The message's morphemes and its one embedding (shared with the safety classifier), off the loop.
+        query = await self.chat.memory.prepare(said) if said is not None else None
         return await self.turns.read(
             event.user,
             display_name=event.display_name or event.user.platform_user_id,
             locale=event.locale_hint or self.default_locale,
             history_turns=self.chat.history_turns if said is not None else None,
-            recall=said,
+            recall=query,
             recall_limit=MEMORY_LIMIT,
         )
 
@@ -301,6 +303,7 @@ class Engine:
             history=list(chat.history),
             export_version=chat.export_version,
             memories=chat.memories,
+            query=chat.query,
         )
         async for action in reply_actions(reply):
             yield action

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -21,7 +23,8 @@ from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import leaks_system_prompt
 from core.safety.verdict import blocked_message
 from core.storage.ids import utcnow
-from core.storage.memory import Exchange, MemoryStore
+from core.storage.memory import MemoryQuery, MemoryStore, Recollection
+from core.storage.moments import conversation_moment
 from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
 
 log = logging.getLogger(__name__)
@@ -78,15 +81,21 @@ class ChatService:
         *,
         history: list[ChatTurn] | None = None,
         export_version: int | None = None,
-        memories: Sequence[Exchange] | None = None,
+        memories: Sequence[Recollection] | None = None,
+        query: MemoryQuery | None = None,
     ) -> ChatReply:
         """Answer one user message. Blocked text never reaches memory; LLM failures keep the message.
 
         ``history``: the recent turns when the caller already read them (the engine does, in the same
         query that decides the AI notice); ``export_version``: the star's export version when the caller
         read it (caches of the export are keyed by it; otherwise it is read when needed); ``memories``:
-        the star's memory search for ``text`` (``MEMORY_LIMIT`` exchanges) when the caller already ran it.
+        the star's memory search for ``text`` (``MEMORY_LIMIT`` moments) when the caller already ran it;
+        ``query``: ``text`` prepared for memory search (morphemes and the one embedding of this message,
+        also the safety classifier's input) when the caller already prepared it.
         """
+        if query is None:
+            query = await self.memory.prepare(text)
+        # query.vector is this message's one embedding: the safety classifier reads the same vector.
         verdict = await self.guard.check(text, role="user", locale=locale)
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons)
@@ -106,7 +115,7 @@ class ChatService:
             await self.chats.add_many(user.id, star.id, [said])
         try:
             bubbles, engine = await self._compose(
-                user, star, text, history, locale=locale, export_version=export_version, memories=memories
+                user, star, query, history, locale=locale, export_version=export_version, memories=memories
             )
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
@@ -133,46 +142,61 @@ class ChatService:
                 bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
             )
         answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
-        await self.chats.add_many(user.id, star.id, [*deferred, answered])
+        remember = self._remembering(user, star, query, safe)
+        await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
         return ChatReply(bubbles=tuple(safe), engine=engine)
+
+    def _remembering(
+        self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]
+    ) -> Callable[[Connection], None]:
+        """What the user said and the star's answer become the user's searchable memory of the star."""
+        moment = conversation_moment(
+            user_name=user.display_name or "user",
+            star_name=star.name,
+            said=query.text,
+            answered=bubbles,
+            at=utcnow(),
+            turn_id=0,
+        )
+        return self.memory.remembering(
+            user_id=user.id, star_id=star.id, moment=moment, vector=query.vector, embedder=query.embedder
+        )
 
     async def _compose(
         self,
         user: User,
         star: Star,
-        text: str,
+        query: MemoryQuery,
         history: list[ChatTurn],
         *,
         locale: Locale,
         export_version: int | None,
-        memories: Sequence[Exchange] | None,
+        memories: Sequence[Recollection] | None,
     ) -> tuple[list[str], str]:
+        text = query.text
+        if memories is None:
+            memories = await self.memory.search(star.id, query, user_id=user.id, limit=MEMORY_LIMIT)
         if self.model is None:
             recent = [h.text for h in history[-6:] if h.role is TurnRole.STAR]
             bubbles = await self.offline.reply(
                 star.id,
-                text,
+                query,
                 turn_index=len(history),
                 recent=recent,
                 export_version=export_version,
-                exchanges=memories,
+                memories=memories,
+                user_id=user.id,
             )
             return bubbles, self.offline.name
-        exchanges = memories
-        if exchanges is None:
-            exchanges = await self.memory.search(
-                star.id, text, limit=MEMORY_LIMIT, export_version=export_version
-            )
         quoted = [
             Memory(
-                when=ex.when,
+                when=memory.time.replace(tzinfo=None),  # export times are naive, local to the chat
                 exchange=tuple(
-                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text)
-                    for m in ex.prompt + ex.reply
+                    MemoryLine(author=star.name if m.is_star else m.author, text=m.text) for m in memory.lines
                 ),
-                score=ex.score,
+                score=memory.score,
             )
-            for ex in exchanges
+            for memory in memories
         ]
         stored = await self.stars.style_profile(star.id)
         profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
@@ -207,8 +231,7 @@ class ChatService:
         return split_bubbles(completion.text, names=(star.name, star.participant_name)), self.model.name
 
     async def _examples(self, star_id: str, export_version: int | None) -> tuple[str, ...]:
-        lines = await self.offline.frequent_lines(star_id, export_version=export_version)
-        return lines[:8]
+        return await self.offline.style_examples(star_id, export_version=export_version)
 
 
 def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:

@@ -40,6 +40,11 @@ def _normalize(candidate: Candidate) -> ReplyCandidate:
     return ReplyCandidate(past_user_text=past, star_reply=tuple(reply), similarity=float(similarity))
 
 
+def is_placeholder(text: str) -> bool:
+    """Whether ``text`` is an export's stand-in for a photo, emoticon, file or deleted message."""
+    return bool(_PLACEHOLDER.match(text.strip()))
+
+
 def _usable(bubbles: Sequence[str]) -> tuple[str, ...]:
     return tuple(b.strip() for b in bubbles if b.strip() and not _PLACEHOLDER.match(b.strip()))
 

@@ -20,10 +20,11 @@ from core.personas.kakao import KakaoParseError, KakaoReader, Shape, inspect_exp
 from core.personas.kakao.model import KakaoMessage
 from core.personas.style import StyleAccumulator, StyleProfile
 from core.personas.style_traits import extract_traits
-from core.ports import BlobStore, ChatModel
+from core.ports import BlobStore, ChatModel, EngineUnavailable, ProgressCallback
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.models import BlobRefRow, ConsentRow, StarRow, StyleProfileRow
 from core.storage.repositories import _star
 
@@ -118,8 +119,10 @@ class StarService:
         *,
         max_export_bytes: int,
         chat_model: ChatModel | None = None,
+        indexer: MemoryIndexer | None = None,
     ) -> None:
         self.chat_model = chat_model
+        self.indexer = indexer
         self.db = db
         self.memory = memory
         self.blobs = blobs
@@ -155,7 +158,13 @@ class StarService:
         return await asyncio.to_thread(self._open, path)
 
     async def create(
-        self, new: NewStar, export_blob: str, *, consent_text: str, consent_kind: str = "star_creation"
+        self,
+        new: NewStar,
+        export_blob: str,
+        *,
+        consent_text: str,
+        consent_kind: str = "star_creation",
+        progress: ProgressCallback | None = None,
     ) -> ImportResult:
         """Create the star from a stored export. One transaction: a failure leaves no half-made star.
 
@@ -236,6 +245,7 @@ class StarService:
         log.info(
             "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, reader.skipped_lines
         )
+        await self.index_memory(star_id, progress)
         if self.chat_model is not None:
             # The seed's extraction step: ~10 traits from the star's own messages (data, never instructions).
             traits = await extract_traits(self.chat_model, stream.style.samples(), "ko", name=new.name)
@@ -248,14 +258,35 @@ class StarService:
                         profile_row.profile = json.loads(profile.to_json())
         return ImportResult(star=star, imported=imported, profile=profile, skipped_lines=reader.skipped_lines)
 
-    async def add_export(self, star: Star, export_blob: str) -> int:
+    async def add_export(
+        self, star: Star, export_blob: str, *, progress: ProgressCallback | None = None
+    ) -> int:
         """Import another export of the same conversation; duplicates are skipped. Returns new messages."""
         reader = await self._reader(await self.blobs.fetch_local(export_blob))
         stream = _Observed(reader, StyleAccumulator(star.participant_name))
         async with self.db.write() as s:
             added = await self.memory.import_messages(s, star.id, stream, star.participant_name)
             stream.check()
-            return added
+        await self.index_memory(star.id, progress)
+        return added
+
+    async def index_memory_report(
+        self, star_id: str, progress: ProgressCallback | None = None
+    ) -> IndexReport:
+        """Bring the star's memory up to date (``vos memory index``), raising what fails."""
+        if self.indexer is None:
+            return IndexReport(moments=0, embedded=0, seconds=0.0)
+        return await self.indexer.index_star(star_id, progress=progress)
+
+    async def index_memory(self, star_id: str, progress: ProgressCallback | None = None) -> None:
+        """Cut the new messages into moments and embed them (after the import's transaction: a failure
+        here leaves the star whole, and ``vos memory index`` finishes the work)."""
+        if self.indexer is None:
+            return
+        try:
+            await self.indexer.index_star(star_id, progress=progress)
+        except EngineUnavailable as exc:
+            log.warning("memory vectors not built for star=%s: %s", star_id, exc)
 
     async def profile(self, star_id: str) -> StyleProfile | None:
         """The star's stored style profile."""

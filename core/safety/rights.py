@@ -88,6 +88,10 @@ class DataRightsService:
             {"time": m.sent_at.isoformat(), "author": m.author, "kind": m.kind, "text": m.text}
             for m in messages
         ]
+        remembered = [
+            {"time": m.time.isoformat(), "text": m.text}
+            for m in await self.memory.conversation_memories(owner_id, star.id)
+        ]
         blobs = [(await self.blobs.fetch_local(k), purpose, name) for k, purpose, name in refs]
 
         def write() -> Path:
@@ -101,6 +105,9 @@ class DataRightsService:
                     zf.writestr("chat_history.json", json.dumps(history, ensure_ascii=False, indent=2))
                     zf.writestr("consents.json", json.dumps(consents, ensure_ascii=False, indent=2))
                     zf.writestr("imported_messages.json", json.dumps(imported, ensure_ascii=False))
+                    zf.writestr(
+                        "conversation_memory.json", json.dumps(remembered, ensure_ascii=False, indent=2)
+                    )
                     for i, (src, purpose, name) in enumerate(blobs):
                         if src.exists():
                             safe = _SAFE_NAME.sub("_", name) or "file"
@@ -117,6 +124,7 @@ class DataRightsService:
         keys = [k for k, _, _ in await self.blob_refs.list_for(owner_id, star_id)]
         if not await self.stars.delete_owned(star_id, owner_id):
             return False
+        self.memory.forget_star(star_id)  # its moments went with the star's rows
         removed = await release_blobs(self.references, self.blobs, keys)
         log.info("star forgotten: star=%s blobs_removed=%d", star_id, len(removed))
         return True
@@ -129,6 +137,7 @@ class DataRightsService:
         """
         keys = await self.references.held_by(user_id)
         await self.users.delete(user_id)
+        self.memory.vectors.forget_user(user_id)  # their conversation memory went with their rows
         removed = await release_blobs(self.references, self.blobs, keys)
         log.info("user forgotten: user=%s blobs_removed=%d", user_id, len(removed))
 

@@ -3,7 +3,7 @@
 The same approach as the star memory (``core.storage.memory``): a trigram index cannot match terms shorter
 than three characters (밥, 사랑), so those go through ``LIKE``; each term's hits are weighted by rarity
 (IDF), and scores are normalized by what a row matching every term would get, so they fall in [0, 1].
-Query words come from :func:`core.storage.memory.query_terms` (particles stripped, stop words dropped).
+Query words come from :func:`core.text.korean.query_terms` (particles stripped, stop words dropped).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import Any, TypeVar
 
-from core.storage.memory import query_terms
+from core.text.korean import query_terms
 
 K = TypeVar("K", bound=Hashable)
 

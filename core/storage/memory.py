@@ -1,564 +1,380 @@
-"""The star's imported conversation and its memory index.
+"""The star's memory: hybrid search over moments (Korean morphemes + embeddings), and conversation memory.
 
-Storage keeps every message of the export (the star's and the user's), so retrieval can return whole
-exchanges: what the user said and how the star answered. Search uses FTS5 trigram on SQLite and pg_trgm on
-PostgreSQL for terms of three or more characters, and ``LIKE`` for the 1-2 character terms trigram indexes
-miss (밥, 사랑, ㅎㅎ). Both databases share one API.
+A search reads one :class:`MemoryQuery` (the message's content morphemes and its embedding, computed once
+per user message off the event loop and shared with the safety classifier) and fuses two rankings of the
+star's moments by reciprocal rank fusion:
+
+- lexical: each morpheme's moments from an index (SQLite FTS5 over the ``tokens`` column, narrowed by the
+  star and user in ``scope``; a GIN index over the token array on PostgreSQL), weighted by rarity. A query
+  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages;
+- dense: cosine of the query vector with every moment vector of the star (``core.storage.vectors``).
+
+Memories of the export are shared by the star's owner; what a user told the star in VOS is searched only
+for that user. Every moment read back is filtered by star and user in SQL, whatever the caches hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import itertools
+import logging
 import math
-import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from sqlalchemy import Row, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.ports import Embedder
 from core.storage.db import Database
-from core.storage.models import StarMessageRow
+from core.storage.models import MemoryMomentRow, StarMessageRow
+from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
+from core.storage.star_messages import StarMessageStore, StoredMessage
+from core.storage.vectors import HOT_ROWS, WARM_ROWS, Key, VectorCache
+from core.text.korean import query_terms
+from core.text.morphemes import MorphemeAnalyzer, shared_analyzer
 
-_BATCH = 10000
-_TOKEN = re.compile(r"[0-9A-Za-z\uac00-\ud7a3\u3131-\u318e]+")
-# Common Korean particles and endings stripped from a query word to find its stem.
-_PARTICLES = tuple(
-    sorted(
-        [
-            "은",
-            "는",
-            "이",
-            "가",
-            "을",
-            "를",
-            "에",
-            "에서",
-            "에게",
-            "한테",
-            "께",
-            "와",
-            "과",
-            "랑",
-            "이랑",
-            "하고",
-            "도",
-            "만",
-            "의",
-            "로",
-            "으로",
-            "야",
-            "아",
-            "요",
-            "이야",
-            "이에요",
-            "예요",
-            "까지",
-            "부터",
-            "처럼",
-            "보다",
-            "이나",
-            "나",
-            "든지",
-            "이라도",
-            "라도",
-            "했어",
-            "했지",
-            "했어요",
-            "했니",
-            "해",
-            "해요",
-            "하자",
-            "했던",
-            "먹었어",
-        ],
-        key=len,
-        reverse=True,
-    )
+log = logging.getLogger(__name__)
+
+__all__ = ["MemoryQuery", "MemoryStore", "Recollection", "StoredMessage", "query_terms"]
+
+Source = Literal["export", "conversation"]
+PER_TERM_CAP = 300
+"""Moments read per query morpheme: a morpheme in more moments than this says little about any of them."""
+CANDIDATES = 40
+"""Moments each ranking contributes to the fusion."""
+_RRF_K = 60
+_MAX_TERMS = 8
+
+_M = MemoryMomentRow
+_COUNT = select(func.count(), func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
+_LAST_ID = select(func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
+_FTS_HITS = text("SELECT f.rowid FROM memory_moments_fts f WHERE memory_moments_fts MATCH :q LIMIT :cap")
+_PG_HITS = text(
+    "SELECT id FROM memory_moments WHERE string_to_array(tokens, ' ') @> ARRAY[CAST(:term AS text)] "
+    "AND star_id = :sid AND (user_id IS NULL OR user_id = :uid) LIMIT :cap"
 )
-_STOP = frozenset(
-    [
-        "그",
-        "저",
-        "이",
-        "것",
-        "거",
-        "나",
-        "너",
-        "내",
-        "네",
-        "우리",
-        "그리고",
-        "근데",
-        "그래",
-        "응",
-        "어",
-        "음",
-        "아",
-        "뭐",
-        "왜",
-        "좀",
-        "잘",
-        "더",
-        "또",
-        "다",
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "to",
-        "of",
-        "in",
-        "is",
-        "it",
-        "you",
-        "i",
-        "me",
-        "my",
-        "what",
-        "how",
-        "do",
-        "does",
-        "did",
-        "are",
-        "was",
-        "were",
-        "be",
-    ]
-)
-
-
-class ExportMessage(Protocol):
-    """What the importer stores of a parsed message (``KakaoMessage`` fits)."""
-
-    @property
-    def time(self) -> datetime: ...
-    @property
-    def author(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredMessage:
-    """A message of the imported conversation."""
-
-    seq: int
-    sent_at: datetime
-    author: str
-    is_star: bool
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Exchange:
-    """A retrieved memory: the messages around a hit, and the star's reply to it.
-
-    ``score`` is in [0, 1]: the share of the query's (rarity-weighted) terms the hit matched.
-    """
-
-    prompt: tuple[StoredMessage, ...]
-    reply: tuple[StoredMessage, ...]
-    score: float
-    hit_is_star: bool = False
-
-    @property
-    def when(self) -> datetime | None:
-        """When the exchange happened."""
-        first = (self.prompt or self.reply)[:1]
-        return first[0].sent_at if first else None
-
-
-def query_terms(message: str, *, max_terms: int = 8) -> list[str]:
-    """Search terms of a user message: words with particles stripped, stop words dropped."""
-    terms: list[str] = []
-    for raw in _TOKEN.findall(message.lower()):
-        word = raw
-        if "\uac00" <= word[0] <= "\ud7a3":
-            for p in _PARTICLES:
-                if len(word) > len(p) and word.endswith(p):
-                    word = word[: -len(p)]
-                    break
-        if word in _STOP or (len(word) < 2 and not ("\u3131" <= word[0] <= "\ud7a3")):
-            continue
-        if word not in terms:
-            terms.append(word)
-    return terms[:max_terms]
-
-
-_EPOCH = datetime(1970, 1, 1)
-_TIME_HEX = 10  # seconds since 1970 up to year 9999
-_HASH_HEX = 30  # 120 bits of SHA-1: fingerprint = 40 characters, the column's width
-
-
-def _time_prefix(when: datetime) -> str:
-    seconds = (when.replace(tzinfo=None) - _EPOCH) // timedelta(seconds=1)
-    return f"{max(0, seconds):0{_TIME_HEX}x}"
-
-
-def fingerprint(time: datetime, author: str, text: str, occurrence: int) -> str:
-    """A message's identity in its star's conversation (``occurrence``: 1 for the first identical
-    message at that time). Time-ordered hex: the time in seconds, then a hash of everything."""
-    key = f"{time.isoformat()}\x1f{author}\x1f{text}\x1f{occurrence}"
-    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
-    return _time_prefix(time) + digest[:_HASH_HEX]
-
-
-class _RowBuilder:
-    """Turns the message stream into insert rows, a batch at a time (run in a worker thread).
-
-    A message's fingerprint is its time, author, text and how many identical messages came before it at
-    the same time, so importing the same export again (or a longer one) finds the same fingerprints.
-    It starts with the time (see :func:`fingerprint`), so the unique index grows at its right edge
-    instead of taking a million random keys: that made a million-row insert about 2.5x faster.
-    Only the messages of the current timestamp are remembered: memory stays flat however long the export.
-    """
-
-    def __init__(
-        self, messages: Iterable[ExportMessage], star_id: str, star_author: str, seq: int, *, as_tuples: bool
-    ) -> None:
-        self._messages = iter(messages)
-        self._star_id = star_id
-        self._star_author = star_author
-        self.seq = seq
-        self._as_tuples = as_tuples
-        self._time: datetime | None = None
-        self._iso = ""
-        self._stored = ""
-        self._prefix = ""
-        self._seen: dict[tuple[str, str], int] = {}
-
-    def next_batch(self) -> list[Any]:
-        """Up to ``_BATCH`` rows: tuples in column order for SQLite, dicts for SQLAlchemy otherwise."""
-        # The hot loop of a million-message import: locals only, one hash per message.
-        rows: list[Any] = []
-        append = rows.append
-        sha1 = hashlib.sha1
-        star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
-        current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
-        for msg in itertools.islice(self._messages, _BATCH):
-            when = msg.time
-            if when != current:
-                current = when
-                iso = when.isoformat()
-                prefix = _time_prefix(when)
-                # SQLAlchemy's SQLite DATETIME text format, so raw and ORM rows read back alike.
-                stored = when.replace(tzinfo=None).isoformat(" ", "microseconds")
-                seen.clear()
-            author, text = msg.author, msg.text
-            ident = (author, text)
-            occurrence = seen[ident] = seen.get(ident, 0) + 1
-            key = f"{iso}\x1f{author}\x1f{text}\x1f{occurrence}"
-            fingerprint = prefix + sha1(key.encode(), usedforsecurity=False).hexdigest()[:_HASH_HEX]
-            if as_tuples:
-                append(
-                    (star_id, seq, stored, author[:200], author == star_author, msg.kind, text, fingerprint)
-                )
-            else:
-                append(
-                    {
-                        "star_id": star_id,
-                        "seq": seq,
-                        "sent_at": when.replace(tzinfo=None),
-                        "author": author[:200],
-                        "is_star": author == star_author,
-                        "kind": msg.kind,
-                        "text": text,
-                        "fingerprint": fingerprint,
-                    }
-                )
-            seq += 1
-        self._time, self._iso, self._stored, self.seq, self._prefix = current, iso, stored, seq, prefix
-        return rows
-
-
-_SQLITE_INSERT = (
-    "INSERT INTO star_messages (star_id, seq, sent_at, author, is_star, kind, text, fingerprint) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
-# The full-text index is filled once per import (migration 0004 dropped the per-row insert trigger):
-# one bulk statement indexes a million messages about four times faster than a trigger per row.
-_SQLITE_FTS_FILL = (
-    "INSERT INTO star_messages_fts (rowid, text) "
-    "SELECT id, text FROM star_messages WHERE id > ? AND star_id = ?"
-)
-_SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index takes a million random keys
-
-# Retrieval statements, built once: each chat turn runs them (see ``Database.run``).
-_COUNT = select(func.count()).where(StarMessageRow.star_id == bindparam("sid"))
-_PER_TERM_CAP = 200  # hits read per query term
-_LAST_SEQ = select(func.max(StarMessageRow.seq)).where(StarMessageRow.star_id == bindparam("sid"))
-_STAR_TEXTS = (
+_RECENT_STAR_TEXTS = (
     select(StarMessageRow.text)
     .where(StarMessageRow.star_id == bindparam("sid"), StarMessageRow.kind == "text", StarMessageRow.is_star)
-    .order_by(StarMessageRow.seq)
+    .order_by(StarMessageRow.seq.desc())
+    .limit(bindparam("n"))
 )
-_FTS_HITS = text(
-    # CROSS JOIN: SQLite drives the loop from the full-text index, not the star's rows.
-    "SELECT m.seq FROM star_messages_fts f CROSS JOIN star_messages m ON m.id = f.rowid "
-    "WHERE star_messages_fts MATCH :q AND m.star_id = :sid AND m.kind = 'text' LIMIT :cap"
-)
-_LIKE_HITS = (
-    select(StarMessageRow.seq)
-    .where(
-        StarMessageRow.star_id == bindparam("sid"),
-        StarMessageRow.kind == "text",
-        StarMessageRow.text.like(bindparam("pattern"), escape="\\"),
-    )
-    .limit(bindparam("cap"))
-)
-_WINDOW = select(StarMessageRow.__table__).where(
-    StarMessageRow.star_id == bindparam("sid"), StarMessageRow.seq.in_(bindparam("seqs", expanding=True))
+# Isolation lives here: whatever an index or cache returned, only this star's export and this user's
+# conversation moments are read back.
+_READ = select(_M.id, _M.user_id, _M.started_at, _M.body).where(
+    _M.id.in_(bindparam("ids", expanding=True)),
+    _M.star_id == bindparam("sid"),
+    (_M.user_id.is_(None)) | (_M.user_id == bindparam("uid")),
 )
 
 
-class MemoryStore:
-    """Imports export messages and retrieves past exchanges for a star."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryQuery:
+    """A message prepared for memory search: its content morphemes and its embedding (``None``: none)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    text: str
+    tokens: tuple[str, ...]
+    vector: npt.NDArray[np.float32] | None = None
+    embedder: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recollection:
+    """One memory: a whole moment, when it happened, where it comes from, and how well it matched.
+
+    ``score`` is the fused rank score scaled to [0, 1] (1: first in both rankings); ``similarity`` the
+    cosine of the moment's vector with the query's (0 without vectors); ``lexical`` the rarity-weighted
+    share of the query's morphemes the moment holds.
+    """
+
+    moment_id: int
+    source: Source
+    time: datetime
+    lines: tuple[MomentLine, ...]
+    score: float
+    similarity: float = 0.0
+    lexical: float = 0.0
+
+    @property
+    def text(self) -> str:
+        """The whole moment, one ``author: text`` line per message."""
+        return moment_text(self.lines)
+
+    @property
+    def when(self) -> datetime:
+        """When the moment began."""
+        return self.time
+
+
+def _scope(star_id: str, user_id: str | None) -> str:
+    return f"s{star_id} " + (f"u{user_id}" if user_id else "export")
+
+
+def _fts_query(star_id: str, user_id: str | None, term: str) -> str:
+    who = f"(export OR u{user_id})" if user_id else "export"
+    quoted = '"' + term.replace('"', '""') + '"'
+    return f"scope : s{star_id} AND scope : {who} AND tokens : {quoted}"
+
+
+class MemoryStore(StarMessageStore):
+    """The star's messages (import, reading) and its memory: moments, search, conversation memory."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        embedder: Embedder | None = None,
+        analyzer: MorphemeAnalyzer | None = None,
+        vectors: VectorCache | None = None,
+    ) -> None:
+        super().__init__(db)
+        self.embedder = embedder
+        self.analyzer = analyzer or shared_analyzer()
+        self.vectors = vectors or VectorCache()
         self._totals: dict[str, tuple[int, int]] = {}
 
-    @staticmethod
-    def _export_version(conn: Connection, star_id: str) -> int:
-        last = conn.scalar(_LAST_SEQ, {"sid": star_id})
-        return -1 if last is None else int(last)
+    @property
+    def embedder_name(self) -> str:
+        """The name vectors are stored under (empty: no embedder, lexical search only)."""
+        return self.embedder.name if self.embedder is not None else ""
 
-    async def export_version(self, star_id: str) -> int:
-        """The version of the star's imported conversation: its last message's sequence number (-1: none).
+    # --- Queries ------------------------------------------------------------------------------------
 
-        Every import that adds a message raises it, and messages are only deleted with their star, so what
-        is derived from the export alone may be cached under (star id, version), even with several
-        processes sharing the database.
-        """
-        return await self.db.run(lambda conn: self._export_version(conn, star_id))
+    def prepare_sync(self, text: str, *, vector: bool = True) -> MemoryQuery:
+        """:meth:`prepare` in the calling thread (blocking)."""
+        tokens = tuple(dict.fromkeys(self.analyzer.tokens(text)))[:_MAX_TERMS]
+        embedded = None
+        if vector and self.embedder is not None and text.strip():
+            try:
+                embedded = np.asarray(self.embedder.query(text), dtype=np.float32)
+            except Exception:  # an unreachable endpoint must not cost the turn: lexical search only
+                log.warning("query embedding failed; memory search is lexical this turn", exc_info=True)
+        return MemoryQuery(text=text, tokens=tokens, vector=embedded, embedder=self.embedder_name)
 
-    def _total(self, conn: Connection, star_id: str, export_version: int | None) -> int:
-        """Message count of a star, cached per export version."""
-        if export_version is None:
-            export_version = self._export_version(conn, star_id)
-        cached = self._totals.get(star_id)
-        if cached is not None and cached[0] == export_version:
-            return max(1, cached[1])
-        total = int(conn.scalar(_COUNT, {"sid": star_id}) or 0)
-        self._totals[star_id] = (export_version, total)
-        return max(1, total)
+    async def prepare(self, text: str, *, vector: bool = True) -> MemoryQuery:
+        """Morphemes and embedding of a user message, in a worker thread: one ``query()`` per message."""
+        return await asyncio.to_thread(self.prepare_sync, text, vector=vector)
 
-    async def import_messages(
-        self, session: AsyncSession, star_id: str, messages: Iterable[ExportMessage], star_author: str
-    ) -> int:
-        """Insert messages inside the caller's transaction; duplicates (same export again) are skipped.
+    # --- Search -------------------------------------------------------------------------------------
 
-        ``messages`` may be a lazy stream (a parser's generator): it is consumed in a worker thread, a batch
-        at a time, while the previous batch is written, so neither the event loop nor memory carries the
-        whole export. Any exception it raises propagates and the caller's transaction rolls back.
-        Returns how many new messages were stored.
-        """
-        self._totals.pop(star_id, None)
-        start = await session.scalar(
-            select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id)
-        )
-        rows = _RowBuilder(messages, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
-        if self.db.is_sqlite:
-            return await self._import_sqlite(session, star_id, rows)
-        count = select(func.count()).where(StarMessageRow.star_id == star_id)
-        before = int(await session.scalar(count) or 0)
-        statement = pg_insert(StarMessageRow).on_conflict_do_nothing()
+    def _keys(self, star_id: str, user_id: str | None, query: MemoryQuery) -> list[Key]:
+        if query.vector is None or not query.embedder:
+            return []
+        keys: list[Key] = [(star_id, None, query.embedder)]
+        if user_id:
+            keys.append((star_id, user_id, query.embedder))
+        return keys
 
-        async def write(batch: list[Any]) -> None:
-            await session.execute(statement, batch)
+    async def warm(self, star_id: str, user_id: str | None, query: MemoryQuery) -> None:
+        """Load the star's vectors into the cache, ``WARM_ROWS`` per hop (a cold star's first turn)."""
+        for key in self._keys(star_id, user_id, query):
 
-        await _pipeline(rows, write)
-        return int(await session.scalar(count) or 0) - before
+            def load(conn: Connection, key: Key = key) -> bool:
+                return self.vectors.top_up(conn, key, rows=WARM_ROWS)
 
-    async def _import_sqlite(self, session: AsyncSession, star_id: str, rows: _RowBuilder) -> int:
-        # Raw DB-API executemany: SQLAlchemy's per-row parameter processing cost more than SQLite's insert.
-        conn = await session.connection()
-        last_id = int(await session.scalar(select(func.coalesce(func.max(StarMessageRow.id), 0))) or 0)
-        cache = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar()
-        await conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
-        try:
-
-            async def write(batch: list[Any]) -> None:
-                await conn.exec_driver_sql(_SQLITE_INSERT, batch)
-
-            await _pipeline(rows, write)
-            # Writes are serialized and rowids only grow, so this import's rows are exactly id > last_id.
-            await conn.exec_driver_sql(_SQLITE_FTS_FILL, (last_id, star_id))
-            added = await conn.exec_driver_sql(
-                "SELECT count(*) FROM star_messages WHERE id > ? AND star_id = ?", (last_id, star_id)
-            )
-            return int(added.scalar() or 0)
-        finally:
-            await conn.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
-
-    async def messages(
-        self, star_id: str, *, star_only: bool = False, kinds: Sequence[str] = ("text",)
-    ) -> list[StoredMessage]:
-        """Stored messages in order (for style profiles and export)."""
-        q = select(StarMessageRow).where(StarMessageRow.star_id == star_id, StarMessageRow.kind.in_(kinds))
-        if star_only:
-            q = q.where(StarMessageRow.is_star.is_(True))
-        async with self.db.read() as s:
-            rows = await s.scalars(q.order_by(StarMessageRow.seq))
-            return [_stored(r) for r in rows]
-
-    async def star_texts(self, star_id: str) -> list[str]:
-        """The texts of the star's own text messages, in order (one round trip, no message objects)."""
-        return await self.db.run(lambda conn: list(conn.scalars(_STAR_TEXTS, {"sid": star_id})))
-
-    async def count(self, star_id: str) -> int:
-        """How many messages a star has."""
-        async with self.db.read() as s:
-            return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
-
-    def _hits(self, conn: Connection, star_id: str, term: str, cap: int) -> list[int]:
-        if self.db.is_sqlite and len(term) >= 3:
-            phrase = '"' + term.replace('"', '""') + '"'
-            rows = conn.execute(_FTS_HITS, {"q": phrase, "sid": star_id, "cap": cap})
-        else:
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            rows = conn.execute(_LIKE_HITS, {"sid": star_id, "pattern": f"%{escaped}%", "cap": cap})
-        return [int(r[0]) for r in rows]
+            while not await self.db.run(load):
+                pass
 
     async def search(
         self,
         star_id: str,
-        message: str,
+        query: str | MemoryQuery,
         *,
+        user_id: str | None = None,
         limit: int = 5,
-        per_term_cap: int = _PER_TERM_CAP,
-        export_version: int | None = None,
-    ) -> list[Exchange]:
-        """Past exchanges most relevant to ``message``, best first (every query in one round trip).
-
-        ``export_version``: the star's :meth:`export_version` when the caller already read it.
-        """
-        terms = query_terms(message)
-        if not terms:
-            return []
-        return await self.db.run(
-            lambda conn: self._search(
-                conn, star_id, terms, limit, per_term_cap=per_term_cap, export_version=export_version
-            )
-        )
+    ) -> list[Recollection]:
+        """The star's moments most like ``query``, best first: the export's and ``user_id``'s own."""
+        prepared = query if isinstance(query, MemoryQuery) else await self.prepare(query)
+        await self.warm(star_id, user_id, prepared)
+        found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
+        return found or []
 
     def search_on(
-        self, conn: Connection, star_id: str, message: str, *, limit: int, export_version: int | None = None
-    ) -> list[Exchange]:
-        """:meth:`search` for a caller already inside ``Database.run``: the same answer, no hop of its own."""
-        terms = query_terms(message)
-        if not terms:
-            return []
-        return self._search(
-            conn, star_id, terms, limit, per_term_cap=_PER_TERM_CAP, export_version=export_version
-        )
-
-    def _search(
         self,
         conn: Connection,
         star_id: str,
-        terms: list[str],
-        limit: int,
+        query: MemoryQuery,
         *,
-        per_term_cap: int,
-        export_version: int | None,
-    ) -> list[Exchange]:
-        total = self._total(conn, star_id, export_version)
-        scores: dict[int, float] = {}
-        possible = 0.0  # the score of a message matching every term: normalizes scores to [0, 1]
-        for term in terms:
-            hits = self._hits(conn, star_id, term, per_term_cap)
-            if not hits:
-                possible += math.log(1 + total)
-                continue
-            idf = math.log(1 + total / len(hits))
-            possible += idf
-            for seq in hits:
-                scores[seq] = scores.get(seq, 0.0) + idf
-        best = sorted(scores, key=lambda seq: (-scores[seq], seq))[: limit * 3]
-        if not best:
+        user_id: str | None,
+        limit: int,
+        export_version: int | None = None,
+    ) -> list[Recollection] | None:
+        """:meth:`search` inside a caller's hop; ``None`` when vectors are cold (use :meth:`search`)."""
+        return self._search(conn, star_id, query, user_id, limit)
+
+    def _search(
+        self, conn: Connection, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
+    ) -> list[Recollection] | None:
+        for key in self._keys(star_id, user_id, query):
+            if not self.vectors.top_up(conn, key, rows=HOT_ROWS):
+                return None
+        lexical = self._lexical(conn, star_id, user_id, query.tokens)
+        dense: dict[int, float] = {}
+        assert query.vector is not None or not self._keys(star_id, user_id, query)
+        for key in self._keys(star_id, user_id, query):
+            assert query.vector is not None
+            dense.update(self.vectors.nearest(key, query.vector, CANDIDATES))
+        fused = _fuse(lexical, dense)
+        if not fused:
             return []
-        wanted = sorted({i for seq in best for i in range(seq - 3, seq + 7)})
-        by_seq = {r.seq: _stored(r) for r in conn.execute(_WINDOW, {"sid": star_id, "seqs": wanted})}
-        exchanges: list[Exchange] = []
-        used: set[int] = set()
-        for seq in best:
-            if seq in used:
+        best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 2]
+        rows = conn.execute(_READ, {"ids": best, "sid": star_id, "uid": user_id or ""}).all()
+        by_id = {int(r[0]): r for r in rows}
+        found: list[Recollection] = []
+        for moment_id in best:
+            row = by_id.get(moment_id)
+            if row is None:  # deleted since the cache read it, or not this user's
                 continue
-            window = [by_seq[i] for i in range(seq - 3, seq + 7) if i in by_seq]
-            ex = _exchange_around(window, seq, scores[seq] / possible)
-            if ex is None:
-                continue
-            used.update(m.seq for m in ex.prompt + ex.reply)
-            exchanges.append(ex)
-            if len(exchanges) >= limit:
+            found.append(
+                Recollection(
+                    moment_id=moment_id,
+                    source="conversation" if row[1] else "export",
+                    time=row[2].replace(tzinfo=UTC) if row[1] else row[2],
+                    lines=decode_body(row[3]),
+                    score=round(fused[moment_id], 6),
+                    similarity=round(dense.get(moment_id, 0.0), 6),
+                    lexical=round(lexical.get(moment_id, 0.0), 6),
+                )
+            )
+            if len(found) >= limit:
                 break
-        return exchanges
+        return found
 
+    def _total(self, conn: Connection, star_id: str) -> int:
+        last = conn.scalar(_LAST_ID, {"sid": star_id})
+        last = -1 if last is None else int(last)
+        cached = self._totals.get(star_id)
+        if cached is None or cached[0] != last:
+            count = int(conn.execute(_COUNT, {"sid": star_id}).one()[0] or 0)
+            cached = self._totals[star_id] = (last, count)
+        return max(1, cached[1])
 
-async def _pipeline(rows: _RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:
-    """Write each batch while the next one is parsed and built in a worker thread."""
-    batch = await asyncio.to_thread(rows.next_batch)
-    while batch:
-        written, upcoming = await asyncio.gather(
-            write(batch), asyncio.to_thread(rows.next_batch), return_exceptions=True
+    def _hits(self, conn: Connection, star_id: str, user_id: str | None, term: str) -> list[int]:
+        if self.db.is_sqlite:
+            q = _fts_query(star_id, user_id, term)
+            return [int(r[0]) for r in conn.execute(_FTS_HITS, {"q": q, "cap": PER_TERM_CAP})]
+        params = {"term": term, "sid": star_id, "uid": user_id or "", "cap": PER_TERM_CAP}
+        return [int(r[0]) for r in conn.execute(_PG_HITS, params)]
+
+    def _lexical(
+        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str]
+    ) -> dict[int, float]:
+        """Moment id -> rarity-weighted share of the terms it holds, in [0, 1]."""
+        if not terms:
+            return {}
+        total = self._total(conn, star_id)
+        scores: dict[int, float] = {}
+        possible = 0.0
+        for term in terms:
+            hits = self._hits(conn, star_id, user_id, term)
+            # A capped term is commoner than its hits show: weigh it as if in many more moments.
+            df = len(hits) if len(hits) < PER_TERM_CAP else max(len(hits) * 4, total // 10)
+            idf = math.log(1 + total / max(1, df))
+            possible += idf if hits else math.log(1 + total)
+            for moment_id in hits:
+                scores[moment_id] = scores.get(moment_id, 0.0) + idf
+        return {k: v / possible for k, v in scores.items()} if possible else {}
+
+    async def recent_star_texts(self, star_id: str, limit: int) -> list[str]:
+        """The texts of the star's ``limit`` most recent text messages (one indexed range, newest first)."""
+        return await self.db.run(
+            lambda conn: list(conn.scalars(_RECENT_STAR_TEXTS, {"sid": star_id, "n": limit}))
         )
-        # Both sides finish before an error propagates: no statement is still running at the rollback.
-        for outcome in (written, upcoming):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        assert isinstance(upcoming, list)
-        batch = upcoming
 
+    # --- Writing ------------------------------------------------------------------------------------
 
-def _stored(row: StarMessageRow | Row[Any]) -> StoredMessage:
-    return StoredMessage(
-        seq=row.seq, sent_at=row.sent_at, author=row.author, is_star=row.is_star, kind=row.kind, text=row.text
-    )
+    def moment_rows(
+        self, star_id: str, user_id: str | None, moments: Sequence[Moment], tokens: Sequence[Sequence[str]]
+    ) -> list[dict[str, Any]]:
+        """Insert rows for ``moments`` (``tokens``: their morphemes), without vectors."""
+        scope = _scope(star_id, user_id)
+        return [
+            {
+                "star_id": star_id,
+                "user_id": user_id,
+                "source": "conversation" if user_id else "export",
+                "first_seq": m.first_seq,
+                "last_seq": m.last_seq,
+                "started_at": m.started_at,
+                "body": encode_body(m.lines),
+                "tokens": " ".join(toks),
+                "scope": scope,
+                "vector": None,
+                "embedder": "",
+            }
+            for m, toks in zip(moments, tokens, strict=True)
+        ]
 
+    def remembering(
+        self,
+        *,
+        user_id: str,
+        star_id: str,
+        moment: Moment,
+        vector: npt.NDArray[np.float32] | None,
+        embedder: str,
+    ) -> Callable[[Connection], None]:
+        """A write that keeps what a user told the star (and its answer) as that user's searchable memory;
+        run it inside the turn's own transaction. ``vector``: the embedding of the user's message computed
+        for this turn (no second model call)."""
 
-def _exchange_around(window: list[StoredMessage], hit_seq: int, score: float) -> Exchange | None:
-    """The hit and its neighbours: prompt = the non-star run at or before it, reply = the star's run."""
-    idx = next((i for i, m in enumerate(window) if m.seq == hit_seq), None)
-    if idx is None:
-        return None
-    hit = window[idx]
-    if hit.is_star:
-        # The star said it: the reply is the star's run, the prompt what the other person said just before.
-        start = idx
-        while start > 0 and window[start - 1].is_star:
-            start -= 1
-        end = idx
-        while end + 1 < len(window) and window[end + 1].is_star:
-            end += 1
-        p_start = start
-        while p_start > 0 and not window[p_start - 1].is_star:
-            p_start -= 1
-        return Exchange(
-            prompt=tuple(window[p_start:start]),
-            reply=tuple(window[start : end + 1]),
-            score=score,
-            hit_is_star=True,
+        def write(conn: Connection) -> None:
+            tokens = self.analyzer.tokens(moment.text)
+            row = self.moment_rows(star_id, user_id, [moment], [tokens])[0]
+            if vector is not None and embedder:
+                row.update(vector=np.asarray(vector, dtype=np.float32).tobytes(), embedder=embedder)
+            conn.execute(insert(_M), [row])
+
+        return write
+
+    async def conversation_memories(self, user_id: str, star_id: str) -> list[Recollection]:
+        """Everything the user told the star that memory keeps, oldest first (for /export)."""
+        query = (
+            select(_M.id, _M.started_at, _M.body)
+            .where(_M.star_id == star_id, _M.user_id == user_id)
+            .order_by(_M.id)
         )
-    start = idx
-    while start > 0 and not window[start - 1].is_star:
-        start -= 1
-    end = idx
-    while end + 1 < len(window) and not window[end + 1].is_star:
-        end += 1
-    r_end = end
-    while r_end + 1 < len(window) and window[r_end + 1].is_star:
-        r_end += 1
-    reply = tuple(window[end + 1 : r_end + 1])
-    return Exchange(prompt=tuple(window[start : end + 1]), reply=reply, score=score)
+        rows = await self.db.run(lambda conn: conn.execute(query).all())
+        return [
+            Recollection(
+                moment_id=int(r[0]),
+                source="conversation",
+                time=r[1].replace(tzinfo=UTC),
+                lines=decode_body(r[2]),
+                score=1.0,
+            )
+            for r in rows
+        ]
+
+    async def forget_conversation(self, user_id: str, star_id: str | None = None) -> int:
+        """Delete what ``user_id`` told a star (every star without ``star_id``); returns moments removed."""
+        statement = delete(_M).where(_M.user_id == user_id)
+        if star_id is not None:
+            statement = statement.where(_M.star_id == star_id)
+        removed = await self.db.run(lambda conn: conn.execute(statement).rowcount, write=True)
+        self.vectors.forget_user(user_id)
+        return int(removed or 0)
+
+    def forget_star(self, star_id: str) -> None:
+        """Drop what this process cached of a deleted star (its rows go with the star's cascade)."""
+        self.vectors.forget(star_id)
+        self._totals.pop(star_id, None)
+
+
+def _fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
+    """Reciprocal rank fusion of both rankings, scaled so that first in both scores 1."""
+    fused: dict[int, float] = {}
+    lists = [lexical, dense]
+    used = [ranking for ranking in lists if ranking]
+    if not used:
+        return {}
+    for ranking in used:
+        ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))[:CANDIDATES]
+        for rank, moment_id in enumerate(ordered):
+            fused[moment_id] = fused.get(moment_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    top = len(used) / (_RRF_K + 1)
+    return {k: v / top for k, v in fused.items()}

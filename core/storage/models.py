@@ -95,6 +95,33 @@ class StarMessageRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(40))
 
 
+class MemoryMomentRow(Base):
+    """One moment of memory: an exchange cut by turns and time gaps, from the export or from VOS chats.
+
+    ``user_id`` is empty for the export (shared by whoever owns the star) and set for what a user told
+    the star in VOS (only that user's searches see it). ``body`` is the moment's lines as JSON
+    (``[[author, is_star, text], ...]``); ``tokens`` its content morphemes, space-separated (the lexical
+    index); ``scope`` the star and user as index tokens (SQLite FTS5 narrows by them); ``vector`` the
+    embedder's float32 vector of the moment, computed by ``embedder``.
+    """
+
+    __tablename__ = "memory_moments"
+    __table_args__ = (Index("ix_memory_moments_star_user_id", "star_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    star_id: Mapped[str] = mapped_column(ForeignKey("stars.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=False))
+    body: Mapped[str] = mapped_column(Text)
+    tokens: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(80))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedder: Mapped[str] = mapped_column(String(80), default="")
+
+
 class StyleProfileRow(Base):
     """The star's writing style, computed at import."""
 

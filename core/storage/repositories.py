@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -271,8 +271,18 @@ class ChatRepository:
         """Append bubbles in one transaction."""
         await self.add_many(user_id, star_id, [NewTurns(role=role, texts=tuple(texts), engine=engine)])
 
-    async def add_many(self, user_id: str, star_id: str, groups: Sequence[NewTurns]) -> None:
-        """Append several groups of bubbles (a message and its reply), in order, in one transaction."""
+    async def add_many(
+        self,
+        user_id: str,
+        star_id: str,
+        groups: Sequence[NewTurns],
+        *,
+        also: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Append several groups of bubbles (a message and its reply), in order, in one transaction.
+
+        ``also`` writes more in the same transaction (the turn's conversation memory).
+        """
         now = utcnow()
         rows = [
             {
@@ -291,6 +301,8 @@ class ChatRepository:
             return
 
         def write(conn: Connection) -> None:
+            if also is not None:
+                also(conn)
             if conn.dialect.name == "sqlite":
                 conn.execute(_INSERT_TURN, rows)  # sqlite3's executemany inserts row by row, in order
                 return

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -25,7 +25,7 @@ from core.domain.identity import Locale, User, UserRef
 from core.domain.stars import ChatTurn, Star, StarStatus
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
-from core.storage.memory import Exchange, MemoryStore
+from core.storage.memory import MemoryQuery, MemoryStore, Recollection
 from core.storage.models import ChatTurnRow, FlowRow, StarMessageRow, StarRow, UserRow
 from core.storage.repositories import _star, _turn, _user
 
@@ -154,14 +154,17 @@ class StarChat:
     messages to the star (caches of the export are keyed by it). ``history`` is the recent conversation,
     oldest first (not read for a retired star); ``talked`` whether the user ever talked with the star,
     even if ``/reset`` took every turn out of the history. ``memories``: the star's past exchanges that
-    resemble the message, when the read was asked to recall them (``None``: not searched).
+    resemble the message, when the read was asked to recall them (``None``: not searched, or the star's
+    vectors were not loaded yet: the chat searches itself).
     """
 
     star: Star | None
     export_version: int = -1
     history: tuple[ChatTurn, ...] = ()
     talked: bool = False
-    memories: tuple[Exchange, ...] | None = None
+    memories: tuple[Recollection, ...] | None = None
+    query: MemoryQuery | None = None
+    """The message prepared for memory search (and safety), when the read was given one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,8 +186,9 @@ def _history(conn: Connection, user_id: str, star_id: str, limit: int) -> tuple[
     return tuple(_turn(row) for row in reversed(rows))
 
 
-# Searches the star's memory inside the read's hop: (connection, star id, export version) -> exchanges.
-Recall = Callable[[Connection, str, int], Sequence[Exchange]]
+# Searches the star's memory inside the read's hop: (connection, star id, user id, export version) ->
+# moments, or None when the search needs hops of its own (a cold star's vectors).
+Recall = Callable[[Connection, str, str, int], Sequence[Recollection] | None]
 
 
 def _star_chat(
@@ -205,13 +209,13 @@ def _star_chat(
         export_version=version,
         history=history,
         talked=bool(talked),
-        memories=_recalled(conn, sid, version, recall),
+        memories=_recalled(conn, sid, owner_id, version, recall),
     )
 
 
 def _recalled(
-    conn: Connection, star_id: str, version: int, recall: Recall | None
-) -> tuple[Exchange, ...] | None:
+    conn: Connection, star_id: str, user_id: str, version: int, recall: Recall | None
+) -> tuple[Recollection, ...] | None:
     """The memories ``recall`` finds, or ``None`` (the chat searches itself) when it fails.
 
     The search runs before the safety check has seen the text; a failure here must not fail the turn, or a
@@ -221,7 +225,8 @@ def _recalled(
     if recall is None:
         return None
     try:
-        return tuple(recall(conn, star_id, version))
+        found = recall(conn, star_id, user_id, version)
+        return None if found is None else tuple(found)
     except Exception:
         log.warning("memory recall in the turn read failed; the chat turn searches again", exc_info=True)
         return None
@@ -261,12 +266,12 @@ class TurnRepository:
         display_name: str,
         locale: Locale,
         history_turns: int | None = None,
-        recall: str | None = None,
+        recall: MemoryQuery | None = None,
         recall_limit: int = 6,
     ) -> TurnState:
         """The user behind ``ref`` (created on first contact with ``display_name`` and ``locale``) and
         their running flow; with ``history_turns``, also their active star's chat (unless a flow runs),
-        and with ``recall`` the star's ``recall_limit`` past exchanges most like that text
+        and with ``recall`` (a prepared message) the star's ``recall_limit`` moments most like it
         (``MemoryStore.search``).
 
         One hop when the user exists; first contact adds one write hop.
@@ -274,6 +279,8 @@ class TurnRepository:
         searcher = self._recall(recall, recall_limit)
         state = await self.db.run(lambda conn: _read(conn, ref, history_turns, searcher))
         if state is not None:
+            if state.chat is not None and recall is not None:
+                return replace(state, chat=replace(state.chat, query=recall))
             return state
         new = {
             "id": new_id(),
@@ -307,13 +314,17 @@ class TurnRepository:
 
         return await self.db.run(read)
 
-    def _recall(self, text: str | None, limit: int) -> Recall | None:
+    def _recall(self, query: MemoryQuery | None, limit: int) -> Recall | None:
         memory = self.memory
-        if text is None or memory is None:
+        if query is None or memory is None:
             return None
 
-        def recall(conn: Connection, star_id: str, export_version: int) -> Sequence[Exchange]:
-            return memory.search_on(conn, star_id, text, limit=limit, export_version=export_version)
+        def recall(
+            conn: Connection, star_id: str, user_id: str, export_version: int
+        ) -> Sequence[Recollection] | None:
+            return memory.search_on(
+                conn, star_id, query, user_id=user_id, limit=limit, export_version=export_version
+            )
 
         return recall
 

@@ -20,6 +20,7 @@ from core.domain.stars import StarStatus, TurnRole
 from core.i18n import t
 from core.safety.crisis import crisis_reply
 from core.safety.limits import RateDecision, RateLimiter, rate_limited_message
+from core.storage.memory import MemoryQuery
 
 KO = Locale.KO
 
@@ -103,10 +104,10 @@ async def test_history_reaches_the_reply_engine(app: App, monkeypatch: pytest.Mo
     seen: list[tuple[int, tuple[str, ...], int | None]] = []
     reply = app.chat.offline.reply
 
-    async def spy(star_id: str, message: str, **kwargs: Any) -> list[str]:
+    async def spy(star_id: str, message: MemoryQuery, **kwargs: Any) -> list[str]:
         seen.append((kwargs["turn_index"], tuple(kwargs["recent"]), kwargs.get("export_version")))
-        searched = await app.memory.search(star_id, message, limit=6)
-        assert list(kwargs["exchanges"]) == searched  # recalled by the turn read, the same answer
+        searched = await app.memory.search(star_id, message, user_id=kwargs["user_id"], limit=6)
+        assert list(kwargs["memories"]) == searched  # recalled by the turn read, the same answer
         return await reply(star_id, message, **kwargs)
 
     monkeypatch.setattr(app.chat.offline, "reply", spy)
@@ -207,8 +208,8 @@ async def test_a_rate_limited_message_costs_one_read_and_no_memory_search(
     searched: list[str] = []
     search_on = app.memory.search_on
 
-    def spy(conn: Connection, star_id: str, message: str, **kwargs: Any) -> Any:
-        searched.append(message)
+    def spy(conn: Connection, star_id: str, message: MemoryQuery, **kwargs: Any) -> Any:
+        searched.append(message.text)
         return search_on(conn, star_id, message, **kwargs)
 
     monkeypatch.setattr(app.memory, "search_on", spy)

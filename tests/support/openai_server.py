@@ -10,6 +10,8 @@ to script a response fails loudly.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import sys
 import threading
@@ -147,6 +149,18 @@ def _stream_events(reply: Reply, created: int, include_usage: bool) -> list[dict
     return events
 
 
+def hashed_embedding(text: str, dim: int) -> list[float]:
+    """A deterministic stand-in for a remote model: hashed character bigrams (unnormalized, like some
+    servers), so texts sharing words get similar vectors."""
+    vector = [0.0] * dim
+    squeezed = "".join(text.lower().split())
+    for a, b in itertools.pairwise(squeezed):
+        digest = hashlib.sha1((a + b).encode(), usedforsecurity=False).digest()
+        vector[int.from_bytes(digest[:4], "big") % dim] += 3.0
+    vector[0] += 0.5  # never the zero vector
+    return vector
+
+
 class _QuietHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -161,7 +175,10 @@ class _QuietHTTPServer(ThreadingHTTPServer):
 class OpenAIServer:
     """Start with ``with OpenAIServer() as server:``; point a client at ``server.base_url``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, embedding_dim: int = 64) -> None:
+        self.embedding_dim = embedding_dim
+        self.embedding_failures = 0
+        """``/v1/embeddings`` answers 500 this many times before it works again."""
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Scripted] = deque()
         self._lock = threading.Lock()
@@ -225,10 +242,33 @@ class OpenAIServer:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
                     server.requests.append(RecordedRequest("POST", self.path, headers, body))
+                if self.path.rstrip("/") == "/v1/embeddings":
+                    self._embeddings(body)
+                    return
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
                     return
                 self._answer(server._next(), body)
+
+            def _embeddings(self, body: dict[str, Any]) -> None:
+                with server._lock:
+                    failing = server.embedding_failures > 0
+                    server.embedding_failures -= int(failing)
+                if failing:
+                    self._error(Status(500, "embedding backend down"))
+                    return
+                inputs = body.get("input")
+                texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+                data = [
+                    {
+                        "object": "embedding",
+                        "index": i,
+                        "embedding": hashed_embedding(str(t), server.embedding_dim),
+                    }
+                    for i, t in enumerate(texts)
+                ]
+                usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+                self._json(200, {"object": "list", "data": data, "model": body.get("model"), "usage": usage})
 
             def _answer(self, scripted: Scripted | None, body: dict[str, Any]) -> None:
                 created = int(time.time())

@@ -17,6 +17,7 @@ from core.personas.style import build_style_profile
 from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.models import BlobRefRow, ConsentRow, StarMessageRow, StarRow, StyleProfileRow
 from core.storage.repositories import UserRepository
 from tests.support.kakao import write_export
@@ -42,7 +43,14 @@ def conversation(count: int, start: datetime = START) -> list[KakaoMessage]:
 
 @pytest.fixture
 async def service(db: Database, tmp_path: Path) -> StarService:
-    return StarService(db, MemoryStore(db), LocalBlobStore(tmp_path / "blobs"), max_export_bytes=20_000_000)
+    memory = MemoryStore(db)
+    return StarService(
+        db,
+        memory,
+        LocalBlobStore(tmp_path / "blobs"),
+        max_export_bytes=20_000_000,
+        indexer=MemoryIndexer(memory),
+    )
 
 
 async def owner(db: Database) -> str:
@@ -83,7 +91,7 @@ async def test_create_streams_every_message_and_profiles_the_star(
     assert result.profile == build_style_profile(star, [m for m in messages if m.author == "민수"])
     assert result.profile.message_count == sum(1 for m in star if m.kind == "text")
     found = await service.memory.search(result.star.id, "김치찌개 생각나")
-    assert found and any("김치찌개" in m.text for m in found[0].reply)
+    assert found and "김치찌개" in found[0].text and found[0].source == "export"
     rows = await counts(db)
     assert rows["star_messages"] == 600
     if db.is_sqlite:

@@ -14,10 +14,12 @@ from sqlalchemy import func, select, text
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
-from core.storage.memory import MemoryStore, fingerprint
+from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.migrate import upgrade_sync
 from core.storage.models import StarMessageRow, StarRow
 from core.storage.repositories import UserRepository
+from core.storage.star_messages import fingerprint
 from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
 
 
@@ -103,8 +105,9 @@ async def test_old_imports_still_deduplicate_after_0004(url_at_0001: str) -> Non
             fingerprint(T0, "엄마", "티비 봐 ㅎㅎ", 2),
         ]
         assert stored[0].fingerprint < stored[3].fingerprint < stored[4].fingerprint  # time-ordered
+        await MemoryIndexer(memory).index_star(star_id)  # what `vos memory index` does after 0007
         hits = await memory.search(star_id, "된장찌개")
-        assert hits and "된장찌개 먹었어" in [m.text for m in hits[0].reply]
+        assert hits and "된장찌개 먹었어" in hits[0].text
         async with db.read() as s:
             assert await s.scalar(select(func.count()).select_from(StarMessageRow)) == 5
     finally:

@@ -11,6 +11,7 @@ from core.domain.stars import StarStatus, TurnRole
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.models import StarRow
 from core.storage.repositories import (
     ChatRepository,
@@ -160,12 +161,13 @@ async def test_memory_import_is_idempotent_and_searchable(db: Database) -> None:
     async with db.write() as s:
         assert await memory.import_messages(s, star_id, msgs, "엄마") == 0
     assert await memory.count(star_id) == 7
+    await MemoryIndexer(memory).index_star(star_id)
     hits = await memory.search(star_id, "김치찌개 생각나")
-    assert hits and any("끓여줄게" in m.text for m in hits[0].reply)
-    short = await memory.search(star_id, "밥은?")  # a one-syllable term trigram indexes miss
-    assert short and any("잘했네" in m.text for m in short[0].reply)
+    assert hits and "끓여줄게" in hits[0].text
+    short = await memory.search(star_id, "밥은?")  # one syllable: a morpheme, not a trigram
+    assert short and "잘했네" in short[0].text
     english = await memory.search(star_id, "beach")
-    assert english and "sunset" in english[0].reply[0].text
+    assert english and "sunset" in english[0].text
     assert await memory.search(star_id, "우주선") == []
 
 

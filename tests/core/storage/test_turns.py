@@ -15,6 +15,7 @@ from core.domain.identity import Locale, Platform, UserRef
 from core.domain.stars import StarStatus, TurnRole
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
 from core.storage.models import StarMessageRow
 from core.storage.repositories import ChatRepository, FlowRepository, NewTurns, StarRepository, UserRepository
 from core.storage.turns import RunningFlow, StarChat, TurnRepository
@@ -195,17 +196,21 @@ async def test_the_read_recalls_the_memories_a_text_brings_back(db: Database, ho
     star_id = await make_star(db, user.id)
     await users.set_active_star(user.id, star_id)
     await add_messages(db, star_id, 5)
+    await MemoryIndexer(memory).index_star(star_id)
+    said = await memory.prepare("말 3")
     hops.clear()
-    state = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="말 3")
+    state = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall=said)
     assert hops == [False]
-    assert state.chat is not None and state.chat.memories
-    assert list(state.chat.memories) == await memory.search(star_id, "말 3", limit=6)
+    assert state.chat is not None and state.chat.memories and state.chat.query == said
+    assert list(state.chat.memories) == await memory.search(star_id, said, user_id=user.id, limit=6)
     plain = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20)
     assert plain.chat is not None and plain.chat.memories is None  # not asked: not searched
-    nothing = await turns.read(ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="?!")
+    nothing = await turns.read(
+        ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall=await memory.prepare("?!")
+    )
     assert nothing.chat is not None and nothing.chat.memories == ()  # no search terms
     blind = await TurnRepository(db).read(
-        ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall="말 3"
+        ref("m"), display_name="m", locale=Locale.KO, history_turns=20, recall=said
     )
     assert blind.chat is not None and blind.chat.memories is None  # no memory store: the chat searches
 

@@ -1,0 +1,1 @@
+"""Text handling shared by search: Korean morphemes, terms."""

@@ -1,0 +1,194 @@
+"""Memory by meaning: moments, hybrid search, conversation memory and isolation, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from bot.wiring import App
+from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderError, OpenAIEmbedderOptions
+from core.domain.identity import Locale, Platform, UserRef
+from core.storage.db import Database
+from core.storage.memory import MemoryStore
+from core.storage.memory_index import MemoryIndexer
+from core.storage.moments import MomentCutter, exchanges
+from core.storage.repositories import UserRepository
+from core.storage.star_messages import StoredMessage
+from core.text.morphemes import shared_analyzer
+from tests.core.storage.test_repositories import Msg, make_star
+from tests.support.app import app  # noqa: F401
+from tests.support.openai_server import OpenAIServer
+
+T0 = datetime(2023, 3, 4, 9, 0)
+
+
+def stored(i: int, minutes: float, author: str, text: str) -> StoredMessage:
+    return StoredMessage(
+        seq=i,
+        sent_at=T0 + timedelta(minutes=minutes),
+        author=author,
+        is_star=author == "엄마",
+        kind="text",
+        text=text,
+    )
+
+
+def test_moments_are_cut_by_time_gaps_and_keep_their_own_date() -> None:
+    msgs = [
+        stored(0, 0, "민지", "엄마 뭐해"),
+        stored(1, 1, "엄마", "티비 봐"),
+        stored(2, 2, "민지", "사진"),
+        stored(3, 300, "민지", "초코 병원 다녀왔어"),  # five hours later: another moment
+        stored(4, 302, "엄마", "수술 잘 됐대?"),
+    ]
+    cutter = MomentCutter()
+    moments = [*cutter.feed(msgs), *cutter.finish()]
+    assert [m.started_at for m in moments] == [T0, T0 + timedelta(minutes=300)]
+    assert moments[1].text == "민지: 초코 병원 다녀왔어\n엄마: 수술 잘 됐대?"
+    assert exchanges(moments[0].lines)[0][1][0].text == "티비 봐"
+
+
+def test_a_long_chat_is_cut_where_a_new_exchange_starts() -> None:
+    msgs = [stored(i, i, "민지" if i % 2 == 0 else "엄마", f"말 {i}") for i in range(40)]
+    cutter = MomentCutter()
+    moments = [*cutter.feed(msgs), *cutter.finish()]
+    assert len(moments) > 3 and all(len(m.lines) <= 16 for m in moments)
+    assert all(not m.lines[0].is_star for m in moments)  # each starts with the other person speaking
+
+
+def test_morphemes_come_from_kiwipiepy() -> None:
+    tokens = shared_analyzer().tokens("강아지가 수술했던 날 기억나?")
+    assert "강아지" in tokens and "수술" in tokens and "했던" not in tokens
+
+
+async def _indexed_star(db: Database, memory: MemoryStore, owner: str, lines: list[tuple[str, str]]) -> str:
+    users = UserRepository(db)
+    user = await users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id=owner), display_name=owner, locale=Locale.KO
+    )
+    star_id = await make_star(db, user.id)
+    msgs = [Msg(T0 + timedelta(days=i), who, text) for i, (who, text) in enumerate(lines)]
+    async with db.write() as s:
+        await memory.import_messages(s, star_id, msgs, "엄마")
+    await MemoryIndexer(memory).index_star(star_id)
+    return star_id
+
+
+async def test_no_moment_of_another_star_comes_back(db: Database) -> None:
+    memory = MemoryStore(db)
+    mine = await _indexed_star(
+        db, memory, "a", [("민지", "제주도 여행 가자"), ("엄마", "흑돼지 먹으러 가자")]
+    )
+    theirs = await _indexed_star(
+        db, memory, "b", [("민수", "제주도 비행기표 샀어"), ("엄마", "조심히 다녀와")]
+    )
+    found = await memory.search(mine, "제주도")
+    assert found and all("민수" not in m.text for m in found)
+    assert [m.source for m in found] == ["export"] and found[0].time == T0
+    assert "민수" in (await memory.search(theirs, "제주도"))[0].text
+
+
+async def test_the_openai_embedder_is_normalized_and_reports_failures() -> None:
+    with OpenAIServer(embedding_dim=32) as server:
+        embedder = OpenAIEmbedder(
+            OpenAIEmbedderOptions(model="bge-m3", base_url=server.base_url, max_retries=0)
+        )
+        vectors = embedder.passages(["김치찌개 끓여줄게", "우산 챙겨"])
+        assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+        assert embedder.name == "openai:bge-m3" and embedder.dim == 32
+        assert server.requests[-1].path == "/v1/embeddings" and server.requests[-1].body["model"] == "bge-m3"
+        server.embedding_failures = 1
+        with pytest.raises(OpenAIEmbedderError):
+            embedder.query("밥")
+        assert embedder.query("밥").shape == (32,)
+        embedder.close()
+
+
+async def test_vectors_are_built_at_import_and_rebuilt_when_the_embedder_changes(db: Database) -> None:
+    with OpenAIServer(embedding_dim=32) as server:
+        options = OpenAIEmbedderOptions(model="m1", base_url=server.base_url, max_retries=0)
+        memory = MemoryStore(db, embedder=OpenAIEmbedder(options))
+        lines = [("민지", "초코 산책 다녀왔어"), ("엄마", "비 오는데 우산 챙겼니"), ("민지", "회사 발표 끝")]
+        star_id = await _indexed_star(db, memory, "v", lines)
+        found = await memory.search(star_id, "초코랑 산책")
+        assert found[0].similarity > 0 and "초코" in found[0].text
+        other = MemoryStore(
+            db, embedder=OpenAIEmbedder(OpenAIEmbedderOptions(model="m2", base_url=server.base_url))
+        )
+        seen: list[float] = []
+        report = await MemoryIndexer(other).index_star(star_id, progress=lambda f, _t: seen.append(f))
+        assert report.moments == 0 and report.embedded == 3 and seen[-1] == 1.0
+        assert (await MemoryIndexer(other).index_star(star_id)).embedded == 0  # nothing left to do
+
+
+async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App) -> None:  # noqa: F811
+    user = await app.users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="u"), display_name="민지", locale=Locale.KO
+    )
+    other = await app.users.get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="w"), display_name="민수", locale=Locale.KO
+    )
+    from bot.demo import DEMO_EXPORT
+    from core.personas.stars import NewStar
+
+    key = await app.blobs.put_file(DEMO_EXPORT)
+    star = (
+        await app.star_service.create(
+            NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
+            key,
+            consent_text="ok",
+        )
+    ).star
+    filler = [
+        "오늘 회사에서 발표했어",
+        "주말에 친구들이랑 영화 봤어",
+        "요즘 잠을 잘 못 자",
+        "점심으로 국수 먹었어",
+    ]
+    await app.chat.turn(user, star, "나 다음 달에 결혼해 엄마", Locale.KO)
+    for i in range(29):
+        await app.chat.turn(user, star, filler[i % len(filler)], Locale.KO)
+    found = await app.memory.search(star.id, "내 결혼식이 언제라고 했었지?", user_id=user.id, limit=5)
+    told = [m for m in found if m.source == "conversation" and "결혼해" in m.text]
+    assert told and told[0].text.startswith("민지: 나 다음 달에 결혼해 엄마")
+    # Another user of the same star never sees it; /forget_me takes it away.
+    assert not any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=other.id))
+    assert any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=user.id))
+    await app.rights.forget_user(user.id)
+    assert await app.memory.conversation_memories(user.id, star.id) == []
+
+
+async def test_sad_news_gets_no_laughter_back(app: App) -> None:  # noqa: F811
+    from core.personas.offline_chat import reply_candidates
+    from core.storage.memory import MemoryQuery, Recollection
+    from core.storage.moments import MomentLine
+
+    def moment(said: str, answer: str) -> Recollection:
+        lines = (
+            MomentLine(author="민지", is_star=False, text=said),
+            MomentLine(author="엄마", is_star=True, text=answer),
+        )
+        return Recollection(moment_id=1, source="export", time=T0, lines=lines, score=1.0, similarity=0.95)
+
+    query = MemoryQuery(text="우리 초코가 아파서 병원에 입원했어", tokens=("초코", "병원"))
+    candidates = reply_candidates(
+        [moment("초코 병원 다녀왔어", "ㅋㅋㅋ"), moment("초코 병원 갔어", "괜찮대? ㅎㅎ")], query
+    )
+    bubbles = [b for c in candidates for b in c.star_reply]
+    assert bubbles == ["괜찮대?"]
+
+
+def test_style_examples_spread_over_lengths_and_topics() -> None:
+    from core.personas.style_examples import varied_examples
+
+    texts = (
+        ["밥은?"] * 50
+        + ["밥 먹었어?"] * 40
+        + ["비 온대 우산 챙겨~~", "사진", "오늘 병원 다녀왔는데 의사 선생님이 괜찮대 걱정 마"]
+    )
+    examples = varied_examples([*texts, "잘 자 우리 딸", "주말에 김치찌개 해줄게 ㅎㅎ"], count=5)
+    assert "사진" not in examples and len(examples) == 5
+    assert sum("밥" in e for e in examples) == 1  # one example per topic word, however frequent
+    assert len({len(e) // 10 for e in examples}) >= 3
