@@ -197,20 +197,28 @@ MIB = 1 << 20
 
 
 def bare_parse(path: Path) -> int:
-    """The floor to compare with: one regex per line, count the message lines (no continuation lines,
-    no datetimes, no objects): what a throwaway script would do."""
+    """The floor to compare with: what a throwaway script does for the same information. One regex per
+    line; a message line gives (datetime, author, text); any other line continues the last message.
+    No system lines, day separators, kinds, damage checks or other shapes."""
     match = _BARE_IOS_KO.match
     count = 0
+    last: tuple[datetime, str, str] | None = None
     with path.open(encoding="utf-8-sig") as fh:
         for line in fh:
-            if match(line):
+            m = match(line)
+            if m:
+                year, month, day, ampm, hour, minute, author, text = m.groups()
+                clock = int(hour) % 12 + (12 if ampm == "오후" else 0)
+                last = (datetime(int(year), int(month), int(day), clock, int(minute)), author, text)
                 count += 1
+            elif last is not None:
+                last = (last[0], last[1], last[2] + "\n" + line)
     return count
 
 
 def vos_parse(path: Path) -> int:
-    """The import's parse: stream every message of the export."""
-    return sum(1 for _ in KakaoReader(path).messages())
+    """The import's parse: stream every message of the export as records."""
+    return sum(1 for _ in KakaoReader(path).records())
 
 
 def _cpu(fn: Callable[[Path], int], path: Path) -> tuple[int, float]:
