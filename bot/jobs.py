@@ -56,11 +56,29 @@ async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None
     return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
 
 
+async def sweep_abandoned_imports(app: App) -> int:
+    """Remove stars whose import died (killed process, lost worker): see ``core.storage.star_imports``."""
+    removed = await app.star_service.imports.sweep()
+    if removed:
+        log.warning("removed %d star(s) whose import never finished", removed)
+    return removed
+
+
 def build_scheduler(app: App, *, interval_hours: float = 24.0) -> AsyncIOScheduler:
     """An AsyncIOScheduler with the retention and blob collection jobs (not started)."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        sweep_abandoned_imports,
+        "interval",
+        args=[app],
+        minutes=10,
+        id="vos-import-sweep",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )
     for job_id, job in ((RETENTION_JOB_ID, run_retention), (BLOB_GC_JOB_ID, run_blob_gc)):
         scheduler.add_job(
             job,

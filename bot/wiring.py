@@ -364,6 +364,8 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
     try:
         if migrate:
             await upgrade(settings.effective_database_url)
+            # Stars whose import died with its process (heartbeat minutes old): removed whole at start.
+            await app.star_service.imports.sweep()
         yield app
     finally:
         await app.jobs.aclose()

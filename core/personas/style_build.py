@@ -105,27 +105,27 @@ class StyleAccumulator:
 
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
-        if message.author != self.star_author:
-            self._add_other(message)
+        self.add_record(message.time, message.author, message.kind, message.text)
+
+    def add_record(self, when: datetime, author: str, kind: str, text: str) -> None:
+        """``add`` for a parser record (``KakaoReader.records()``): no message object needed."""
+        if author != self.star_author:
+            self._names.add(author)  # a set lookup once the author is known
+            # Only the earliest reply after the star's last bubble matters for the next burst.
+            previous, earliest = self._previous, self._interrupted_at
+            if previous is not None and when > previous and (earliest is None or when < earliest):
+                self._interrupted_at = when
             return
         self.star_count += 1
-        self.hours[message.time.hour] += 1
-        if message.kind == "text" and message.text.strip():
-            self._add_text(message)
+        self.hours[when.hour] += 1
+        if kind == "text" and text.strip():
+            self._add_text(when, text)
 
-    def _add_other(self, message: KakaoMessage) -> None:
-        self._names.add(message.author)  # a set lookup once the author is known
-        # Only the earliest reply after the star's last bubble matters for the next burst.
-        when, previous, earliest = message.time, self._previous, self._interrupted_at
-        if previous is not None and when > previous and (earliest is None or when < earliest):
-            self._interrupted_at = when
-
-    def _add_text(self, message: KakaoMessage) -> None:
+    def _add_text(self, when: datetime, text: str) -> None:
         # The hot path of a million-message import: plain loops and += instead of Counter.update
         # (whose per-call overhead dominated on short messages), substring tests before any regex.
-        text = message.text
         self._count += 1
-        self._burst(message.time)
+        self._burst(when)
         self._lengths[len(text)] += 1
         p, q, ends = st.speech_level_of(text)
         self._polite += p

@@ -71,8 +71,10 @@ class StarRow(Base):
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     photo_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(TS)
+    import_seen_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    """While ``status`` is ``importing``: when the import last committed a batch (its heartbeat)."""
 
 
 class StarMessageRow(Base):

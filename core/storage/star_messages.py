@@ -23,6 +23,10 @@ from core.storage.db import Database
 from core.storage.models import StarMessageRow
 
 _BATCH = 10000
+WRITE_BATCH = 2000
+"""Messages per transaction of a batched import: a few tens of milliseconds of the write lock."""
+Record = tuple[datetime, str, str, str]
+"""A message as the importer takes it: time, author, kind, text (``KakaoReader.records()``)."""
 
 
 class ExportMessage(Protocol):
@@ -79,9 +83,17 @@ class _RowBuilder:
     """
 
     def __init__(
-        self, messages: Iterable[ExportMessage], star_id: str, star_author: str, seq: int, *, as_tuples: bool
+        self,
+        records: Iterable[Record],
+        star_id: str,
+        star_author: str,
+        seq: int,
+        *,
+        as_tuples: bool,
+        batch: int = _BATCH,
     ) -> None:
-        self._messages = iter(messages)
+        self._records = iter(records)
+        self._batch = batch
         self._star_id = star_id
         self._star_author = star_author
         self.seq = seq
@@ -100,8 +112,7 @@ class _RowBuilder:
         sha1 = hashlib.sha1
         star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
         current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
-        for msg in itertools.islice(self._messages, _BATCH):
-            when = msg.time
+        for when, author, kind, text in itertools.islice(self._records, self._batch):
             if when != current:
                 current = when
                 iso = when.isoformat()
@@ -109,14 +120,13 @@ class _RowBuilder:
                 # SQLAlchemy's SQLite DATETIME text format, so raw and ORM rows read back alike.
                 stored = when.replace(tzinfo=None).isoformat(" ", "microseconds")
                 seen.clear()
-            author, text = msg.author, msg.text
             ident = (author, text)
             occurrence = seen[ident] = seen.get(ident, 0) + 1
             key = f"{iso}\x1f{author}\x1f{text}\x1f{occurrence}"
             fingerprint = prefix + sha1(key.encode(), usedforsecurity=False).hexdigest()[:_HASH_HEX]
             if as_tuples:
                 append(
-                    (star_id, seq, stored, author[:200], author == star_author, msg.kind, text, fingerprint)
+                    (star_id, seq, stored, author[:200], author == star_author, kind, text, fingerprint)
                 )
             else:
                 append(
@@ -126,7 +136,7 @@ class _RowBuilder:
                         "sent_at": when.replace(tzinfo=None),
                         "author": author[:200],
                         "is_star": author == star_author,
-                        "kind": msg.kind,
+                        "kind": kind,
                         "text": text,
                         "fingerprint": fingerprint,
                     }
@@ -193,7 +203,8 @@ class StarMessageStore:
         start = await session.scalar(
             select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id)
         )
-        rows = _RowBuilder(messages, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
+        records = ((m.time, m.author, m.kind, m.text) for m in messages)
+        rows = _RowBuilder(records, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
         if self.db.is_sqlite:
             return await self._import_sqlite(session, star_id, rows)
         count = select(func.count()).where(StarMessageRow.star_id == star_id)
@@ -227,6 +238,43 @@ class StarMessageStore:
         finally:
             await conn.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
 
+    async def import_batches(
+        self,
+        star_id: str,
+        records: Iterable[Record],
+        star_author: str,
+        *,
+        each_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        batch: int = WRITE_BATCH,
+    ) -> int:
+        """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
+
+        No other writer waits for more than one batch. ``records`` may be a lazy stream (a parser's): it is
+        consumed in a worker thread while the previous batch is written. ``each_batch(session)`` runs inside
+        every batch's transaction (the caller's heartbeat). What committed stays when the stream raises:
+        the caller owns the cleanup (a star being imported is invisible until it says otherwise).
+        Returns how many new messages were stored.
+        """
+        self._changed(star_id)
+        start = await self.db.run(lambda conn: self._export_version(conn, star_id))
+        sqlite = self.db.is_sqlite
+        rows = _RowBuilder(records, star_id, star_author, start + 1, as_tuples=sqlite, batch=batch)
+        added = 0
+        statement = pg_insert(StarMessageRow).on_conflict_do_nothing().returning(StarMessageRow.id)
+
+        async def write(rows: list[Any]) -> None:
+            nonlocal added
+            async with self.db.write() as session:
+                if sqlite:
+                    added += await _write_sqlite(session, star_id, rows)
+                else:
+                    added += len((await session.execute(statement, rows)).all())
+                if each_batch is not None:
+                    await each_batch(session)
+
+        await _pipeline(rows, write)
+        return added
+
     async def messages(
         self, star_id: str, *, star_only: bool = False, kinds: Sequence[str] = ("text",)
     ) -> list[StoredMessage]:
@@ -246,6 +294,16 @@ class StarMessageStore:
         """How many messages a star has."""
         async with self.db.read() as s:
             return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
+
+
+async def _write_sqlite(session: AsyncSession, star_id: str, rows: list[Any]) -> int:
+    """One batch: the rows, then their full-text entries; returns how many rows were new."""
+    conn = await session.connection()
+    last_id = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages")).scalar()
+    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    # Writes are serialized and rowids only grow, so this batch's rows are exactly id > last_id.
+    indexed = await conn.exec_driver_sql(_SQLITE_FTS_FILL, (int(last_id or 0), star_id))
+    return int(indexed.rowcount)
 
 
 async def _pipeline(rows: _RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:

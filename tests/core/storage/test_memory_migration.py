@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
@@ -61,10 +61,12 @@ async def _import_the_old_way(db: Database) -> str:
     )
     star_id = new_id()
     async with db.write() as s:
-        s.add(
-            StarRow(id=star_id, owner_id=user.id, name="엄마", participant_name="엄마", created_at=utcnow())
+        # Only the columns revision 0001 has (the model gains columns with later revisions).
+        await s.execute(
+            insert(StarRow.__table__).values(
+                id=star_id, owner_id=user.id, name="엄마", participant_name="엄마", created_at=utcnow()
+            )
         )
-        await s.flush()
         seen: dict[tuple[datetime, str, str], int] = {}
         for seq, m in enumerate(MESSAGES):
             ident = (m.time, m.author, m.text)
