@@ -222,7 +222,7 @@ class StarService:
                 star_id,
                 stream,
                 new.participant,
-                each_batch=lambda session: self.imports.heartbeat(session, star_id),
+                each_batch=lambda conn: self.imports.heartbeat(conn, star_id),
             )
             stream.check()
             if not stream.style.star_count:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain.stars import StarStatus
@@ -28,6 +29,11 @@ STALE_AFTER = timedelta(minutes=5)
 DELETE_BATCH = 5000
 
 _IMPORTING = StarStatus.IMPORTING.value
+_HEARTBEAT = (
+    update(StarRow)
+    .where(StarRow.id == bindparam("sid"), StarRow.status == _IMPORTING)
+    .values(import_seen_at=bindparam("now"))
+)
 
 
 class StarImports:
@@ -37,13 +43,9 @@ class StarImports:
         self.db = db
 
     @staticmethod
-    async def heartbeat(session: AsyncSession, star_id: str) -> None:
+    def heartbeat(conn: Connection, star_id: str) -> None:
         """Inside a batch's transaction: the import is alive."""
-        await session.execute(
-            update(StarRow)
-            .where(StarRow.id == star_id, StarRow.status == _IMPORTING)
-            .values(import_seen_at=utcnow())
-        )
+        conn.execute(_HEARTBEAT, {"sid": star_id, "now": utcnow()})
 
     @staticmethod
     async def activate(session: AsyncSession, star_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +24,8 @@ from core.storage.db import Database
 from core.storage.models import StarMessageRow
 
 _BATCH = 10000
-WRITE_BATCH = 2000
-"""Messages per transaction of a batched import: a few tens of milliseconds of the write lock."""
+WRITE_BATCH = 500
+"""Messages per transaction of a batched import: a few milliseconds of the write lock, one thread hop."""
 Record = tuple[datetime, str, str, str]
 """A message as the importer takes it: time, author, kind, text (``KakaoReader.records()``)."""
 
@@ -91,9 +92,11 @@ class _RowBuilder:
         *,
         as_tuples: bool,
         batch: int = _BATCH,
+        polite: bool = False,
     ) -> None:
         self._records = iter(records)
         self._batch = batch
+        self._polite = polite
         self._star_id = star_id
         self._star_author = star_author
         self.seq = seq
@@ -112,7 +115,12 @@ class _RowBuilder:
         sha1 = hashlib.sha1
         star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
         current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
+        polite = self._polite
         for when, author, kind, text in itertools.islice(self._records, self._batch):
+            if polite and not seq & 63:
+                # Hand the GIL over every 64 messages: a chat turn's thread waits ~0.1 ms for it, not the
+                # interpreter's 5 ms switch interval at each of its database hops.
+                time.sleep(0)
             if when != current:
                 current = when
                 iso = when.isoformat()
@@ -125,9 +133,7 @@ class _RowBuilder:
             key = f"{iso}\x1f{author}\x1f{text}\x1f{occurrence}"
             fingerprint = prefix + sha1(key.encode(), usedforsecurity=False).hexdigest()[:_HASH_HEX]
             if as_tuples:
-                append(
-                    (star_id, seq, stored, author[:200], author == star_author, kind, text, fingerprint)
-                )
+                append((star_id, seq, stored, author[:200], author == star_author, kind, text, fingerprint))
             else:
                 append(
                     {
@@ -244,35 +250,43 @@ class StarMessageStore:
         records: Iterable[Record],
         star_author: str,
         *,
-        each_batch: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        each_batch: Callable[[Connection], None] | None = None,
         batch: int = WRITE_BATCH,
     ) -> int:
         """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
 
         No other writer waits for more than one batch. ``records`` may be a lazy stream (a parser's): it is
-        consumed in a worker thread while the previous batch is written. ``each_batch(session)`` runs inside
-        every batch's transaction (the caller's heartbeat). What committed stays when the stream raises:
-        the caller owns the cleanup (a star being imported is invisible until it says otherwise).
+        consumed in a worker thread between the writes, handing the GIL over often. ``each_batch(conn)``
+        runs inside every batch's transaction (the caller's heartbeat). What committed stays when the
+        stream raises: the caller owns the clean-up (a star being imported is invisible until it says so).
         Returns how many new messages were stored.
         """
         self._changed(star_id)
         start = await self.db.run(lambda conn: self._export_version(conn, star_id))
         sqlite = self.db.is_sqlite
-        rows = _RowBuilder(records, star_id, star_author, start + 1, as_tuples=sqlite, batch=batch)
+        rows = _RowBuilder(
+            records, star_id, star_author, start + 1, as_tuples=sqlite, batch=batch, polite=True
+        )
         added = 0
         statement = pg_insert(StarMessageRow).on_conflict_do_nothing().returning(StarMessageRow.id)
 
-        async def write(rows: list[Any]) -> None:
-            nonlocal added
-            async with self.db.write() as session:
-                if sqlite:
-                    added += await _write_sqlite(session, star_id, rows)
-                else:
-                    added += len((await session.execute(statement, rows)).all())
-                if each_batch is not None:
-                    await each_batch(session)
+        def write_batch(conn: Connection, rows: list[Any]) -> int:
+            new = _write_sqlite(conn, star_id, rows) if sqlite else len(conn.execute(statement, rows).all())
+            if each_batch is not None:
+                each_batch(conn)
+            return new
 
-        await _pipeline(rows, write)
+        async def write(rows: list[Any]) -> None:
+            # One hop for the whole transaction: the write lock is held for the statements alone, not
+            # for thread hand-offs that wait for the GIL while the parser runs.
+            nonlocal added
+            added += await self.db.run(lambda conn: write_batch(conn, rows), write=True)
+
+        # Parse, then write, then parse: a write overlapping the parser would wait for the GIL at every row.
+        batch_rows = await asyncio.to_thread(rows.next_batch)
+        while batch_rows:
+            await write(batch_rows)
+            batch_rows = await asyncio.to_thread(rows.next_batch)
         return added
 
     async def messages(
@@ -296,13 +310,12 @@ class StarMessageStore:
             return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
 
 
-async def _write_sqlite(session: AsyncSession, star_id: str, rows: list[Any]) -> int:
+def _write_sqlite(conn: Connection, star_id: str, rows: list[Any]) -> int:
     """One batch: the rows, then their full-text entries; returns how many rows were new."""
-    conn = await session.connection()
-    last_id = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages")).scalar()
-    await conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    last_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages").scalar()
+    conn.exec_driver_sql(_SQLITE_INSERT, rows)
     # Writes are serialized and rowids only grow, so this batch's rows are exactly id > last_id.
-    indexed = await conn.exec_driver_sql(_SQLITE_FTS_FILL, (int(last_id or 0), star_id))
+    indexed = conn.exec_driver_sql(_SQLITE_FTS_FILL, (int(last_id or 0), star_id))
     return int(indexed.rowcount)
 
 
