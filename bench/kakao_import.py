@@ -262,34 +262,22 @@ def _run_child(path: Path, data_dir: Path, database_url: str | None) -> dict[str
 
 
 def _fresh_pg_url(base: str) -> tuple[str, str]:
-    """A new, migrated PostgreSQL database next to ``base`` (dropped by the caller)."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    """A new, migrated PostgreSQL database on the server of ``base`` (dropped by the caller)."""
+    import os
 
     from core.storage.migrate import upgrade_sync
+    from tests.support.db import PG_ENV, create_pg_database
 
-    name = f"vos_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(base).set(drivername="postgresql+psycopg", database="postgres")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    os.environ[PG_ENV] = base
+    url, name = create_pg_database()
     upgrade_sync(url)
     return url, name
 
 
 def _drop_pg(base: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from tests.support.db import drop_pg_database
 
-    admin = make_url(base).set(drivername="postgresql+psycopg", database="postgres")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    drop_pg_database(name)
 
 
 def _verdict(ok: bool) -> str:

@@ -19,7 +19,14 @@ config = context.config
 target_metadata = Base.metadata
 
 # Objects created by raw SQL in migrations (full-text indexes) that the models do not describe.
-_UNMODELLED_PREFIXES = ("star_messages_fts", "fts_", "trgm_", "meeting_segments_fts", "memory_moments_fts", "gin_")
+_UNMODELLED_PREFIXES = (
+    "star_messages_fts",
+    "fts_",
+    "trgm_",
+    "meeting_segments_fts",
+    "memory_moments_fts",
+    "gin_",
+)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -29,6 +29,7 @@ from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.models import BlobRefRow, ConsentRow, StarRow, StyleProfileRow
 from core.storage.repositories import _star
 from core.storage.star_imports import StarImports
+from core.storage.star_messages import FTS_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class ImportResult:
     imported: int
     profile: StyleProfile
     skipped_lines: int = 0
+    shape: str = ""
 
 
 class _Observed:
@@ -223,6 +225,7 @@ class StarService:
                 stream,
                 new.participant,
                 each_batch=lambda conn: self.imports.heartbeat(conn, star_id),
+                fts_every=FTS_EVERY,
             )
             stream.check()
             if not stream.style.star_count:
@@ -287,7 +290,13 @@ class StarService:
                     if profile_row is not None:
                         profile_row.traits = list(traits)
                         profile_row.profile = json.loads(profile.to_json())
-        return ImportResult(star=star, imported=imported, profile=profile, skipped_lines=reader.skipped_lines)
+        return ImportResult(
+            star=star,
+            imported=imported,
+            profile=profile,
+            skipped_lines=reader.skipped_lines,
+            shape=reader.shape,
+        )
 
     async def add_export(
         self, star: Star, export_blob: str, *, progress: ProgressCallback | None = None

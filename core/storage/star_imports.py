@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,10 @@ STALE_AFTER = timedelta(minutes=5)
 DELETE_BATCH = 5000
 
 _IMPORTING = StarStatus.IMPORTING.value
+_INDEX_REST = text(
+    "INSERT INTO star_messages_fts (rowid, text) SELECT m.id, m.text FROM star_messages m "
+    "WHERE m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
+)
 _HEARTBEAT = (
     update(StarRow)
     .where(StarRow.id == bindparam("sid"), StarRow.status == _IMPORTING)

@@ -26,6 +26,8 @@ from core.storage.models import StarMessageRow
 _BATCH = 10000
 WRITE_BATCH = 500
 """Messages per transaction of a batched import: a few milliseconds of the write lock, one thread hop."""
+FTS_EVERY = 4000
+"""SQLite: rows of a batched import indexed for full text per transaction that reaches this backlog."""
 Record = tuple[datetime, str, str, str]
 """A message as the importer takes it: time, author, kind, text (``KakaoReader.records()``)."""
 
@@ -252,6 +254,7 @@ class StarMessageStore:
         *,
         each_batch: Callable[[Connection], None] | None = None,
         batch: int = WRITE_BATCH,
+        fts_every: int = 0,
     ) -> int:
         """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
 
@@ -259,6 +262,8 @@ class StarMessageStore:
         consumed in a worker thread between the writes, handing the GIL over often. ``each_batch(conn)``
         runs inside every batch's transaction (the caller's heartbeat). What committed stays when the
         stream raises: the caller owns the clean-up (a star being imported is invisible until it says so).
+        ``fts_every`` (SQLite, stars still ``importing`` only): index full text per that many rows rather
+        than per batch.
         Returns how many new messages were stored.
         """
         self._changed(star_id)
@@ -270,8 +275,10 @@ class StarMessageStore:
         added = 0
         statement = pg_insert(StarMessageRow).on_conflict_do_nothing().returning(StarMessageRow.id)
 
+        fts = _FtsBacklog(star_id, fts_every)
+
         def write_batch(conn: Connection, rows: list[Any]) -> int:
-            new = _write_sqlite(conn, star_id, rows) if sqlite else len(conn.execute(statement, rows).all())
+            new = fts.insert(conn, rows) if sqlite else len(conn.execute(statement, rows).all())
             if each_batch is not None:
                 each_batch(conn)
             return new
@@ -287,6 +294,8 @@ class StarMessageStore:
         while batch_rows:
             await write(batch_rows)
             batch_rows = await asyncio.to_thread(rows.next_batch)
+        if sqlite and fts.pending:
+            await self.db.run(fts.fill, write=True)
         return added
 
     async def messages(
@@ -310,13 +319,48 @@ class StarMessageStore:
             return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
 
 
-def _write_sqlite(conn: Connection, star_id: str, rows: list[Any]) -> int:
-    """One batch: the rows, then their full-text entries; returns how many rows were new."""
-    last_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages").scalar()
-    conn.exec_driver_sql(_SQLITE_INSERT, rows)
-    # Writes are serialized and rowids only grow, so this batch's rows are exactly id > last_id.
-    indexed = conn.exec_driver_sql(_SQLITE_FTS_FILL, (int(last_id or 0), star_id))
-    return int(indexed.rowcount)
+class _FtsBacklog:
+    """SQLite: a batched import's rows get their full-text entries every ``every`` rows.
+
+    FTS5 writes a new index segment per transaction and merges them later: a segment per 500-row batch
+    made the merging cost more than the indexing. Rowids only grow and the star's rows are its import's
+    own, so the rows still to index are exactly the star's rows past ``after``. ``after`` is kept in the
+    star's row (``import_indexed_to``) in the same transactions: deleting a row the index never had would
+    corrupt FTS5, so the clean-up of a killed import indexes the rest first (``StarImports.discard``).
+    """
+
+    def __init__(self, star_id: str, every: int) -> None:
+        self.star_id = star_id
+        self.every = every
+        self.after: int | None = None
+        self.pending = 0
+
+    def insert(self, conn: Connection, rows: list[Any]) -> int:
+        """Insert a batch (inside its transaction); index the backlog once it is large enough."""
+        if self.after is None:
+            self._mark(conn, _max_id(conn))
+        new = int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
+        self.pending += new
+        if self.pending >= self.every:
+            self.fill(conn)
+        return new
+
+    def fill(self, conn: Connection) -> None:
+        """Index every row of the star past ``after``."""
+        conn.exec_driver_sql(_SQLITE_FTS_FILL, (self.after or 0, self.star_id))
+        self._mark(conn, _max_id(conn))
+        self.pending = 0
+
+    def _mark(self, conn: Connection, after: int) -> None:
+        self.after = after
+        conn.exec_driver_sql(_MARK_INDEXED, (after, self.star_id))
+
+
+_MARK_INDEXED = "UPDATE stars SET import_indexed_to = ? WHERE id = ? AND status = 'importing'"
+
+
+def _max_id(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages").scalar() or 0)
 
 
 async def _pipeline(rows: _RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:
