@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.domain.stars import StarStatus
 from core.storage.db import Database
 from core.storage.ids import utcnow
-from core.storage.models import StarMessageRow, StarRow
+from core.storage.models import StarRow
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ _IMPORTING = StarStatus.IMPORTING.value
 _INDEX_REST = text(
     "INSERT INTO star_messages_fts (rowid, text) SELECT m.id, m.text FROM star_messages m "
     "WHERE m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
+)
+_DELETE_SOME = text(
+    "DELETE FROM star_messages WHERE id IN (SELECT id FROM star_messages WHERE star_id = :sid LIMIT :n)"
 )
 _HEARTBEAT = (
     update(StarRow)
@@ -62,16 +65,15 @@ class StarImports:
 
     async def discard(self, star_id: str) -> None:
         """Delete an unfinished import's star and everything written for it, a batch per transaction."""
-        batch = (
-            select(StarMessageRow.id)
-            .where(StarMessageRow.star_id == star_id)
-            .limit(DELETE_BATCH)
-            .scalar_subquery()
-        )
+        if self.db.is_sqlite:
+            # Rows past the full-text mark were never indexed: index them before the delete trigger
+            # removes their entries (removing entries the index never had corrupts FTS5).
+            async with self.db.write() as s:
+                await s.execute(_INDEX_REST, {"sid": star_id})
         removed = 0
         while True:
             async with self.db.write() as s:
-                result = await s.execute(delete(StarMessageRow).where(StarMessageRow.id.in_(batch)))
+                result = await s.execute(_DELETE_SOME, {"sid": star_id, "n": DELETE_BATCH})
             count = int(result.rowcount or 0)  # type: ignore[attr-defined]
             removed += count
             if count < DELETE_BATCH:
