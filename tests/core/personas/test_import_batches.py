@@ -161,6 +161,8 @@ async def test_another_users_turns_barely_wait_for_a_big_import(db: Database, tm
     result = await importing
     assert result.imported == 60_000
     assert len(during) >= 20, "the import finished before the turns could be measured"
-    # Each turn waits for at most one batch: the slowest turn stays far below a whole import's lock.
+    # Each turn waits for one batch at most: the slowest turn stays far below a whole import's lock (the
+    # import alone takes seconds; a single transaction held it all that time). The floor absorbs a busy
+    # shared test machine; bench/import_contention.py measures the ratio.
     assert max(during) < 2.0, max(during)
-    assert _p95(during) <= max(2 * _p95(alone), 0.1), (_p95(alone), _p95(during))
+    assert _p95(during) <= max(2 * _p95(alone), 0.25), (_p95(alone), _p95(during))
