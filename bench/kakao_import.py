@@ -1,7 +1,18 @@
-"""Benchmark the KakaoTalk export parser: generate a large export in each shape, parse it, report speed.
+"""Benchmark the KakaoTalk export parser and the star import.
 
-Usage: ``python bench/kakao_import.py [--messages 1000000] [--shapes pc_windows_ko,ios_en] [--no-memory]``
-and ``python bench/kakao_import.py --import [--messages 1000000] [--shapes pc_windows_ko] [--tracemalloc]``
+``python bench/kakao_import.py --goals [--messages 1000000] [--database-url postgresql+asyncpg://...]``
+is the issue's check, in one run on one file (an iOS-shaped family chat, the star writing 60% of the
+bubbles, realistic lengths: ``tests/support/kakao_realistic.py``):
+- parse: ``KakaoReader.messages()`` beside a bare one-regex loop over the same file (CPU seconds, each
+  the best of two, alternating), messages/s and the ratio;
+- import: ``StarService.create`` in a child process on a fresh SQLite database (and PostgreSQL with
+  ``--database-url``): wall seconds and the child's peak RSS;
+and a PASS/FAIL line per goal (parse >= 250k msg/s and >= 0.7x bare; import <= 30 s SQLite, <= 60 s
+PostgreSQL; peak RSS <= 350 MiB).
+
+Older modes: ``python bench/kakao_import.py [--messages 1000000] [--shapes pc_windows_ko,ios_en]
+[--no-memory]`` and ``python bench/kakao_import.py --import [--messages 1000000] [--shapes pc_windows_ko]
+[--tracemalloc]``
 
 For each shape it writes an export of N messages (a realistic mix of Korean text, multi-line messages,
 placeholders and system lines), then reports:
@@ -21,11 +32,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -104,7 +116,9 @@ def bench_shape(shape: str, count: int, folder: Path, memory: bool) -> None:
     path.unlink()
 
 
-async def _create_star(path: Path, data_dir: Path) -> tuple[int, float, float]:
+async def _create_star(
+    path: Path, data_dir: Path, *, url: str | None = None, participant: str = _AUTHORS[0]
+) -> tuple[int, float, float]:
     """Create a star from ``path`` in a fresh database under ``data_dir``.
 
     Returns (messages, wall seconds, CPU seconds of every thread: what the import costs on a busy machine).
@@ -117,7 +131,7 @@ async def _create_star(path: Path, data_dir: Path) -> tuple[int, float, float]:
     from core.storage.migrate import upgrade
     from core.storage.repositories import UserRepository
 
-    url = f"sqlite+aiosqlite:///{data_dir / 'vos.db'}"
+    url = url or f"sqlite+aiosqlite:///{data_dir / 'vos.db'}"
     await upgrade(url)
     db = Database(url)
     try:
@@ -127,7 +141,7 @@ async def _create_star(path: Path, data_dir: Path) -> tuple[int, float, float]:
             UserRef(platform=Platform.CONSOLE, platform_user_id="bench"), display_name="b", locale=Locale.KO
         )
         key = await blobs.put_file(path)
-        new = NewStar(owner_id=user.id, name="엄마", relation="어머니", participant=_AUTHORS[0])
+        new = NewStar(owner_id=user.id, name="엄마", relation="어머니", participant=participant)
         started, cpu = time.perf_counter(), time.process_time()
         result = await service.create(new, key, consent_text="bench")
         return result.imported, time.perf_counter() - started, time.process_time() - cpu
@@ -176,6 +190,144 @@ def bench_import(shape: str, count: int, folder: Path, traced: bool) -> None:
     print(line, flush=True)
 
 
+# --- the issue's goals, in one run -----------------------------------------------------------------
+
+_BARE_IOS_KO = re.compile(r"(\d{4})\. (\d{1,2})\. (\d{1,2})\. (오전|오후) (\d{1,2}):(\d{2}), (.+?) : (.*)")
+MIB = 1 << 20
+
+
+def bare_parse(path: Path) -> int:
+    """The floor to compare with: what a throwaway script does for the same information. One regex per
+    line; a message line gives (datetime, author, text); any other line continues the last message.
+    No system lines, day separators, kinds, damage checks or other shapes."""
+    match = _BARE_IOS_KO.match
+    count = 0
+    last: tuple[datetime, str, str] | None = None
+    with path.open(encoding="utf-8-sig") as fh:
+        for line in fh:
+            m = match(line)
+            if m:
+                year, month, day, ampm, hour, minute, author, text = m.groups()
+                clock = int(hour) % 12 + (12 if ampm == "오후" else 0)
+                last = (datetime(int(year), int(month), int(day), clock, int(minute)), author, text)
+                count += 1
+            elif last is not None:
+                last = (last[0], last[1], last[2] + "\n" + line)
+    return count
+
+
+def vos_parse(path: Path) -> int:
+    """The import's parse: stream every message of the export as records."""
+    return sum(1 for _ in KakaoReader(path).records())
+
+
+def _cpu(fn: Callable[[Path], int], path: Path) -> tuple[int, float]:
+    started = time.process_time()
+    count = fn(path)
+    return count, time.process_time() - started
+
+
+def write_family_export(path: Path, count: int) -> None:
+    """The held-out-like export: iOS ko, CRLF and a BOM, the star writing 60% (see kakao_realistic)."""
+    from tests.support.kakao_realistic import family_chat
+
+    write_export(path, "ios_ko", family_chat(count), crlf=True, bom=True, title="엄마")
+
+
+def _import_child(path: str, data_dir: str, database_url: str | None) -> None:
+    """In a child process: one import; prints a JSON line with seconds, CPU seconds, peak RSS."""
+    import asyncio
+    import json
+    import resource
+
+    from tests.support.kakao_realistic import STAR
+
+    url = database_url or f"sqlite+aiosqlite:///{Path(data_dir) / 'vos.db'}"
+    imported, seconds, cpu = asyncio.run(_create_star(Path(path), Path(data_dir), url=url, participant=STAR))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"imported": imported, "seconds": seconds, "cpu": cpu, "peak_rss": peak}))
+
+
+def _run_child(path: Path, data_dir: Path, database_url: str | None) -> dict[str, float]:
+    import json
+    import subprocess
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, __file__, "--child-import", str(path), "--dir", str(data_dir)]
+    if database_url:
+        args += ["--database-url", database_url]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _fresh_pg_url(base: str) -> tuple[str, str]:
+    """A new, migrated PostgreSQL database on the server of ``base`` (dropped by the caller)."""
+    import os
+
+    from core.storage.migrate import upgrade_sync
+    from tests.support.db import PG_ENV, create_pg_database
+
+    os.environ[PG_ENV] = base
+    url, name = create_pg_database()
+    upgrade_sync(url)
+    return url, name
+
+
+def _drop_pg(base: str, name: str) -> None:
+    from tests.support.db import drop_pg_database
+
+    drop_pg_database(name)
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def bench_goals(count: int, folder: Path, database_url: str | None) -> bool:
+    """Parse beside the bare loop, then import on SQLite (and PostgreSQL): one line per goal."""
+    path = folder / "family.txt"
+    write_family_export(path, count)
+    size_mb = path.stat().st_size / 1e6
+    runs: dict[str, list[float]] = {"bare": [], "vos": []}
+    for _ in range(2):
+        for name, fn in (("bare", bare_parse), ("vos", vos_parse)):
+            parsed, seconds = _cpu(fn, path)
+            assert parsed == count, (name, parsed, count)
+            runs[name].append(seconds)
+    bare_rate, vos_rate = count / min(runs["bare"]), count / min(runs["vos"])
+    ratio = vos_rate / bare_rate
+    print(f"export: {count:,} messages, iOS ko, star 60%, {size_mb:.1f} MB")
+    print(
+        f"parse  bare one-regex loop {bare_rate / 1e3:6.0f}k msg/s   VOS stream {vos_rate / 1e3:6.0f}k msg/s"
+    )
+    ok = vos_rate >= 250_000 and ratio >= 0.7
+    print(f"{_verdict(ok)} parse >= 250k msg/s and >= 0.7x bare: {vos_rate / 1e3:.0f}k msg/s, {ratio:.2f}x")
+    result = _run_child(path, folder / "sqlite", None)
+    assert result["imported"] == count, result
+    rss = result["peak_rss"] / MIB
+    good = result["seconds"] <= 30 and rss <= 350
+    print(
+        f"{_verdict(good)} SQLite import <= 30 s, peak RSS <= 350 MiB: {result['seconds']:.1f} s "
+        f"(CPU {result['cpu']:.1f} s), {count / result['seconds'] / 1e3:.0f}k msg/s, peak RSS {rss:.0f} MiB"
+    )
+    ok = ok and good
+    if database_url:
+        url, name = _fresh_pg_url(database_url)
+        try:
+            result = _run_child(path, folder / "pg", url)
+        finally:
+            _drop_pg(database_url, name)
+        rss = result["peak_rss"] / MIB
+        good = result["seconds"] <= 60 and rss <= 350
+        print(
+            f"{_verdict(good)} PostgreSQL import <= 60 s: {result['seconds']:.1f} s "
+            f"(CPU {result['cpu']:.1f} s), peak RSS {rss:.0f} MiB"
+        )
+        ok = ok and good
+    return ok
+
+
 def main() -> None:
     """Run the benchmark from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,7 +337,16 @@ def main() -> None:
     parser.add_argument("--import", dest="import_", action="store_true", help="create a star in SQLite")
     parser.add_argument("--tracemalloc", action="store_true", help="with --import: a traced second run")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir)")
+    parser.add_argument("--goals", action="store_true", help="the issue's goals in one run (see above)")
+    parser.add_argument("--database-url", default=None, help="with --goals: also import into PostgreSQL")
+    parser.add_argument("--child-import", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_import:
+        _import_child(args.child_import, str(args.dir), args.database_url)
+        return
+    if args.goals:
+        with tempfile.TemporaryDirectory(prefix="vos-kakao-bench-", dir=args.dir) as tmp:
+            sys.exit(0 if bench_goals(args.messages, Path(tmp), args.database_url) else 1)
     shapes = (args.shapes or ("pc_windows_ko" if args.import_ else ",".join(ALL_SHAPES))).split(",")
     with tempfile.TemporaryDirectory(prefix="vos-kakao-bench-", dir=args.dir) as tmp:
         for shape in shapes:

@@ -39,6 +39,8 @@ RETENTION_JOB_ID = "meeting-audio-retention"
 BLOB_GC_JOB_ID = "blob-gc"
 HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_HOURS = 1.0
+IMPORT_SWEEP_JOB_ID = "vos-import-sweep"
+IMPORT_SWEEP_INTERVAL_HOURS = 10 / 60
 _DOWNLOAD_PREFIXES = ("vos-tg-", "vos-dc-")  # the adapters' per-update download folders
 
 
@@ -104,6 +106,14 @@ async def run_blob_gc(app: App, *, dry_run: bool = False) -> BlobGcResult | None
     return await run_exclusive(app.job_lock, BLOB_GC_JOB_ID, lambda: app.blob_gc.collect(dry_run=dry_run))
 
 
+async def sweep_abandoned_imports(app: App) -> int:
+    """Remove stars whose import died (killed process, lost worker): see ``core.storage.star_imports``."""
+    removed = await app.star_service.imports.sweep()
+    if removed:
+        log.warning("removed %d star(s) whose import never finished", removed)
+    return removed
+
+
 def _stops_quietly(
     job: Callable[[App], Awaitable[object]], running: set[asyncio.Task[object]]
 ) -> Callable[[App], Awaitable[object]]:
@@ -146,6 +156,7 @@ def build_scheduler(
         (RETENTION_JOB_ID, run_retention, interval_hours),
         (BLOB_GC_JOB_ID, run_blob_gc, interval_hours),
         (HOUSEKEEPING_JOB_ID, housekeeping, min(interval_hours, HOUSEKEEPING_INTERVAL_HOURS)),
+        (IMPORT_SWEEP_JOB_ID, sweep_abandoned_imports, IMPORT_SWEEP_INTERVAL_HOURS),
     )
     for job_id, job, hours in jobs:
         scheduler.add_job(

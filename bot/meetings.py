@@ -16,7 +16,15 @@ from core.meetings.exports import ExportFormat
 from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
 from core.meetings.tracks import TrackLimits
-from core.ports import BlobStore, ChatModel, Diarizer, Embedder, EngineUnavailable, SpeakerEncoder
+from core.ports import (
+    BlobStore,
+    ChatModel,
+    Diarizer,
+    Embedder,
+    EngineUnavailable,
+    SpeakerEncoder,
+    SpeechToText,
+)
 from core.safety.check import SafetyGuard
 from core.storage.blob_references import BlobReferenceRepository
 from core.storage.db import Database
@@ -86,9 +94,12 @@ def build_meeting_service(
     embedder: Embedder | None = None,
     use_embedder: bool = True,
     guard: SafetyGuard | None = None,
+    stt: SpeechToText | None = None,
+    diarizer: Diarizer | None = None,
 ) -> MeetingService:
-    """The meeting archive wired from settings (engines are built on first use); ``guard`` checks every
-    answer the way star replies are checked."""
+    """The meeting archive wired from settings. Engines are built once per process, on first use;
+    ``stt`` and ``diarizer``, when given, are the app's own (shared with voice chat and voice setup);
+    ``guard`` checks every answer the way star replies are checked."""
     from bot.media import build_stt
 
     repo = MeetingRepository(db)
@@ -100,8 +111,10 @@ def build_meeting_service(
         blobs,
         search,
         references=BlobReferenceRepository(db),
-        stt_factory=lambda: build_stt(settings),
-        diarizer_factory=lambda: _diarizer_factory(settings),
+        stt_factory=(lambda: stt) if stt is not None else (lambda: build_stt(settings)),
+        diarizer_factory=(
+            (lambda: diarizer) if diarizer is not None else (lambda: _diarizer_factory(settings))
+        ),
         chat_model=chat_model,
         work_dir=settings.data_dir / "meeting_work",
         max_audio_seconds=settings.limits.max_audio_seconds,

@@ -19,7 +19,7 @@ from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
-from core.personas.stars import ExportTooLarge, NewStar
+from core.personas.stars import ExportTooLarge, NewStar, ParticipantMissing
 from core.ports import EngineUnavailable
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
@@ -207,13 +207,20 @@ def discord_adapter(app: App, settings: Settings) -> Any:
 async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to one)
     settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
 ) -> dict[str, Any]:
-    """``vos star create``: the same service the chat flow uses."""
+    """``vos star create``: the same service the chat flow uses, in one streaming pass over the file
+    (the participant is checked while importing; an unknown one lists who wrote in the export)."""
     if not await asyncio.to_thread(export.is_file):
         return {"error": f"{export}: no such file"}
     async with running_app(settings) as app:
         user = await local_user(app, user_id)
         try:
-            parsed = await app.star_service.parse(export)
+            app.star_service.check_size((await asyncio.to_thread(export.stat)).st_size)
+            key = await app.blobs.put_file(export)
+            result = await app.star_service.create(
+                NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
+                key,
+                consent_text="cli: the operator attests 18+ and the right to use these messages",
+            )
         except ExportTooLarge as exc:
             return {
                 "error": (
@@ -223,22 +230,16 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
             }
         except KakaoParseError as exc:
             return {"error": f"{export}: {exc.user_message('en')}"}
-        if participant not in parsed.participants():
-            names = ", ".join(parsed.participants())
+        except ParticipantMissing as exc:
+            names = ", ".join(exc.counts)
             return {"error": f"participant {participant!r} not in the export (participants: {names})"}
-        key = await app.blobs.put_file(export)
-        result = await app.star_service.create(
-            NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
-            key,
-            consent_text="cli: the operator attests 18+ and the right to use these messages",
-        )
         await app.users.set_active_star(user.id, result.star.id)
         return {
             "star_id": result.star.id,
             "name": result.star.name,
             "participant": participant,
             "messages": result.imported,
-            "shape": parsed.shape,
+            "shape": result.shape,
         }
 
 

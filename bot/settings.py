@@ -149,7 +149,9 @@ class EmbedderSettings(_Section):
 class LimitsSettings(_Section):
     """Per-user limits and upload sizes."""
 
-    max_export_mb: float = 20.0
+    max_export_mb: float = 200.0
+    """KakaoTalk exports (read from disk as a stream). 1M messages is about 84 MB; Telegram and Discord
+    stop bigger files at their own download limits first, with a message that points to the CLI."""
     max_audio_mb: float = 50.0
     max_audio_seconds: float = 7200.0
     messages_per_minute: int = 20

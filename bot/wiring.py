@@ -387,7 +387,7 @@ def build_app(
         profiles=voice_profiles,
         jobs=jobs,
         consents=consents,
-        engines=build_speaker_engines(settings),
+        engines=(speaker_engines := build_speaker_engines(settings)),
         voice=voice,
         work_root=data / "voice_cache",
         max_audio_seconds=settings.limits.max_audio_seconds,
@@ -417,7 +417,17 @@ def build_app(
         voice_setup=voice_setup,
         voice_profiles=voice_profiles,
     )
-    meetings = build_meeting_service(settings, db, blobs, model, embedder=embedder, guard=guard)
+    # One recogniser and one diarizer per process, shared by voice chat, voice setup and meeting jobs.
+    meetings = build_meeting_service(
+        settings,
+        db,
+        blobs,
+        model,
+        embedder=embedder,
+        guard=guard,
+        stt=stt,
+        diarizer=speaker_engines.diarizer if speaker_engines is not None else None,
+    )
     _register_jobs(job_registry, meetings, voice_setup)
     meeting_commands = MeetingCommands(
         meetings,
@@ -494,6 +504,9 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
         await upgrade_or_explain(settings.effective_database_url)
     app = build_app(settings, **kwargs)  # type: ignore[arg-type]
     try:
+        if migrate:
+            # Stars whose import died with its process (heartbeat minutes old): removed whole at start.
+            await app.star_service.imports.sweep()
         yield app
     finally:
         await app.jobs.aclose()

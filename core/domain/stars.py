@@ -12,6 +12,8 @@ class StarStatus(StrEnum):
 
     ACTIVE = "active"
     RETIRED = "retired"
+    IMPORTING = "importing"
+    """Being imported: invisible to every command until its last batch commits."""
 
 
 class TurnRole(StrEnum):

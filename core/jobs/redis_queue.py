@@ -7,7 +7,9 @@ explicit acknowledgements (arq's Redis lists have no redelivery of a message a d
 its own retry on error), and a task can ack manually, which is what "acknowledge after the final state is
 written" needs. What none of the three gives us is cooperative cancellation and progress to the caller:
 both ride on the job table (status ``cancelled``) and on one Redis stream per job, read with XREAD, so a
-watcher that arrives late still sees every update and the final one.
+watcher that arrives late still sees every update and the final one. A process reads all the streams it
+watches with one XREAD on one connection (``core.jobs.redis_watch``), and its other commands share a
+bounded, blocking pool: watching a thousand jobs costs one connection, not a thousand.
 
 Keys (all under ``namespace``): ``{ns}:jobs`` the task stream and its consumer group, ``{ns}:job:{id}:events``
 the job's updates (expire after a day), ``{ns}:job:{id}:lease`` the worker that runs it now, and
@@ -16,6 +18,7 @@ the job's updates (expire after a day), ``{ns}:job:{id}:lease`` the worker that 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,12 +26,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
 
 from core.jobs.ports import Job, JobNotFound, JobQueueUnavailable, JobStatus, JobUpdate
+from core.jobs.redis_watch import StreamFanout
 from core.jobs.registry import JobRegistry
 from core.jobs.submission import record_submission
 from core.storage.job_repository import JobRepository
@@ -49,6 +53,8 @@ class RedisQueueOptions:
     max_attempts: int = 3
     events_ttl_s: int = 86_400
     block_ms: int = 1000
+    max_connections: int = 32
+    """Connections of a process's command pool (a command waits for a free one instead of failing)."""
 
     def stream(self) -> str:
         """The task stream."""
@@ -107,10 +113,19 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                         )
 
 
+def command_client(options: RedisQueueOptions) -> Redis:
+    """A client on a bounded pool: past ``max_connections`` commands queue instead of raising."""
+    pool = BlockingConnectionPool.from_url(
+        options.url, max_connections=options.max_connections, timeout=30, socket_connect_timeout=5
+    )
+    return Redis.from_pool(pool)  # the client owns (and closes) its pool
+
+
 def make_broker(options: RedisQueueOptions, *, consumer_name: str | None = None) -> ReclaimingStreamBroker:
     """The broker both sides use (the client only kicks)."""
     return ReclaimingStreamBroker(
         options.url,
+        max_connection_pool_size=options.max_connections,
         queue_name=options.stream(),
         consumer_group_name=f"{options.namespace}-workers",
         consumer_name=consumer_name,
@@ -146,14 +161,20 @@ class RedisJobQueue:
         self.repo = repo
         self.registry = registry
         self.options = options
-        self.redis: Redis = Redis.from_url(options.url, socket_connect_timeout=5)
+        self.redis: Redis = command_client(options)
         self.broker = make_broker(options)
         self._started = False
+        self._start_lock = asyncio.Lock()
+        self.fanout = StreamFanout(
+            options.url, self.redis, wake_key=f"{options.namespace}:watch", block_ms=options.block_ms
+        )
 
     async def _kick(self, job_id: str) -> None:
         if not self._started:
-            await self.broker.startup()
-            self._started = True
+            async with self._start_lock:  # a thousand first submissions start the broker once
+                if not self._started:
+                    await self.broker.startup()
+                    self._started = True
         kicker: Any = AsyncKicker(TASK_NAME, self.broker, {"ack_type": "manual"})  # the worker acks
         await kicker.kiq(job_id)
 
@@ -199,24 +220,21 @@ class RedisJobQueue:
         if job.status.final:
             yield JobUpdate.of(job)
             return
-        key, last = self.options.events(job_id), "0-0"
-        while True:
-            response: Any = await self.redis.xread({key: last}, block=self.options.block_ms, count=100)
-            if not response:
-                job = await self.repo.get(job_id)
-                if job is None:
-                    raise JobNotFound(job_id)
-                if job.status.final:  # e.g. the worker died between its final write and its publish
-                    yield JobUpdate.of(job)
-                    return
-                continue
-            for _stream, entries in response:
-                for entry_id, fields in entries:
-                    last = entry_id
-                    update = JobUpdate.from_json(json.loads(fields[b"u"]))
-                    yield update
-                    if update.final:
+        async with self.fanout.subscribe(self.options.events(job_id)) as updates:
+            while True:
+                entry = await updates.next(self.options.block_ms / 1000)
+                if entry is None:
+                    job = await self.repo.get(job_id)
+                    if job is None:
+                        raise JobNotFound(job_id)
+                    if job.status.final:  # e.g. the worker died between its final write and its publish
+                        yield JobUpdate.of(job)
                         return
+                    continue
+                update = JobUpdate.from_json(json.loads(entry[1][b"u"]))
+                yield update
+                if update.final:
+                    return
 
     async def cancel(self, job_id: str, owner_id: str) -> bool:
         """Cancel: a queued job at once, a running one at its next progress step (on its worker)."""
@@ -244,6 +262,7 @@ class RedisJobQueue:
 
     async def aclose(self) -> None:
         """Close the connections."""
+        await self.fanout.aclose()
         if self._started:
             await self.broker.shutdown()
         await self.redis.aclose()

@@ -28,7 +28,7 @@ from taskiq import Context, TaskiqDepends
 from taskiq.api import run_receiver_task
 
 from core.jobs.ports import JobStatus, JobUpdate
-from core.jobs.redis_queue import TASK_NAME, RedisQueueOptions, make_broker, publish
+from core.jobs.redis_queue import TASK_NAME, RedisQueueOptions, command_client, make_broker, publish
 from core.jobs.registry import JobRegistry, run_attempt
 from core.storage.job_repository import JobRepository
 
@@ -57,7 +57,7 @@ class RedisJobWorker:
         self.options = options
         self.concurrency = max(1, concurrency)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.redis: Redis = Redis.from_url(options.url, socket_connect_timeout=5)
+        self.redis: Redis = command_client(options)
 
     async def _publish(self, update: JobUpdate) -> None:
         await publish(self.redis, self.options, update)

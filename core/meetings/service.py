@@ -117,6 +117,7 @@ class MeetingService:
         self.stt_factory = stt_factory
         self._stt: SpeechToText | None = None
         self.diarizer_factory = diarizer_factory
+        self._diarizer: tuple[Callable[[], Diarizer], Diarizer] | None = None
         self.chat_model = chat_model
         self.work_dir = work_dir
         self.max_audio_seconds = max_audio_seconds
@@ -142,6 +143,17 @@ class MeetingService:
         except EngineUnavailable as exc:
             return exc
         return None
+
+    def diarizer(self) -> Diarizer:
+        """The diarizer, built once per process by ``diarizer_factory`` (rebuilt only if it is replaced).
+
+        A diarizer loads its models on first use (seconds); building one per meeting paid that each time.
+        """
+        factory = self.diarizer_factory
+        assert factory is not None
+        if self._diarizer is None or self._diarizer[0] is not factory:
+            self._diarizer = (factory, factory())
+        return self._diarizer[1]
 
     # --- import ---------------------------------------------------------------------------------------
 
@@ -236,7 +248,13 @@ class MeetingService:
             if meeting.source is MeetingSource.TRACKS:
                 transcript = await transcribe_track_archive(audio, job_dir, stt, options, tracker)
             else:
-                recognised = await transcribe_recording(audio, stt, self.diarizer_factory, options, tracker)
+                recognised = await transcribe_recording(
+                    audio,
+                    stt,
+                    self.diarizer if self.diarizer_factory is not None else None,
+                    options,
+                    tracker,
+                )
                 transcript = recognised.transcript
                 if self.enrolment is not None:
                     enrolled = await self.enrolment.names_for(meeting.scope, recognised.speaker_embeddings)

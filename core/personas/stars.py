@@ -1,7 +1,8 @@
-"""Creating stars from KakaoTalk exports: read, choose the participant, import in one transaction.
+"""Creating stars from KakaoTalk exports: read, choose the participant, import in short batches.
 
-The export is streamed twice and never held in memory: ``parse`` counts participants for the choice,
-``create`` streams the messages straight into the database while the style profile accumulates.
+The export is never held in memory. In chat, ``parse`` counts participants for the choice (the user must
+see them before choosing); ``create`` is one streaming pass that writes the messages, accumulates the
+style profile and counts participants (``ParticipantMissing`` names them), so the CLI needs no other.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from core.domain.stars import Star, StarStatus
 from core.personas.kakao import KakaoParseError, KakaoReader, Shape, inspect_export
-from core.personas.kakao.model import KakaoMessage
+from core.personas.kakao.parser import Record
 from core.personas.style import StyleAccumulator, StyleProfile
 from core.personas.style_traits import extract_traits
 from core.ports import BlobStore, ChatModel, EngineUnavailable, ProgressCallback
@@ -27,6 +28,8 @@ from core.storage.memory import MemoryStore
 from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.models import BlobRefRow, ConsentRow, StarRow, StyleProfileRow
 from core.storage.repositories import _star
+from core.storage.star_imports import StarImports
+from core.storage.star_messages import FTS_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +73,27 @@ class ImportResult:
     imported: int
     profile: StyleProfile
     skipped_lines: int = 0
+    shape: str = ""
 
 
 class _Observed:
-    """Streams an export's messages while counting them and feeding the style profile."""
+    """Streams an export's records while counting them (per author) and feeding the style profile."""
 
     def __init__(self, reader: KakaoReader, style: StyleAccumulator) -> None:
         self.reader = reader
         self.style = style
         self.total = 0
+        self.counts: dict[str, int] = {}
 
-    def __iter__(self) -> Iterator[KakaoMessage]:
-        add = self.style.add
-        for message in self.reader.messages():
+    def __iter__(self) -> Iterator[Record]:
+        add = self.style.add_record
+        counts = self.counts
+        for record in self.reader.records():
             self.total += 1
-            add(message)
-            yield message
+            add(*record)
+            author = record[1]
+            counts[author] = counts.get(author, 0) + 1
+            yield record
 
     def check(self) -> None:
         """Raise like ``parse_export`` when the stream held no message at all."""
@@ -93,6 +101,15 @@ class _Observed:
             if self.reader.first_skipped_line is not None:
                 raise KakaoParseError("kakao.error.damaged", line=self.reader.first_skipped_line)
             raise KakaoParseError("kakao.error.no_messages")
+
+
+class ParticipantMissing(ValueError):
+    """The chosen participant wrote nothing in the export; ``counts`` are who did (most active first)."""
+
+    def __init__(self, participant: str, counts: dict[str, int]) -> None:
+        super().__init__(f"participant {participant!r} is not in the export")
+        self.participant = participant
+        self.counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class ExportTooLarge(ValueError):
@@ -123,6 +140,7 @@ class StarService:
     ) -> None:
         self.chat_model = chat_model
         self.indexer = indexer
+        self.imports = StarImports(db)
         self.db = db
         self.memory = memory
         self.blobs = blobs
@@ -166,10 +184,13 @@ class StarService:
         consent_kind: str = "star_creation",
         progress: ProgressCallback | None = None,
     ) -> ImportResult:
-        """Create the star from a stored export. One transaction: a failure leaves no half-made star.
+        """Create the star from a stored export, in one streaming pass over the file.
 
-        The messages stream from the file into the database (peak memory well under the file size); a
-        participant who wrote nothing, an export without messages, or any error while reading rolls back.
+        The messages go in batches, each its own short transaction (no one else's write waits for more
+        than one batch), into a star that stays ``importing`` (invisible) until the transaction that writes
+        its profile, consent and blob references makes it ``active``. A participant who wrote nothing, an
+        export without messages, or any error (cancellation included) removes the star whole; a killed
+        process leaves an ``importing`` star the sweep removes (``StarImports``).
         """
         path = await self.blobs.fetch_local(export_blob)
         reader = await self._reader(path)
@@ -182,66 +203,79 @@ class StarService:
         )
         star_id = new_id()
         now = utcnow()
+        row = StarRow(
+            id=star_id,
+            owner_id=new.owner_id,
+            name=new.name,
+            relation=new.relation,
+            participant_name=new.participant,
+            notes=new.notes,
+            birth_date=new.birth_date,
+            death_date=new.death_date,
+            photo_blob=new.photo_blob,
+            status=StarStatus.IMPORTING.value,
+            created_at=now,
+            import_seen_at=now,
+        )
         async with self.db.write() as s:
-            row = StarRow(
-                id=star_id,
-                owner_id=new.owner_id,
-                name=new.name,
-                relation=new.relation,
-                participant_name=new.participant,
-                notes=new.notes,
-                birth_date=new.birth_date,
-                death_date=new.death_date,
-                photo_blob=new.photo_blob,
-                status=StarStatus.ACTIVE.value,
-                created_at=now,
-            )
             s.add(row)
-            await s.flush()
-            imported = await self.memory.import_messages(s, star_id, stream, new.participant)
+        try:
+            imported = await self.memory.import_batches(
+                star_id,
+                stream,
+                new.participant,
+                each_batch=lambda conn: self.imports.heartbeat(conn, star_id),
+                fts_every=FTS_EVERY,
+            )
             stream.check()
             if not stream.style.star_count:
-                raise ValueError(f"participant {new.participant!r} is not in the export")
+                raise ParticipantMissing(new.participant, stream.counts)
             profile = stream.style.profile()
-            s.add(
-                StyleProfileRow(
-                    star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now
+            async with self.db.write() as s:
+                s.add(
+                    StyleProfileRow(
+                        star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now
+                    )
                 )
-            )
-            s.add(
-                ConsentRow(
-                    id=new_id(),
-                    user_id=new.owner_id,
-                    star_id=star_id,
-                    kind=consent_kind,
-                    text=consent_text,
-                    given_at=now,
+                s.add(
+                    ConsentRow(
+                        id=new_id(),
+                        user_id=new.owner_id,
+                        star_id=star_id,
+                        kind=consent_kind,
+                        text=consent_text,
+                        given_at=now,
+                    )
                 )
-            )
-            s.add(
-                BlobRefRow(
-                    blob_key=export_blob,
-                    owner_id=new.owner_id,
-                    star_id=star_id,
-                    purpose="kakao_export",
-                    filename="kakao_export" + path.suffix,
-                    size=export_size,
-                    created_at=now,
-                )
-            )
-            if new.photo_blob is not None:
                 s.add(
                     BlobRefRow(
-                        blob_key=new.photo_blob,
+                        blob_key=export_blob,
                         owner_id=new.owner_id,
                         star_id=star_id,
-                        purpose="photo",
-                        filename="photo.jpg",
-                        size=photo_size,
+                        purpose="kakao_export",
+                        filename="kakao_export" + path.suffix,
+                        size=export_size,
                         created_at=now,
                     )
                 )
-            star = _star(row)
+                if new.photo_blob is not None:
+                    s.add(
+                        BlobRefRow(
+                            blob_key=new.photo_blob,
+                            owner_id=new.owner_id,
+                            star_id=star_id,
+                            purpose="photo",
+                            filename="photo.jpg",
+                            size=photo_size,
+                            created_at=now,
+                        )
+                    )
+                await self.imports.activate(s, star_id)
+        except BaseException:
+            # Shielded: a cancelled import still removes what it wrote (the sweep catches a killed one).
+            await asyncio.shield(self.imports.discard(star_id))
+            raise
+        star = replace(_star(row), status=StarStatus.ACTIVE)
         log.info(
             "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, reader.skipped_lines
         )
@@ -256,7 +290,13 @@ class StarService:
                     if profile_row is not None:
                         profile_row.traits = list(traits)
                         profile_row.profile = json.loads(profile.to_json())
-        return ImportResult(star=star, imported=imported, profile=profile, skipped_lines=reader.skipped_lines)
+        return ImportResult(
+            star=star,
+            imported=imported,
+            profile=profile,
+            skipped_lines=reader.skipped_lines,
+            shape=reader.shape,
+        )
 
     async def add_export(
         self, star: Star, export_blob: str, *, progress: ProgressCallback | None = None
@@ -264,9 +304,9 @@ class StarService:
         """Import another export of the same conversation; duplicates are skipped. Returns new messages."""
         reader = await self._reader(await self.blobs.fetch_local(export_blob))
         stream = _Observed(reader, StyleAccumulator(star.participant_name))
-        async with self.db.write() as s:
-            added = await self.memory.import_messages(s, star.id, stream, star.participant_name)
-            stream.check()
+        # Batches of short transactions; a failure keeps what committed (duplicates are skipped next time).
+        added = await self.memory.import_batches(star.id, stream, star.participant_name)
+        stream.check()
         await self.index_memory(star.id, progress)
         return added
 

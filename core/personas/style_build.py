@@ -77,10 +77,7 @@ class StyleAccumulator:
         self.star_author = star_author
         self.star_count = 0
         self.hours = [0] * 24
-        self._others: set[str] = set(other_names)
-        self._names = st.given_names(self._others)
-        self._name_set = set(self._names)
-        self._names_sorted = True
+        self._names = st.GivenNames(other_names)
         self._lengths: Counter[int] = Counter()
         self._count = 0
         self._polite = self._plain = 0
@@ -96,11 +93,6 @@ class StyleAccumulator:
         self._words: Counter[str] = Counter()
         self._phrases: Counter[str] = Counter()
         self._address: Counter[str] = Counter()
-        self._markers = (
-            (self._laughs, tuple(st.LAUGHTER.items())),
-            (self._cries, tuple(st.CRYING.items())),
-            (self._punctuation, tuple(st.PUNCTUATION.items())),
-        )
         # Bursts: the star's previous text bubble, and the earliest later message of someone else.
         self._previous: datetime | None = None
         self._interrupted_at: datetime | None = None
@@ -113,34 +105,27 @@ class StyleAccumulator:
 
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
-        if message.author != self.star_author:
-            self._add_other(message)
+        self.add_record(message.time, message.author, message.kind, message.text)
+
+    def add_record(self, when: datetime, author: str, kind: str, text: str) -> None:
+        """``add`` for a parser record (``KakaoReader.records()``): no message object needed."""
+        if author != self.star_author:
+            self._names.add(author)  # a set lookup once the author is known
+            # Only the earliest reply after the star's last bubble matters for the next burst.
+            previous, earliest = self._previous, self._interrupted_at
+            if previous is not None and when > previous and (earliest is None or when < earliest):
+                self._interrupted_at = when
             return
         self.star_count += 1
-        self.hours[message.time.hour] += 1
-        if message.kind == "text" and message.text.strip():
-            self._add_text(message)
+        self.hours[when.hour] += 1
+        if kind == "text" and text.strip():
+            self._add_text(when, text)
 
-    def _add_other(self, message: KakaoMessage) -> None:
-        if message.author not in self._others:
-            # Only the newcomer's names, sorted once when next needed: recomputing every participant's
-            # for each new one made an export with 10,000 authors take minutes.
-            self._others.add(message.author)
-            fresh = [n for n in st.given_names((message.author,)) if n not in self._name_set]
-            if fresh:
-                self._name_set.update(fresh)
-                self._names_sorted = False
-        # Only the earliest reply after the star's last bubble matters for the next burst.
-        when, previous, earliest = message.time, self._previous, self._interrupted_at
-        if previous is not None and when > previous and (earliest is None or when < earliest):
-            self._interrupted_at = when
-
-    def _add_text(self, message: KakaoMessage) -> None:
+    def _add_text(self, when: datetime, text: str) -> None:
         # The hot path of a million-message import: plain loops and += instead of Counter.update
-        # (whose per-call overhead dominated on short messages).
-        text = message.text
+        # (whose per-call overhead dominated on short messages), substring tests before any regex.
         self._count += 1
-        self._burst(message.time)
+        self._burst(when)
         self._lengths[len(text)] += 1
         p, q, ends = st.speech_level_of(text)
         self._polite += p
@@ -148,17 +133,15 @@ class StyleAccumulator:
         finals = self._finals
         for end in ends:
             finals[end] += 1
-        for counter, patterns in self._markers:
-            for key, rx in patterns:
-                if rx.search(text):
-                    counter[key] += 1
-        for token in st.LAUGH_TOKEN.findall(text):
+        latin = st.LATIN.search(text) is not None
+        st.count_markers(text, self._laughs, self._cries, self._punctuation, latin=latin)
+        for token in st.laugh_tokens(text, latin=latin):
             self._laugh_tokens[token.lower()] += 1
         if found := st.EMOJI.findall(text):
             self._emoji_messages += 1
             for emoji in found:
                 self._emoji[emoji] += 1
-        for emoticon in st.EMOTICONS.findall(text):
+        for emoticon in st.emoticons(text):
             self._emoticons[emoticon] += 1
         if len(text) >= 6 and st.HANGUL.search(text):
             self._long_hangul += 1
@@ -174,11 +157,9 @@ class StyleAccumulator:
         if self._count % 4096 == 0:
             _prune(words)
             _prune(phrases)
-        if not self._names_sorted:
-            self._names = sorted(self._name_set, key=len, reverse=True)
-            self._names_sorted = True
-        for term in set(st.address_terms(text, self._names)):  # per message: detectors may agree
-            self._address[term] += 1
+        address = self._address
+        for term in set(st.address_terms(text, self._names, latin=latin)):  # detectors may agree
+            address[term] += 1
         self._sample(text)
 
     def _burst(self, when: datetime) -> None:

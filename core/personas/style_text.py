@@ -1,6 +1,9 @@
 """Text analysis for style profiles: speech level, markers, emoji, tokens and address terms.
 
 Plain regexes over Hangul syllables and jamo; no morphological analyser is needed for these signals.
+The regex tables (``LAUGHTER``, ``CRYING``, ``PUNCTUATION``) define each marker; the import's hot path
+(``count_markers``) answers the same questions with substring tests first and runs a regex only where a
+substring test cannot decide (a test checks both agree on every text).
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 HANGUL = re.compile(r"[가-힣]")
+HANGUL_RUN = re.compile(r"[가-힣]+")
+# Any character a Latin-letter pattern (IGNORECASE included: ſ matches s, K matches k) could match.
+LATIN = re.compile(r"[A-Za-z\u0130\u0131\u017f\u212a]")
 SENTENCE_SPLIT = re.compile(r"[.!?~…\n]+|[ㅋㅎㅠㅜ]{2,}|\s{2,}")
 _SENTENCE_PARTS = re.compile(r"([.!?~…\n]+|[ㅋㅎㅠㅜ]{2,}|\s{2,})")
 PARTICLE_END = ("은", "는", "을", "를", "도")
@@ -106,27 +112,71 @@ def has_final_consonant(syllable: str) -> bool:
     return 0 <= code < 11172 and code % 28 != 0
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def names_of(name: str) -> set[str]:
+    """Plausible first names of one participant: 민수 from 김민수 (always two syllables), Latin words."""
+    out = set(_LATIN_WORD.findall(name))
+    core = "".join(HANGUL_RUN.findall(name))
+    if len(core) == 3:
+        out.add(core[1:])
+    elif len(core) in (2, 4):
+        out.add(core if len(core) == 2 else core[2:])
+    return out
+
+
 def given_names(names: Iterable[str]) -> list[str]:
     """Plausible first names of the other participants (민수 from 김민수), longest first."""
     out: set[str] = set()
     for name in names:
-        core = "".join(ch for ch in name if HANGUL.match(ch))
-        if len(core) == 3:
-            out.add(core[1:])
-        elif len(core) in (2, 4):
-            out.add(core if len(core) == 2 else core[2:])
-        for word in re.findall(r"[A-Za-z]{2,}", name):
-            out.add(word)
+        out |= names_of(name)
     return sorted(out, key=len, reverse=True)
 
 
-def address_terms(text: str, names: list[str]) -> list[str]:
-    """Address terms in one message: kinship words, fixed vocatives, the other person's name + 아/야."""
+class GivenNames:
+    """The given names of a growing set of participants, matched against a message in time linear in
+    the message (not in the number of participants: an export may have ten thousand authors).
+
+    ``found(text)`` lists what ``address_terms`` finds for the names (each name's first occurrence).
+    """
+
+    def __init__(self, participants: Iterable[str] = ()) -> None:
+        self._seen: set[str] = set()
+        self.names: set[str] = set()
+        self._lengths: set[int] = set()
+        for participant in participants:
+            self.add(participant)
+
+    def add(self, participant: str) -> None:
+        """Take a participant's name (once; later calls with the same name cost one set lookup)."""
+        if participant in self._seen:
+            return
+        self._seen.add(participant)
+        for name in names_of(participant):
+            self.names.add(name)
+            self._lengths.add(len(name))
+
+    def found(self, text: str) -> list[str]:
+        """Each name present in ``text`` (+ 아/야 when followed by it; skipped when a syllable follows)."""
+        names = self.names
+        if not names:
+            return []
+        if len(names) <= len(text):
+            return _name_terms(text, names)
+        # Many names, short text: look up the text's substrings instead (names are 2+ characters).
+        present: list[str] = []
+        size = len(text)
+        for length in self._lengths:
+            for start in range(size - length + 1):
+                piece = text[start : start + length]
+                if piece in names and piece not in present:
+                    present.append(piece)
+        return _name_terms(text, present)
+
+
+def _name_terms(text: str, names: Iterable[str]) -> list[str]:
     found: list[str] = []
-    for m in KIN.finditer(text):
-        found.append(f"{'우리 ' if m.group(1) else ''}{m.group(2)}")
-    found.extend(m.group(1) for m in FIXED_VOCATIVES.finditer(text))
-    found.extend(m.group(1).lower() for m in ENGLISH_VOCATIVES.finditer(text))
     for name in names:
         start = text.find(name)
         if start < 0:
@@ -136,12 +186,94 @@ def address_terms(text: str, names: list[str]) -> list[str]:
             found.append(name + after)
         elif not after or not HANGUL.match(after):
             found.append(name)
+    return found
+
+
+_KIN_FIRST = frozenset(term[0] for term in KIN_TERMS)
+_FIXED_FIRST = frozenset("얘여자당")
+
+
+def address_terms(text: str, names: list[str] | GivenNames, *, latin: bool | None = None) -> list[str]:
+    """Address terms in one message: kinship words, fixed vocatives, the other person's name + 아/야.
+
+    ``latin``: whether ``LATIN`` matches ``text``, when the caller already knows.
+    """
+    found: list[str] = []
+    if not _KIN_FIRST.isdisjoint(text):
+        for m in KIN.finditer(text):
+            found.append(f"{'우리 ' if m.group(1) else ''}{m.group(2)}")
+    if not _FIXED_FIRST.isdisjoint(text):
+        found.extend(m.group(1) for m in FIXED_VOCATIVES.finditer(text))
+    if latin if latin is not None else LATIN.search(text):
+        found.extend(m.group(1).lower() for m in ENGLISH_VOCATIVES.finditer(text))
+    found.extend(names.found(text) if isinstance(names, GivenNames) else _name_terms(text, names))
     if vocative := GENERIC_VOCATIVE.match(text):
         stem, particle = vocative.groups()
         word = stem + particle
         if word not in NOT_VOCATIVE and has_final_consonant(stem[-1]) == (particle == "아"):
             found.append(word)
     return found
+
+
+_LOL = LAUGHTER["lol"]
+_HAHA = LAUGHTER["haha"]
+_CRY = CRYING["ㅠㅠ"]
+_TT = CRYING["T_T"]
+_PERIOD = PUNCTUATION["."]
+_EMOTICON_CHARS = frozenset("^:;ㅡ->ㅅ<")
+
+
+def count_markers(
+    text: str, laughs: Counter[str], cries: Counter[str], punctuation: Counter[str], *, latin: bool
+) -> None:
+    """Count which ``LAUGHTER``, ``CRYING`` and ``PUNCTUATION`` markers ``text`` has (each at most once).
+
+    Same answers as searching each table's regex; most are a substring test (ㅋ{2,} is "ㅋㅋ" in text).
+    ``latin``: whether ``LATIN`` matches ``text`` (no Latin letter: no lol, haha).
+    """
+    if "ㅋㅋ" in text:
+        laughs["ㅋㅋ"] += 1
+    if "ㅎㅎ" in text:
+        laughs["ㅎㅎ"] += 1
+    if latin:
+        if _LOL.search(text):
+            laughs["lol"] += 1
+        if _HAHA.search(text):
+            laughs["haha"] += 1
+    if "ㅠ" in text and _CRY.search(text):
+        cries["ㅠㅠ"] += 1
+    if "ㅜㅜ" in text:
+        cries["ㅜㅜ"] += 1
+    if ("T" in text or ";_;" in text) and _TT.search(text):
+        cries["T_T"] += 1
+    if "~" in text:
+        punctuation["~"] += 1
+        if "~~" in text:
+            punctuation["~~"] += 1
+    if ".." in text or "…" in text:
+        punctuation["..."] += 1
+    if "!" in text:
+        punctuation["!"] += 1
+        if "!!" in text:
+            punctuation["!!"] += 1
+    if "?" in text:
+        punctuation["?"] += 1
+        if "??" in text:
+            punctuation["??"] += 1
+    if "." in text and _PERIOD.search(text):
+        punctuation["."] += 1
+
+
+def laugh_tokens(text: str, *, latin: bool) -> list[str]:
+    """``LAUGH_TOKEN`` matches of ``text`` (none without ㅋㅋ, ㅎㅎ or a Latin letter)."""
+    if latin or "ㅋㅋ" in text or "ㅎㅎ" in text:
+        return LAUGH_TOKEN.findall(text)
+    return []
+
+
+def emoticons(text: str) -> list[str]:
+    """``EMOTICONS`` matches of ``text`` (none without one of their characters)."""
+    return [] if _EMOTICON_CHARS.isdisjoint(text) else EMOTICONS.findall(text)
 
 
 def tokens(text: str) -> list[str]:

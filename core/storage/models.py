@@ -71,10 +71,14 @@ class StarRow(Base):
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     death_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     photo_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     user_address: Mapped[str] = mapped_column(String(100), default="", server_default="")
     user_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(TS)
+    import_seen_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
+    """While ``status`` is ``importing``: when the import last committed a batch (its heartbeat)."""
+    import_indexed_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """While ``importing`` (SQLite): the star's messages up to this id have their full-text entries."""
 
 
 class StarMessageRow(Base):

@@ -33,11 +33,13 @@ _USER_BY_IDENTITY = select(UserRow.__table__).where(
     UserRow.platform == bindparam("platform"), UserRow.platform_user_id == bindparam("platform_user_id")
 )
 _ACTIVE_STAR_ID = select(UserRow.active_star_id).where(UserRow.id == bindparam("user_id"))
+# A star being imported is nobody's yet: every read of stars leaves it out.
+_VISIBLE = StarRow.status != StarStatus.IMPORTING.value
 _STAR_OWNED = select(StarRow.__table__).where(
-    StarRow.id == bindparam("star_id"), StarRow.owner_id == bindparam("owner_id")
+    StarRow.id == bindparam("star_id"), StarRow.owner_id == bindparam("owner_id"), _VISIBLE
 )
 _ACTIVE_STAR = select(StarRow.__table__).where(
-    StarRow.id == _ACTIVE_STAR_ID.scalar_subquery(), StarRow.owner_id == bindparam("user_id")
+    StarRow.id == _ACTIVE_STAR_ID.scalar_subquery(), StarRow.owner_id == bindparam("user_id"), _VISIBLE
 )
 _TURNS_OF = (ChatTurnRow.user_id == bindparam("user_id"), ChatTurnRow.star_id == bindparam("star_id"))
 _RECENT = (
@@ -226,7 +228,9 @@ class StarRepository:
         """The user's stars, oldest first."""
         async with self.db.read() as s:
             rows = await s.scalars(
-                select(StarRow).where(StarRow.owner_id == owner_id).order_by(StarRow.created_at, StarRow.id)
+                select(StarRow)
+                .where(StarRow.owner_id == owner_id, _VISIBLE)
+                .order_by(StarRow.created_at, StarRow.id)
             )
             return [_star(r) for r in rows]
 

@@ -7,7 +7,7 @@ hostile 100,000-character line costs one linear scan, never catastrophic backtra
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 MAX_NAME = 100
 """Longest participant name considered; bounds the name scan on every line."""
@@ -98,13 +98,13 @@ def hour24(ampm: str | None, hour: int) -> int:
     return 0 if hour == 12 else hour
 
 
-_KIND_FIRST = frozenset("사이동음파삭PEVFTD0123456789")
+KIND_FIRST = frozenset("사이동음파삭PEVFTD0123456789")
 """First characters of every placeholder and deletion marker: most texts are rejected by one set lookup."""
 
 
 def kind_of(text: str) -> str:
     """``media`` for placeholders, ``deleted`` for deletion markers, else ``text``."""
-    if text[:1] not in _KIND_FIRST or len(text) > 320:
+    if text[:1] not in KIND_FIRST or len(text) > 320:
         return "text"
     if text in DELETED:
         return "deleted"
@@ -126,6 +126,36 @@ def mobile_datetime(groups: tuple[str | None, ...], english: bool) -> datetime:
     return datetime(
         int(year or 0), int(month_s or 0), int(day or 0), hour24(ampm, int(hour or 0)), int(minute or 0)
     )
+
+
+def mobile_day(groups: tuple[str | None, ...], english: bool) -> datetime:
+    """Midnight of the date groups of a mobile timestamp (the first three of ``mobile_datetime``'s).
+
+    Raises ``ValueError`` for impossible dates and unknown month names, as ``mobile_datetime`` does.
+    """
+    if english:
+        month_name, day, year = groups
+        month = MONTHS[month_name or ""] if month_name in MONTHS else 0
+        return datetime(int(year or 0), month, int(day or 0))
+    year, month_s, day = groups
+    return datetime(int(year or 0), int(month_s or 0), int(day or 0))
+
+
+def mobile_clock(groups: tuple[str | None, ...], english: bool) -> timedelta:
+    """The time of day of the clock groups of a mobile timestamp (the last three).
+
+    ``mobile_day(...) + mobile_clock(...)`` equals ``mobile_datetime(...)``; raises ``ValueError`` where
+    it does (hour 25, minute 61).
+    """
+    if english:
+        hour, minute, ampm = groups
+    else:
+        ampm, hour, minute = groups
+    hour24_ = hour24(ampm, int(hour or 0))
+    minute_ = int(minute or 0)
+    if not (0 <= hour24_ <= 23 and 0 <= minute_ <= 59):
+        raise ValueError(f"no such time: {hour24_}:{minute_}")
+    return timedelta(hours=hour24_, minutes=minute_)
 
 
 def parse_saved_at(text: str) -> datetime | None:

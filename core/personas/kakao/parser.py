@@ -3,14 +3,19 @@
 ``KakaoReader`` detects encoding and shape from the file head, then ``messages()`` streams
 ``KakaoMessage`` objects while counting lines it could not attribute (``skipped_lines``). ``parse_export``
 collects them into a ``KakaoExport``. Lines are matched with anchored, precompiled regexes; datetimes are
-built from hand-parsed numbers and cached per distinct timestamp, so no ``strptime`` runs per line.
+built from hand-parsed numbers and cached per distinct timestamp (mobile shapes: per day and per clock
+reading, added together), so no ``strptime`` runs per line.
+
+The loops yield plain ``(time, author, kind, text)`` records (``records()``): the import consumes those,
+which spares it a million object constructions; ``messages()`` wraps each in a ``KakaoMessage``.
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TextIO
 
 from core.personas.kakao import grammar as g
@@ -36,7 +41,11 @@ _DAMAGE_REPLACED: Final = "\ufffd"
 _NO_TIME: Final = datetime(1, 1, 1)
 
 
-def _flush(time: datetime, author: str, text: str, extra: list[str] | None) -> KakaoMessage:
+Record = tuple[datetime, str, MessageKind, str]
+"""A message as the loops yield it: time, author, kind, text."""
+
+
+def _flush(time: datetime, author: str, text: str, extra: list[str] | None) -> Record:
     """Finish a message from its first line and continuation lines."""
     if extra is not None:
         while extra and not extra[-1].strip():
@@ -44,7 +53,7 @@ def _flush(time: datetime, author: str, text: str, extra: list[str] | None) -> K
         if extra:
             text = text + "\n" + "\n".join(extra)
     kind: MessageKind = g.kind_of(text)  # type: ignore[assignment]
-    return fast_message(time, author, kind, text)
+    return time, author, kind, text
 
 
 def _line_batches(stream: TextIO) -> Iterator[list[str]]:
@@ -83,6 +92,11 @@ class KakaoReader:
 
     def messages(self) -> Iterator[KakaoMessage]:
         """Stream the authored messages in file order."""
+        for time, author, kind, text in self.records():
+            yield fast_message(time, author, kind, text)
+
+    def records(self) -> Iterator[Record]:
+        """Stream the authored messages in file order as ``(time, author, kind, text)`` tuples."""
         self.skipped_lines = 0
         self.first_skipped_line = None
         with open_binary(self._source) as raw, text_lines(raw, self.encoding, self._errors) as stream:
@@ -95,7 +109,15 @@ class KakaoReader:
 
     def read(self) -> KakaoExport:
         """Parse everything; raise ``KakaoParseError`` when no message could be read."""
-        messages = tuple(self.messages())
+        # A million kept messages would make every collection walk them all (a quarter of the time):
+        # they hold no cycles, so the collector waits until they are built.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            messages = tuple(self.messages())
+        finally:
+            if collecting:
+                gc.enable()
         if not messages:
             if self.first_skipped_line is not None:
                 raise KakaoParseError("kakao.error.damaged", line=self.first_skipped_line)
@@ -134,7 +156,7 @@ class KakaoReader:
 
     # -- PC Windows ---------------------------------------------------------------------------------
 
-    def _pc(self, stream: TextIO, *, english: bool) -> Iterator[KakaoMessage]:  # noqa: PLR0915
+    def _pc(self, stream: TextIO, *, english: bool) -> Iterator[Record]:  # noqa: PLR0915
         # One flat loop with local state on purpose: this is the hot path (a million lines a second).
         match = (g.PC_EN_MESSAGE if english else g.PC_KO_MESSAGE).match
         day_match = (g.PC_EN_DAY if english else g.PC_KO_DAY).match
@@ -232,13 +254,17 @@ class KakaoReader:
 
     # -- Android and iOS ----------------------------------------------------------------------------
 
-    def _mobile(self, stream: TextIO) -> Iterator[KakaoMessage]:  # noqa: PLR0915
+    def _mobile(self, stream: TextIO) -> Iterator[Record]:  # noqa: PLR0915
         english = self.shape in ("android_en", "ios_en")
         match = {"android_ko": g.ANDROID_KO_TS, "ios_ko": g.IOS_KO_TS}.get(self.shape, g.EN_TS).match
         date_match = (g.EN_DATE_LINE if english else g.KO_DATE_LINE).match
         author_of = self._author
+        authors = self._authors
+        kind_first = g.KIND_FIRST
         max_name = g.MAX_NAME + 3
         times: dict[str, datetime] = {}
+        days: dict[tuple[str | None, ...], datetime] = {}
+        clocks: dict[tuple[str | None, ...], timedelta] = {}
         p_time = _NO_TIME
         p_author: str | None = None
         p_text = ""
@@ -251,37 +277,45 @@ class KakaoReader:
                 m = match(line)
                 if m is not None:
                     end = m.end()
-                    rest2 = line[end : end + 2]
-                    bare = rest2 == "" or (rest2 not in {", ", ": "} and not line[end:].strip())
-                    if rest2 in {", ", ": "} or bare:
+                    comma = line.startswith(", ", end)  # a message (or an Android system line)
+                    if comma or line.startswith(": ", end) or not line[end:].strip():
                         if p_author is not None:
-                            yield _flush(p_time, p_author, p_text, p_extra)
+                            if p_extra is None and (p_text[:1] not in kind_first or len(p_text) > 320):
+                                yield p_time, p_author, "text", p_text  # _flush's answer, inlined
+                            else:
+                                yield _flush(p_time, p_author, p_text, p_extra)
                             p_author = None
-                        if bare:  # Android's day separator: a bare timestamp
-                            continue
-                        stamp = m.group(0)
+                        if not comma and not line.startswith(": ", end):
+                            continue  # Android's day separator: a bare timestamp
+                        stamp = line[:end]
                         when = times.get(stamp)
                         if when is None:
+                            parts = m.groups()
+                            day, clock = days.get(parts[:3]), clocks.get(parts[3:])
                             try:
-                                when = g.mobile_datetime(m.groups(), english)
+                                if day is None:
+                                    day = days[parts[:3]] = g.mobile_day(parts[:3], english)
+                                if clock is None:
+                                    clock = clocks[parts[3:]] = g.mobile_clock(parts[3:], english)
                             except ValueError:
                                 self._skip(lineno)
                                 orphan = True
                                 continue
+                            when = day + clock
                             if len(times) > _CACHE_LIMIT:
                                 times.clear()
+                                days.clear()
                             times[stamp] = when
                         orphan = False
-                        if rest2 == ", ":
+                        if comma:
                             start = end + 2
                             sep = line.find(" : ", start, start + max_name)
                             if sep > start and not (_DAMAGE_NUL in line or _DAMAGE_REPLACED in line):
-                                p_time, p_author, p_text, p_extra = (
-                                    when,
-                                    author_of(line[start:sep]),
-                                    line[sep + 3 :],
-                                    None,
-                                )
+                                name = line[start:sep]
+                                author = authors.get(name)
+                                if author is None:
+                                    author = authors[name] = name
+                                p_time, p_author, p_text, p_extra = when, author, line[sep + 3 :], None
                                 continue
                             if line.endswith(" :") and 0 < len(line) - 2 - start <= g.MAX_NAME:
                                 p_time, p_author, p_text, p_extra = when, author_of(line[start:-2]), "", None
@@ -307,7 +341,7 @@ class KakaoReader:
 
     # -- macOS CSV ----------------------------------------------------------------------------------
 
-    def _csv(self, stream: TextIO) -> Iterator[KakaoMessage]:
+    def _csv(self, stream: TextIO) -> Iterator[Record]:
         record_start = g.CSV_RECORD.match
         record: list[str] = []
         record_line = 0
@@ -338,7 +372,7 @@ class KakaoReader:
             if message is not None:
                 yield message
 
-    def _csv_record(self, lines: list[str], lineno: int) -> KakaoMessage | None:
+    def _csv_record(self, lines: list[str], lineno: int) -> Record | None:
         text = lines[0] if len(lines) == 1 else "\n".join(lines)
         parsed = _split_csv_record(text)
         if parsed is None or _DAMAGE_NUL in text or _DAMAGE_REPLACED in text:
@@ -355,7 +389,7 @@ class KakaoReader:
         while body.endswith("\n"):
             body = body[:-1]
         kind: MessageKind = g.kind_of(body)  # type: ignore[assignment]
-        return fast_message(when, self._author(author), kind, body)
+        return when, self._author(author), kind, body
 
 
 def _take_field(text: str, pos: int, last: bool) -> tuple[str, int] | None:

@@ -152,3 +152,28 @@ async def test_delete_removes_transcript_and_unshared_audio(
     assert await service.get(scope, meeting.id) is None
     assert not await service.blobs.exists(meeting.audio_blob)
     assert await service.repo.segments(meeting.id) == []
+
+
+async def test_engines_are_built_once_per_process_not_per_meeting(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from tests.core.meetings.fakes import MEETING_SEGMENTS, MEETING_TURNS, FakeDiarizer
+
+    built = {"stt": 0, "diarizer": 0}
+
+    def new_stt() -> FakeSTT:
+        built["stt"] += 1
+        return FakeSTT(MEETING_SEGMENTS)
+
+    def new_diarizer() -> FakeDiarizer:
+        built["diarizer"] += 1
+        return FakeDiarizer(MEETING_TURNS)
+
+    service = make_service(sqlite_db, tmp_path)
+    service.stt_factory = new_stt
+    service.diarizer_factory = new_diarizer
+    scope = await make_user(sqlite_db, "alice")
+    for name in ("one", "two", "three"):
+        meeting = await service.import_file(scope, write_wav(tmp_path / f"{name}.wav", 25))
+        assert meeting.status is MeetingStatus.DONE, meeting.error
+    assert built == {"stt": 1, "diarizer": 1}

@@ -1,4 +1,4 @@
-"""Creating a star streams the export into one transaction: counts, profile, index, damage and rollback."""
+"""Creating a star streams the export in short batches: counts, profile, index, damage and clean-up."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from core.domain.identity import Locale, Platform, UserRef
 from core.personas.kakao import KakaoMessage, KakaoParseError, KakaoReader, parse_export
+from core.personas.kakao.parser import Record
 from core.personas.stars import NewStar, StarService
 from core.personas.style import build_style_profile
 from core.storage.blobs import LocalBlobStore
@@ -140,18 +141,18 @@ async def test_an_error_mid_file_leaves_no_half_made_star(
     write_export(path, "ios_ko", conversation(25_000), crlf=True, bom=True)
     key = await stored(service, path)
     new = NewStar(owner_id=await owner(db), name="엄마", relation="", participant="엄마")
-    intact = KakaoReader.messages
+    intact = KakaoReader.records
 
-    def breaks_near_the_end(self: KakaoReader) -> Iterator[KakaoMessage]:
-        yield from itertools.islice(intact(self), 24_000)  # two batches are already written by then
+    def breaks_near_the_end(self: KakaoReader) -> Iterator[Record]:
+        yield from itertools.islice(intact(self), 23_700)  # committed batches, a tail without FTS entries
         raise KakaoParseError("kakao.error.damaged", line=99_999)
 
-    monkeypatch.setattr(KakaoReader, "messages", breaks_near_the_end)
+    monkeypatch.setattr(KakaoReader, "records", breaks_near_the_end)
     with pytest.raises(KakaoParseError):
         await service.create(new, key, consent_text="ok")
     assert all(v == 0 for v in (await counts(db)).values()), await counts(db)
 
-    monkeypatch.setattr(KakaoReader, "messages", intact)
+    monkeypatch.setattr(KakaoReader, "records", intact)
     result = await service.create(new, key, consent_text="ok")
     assert result.imported == 25_000
     rows = await counts(db)

@@ -1,0 +1,67 @@
+"""The import's fast style paths give the regex tables' answers on every text, in linear time."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+from core.personas import style_text as st
+from core.personas.kakao import KakaoMessage
+from core.personas.style import StyleAccumulator
+
+_PIECES = [
+    *"ㅋㅎㅠㅜTt_;.~!?… \n가나다라마바사아야여자당얘똥딸애강공왕막우리민수영희lolLOLhaeHEsonſKK^:-)(D<3>ㅡㅅㅇ😀☀abcXYZ019",
+    "아들", "민수야", "영희", "honey", "Sweetie", "여보", "ㅋㅋㅋ", "haha", "hehe", "lmao", "T_T", ";_;", "...",
+    "?!", "우리 딸", "지훈아", "Kim", "Jane", "❤️", "^^", "-_-", "ㅡㅡ", "ㅎㅅㅎ", "  ", "Ha Ha", "T.T",
+]  # fmt: skip
+
+
+def _texts(count: int, seed: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 24))) for _ in range(count)]
+
+
+def _by_regex(text: str) -> tuple[set[str], set[str], set[str]]:
+    def hits(table: dict[str, object]) -> set[str]:
+        return {key for key, rx in table.items() if rx.search(text)}  # type: ignore[attr-defined]
+
+    return hits(st.LAUGHTER), hits(st.CRYING), hits(st.PUNCTUATION)
+
+
+def test_marker_substring_tests_agree_with_the_regex_tables() -> None:
+    for text in _texts(20_000):
+        laughs, cries, punctuation = Counter[str](), Counter[str](), Counter[str]()
+        latin = st.LATIN.search(text) is not None
+        st.count_markers(text, laughs, cries, punctuation, latin=latin)
+        assert (set(laughs), set(cries), set(punctuation)) == _by_regex(text), text
+        assert st.laugh_tokens(text, latin=latin) == st.LAUGH_TOKEN.findall(text), text
+        assert st.emoticons(text) == st.EMOTICONS.findall(text), text
+
+
+def test_name_index_finds_what_the_name_list_finds() -> None:
+    rng = random.Random(9)
+    people = [f"{rng.choice('김이박')}{rng.choice('민영지')}{rng.choice('수희훈')}" for _ in range(40)]
+    people += ["Jane Kim", "엄마 (김영희)", "[아빠], 최", "Bob", "ſam"]
+    for size in (1, 3, 45):
+        index = st.GivenNames(people[:size])
+        names = st.given_names(people[:size])
+        for text in _texts(3_000, seed=size):
+            for sample in (text, text + "민수야", "Jane " + text):
+                expected = sorted(set(st.address_terms(sample, names)))
+                assert sorted(set(st.address_terms(sample, index))) == expected, (size, sample)
+
+
+def test_ten_thousand_participants_profile_in_linear_time() -> None:
+    """Each new participant used to recompute every participant's names (139 s for 10,000 authors)."""
+    start = datetime(2020, 1, 1)
+    accumulator = StyleAccumulator("엄마")
+    began = time.process_time()
+    for i in range(10_000):
+        when = start + timedelta(minutes=i)
+        accumulator.add(KakaoMessage(time=when, author=f"김민{i}", kind="text", text="안녕하세요"))
+        accumulator.add(KakaoMessage(time=when, author="엄마", kind="text", text="민수야 밥 먹었니"))
+    profile = accumulator.profile()
+    assert time.process_time() - began < 5
+    assert ("민수야", 10_000) in profile.address_terms
