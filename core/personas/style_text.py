@@ -223,6 +223,9 @@ _PERIOD = PUNCTUATION["."]
 _EMOTICON_CHARS = frozenset("^:;ㅡ->ㅅ<")
 
 
+_TWO_DOTS = PUNCTUATION[".."]
+
+
 def count_markers(
     text: str, laughs: Counter[str], cries: Counter[str], punctuation: Counter[str], *, latin: bool
 ) -> None:
@@ -250,7 +253,12 @@ def count_markers(
         punctuation["~"] += 1
         if "~~" in text:
             punctuation["~~"] += 1
-    if ".." in text or "…" in text:
+    if ".." in text:
+        if _TWO_DOTS.search(text):
+            punctuation[".."] += 1
+        if "..." in text:
+            punctuation["..."] += 1
+    if "…" in text and "..." not in text:
         punctuation["..."] += 1
     if "!" in text:
         punctuation["!"] += 1
