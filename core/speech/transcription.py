@@ -83,8 +83,12 @@ class TranscriptionService:
         live capture); tracks without one already start at 0.
         """
         per_speaker: dict[str, Transcript] = {}
+        # A track with a place (a live capture) holds its speaker's speech only, already cut from the
+        # silences; the timeline puts it back on the meeting clock, so it is recognised whole.
         plan = {
-            speaker: await asyncio.to_thread(speech_chunks, audio, sample_rate)
+            speaker: [(0, len(audio))]
+            if speaker in (places or {})
+            else await asyncio.to_thread(speech_chunks, audio, sample_rate)
             for speaker, audio in tracks.items()
         }
         total = sum(end - start for chunks in plan.values() for start, end in chunks) or 1
