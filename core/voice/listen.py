@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from core.domain.identity import Locale
 from core.domain.stars import Star
 from core.i18n import t
@@ -74,6 +77,21 @@ class VoiceService:
         self.guard = guard
         self.cache_root = cache_root
         self._locks: dict[str, asyncio.Lock] = {}
+        # The spoken disclaimer is the same words every time: synthesized once per language, rate and voice.
+        self._disclaimers: dict[tuple[str, int, str], npt.NDArray[np.float32] | None] = {}
+
+    async def _disclaimer(
+        self, language: str, sample_rate: int, voice: VoiceSpec | None
+    ) -> npt.NDArray[np.float32] | None:
+        profile = voice.profile_id if voice is not None and self.synthesizer.clones_voice else ""
+        key = (language, sample_rate, profile)
+        if key not in self._disclaimers:
+            if len(self._disclaimers) > 64:
+                self._disclaimers.clear()
+            self._disclaimers[key] = await disclaimer_audio(
+                self.synthesizer, self.marking, language, sample_rate, voice
+            )
+        return self._disclaimers[key]
 
     def star_cache(self, star_id: str) -> Path:
         """The folder of a star's cached voice notes."""
@@ -110,9 +128,7 @@ class VoiceService:
         async with lock:
             if not path.exists():
                 speech = await self.synthesizer.synthesize(text, language=language, voice=voice)
-                lead = await disclaimer_audio(
-                    self.synthesizer, self.marking, language, speech.sample_rate, voice
-                )
+                lead = await self._disclaimer(language, speech.sample_rate, voice)
                 samples = await asyncio.to_thread(mark, speech, lead, self.marking)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".part.ogg")
