@@ -20,7 +20,7 @@ import numpy as np
 from core.domain.identity import Locale
 from core.i18n import t
 from core.personas.honesty_refs import NOT_REFERENCES, REFERENCES
-from core.personas.style_model import StyleProfile
+from core.personas.style.model import StyleProfile
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -14,7 +14,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 from core.personas.offline_compose import ReplyCandidate, compose_offline_reply
-from core.personas.style_examples import varied_examples
+from core.personas.style.examples import varied_examples
 from core.storage.memory import MemoryQuery, MemoryStore, Recollection
 from core.storage.moments import exchanges
 from core.text.mood import is_sad, laughs, without_laughter

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.personas.kakao.model import KakaoMessage
-from core.personas.style_build import StyleAccumulator
+from core.personas.style.build import StyleAccumulator
 
 pytestmark = pytest.mark.slow
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"

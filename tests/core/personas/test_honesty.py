@@ -15,7 +15,7 @@ from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
 from core.domain.identity import Locale
 from core.personas.honesty import RealnessDetector, admits_ai, asks_by_rules, honest_reply
 from core.personas.stars import NewStar
-from core.personas.style_model import StyleProfile
+from core.personas.style.model import StyleProfile
 from tests.core.personas import honesty_eval as ev
 from tests.support.app import make_settings
 from tests.support.openai_server import OpenAIServer, Reply

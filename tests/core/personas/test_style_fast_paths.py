@@ -7,9 +7,9 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from core.personas import style_text as st
 from core.personas.kakao import KakaoMessage
 from core.personas.style import StyleAccumulator
+from core.personas.style import text as st
 
 _PIECES = [
     *"ㅋㅎㅠㅜTt_;.~!?… \n가나다라마바사아야여자당얘똥딸애강공왕막우리민수영희lolLOLhaeHEsonſKK^:-)(D<3>ㅡㅅㅇ😀☀abcXYZ019",

@@ -11,7 +11,7 @@ import pytest
 
 from core.personas.kakao import KakaoMessage
 from core.personas.style import extract_traits
-from core.personas.style_traits import parse_traits
+from core.personas.style.traits import parse_traits
 from core.ports import ChatCompletion, ChatModel, ChatModelError, PromptMessage
 
 

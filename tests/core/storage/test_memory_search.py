@@ -187,7 +187,7 @@ async def test_sad_news_gets_no_laughter_back(app: App) -> None:  # noqa: F811
 
 
 def test_style_examples_spread_over_lengths_and_topics() -> None:
-    from core.personas.style_examples import varied_examples
+    from core.personas.style.examples import varied_examples
 
     texts = (
         ["밥은?"] * 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -68,10 +69,19 @@ class StyleProfile:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON fields as stored (``StoredStyle.profile``); ``from_dict`` reads them back."""
+        data: dict[str, Any] = json.loads(self.to_json())
+        return data
+
     @classmethod
     def from_json(cls, text: str) -> StyleProfile:
         """Read a profile written by ``to_json``; unknown keys (from newer versions) are ignored."""
-        data: dict[str, Any] = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StyleProfile:
+        """Read a profile's stored JSON fields; unknown keys (from newer versions) are ignored."""
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for name, value in data.items():

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from core.personas.kakao.model import KakaoMessage
-from core.personas.style_apply import apply_style
-from core.personas.style_build import BURST_GAP, StyleAccumulator
-from core.personas.style_describe import describe, style_hints
-from core.personas.style_model import StyleProfile
-from core.personas.style_traits import extract_traits
+from core.personas.style.apply import apply_style
+from core.personas.style.build import BURST_GAP, StyleAccumulator
+from core.personas.style.describe import describe, style_hints
+from core.personas.style.model import StyleProfile
+from core.personas.style.traits import extract_traits
 
 __all__ = [
     "BURST_GAP",

@@ -12,10 +12,10 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Final
 
-from core.personas import style_text as st
 from core.personas.kakao.model import KakaoMessage
-from core.personas.style_model import SpeechLevel, StyleProfile
-from core.personas.style_traits import MAX_CHARS, MAX_SAMPLES
+from core.personas.style import text as st
+from core.personas.style.model import SpeechLevel, StyleProfile
+from core.personas.style.traits import MAX_CHARS, MAX_SAMPLES
 
 BURST_GAP: Final = timedelta(seconds=60)
 """Bubbles sent within this time of the previous one belong to the same thought."""

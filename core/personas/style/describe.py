@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.i18n import t
-from core.personas.style_model import StyleProfile
+from core.personas.style.model import StyleProfile
 
 _MIN_MESSAGES = 5
 _HABIT = 0.2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 
-from core.personas.style_model import StyleProfile
+from core.personas.style.model import StyleProfile
 
 _SENTENCE = re.compile(r"[^.!?~\n]+[.!?~]*")
 _TRAILING = re.compile(r"[.!?~…]+\Z")
