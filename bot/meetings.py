@@ -220,7 +220,7 @@ async def cli_summary(
     ``meeting`` and ``summary`` records), or ``None`` when not found."""
     from bot.wiring import running_app
     from core.meetings.commands import summary_text
-    from core.meetings.service import meeting_record
+    from core.meetings.records import meeting_record
 
     async with running_app(settings) as app:
         scope, locale = await scope_for(app, user_id, guild_id)

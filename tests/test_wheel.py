@@ -26,9 +26,9 @@ from pathlib import Path
 import core, prompts
 from core.prompt_library import template_names
 from core.personas.prompting import PersonaCard, PromptBudget, build_prompt
-from core.personas.style_traits import build_prompt as traits_prompt
+from core.personas.style.traits import build_prompt as traits_prompt
 from core.safety.classifier import render_classifier_prompt
-from core.meetings.summary_offline import render_prompt as meeting_prompt
+from core.prompt_library import render_messages as meeting_prompt
 
 card = PersonaCard(star_name="엄마", relation="어머니", user_name="민수", examples=("밥은 먹었니",))
 chat = build_prompt(card, [], [], "엄마 뭐해?", budget=PromptBudget(context_tokens=4096, reply_tokens=512))

@@ -22,7 +22,7 @@ from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService, QuestionTooLong
-from core.meetings.summary_offline import MeetingSummary
+from core.meetings.summary import MeetingSummary
 from core.storage.outbox import Outbox
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from core.meetings.summary_model import MeetingSummary, SummaryPoint
+from core.meetings.summary.model import MeetingSummary, SummaryPoint
 
 
 def swap_name(text: str, old: str, new: str) -> str:

@@ -13,7 +13,7 @@ from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.i18n import Translator
 from core.meetings.subtitles import cues
-from core.meetings.summary_model import MeetingSummary
+from core.meetings.summary.model import MeetingSummary
 
 
 class ExportFormat(StrEnum):

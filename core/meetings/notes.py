@@ -19,7 +19,7 @@ from datetime import date
 
 from core.domain.audio import TranscriptSegment
 from core.meetings.due_dates import resolve_due
-from core.meetings.summary_model import ActionItem, SummaryPoint
+from core.meetings.summary.model import ActionItem, SummaryPoint
 
 _I = re.IGNORECASE
 

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from core.blob_release import release_blobs
 from core.ports import BlobStore
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.ids import utcnow
 from core.storage.meeting_repository import MeetingRepository
 

@@ -22,8 +22,8 @@ from core.domain.identity import Locale
 from core.domain.meetings import Citation, MeetingAnswer, MeetingScope, StoredSegment
 from core.i18n import t
 from core.meetings.exports import timestamp
-from core.meetings.summary_offline import render_prompt
 from core.ports import ChatModel, ChatModelError, Embedder
+from core.prompt_library import render_messages
 from core.safety.injection import inline_data, screen_model_output
 from core.storage.fulltext import idf_scores, query_terms
 from core.storage.meeting_repository import MeetingRepository
@@ -209,7 +209,7 @@ class MeetingSearch:
             }
             for c in citations
         ]
-        messages = render_prompt(
+        messages = render_messages(
             "meeting_qa.j2",
             locale=locale.value,
             question=inline_data(question),

@@ -18,10 +18,10 @@ import time
 import zipfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
-from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 
-from core.domain.audio import Transcript, TranscriptSegment
+from core.blob_release import release_blobs
+from core.domain.audio import Transcript
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingAnswer, MeetingScope, MeetingSource, StoredSegment
 from core.i18n import t
@@ -35,9 +35,10 @@ from core.meetings.pipeline import (
     transcribe_recording,
     transcribe_track_archive,
 )
+from core.meetings.records import as_transcript, failure_text, meeting_record, meeting_zone, summary_locale
 from core.meetings.search import MeetingSearch
-from core.meetings.summary_model import OFFLINE_ENGINE
-from core.meetings.summary_offline import MeetingSummary, summarize_offline, summarize_with_llm
+from core.meetings.summary import MeetingSummary, summarize_offline, summarize_with_llm
+from core.meetings.summary.model import OFFLINE_ENGINE
 from core.meetings.talktime import talk_time, talk_time_chart
 from core.meetings.timeline import read_notes
 from core.meetings.tracks import TrackArchiveError, TrackLimits
@@ -45,7 +46,7 @@ from core.ports import BlobStore, ChatModel, Diarizer, EngineUnavailable, Progre
 from core.safety.check import SafetyGuard
 from core.safety.verdict import blocked_message
 from core.speech.transcription import report
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.meeting_repository import MeetingRepository
 from core.voice.audio import AudioError
 
@@ -54,29 +55,6 @@ MAX_SEGMENT_CHARS = 4000
 # A live capture VOS wrote itself: up to 4 hours of Opus speech per speaker, a big channel's speakers.
 LIVE_TRACK_LIMITS = TrackLimits(max_files=100, max_file_bytes=200_000_000, max_total_bytes=2_000_000_000)
 INTERRUPTED = "interrupted: the bot restarted while this meeting was being processed"
-
-
-def _summary_locale(language: str, fallback: Locale) -> Locale:
-    return Locale.KO if language.startswith("ko") else (Locale.EN if language else fallback)
-
-
-def _zone(locale: Locale) -> tzinfo:
-    # Relative days ("by Friday") are read in the meeting's own time zone; Korean teams meet in KST.
-    return timezone(timedelta(hours=9)) if locale is Locale.KO else UTC
-
-
-def _error_text(stage: str, exc: BaseException, locale: Locale) -> str:
-    if isinstance(exc, AudioError):
-        reason = exc.message(locale)
-    elif isinstance(exc, EngineUnavailable):  # an operator's problem, worded for the operator
-        reason = str(exc)[:200]
-        if exc.extra:
-            reason = t(locale, "lines.engine_missing", reason=reason, extra=exc.extra)
-    elif isinstance(exc, TrackArchiveError):
-        reason = t(locale, f"meetingflow.zip.{exc.reason}")
-    else:
-        reason = f"{type(exc).__name__}: {exc}"
-    return f"{stage}: {reason}"
 
 
 DEFAULT_MAX_QUESTION_CHARS = 1000
@@ -270,10 +248,10 @@ class MeetingService:
             raise
         except (EngineUnavailable, AudioError, TrackArchiveError) as exc:  # expected: one line, no traceback
             log.warning("meeting %s failed at %s: %s", meeting.id, tracker.stage, type(exc).__name__)
-            await self.repo.fail(meeting.id, _error_text(tracker.stage, exc, locale))
+            await self.repo.fail(meeting.id, failure_text(tracker.stage, exc, locale))
         except Exception as exc:
             log.exception("meeting %s failed at %s", meeting.id, tracker.stage)
-            await self.repo.fail(meeting.id, _error_text(tracker.stage, exc, locale))
+            await self.repo.fail(meeting.id, failure_text(tracker.stage, exc, locale))
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
         stored = await self.repo.get(meeting.scope, meeting.id)
@@ -309,13 +287,13 @@ class MeetingService:
     async def _summarize(self, meeting: Meeting, language: str, locale: Locale) -> MeetingSummary:
         """The summary in the meeting's language (the user's locale when none was detected)."""
         segments = as_transcript(await self.repo.segments(meeting.id))
-        summary_locale = _summary_locale(language, locale)
-        meeting_date = meeting.created_at.astimezone(_zone(summary_locale)).date()
+        written_in = summary_locale(language, locale)
+        meeting_date = meeting.created_at.astimezone(meeting_zone(written_in)).date()
         if self.chat_model is not None:
-            summary = await summarize_with_llm(self.chat_model, segments, summary_locale)
-            return replace(summary, language=summary_locale.value)
+            summary = await summarize_with_llm(self.chat_model, segments, written_in)
+            return replace(summary, language=written_in.value)
         return await asyncio.to_thread(
-            lambda: summarize_offline(segments, meeting_date=meeting_date, language=summary_locale.value)
+            lambda: summarize_offline(segments, meeting_date=meeting_date, language=written_in.value)
         )
 
     async def recover_interrupted(self, *, keep: Collection[str] = ()) -> list[Meeting]:
@@ -451,25 +429,6 @@ class MeetingService:
         if meeting.audio_blob:
             await release_blobs(self.references, self.blobs, [meeting.audio_blob])
         return True
-
-
-def as_transcript(segments: list[StoredSegment]) -> list[TranscriptSegment]:
-    """Stored segments as transcript segments for summaries and exports."""
-    return [
-        TranscriptSegment(start=s.start, end=s.end, text=s.text, speaker=s.speaker, words=s.words)
-        for s in segments
-    ]
-
-
-def meeting_record(meeting: Meeting) -> dict[str, object]:
-    """The meeting's identity in the JSON export and ``vos meeting summary --json``."""
-    return {
-        "id": meeting.id,
-        "title": meeting.title,
-        "date": meeting.created_at.isoformat(),
-        "duration_s": round(meeting.duration_s, 3),
-        "language": meeting.language or "",
-    }
 
 
 __all__ = ["INTERRUPTED", "MeetingService", "as_transcript", "meeting_record", "rename_in_summary"]

@@ -14,8 +14,9 @@ from core.domain.identity import Locale
 from core.domain.meetings import MeetingScope
 from core.i18n import t
 from core.meetings.search import MeetingSearch
-from core.meetings.summary_offline import render_prompt, transcript_lines
+from core.meetings.summary.llm import transcript_lines
 from core.personas.prompting import PersonaCard, PromptBudget, build_prompt
+from core.prompt_library import render_messages as render_prompt
 from core.safety.injection import FENCE_CLOSE, looks_like_injection
 from tests.core.meetings.fakes import FakeDiarizer, FakeSTT, segment, write_wav
 from tests.core.meetings.test_summary_offline import ScriptedChat

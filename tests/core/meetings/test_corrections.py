@@ -16,7 +16,7 @@ from core.domain.identity import Locale
 from core.meetings.corrections import correct_in_summary, rename_in_summary, swap_name
 from core.meetings.search import MeetingSearch
 from core.meetings.service import MeetingService
-from core.meetings.summary_model import ActionItem, MeetingSummary, SummaryPoint
+from core.meetings.summary.model import ActionItem, MeetingSummary, SummaryPoint
 from core.storage.db import Database
 from tests.core.meetings.conftest import make_service, make_user
 from tests.core.meetings.fakes import write_wav

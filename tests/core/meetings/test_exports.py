@@ -12,7 +12,7 @@ import pytest
 from core.domain.audio import TranscriptSegment
 from core.domain.identity import Locale
 from core.meetings.exports import ExportFormat, export, timestamp, to_markdown, to_srt, to_vtt
-from core.meetings.summary_offline import ActionItem, MeetingSummary, SummaryPoint
+from core.meetings.summary import ActionItem, MeetingSummary, SummaryPoint
 from tests.support.extras import need
 
 SEGMENTS = (

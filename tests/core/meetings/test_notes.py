@@ -6,7 +6,7 @@ from datetime import date
 
 from core.domain.audio import TranscriptSegment
 from core.meetings.due_dates import resolve_due
-from core.meetings.summary_offline import summarize_offline
+from core.meetings.summary import summarize_offline
 
 FRIDAY = date(2026, 12, 4)
 

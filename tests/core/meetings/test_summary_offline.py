@@ -8,15 +8,9 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 
 from core.domain.audio import TranscriptSegment, Word
-from core.meetings.summary_offline import (
-    MeetingSummary,
-    centrality,
-    chunk_lines,
-    parse_summary_json,
-    split_sentences,
-    summarize_offline,
-    summarize_with_llm,
-)
+from core.meetings.notes import split_sentences
+from core.meetings.summary import MeetingSummary, centrality, summarize_offline, summarize_with_llm
+from core.meetings.summary.llm import chunk_lines, parse_summary_json
 from core.ports import ChatCompletion, ChatModel, ChatModelError, PromptMessage
 
 
