@@ -36,13 +36,14 @@ from core.personas.prompting import PromptBudget
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat, VoiceChatOptions
 from core.ports import BlobStore, ChatModel, Embedder, EngineUnavailable, SpeechSynthesizer, SpeechToText
+from core.privacy.rights import DataRightsService
+from core.privacy.star_export import StarExporter
 from core.safety.care import CareOptions
 from core.safety.check import SafetyGuard
 from core.safety.crisis import CrisisResources
 from core.safety.disclosure import DataDisclosure, endpoint_host
 from core.safety.limits import QueueBound, RateLimiter
 from core.safety.reminder import AiReminder
-from core.safety.rights import DataRightsService
 from core.safety.semantic import CachedQueries
 from core.storage.blob_gc import BlobGarbageCollector
 from core.storage.blob_references import BlobReferenceRepository
@@ -359,9 +360,18 @@ def build_app(
         safety_events=safety_events,
         memory=memory,
         blobs=blobs,
-        voice=VoiceRepository(db),
-        voice_memories=VoiceMemoryRepository(db),
         outbox=outbox,
+        exporter=StarExporter(
+            users=users,
+            stars=stars,
+            chats=chats,
+            consents=consents,
+            blob_refs=blob_refs,
+            safety_events=safety_events,
+            memory=memory,
+            voice=VoiceRepository(db),
+            voice_memories=VoiceMemoryRepository(db),
+        ),
     )
     voice_profiles = VoiceProfileService(VoiceRepository(db), references, blobs)
     synth = build_synthesizer(settings)

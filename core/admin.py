@@ -1,7 +1,7 @@
 """Operator service behind ``vos admin``: totals, the jobs table (list, retry, cancel), one user's holdings.
 
 Deleting a user goes through the very path ``/forget_me`` takes (``Commands.forget_user``: caches, other
-rooms' hooks, then :class:`core.safety.rights.DataRightsService`), injected here as a callable so the two can
+rooms' hooks, then :class:`core.privacy.rights.DataRightsService`), injected here as a callable so the two can
 never drift apart.
 """
 

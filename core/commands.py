@@ -27,10 +27,9 @@ from core.flows.voice_setup import VoiceSetupFlow
 from core.personas.chat import ChatService
 from core.personas.stars import StarService
 from core.personas.style import describe
-from core.ports import EngineUnavailable
+from core.ports import EngineUnavailable, UserStore
+from core.privacy.rights import DataRightsService
 from core.safety.disclosure import DataDisclosure
-from core.safety.rights import DataRightsService
-from core.storage.repositories import UserRepository
 from core.voice.listen import VoiceService
 from core.voice.profiles import VoiceProfileService
 
@@ -72,7 +71,7 @@ class Commands:
     def __init__(
         self,
         *,
-        users: UserRepository,
+        users: UserStore,
         chat: ChatService,
         star_service: StarService,
         rights: DataRightsService,

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, assert_never
 
+from core.blob_release import flow_blob_keys, release_blobs
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
+from core.domain.flows import RunningFlow
 from core.domain.identity import Locale, User
 from core.flows.base import (
     FLOW_KEY,
@@ -29,6 +31,7 @@ from core.flows.base import (
 from core.i18n import t
 from core.personas.chat import UNREAD, ChatService, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
+from core.ports import BlobReferences, FlowStore, StarChat, TurnReader, TurnState, UserStore
 from core.safety.limits import (
     QueueBound,
     RateDecision,
@@ -37,9 +40,6 @@ from core.safety.limits import (
     rate_limited_message,
 )
 from core.safety.reminder import AiReminder
-from core.storage.blob_references import BlobReferenceRepository, flow_blob_keys, release_blobs
-from core.storage.repositories import FlowRepository, UserRepository
-from core.storage.turns import RunningFlow, StarChat, TurnRepository, TurnState
 
 if TYPE_CHECKING:
     from core.personas.voice_chat import VoiceChat
@@ -91,8 +91,9 @@ class Engine:
     def __init__(
         self,
         *,
-        users: UserRepository,
-        flows: FlowRepository,
+        users: UserStore,
+        flows: FlowStore,
+        turns: TurnReader,
         chat: ChatService,
         router: Router,
         message_limiter: RateLimiter | None = None,
@@ -100,12 +101,11 @@ class Engine:
         voice_chat: VoiceChat | None = None,
         job_limiter: RateLimiter | None = None,
         heavy_bound: QueueBound | None = None,
-        turns: TurnRepository | None = None,
-        references: BlobReferenceRepository | None = None,
+        references: BlobReferences | None = None,
         blobs: BlobStore | None = None,
         reminder: AiReminder | None = None,
     ) -> None:
-        self.turns = turns or TurnRepository(users.db, chat.memory)
+        self.turns = turns
         self.reminder = reminder or AiReminder()
         self.job_limiter = job_limiter
         self.heavy_bound = heavy_bound
@@ -241,12 +241,14 @@ class Engine:
         uploads its state held (the chat export, the photo, the recording) are released. Returns how many."""
         expired = await self.flow_repo.expire(older_than)
         held: set[str] = set()
-        for _user_id, kind, step, data in expired:
+        for gone_flow in expired:
             try:
-                await self._abandon(RunningFlow(kind=kind, step=step, data=data))
+                await self._abandon(gone_flow.flow)
             except Exception:
-                log.warning("an expired %s flow could not release its files", kind, exc_info=True)
-            held |= flow_blob_keys(data)
+                log.warning(
+                    "an expired %s flow could not release its files", gone_flow.flow.kind, exc_info=True
+                )
+            held |= flow_blob_keys(gone_flow.flow.data)
         if held and self.references is not None and self.blobs is not None:
             gone = await release_blobs(self.references, self.blobs, held)
             log.info("flows expired: %d, blobs_released=%d of %d", len(expired), len(gone), len(held))

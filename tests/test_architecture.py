@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,19 @@ def test_import_linter_contracts_hold() -> None:
         pytest.fail("import-linter is not installed (pip install -e '.[dev]')")
     result = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_orm_contract_covers_every_core_package_but_storage() -> None:
+    """A new package under ``core`` is held to "ORM models and sessions stay in core.storage" too."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (orm,) = [c for c in contracts if c["name"] == "ORM models and sessions stay in core.storage"]
+    here = {
+        f"core.{path.stem}"
+        for path in (ROOT / "core").iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    assert here - {"core.storage"} == {m for m in orm["source_modules"] if m.startswith("core.")}
+    assert {"adapters", "bot"} <= set(orm["source_modules"])
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:

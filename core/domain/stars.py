@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class StarStatus(StrEnum):
@@ -46,6 +48,20 @@ class Star:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NewStar:
+    """What the user told us about the star."""
+
+    owner_id: str
+    name: str
+    relation: str
+    participant: str
+    notes: str = ""
+    birth_date: date | None = None
+    death_date: date | None = None
+    photo_blob: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChatTurn:
     """One message in the conversation between a user and a star (one bubble)."""
 
@@ -56,3 +72,15 @@ class ChatTurn:
     text: str
     created_at: datetime
     engine: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredStyle:
+    """A star's style profile as stored: the profile's JSON fields and the traits extracted from it.
+
+    ``profile`` is what ``StyleProfile.to_dict`` wrote (``core.personas.style``); ``StyleProfile.from_dict``
+    reads it back.
+    """
+
+    profile: Mapping[str, Any]
+    traits: tuple[str, ...] = ()

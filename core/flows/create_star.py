@@ -11,15 +11,15 @@ from datetime import date
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
+from core.domain.stars import NewStar
 from core.flows.base import flow_choice, flow_value
 from core.flows.names import NameChoices
 from core.personas.kakao import KakaoParseError
 from core.personas.photo import MAX_PHOTO_BYTES, PhotoRejected, prepare_photo
-from core.personas.stars import ExportTooLarge, NewStar, StarService
+from core.personas.stars import ExportTooLarge, StarService
 from core.personas.style import describe
-from core.ports import BlobStore
+from core.ports import BlobStore, UserStore
 from core.safety.disclosure import DataDisclosure
-from core.storage.repositories import UserRepository
 
 log = logging.getLogger(__name__)
 _DATE = re.compile(r"(\d{4})[-./](\d{1,2})[-./](\d{1,2})")
@@ -44,7 +44,7 @@ class CreateStarFlow:
         self,
         stars: StarService,
         blobs: BlobStore,
-        users: UserRepository,
+        users: UserStore,
         names: NameChoices | None = None,
         disclosure: DataDisclosure | None = None,
     ) -> None:

@@ -17,7 +17,7 @@ from core.domain.events import ChoiceMade, TextMessage
 from core.domain.stars import Star
 from core.flows.base import flow_choice, flow_value
 from core.personas.stars import StarService
-from core.storage.repositories import StarRepository, UserRepository
+from core.ports import StarStore, UserStore
 
 if TYPE_CHECKING:
     from core.engine import Engine, Router
@@ -30,7 +30,7 @@ _OPTIONS = 5
 class NameOptions:
     """What the export offers for both questions, computed the same way when a button comes back."""
 
-    def __init__(self, stars: StarRepository, star_service: StarService) -> None:
+    def __init__(self, stars: StarStore, star_service: StarService) -> None:
         self.stars = stars
         self.star_service = star_service
 
@@ -56,7 +56,7 @@ class NameChoices:
 
     kind = "names"
 
-    def __init__(self, users: UserRepository, stars: StarRepository, options: NameOptions) -> None:
+    def __init__(self, users: UserStore, stars: StarStore, options: NameOptions) -> None:
         self.users = users
         self.stars = stars
         self.options = options

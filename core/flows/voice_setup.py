@@ -28,8 +28,7 @@ from core.flows.progress import Outcome, with_progress
 from core.flows.voice_jobs import VOICE_SEPARATE, separation_key, separation_payload, unavailable
 from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
-from core.ports import Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
-from core.storage.repositories import ConsentRepository
+from core.ports import ConsentStore, Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
 from core.voice.audio import AudioError, decode_audio, save_samples
 from core.voice.listen import VoiceService
 from core.voice.memories import Remembered, VoiceMemoryService
@@ -84,7 +83,7 @@ class VoiceSetupFlow:
         self,
         *,
         profiles: VoiceProfileService,
-        consents: ConsentRepository,
+        consents: ConsentStore,
         engines: SpeakerEngines | None,
         voice: VoiceService | None,
         work_root: Path,

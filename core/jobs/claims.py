@@ -19,10 +19,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import text
+from core.storage.job_claims import PostgresJobClaims
 
-from core.storage.db import Database
-from core.storage.locks import advisory_key
+__all__ = ["FileJobClaims", "JobClaims", "PostgresJobClaims", "ProcessJobClaims"]
 
 
 class JobClaims(Protocol):
@@ -76,24 +75,3 @@ class FileJobClaims:
         finally:
             if fd is not None:
                 await asyncio.to_thread(self._release, job_id, fd)
-
-
-class PostgresJobClaims:
-    """A session advisory lock per running job, on its own connection for as long as the job runs."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    @asynccontextmanager
-    async def hold(self, job_id: str) -> AsyncIterator[bool]:
-        """Claim the job's advisory lock when nobody holds it."""
-        key = {"k": advisory_key("vos:job:" + job_id)}
-        async with self.db.engine.connect() as conn:
-            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), key))
-            await conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
-                    await conn.commit()

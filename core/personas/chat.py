@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
-
-from sqlalchemy.engine import Connection
 
 from core.domain.actions import Action, SendText, TypingPause
 from core.domain.identity import Locale, User
@@ -38,10 +35,12 @@ from core.safety.crisis import CrisisResources, crisis_reply
 from core.safety.injection import screen_model_output
 from core.safety.star_lines import screen_star_lines
 from core.safety.verdict import blocked_message
+from core.storage.chat_turns import AlsoWrite, ChatRepository, NewTurns
 from core.storage.ids import utcnow
 from core.storage.memory import MemoryQuery, MemoryStore, Recollection
 from core.storage.moments import conversation_moment
-from core.storage.repositories import ChatRepository, NewTurns, SafetyEventRepository, StarRepository
+from core.storage.safety_events import SafetyEventRepository
+from core.storage.stars import StarRepository
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +264,7 @@ class ChatService:
         await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
         return ChatReply(bubbles=tuple(safe), engine=engine)
 
-    def _remembering(
-        self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]
-    ) -> Callable[[Connection], None]:
+    def _remembering(self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]) -> AlsoWrite:
         """What the user said and the star's answer become the user's searchable memory of the star."""
         moment = conversation_moment(
             user_name=user.display_name or "user",
@@ -321,7 +318,7 @@ class ChatService:
             for memory in memories
         ]
         stored = await self.stars.style_profile(star.id)
-        profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
+        profile = StyleProfile.from_dict(stored.profile) if stored else None
         card = PersonaCard(
             asks_if_real=asks_if_real,
             star_name=star.name,
@@ -329,7 +326,7 @@ class ChatService:
             user_name=star.user_name or user.display_name,
             address=star.user_address,
             notes=star.notes,
-            traits=tuple(stored[1]) if stored else (),
+            traits=stored.traits if stored else (),
             style_hints=tuple(style_hints(profile)) if profile else (),
             examples=await self._examples(star.id, export_version),
             locale=locale.value,
@@ -363,7 +360,7 @@ class ChatService:
         """The honest answer to "are you real?", in the star's manner."""
         if profile is None:
             stored = await self.stars.style_profile(star.id)
-            profile = StyleProfile.from_json(json.dumps(stored[0])) if stored else None
+            profile = StyleProfile.from_dict(stored.profile) if stored else None
         found = profile.address_terms[0][0] if profile and profile.address_terms else ""
         address = star.user_address or found
         return honest_reply(locale, star.name, address=address, profile=profile)

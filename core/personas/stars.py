@@ -8,44 +8,38 @@ style profile and counts participants (``ParticipantMissing`` names them), so th
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.domain.stars import Star, StarStatus
+from core.domain.records import BlobUse
+from core.domain.stars import NewStar, Star
 from core.personas.kakao import KakaoParseError, KakaoReader, Shape, inspect_export
 from core.personas.kakao.parser import Record
 from core.personas.style import StyleAccumulator, StyleProfile
-from core.personas.style_traits import extract_traits
+from core.personas.style.traits import extract_traits
 from core.ports import BlobStore, ChatModel, EngineUnavailable, ProgressCallback
 from core.storage.db import Database
-from core.storage.ids import new_id, utcnow
 from core.storage.memory import MemoryStore
 from core.storage.memory_index import IndexReport, MemoryIndexer
-from core.storage.models import BlobRefRow, ConsentRow, StarRow, StyleProfileRow
-from core.storage.repositories import _star
+from core.storage.star_creation import StarCreation
 from core.storage.star_imports import StarImports
 from core.storage.star_messages import FTS_EVERY
+from core.storage.stars import StarRepository
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewStar:
-    """What the user told us about the star."""
-
-    owner_id: str
-    name: str
-    relation: str
-    participant: str
-    notes: str = ""
-    birth_date: date | None = None
-    death_date: date | None = None
-    photo_blob: str | None = None
+__all__ = [
+    "ExportSummary",
+    "ExportTooLarge",
+    "ImportResult",
+    "NewStar",
+    "ParticipantMissing",
+    "StarService",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +135,8 @@ class StarService:
         self.chat_model = chat_model
         self.indexer = indexer
         self.imports = StarImports(db)
+        self.creation = StarCreation(db, self.imports)
+        self.stars = StarRepository(db)
         self.db = db
         self.memory = memory
         self.blobs = blobs
@@ -201,24 +197,8 @@ class StarService:
             if new.photo_blob
             else 0
         )
-        star_id = new_id()
-        now = utcnow()
-        row = StarRow(
-            id=star_id,
-            owner_id=new.owner_id,
-            name=new.name,
-            relation=new.relation,
-            participant_name=new.participant,
-            notes=new.notes,
-            birth_date=new.birth_date,
-            death_date=new.death_date,
-            photo_blob=new.photo_blob,
-            status=StarStatus.IMPORTING.value,
-            created_at=now,
-            import_seen_at=now,
-        )
-        async with self.db.write() as s:
-            s.add(row)
+        star = await self.creation.begin(new)
+        star_id = star.id
         try:
             imported = await self.memory.import_batches(
                 star_id,
@@ -231,51 +211,29 @@ class StarService:
             if not stream.style.star_count:
                 raise ParticipantMissing(new.participant, stream.counts)
             profile = stream.style.profile()
-            async with self.db.write() as s:
-                s.add(
-                    StyleProfileRow(
-                        star_id=star_id, profile=json.loads(profile.to_json()), traits=[], updated_at=now
-                    )
+            files = [
+                BlobUse(
+                    key=export_blob,
+                    purpose="kakao_export",
+                    filename="kakao_export" + path.suffix,
+                    size=export_size,
                 )
-                s.add(
-                    ConsentRow(
-                        id=new_id(),
-                        user_id=new.owner_id,
-                        star_id=star_id,
-                        kind=consent_kind,
-                        text=consent_text,
-                        given_at=now,
-                    )
+            ]
+            if new.photo_blob is not None:
+                files.append(
+                    BlobUse(key=new.photo_blob, purpose="photo", filename="photo.jpg", size=photo_size)
                 )
-                s.add(
-                    BlobRefRow(
-                        blob_key=export_blob,
-                        owner_id=new.owner_id,
-                        star_id=star_id,
-                        purpose="kakao_export",
-                        filename="kakao_export" + path.suffix,
-                        size=export_size,
-                        created_at=now,
-                    )
-                )
-                if new.photo_blob is not None:
-                    s.add(
-                        BlobRefRow(
-                            blob_key=new.photo_blob,
-                            owner_id=new.owner_id,
-                            star_id=star_id,
-                            purpose="photo",
-                            filename="photo.jpg",
-                            size=photo_size,
-                            created_at=now,
-                        )
-                    )
-                await self.imports.activate(s, star_id)
+            star = await self.creation.finish(
+                star,
+                profile=profile.to_dict(),
+                consent_kind=consent_kind,
+                consent_text=consent_text,
+                files=files,
+            )
         except BaseException:
             # Shielded: a cancelled import still removes what it wrote (the sweep catches a killed one).
             await asyncio.shield(self.imports.discard(star_id))
             raise
-        star = replace(_star(row), status=StarStatus.ACTIVE)
         log.info(
             "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, reader.skipped_lines
         )
@@ -285,11 +243,7 @@ class StarService:
             traits = await extract_traits(self.chat_model, stream.style.samples(), "ko", name=new.name)
             if traits:
                 profile = profile.with_traits(traits)
-                async with self.db.write() as s:
-                    profile_row = await s.get(StyleProfileRow, star_id)
-                    if profile_row is not None:
-                        profile_row.traits = list(traits)
-                        profile_row.profile = json.loads(profile.to_json())
+                await self.creation.store_profile(star_id, profile.to_dict(), traits)
         return ImportResult(
             star=star,
             imported=imported,
@@ -330,10 +284,5 @@ class StarService:
 
     async def profile(self, star_id: str) -> StyleProfile | None:
         """The star's stored style profile."""
-        from sqlalchemy import select
-
-        async with self.db.read() as s:
-            data: Any = await s.scalar(
-                select(StyleProfileRow.profile).where(StyleProfileRow.star_id == star_id)
-            )
-        return StyleProfile.from_json(json.dumps(data)) if data else None
+        stored = await self.stars.style_profile(star_id)
+        return StyleProfile.from_dict(stored.profile) if stored else None

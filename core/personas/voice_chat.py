@@ -19,8 +19,7 @@ from core.domain.events import CommandInvoked, VoiceMessage
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
 from core.personas.chat import ChatService
-from core.ports import EngineUnavailable, SpeechToText
-from core.storage.repositories import UserRepository
+from core.ports import EngineUnavailable, SpeechToText, UserStore
 from core.voice.audio import AudioError, DecodedAudio, decode_audio
 from core.voice.listen import VoiceService
 
@@ -71,7 +70,7 @@ class VoiceChat:
     def __init__(
         self,
         *,
-        users: UserRepository,
+        users: UserStore,
         chat: ChatService,
         stt: SpeechToText | None,
         voice: VoiceService | None = None,

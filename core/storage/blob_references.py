@@ -22,16 +22,15 @@ survive the deletion of either one.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from core.blob_release import flow_blob_keys, keys_in, release_blobs
 from core.jobs.ports import JobStatus
-from core.ports import BlobStore
 from core.storage.db import Database
 from core.storage.models import (
     BlobRefRow,
@@ -68,33 +67,15 @@ OWNER_OF: dict[InstrumentedAttribute[Any], InstrumentedAttribute[Any]] = {
 """The user column of each key column's row (a voice clip's owner is its profile's, joined below)."""
 
 _UNFINISHED_JOBS = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-_KEY = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
+__all__ = [
+    "BLOB_KEY_COLUMNS",
+    "IN_PROGRESS_JSON",
+    "BlobReferenceRepository",
+    "flow_blob_keys",
+    "keys_in",
+    "release_blobs",
+]
 _BATCH = 500  # keys per IN (...): far below SQLite's and PostgreSQL's bound-parameter limits
-
-
-def keys_in(value: object) -> set[str]:
-    """Every blob key found anywhere in a JSON value (strings, also inside longer strings, and dict keys)."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            found.update(_KEY.findall(item))
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return found
-
-
-def flow_blob_keys(data: Mapping[str, object] | None) -> set[str]:
-    """The blob keys a flow's persisted state holds (``/new``'s ``export_blob`` and ``photo_blob``).
-
-    The one reading of flow data: the reference check, ``/forget_me`` and the engine, which releases these
-    keys when it ends a flow, all ask it, so a flow cannot hold a blob that one of them does not see.
-    """
-    return keys_in(data) if data else set()
 
 
 class BlobReferenceRepository:
@@ -158,18 +139,3 @@ class BlobReferenceRepository:
         for payload, result in jobs:
             held |= keys_in(payload) | keys_in(result)
         return held
-
-
-async def release_blobs(
-    references: BlobReferenceRepository, blobs: BlobStore, keys: Iterable[str]
-) -> set[str]:
-    """Delete those of ``keys`` that nothing names any more; returns the keys deleted.
-
-    The one way a deletion path removes stored content: call it after deleting the rows that named ``keys``.
-    A key that any row, unfinished flow or unfinished job still names (a voice recording with the same bytes
-    as a deleted meeting, another user's identical export) is kept.
-    """
-    gone = await references.unreferenced(keys)
-    for key in sorted(gone):
-        await blobs.delete(key)
-    return gone

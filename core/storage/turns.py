@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -21,13 +21,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from core.domain.identity import Locale, User, UserRef
-from core.domain.stars import ChatTurn, Star, StarStatus
+from core.domain.flows import RunningFlow
+from core.domain.identity import Locale, UserRef
+from core.domain.stars import ChatTurn, StarStatus
+from core.ports.storage import StarChat, TurnState
 from core.storage.db import Database
 from core.storage.ids import aware, new_id, utcnow
+from core.storage.mappers import to_star, to_turn, to_user
 from core.storage.memory import MemoryQuery, MemoryStore, Recollection
 from core.storage.models import ChatTurnRow, FlowRow, SafetyEventRow, StarMessageRow, StarRow, UserRow
-from core.storage.repositories import _star, _turn, _user
 
 log = logging.getLogger(__name__)
 
@@ -153,48 +155,6 @@ _INSERT_USER = insert(UserRow)
 _NUSER, _NFLOW = len(_USER_COLUMNS), len(_FLOW_COLUMNS)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunningFlow:
-    """The persisted state of the user's unfinished dialog."""
-
-    kind: str
-    step: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StarChat:
-    """What a chat turn needs to know about the user's active star.
-
-    ``star`` is ``None`` when no star is active. ``export_version`` changes whenever an import adds
-    messages to the star (caches of the export are keyed by it). ``history`` is the recent conversation,
-    oldest first (not read for a retired star); ``talked`` whether the user ever talked with the star,
-    even if ``/reset`` took every turn out of the history. ``memories``: the star's past exchanges that
-    resemble the message, when the read was asked to recall them (``None``: not searched, or the star's
-    vectors were not loaded yet: the chat searches itself).
-    """
-
-    star: Star | None
-    export_version: int = -1
-    history: tuple[ChatTurn, ...] = ()
-    talked: bool = False
-    memories: tuple[Recollection, ...] | None = None
-    query: MemoryQuery | None = None
-    """The message prepared for memory search (and safety), when the read was given one."""
-    care_read: bool = False
-    last_care: tuple[str, datetime] | None = None
-    """The latest care event after a crisis hand-off (``crisis``, ``safe``, ``checkin``) if ``care_read``."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnState:
-    """The user, their running dialog, and (when asked for and no dialog runs) their active star's chat."""
-
-    user: User
-    flow: RunningFlow | None
-    chat: StarChat | None
-
-
 def _flow(values: tuple[Any, ...]) -> RunningFlow | None:
     kind, step, data = values
     return None if kind is None else RunningFlow(kind=kind, step=step, data=dict(data))
@@ -202,7 +162,7 @@ def _flow(values: tuple[Any, ...]) -> RunningFlow | None:
 
 def _history(conn: Connection, user_id: str, star_id: str, limit: int) -> tuple[ChatTurn, ...]:
     rows = conn.execute(_HISTORY, {"user_id": user_id, "star_id": star_id, "limit": limit}).all()
-    return tuple(_turn(row) for row in reversed(rows))
+    return tuple(to_turn(row) for row in reversed(rows))
 
 
 # Searches the star's memory inside the read's hop: (connection, star id, user id, export version) ->
@@ -217,7 +177,7 @@ def _star_chat(
     if values[0] is None:
         return StarChat(star=None)
     *columns, version, talked = values
-    star = _star(_StarValues(owner_id, *columns))
+    star = to_star(_StarValues(owner_id, *columns))
     sid = star.id
     version = -1 if version is None else int(version)
     if star.status is not StarStatus.ACTIVE:
@@ -263,7 +223,7 @@ def _read(
     if row is None:
         return None
     values = tuple(row)
-    user = _user(_UserValues(*values[:_NUSER]))
+    user = to_user(_UserValues(*values[:_NUSER]))
     flow = _flow(values[_NUSER : _NUSER + _NFLOW])
     if history_turns is None or flow is not None:
         return TurnState(user=user, flow=flow, chat=None)

@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.blob_release import release_blobs
 from core.domain.audio import SpeakerTurn, Transcript
 from core.ports import Audio, BlobStore, EngineUnavailable, ProgressCallback, SpeechToText
 from core.speech.transcription import report
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.fulltext import idf_scores, query_terms
 from core.storage.voice_memory_repository import NewVoiceMemory, VoiceMemory, VoiceMemoryRepository
 from core.voice.analysis import speaking_seconds

@@ -13,8 +13,8 @@ from core.domain.actions import Action, SendText, SendVoice
 from core.domain.events import CommandInvoked
 from core.domain.stars import Star
 from core.engine import Router
+from core.ports import StarStore, UserStore
 from core.storage.fulltext import query_terms
-from core.storage.repositories import StarRepository, UserRepository
 from core.storage.voice_memory_repository import VoiceMemory
 from core.voice.memories import VoiceMemoryService
 
@@ -33,7 +33,7 @@ class VoiceMemoryCommands:
     """The ``/memories`` command; :meth:`register` adds it to the engine's router."""
 
     def __init__(
-        self, service: VoiceMemoryService, *, users: UserRepository, stars: StarRepository, limit: int = 3
+        self, service: VoiceMemoryService, *, users: UserStore, stars: StarStore, limit: int = 3
     ) -> None:
         self.service = service
         self.users = users

@@ -18,10 +18,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from core.blob_release import release_blobs
 from core.domain.audio import SpeakerTurn
 from core.domain.voice import VoiceProfile, VoiceRecording
 from core.ports import Audio, BlobStore, SpeakerEncoder, VoiceSpec
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.voice_repository import NewVoiceClip, VoiceMeasures, VoiceRepository
 from core.voice.analysis import voice_traits
 from core.voice.audio import SAMPLE_RATE, decode_audio, encode_audio, load_samples, save_samples

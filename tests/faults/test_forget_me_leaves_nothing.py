@@ -156,7 +156,9 @@ async def test_an_abandoned_voice_setup_expires_and_drops_its_decoded_audio(
     user = await local_user(vos_app, "local")
 
     async def recordings() -> list[str]:
-        return [k for k, p, _ in await vos_app.rights.blob_refs.list_for(user.id) if p == "voice_recording"]
+        return [
+            u.key for u in await vos_app.rights.blob_refs.list_for(user.id) if u.purpose == "voice_recording"
+        ]
 
     (recording,) = await recordings()
     assert (await housekeeping(vos_app, now=utcnow() + timedelta(hours=25))).flows_expired == 1

@@ -22,6 +22,7 @@ from bot.wiring import App
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import FileUploaded
+from core.domain.flows import RunningFlow
 from core.ports import BlobStore
 from core.storage import models
 from tests.support.app import ScriptedConsole
@@ -48,7 +49,7 @@ async def _upload_photo_and_export(app: App, console: ScriptedConsole, tmp_path:
     return uploads
 
 
-async def _flow_of(app: App, name: str) -> tuple[str, str, dict[str, object]] | None:
+async def _flow_of(app: App, name: str) -> RunningFlow | None:
     return await app.engine.flow_repo.get((await local_user(app, name)).id)
 
 
@@ -75,7 +76,7 @@ async def test_help_keeps_the_dialog_and_another_command_replaces_it(app: App, t
         await console.say(keeps)
         assert await stored_keys(app.blobs) == uploads, keeps
     flow = await _flow_of(app, "local")
-    assert flow is not None and flow[1] == "participant"
+    assert flow is not None and flow.step == "participant"
 
     await console.say("/stars")
     assert await stored_keys(app.blobs) == []
@@ -96,9 +97,7 @@ async def test_a_finished_new_keeps_the_export_and_photo_it_made_a_star_of(app: 
     assert await stored_keys(app.blobs) == uploads
     user = await local_user(app, "local")
     (star,) = await app.stars.list_owned(user.id)
-    exports = [
-        k for k, purpose, _ in await app.rights.blob_refs.list_for(user.id) if purpose == "kakao_export"
-    ]
+    exports = [u.key for u in await app.rights.blob_refs.list_for(user.id) if u.purpose == "kakao_export"]
     assert sorted([star.photo_blob, *exports]) == uploads  # type: ignore[list-item]
     assert await app.blobs.get_bytes(exports[0]) == DEMO_EXPORT.read_bytes()
 

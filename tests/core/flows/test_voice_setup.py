@@ -97,15 +97,13 @@ async def test_voice_setup_keeps_the_chosen_voice_and_listen_uses_it(vos_app: Ap
 
     user = await local_user(vos_app, "local")
     consents = await vos_app.rights.consents.list_for(user.id, star.id)
-    voice_consent = [c for c in consents if c["kind"] == "voice_clone"]
-    assert (
-        len(voice_consent) == 1 and "목소리 복제" in voice_consent[0]["text"] and voice_consent[0]["given_at"]
-    )
+    voice_consent = [c for c in consents if c.kind == "voice_clone"]
+    assert len(voice_consent) == 1 and "목소리 복제" in voice_consent[0].text and voice_consent[0].given_at
     profile = await _commands(vos_app).voice_profiles.profile(user.id, star.id)  # type: ignore[union-attr]
     assert profile is not None and profile.total_seconds >= 6.0 and len(profile.clips) == 3
     assert profile.median_f0_hz is not None and abs(profile.median_f0_hz - LOW) < 5
     assert profile.gender_hint == "male" and profile.engine == "fake-pitch"
-    purposes = [p for _, p, _ in await vos_app.rights.blob_refs.list_for(user.id, star.id)]
+    purposes = [u.purpose for u in await vos_app.rights.blob_refs.list_for(user.id, star.id)]
     assert purposes.count("voice_clip") == 3 and purposes.count("voice_recording") == 1
     for clip in profile.clips:
         assert decode_audio(vos_app.blobs.local_path(clip.blob_key)).duration_s > 1.0

@@ -182,8 +182,9 @@ async def test_a_new_recording_replaces_the_samples_of_an_abandoned_one(vos_app:
     user = await local_user(vos_app, "local")
     running = await vos_app.engine.flow_repo.get(user.id)
     assert running is not None
-    kind, _, data = running
-    await vos_app.engine.flow_repo.save(user.id, kind, "recording", data)  # as if the answer never came
+    await vos_app.engine.flow_repo.save(
+        user.id, running.kind, "recording", running.data
+    )  # as if the answer never came
     await console.say(f"/voice {write_recording(tmp_path / 'b.wav', TWO_VOICES[:5])}")
     [new] = _decoded_files(vos_app, star)
     assert new != old and not old.exists()

@@ -139,6 +139,6 @@ async def test_traits_are_extracted_at_import_when_an_llm_is_configured(
     assert len(server.requests) == 1, [r.messages for r in server.requests]
     stored = await llm_app.stars.style_profile(star.id)
     assert stored is not None
-    assert stored[1] == ["다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다"]
+    assert stored.traits == ("다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다")
     prompt = server.requests[0].messages
     assert any("<<<" in m["content"] or "DATA" in m["content"].upper() for m in prompt)

@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
+from core.blob_release import release_blobs
 from core.domain.identity import User
 from core.domain.meetings import Meeting, MeetingScope, MeetingSource
 from core.domain.stars import Star
 from core.meetings.retention import purge_expired_audio
 from core.storage import models
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.ids import new_id, utcnow
 from core.storage.models import JobRow
 from core.storage.repositories import FlowRepository
@@ -137,9 +138,7 @@ async def test_forgetting_the_star_keeps_the_meeting_audio_of_the_same_file(app:
     audio = write_wav(tmp_path / "mom.wav", 3)
     key = await _voice_recording(app, user, star, audio)
     meeting = await _meeting(app, user, audio)
-    export = [
-        k for k, purpose, _ in await app.rights.blob_refs.list_for(user.id) if purpose == "kakao_export"
-    ]
+    export = [u.key for u in await app.rights.blob_refs.list_for(user.id) if u.purpose == "kakao_export"]
 
     assert await app.rights.forget_star(user.id, star.id)
     assert await app.stars.list_owned(user.id) == []
@@ -152,7 +151,7 @@ async def test_forgetting_the_star_keeps_the_meeting_audio_of_the_same_file(app:
 async def test_forget_me_keeps_another_users_identical_export(app: App) -> None:
     alice, _ = await _star(app, "alice")
     bob, bobs_star = await _star(app, "bob")
-    export = [k for k, purpose, _ in await app.rights.blob_refs.list_for(bob.id) if purpose == "kakao_export"]
+    export = [u.key for u in await app.rights.blob_refs.list_for(bob.id) if u.purpose == "kakao_export"]
     assert len(export) == 1
 
     out = await ScriptedConsole(app, "alice").say("/forget_me", "1")
@@ -204,7 +203,7 @@ async def test_deleting_a_user_mid_dialog_deletes_the_upload_the_dialog_held(
     await console.say("/new", "1", "엄마", "어머니", "3", "1960-03-02 2023-01-05", "1", f"/file {own_export}")
     alice = await local_user(app, "alice")
     flow = await FlowRepository(app.db).get(alice.id)
-    assert flow is not None and "export_blob" in flow[2]
+    assert flow is not None and "export_blob" in flow.data
     assert len(await _stored(app)) == 2
 
     assert await app.admin.delete_user(alice.id) is not None
@@ -213,7 +212,7 @@ async def test_deleting_a_user_mid_dialog_deletes_the_upload_the_dialog_held(
 
 async def test_release_blobs_deletes_only_what_nothing_names(app: App) -> None:
     user, _ = await _star(app, "alice")
-    named = [k for k, _, _ in await app.rights.blob_refs.list_for(user.id)]
+    named = [u.key for u in await app.rights.blob_refs.list_for(user.id)]
     orphan = await app.blobs.put_bytes(b"nobody names this")
     references = BlobReferenceRepository(app.db)
     assert await references.unreferenced([*named, orphan]) == {orphan}
@@ -238,7 +237,7 @@ def _blob_store_deletes(path: Path) -> list[int]:
 
 def test_only_the_shared_release_and_the_collector_delete_from_the_blob_store() -> None:
     """A new deletion path must go through ``release_blobs`` (the full reference check), not call delete."""
-    allowed = {"core/storage/blob_references.py", "core/storage/blob_gc.py"}
+    allowed = {"core/blob_release.py", "core/storage/blob_gc.py"}
     found = {
         str(path.relative_to(ROOT)): lines
         for package in ("core", "adapters", "bot")

@@ -122,7 +122,7 @@ async def test_stale_flows_expire_and_fresh_ones_stay(tmp_path: Path) -> None:
         await flows.save(new.id, "create_star", "export", {})
         assert await flows.expire(utcnow() - timedelta(hours=1)) == []
         expired = await flows.expire(utcnow() + timedelta(seconds=1) - timedelta(seconds=0))
-        assert {e[0] for e in expired} == {old.id, new.id}
+        assert {e.user_id for e in expired} == {old.id, new.id}
         assert await flows.get(old.id) is None
     finally:
         await db.dispose()

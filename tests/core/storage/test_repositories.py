@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from core.domain.flows import RunningFlow
 from core.domain.identity import Locale, Platform, UserRef
 from core.domain.stars import StarStatus, TurnRole
 from core.storage.db import Database
@@ -101,9 +102,11 @@ async def test_flow_state_round_trips(db: Database) -> None:
     users, flows = UserRepository(db), FlowRepository(db)
     user = await users.get_or_create(ref("f"), display_name="f", locale=Locale.KO)
     await flows.save(user.id, "create_star", "name", {"a": 1, "이름": "엄마"})
-    assert await flows.get(user.id) == ("create_star", "name", {"a": 1, "이름": "엄마"})
+    assert await flows.get(user.id) == RunningFlow(
+        kind="create_star", step="name", data={"a": 1, "이름": "엄마"}
+    )
     await flows.save(user.id, "create_star", "relation", {"a": 2})
-    assert await flows.get(user.id) == ("create_star", "relation", {"a": 2})
+    assert await flows.get(user.id) == RunningFlow(kind="create_star", step="relation", data={"a": 2})
     assert await flows.clear(user.id) == {"a": 2}  # what the ended flow held, for releasing its uploads
     assert await flows.get(user.id) is None
     assert await flows.clear(user.id) is None
@@ -139,7 +142,7 @@ async def test_consents_are_recorded_with_time(db: Database) -> None:
     assert await consents.has(user.id, "star_creation", star_id)
     assert not await consents.has(user.id, "voice_clone", star_id)
     listed = await consents.list_for(user.id, star_id)
-    assert listed[0]["kind"] == "star_creation" and listed[0]["given_at"]
+    assert listed[0].kind == "star_creation" and listed[0].given_at
 
 
 async def test_memory_import_is_idempotent_and_searchable(db: Database) -> None:

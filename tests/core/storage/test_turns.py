@@ -11,14 +11,16 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
+from core.domain.flows import RunningFlow
 from core.domain.identity import Locale, Platform, UserRef
 from core.domain.stars import StarStatus, TurnRole
+from core.ports import StarChat
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
 from core.storage.memory_index import MemoryIndexer
 from core.storage.models import StarMessageRow
 from core.storage.repositories import ChatRepository, FlowRepository, NewTurns, StarRepository, UserRepository
-from core.storage.turns import RunningFlow, StarChat, TurnRepository
+from core.storage.turns import TurnRepository
 from tests.core.storage.test_repositories import make_star
 
 

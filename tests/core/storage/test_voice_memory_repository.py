@@ -52,7 +52,7 @@ async def test_memories_are_searchable_and_stay_with_their_owner(db: Database) -
     assert await repo.by_ids(alice, star, [kept[2].id]) == [kept[2]]
     assert [m.id for m in await repo.listed(alice, star)] == [m.id for m in kept]
 
-    purposes = [p for _, p, _ in await refs.list_for(alice, star)]
+    purposes = [u.purpose for u in await refs.list_for(alice, star)]
     assert purposes == [MEMORY_PURPOSE] * 3
     released = await repo.delete_all(alice, star)
     assert sorted(released) == sorted(m.blob_key for m in kept)

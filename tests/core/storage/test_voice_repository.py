@@ -64,7 +64,7 @@ async def test_profiles_replace_append_and_stay_with_their_owner(db: Database) -
         owner_id=alice.id, star_id=star, measures=_measures(6.0), clips=[_clip("a", rec.id)]
     )
     assert sorted(released) == sorted(k * 64 for k in "abc") and second.revision == 3
-    purposes = sorted((k[0], p) for k, p, _ in await refs.list_for(alice.id, star))
+    purposes = sorted((u.key[0], u.purpose) for u in await refs.list_for(alice.id, star))
     assert purposes == [("a", "voice_clip"), ("f", "voice_recording")]
 
     assert await StarRepository(db).delete_owned(star, alice.id)

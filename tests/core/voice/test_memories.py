@@ -144,7 +144,7 @@ async def test_voice_setup_keeps_memories_and_memories_plays_the_real_clip(
     assert "/memories 김치찌개" in out  # the longest word of the examples as a hint
 
     user = await local_user(vos_app, "local")
-    purposes = [p for _, p, _ in await vos_app.rights.blob_refs.list_for(user.id, star.id)]
+    purposes = [u.purpose for u in await vos_app.rights.blob_refs.list_for(user.id, star.id)]
     assert purposes.count("voice_memory") == 3
 
     out = await console.say("/forget", "1")

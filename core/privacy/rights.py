@@ -10,10 +10,11 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from core.blob_release import release_blobs
 from core.domain.stars import Star, StarStatus
 from core.ports import BlobStore
-from core.safety.star_export import StarExporter
-from core.storage.blob_references import BlobReferenceRepository, release_blobs
+from core.privacy.star_export import StarExporter
+from core.storage.blob_references import BlobReferenceRepository
 from core.storage.memory import MemoryStore
 from core.storage.outbox import Outbox
 from core.storage.repositories import (
@@ -24,8 +25,6 @@ from core.storage.repositories import (
     StarRepository,
     UserRepository,
 )
-from core.storage.voice_memory_repository import VoiceMemoryRepository
-from core.storage.voice_repository import VoiceRepository
 
 log = logging.getLogger(__name__)
 _WARM = re.compile(r"사랑|고마|보고\s?싶|잘\s?자|건강|love|thank|miss you|take care", re.IGNORECASE)
@@ -47,8 +46,7 @@ class DataRightsService:
         memory: MemoryStore,
         blobs: BlobStore,
         outbox: Outbox,
-        voice: VoiceRepository | None = None,
-        voice_memories: VoiceMemoryRepository | None = None,
+        exporter: StarExporter,
     ) -> None:
         self.users = users
         self.stars = stars
@@ -60,23 +58,13 @@ class DataRightsService:
         self.memory = memory
         self.blobs = blobs
         self.outbox = outbox  # the export zips: deleted once delivered, after a TTL, or by /forget(_me)
-        self.exporter = StarExporter(
-            users=users,
-            stars=stars,
-            chats=chats,
-            consents=consents,
-            blob_refs=blob_refs,
-            safety_events=safety_events,
-            memory=memory,
-            voice=voice,
-            voice_memories=voice_memories,
-        )
+        self.exporter = exporter
 
         # More of the user's data for every export: (file name, records of the user id).
         self.export_hooks: list[tuple[str, Callable[[str], Awaitable[object]]]] = []
 
     async def export_star(self, owner_id: str, star: Star) -> Path:
-        """A zip of everything VOS holds about the star (see ``core.safety.star_export``), with a README."""
+        """A zip of everything VOS holds about the star (see ``core.privacy.star_export``), with a README."""
         bundle = await self.exporter.bundle(owner_id, star)
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
         extras = [(file, await records(owner_id)) for file, records in self.export_hooks]
@@ -108,7 +96,7 @@ class DataRightsService:
 
     async def forget_star(self, owner_id: str, star_id: str) -> bool:
         """Delete a star and every row and file derived from it. False when the user does not own it."""
-        keys = [k for k, _, _ in await self.blob_refs.list_for(owner_id, star_id)]
+        keys = [use.key for use in await self.blob_refs.list_for(owner_id, star_id)]
         if not await self.stars.delete_owned(star_id, owner_id):
             return False
         self.memory.forget_star(star_id)  # its moments went with the star's rows

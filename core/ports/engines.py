@@ -1,4 +1,4 @@
-"""The Protocols the core depends on. Backends in ``core.backends`` implement them; wiring picks one."""
+"""Engine Protocols: chat models, speech, embeddings, blobs, and the engine as adapters see it."""
 
 from __future__ import annotations
 

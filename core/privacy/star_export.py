@@ -74,14 +74,14 @@ class StarExporter:
         """Everything about ``star`` that ``owner_id`` may take away."""
         refs = await self.blob_refs.list_for(owner_id, star.id)
         files = tuple(
-            (key, f"uploads/{i:02d}-{purpose}-{_SAFE_NAME.sub('_', name) or 'file'}")
-            for i, (key, purpose, name) in enumerate(refs)
+            (ref.key, f"uploads/{i:02d}-{ref.purpose}-{_SAFE_NAME.sub('_', ref.filename) or 'file'}")
+            for i, ref in enumerate(refs)
         )
         where = dict(files)
         docs = [
             ("profile.json", _json(await self._profile(star))),
             ("chat_history.json", _json(await self._history(owner_id, star))),
-            ("consents.json", _json(await self.consents.list_for(owner_id, star.id))),
+            ("consents.json", _json(await self._consents(owner_id, star))),
             ("imported_messages.json", json.dumps(await self._messages(star), ensure_ascii=False)),
             ("settings.json", _json(await self._settings(owner_id, star))),
             ("voice_profile.json", _json(await self._voice(owner_id, star, where))),
@@ -107,9 +107,16 @@ class StarExporter:
                 "called_you": star.user_address,
                 "your_name": star.user_name,
             },
-            "style_profile": profile[0] if profile else None,
-            "traits": profile[1] if profile else [],
+            "style_profile": dict(profile.profile) if profile else None,
+            "traits": list(profile.traits) if profile else [],
         }
+
+    async def _consents(self, owner_id: str, star: Star) -> list[dict[str, str]]:
+        consents = await self.consents.list_for(owner_id, star.id)
+        return [
+            {"kind": c.kind, "text": c.text, "given_at": c.given_at.isoformat(), "star_id": c.star_id or ""}
+            for c in consents
+        ]
 
     async def _history(self, owner_id: str, star: Star) -> list[dict[str, str]]:
         turns = await self.chats.all_turns(owner_id, star.id)
@@ -197,7 +204,7 @@ class StarExporter:
         """When and which way a message was stopped; the classifier's reasons and scores stay out."""
         events = await self.safety_events.list_for(owner_id)
         return [
-            {"at": e["at"], "direction": e["direction"], "verdict": e["verdict"]}
+            {"at": e.at.isoformat(), "direction": e.direction, "verdict": e.verdict}
             for e in events
-            if e.get("star_id") in (None, star.id)
+            if e.star_id in (None, star.id)
         ]

@@ -1,0 +1,66 @@
+"""The Protocols the core depends on: engines (``core.ports.engines``) and storage (``core.ports.storage``).
+
+Backends in ``core.backends`` and repositories in ``core.storage`` implement them; ``bot.wiring`` picks one.
+"""
+
+from core.ports.engines import (
+    Audio,
+    BlobStore,
+    ChatCompletion,
+    ChatModel,
+    ChatModelError,
+    ChatUsage,
+    Diarizer,
+    Embedder,
+    EngineUnavailable,
+    EventHandler,
+    Moderator,
+    ProgressCallback,
+    PromptMessage,
+    SpeakerEncoder,
+    SpeechSynthesizer,
+    SpeechToText,
+    StoredBlob,
+    SynthesizedSpeech,
+    VoiceSpec,
+)
+from core.ports.storage import (
+    BlobReferences,
+    ConsentStore,
+    FlowStore,
+    StarChat,
+    StarStore,
+    TurnReader,
+    TurnState,
+    UserStore,
+)
+
+__all__ = [
+    "Audio",
+    "BlobReferences",
+    "BlobStore",
+    "ChatCompletion",
+    "ChatModel",
+    "ChatModelError",
+    "ChatUsage",
+    "ConsentStore",
+    "Diarizer",
+    "Embedder",
+    "EngineUnavailable",
+    "EventHandler",
+    "FlowStore",
+    "Moderator",
+    "ProgressCallback",
+    "PromptMessage",
+    "SpeakerEncoder",
+    "SpeechSynthesizer",
+    "SpeechToText",
+    "StarChat",
+    "StarStore",
+    "StoredBlob",
+    "SynthesizedSpeech",
+    "TurnReader",
+    "TurnState",
+    "UserStore",
+    "VoiceSpec",
+]
