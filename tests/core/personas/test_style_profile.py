@@ -121,6 +121,8 @@ def test_json_round_trip_and_traits() -> None:
     assert restored == profile
     assert restored.traits == ("따뜻함", "걱정이 많음")
     assert StyleProfile.from_json('{"message_count": 3, "future_field": 1}').message_count == 3
+    # The stored form (a JSON column read back as a dict) reads back without a JSON string in between.
+    assert StyleProfile.from_dict(profile.to_dict()) == profile
 
 
 @pytest.mark.parametrize("locale", ["ko", "en"])
