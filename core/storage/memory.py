@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from core.ports import Embedder
 from core.storage.db import Database
+from core.storage.memory_terms import CommonTerms
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
 from core.storage.star_messages import StarMessageStore, StoredMessage
@@ -144,6 +145,7 @@ class MemoryStore(StarMessageStore):
         self.analyzer = analyzer or shared_analyzer()
         self.vectors = vectors or VectorCache()
         self._totals: dict[str, tuple[int, int]] = {}
+        self._common = CommonTerms()
 
     @property
     def embedder_name(self) -> str:
@@ -200,8 +202,12 @@ class MemoryStore(StarMessageStore):
     ) -> list[Recollection]:
         """The star's moments most like ``query``, best first: the export's and ``user_id``'s own."""
         prepared = query if isinstance(query, MemoryQuery) else await self.prepare(query)
-        await self.warm(star_id, user_id, prepared)
+        # One hop when the star's vectors are cached (every turn but a cold star's first); a cold star is
+        # loaded in several hops first, then searched.
         found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
+        if found is None:
+            await self.warm(star_id, user_id, prepared)
+            found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
         return found or []
 
     def search_on(
@@ -299,13 +305,20 @@ class MemoryStore(StarMessageStore):
         """Moment id -> rarity-weighted share of the terms it holds, in [0, 1]."""
         if not terms:
             return {}
+        common = self._common.of(star_id, user_id)
+        asked = [t for t in terms if t not in common]
+        if not asked:
+            return {}
         total = known or self._total(conn, star_id)
         scores: dict[int, float] = {}
         possible = 0.0
-        for hits in self._hits(conn, star_id, user_id, terms).values():
-            # A capped term is commoner than its hits show: weigh it as if in many more moments.
-            df = len(hits) if len(hits) < PER_TERM_CAP else max(len(hits) * 4, total // 10)
-            idf = math.log(1 + total / max(1, df))
+        for term, hits in self._hits(conn, star_id, user_id, asked).items():
+            if len(hits) >= PER_TERM_CAP:
+                # In more moments than were read: which of them came back says nothing, so the term is
+                # not a lexical clue; remembered, its index lookup (the slowest of a turn) is not repeated.
+                self._common.add(star_id, user_id, term)
+                continue
+            idf = math.log(1 + total / max(1, len(hits)))
             possible += idf if hits else math.log(1 + total)
             for moment_id in hits:
                 scores[moment_id] = scores.get(moment_id, 0.0) + idf
@@ -392,12 +405,14 @@ class MemoryStore(StarMessageStore):
             statement = statement.where(_M.star_id == star_id)
         removed = await self.db.run(lambda conn: conn.execute(statement).rowcount, write=True)
         self.vectors.forget_user(user_id)
+        self._common.forget_user(user_id)
         return int(removed or 0)
 
     def forget_star(self, star_id: str) -> None:
         """Drop what this process cached of a deleted star (its rows go with the star's cascade)."""
         self.vectors.forget(star_id)
         self._totals.pop(star_id, None)
+        self._common.forget(star_id)
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
