@@ -234,12 +234,18 @@ class MemoryStore(StarMessageStore):
             return None
         known = self.vectors.size(keys[0]) if keys else 0  # the export's moments: no count query needed
         lexical = self._lexical(conn, star_id, user_id, query.tokens, known=known)
-        dense: dict[int, float] = {}
-        assert query.vector is not None or not self._keys(star_id, user_id, query)
-        for key in self._keys(star_id, user_id, query):
+        dense: dict[int, float] = {}  # moment -> cosine, for the result
+        closeness: dict[int, float] = {}  # moment -> the score the dense ranking is by
+        if keys:
             assert query.vector is not None
-            dense.update(self.vectors.nearest(key, query.vector, CANDIDATES))
-        fused = _fuse(lexical, dense)
+            # The export's shared direction for both entries: their scores stay comparable.
+            shared = self.vectors.shared_direction(keys[0])
+            for key in keys:
+                for moment_id, cosine, score in self.vectors.ranked(
+                    key, query.vector, CANDIDATES, shared=shared
+                ):
+                    dense[moment_id], closeness[moment_id] = cosine, score
+        fused = _fuse(lexical, closeness)
         if not fused:
             return []
         best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 3]

@@ -240,3 +240,22 @@ def test_a_large_vector_entry_is_scanned_on_its_sketch_and_reranked_exactly() ->
     exact = np.argsort(-(base @ query))[:5] + 1
     found = [moment_id for moment_id, _ in cache.nearest(key, query, 5)]
     assert found[0] == 12346 and len(set(found) & set(exact.tolist())) >= 4
+
+
+def test_what_every_moment_shares_does_not_outrank_a_specific_memory() -> None:
+    from core.storage import vectors as v
+
+    rng = np.random.default_rng(5)
+    axis, topic = np.eye(64, dtype=np.float32)[0], np.eye(64, dtype=np.float32)[1]
+    small_talk = axis + 0.05 * rng.standard_normal((300, 64)).astype(np.float32)
+    memory = (0.6 * axis + topic)[None, :]
+    rows = np.vstack([small_talk, memory])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    cache = v.VectorCache()
+    key: v.Key = ("star", None, "e")
+    cache._entry(key).append(np.arange(1, len(rows) + 1, dtype=np.int64), rows)
+    query = (axis + 0.5 * topic) / np.linalg.norm(axis + 0.5 * topic)
+    assert cache.nearest(key, query, 1)[0][0] != 301  # plain cosine: small talk first
+    shared = cache.shared_direction(key)
+    best, cosine, _score = cache.ranked(key, query, 3, shared=shared)[0]
+    assert best == 301 and abs(cosine - float(rows[300] @ query)) < 1e-5  # the cosine is still reported
