@@ -155,6 +155,13 @@ async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App
     found = await app.memory.search(star.id, "내 결혼식이 언제라고 했었지?", user_id=user.id, limit=5)
     told = [m for m in found if m.source == "conversation" and "결혼해" in m.text]
     assert told and told[0].text.startswith("민지: 나 다음 달에 결혼해 엄마")
+    # No word in common: found by meaning alone (the question's morphemes are nowhere in that moment).
+    other_words = await app.memory.prepare("웨딩 날짜 언제라고 했었지?")
+    assert not set(other_words.tokens) & set(app.memory.analyzer.tokens("나 다음 달에 결혼해 엄마"))
+    found = await app.memory.search(star.id, other_words, user_id=user.id, limit=5)
+    assert any(m.source == "conversation" and "결혼해" in m.text for m in found)
+    theirs = await app.memory.search(star.id, other_words, user_id=other.id, limit=50)
+    assert not any("결혼해" in m.text for m in theirs) and all(m.source == "export" for m in theirs)
     # Another user of the same star never sees it; /forget_me takes it away.
     assert not any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=other.id))
     assert any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=user.id))
