@@ -73,10 +73,11 @@ _RECENT_STAR_TEXTS = (
     .limit(bindparam("n"))
 )
 # Isolation lives here: whatever an index or cache returned, only this star's export and this user's
-# conversation moments are read back.
+# conversation moments are read back. The star is compared as an expression (``|| ''``), so that no
+# planner reads a million-message star's whole index range (SQLite did: 190 ms) instead of the ids' rows.
 _READ = select(_M.id, _M.user_id, _M.started_at, _M.body).where(
     _M.id.in_(bindparam("ids", expanding=True)),
-    _M.star_id == bindparam("sid"),
+    _M.star_id.concat("") == bindparam("sid"),
     (_M.user_id.is_(None)) | (_M.user_id == bindparam("uid")),
 )
 

@@ -256,34 +256,39 @@ class VectorCache:
             projection, flat = entry.projection, entry.flat
         if not blocks or blocks[0].shape[1] != vector.shape[0]:
             return []
-        # Both products in one pass over the block (bound by memory bandwidth, not arithmetic), with
-        # einsum's own SIMD loop, not BLAS: a multi-threaded BLAS cost 2-4x more on a busy 2-core machine.
-        probes = np.stack([vector, shared if shared is not None else np.zeros_like(vector)], axis=1)
+        # einsum's own SIMD loop, not BLAS: a multi-threaded BLAS gemv cost 2-4x more on a busy 2-core
+        # machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
         along = float(vector @ shared) if shared is not None else 0.0
         ranked = vector - along * shared if shared is not None else vector
         scored_ids: list[npt.NDArray[np.int64]] = []
         scored: list[npt.NDArray[np.float32]] = []
+        sources: list[npt.NDArray[np.float32]] = []  # the rows scored, chunk by chunk (views where whole)
         sketched = 0
         if flat is not None and projection is not None:
             rough = np.einsum("ij,j->i", flat, ranked @ projection)
             keep = min(_SHORTLIST, len(rough))
-            shortlist = np.sort(np.argpartition(-rough, keep - 1)[:keep])
+            shortlist = np.sort(np.argpartition(rough, len(rough) - keep)[len(rough) - keep :])
             sketched = len(flat) // BLOCK_ROWS
             for b in np.unique(shortlist // BLOCK_ROWS):
                 rows = shortlist[shortlist // BLOCK_ROWS == b] % BLOCK_ROWS
-                scored.append(np.einsum("ij,jk->ik", blocks[b][rows], probes))
+                sources.append(blocks[b][rows])
+                scored.append(np.einsum("ij,j->i", sources[-1], ranked))
                 scored_ids.append(ids[b][rows])
         for block, block_ids in zip(blocks[sketched:], ids[sketched:], strict=True):
-            scored.append(np.einsum("ij,jk->ik", block, probes))
+            sources.append(block)
+            scored.append(np.einsum("ij,j->i", block, ranked))
             scored_ids.append(block_ids)
-        both = np.concatenate(scored)
-        sims = both[:, 0]
-        rank = sims - along * both[:, 1]
+        rank = np.concatenate(scored)
         all_ids = np.concatenate(scored_ids)
         k = min(k, len(all_ids))
         top = np.argpartition(-rank, k - 1)[:k]
         order = top[np.argsort(-rank[top], kind="stable")]
-        return [(int(all_ids[i]), float(sims[i]), float(rank[i])) for i in order]
+        # The cosine of the few kept: their rows, found by chunk.
+        starts = np.cumsum([0] + [len(c) for c in scored[:-1]])
+        chunk = np.searchsorted(starts, order, side="right") - 1
+        rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
+        sims = np.einsum("ij,j->i", rows, vector)
+        return [(int(all_ids[i]), float(sim), float(rank[i])) for i, sim in zip(order, sims, strict=True)]
 
     def size(self, key: Key) -> int:
         """How many vectors the entry holds (read so far)."""
