@@ -12,6 +12,7 @@ several reads of ``WARM_ROWS`` rows, each its own hop, so neither the loop nor a
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -153,6 +154,27 @@ class _Entry:
         return False
 
 
+class _Read:
+    """Rows of one read, copied into two buffers as they stream: no row object outlives its step, so
+    loading a cold star's hundreds of thousands of vectors leaves the garbage collector nothing to scan
+    (holding them as rows set off full collections that stalled the event loop for 300 ms)."""
+
+    __slots__ = ("complete", "ids", "rows", "vectors")
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.ids = array("q")
+        self.vectors = bytearray()
+        self.complete = True
+
+    def add(self, moment_id: int, vector: bytes | None) -> None:
+        if len(self.ids) >= self.rows:
+            self.complete = False  # one row more than asked for: more remain
+            return
+        self.ids.append(moment_id)
+        self.vectors += vector or b""
+
+
 class VectorCache:
     """Moment vectors per (star, user or ``None`` for the export, embedder), least recently used dropped."""
 
@@ -177,10 +199,13 @@ class VectorCache:
         entry = self._entry(key)
         params = {"sid": star_id, "after": entry.last_id, "embedder": embedder, "n": rows + 1}
         if user_id is None:
-            fetched = conn.execute(_NEW_EXPORT, params).all()
+            result = conn.execute(_NEW_EXPORT, params)
         else:
-            fetched = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id}).all()
-        return self._add(entry, [(r[0], r[1]) for r in fetched], rows)
+            result = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id})
+        read = _Read(rows)
+        for moment_id, vector in result:
+            read.add(moment_id, vector)
+        return self._add(entry, read)
 
     def top_up_pair(self, conn: Connection, export: Key, conversation: Key, *, rows: int) -> bool:
         """:meth:`top_up` of the export's entry and a user's conversation entry in one statement."""
@@ -194,29 +219,66 @@ class VectorCache:
             "after_c": second.last_id,
             "n": rows + 1,
         }
-        split: tuple[list[tuple[int, bytes | None]], list[tuple[int, bytes | None]]] = ([], [])
+        split = (_Read(rows), _Read(rows))
         for kind, moment_id, vector in conn.execute(_NEW_BOTH, params):
-            split[int(kind)].append((moment_id, vector))
-        done_first = self._add(first, split[0], rows)
-        return self._add(second, split[1], rows) and done_first
+            split[int(kind)].add(moment_id, vector)
+        done_first = self._add(first, split[0])
+        return self._add(second, split[1]) and done_first
 
-    def _add(self, entry: _Entry, fetched: list[tuple[int, bytes | None]], rows: int) -> bool:
-        complete = len(fetched) <= rows
-        fetched = fetched[:rows]
-        if fetched:
-            ids = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
-            block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32)
+    def _add(self, entry: _Entry, read: _Read) -> bool:
+        if read.ids:
+            ids = np.frombuffer(read.ids, dtype=np.int64).copy()
+            block = np.frombuffer(bytes(read.vectors), dtype=np.float32)
             with self._lock:
-                entry.append(ids, block.reshape(len(fetched), -1))
+                entry.append(ids, block.reshape(len(ids), -1))
                 entry.last_id = int(ids[-1])
-        return complete
+        return read.complete
 
     def consolidate(self, key: Key) -> None:
-        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds)."""
+        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds).
+
+        The arithmetic runs outside the cache's lock, which a turn on the event loop may wait for, and the
+        sketches are joined once at the end, not once per block.
+        """
         entry = self._entry(key)
         with self._lock:
-            while entry.sketch_one():
-                pass
+            if entry.rows < SKETCH_FROM:
+                return
+            first, mean, projection = entry.blocks[0], entry.mean, entry.projection
+        if mean is None or projection is None:
+            mean = first.mean(axis=0)
+            _, _, vt = np.linalg.svd(first - mean, full_matrices=False)
+            projection = np.ascontiguousarray(vt[:_SKETCH_DIM].T.astype(np.float32))
+            with self._lock:
+                if entry.projection is None:
+                    entry.mean, entry.projection = mean, projection
+                mean, projection = entry.mean, entry.projection
+        assert mean is not None
+        assert projection is not None
+        while True:
+            with self._lock:
+                todo = [
+                    (i, b)
+                    for i, b in enumerate(entry.blocks)
+                    if entry.sketches[i] is None and len(b) == BLOCK_ROWS
+                ][:1]
+            if not todo:
+                break
+            i, block = todo[0]
+            sketch = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+            with self._lock:
+                if i >= len(entry.blocks) or entry.blocks[i] is not block:
+                    return  # the entry started again meanwhile
+                entry.sketches[i] = sketch
+        with self._lock:
+            done = 0
+            while done < len(entry.sketches) and entry.sketches[done] is not None:
+                done += 1
+            parts = [s for s in entry.sketches[:done] if s is not None]
+        flat = np.concatenate(parts) if parts else None
+        with self._lock:
+            if flat is not None and (entry.flat is None or len(entry.flat) < len(flat)):
+                entry.flat = flat
 
     def shared_direction(self, key: Key) -> npt.NDArray[np.float32] | None:
         """The unit direction of the entry's mean vector (``None``: empty): what its moments all share."""
