@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from core.ports import Embedder
 from core.storage.db import Database
+from core.storage.memory_fusion import CANDIDATES, fuse, similar
 from core.storage.memory_terms import CommonTerms
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
@@ -45,9 +46,6 @@ __all__ = ["MemoryQuery", "MemoryStore", "Recollection", "StoredMessage", "query
 Source = Literal["export", "conversation"]
 PER_TERM_CAP = 300
 """Moments read per query morpheme: a morpheme in more moments than this says little about any of them."""
-CANDIDATES = 40
-"""Moments each ranking contributes to the fusion."""
-_RRF_K = 60
 _LEXICAL_FLOOR = 0.25
 """A moment holding less than this share of the query's (rarity-weighted) morphemes is not a lexical hit."""
 # Words that ask about a memory rather than name it ("기억나?", "그때 얘기"): never search terms.
@@ -246,7 +244,7 @@ class MemoryStore(StarMessageStore):
                     key, query.vector, CANDIDATES, shared=shared
                 ):
                     dense[moment_id], closeness[moment_id] = cosine, score
-        fused = _fuse(lexical, closeness)
+        fused = fuse(lexical, closeness)
         if not fused:
             return []
         best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 3]
@@ -260,7 +258,7 @@ class MemoryStore(StarMessageStore):
                 continue
             lines = decode_body(row[3])
             words = frozenset(w for line in lines for w in line.text.split())
-            if any(_similar(words, other) for other in seen):
+            if any(similar(words, other) for other in seen):
                 continue  # the same small talk again: make room for another memory
             seen.append(words)
             found.append(
@@ -420,30 +418,3 @@ class MemoryStore(StarMessageStore):
         self.vectors.forget(star_id)
         self._totals.pop(star_id, None)
         self._common.forget(star_id)
-
-
-def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two moments are mostly the same words (Jaccard over 0.5): near-duplicate small talk."""
-    return bool(a and b) and len(a & b) > 0.5 * len(a | b)
-
-
-def _fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
-    """Reciprocal rank fusion of both rankings, scaled so that first in both scores 1.
-
-    A lexical hit counts as much as the share of the query's words it holds: a moment sharing one common
-    word with the question is weak evidence, and must not push a moment that means the same out.
-    """
-    fused: dict[int, float] = {}
-    used = 0
-    for ranking, weighted in ((lexical, True), (dense, False)):
-        if not ranking:
-            continue
-        used += 1
-        ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))[:CANDIDATES]
-        for rank, moment_id in enumerate(ordered):
-            weight = ranking[moment_id] if weighted else 1.0
-            fused[moment_id] = fused.get(moment_id, 0.0) + weight / (_RRF_K + rank + 1)
-    if not used:
-        return {}
-    top = used / (_RRF_K + 1)
-    return {k: v / top for k, v in fused.items()}

@@ -266,3 +266,19 @@ def test_what_every_moment_shares_does_not_outrank_a_specific_memory() -> None:
     shared = cache.shared_direction(key)
     best, cosine, _score = cache.ranked(key, query, 3, shared=shared)[0]
     assert best == 301 and abs(cosine - float(rows[300] @ query)) < 1e-5  # the cosine is still reported
+
+
+def test_common_morphemes_are_learned_per_star_and_user_and_forgotten() -> None:
+    from core.storage.memory_terms import CommonTerms
+
+    common = CommonTerms(max_stars=2)
+    common.add("s1", "u1", "엄마")
+    assert common.of("s1", "u1") == {"엄마"} and common.of("s1", "u2") == frozenset()
+    common.add("s1", None, "밥")
+    common.forget_user("u1")
+    assert common.of("s1", "u1") == frozenset() and common.of("s1", None) == {"밥"}
+    common.add("s2", None, "비")
+    common.add("s3", None, "눈")  # over max_stars: the least recently used star goes
+    assert common.of("s1", None) == frozenset() and common.of("s3", None) == {"눈"}
+    common.forget("s3")
+    assert common.of("s3", None) == frozenset()
