@@ -6,8 +6,12 @@ star's moments by reciprocal rank fusion:
 
 - lexical: each morpheme's moments from an index (SQLite FTS5 over the ``tokens`` column, narrowed by the
   star and user in ``scope``; a GIN index over the token array on PostgreSQL), weighted by rarity. A query
-  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages;
-- dense: cosine of the query vector with every moment vector of the star (``core.storage.vectors``).
+  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages. A morpheme that
+  reaches the cap is no clue and is not looked up again (``core.storage.memory_terms``);
+- dense: the query vector against every moment vector of the star (``core.storage.vectors``), ranked by
+  cosine less the part owed to what all of the star's moments share (its mean direction).
+
+A turn whose star's vectors are cached searches in one hop (one round trip on PostgreSQL).
 
 Memories of the export are shared by the star's owner; what a user told the star in VOS is searched only
 for that user. Every moment read back is filtered by star and user in SQL, whatever the caches hold.
