@@ -133,7 +133,7 @@ async def main(count: int, verbose: bool = False) -> None:
                     found = await app.memory.search(star.id, shape(query), user_id=user.id, limit=5)
                     rank = next((i for i, m in enumerate(found) if needle in m.text), 99)
                     hits.setdefault((mode, memory["split"]), []).append((int(rank == 0), int(rank < 5)))
-                    if verbose and mode == "hybrid" and rank >= 5:
+                    if verbose and mode == "hybrid" and rank >= 5 and memory["split"] == "dev":
                         top = found[0].text.replace("\n", " | ")[:80] if found else "-"
                         print(f"miss: {question}  tokens={query.tokens}  top: {top}")
         moments = len(progress)
@@ -153,6 +153,6 @@ async def main(count: int, verbose: bool = False) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
-    parser.add_argument("--verbose", action="store_true", help="print the questions hybrid search missed")
+    parser.add_argument("--verbose", action="store_true", help="print the dev questions hybrid search missed")
     args = parser.parse_args()
     asyncio.run(main(args.messages, args.verbose))

@@ -17,6 +17,7 @@ from core.i18n import t
 from core.personas.honesty import RealnessDetector, admits_ai, honest_reply
 from core.personas.offline_chat import MEMORY_LIMIT, OfflineChat
 from core.personas.prompting import HistoryTurn, Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
+from core.personas.recall_queries import MemoryQueryRewriter, search_rewritten
 from core.personas.replies import split_bubbles, typing_pause_s
 from core.personas.style import StyleProfile, style_hints
 from core.ports import ChatModel, ChatModelError
@@ -83,8 +84,10 @@ class ChatService:
         crisis_resources: CrisisResources | None = None,
         care: CareOptions | None = None,
         honesty: RealnessDetector | None = None,
+        rewriter: MemoryQueryRewriter | None = None,
     ) -> None:
         self.honesty = honesty or RealnessDetector(None)
+        self.rewriter = rewriter
         self.crisis_resources = crisis_resources
         self.care = care or CareOptions()
         self.stars = stars
@@ -290,7 +293,12 @@ class ChatService:
         memories: Sequence[Recollection] | None,
     ) -> tuple[list[str], str]:
         text = query.text
-        if memories is None:
+        rewritten = await self.rewriter.queries(text) if self.rewriter is not None else []
+        if rewritten:  # the model named what the memory would hold: search those words too
+            memories = await search_rewritten(
+                self.memory, star.id, query, rewritten, user_id=user.id, limit=MEMORY_LIMIT
+            )
+        elif memories is None:
             memories = await self.memory.search(star.id, query, user_id=user.id, limit=MEMORY_LIMIT)
         asks_if_real = await self.honesty.asks(text, (star.name, star.relation, star.participant_name))
         if asks_if_real and self.model is None:

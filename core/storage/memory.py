@@ -6,8 +6,12 @@ star's moments by reciprocal rank fusion:
 
 - lexical: each morpheme's moments from an index (SQLite FTS5 over the ``tokens`` column, narrowed by the
   star and user in ``scope``; a GIN index over the token array on PostgreSQL), weighted by rarity. A query
-  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages;
-- dense: cosine of the query vector with every moment vector of the star (``core.storage.vectors``).
+  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages. A morpheme that
+  reaches the cap is no clue and is not looked up again (``core.storage.memory_terms``);
+- dense: the query vector against every moment vector of the star (``core.storage.vectors``), ranked by
+  cosine less the part owed to what all of the star's moments share (its mean direction).
+
+A turn whose star's vectors are cached searches in one hop (one round trip on PostgreSQL).
 
 Memories of the export are shared by the star's owner; what a user told the star in VOS is searched only
 for that user. Every moment read back is filtered by star and user in SQL, whatever the caches hold.
@@ -30,6 +34,8 @@ from sqlalchemy.engine import Connection
 
 from core.ports import Embedder
 from core.storage.db import Database
+from core.storage.memory_fusion import CANDIDATES, fuse, similar
+from core.storage.memory_terms import CommonTerms
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
 from core.storage.star_messages import StarMessageStore, StoredMessage
@@ -44,9 +50,6 @@ __all__ = ["MemoryQuery", "MemoryStore", "Recollection", "StoredMessage", "query
 Source = Literal["export", "conversation"]
 PER_TERM_CAP = 300
 """Moments read per query morpheme: a morpheme in more moments than this says little about any of them."""
-CANDIDATES = 40
-"""Moments each ranking contributes to the fusion."""
-_RRF_K = 60
 _LEXICAL_FLOOR = 0.25
 """A moment holding less than this share of the query's (rarity-weighted) morphemes is not a lexical hit."""
 # Words that ask about a memory rather than name it ("기억나?", "그때 얘기"): never search terms.
@@ -72,10 +75,11 @@ _RECENT_STAR_TEXTS = (
     .limit(bindparam("n"))
 )
 # Isolation lives here: whatever an index or cache returned, only this star's export and this user's
-# conversation moments are read back.
+# conversation moments are read back. The star is compared as an expression (``|| ''``), so that no
+# planner reads a million-message star's whole index range (SQLite did: 190 ms) instead of the ids' rows.
 _READ = select(_M.id, _M.user_id, _M.started_at, _M.body).where(
     _M.id.in_(bindparam("ids", expanding=True)),
-    _M.star_id == bindparam("sid"),
+    _M.star_id.concat("") == bindparam("sid"),
     (_M.user_id.is_(None)) | (_M.user_id == bindparam("uid")),
 )
 
@@ -144,6 +148,7 @@ class MemoryStore(StarMessageStore):
         self.analyzer = analyzer or shared_analyzer()
         self.vectors = vectors or VectorCache()
         self._totals: dict[str, tuple[int, int]] = {}
+        self._common = CommonTerms()
 
     @property
     def embedder_name(self) -> str:
@@ -200,8 +205,12 @@ class MemoryStore(StarMessageStore):
     ) -> list[Recollection]:
         """The star's moments most like ``query``, best first: the export's and ``user_id``'s own."""
         prepared = query if isinstance(query, MemoryQuery) else await self.prepare(query)
-        await self.warm(star_id, user_id, prepared)
+        # One hop when the star's vectors are cached (every turn but a cold star's first); a cold star is
+        # loaded in several hops first, then searched.
         found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
+        if found is None:
+            await self.warm(star_id, user_id, prepared)
+            found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
         return found or []
 
     def search_on(
@@ -228,12 +237,18 @@ class MemoryStore(StarMessageStore):
             return None
         known = self.vectors.size(keys[0]) if keys else 0  # the export's moments: no count query needed
         lexical = self._lexical(conn, star_id, user_id, query.tokens, known=known)
-        dense: dict[int, float] = {}
-        assert query.vector is not None or not self._keys(star_id, user_id, query)
-        for key in self._keys(star_id, user_id, query):
+        dense: dict[int, float] = {}  # moment -> cosine, for the result
+        closeness: dict[int, float] = {}  # moment -> the score the dense ranking is by
+        if keys:
             assert query.vector is not None
-            dense.update(self.vectors.nearest(key, query.vector, CANDIDATES))
-        fused = _fuse(lexical, dense)
+            # The export's shared direction for both entries: their scores stay comparable.
+            shared = self.vectors.shared_direction(keys[0])
+            for key in keys:
+                for moment_id, cosine, score in self.vectors.ranked(
+                    key, query.vector, CANDIDATES, shared=shared
+                ):
+                    dense[moment_id], closeness[moment_id] = cosine, score
+        fused = fuse(lexical, closeness)
         if not fused:
             return []
         best = sorted(fused, key=lambda i: (-fused[i], -i))[: limit * 3]
@@ -247,7 +262,7 @@ class MemoryStore(StarMessageStore):
                 continue
             lines = decode_body(row[3])
             words = frozenset(w for line in lines for w in line.text.split())
-            if any(_similar(words, other) for other in seen):
+            if any(similar(words, other) for other in seen):
                 continue  # the same small talk again: make room for another memory
             seen.append(words)
             found.append(
@@ -299,13 +314,20 @@ class MemoryStore(StarMessageStore):
         """Moment id -> rarity-weighted share of the terms it holds, in [0, 1]."""
         if not terms:
             return {}
+        common = self._common.of(star_id, user_id)
+        asked = [t for t in terms if t not in common]
+        if not asked:
+            return {}
         total = known or self._total(conn, star_id)
         scores: dict[int, float] = {}
         possible = 0.0
-        for hits in self._hits(conn, star_id, user_id, terms).values():
-            # A capped term is commoner than its hits show: weigh it as if in many more moments.
-            df = len(hits) if len(hits) < PER_TERM_CAP else max(len(hits) * 4, total // 10)
-            idf = math.log(1 + total / max(1, df))
+        for term, hits in self._hits(conn, star_id, user_id, asked).items():
+            if len(hits) >= PER_TERM_CAP:
+                # In more moments than were read: which of them came back says nothing, so the term is
+                # not a lexical clue; remembered, its index lookup (the slowest of a turn) is not repeated.
+                self._common.add(star_id, user_id, term)
+                continue
+            idf = math.log(1 + total / max(1, len(hits)))
             possible += idf if hits else math.log(1 + total)
             for moment_id in hits:
                 scores[moment_id] = scores.get(moment_id, 0.0) + idf
@@ -392,36 +414,11 @@ class MemoryStore(StarMessageStore):
             statement = statement.where(_M.star_id == star_id)
         removed = await self.db.run(lambda conn: conn.execute(statement).rowcount, write=True)
         self.vectors.forget_user(user_id)
+        self._common.forget_user(user_id)
         return int(removed or 0)
 
     def forget_star(self, star_id: str) -> None:
         """Drop what this process cached of a deleted star (its rows go with the star's cascade)."""
         self.vectors.forget(star_id)
         self._totals.pop(star_id, None)
-
-
-def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two moments are mostly the same words (Jaccard over 0.5): near-duplicate small talk."""
-    return bool(a and b) and len(a & b) > 0.5 * len(a | b)
-
-
-def _fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]:
-    """Reciprocal rank fusion of both rankings, scaled so that first in both scores 1.
-
-    A lexical hit counts as much as the share of the query's words it holds: a moment sharing one common
-    word with the question is weak evidence, and must not push a moment that means the same out.
-    """
-    fused: dict[int, float] = {}
-    used = 0
-    for ranking, weighted in ((lexical, True), (dense, False)):
-        if not ranking:
-            continue
-        used += 1
-        ordered = sorted(ranking, key=lambda i: (-ranking[i], -i))[:CANDIDATES]
-        for rank, moment_id in enumerate(ordered):
-            weight = ranking[moment_id] if weighted else 1.0
-            fused[moment_id] = fused.get(moment_id, 0.0) + weight / (_RRF_K + rank + 1)
-    if not used:
-        return {}
-    top = used / (_RRF_K + 1)
-    return {k: v / top for k, v in fused.items()}
+        self._common.forget(star_id)

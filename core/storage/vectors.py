@@ -12,6 +12,7 @@ several reads of ``WARM_ROWS`` rows, each its own hop, so neither the loop nor a
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -105,6 +106,8 @@ class _Entry:
     flat: npt.NDArray[np.float32] | None = None
     """Every sketched block's sketch in one array (blocks 0..len(flat)//BLOCK_ROWS - 1): one scan a turn."""
     last_id: int = 0
+    total: npt.NDArray[np.float64] | None = None
+    """The sum of every vector held: its direction is what all of the star's moments share."""
 
     @property
     def rows(self) -> int:
@@ -113,7 +116,9 @@ class _Entry:
     def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
         if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
             self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
-            self.mean = self.projection = self.flat = None
+            self.mean = self.projection = self.flat = self.total = None
+        added = block.sum(axis=0, dtype=np.float64)
+        self.total = added if self.total is None else self.total + added
         while len(ids):
             if self.blocks and len(self.blocks[-1]) < BLOCK_ROWS:
                 room = BLOCK_ROWS - len(self.blocks[-1])
@@ -149,6 +154,27 @@ class _Entry:
         return False
 
 
+class _Read:
+    """Rows of one read, copied into two buffers as they stream: no row object outlives its step, so
+    loading a cold star's hundreds of thousands of vectors leaves the garbage collector nothing to scan
+    (holding them as rows set off full collections that stalled the event loop for 300 ms)."""
+
+    __slots__ = ("complete", "ids", "rows", "vectors")
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.ids = array("q")
+        self.vectors = bytearray()
+        self.complete = True
+
+    def add(self, moment_id: int, vector: bytes | None) -> None:
+        if len(self.ids) >= self.rows:
+            self.complete = False  # one row more than asked for: more remain
+            return
+        self.ids.append(moment_id)
+        self.vectors += vector or b""
+
+
 class VectorCache:
     """Moment vectors per (star, user or ``None`` for the export, embedder), least recently used dropped."""
 
@@ -173,10 +199,13 @@ class VectorCache:
         entry = self._entry(key)
         params = {"sid": star_id, "after": entry.last_id, "embedder": embedder, "n": rows + 1}
         if user_id is None:
-            fetched = conn.execute(_NEW_EXPORT, params).all()
+            result = conn.execute(_NEW_EXPORT, params)
         else:
-            fetched = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id}).all()
-        return self._add(entry, [(r[0], r[1]) for r in fetched], rows)
+            result = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id})
+        read = _Read(rows)
+        for moment_id, vector in result:
+            read.add(moment_id, vector)
+        return self._add(entry, read)
 
     def top_up_pair(self, conn: Connection, export: Key, conversation: Key, *, rows: int) -> bool:
         """:meth:`top_up` of the export's entry and a user's conversation entry in one statement."""
@@ -190,33 +219,95 @@ class VectorCache:
             "after_c": second.last_id,
             "n": rows + 1,
         }
-        split: tuple[list[tuple[int, bytes | None]], list[tuple[int, bytes | None]]] = ([], [])
+        split = (_Read(rows), _Read(rows))
         for kind, moment_id, vector in conn.execute(_NEW_BOTH, params):
-            split[int(kind)].append((moment_id, vector))
-        done_first = self._add(first, split[0], rows)
-        return self._add(second, split[1], rows) and done_first
+            split[int(kind)].add(moment_id, vector)
+        done_first = self._add(first, split[0])
+        return self._add(second, split[1]) and done_first
 
-    def _add(self, entry: _Entry, fetched: list[tuple[int, bytes | None]], rows: int) -> bool:
-        complete = len(fetched) <= rows
-        fetched = fetched[:rows]
-        if fetched:
-            ids = np.fromiter((r[0] for r in fetched), dtype=np.int64, count=len(fetched))
-            block = np.frombuffer(b"".join(bytes(r[1] or b"") for r in fetched), dtype=np.float32)
+    def _add(self, entry: _Entry, read: _Read) -> bool:
+        if read.ids:
+            ids = np.frombuffer(read.ids, dtype=np.int64).copy()
+            block = np.frombuffer(bytes(read.vectors), dtype=np.float32)
             with self._lock:
-                entry.append(ids, block.reshape(len(fetched), -1))
+                entry.append(ids, block.reshape(len(ids), -1))
                 entry.last_id = int(ids[-1])
-        return complete
+        return read.complete
 
     def consolidate(self, key: Key) -> None:
-        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds)."""
+        """Sketch every full block of a large entry (call from a worker thread: up to a few seconds).
+
+        The arithmetic runs outside the cache's lock, which a turn on the event loop may wait for, and the
+        sketches are joined once at the end, not once per block.
+        """
         entry = self._entry(key)
         with self._lock:
-            while entry.sketch_one():
-                pass
+            if entry.rows < SKETCH_FROM:
+                return
+            first, mean, projection = entry.blocks[0], entry.mean, entry.projection
+        if mean is None or projection is None:
+            mean = first.mean(axis=0)
+            _, _, vt = np.linalg.svd(first - mean, full_matrices=False)
+            projection = np.ascontiguousarray(vt[:_SKETCH_DIM].T.astype(np.float32))
+            with self._lock:
+                if entry.projection is None:
+                    entry.mean, entry.projection = mean, projection
+                mean, projection = entry.mean, entry.projection
+        assert mean is not None
+        assert projection is not None
+        while True:
+            with self._lock:
+                todo = [
+                    (i, b)
+                    for i, b in enumerate(entry.blocks)
+                    if entry.sketches[i] is None and len(b) == BLOCK_ROWS
+                ][:1]
+            if not todo:
+                break
+            i, block = todo[0]
+            sketch = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+            with self._lock:
+                if i >= len(entry.blocks) or entry.blocks[i] is not block:
+                    return  # the entry started again meanwhile
+                entry.sketches[i] = sketch
+        with self._lock:
+            done = 0
+            while done < len(entry.sketches) and entry.sketches[done] is not None:
+                done += 1
+            parts = [s for s in entry.sketches[:done] if s is not None]
+        flat = np.concatenate(parts) if parts else None
+        with self._lock:
+            if flat is not None and (entry.flat is None or len(entry.flat) < len(flat)):
+                entry.flat = flat
+
+    def shared_direction(self, key: Key) -> npt.NDArray[np.float32] | None:
+        """The unit direction of the entry's mean vector (``None``: empty): what its moments all share."""
+        entry = self._entry(key)
+        with self._lock:
+            total = entry.total
+        if total is None:
+            return None
+        norm = float(np.linalg.norm(total))
+        return (total / norm).astype(np.float32) if norm > 0 else None
 
     def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first.
+        """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first."""
+        return [(moment_id, cosine) for moment_id, cosine, _ in self.ranked(key, vector, k)]
 
+    def ranked(
+        self,
+        key: Key,
+        vector: npt.NDArray[np.float32],
+        k: int,
+        *,
+        shared: npt.NDArray[np.float32] | None = None,
+    ) -> list[tuple[int, float, float]]:
+        """The ``k`` moments nearest ``vector``, best first: (id, cosine, the score they are ranked by).
+
+        With ``shared`` (a unit vector: :meth:`shared_direction`), moments are ranked by their cosine with
+        the query less the part both owe to that direction. Embedders put every text of a chat in a narrow
+        cone (e5: cosines of 0.8 and more between unrelated lines), whose axis is the chat's everyday small
+        talk; ranking on what is left lets a specific memory outrank the hundredth "밥 먹었어?".
         A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
         for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
         """
@@ -227,29 +318,39 @@ class VectorCache:
             projection, flat = entry.projection, entry.flat
         if not blocks or blocks[0].shape[1] != vector.shape[0]:
             return []
-        # einsum's own SIMD loop, not BLAS: a gemv through a multi-threaded BLAS cost 2-4x more on a busy
-        # 2-core machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
+        # einsum's own SIMD loop, not BLAS: a multi-threaded BLAS gemv cost 2-4x more on a busy 2-core
+        # machine (its threads fight the bot's), for a product bound by memory bandwidth anyway.
+        along = float(vector @ shared) if shared is not None else 0.0
+        ranked = vector - along * shared if shared is not None else vector
         scored_ids: list[npt.NDArray[np.int64]] = []
         scored: list[npt.NDArray[np.float32]] = []
+        sources: list[npt.NDArray[np.float32]] = []  # the rows scored, chunk by chunk (views where whole)
         sketched = 0
         if flat is not None and projection is not None:
-            rough = np.einsum("ij,j->i", flat, vector @ projection)
+            rough = np.einsum("ij,j->i", flat, ranked @ projection)
             keep = min(_SHORTLIST, len(rough))
-            shortlist = np.sort(np.argpartition(-rough, keep - 1)[:keep])
+            shortlist = np.sort(np.argpartition(rough, len(rough) - keep)[len(rough) - keep :])
             sketched = len(flat) // BLOCK_ROWS
             for b in np.unique(shortlist // BLOCK_ROWS):
                 rows = shortlist[shortlist // BLOCK_ROWS == b] % BLOCK_ROWS
-                scored.append(np.einsum("ij,j->i", blocks[b][rows], vector))
+                sources.append(blocks[b][rows])
+                scored.append(np.einsum("ij,j->i", sources[-1], ranked))
                 scored_ids.append(ids[b][rows])
         for block, block_ids in zip(blocks[sketched:], ids[sketched:], strict=True):
-            scored.append(np.einsum("ij,j->i", block, vector))
+            sources.append(block)
+            scored.append(np.einsum("ij,j->i", block, ranked))
             scored_ids.append(block_ids)
-        sims = np.concatenate(scored)
+        rank = np.concatenate(scored)
         all_ids = np.concatenate(scored_ids)
         k = min(k, len(all_ids))
-        top = np.argpartition(-sims, k - 1)[:k]
-        order = top[np.argsort(-sims[top], kind="stable")]
-        return [(int(all_ids[i]), float(sims[i])) for i in order]
+        top = np.argpartition(-rank, k - 1)[:k]
+        order = top[np.argsort(-rank[top], kind="stable")]
+        # The cosine of the few kept: their rows, found by chunk.
+        starts = np.cumsum([0] + [len(c) for c in scored[:-1]])
+        chunk = np.searchsorted(starts, order, side="right") - 1
+        rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
+        sims = np.einsum("ij,j->i", rows, vector)
+        return [(int(all_ids[i]), float(sim), float(rank[i])) for i, sim in zip(order, sims, strict=True)]
 
     def size(self, key: Key) -> int:
         """How many vectors the entry holds (read so far)."""

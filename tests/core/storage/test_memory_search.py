@@ -155,6 +155,13 @@ async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App
     found = await app.memory.search(star.id, "내 결혼식이 언제라고 했었지?", user_id=user.id, limit=5)
     told = [m for m in found if m.source == "conversation" and "결혼해" in m.text]
     assert told and told[0].text.startswith("민지: 나 다음 달에 결혼해 엄마")
+    # No word in common: found by meaning alone (the question's morphemes are nowhere in that moment).
+    other_words = await app.memory.prepare("웨딩 날짜 언제라고 했었지?")
+    assert not set(other_words.tokens) & set(app.memory.analyzer.tokens("나 다음 달에 결혼해 엄마"))
+    found = await app.memory.search(star.id, other_words, user_id=user.id, limit=5)
+    assert any(m.source == "conversation" and "결혼해" in m.text for m in found)
+    theirs = await app.memory.search(star.id, other_words, user_id=other.id, limit=50)
+    assert not any("결혼해" in m.text for m in theirs) and all(m.source == "export" for m in theirs)
     # Another user of the same star never sees it; /forget_me takes it away.
     assert not any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=other.id))
     assert any("결혼해" in m.text for m in await app.memory.search(star.id, "결혼", user_id=user.id))
@@ -240,3 +247,38 @@ def test_a_large_vector_entry_is_scanned_on_its_sketch_and_reranked_exactly() ->
     exact = np.argsort(-(base @ query))[:5] + 1
     found = [moment_id for moment_id, _ in cache.nearest(key, query, 5)]
     assert found[0] == 12346 and len(set(found) & set(exact.tolist())) >= 4
+
+
+def test_what_every_moment_shares_does_not_outrank_a_specific_memory() -> None:
+    from core.storage import vectors as v
+
+    rng = np.random.default_rng(5)
+    axis, topic = np.eye(64, dtype=np.float32)[0], np.eye(64, dtype=np.float32)[1]
+    small_talk = axis + 0.05 * rng.standard_normal((300, 64)).astype(np.float32)
+    memory = (0.6 * axis + topic)[None, :]
+    rows = np.vstack([small_talk, memory])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    cache = v.VectorCache()
+    key: v.Key = ("star", None, "e")
+    cache._entry(key).append(np.arange(1, len(rows) + 1, dtype=np.int64), rows)
+    query = (axis + 0.5 * topic) / np.linalg.norm(axis + 0.5 * topic)
+    assert cache.nearest(key, query, 1)[0][0] != 301  # plain cosine: small talk first
+    shared = cache.shared_direction(key)
+    best, cosine, _score = cache.ranked(key, query, 3, shared=shared)[0]
+    assert best == 301 and abs(cosine - float(rows[300] @ query)) < 1e-5  # the cosine is still reported
+
+
+def test_common_morphemes_are_learned_per_star_and_user_and_forgotten() -> None:
+    from core.storage.memory_terms import CommonTerms
+
+    common = CommonTerms(max_stars=2)
+    common.add("s1", "u1", "엄마")
+    assert common.of("s1", "u1") == {"엄마"} and common.of("s1", "u2") == frozenset()
+    common.add("s1", None, "밥")
+    common.forget_user("u1")
+    assert common.of("s1", "u1") == frozenset() and common.of("s1", None) == {"밥"}
+    common.add("s2", None, "비")
+    common.add("s3", None, "눈")  # over max_stars: the least recently used star goes
+    assert common.of("s1", None) == frozenset() and common.of("s3", None) == {"눈"}
+    common.forget("s3")
+    assert common.of("s3", None) == frozenset()
