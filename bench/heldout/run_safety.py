@@ -173,13 +173,15 @@ def main() -> None:
     )
     t = result["timing"]
     p(
-        f"timing (under load): whole file {t['whole_file_s']:.1f} s, one-line file {t['one_line_file_s']:.1f} s, "
+        f"timing (under load): whole file {t['whole_file_s']:.1f} s, "
+        f"one-line file {t['one_line_file_s']:.1f} s, "
         f"mean {t['mean_s_per_message'] * 1000:.1f} ms per message"
     )
     if "single" in t:
         s = t["single"]
         p(
-            f"  single-message invocations (k={s['k']}) minus baseline {s['baseline_invocation_median_s']:.2f} s: "
+            f"  single-message invocations (k={s['k']}) minus baseline "
+            f"{s['baseline_invocation_median_s']:.2f} s: "
             f"p50 {s['p50_s'] * 1000:.0f} ms, p95 {s['p95_s'] * 1000:.0f} ms"
         )
     if args.misses:
