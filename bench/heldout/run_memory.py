@@ -50,7 +50,9 @@ def _last_json(stdout: str) -> Any:
 
 def run(data_dir: Path, reuse: bool) -> dict[str, Any]:
     exports = data_dir / "exports"
-    subprocess.run([sys.executable, str(HERE / "memory_build.py"), str(exports)], check=True)
+    subprocess.run(
+        [sys.executable, str(HERE / "memory_build.py"), str(exports)], check=True, stdout=sys.stderr
+    )
     spec = json.loads((exports / "questions.json").read_text(encoding="utf-8"))
     result: dict[str, Any] = {"langs": {}}
     for lang, s in spec.items():

@@ -124,13 +124,18 @@ def latency(rows: list[dict[str, Any]], k: int) -> dict[str, float]:
 
 
 def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vos-heldout-safety-") as tmp:
+        os.environ.setdefault("VOS_DATA_DIR", tmp)
+        _main()
+
+
+def _main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--file", default=str(HERE / "safety.jsonl"))
     ap.add_argument("--latency", type=int, default=0, help="single-message invocations to time")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--misses", action="store_true", help="print every miss and false alarm")
     args = ap.parse_args()
-    os.environ.setdefault("VOS_DATA_DIR", tempfile.mkdtemp(prefix="vos-heldout-safety-"))
     src = [json.loads(line) for line in Path(args.file).read_text(encoding="utf-8").splitlines() if line]
 
     _, one = _cli("--jsonl", "-", stdin=json.dumps(src[0], ensure_ascii=False) + "\n")
