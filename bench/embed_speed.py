@@ -134,7 +134,7 @@ def bench_import(messages: int, sample: int, rounds: int) -> None:
         print(
             f"{name}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s, {tokens:5.1f} tokens/moment, "
             f"embedded share {share:.2f}; 100k-message vector stage: {projected[name] / 60:5.1f} min (wall, "
-            f"this load), {cpu / n * len(moments) * share * 100_000 / messages / 120:5.1f} min on 2 idle cores"
+            f"this load), {cpu / n * len(moments) * share * 1e5 / messages / 120:5.1f} min on 2 idle cores"
         )
     print(f"speed-up new/old: {projected['old'] / projected['new']:.2f}x (load avg {os.getloadavg()[0]:.1f})")
 
