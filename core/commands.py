@@ -17,11 +17,12 @@ from core.domain.actions import (
     SendVoice,
     ShowProgress,
 )
-from core.domain.events import ChoiceMade, CommandInvoked
+from core.domain.events import CommandInvoked
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
 from core.engine import Router
-from core.flows.base import Flow, flow_choice, flow_value
+from core.flows.answers import said_yes
+from core.flows.base import Flow, flow_choice
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_setup import VoiceSetupFlow
 from core.personas.chat import ChatService
@@ -403,13 +404,7 @@ class ConfirmFlow:
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Yes carries the action out; anything else aborts."""
         state.finish()
-        event = ctx.event
-        answer = (
-            flow_value(event.key)
-            if isinstance(event, ChoiceMade)
-            else getattr(event, "text", "").strip().lower()
-        )
-        if answer in {"yes", "예", "네", "y"}:
+        if said_yes(ctx.event):
             async for a in self.commands.confirmed(ctx, str(state.data["action"]), state.data.get("star_id")):  # type: ignore[arg-type]
                 yield a
         else:

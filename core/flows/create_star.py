@@ -11,6 +11,7 @@ from datetime import date
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
+from core.flows.answers import Answer, yes_or_no
 from core.flows.base import flow_choice, flow_value
 from core.flows.names import NameChoices
 from core.personas.kakao import KakaoParseError
@@ -73,13 +74,12 @@ class CreateStarFlow:
             yield action
 
     async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        value, text = _choice_or_text(ctx)
-        answer = value or (text or "").lower()
-        if answer in {"yes", "y", "예", "네", "동의"}:
+        answer = yes_or_no(ctx.event)
+        if answer is Answer.YES:
             state.data["consent_text"] = self._consent_text(ctx)
             state.goto("name")
             yield SendText(text=ctx.tr("create.ask_name"))
-        elif answer in {"no", "n", "아니요", "아니오"}:
+        elif answer is Answer.NO:
             state.finish()
             yield SendText(text=ctx.tr("create.consent_declined"))
         else:

@@ -22,8 +22,9 @@ from pathlib import Path
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.audio import SpeakerTurn
-from core.domain.events import ChoiceMade, FileUploaded, TextMessage, VoiceMessage
-from core.flows.base import flow_choice, flow_value
+from core.domain.events import FileUploaded, VoiceMessage
+from core.flows.answers import Answer, answer_text, yes_or_no
+from core.flows.base import flow_choice
 from core.flows.progress import Outcome, with_progress
 from core.flows.voice_jobs import VOICE_SEPARATE, separation_key, separation_payload, unavailable
 from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
@@ -40,8 +41,6 @@ from core.voice.separation import SeparationResult
 log = logging.getLogger(__name__)
 CONSENT_KIND = "voice_clone"
 MAX_COUNT = 6
-_YES = {"yes", "y", "예", "네", "동의"}
-_NO = {"no", "n", "아니요", "아니오"}
 
 
 @dataclass(slots=True)
@@ -59,16 +58,6 @@ def _progress_text(ctx: Context) -> Callable[[str], str]:
         return ctx.tr("voiceflow.separating")
 
     return describe
-
-
-def _answer(ctx: Context) -> str:
-    match ctx.event:
-        case ChoiceMade(key=key):
-            return flow_value(key) or ""
-        case TextMessage(text=text):
-            return text.strip().lower()
-        case _:
-            return ""
 
 
 def _ask_recording(ctx: Context, star: str) -> SendText:
@@ -188,13 +177,13 @@ class VoiceSetupFlow:
         )
 
     async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer, star = _answer(ctx), state.data["star_name"]
-        if answer in _YES:
+        answer, star = yes_or_no(ctx.event), state.data["star_name"]
+        if answer is Answer.YES:
             wording = ctx.tr("voiceflow.consent", star=star)
             await self.consents.record(ctx.user.id, CONSENT_KIND, wording, star_id=state.data["star_id"])
             async for a in self._offer(ctx, state):
                 yield a
-        elif answer in _NO:
+        elif answer is Answer.NO:
             state.finish()
             yield SendText(text=ctx.tr("voiceflow.consent_declined", star=star))
         else:
@@ -202,7 +191,7 @@ class VoiceSetupFlow:
                 yield a
 
     async def _step_mode(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer = _answer(ctx)
+        answer = answer_text(ctx.event)
         if answer not in {"add", "new"}:
             async for a in self._offer(ctx, state):
                 yield a
@@ -246,7 +235,7 @@ class VoiceSetupFlow:
         )
 
     async def _step_count(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer = _answer(ctx).removeprefix("n")
+        answer = answer_text(ctx.event).removeprefix("n")
         count = int(answer) if answer.isdigit() and 1 <= int(answer) <= MAX_COUNT else None
         assert self.engines is not None
         loaded = await self._recording(ctx, state)
@@ -347,7 +336,7 @@ class VoiceSetupFlow:
         )
 
     async def _step_pick(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer, star = _answer(ctx).removeprefix("s"), state.data["star_name"]
+        answer, star = answer_text(ctx.event).removeprefix("s"), state.data["star_name"]
         speakers: list[str] = state.data["speakers"]
         if answer == "none":
             state.finish()

@@ -14,15 +14,14 @@ from pathlib import Path
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, FileKind, SendText
-from core.domain.events import ChoiceMade, CommandInvoked, FileUploaded, VoiceMessage
+from core.domain.events import CommandInvoked, FileUploaded, VoiceMessage
 from core.engine import Engine, Router
-from core.flows.base import flow_choice, flow_value
+from core.flows.answers import said_yes
+from core.flows.base import flow_choice
 from core.meetings.commands import meeting_scope
 from core.meetings.enrolment import VoiceEnrolment
 from core.storage.ids import utcnow
 from core.voice.audio import AudioError
-
-_YES = {"yes", "y", "예", "네", "동의"}
 
 
 class EnrolCommands:
@@ -69,13 +68,7 @@ class EnrolCommands:
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Consent first, then the recording."""
         if state.step == "consent":
-            event = ctx.event
-            answer = (
-                flow_value(event.key)
-                if isinstance(event, ChoiceMade)
-                else getattr(event, "text", "").strip().lower()
-            )
-            if answer not in _YES:
+            if not said_yes(ctx.event):
                 state.finish()
                 yield SendText(text=ctx.tr("enrol.declined"))
                 return
