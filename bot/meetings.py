@@ -71,16 +71,11 @@ def build_enrolment(db: Database) -> VoiceEnrolment:
 
 
 def attach_meeting_extras(
-    meetings: MeetingService,
-    forget_me_hooks: list[Any],
-    export_hooks: list[Any],
-    max_upload_bytes: int,
+    meetings: MeetingService, export_hooks: list[Any], max_upload_bytes: int
 ) -> EnrolCommands:
-    """``/forget_me`` deletes a user's meetings and enrolled voices; ``/export`` lists the voices.
-    Returns the ``/enroll`` commands (registered on the router, and given the engine, with the others)."""
-    forget_me_hooks.append(lambda user_id: meetings.delete_all(MeetingScope.of_user(user_id)))
+    """``/export`` lists the enrolled voices. Returns the ``/enroll`` commands, whose feature declares the
+    eraser ``/forget_me`` runs (the meetings' own eraser is declared by ``MeetingCommands``)."""
     enrolment = meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
-    forget_me_hooks.append(enrolment.forget_user)
     export_hooks.append(("meeting_voices.json", enrolment.export_records))
     return EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
 

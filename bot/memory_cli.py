@@ -80,7 +80,7 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Print the star's memories most like QUERY, best first (what the chat would recall)."""
-    from bot.cli import run_async, settings_or_exit, setup_logging
+    from bot.cli_common import run_async, settings_or_exit, setup_logging
 
     settings = settings_or_exit()
     setup_logging(settings)
@@ -98,7 +98,7 @@ def index(
     json_out: JsonOpt = False,
 ) -> None:
     """Build the moments and vectors the star's memory lacks, with progress."""
-    from bot.cli import run_async, settings_or_exit, setup_logging
+    from bot.cli_common import run_async, settings_or_exit, setup_logging
 
     settings = settings_or_exit()
     setup_logging(settings)

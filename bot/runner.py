@@ -137,8 +137,8 @@ async def run_bot(settings: Settings) -> None:
                 tg.create_task(runner)
 
 
-def telegram_adapter_config(settings: Settings) -> Any:
-    """The Telegram adapter's settings slice (needs the 'telegram' extra)."""
+def telegram_adapter_config(settings: Settings, app: App | None = None) -> Any:
+    """The Telegram adapter's settings slice (needs the 'telegram' extra), with ``app``'s command menu."""
     try:
         from adapters.telegram.config import TelegramAdapterConfig
     except ImportError as exc:
@@ -158,12 +158,13 @@ def telegram_adapter_config(settings: Settings) -> Any:
         download_dir=settings.data_dir / "downloads",
         http_client=tg.http_client,
         poll_interval_s=tg.poll_interval_s,
+        menu=app.engine.router.menu() if app is not None else (),
     )
 
 
 def telegram_adapter(app: App, settings: Settings) -> Any:
     """The Telegram adapter configured from settings (needs the 'telegram' extra)."""
-    config = telegram_adapter_config(settings)
+    config = telegram_adapter_config(settings, app)
     from adapters.telegram.adapter import TelegramAdapter
 
     return TelegramAdapter(config, app.engine)
@@ -196,6 +197,7 @@ def discord_adapter(app: App, settings: Settings) -> Any:
         data_dir=settings.data_dir,
         guild_ids=tuple(dc.guild_ids),
         audio_retention_days=settings.meetings.audio_retention_days,
+        commands=app.engine.router.items,
     )
     enrolment = app.meetings.enrolment
     optouts = MeetingOptOuts(

@@ -117,7 +117,7 @@ async def run_telegram_shards(
             children.append(child)
             reader, writer = await asyncio.open_unix_connection(sock=ours, limit=_LINE_LIMIT)
             sinks.append(StreamSink(child.name, reader, writer))
-        config = _shard_config(telegram_adapter_config(settings), processes, extra)
+        config = _shard_config(telegram_adapter_config(settings, app), processes, extra)
         receiver = TelegramAdapter(config, app.engine, peers=[None, *sinks])
         # Receive only once every shard can handle what it is given.
         async with asyncio.timeout(_START_TIMEOUT_S):
@@ -171,7 +171,7 @@ def shard_main(
 ) -> None:
     """A shard process: its own app over the shared database, serving the updates of its chats."""
     from adapters.telegram.logs import TokenRedactingFilter
-    from bot.cli import setup_logging
+    from bot.cli_common import setup_logging
 
     # Ctrl-C reaches the whole process group: the fan-out decides when shards stop (end of stream).
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -3,9 +3,9 @@ rights."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Sequence
 
+from core.command_table import CommandSpec, Feature, Section, UserEraser
 from core.context import Context, FlowState
 from core.domain.actions import (
     Action,
@@ -17,11 +17,11 @@ from core.domain.actions import (
     SendVoice,
     ShowProgress,
 )
-from core.domain.events import ChoiceMade, CommandInvoked
+from core.domain.events import CommandInvoked
 from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
-from core.engine import Router
-from core.flows.base import Flow, flow_choice, flow_value
+from core.flows.answers import said_yes
+from core.flows.base import Flow, flow_choice
 from core.flows.create_star import CreateStarFlow
 from core.flows.voice_setup import VoiceSetupFlow
 from core.personas.chat import ChatService
@@ -33,40 +33,11 @@ from core.safety.disclosure import DataDisclosure
 from core.voice.listen import VoiceService
 from core.voice.profiles import VoiceProfileService
 
-if TYPE_CHECKING:
-    from core.engine import Engine
-
 _PREVIEW = 40
-# The order of /help; commands the router knows beyond these (added by other rooms) follow alphabetically.
-HELP_ORDER = (
-    "new",
-    "stars",
-    "profile",
-    "names",
-    "voice",
-    "listen",
-    "memories",
-    "voicereply",
-    "meeting",
-    "meetings",
-    "ask",
-    "enroll",
-    "verify",
-    "reset",
-    "export",
-    "retire",
-    "forget",
-    "forget_me",
-    "language",
-    "start",
-    "help",
-    "about",
-    "cancel",
-)
 
 
 class Commands:
-    """The command set; ``router()`` hands the engine its routing table."""
+    """The core command set (stars, voice, data rights, settings); :meth:`feature` declares it."""
 
     def __init__(
         self,
@@ -81,10 +52,12 @@ class Commands:
         voice: VoiceService | None = None,
         voice_setup: VoiceSetupFlow | None = None,
         voice_profiles: VoiceProfileService | None = None,
+        erasers: Sequence[UserEraser] = (),
     ) -> None:
         self.voice = voice
-        # Other rooms' data a user owns (meetings...), deleted by /forget_me before the user row goes.
-        self.forget_me_hooks: list[Callable[[str], Awaitable[object]]] = []
+        # Other features' data a user owns (meetings, enrolled voices), deleted by /forget_me before the user
+        # row goes: every eraser the features declare (the router's), handed over by the composition root.
+        self.erasers = tuple(erasers)
         self.voice_setup = voice_setup
         self.voice_profiles = voice_profiles
         self.users = users
@@ -94,35 +67,35 @@ class Commands:
         self.create_flow = create_flow
         self.engine_note = engine_note  # (engine name, model or "")
         self.disclosure = disclosure or DataDisclosure()
-        self.engine: Engine | None = None
 
-    def router(self) -> Router:
-        """Commands, choice prefixes and flows."""
-        flows: dict[str, Flow] = {
-            self.create_flow.kind: self.create_flow,
-            ConfirmFlow.kind: ConfirmFlow(self),
-        }
+    def feature(self) -> Feature:
+        """The commands, choice prefixes and flows of the core set."""
+        flows: list[Flow] = [self.create_flow, ConfirmFlow(self)]
         if self.voice_setup is not None:
-            flows[VoiceSetupFlow.kind] = self.voice_setup
-        return Router(
-            commands={
-                "start": self.start,
-                "help": self.help,
-                "about": self.about,
-                "language": self.language,
-                "new": self.new,
-                "stars": self.stars,
-                "profile": self.profile,
-                "reset": self.reset,
-                "export": self.export,
-                "forget": self.forget,
-                "retire": self.retire,
-                "forget_me": self.forget_me,
-                "listen": self.listen,
-                "voice": self.voice_command,
-            },
+            flows.append(self.voice_setup)
+
+        return Feature(
+            commands=(
+                CommandSpec(name="start", handler=self.start, section=Section.START),
+                CommandSpec(name="new", handler=self.new, section=Section.START, discord=("star create",)),
+                CommandSpec(name="stars", handler=self.stars, section=Section.START, discord=("star list",)),
+                CommandSpec(name="profile", handler=self.profile, section=Section.STARS),
+                CommandSpec(name="reset", handler=self.reset, section=Section.STARS),
+                CommandSpec(
+                    name="voice", handler=self.voice_command, section=Section.VOICE, discord=("voice setup",)
+                ),
+                CommandSpec(name="listen", handler=self.listen, section=Section.VOICE),
+                CommandSpec(name="export", handler=self.export, section=Section.DATA),
+                CommandSpec(name="retire", handler=self.retire, section=Section.DATA),
+                CommandSpec(name="forget", handler=self.forget, section=Section.DATA),
+                CommandSpec(name="forget_me", handler=self.forget_me, section=Section.DATA),
+                CommandSpec(
+                    name="language", handler=self.language, section=Section.SETTINGS, keeps_flow=True
+                ),
+                CommandSpec(name="about", handler=self.about, section=Section.SETTINGS, keeps_flow=True),
+            ),
             choices={"star": self.choose_star, "lang": self.choose_language, "listen": self.listen_to},
-            flows=flows,
+            flows=tuple(flows),
         )
 
     async def _active_star(self, ctx: Context) -> Star | None:
@@ -132,18 +105,6 @@ class Commands:
     async def start(self, ctx: Context) -> AsyncIterator[Action]:
         """Welcome, disclosure and the menu."""
         yield SendText(text=ctx.tr("start.welcome", name=ctx.user.display_name))
-
-    async def help(self, ctx: Context) -> AsyncIterator[Action]:
-        """Every command the router knows (so the list cannot drift from what works), one line each."""
-        known = set(self.engine.router.commands) if self.engine is not None else set(HELP_ORDER)
-        names = [n for n in HELP_ORDER if n in known or n == "cancel"]
-        names += sorted(n for n in known if n not in HELP_ORDER and not n.startswith("_"))
-        lines = [ctx.tr("help.text")]
-        for name in names:
-            key = f"help.cmd.{name}"
-            described = ctx.tr(key)
-            lines.append(f"/{name} {described}" if described != key else f"/{name}")
-        yield SendText(text="\n".join(lines))
 
     async def about(self, ctx: Context) -> AsyncIterator[Action]:
         """What VOS is and which engine answers (honest disclosure)."""
@@ -176,8 +137,7 @@ class Commands:
 
     async def new(self, ctx: Context) -> AsyncIterator[Action]:
         """Start the create-a-star flow."""
-        assert self.engine is not None
-        async for action in self.engine.start_flow(ctx, CreateStarFlow.kind):
+        async for action in ctx.start_flow(CreateStarFlow.kind):
             yield action
 
     async def stars(self, ctx: Context) -> AsyncIterator[Action]:
@@ -240,9 +200,8 @@ class Commands:
                 text=ctx.tr("common.not_available", feature=ctx.tr("voiceflow.feature"), extra="voice")
             )
             return
-        assert self.engine is not None
         data: dict[str, object] = {"star_id": star.id, "star_name": star.name}
-        async for action in self.engine.start_flow(ctx, VoiceSetupFlow.kind, data):
+        async for action in ctx.start_flow(VoiceSetupFlow.kind, data):
             yield action
 
     async def _speak(self, ctx: Context, star: Star, text: str) -> AsyncIterator[Action]:
@@ -302,9 +261,8 @@ class Commands:
     async def _confirm(
         self, ctx: Context, action: str, prompt: str, star: Star | None
     ) -> AsyncIterator[Action]:
-        assert self.engine is not None
         data = {"action": action, "star_id": star.id if star else None, "prompt": prompt}
-        async for a in self.engine.start_flow(ctx, ConfirmFlow.kind, data):
+        async for a in ctx.start_flow(ConfirmFlow.kind, data):
             yield a
 
     async def forget(self, ctx: Context) -> AsyncIterator[Action]:
@@ -341,8 +299,8 @@ class Commands:
         for owned in await self.chat.stars.list_owned(user_id):
             self.chat.offline.forget(owned.id)
             self._forget_audio(owned.id)
-        for hook in self.forget_me_hooks:
-            await hook(user_id)
+        for erase in self.erasers:
+            await erase(user_id)
         await self.rights.forget_user(user_id)
 
     async def confirmed(self, ctx: Context, action: str, star_id: str | None) -> AsyncIterator[Action]:
@@ -402,13 +360,7 @@ class ConfirmFlow:
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Yes carries the action out; anything else aborts."""
         state.finish()
-        event = ctx.event
-        answer = (
-            flow_value(event.key)
-            if isinstance(event, ChoiceMade)
-            else getattr(event, "text", "").strip().lower()
-        )
-        if answer in {"yes", "예", "네", "y"}:
+        if said_yes(ctx.event):
             async for a in self.commands.confirmed(ctx, str(state.data["action"]), state.data.get("star_id")):  # type: ignore[arg-type]
                 yield a
         else:

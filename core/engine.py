@@ -8,11 +8,11 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, assert_never
 
 from core.blob_release import flow_blob_keys, release_blobs
+from core.command_table import Router
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
@@ -22,7 +22,6 @@ from core.flows.base import (
     FLOW_KEY,
     QUESTION,
     AbandonableFlow,
-    Flow,
     bind_choices,
     bound_choice,
     has_flow_choices,
@@ -48,17 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MAX_TEXT = 4000  # characters of a message a chat turn reads
-CommandHandler = Callable[[Context], AsyncIterator[Action]]
-ChoiceHandler = Callable[[Context, str], AsyncIterator[Action]]
-
-
-@dataclass(slots=True)
-class Router:
-    """Commands by name, choice handlers by key prefix, flows by kind."""
-
-    commands: dict[str, CommandHandler]
-    choices: dict[str, ChoiceHandler]
-    flows: dict[str, Flow]
+__all__ = ["Engine", "Router"]
 
 
 class _TooFastNotices:
@@ -140,7 +129,7 @@ class Engine:
     def context(self, user: User, event: Event) -> Context:
         """The context of ``event`` from ``user``: an explicit language choice wins over the platform's."""
         locale = user.locale if user.locale_is_explicit else (event.locale_hint or user.locale)
-        return Context(user=user, locale=locale, event=event)
+        return Context(user=user, locale=locale, event=event, flows=self)
 
     async def context_for(self, event: Event) -> Context:
         """The user (created on first contact) and the language to answer in."""
@@ -223,7 +212,7 @@ class Engine:
         if handler is None:
             yield SendText(text=ctx.tr("common.unknown_command", command=command[:40]))
             return
-        if flow is not None and command not in {"help", "about", "language"}:
+        if flow is not None and command not in self.router.keeps_flow:
             await self._abandon(flow)  # a new command replaces an unfinished dialog
             await self._end_flow(ctx.user.id)
         async for action in handler(ctx):

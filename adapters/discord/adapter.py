@@ -68,7 +68,7 @@ class DiscordAdapter:
     ) -> None:
         self.config = config
         self.client = client or discord.Client(intents=intents())
-        self.tree = build_tree(self.client, self)
+        self.tree = build_tree(self.client, self, config.commands)
         self.tokens = ChoiceTokens()
         self.optouts = optouts
         self.interactions = Interactions(config, engine, self.tokens)

@@ -1,5 +1,11 @@
 """The app commands (slash commands and the message context menu), localized from the catalogues.
 
+The tree is built from the engine's declared command table: each core command names the Discord commands
+that invoke it (``CommandSpec.discord``, e.g. ``"star create"`` for ``new``), and only those are offered.
+:data:`NODES` holds how each is asked on Discord (its options: an attachment, a question); :data:`NATIVE`
+are Discord's own (voice capture, opt-out), which no other platform has. A declared command without a node
+here fails at build, so a command cannot be added to one platform and silently missed on this one.
+
 Names and descriptions are ``locale_str`` whose default is the English catalogue text and whose ``key``
 names the catalogue entry; :class:`CatalogueTranslator` fills Korean (and both English locales) at sync.
 The callbacks only call the :class:`CommandHandlers` the adapter implements.
@@ -7,12 +13,14 @@ The callbacks only call the :class:`CommandHandlers` the adapter implements.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
+from core.command_table import MenuItem, discord_commands
 from core.domain.identity import Locale
 from core.i18n import catalogue, t
 
@@ -60,130 +68,231 @@ class CommandHandlers(Protocol):
     async def listen(self, interaction: discord.Interaction, message: discord.Message) -> None: ...
 
 
-class StarCommands(app_commands.Group):
-    """``/star create|list|chat``."""
+Node = app_commands.Command[Any, ..., None]
+NodeFactory = Callable[[CommandHandlers], Node]
 
-    def __init__(self, handlers: CommandHandlers) -> None:
-        super().__init__(name=_ls("star"), description=_ls("star_desc"))
-        self.handlers = handlers
 
+class UndeclaredDiscordCommand(LookupError):
+    """The command table names a Discord command this adapter has no node for."""
+
+
+def _star_create(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("star_create"), description=_ls("star_create_desc"))
     @app_commands.rename(export=_ls("star_create_export"))
     @app_commands.describe(export=_ls("star_create_export_desc"))
-    async def create(self, interaction: discord.Interaction, export: discord.Attachment) -> None:
+    async def create(interaction: discord.Interaction, export: discord.Attachment) -> None:
         """Start the create-a-star flow with the export already attached."""
-        await self.handlers.star_create(interaction, export)
+        await h.star_create(interaction, export)
 
+    return create
+
+
+def _star_list(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("star_list"), description=_ls("star_list_desc"))
-    async def list_(self, interaction: discord.Interaction) -> None:
+    async def list_(interaction: discord.Interaction) -> None:
         """The user's stars."""
-        await self.handlers.star_list(interaction)
+        await h.star_list(interaction)
 
+    return list_
+
+
+def _star_chat(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("star_chat"), description=_ls("star_chat_desc"))
-    async def chat(self, interaction: discord.Interaction) -> None:
+    async def chat(interaction: discord.Interaction) -> None:
         """Open a DM with the user."""
-        await self.handlers.star_chat(interaction)
+        await h.star_chat(interaction)
+
+    return chat
 
 
-class VoiceCommands(app_commands.Group):
-    """``/voice setup``: the engine's voice setup flow, with the recording attached to the command."""
-
-    def __init__(self, handlers: CommandHandlers) -> None:
-        super().__init__(name=_ls("voice"), description=_ls("voice_desc"))
-        self.handlers = handlers
-
+def _voice_setup(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("voice_setup"), description=_ls("voice_setup_desc"))
     @app_commands.rename(recording=_ls("voice_setup_recording"))
     @app_commands.describe(recording=_ls("voice_setup_recording_desc"))
-    async def setup(self, interaction: discord.Interaction, recording: discord.Attachment) -> None:
+    async def setup(interaction: discord.Interaction, recording: discord.Attachment) -> None:
         """Consent, then the attached recording, the speaker count, samples and "which one is them?"."""
-        await self.handlers.voice_setup(interaction, recording)
+        await h.voice_setup(interaction, recording)
+
+    return setup
 
 
-class MeetingCommands(app_commands.Group):
-    """``/meeting start|stop|upload|enroll|list|summary|ask|export`` (guild only)."""
-
-    def __init__(self, handlers: CommandHandlers) -> None:
-        super().__init__(name=_ls("meeting"), description=_ls("meeting_desc"), guild_only=True)
-        self.handlers = handlers
-
+def _meeting_start(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_start"), description=_ls("meeting_start_desc"))
-    async def start(self, interaction: discord.Interaction) -> None:
+    async def start(interaction: discord.Interaction) -> None:
         """Record the caller's voice channel."""
-        await self.handlers.meeting_start(interaction)
+        await h.meeting_start(interaction)
 
+    return start
+
+
+def _meeting_stop(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_stop"), description=_ls("meeting_stop_desc"))
-    async def stop(self, interaction: discord.Interaction) -> None:
+    async def stop(interaction: discord.Interaction) -> None:
         """Stop recording and hand the tracks over."""
-        await self.handlers.meeting_stop(interaction)
+        await h.meeting_stop(interaction)
 
+    return stop
+
+
+def _meeting_upload(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_upload"), description=_ls("meeting_upload_desc"))
     @app_commands.rename(file=_ls("meeting_upload_file"))
     @app_commands.describe(file=_ls("meeting_upload_file_desc"))
-    async def upload(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
         """Process an uploaded recording."""
-        await self.handlers.meeting_upload(interaction, file)
+        await h.meeting_upload(interaction, file)
 
+    return upload
+
+
+def _meeting_enroll(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_enroll"), description=_ls("meeting_enroll_desc"))
     @app_commands.rename(recording=_ls("voice_setup_recording"))
     @app_commands.describe(recording=_ls("meeting_enroll_recording_desc"))
-    async def enroll(self, interaction: discord.Interaction, recording: discord.Attachment) -> None:
+    async def enroll(interaction: discord.Interaction, recording: discord.Attachment) -> None:
         """Enrol the member's voice for this guild's meetings (consent first, then the recording)."""
-        await self.handlers.meeting_enroll(interaction, recording)
+        await h.meeting_enroll(interaction, recording)
 
+    return enroll
+
+
+def _meeting_list(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_list"), description=_ls("meeting_list_desc"))
-    async def list_(self, interaction: discord.Interaction) -> None:
+    async def list_(interaction: discord.Interaction) -> None:
         """Past meetings of this guild."""
-        await self.handlers.meeting_command(interaction, "meeting", "list")
+        await h.meeting_command(interaction, "meeting", "list")
 
+    return list_
+
+
+def _meeting_summary(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_summary"), description=_ls("meeting_summary_desc"))
     @app_commands.rename(meeting=_ls("meeting_ref"))
     @app_commands.describe(meeting=_ls("meeting_ref_desc"))
-    async def summary(self, interaction: discord.Interaction, meeting: str = "") -> None:
+    async def summary(interaction: discord.Interaction, meeting: str = "") -> None:
         """A meeting's summary."""
-        await self.handlers.meeting_command(interaction, "meeting", f"summary {meeting}".strip())
+        await h.meeting_command(interaction, "meeting", f"summary {meeting}".strip())
 
+    return summary
+
+
+def _meeting_export(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_export"), description=_ls("meeting_export_desc"))
     @app_commands.rename(meeting=_ls("meeting_ref"))
     @app_commands.describe(meeting=_ls("meeting_ref_desc"))
-    async def export(self, interaction: discord.Interaction, meeting: str = "") -> None:
+    async def export(interaction: discord.Interaction, meeting: str = "") -> None:
         """A meeting's transcript as a file."""
-        await self.handlers.meeting_command(interaction, "meeting", f"export {meeting}".strip())
+        await h.meeting_command(interaction, "meeting", f"export {meeting}".strip())
 
+    return export
+
+
+def _meeting_ask(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("meeting_ask"), description=_ls("meeting_ask_desc"))
     @app_commands.rename(question=_ls("question"))
     @app_commands.describe(question=_ls("question_desc"))
-    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+    async def ask(interaction: discord.Interaction, question: str) -> None:
         """A question across this guild's meetings."""
-        await self.handlers.meeting_command(interaction, "ask", question)
+        await h.meeting_command(interaction, "ask", question)
+
+    return ask
 
 
-def build_tree(client: discord.Client, handlers: CommandHandlers) -> app_commands.CommandTree[discord.Client]:
-    """The command tree with every VOS command; call ``tree.set_translator`` before syncing."""
-    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-    tree.add_command(StarCommands(handlers))
-    tree.add_command(VoiceCommands(handlers))
-    tree.add_command(MeetingCommands(handlers))
-
+def _privacy(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("privacy"), description=_ls("privacy_desc"))
     async def privacy(interaction: discord.Interaction) -> None:
-        await handlers.privacy(interaction)
+        """What is recorded, how long, how to opt out."""
+        await h.privacy(interaction)
 
+    return privacy
+
+
+def _optout(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("optout"), description=_ls("optout_desc"))
     @app_commands.guild_only()
     async def optout(interaction: discord.Interaction) -> None:
-        await handlers.optout(interaction)
+        """Never capture this user in this guild."""
+        await h.optout(interaction)
 
+    return optout
+
+
+def _optin(h: CommandHandlers) -> Node:
     @app_commands.command(name=_ls("optin"), description=_ls("optin_desc"))
     @app_commands.guild_only()
     async def optin(interaction: discord.Interaction) -> None:
-        await handlers.optin(interaction)
+        """Undo ``/optout`` in this guild."""
+        await h.optin(interaction)
+
+    return optin
+
+
+NODES: dict[str, NodeFactory] = {
+    "star create": _star_create,
+    "star list": _star_list,
+    "voice setup": _voice_setup,
+    "meeting upload": _meeting_upload,
+    "meeting enroll": _meeting_enroll,
+    "meeting list": _meeting_list,
+    "meeting summary": _meeting_summary,
+    "meeting export": _meeting_export,
+    "meeting ask": _meeting_ask,
+}
+"""Discord commands that invoke a core command, by path; offered only when the command table declares them."""
+NATIVE: dict[str, NodeFactory] = {
+    "star chat": _star_chat,
+    "meeting start": _meeting_start,
+    "meeting stop": _meeting_stop,
+    "privacy": _privacy,
+    "optout": _optout,
+    "optin": _optin,
+}
+"""Discord's own commands (voice capture, opt-out, the DM), answered by the adapter itself."""
+_GROUPS: dict[str, bool] = {"star": False, "voice": False, "meeting": True}
+"""Group name → guild only."""
+
+
+def _group(name: str) -> app_commands.Group:
+    return app_commands.Group(name=_ls(name), description=_ls(f"{name}_desc"), guild_only=_GROUPS[name])
+
+
+def build_tree(
+    client: discord.Client, handlers: CommandHandlers, menu: Sequence[MenuItem]
+) -> app_commands.CommandTree[discord.Client]:
+    """The command tree for the declared commands ``menu`` (the engine's ``router.menu``) plus Discord's
+    own; call ``tree.set_translator`` before syncing."""
+    declared = discord_commands(menu)
+    missing = sorted(set(declared) - set(NODES))
+    if missing:
+        raise UndeclaredDiscordCommand(f"no Discord command for {missing}")
+    tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+    groups: dict[str, app_commands.Group] = {}
+    wanted = {path: NODES[path] for path in NODES if path in declared} | NATIVE
+    for path, make in wanted.items():
+        group_name, _, _sub = path.rpartition(" ")
+        node = make(handlers)
+        if not group_name:
+            tree.add_command(node)
+            continue
+        if group_name not in groups:
+            groups[group_name] = _group(group_name)
+        groups[group_name].add_command(node)
+    for group in groups.values():
+        tree.add_command(group)
 
     async def listen(interaction: discord.Interaction, message: discord.Message) -> None:
         await handlers.listen(interaction, message)
 
-    tree.add_command(privacy)
-    tree.add_command(optout)
-    tree.add_command(optin)
     tree.add_command(app_commands.ContextMenu(name=_ls("listen"), callback=listen))
     return tree
+
+
+def command_paths(tree: app_commands.CommandTree[discord.Client]) -> set[str]:
+    """Every slash command of ``tree`` by its English path (``"star create"``), groups expanded."""
+    paths: set[str] = set()
+    for command in tree.get_commands(type=discord.AppCommandType.chat_input):
+        if isinstance(command, app_commands.Group):
+            paths |= {f"{command.name} {sub.name}" for sub in command.commands}
+        else:
+            paths.add(command.name)
+    return paths

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.command_table import MenuItem
+
 MIB = 1024 * 1024
 
 
@@ -20,6 +22,8 @@ class DiscordAdapterConfig:
     data_dir: Path
     guild_ids: tuple[int, ...] = ()
     sync_commands: bool = True
+    # The engine's declared commands (``router.items``): the tree offers the Discord commands they name.
+    commands: tuple[MenuItem, ...] = ()
     # Platform limits (Discord documentation); overridable so tests can use small files.
     max_upload_bytes: int = 10 * MIB
     max_download_bytes: int = 50 * MIB

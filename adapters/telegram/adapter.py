@@ -189,7 +189,7 @@ class TelegramAdapter:
         application = self.application
         await _initialize(application)
         async with self._serving(), application:
-            await register_commands(application.bot)
+            await register_commands(application.bot, self.config.menu)
             await application.start()
             try:
                 async with self._receiving():

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.command_table import MenuItem
+
 MB = 1024 * 1024
 
 # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook secret token.
@@ -59,6 +61,8 @@ class TelegramAdapterConfig:
     connection_pool_size: int = 8
     event_timeout_s: float = 900.0
     drop_pending_updates: bool = False
+    # The command menu (``setMyCommands``): the engine's declared commands, ``router.menu()``; empty: none.
+    menu: tuple[MenuItem, ...] = ()
     # adapters/telegram/ratelimit.py: 30 messages/s overall by default (0 disables); a 429 pauses its chat
     # only, then the call is retried.
     overall_max_rate: float = 30.0

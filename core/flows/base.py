@@ -12,12 +12,16 @@ confirming whatever is pending now. Flows only ever see the unbound ``f:<value>`
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
-from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable, Mapping
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, Choice, SendText
+
+log = logging.getLogger(__name__)
 
 FLOW_KEY = "f:"
 QUESTION = "_question"
@@ -97,3 +101,41 @@ class AbandonableFlow(Protocol):
     async def abandon(self, state: FlowState) -> None:
         """Release what the flow keeps; called when /cancel or another command ends it."""
         ...
+
+
+StepT = TypeVar("StepT", bound=StrEnum)
+StepHandler = Callable[[Context, FlowState], AsyncIterator[Action]]
+
+
+class StepTable(Generic[StepT]):
+    """A flow's steps as an Enum and the handler of each (read like python-telegram-bot's
+    ``ConversationHandler`` states): the user's next event goes to the handler of the step the flow is at.
+
+    Steps persist as their string values (``FlowState.step``), so a stored dialog resumes after a restart;
+    a step no longer known (a release renamed it) ends the dialog with a short notice instead of an error.
+    """
+
+    def __init__(self, steps: type[StepT], handlers: Mapping[StepT, StepHandler]) -> None:
+        missing = [step.value for step in steps if step not in handlers]
+        if missing:
+            raise ValueError(f"steps without a handler: {missing}")
+        self.steps = steps
+        self.handlers: dict[StepT, StepHandler] = dict(handlers)
+
+    def current(self, state: FlowState) -> StepT | None:
+        """The step ``state`` is at, or ``None`` for one this flow does not have."""
+        try:
+            return self.steps(state.step)
+        except ValueError:
+            return None
+
+    async def dispatch(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        """Answer the event with the current step's handler."""
+        step = self.current(state)
+        if step is None:
+            log.warning("flow %s at an unknown step %r: ended", state.kind, state.step[:40])
+            state.finish()
+            yield SendText(text=ctx.tr("platforms.choice_expired"))
+            return
+        async for action in self.handlers[step](ctx, state):
+            yield action

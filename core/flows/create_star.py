@@ -7,12 +7,14 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import date
+from enum import StrEnum
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.events import ChoiceMade, FileUploaded, TextMessage
 from core.domain.stars import NewStar
-from core.flows.base import flow_choice, flow_value
+from core.flows.answers import Answer, yes_or_no
+from core.flows.base import StepTable, flow_choice, flow_value
 from core.flows.names import NameChoices
 from core.personas.kakao import KakaoParseError
 from core.personas.photo import MAX_PHOTO_BYTES, PhotoRejected, prepare_photo
@@ -35,6 +37,19 @@ def _choice_or_text(ctx: Context) -> tuple[str | None, str | None]:
             return None, None
 
 
+class CreateStep(StrEnum):
+    """The steps of ``/new``; the values are what stored dialogs hold (keep them when renaming)."""
+
+    CONSENT = "consent"
+    NAME = "name"
+    RELATION = "relation"
+    NOTES = "notes"
+    DATES = "dates"
+    PHOTO = "photo"
+    EXPORT = "export"
+    PARTICIPANT = "participant"
+
+
 class CreateStarFlow:
     """Builds a star step by step; any adapter renders the same questions."""
 
@@ -53,6 +68,19 @@ class CreateStarFlow:
         self.users = users
         self.names = names
         self.disclosure = disclosure or DataDisclosure()
+        self.steps = StepTable(
+            CreateStep,
+            {
+                CreateStep.CONSENT: self._step_consent,
+                CreateStep.NAME: self._step_name,
+                CreateStep.RELATION: self._step_relation,
+                CreateStep.NOTES: self._step_notes,
+                CreateStep.DATES: self._step_dates,
+                CreateStep.PHOTO: self._step_photo,
+                CreateStep.EXPORT: self._step_export,
+                CreateStep.PARTICIPANT: self._step_participant,
+            },
+        )
 
     def _consent_text(self, ctx: Context) -> str:
         """The attestation with the data notice: what is stored, where replies are made, keeping, deleting."""
@@ -60,7 +88,7 @@ class CreateStarFlow:
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Ask for the 18+ and rights attestation first."""
-        state.goto("consent")
+        state.goto(CreateStep.CONSENT)
         yield AskChoice(
             prompt=self._consent_text(ctx),
             options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
@@ -68,18 +96,16 @@ class CreateStarFlow:
 
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Advance one step."""
-        handler = getattr(self, f"_step_{state.step}")
-        async for action in handler(ctx, state):
+        async for action in self.steps.dispatch(ctx, state):
             yield action
 
     async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        value, text = _choice_or_text(ctx)
-        answer = value or (text or "").lower()
-        if answer in {"yes", "y", "예", "네", "동의"}:
+        answer = yes_or_no(ctx.event)
+        if answer is Answer.YES:
             state.data["consent_text"] = self._consent_text(ctx)
-            state.goto("name")
+            state.goto(CreateStep.NAME)
             yield SendText(text=ctx.tr("create.ask_name"))
-        elif answer in {"no", "n", "아니요", "아니오"}:
+        elif answer is Answer.NO:
             state.finish()
             yield SendText(text=ctx.tr("create.consent_declined"))
         else:
@@ -92,13 +118,13 @@ class CreateStarFlow:
             yield SendText(text=ctx.tr("create.bad_name"))
             return
         state.data["name"] = text
-        state.goto("relation")
+        state.goto(CreateStep.RELATION)
         yield SendText(text=ctx.tr("create.ask_relation"))
 
     async def _step_relation(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         _, text = _choice_or_text(ctx)
         state.data["relation"] = (text or "")[:100]
-        state.goto("notes")
+        state.goto(CreateStep.NOTES)
         yield AskChoice(
             prompt=ctx.tr("create.ask_notes"), options=(flow_choice("skip", ctx.tr("common.skip")),)
         )
@@ -106,7 +132,7 @@ class CreateStarFlow:
     async def _step_notes(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         value, text = _choice_or_text(ctx)
         state.data["notes"] = "" if value == "skip" else (text or "")[:2000]
-        state.goto("dates")
+        state.goto(CreateStep.DATES)
         yield AskChoice(
             prompt=ctx.tr("create.ask_dates"), options=(flow_choice("skip", ctx.tr("common.skip")),)
         )
@@ -126,7 +152,7 @@ class CreateStarFlow:
                 return
             state.data["birth_date"] = dates[0]
             state.data["death_date"] = dates[1] if len(dates) > 1 else None
-        state.goto("photo")
+        state.goto(CreateStep.PHOTO)
         yield self._ask_photo(ctx, state, "kakaoimport.ask_photo")
 
     @staticmethod
@@ -141,7 +167,7 @@ class CreateStarFlow:
         """Optional: a photo of the star, stored without its metadata (see ``core.personas.photo``)."""
         value, text = _choice_or_text(ctx)
         if value == "skip" or (text or "").lower() in {"skip", "건너뛰기", "없음"}:
-            state.goto("export")
+            state.goto(CreateStep.EXPORT)
             yield SendText(text=ctx.tr("create.ask_export"), expects_file=FileKind.KAKAO_EXPORT)
             return
         if not isinstance(ctx.event, FileUploaded):
@@ -166,7 +192,7 @@ class CreateStarFlow:
                 yield self._ask_photo(ctx, state, "kakaoimport.photo_not_image")
             return
         state.data["photo_blob"] = await self.blobs.put_bytes(photo.jpeg)
-        state.goto("export")
+        state.goto(CreateStep.EXPORT)
         yield SendText(text=ctx.tr("kakaoimport.photo_saved"))
         yield SendText(text=ctx.tr("create.ask_export"), expects_file=FileKind.KAKAO_EXPORT)
 
@@ -198,7 +224,7 @@ class CreateStarFlow:
         state.data["participants"] = [name for name, _ in participants]
         if export.skipped_lines:
             yield SendText(text=ctx.tr("create.skipped_lines", count=export.skipped_lines))
-        state.goto("participant")
+        state.goto(CreateStep.PARTICIPANT)
         yield AskChoice(
             prompt=ctx.tr("create.choose_participant", name=state.data["name"]),
             options=tuple(

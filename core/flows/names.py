@@ -9,18 +9,16 @@ two questions as a flow and also takes typed answers, so both can be changed at 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from enum import StrEnum
 
+from core.command_table import CommandSpec, Feature, Section
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, Choice, SendText
 from core.domain.events import ChoiceMade, TextMessage
 from core.domain.stars import Star
-from core.flows.base import flow_choice, flow_value
+from core.flows.base import StepTable, flow_choice, flow_value
 from core.personas.stars import StarService
 from core.ports import StarStore, UserStore
-
-if TYPE_CHECKING:
-    from core.engine import Engine, Router
 
 CHOICE_PREFIX = "names"
 _MAX_NAME = 30
@@ -51,6 +49,13 @@ def _clean(text: str | None) -> str:
     return " ".join((text or "").split())[:_MAX_NAME]
 
 
+class NameStep(StrEnum):
+    """The steps of ``/names``; the values are what stored dialogs hold."""
+
+    ADDRESS = "address"
+    USER_NAME = "user_name"
+
+
 class NameChoices:
     """The buttons after ``/new`` (choice prefix ``names``), and the ``/names`` flow."""
 
@@ -60,18 +65,21 @@ class NameChoices:
         self.users = users
         self.stars = stars
         self.options = options
-        self.engine: Engine | None = None  # set once the engine is built (``/names`` starts a flow)
+        self.steps = StepTable(
+            NameStep, {NameStep.ADDRESS: self._step_address, NameStep.USER_NAME: self._step_user_name}
+        )
 
-    def register(self, router: Router) -> None:
+    def feature(self) -> Feature:
         """``/names``, the ``names:`` buttons and the flow."""
-        router.commands["names"] = self.command
-        router.choices[CHOICE_PREFIX] = self.chosen
-        router.flows[self.kind] = self
+        return Feature(
+            commands=(CommandSpec(name="names", handler=self.command, section=Section.STARS),),
+            choices={CHOICE_PREFIX: self.chosen},
+            flows=(self,),
+        )
 
     async def command(self, ctx: Context) -> AsyncIterator[Action]:
         """``/names``: ask both questions again."""
-        assert self.engine is not None
-        async for action in self.engine.start_flow(ctx, self.kind):
+        async for action in ctx.start_flow(self.kind):
             yield action
 
     async def _star(self, ctx: Context) -> Star | None:
@@ -131,7 +139,7 @@ class NameChoices:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
         state.data["star_id"] = star.id
-        state.goto("address")
+        state.goto(NameStep.ADDRESS)
         found = await self.options.addresses(star)
         state.data["offered"] = found
         yield AskChoice(
@@ -144,36 +152,43 @@ class NameChoices:
 
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Take one answer; the second one ends the flow."""
+        async for action in self.steps.dispatch(ctx, state):
+            yield action
+
+    @staticmethod
+    def _answer(ctx: Context, state: FlowState) -> str | None:
         offered: list[str] = list(state.data.get("offered", []))
         match ctx.event:
             case ChoiceMade(key=key):
                 value = flow_value(key) or ""
-                answer = (
-                    offered[int(value[1:])] if value[1:].isdigit() and int(value[1:]) < len(offered) else None
-                )
+                pick = value[1:]
+                return offered[int(pick)] if pick.isdigit() and int(pick) < len(offered) else None
             case TextMessage(text=text):
-                answer = _clean(text) or None
+                return _clean(text) or None
             case _:
-                answer = None
-        star_id = str(state.data["star_id"])
-        if state.step == "address":
-            if answer:
-                await self.stars.set_names(star_id, ctx.user.id, user_address=answer)
-            star = await self.stars.get_owned(star_id, ctx.user.id)
-            if star is None:
-                state.finish()
-                return
-            found = await self.options.user_names(star, ctx.user.display_name)
-            state.data["offered"] = found
-            state.goto("user_name")
-            yield AskChoice(
-                prompt=ctx.tr("names.flow_user_name", current=star.user_name or "-"),
-                options=(
-                    *(flow_choice(f"o{i}", name) for i, name in enumerate(found)),
-                    flow_choice("keep", ctx.tr("names.keep")),
-                ),
-            )
+                return None
+
+    async def _step_address(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer, star_id = self._answer(ctx, state), str(state.data["star_id"])
+        if answer:
+            await self.stars.set_names(star_id, ctx.user.id, user_address=answer)
+        star = await self.stars.get_owned(star_id, ctx.user.id)
+        if star is None:
+            state.finish()
             return
+        found = await self.options.user_names(star, ctx.user.display_name)
+        state.data["offered"] = found
+        state.goto(NameStep.USER_NAME)
+        yield AskChoice(
+            prompt=ctx.tr("names.flow_user_name", current=star.user_name or "-"),
+            options=(
+                *(flow_choice(f"o{i}", name) for i, name in enumerate(found)),
+                flow_choice("keep", ctx.tr("names.keep")),
+            ),
+        )
+
+    async def _step_user_name(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        answer, star_id = self._answer(ctx, state), str(state.data["star_id"])
         if answer:
             await self.stars.set_names(star_id, ctx.user.id, user_name=answer)
         state.finish()

@@ -15,32 +15,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, DeleteProgress, FileKind, SendText, ShowProgress
 from core.domain.audio import SpeakerTurn
-from core.domain.events import ChoiceMade, FileUploaded, TextMessage, VoiceMessage
-from core.flows.base import flow_choice, flow_value
-from core.flows.progress import Outcome, with_progress
+from core.domain.events import FileUploaded, VoiceMessage
+from core.flows.answers import Answer, answer_text, yes_or_no
+from core.flows.base import StepTable, flow_choice
+from core.flows.progress import Outcome
 from core.flows.voice_jobs import VOICE_SEPARATE, separation_key, separation_payload, unavailable
+from core.flows.voice_keep import add_recording, remember
 from core.flows.voice_present import audible_speakers, present_speakers, profile_summary
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
-from core.ports import ConsentStore, Diarizer, EngineUnavailable, ProgressCallback, SpeakerEncoder
+from core.ports import ConsentStore, Diarizer, SpeakerEncoder
 from core.voice.audio import AudioError, decode_audio, save_samples
 from core.voice.listen import VoiceService
-from core.voice.memories import Remembered, VoiceMemoryService
+from core.voice.memories import VoiceMemoryService
 from core.voice.profile import NotEnoughSpeech
-from core.voice.profiles import STAR_LABEL, LoadedRecording, VoiceProfileService
+from core.voice.profiles import LoadedRecording, VoiceProfileService
 from core.voice.separation import SeparationResult
 
 log = logging.getLogger(__name__)
 CONSENT_KIND = "voice_clone"
 MAX_COUNT = 6
-_YES = {"yes", "y", "예", "네", "동의"}
-_NO = {"no", "n", "아니요", "아니오"}
 
 
 @dataclass(slots=True)
@@ -60,18 +61,18 @@ def _progress_text(ctx: Context) -> Callable[[str], str]:
     return describe
 
 
-def _answer(ctx: Context) -> str:
-    match ctx.event:
-        case ChoiceMade(key=key):
-            return flow_value(key) or ""
-        case TextMessage(text=text):
-            return text.strip().lower()
-        case _:
-            return ""
-
-
 def _ask_recording(ctx: Context, star: str) -> SendText:
     return SendText(text=ctx.tr("voiceflow.ask_recording", star=star), expects_file=FileKind.AUDIO)
+
+
+class VoiceStep(StrEnum):
+    """The steps of ``/voice``; the values are what stored dialogs hold (keep them when renaming)."""
+
+    CONSENT = "consent"
+    MODE = "mode"
+    RECORDING = "recording"
+    COUNT = "count"
+    PICK = "pick"
 
 
 class VoiceSetupFlow:
@@ -102,6 +103,16 @@ class VoiceSetupFlow:
         self.max_audio_seconds = max_audio_seconds
         self.max_audio_bytes = max_audio_bytes
         self.memories = memories
+        self.steps = StepTable(
+            VoiceStep,
+            {
+                VoiceStep.CONSENT: self._step_consent,
+                VoiceStep.MODE: self._step_mode,
+                VoiceStep.RECORDING: self._step_recording,
+                VoiceStep.COUNT: self._step_count,
+                VoiceStep.PICK: self._step_pick,
+            },
+        )
 
     def loaded_here(self, recording_id: str) -> LoadedRecording | None:
         """The recording's samples when this process's flow holds them while its separation job runs."""
@@ -153,7 +164,7 @@ class VoiceSetupFlow:
             return
         star_id, star = state.data["star_id"], state.data["star_name"]
         if not await self.consents.has(ctx.user.id, CONSENT_KIND, star_id):
-            state.goto("consent")
+            state.goto(VoiceStep.CONSENT)
             yield AskChoice(
                 prompt=ctx.tr("voiceflow.consent", star=star),
                 options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
@@ -164,7 +175,7 @@ class VoiceSetupFlow:
 
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Advance one step; a finished flow's decoded recording is deleted."""
-        async for action in getattr(self, f"_step_{state.step}")(ctx, state):
+        async for action in self.steps.dispatch(ctx, state):
             yield action
         if state.finished:
             await self._drop_decoded(state)
@@ -174,10 +185,10 @@ class VoiceSetupFlow:
         profile = await self.profiles.profile(ctx.user.id, state.data["star_id"])
         if profile is None:
             state.data["mode"] = "new"
-            state.goto("recording")
+            state.goto(VoiceStep.RECORDING)
             yield _ask_recording(ctx, star)
             return
-        state.goto("mode")
+        state.goto(VoiceStep.MODE)
         yield AskChoice(
             prompt=ctx.tr("voiceflow.profile_exists", star=star, seconds=f"{profile.total_seconds:.1f}"),
             options=(
@@ -187,13 +198,13 @@ class VoiceSetupFlow:
         )
 
     async def _step_consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer, star = _answer(ctx), state.data["star_name"]
-        if answer in _YES:
+        answer, star = yes_or_no(ctx.event), state.data["star_name"]
+        if answer is Answer.YES:
             wording = ctx.tr("voiceflow.consent", star=star)
             await self.consents.record(ctx.user.id, CONSENT_KIND, wording, star_id=state.data["star_id"])
             async for a in self._offer(ctx, state):
                 yield a
-        elif answer in _NO:
+        elif answer is Answer.NO:
             state.finish()
             yield SendText(text=ctx.tr("voiceflow.consent_declined", star=star))
         else:
@@ -201,13 +212,13 @@ class VoiceSetupFlow:
                 yield a
 
     async def _step_mode(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer = _answer(ctx)
+        answer = answer_text(ctx.event)
         if answer not in {"add", "new"}:
             async for a in self._offer(ctx, state):
                 yield a
             return
         state.data["mode"] = answer
-        state.goto("recording")
+        state.goto(VoiceStep.RECORDING)
         yield _ask_recording(ctx, state.data["star_name"])
 
     async def _step_recording(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
@@ -237,7 +248,7 @@ class VoiceSetupFlow:
         except OSError:  # a full disk costs a decode later, not the recording
             log.warning("could not keep the decoded recording", exc_info=True)
         state.data["recording_id"] = recording.id
-        state.goto("count")
+        state.goto(VoiceStep.COUNT)
         options = [flow_choice(f"n{n}", str(n)) for n in range(1, MAX_COUNT + 1)]
         yield AskChoice(
             prompt=ctx.tr("voiceflow.ask_count"),
@@ -245,7 +256,7 @@ class VoiceSetupFlow:
         )
 
     async def _step_count(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer = _answer(ctx).removeprefix("n")
+        answer = answer_text(ctx.event).removeprefix("n")
         count = int(answer) if answer.isdigit() and 1 <= int(answer) <= MAX_COUNT else None
         assert self.engines is not None
         loaded = await self._recording(ctx, state)
@@ -272,14 +283,25 @@ class VoiceSetupFlow:
             yield SendText(text=ctx.tr("voice.separation.no_speech"))
             return
         if state.data.get("mode") == "add":
-            async for a in self._add(ctx, state, loaded, result.turns):
+            assert self.engines is not None
+            added = add_recording(
+                ctx,
+                state,
+                loaded,
+                result.turns,
+                profiles=self.profiles,
+                encoder=self.engines.encoder,
+                memories=self.memories,
+                clones=self._clones(),
+            )
+            async for a in added:
                 yield a
             return
         async for a in present_speakers(ctx, result, audio, sr, self.work_dir(state.data["star_id"])):
             yield a
         state.data["turns"] = [[t.start, t.end, t.speaker] for t in result.turns]
         state.data["speakers"] = audible_speakers(result)
-        state.goto("pick")
+        state.goto(VoiceStep.PICK)
         yield self._pick_question(ctx, state)
 
     async def _separate(
@@ -346,7 +368,7 @@ class VoiceSetupFlow:
         )
 
     async def _step_pick(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
-        answer, star = _answer(ctx).removeprefix("s"), state.data["star_name"]
+        answer, star = answer_text(ctx.event).removeprefix("s"), state.data["star_name"]
         speakers: list[str] = state.data["speakers"]
         if answer == "none":
             state.finish()
@@ -378,114 +400,18 @@ class VoiceSetupFlow:
             return
         state.finish()
         yield profile_summary(ctx, star, profile, clones=self._clones())
-        async for a in self._remember(ctx, star, loaded, turns, speakers[int(answer) - 1], replace=True):
+        kept = remember(
+            ctx,
+            star,
+            loaded,
+            turns,
+            speakers[int(answer) - 1],
+            replace=True,
+            memories=self.memories,
+            profiles=self.profiles,
+        )
+        async for a in kept:
             yield a
-
-    async def _add(
-        self,
-        ctx: Context,
-        state: FlowState,
-        source: LoadedRecording,
-        turns: tuple[SpeakerTurn, ...],
-    ) -> AsyncIterator[Action]:
-        assert self.engines is not None
-        state.finish()
-        star = state.data["star_name"]
-        profile = await self.profiles.profile(ctx.user.id, state.data["star_id"])
-        if profile is None:
-            return
-        yield SendText(text=ctx.tr("voiceflow.add_searching", star=star))
-        added = await self.profiles.add_recording(
-            ctx.user.id, profile, source, turns, encoder=self.engines.encoder
-        )
-        if not added.found:
-            yield SendText(text=ctx.tr("voiceflow.add_not_found", star=star))
-        elif added.added_s <= 0:
-            yield SendText(
-                text=ctx.tr("voiceflow.add_full", star=star, seconds=f"{profile.total_seconds:.1f}")
-            )
-        else:
-            yield SendText(
-                text=ctx.tr(
-                    "voiceflow.added",
-                    star=star,
-                    added=f"{added.added_s:.1f}",
-                    seconds=f"{added.profile.total_seconds:.1f}",
-                )
-            )
-            yield profile_summary(ctx, star, added.profile, clones=self._clones())
-        if added.turns:
-            async for a in self._remember(ctx, star, source, added.turns, STAR_LABEL, replace=False):
-                yield a
-
-    async def _remember(
-        self,
-        ctx: Context,
-        star: str,
-        source: LoadedRecording,
-        turns: Sequence[SpeakerTurn],
-        speaker: str,
-        *,
-        replace: bool,
-    ) -> AsyncIterator[Action]:
-        """Transcribe the star's turns into voice memories; the profile is already saved whatever happens."""
-        memories = self.memories
-        if memories is None:
-            return
-        if memories.stt is None:
-            yield SendText(text=ctx.tr("voicememory.no_stt", star=star, reason=memories.stt_missing[:160]))
-            return
-        progress = f"memories-{ctx.user.id[:8]}"
-        outcome: Outcome[Remembered] = Outcome()
-
-        async def work(report: ProgressCallback) -> Remembered:
-            return await memories.remember(
-                ctx.user.id,
-                source,
-                turns,
-                speaker,
-                replace=replace,
-                progress=report,
-                fallback_language=ctx.locale.value,
-            )
-
-        try:
-            async for a in with_progress(
-                work, outcome, progress_id=progress, describe=lambda _: ctx.tr("voicememory.transcribing")
-            ):
-                yield a
-        except EngineUnavailable as exc:
-            yield DeleteProgress(progress_id=progress)
-            yield SendText(text=ctx.tr("voicememory.no_stt", star=star, reason=str(exc)[:160]))
-            return
-        except Exception:  # the voice is kept already; a failed transcription must not lose the flow's answer
-            log.exception("voice memories failed")
-            yield DeleteProgress(progress_id=progress)
-            yield SendText(text=ctx.tr("voicememory.failed", star=star))
-            return
-        yield DeleteProgress(progress_id=progress)
-        done = outcome.value
-        if replace and done is not None and done.syllables_per_second is not None:
-            # The first recording's transcripts give the pace; an added one keeps the combined measure.
-            await self.profiles.repo.set_pace(
-                ctx.user.id,
-                source.recording.star_id,
-                syllables_per_second=done.syllables_per_second,
-                language=done.language,
-            )
-        if done is None or done.count == 0:
-            yield SendText(text=ctx.tr("voicememory.none_heard", star=star))
-            return
-        yield SendText(
-            text=ctx.tr(
-                "voicememory.kept",
-                star=star,
-                count=done.count,
-                seconds=f"{done.seconds:.0f}",
-                example=done.example[:120],
-                hint=done.hint or done.example.split()[0],
-            )
-        )
 
     def _clones(self) -> bool | None:
         return None if self.voice is None else self.voice.synthesizer.clones_voice

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from core.command_table import CommandSpec, Feature, Section, Shown
 from core.context import Context, FlowState
 from core.domain.actions import Action, DeleteProgress, SendFile, SendText, ShowProgress
 from core.domain.events import CommandInvoked, FileUploaded, VoiceMessage
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope, MeetingStatus
-from core.engine import Router
 from core.i18n import t
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
@@ -24,9 +23,6 @@ from core.meetings.jobs import MEETING_IMPORT, import_payload
 from core.meetings.service import MeetingService, QuestionTooLong
 from core.meetings.summary import MeetingSummary
 from core.storage.outbox import Outbox
-
-if TYPE_CHECKING:
-    from core.engine import Engine
 
 _MAX_TEXT = 3500
 
@@ -116,7 +112,7 @@ def meeting_scope(ctx: Context) -> MeetingScope:
 
 
 class MeetingCommands:
-    """``/meeting``, ``/meetings`` and ``/ask``; :meth:`register` adds them to the engine's router."""
+    """``/meeting``, ``/meetings`` and ``/ask``; :meth:`feature` declares them."""
 
     kind = "meeting"
 
@@ -136,12 +132,33 @@ class MeetingCommands:
         # that it lacks the engines. With workers (Redis), they have the engines, not necessarily the bot.
         self.processes_here = processes_here
         self.max_upload_bytes = max_upload_bytes
-        self.engine: Engine | None = None
 
-    def register(self, router: Router) -> None:
-        """Add the meeting commands and the upload flow to a router."""
-        router.commands.update({"meeting": self.meeting, "meetings": self.meetings, "ask": self.ask})
-        router.flows[self.kind] = self
+    def feature(self) -> Feature:
+        """The meeting commands (Discord: the ``/meeting`` group), the upload flow, and the eraser of the
+        user's own meetings (a server's archive stays the server's)."""
+        return Feature(
+            commands=(
+                CommandSpec(
+                    name="meeting",
+                    handler=self.meeting,
+                    section=Section.MEETINGS,
+                    discord=("meeting upload", "meeting summary", "meeting export"),
+                ),
+                CommandSpec(
+                    name="meetings",
+                    handler=self.meetings,
+                    section=Section.MEETINGS,
+                    shown=Shown.HELP,
+                    discord=("meeting list",),
+                ),
+                CommandSpec(name="ask", handler=self.ask, section=Section.MEETINGS, discord=("meeting ask",)),
+            ),
+            flows=(self,),
+            erasers=(self._forget_user,),
+        )
+
+    async def _forget_user(self, user_id: str) -> None:
+        await self.service.delete_all(MeetingScope.of_user(user_id))
 
     async def meeting(self, ctx: Context) -> AsyncIterator[Action]:
         """``meeting`` alone starts the upload flow; ``meeting list``, ``meeting summary [ref]``,
@@ -167,7 +184,6 @@ class MeetingCommands:
 
     async def _start_upload(self, ctx: Context) -> AsyncIterator[Action]:
         """Ask for the recording (refused before asking when this process lacks the engines)."""
-        assert self.engine is not None
         missing = self.service.unavailable() if self.processes_here else None
         if missing is not None:
             yield SendText(
@@ -178,7 +194,7 @@ class MeetingCommands:
                 )
             )
             return
-        async for action in self.engine.start_flow(ctx, self.kind):
+        async for action in ctx.start_flow(self.kind):
             yield action
 
     async def _find(self, ctx: Context, ref: str) -> Meeting | None:

@@ -10,42 +10,50 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
+from core.command_table import CommandSpec, Feature, Section
 from core.context import Context, FlowState
 from core.domain.actions import Action, AskChoice, FileKind, SendText
-from core.domain.events import ChoiceMade, CommandInvoked, FileUploaded, VoiceMessage
-from core.engine import Engine, Router
-from core.flows.base import flow_choice, flow_value
+from core.domain.events import CommandInvoked, FileUploaded, VoiceMessage
+from core.flows.answers import said_yes
+from core.flows.base import StepTable, flow_choice
 from core.meetings.commands import meeting_scope
 from core.meetings.enrolment import VoiceEnrolment
 from core.storage.ids import utcnow
 from core.voice.audio import AudioError
 
-_YES = {"yes", "y", "예", "네", "동의"}
+
+class EnrolStep(StrEnum):
+    """The steps of ``/enroll``; the values are what stored dialogs hold."""
+
+    CONSENT = "consent"
+    FILE = "file"
 
 
 class EnrolCommands:
-    """``/enroll`` and its flow; :meth:`register` adds them to a router."""
+    """``/enroll`` and its flow; :meth:`feature` declares them."""
 
     kind = "enroll"
 
     def __init__(self, enrolment: VoiceEnrolment, *, max_upload_bytes: int) -> None:
         self.enrolment = enrolment
         self.max_upload_bytes = max_upload_bytes
-        self.engine: Engine | None = None
+        self.steps = StepTable(EnrolStep, {EnrolStep.CONSENT: self._consent, EnrolStep.FILE: self._recording})
 
-    def register(self, router: Router) -> None:
-        """Add ``/enroll`` and the enrolment flow."""
-        router.commands["enroll"] = self.enroll
-        router.flows[self.kind] = self
+    def feature(self) -> Feature:
+        """``/enroll`` (Discord: ``/meeting enroll``), its flow, and the eraser of enrolled voices."""
+        enroll = CommandSpec(
+            name="enroll", handler=self.enroll, section=Section.MEETINGS, discord=("meeting enroll",)
+        )
+        return Feature(commands=(enroll,), flows=(self,), erasers=(self.enrolment.forget_user,))
 
     async def enroll(self, ctx: Context) -> AsyncIterator[Action]:
         """Start the flow (or say at once that enrolment is not installed)."""
         if not self.enrolment.available:
             yield SendText(text=ctx.tr("enrol.not_available"))
             return
-        assert self.engine is not None
         asked = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
         name = " ".join((asked or ctx.user.display_name).split())[:100] or ctx.user.display_name
         scope = meeting_scope(ctx)
@@ -55,12 +63,12 @@ class EnrolCommands:
             scope=ctx.tr("enrol.scope_guild" if scope.guild_id else "enrol.scope_personal"),
         )
         data = {"name": name, "guild_id": scope.guild_id, "consent": consent}
-        async for action in self.engine.start_flow(ctx, self.kind, data):
+        async for action in ctx.start_flow(self.kind, data):
             yield action
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Show the consent wording and ask."""
-        state.goto("consent")
+        state.goto(EnrolStep.CONSENT)
         yield AskChoice(
             prompt=ctx.tr("enrol.ask_consent", consent=state.data["consent"]),
             options=(flow_choice("yes", ctx.tr("common.yes")), flow_choice("no", ctx.tr("common.no"))),
@@ -68,24 +76,18 @@ class EnrolCommands:
 
     async def on_event(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         """Consent first, then the recording."""
-        if state.step == "consent":
-            event = ctx.event
-            answer = (
-                flow_value(event.key)
-                if isinstance(event, ChoiceMade)
-                else getattr(event, "text", "").strip().lower()
-            )
-            if answer not in _YES:
-                state.finish()
-                yield SendText(text=ctx.tr("enrol.declined"))
-                return
-            state.data["consented_at"] = utcnow().isoformat()
-            state.goto("file")
-            # A file the command already carried (Discord's /meeting enroll) is fed here, after consent.
-            yield SendText(text=ctx.tr("enrol.ask_recording"), expects_file=FileKind.AUDIO)
-            return
-        async for action in self._recording(ctx, state):
+        async for action in self.steps.dispatch(ctx, state):
             yield action
+
+    async def _consent(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
+        if not said_yes(ctx.event):
+            state.finish()
+            yield SendText(text=ctx.tr("enrol.declined"))
+            return
+        state.data["consented_at"] = utcnow().isoformat()
+        state.goto(EnrolStep.FILE)
+        # A file the command already carried (Discord's /meeting enroll) is fed here, after consent.
+        yield SendText(text=ctx.tr("enrol.ask_recording"), expects_file=FileKind.AUDIO)
 
     async def _recording(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:
         event = ctx.event

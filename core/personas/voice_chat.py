@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+from core.command_table import CommandSpec, Feature, Section
 from core.context import Context
 from core.domain.actions import Action, DeleteProgress, SendText, SendVoice, ShowProgress, TypingPause
 from core.domain.audio import Transcript
@@ -181,6 +182,10 @@ class VoiceChat:
             yield SendText(text=spoken.caption)  # the speech guard said no: tell the user, as /listen does
             return
         yield SendVoice(path=spoken.path, caption=spoken.caption, duration_s=spoken.duration_s)
+
+    def feature(self) -> Feature:
+        """``/voicereply``."""
+        return Feature(commands=(CommandSpec(name="voicereply", handler=self.toggle, section=Section.VOICE),))
 
     async def toggle(self, ctx: Context) -> AsyncIterator[Action]:
         """``/voicereply`` (optionally ``on``/``off``): answer voice messages with a voice note too."""

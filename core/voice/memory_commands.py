@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from core.command_table import CommandSpec, Feature, Section
 from core.context import Context
 from core.domain.actions import Action, SendText, SendVoice
 from core.domain.events import CommandInvoked
 from core.domain.stars import Star
-from core.engine import Router
 from core.ports import StarStore, UserStore
 from core.storage.fulltext import query_terms
 from core.storage.voice_memory_repository import VoiceMemory
@@ -30,7 +30,7 @@ def clock(seconds: float) -> str:
 
 
 class VoiceMemoryCommands:
-    """The ``/memories`` command; :meth:`register` adds it to the engine's router."""
+    """The ``/memories`` command; :meth:`feature` declares it."""
 
     def __init__(
         self, service: VoiceMemoryService, *, users: UserStore, stars: StarStore, limit: int = 3
@@ -40,9 +40,9 @@ class VoiceMemoryCommands:
         self.stars = stars
         self.limit = limit
 
-    def register(self, router: Router) -> None:
-        """Add ``/memories`` to a router."""
-        router.commands["memories"] = self.memories
+    def feature(self) -> Feature:
+        """``/memories``."""
+        return Feature(commands=(CommandSpec(name="memories", handler=self.memories, section=Section.VOICE),))
 
     async def _active_star(self, ctx: Context) -> Star | None:
         star_id = await self.users.active_star_id(ctx.user.id)

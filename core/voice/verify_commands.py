@@ -10,10 +10,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+from core.command_table import CommandSpec, Feature, Section, Shown
 from core.context import Context, FlowState
 from core.domain.actions import Action, SendText
 from core.domain.events import FileUploaded, VoiceMessage
-from core.engine import Engine, Router
 from core.voice.provenance import ProvenanceLog, verify
 
 log = logging.getLogger(__name__)
@@ -27,17 +27,15 @@ class VerifyCommands:
     def __init__(self, issued: ProvenanceLog | None, *, max_bytes: int) -> None:
         self.issued = issued
         self.max_bytes = max_bytes
-        self.engine: Engine | None = None
 
-    def register(self, router: Router) -> None:
-        """Add ``/verify`` and its flow to a router."""
-        router.commands["verify"] = self.verify
-        router.flows[self.kind] = self
+    def feature(self) -> Feature:
+        """``/verify`` (in ``/help``, not in the short menu) and its flow."""
+        verify = CommandSpec(name="verify", handler=self.verify, section=Section.VOICE, shown=Shown.HELP)
+        return Feature(commands=(verify,), flows=(self,))
 
     async def verify(self, ctx: Context) -> AsyncIterator[Action]:
         """Ask for the file to check."""
-        assert self.engine is not None
-        async for action in self.engine.start_flow(ctx, self.kind):
+        async for action in ctx.start_flow(self.kind):
             yield action
 
     async def start(self, ctx: Context, state: FlowState) -> AsyncIterator[Action]:

@@ -100,8 +100,13 @@ def test_telegram_transport_settings_reach_the_adapter(monkeypatch: pytest.Monke
     monkeypatch.setenv("VOS_TELEGRAM__TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789")
     monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "httpx")
     monkeypatch.setenv("VOS_TELEGRAM__POLL_INTERVAL_S", "0.01")
-    adapter = telegram_adapter(SimpleNamespace(engine=None), load_settings())  # type: ignore[arg-type]
+    from tests.support.app import declared_router
+
+    router = declared_router()
+    app = SimpleNamespace(engine=SimpleNamespace(router=router))
+    adapter = telegram_adapter(app, load_settings())  # type: ignore[arg-type]
     assert (adapter.config.http_client, adapter.config.poll_interval_s) == ("httpx", 0.01)
+    assert adapter.config.menu == router.menu()  # the command menu is the engine's declared table
     monkeypatch.setenv("VOS_TELEGRAM__HTTP_CLIENT", "requests")
     with pytest.raises(SettingsError, match="HTTP_CLIENT"):
         load_settings()

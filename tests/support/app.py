@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from bot.settings import Settings, load_settings
 from bot.wiring import App, running_app
+from core.command_table import Router
 from core.domain.identity import Locale
 
 
@@ -54,3 +57,12 @@ async def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     settings = make_settings(tmp_path, database_url=database_url)
     async with running_app(settings, use_settings_model=False) as built:
         yield built
+
+
+@functools.cache
+def declared_router() -> Router:
+    """The router the real app declares (built once per test process; nothing is started or migrated)."""
+    from bot.wiring import build_app
+
+    data = Path(tempfile.mkdtemp(prefix="vos-router-"))
+    return build_app(make_settings(data), use_settings_model=False).engine.router

@@ -105,7 +105,7 @@ async def test_consent_and_about_say_what_is_stored_where_replies_are_made_and_h
 
 
 def test_the_notice_names_the_endpoints_host() -> None:
-    from bot.wiring import build_disclosure
+    from bot.engines import build_disclosure
     from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
 
     remote = OpenAIChat(

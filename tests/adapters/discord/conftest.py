@@ -22,6 +22,7 @@ with warnings.catch_warnings():
 from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.config import DiscordAdapterConfig
 from tests.adapters.discord.fakes import FakeDiscordHttp, MemoryOptOuts, make_client
+from tests.support.app import declared_router
 
 TOKEN = "MTAx.fake-token.discord-secret-value"
 
@@ -40,6 +41,7 @@ def client() -> discord.Client:
 def make_adapter(tmp_path: Path, client: discord.Client) -> Callable[..., DiscordAdapter]:
     def make(engine: Any, **kwargs: Any) -> DiscordAdapter:
         config_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in DiscordAdapterConfig.__dataclass_fields__}
+        config_kw.setdefault("commands", declared_router().items)
         config = DiscordAdapterConfig(token=TOKEN, data_dir=tmp_path / "data", **config_kw)
         kwargs.setdefault("optouts", MemoryOptOuts())
         adapter = DiscordAdapter(config, engine, client=client, **kwargs)

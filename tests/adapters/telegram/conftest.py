@@ -22,6 +22,7 @@ from adapters.telegram.config import TelegramAdapterConfig
 from core.domain.actions import Action
 from core.domain.events import Event
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer
+from tests.support.app import declared_router
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -88,6 +89,7 @@ def make_config(server: BotApiServer, tmp_path: Path, **overrides: Any) -> Teleg
         max_typing_pause_s=0.2,
         progress_edit_interval_s=0.2,
         max_retries=3,
+        menu=declared_router().menu(),
     )
     return dataclasses.replace(base, **overrides)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from adapters.telegram.commands import COMMANDS
 from core.domain.actions import AskChoice, Choice, SendText, TypingPause
 from core.domain.events import ChoiceMade, CommandInvoked, Event, TextMessage
 from core.domain.identity import Locale, Platform, UserRef
@@ -21,6 +20,7 @@ from tests.adapters.telegram.botapi_server import (
     text_update,
 )
 from tests.adapters.telegram.conftest import ScriptedEngine
+from tests.support.app import declared_router
 
 ALICE, BOB = 1001, 1002
 
@@ -36,7 +36,7 @@ async def test_commands_registered_in_korean_and_english(server: BotApiServer, s
     assert {"ko", "en"} <= set(by_language)
     for code in ("ko", "en"):
         names = [c["command"] for c in by_language[code]]
-        assert names == list(COMMANDS)
+        assert names == [item.name for item in declared_router().menu()]
         descriptions = {c["command"]: c["description"] for c in by_language[code]}
         assert descriptions["new"] == t(Locale(code), "telegram.commands.new")
     assert by_language["ko"][0]["description"] != by_language["en"][0]["description"]

