@@ -36,7 +36,7 @@ from adapters.discord.interactions import Interactions
 from adapters.discord.meeting_handlers import MeetingHandlers
 from adapters.discord.meetings import Connect, StartCapture, speaker_labels
 from adapters.discord.optout import OptOutRegister, import_legacy_file
-from adapters.discord.render import ChannelSurface, ChoiceTokens, Surface
+from adapters.discord.render import ChannelSurface, Surface
 from adapters.discord.support import TokenFilter, intents
 from core.domain.actions import FileKind
 from core.domain.events import Event
@@ -69,9 +69,8 @@ class DiscordAdapter:
         self.config = config
         self.client = client or discord.Client(intents=intents())
         self.tree = build_tree(self.client, self)
-        self.tokens = ChoiceTokens()
         self.optouts = optouts
-        self.interactions = Interactions(config, engine, self.tokens)
+        self.interactions = Interactions(config, engine)
         self.meetings = MeetingHandlers(
             config,
             self.client,
@@ -256,12 +255,17 @@ class DiscordAdapter:
     # --- listen ---------------------------------------------------------------------------------
 
     async def listen(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """The "listen in voice" menu on a star message: spoken only if the star said it to this user."""
+        """The "listen in voice" menu on a star message: the key of its listen button (``listen:<turn_id>``);
+        the engine speaks the stored turn only if the star said it to this user."""
         me = self.client.user
-        if me is None or message.author.id != me.id or not message.content:
+        key = (
+            convert.listen_key(_custom_ids(message))
+            if me is not None and message.author.id == me.id
+            else None
+        )
+        if key is None:
             await self.interactions.reply_now(interaction, "discord.listen_not_star")
             return
-        key = convert.listen_key(message.content)
         await self.interactions.serve(interaction, lambda o: [o.choice(key)], ephemeral=True)
 
     # --- components, modals, DMs ----------------------------------------------------------------
@@ -284,11 +288,9 @@ class DiscordAdapter:
             )
             return
         key: str | None = value
-        if kind == "token":
-            key = self.tokens.resolve(value)
-        elif kind == "select":
+        if kind == "select":
             values = list(data.get("values", []))
-            key = self.tokens.resolve_value(str(values[0])) if values else None
+            key = str(values[0]) if values else None
         if key is None:
             await self.interactions.reply_now(interaction, "discord.button_expired")
             return
@@ -354,3 +356,14 @@ class DiscordAdapter:
             else:
                 event = origin.file(incoming, caption=message.content)
             await self.interactions.run_events(surface, origin, [event])
+
+
+def _custom_ids(message: discord.Message) -> list[str]:
+    """The custom ids of a message's components (buttons inside action rows, or bare)."""
+    ids: list[str] = []
+    for component in message.components:
+        for item in getattr(component, "children", None) or [component]:
+            custom_id = getattr(item, "custom_id", None)
+            if isinstance(custom_id, str):
+                ids.append(custom_id)
+    return ids

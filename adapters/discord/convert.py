@@ -2,16 +2,19 @@
 
 Chat ids: an interaction in a guild carries ``discord:guild:<guild id>`` (meetings are scoped to the guild
 by it), a DM ``discord:dm:<user id>``. Users are ``UserRef(platform=discord, platform_user_id=<user id>)``.
-Component custom ids start with ``vos:``: ``vos:c:<key>`` (a choice), ``vos:t:<token>`` (a choice whose key
-is longer than a custom id may be), ``vos:s:<n>`` (a select menu; its values are keys or tokens),
-``vos:w`` (the "write an answer" button) and ``vos:m`` (the modal it opens).
+Component custom ids start with ``vos:``: ``vos:c:<key>`` (a choice; core keeps keys within 64 bytes, so
+every key fits), ``vos:s:<n>`` (a select menu; its values are keys), ``vos:w`` (the "write an answer"
+button) and ``vos:m`` (the modal it opens). A stored star bubble carries ``vos:c:listen:<turn_id>``, the
+button the "listen in voice" menu also reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.domain.actions import LISTEN_PREFIX
 from core.domain.events import (
     ChoiceMade,
     CommandInvoked,
@@ -24,12 +27,10 @@ from core.domain.identity import Locale, Platform, UserRef
 
 PREFIX = "vos:"
 CHOICE = PREFIX + "c:"
-TOKEN = PREFIX + "t:"
 SELECT = PREFIX + "s:"
 WRITE = PREFIX + "w"
 MODAL = PREFIX + "m"
 MODAL_FIELD = "answer"
-LISTEN_PREFIX = "listen:"
 CUSTOM_ID_MAX = 100
 
 
@@ -115,15 +116,13 @@ def origin_of_message(message: Any) -> Origin:
     )
 
 
-ComponentKind = Literal["choice", "token", "select", "write", "modal"]
+ComponentKind = Literal["choice", "select", "write", "modal"]
 
 
 def parse_custom_id(custom_id: str) -> tuple[ComponentKind, str] | None:
     """What a component's custom id stands for; None for ids VOS did not make."""
     if custom_id.startswith(CHOICE):
         return "choice", custom_id[len(CHOICE) :]
-    if custom_id.startswith(TOKEN):
-        return "token", custom_id[len(TOKEN) :]
     if custom_id.startswith(SELECT):
         return "select", custom_id[len(SELECT) :]
     if custom_id == WRITE:
@@ -154,6 +153,10 @@ def parse_text_command(text: str) -> tuple[str, str] | None:
     return head.lower(), args.strip()
 
 
-def listen_key(text: str) -> str:
-    """The ``ChoiceMade`` key of "Listen in voice" on a star message: the engine checks the star said it."""
-    return LISTEN_PREFIX + text
+def listen_key(custom_ids: Iterable[str]) -> str | None:
+    """The ``listen:<turn_id>`` key among a message's component custom ids (its listen button), if any."""
+    for custom_id in custom_ids:
+        parsed = parse_custom_id(custom_id)
+        if parsed is not None and parsed[0] == "choice" and parsed[1].startswith(LISTEN_PREFIX):
+            return parsed[1]
+    return None

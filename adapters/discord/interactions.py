@@ -20,7 +20,7 @@ from adapters.discord import convert
 from adapters.discord.config import MIB, DiscordAdapterConfig
 from adapters.discord.convert import Origin
 from adapters.discord.files import FileTooBig, download, make_folder, remove_folder, scope
-from adapters.discord.render import ChoiceTokens, DiscordRenderer, InteractionSurface, Surface
+from adapters.discord.render import DiscordRenderer, InteractionSurface, Surface
 from adapters.discord.support import UserLocks
 from adapters.discord.uploads import HeldUpload, HeldUploads, expected_file
 from core.domain.actions import FileKind, SendText
@@ -38,10 +38,9 @@ MakeFileEvents = Callable[[Origin, IncomingFile], Sequence[Event]]
 class Interactions:
     """Runs events through the engine for one surface at a time; one instance per adapter."""
 
-    def __init__(self, config: DiscordAdapterConfig, engine: EventHandler, tokens: ChoiceTokens) -> None:
+    def __init__(self, config: DiscordAdapterConfig, engine: EventHandler) -> None:
         self.config = config
         self.engine = engine
-        self.tokens = tokens
         self.max_typing_pause_s = 1.5
         self.locks = UserLocks()
         self.langs: dict[int, Locale] = {}
@@ -53,7 +52,6 @@ class Interactions:
             surface=surface,
             config=self.config,
             locale=origin.locale or self.langs.get(origin.user_id, Locale.KO),
-            tokens=self.tokens,
             write_button=write_button,
             max_typing_pause_s=self.max_typing_pause_s,
         )

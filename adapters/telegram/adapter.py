@@ -393,8 +393,8 @@ class TelegramAdapter:
         bot = self.application.bot
         choice_key = None
         if update.callback_query is not None:
-            choice_key = self.renderer.resolve_callback(chat_id, update.callback_query.data or "")
-            if choice_key is None:
+            choice_key = update.callback_query.data or ""
+            if not choice_key:
                 await bot.send_message(chat_id, t(locale, "telegram.button_expired"))
                 return
             if choice_key.startswith(FLOW_KEY):
