@@ -200,7 +200,10 @@ async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(
     engine.events.clear()
 
     # The message menu reads that button: the same key, whatever the message says.
-    row = {"type": 1, "components": [{"type": 2, "style": 2, "label": "🔊", "custom_id": listen["custom_id"]}]}
+    row = {
+        "type": 1,
+        "components": [{"type": 2, "style": 2, "label": "🔊", "custom_id": listen["custom_id"]}],
+    }
     target = message_payload(snowflake(), 1, star_text, components=[row])
     await adapter.tree._call(message_menu(client, target))
     assert engine.events[0] == ChoiceMade(
