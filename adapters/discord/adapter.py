@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from dataclasses import replace
 from typing import Any
 
 import discord
 
+from adapters.common.logs import redact_on
 from adapters.discord import convert
 from adapters.discord.commands import CatalogueTranslator, build_tree
 from adapters.discord.config import DiscordAdapterConfig
@@ -37,7 +37,7 @@ from adapters.discord.meeting_handlers import MeetingHandlers
 from adapters.discord.meetings import Connect, StartCapture, speaker_labels
 from adapters.discord.optout import OptOutRegister, import_legacy_file
 from adapters.discord.render import ChannelSurface, Surface
-from adapters.discord.support import TokenFilter, intents
+from adapters.discord.support import intents
 from core.domain.actions import FileKind
 from core.domain.events import Event
 from core.domain.identity import Locale
@@ -109,9 +109,7 @@ class DiscordAdapter:
 
     async def run(self) -> None:
         """Serve until :meth:`stop` (or cancellation); then stop meetings and close the client."""
-        token_filter = TokenFilter(self.config.token)
-        for name in ("discord", "adapters.discord"):
-            logging.getLogger(name).addFilter(token_filter)
+        redact_on(("discord", "adapters.discord", "core.event_runner"), self.config.token)
         await self.prepare()
         async with self.client:
             start = asyncio.create_task(self.client.start(self.config.token), name="discord-client")
@@ -323,24 +321,23 @@ class DiscordAdapter:
             return
         origin = convert.origin_of_message(message)
         surface = ChannelSurface(message.channel)
-        try:
-            locked = self.interactions.locks.hold(origin.user_id)
-            async with locked, asyncio.timeout(self.config.event_timeout_s):
-                if message.attachments:
-                    await self._dm_file(message, origin, surface)
-                    return
-                text = message.content.strip()
-                if not text:
-                    return
-                command = convert.parse_text_command(text)
-                event = origin.command(*command) if command else origin.text(text)
-                await self.interactions.run_events(surface, origin, [event])
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("discord: DM %s failed (ref %s)", message.id, ref)
+
+        async def work() -> None:
+            if message.attachments:
+                await self._dm_file(message, origin, surface)
+                return
+            text = message.content.strip()
+            if not text:
+                return
+            command = convert.parse_text_command(text)
+            event = origin.command(*command) if command else origin.text(text)
+            await self.interactions.run_events(surface, origin, [event])
+
+        async def apologise(ref: str) -> None:
             lang = self.interactions.langs.get(origin.user_id, Locale.KO)
-            with contextlib.suppress(Exception):
-                await message.channel.send(t(lang, "discord.apology", ref=ref))
+            await message.channel.send(t(lang, "discord.apology", ref=ref))
+
+        await self.interactions.runner.run(origin.user_id, work, apologise=apologise, what=f"DM {message.id}")
 
     async def _dm_file(self, message: discord.Message, origin: Origin, surface: Surface) -> None:
         attachment = message.attachments[0]
