@@ -32,6 +32,7 @@ from adapters.discord.render import ChannelSurface, InteractionSurface, Surface
 from core.domain.actions import SendText
 from core.domain.events import Event, IncomingFile
 from core.i18n import t
+from core.meetings import capture_rules as rules
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ class MeetingHandlers:
         if meeting is None:
             await self._refuse(interaction, MeetingError("not_running"))
             return
-        in_channel = origin.user_id in getattr(meeting.channel, "voice_states", {})
-        if origin.user_id != meeting.starter.user_id and not in_channel:
+        in_channel = getattr(meeting.channel, "voice_states", {})
+        if not rules.may_stop(
+            str(origin.user_id), starter_id=str(meeting.starter.user_id), in_channel=in_channel
+        ):
             await self._refuse(interaction, MeetingError("not_member", channel=meeting.channel.mention))
             return
         await interaction.response.defer(thinking=True)
@@ -201,7 +204,8 @@ class MeetingHandlers:
     async def _forget_late_optouts(self, stopped: StoppedMeeting) -> None:
         """Members who opted out while their meeting was processing: delete their now stored speech."""
         guild_id = str(stopped.guild_id)
-        late = [label for uid, label in stopped.speaker_ids if self.optouts.is_opted_out(guild_id, str(uid))]
+        speakers = [(str(uid), label) for uid, label in stopped.speaker_ids]
+        late = rules.late_optouts(guild_id, speakers, self.optouts.is_opted_out)
         if late:
             await self.optouts.forget_speakers(guild_id, late)
 
