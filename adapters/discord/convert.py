@@ -1,7 +1,8 @@
 """Discord interactions and messages to core events: pure functions, no I/O.
 
-Chat ids: an interaction in a guild carries ``discord:guild:<guild id>`` (meetings are scoped to the guild
-by it), a DM ``discord:dm:<user id>``. Users are ``UserRef(platform=discord, platform_user_id=<user id>)``.
+Chat ids: an interaction in a guild carries ``discord:guild:<guild id>``, a DM ``discord:dm:<user id>``
+(the adapter's own addresses); a guild's events also carry ``space=Space.guild(<guild id>)``, the typed
+reference core scopes meetings by. Users are ``UserRef(platform=discord, platform_user_id=<user id>)``.
 Component custom ids start with ``vos:``: ``vos:c:<key>`` (a choice; core keeps keys within 64 bytes, so
 every key fits), ``vos:s:<n>`` (a select menu; its values are keys), ``vos:w`` (the "write an answer"
 button) and ``vos:m`` (the modal it opens). A stored star bubble carries ``vos:c:listen:<turn_id>``, the
@@ -23,7 +24,7 @@ from core.domain.events import (
     TextMessage,
     VoiceMessage,
 )
-from core.domain.identity import Locale, Platform, UserRef
+from core.domain.identity import Locale, Platform, Space, UserRef
 
 PREFIX = "vos:"
 CHOICE = PREFIX + "c:"
@@ -60,6 +61,7 @@ class Origin:
         return {
             "user": UserRef(platform=Platform.DISCORD, platform_user_id=str(self.user_id)),
             "chat_id": self.chat_id,
+            "space": Space.guild(str(self.guild_id)) if self.guild_id is not None else None,
             "display_name": self.display_name,
             "locale_hint": self.locale,
             "raw": raw,

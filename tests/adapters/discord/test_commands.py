@@ -9,7 +9,7 @@ from pathlib import Path
 from adapters.discord.commands import CatalogueTranslator
 from core.domain.actions import AskChoice, Choice, DeleteProgress, SendText, SendVoice, ShowProgress
 from core.domain.events import ChoiceMade, CommandInvoked, TextMessage
-from core.domain.identity import Locale, Platform
+from core.domain.identity import Locale, Platform, Space
 from core.i18n import t
 from tests.adapters.discord.conftest import TOKEN
 from tests.adapters.discord.fakes import (
@@ -46,6 +46,7 @@ async def test_star_list_defers_before_the_engine_and_renders_a_select(http, cli
     assert isinstance(event, CommandInvoked)
     assert event.command == "stars"
     assert event.chat_id == f"discord:guild:{GUILD_ID}"
+    assert event.space == Space.guild(str(GUILD_ID))  # the typed reference core scopes meetings by
     assert event.user.platform is Platform.DISCORD
     assert event.user.platform_user_id == str(ALICE)
     assert event.locale_hint is Locale.KO
@@ -80,6 +81,7 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
         key="f:yes",
         user=engine.events[-1].user,
         chat_id=f"discord:guild:{GUILD_ID}",
+        space=Space.guild(str(GUILD_ID)),
         display_name="alice",
         locale_hint=Locale.KO,
     )
