@@ -350,8 +350,8 @@ class ChatService:
             count_tokens=self.model.count_tokens,
         )
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
-        instructions = prompt.messages[0].content.split("<<<DATA", 1)[0]  # quoted memories may be repeated
-        problem = screen_model_output(completion.text, instructions)
+        # Only the instructions: quoted memories may be repeated, they are the star's own words.
+        problem = screen_model_output(completion.text, prompt.instructions)
         if problem is not None:
             log.warning("reply screened out (%s); replaced (star=%s)", problem, star.id)
             return [], self.model.name
