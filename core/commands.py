@@ -176,14 +176,15 @@ class Commands:
         async for a in self._speak(ctx, star, turn.text):
             yield a
 
-    async def listen_to(self, ctx: Context, text: str) -> AsyncIterator[Action]:
-        """The 🔊 button: speak a message the star sent to this user (never arbitrary text)."""
-        star_id = await self.chat.chats.star_said(ctx.user.id, text)
-        star = await self.chat.stars.get_owned(star_id, ctx.user.id) if star_id else None
-        if star is None:
+    async def listen_to(self, ctx: Context, turn_id: str) -> AsyncIterator[Action]:
+        """The 🔊 button (``listen:<turn_id>``): speak a bubble the star sent to this user, read from
+        storage (never text the client sent), so the button works in any process and after a restart."""
+        turn = await self.chat.chats.star_turn(ctx.user.id, turn_id)
+        star = await self.chat.stars.get_owned(turn.star_id, ctx.user.id) if turn else None
+        if turn is None or star is None:
             yield SendText(text=ctx.tr("voice.listen.nothing"))
             return
-        async for a in self._speak(ctx, star, text):
+        async for a in self._speak(ctx, star, turn.text):
             yield a
 
     async def voice_command(self, ctx: Context) -> AsyncIterator[Action]:

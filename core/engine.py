@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
@@ -18,6 +17,7 @@ from core.domain.actions import Action, SendText
 from core.domain.events import ChoiceMade, CommandInvoked, Event, FileUploaded, TextMessage, VoiceMessage
 from core.domain.flows import RunningFlow
 from core.domain.identity import Locale, User
+from core.event_runner import report_failure
 from core.flows.base import (
     FLOW_KEY,
     QUESTION,
@@ -151,8 +151,7 @@ class Engine:
             async for action in self._dispatch(ctx, state):
                 yield action
         except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("event failed (ref=%s, kind=%s)", ref, type(event).__name__)
+            ref = report_failure(log, "event failed (kind=%s)", type(event).__name__)
             yield SendText(text=t(locale, "common.error", ref=ref))
 
     def _rate_limited(self, event: Event) -> RateDecision | None:

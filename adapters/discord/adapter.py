@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from dataclasses import replace
 from typing import Any
 
 import discord
 
+from adapters.common.logs import redact_on
 from adapters.discord import convert
 from adapters.discord.commands import CatalogueTranslator, build_tree
 from adapters.discord.config import DiscordAdapterConfig
@@ -36,8 +36,8 @@ from adapters.discord.interactions import Interactions
 from adapters.discord.meeting_handlers import MeetingHandlers
 from adapters.discord.meetings import Connect, StartCapture, speaker_labels
 from adapters.discord.optout import OptOutRegister, import_legacy_file
-from adapters.discord.render import ChannelSurface, ChoiceTokens, Surface
-from adapters.discord.support import TokenFilter, intents
+from adapters.discord.render import ChannelSurface, Surface
+from adapters.discord.support import intents
 from core.domain.actions import FileKind
 from core.domain.events import Event
 from core.domain.identity import Locale
@@ -69,9 +69,8 @@ class DiscordAdapter:
         self.config = config
         self.client = client or discord.Client(intents=intents())
         self.tree = build_tree(self.client, self, config.commands)
-        self.tokens = ChoiceTokens()
         self.optouts = optouts
-        self.interactions = Interactions(config, engine, self.tokens)
+        self.interactions = Interactions(config, engine)
         self.meetings = MeetingHandlers(
             config,
             self.client,
@@ -110,9 +109,7 @@ class DiscordAdapter:
 
     async def run(self) -> None:
         """Serve until :meth:`stop` (or cancellation); then stop meetings and close the client."""
-        token_filter = TokenFilter(self.config.token)
-        for name in ("discord", "adapters.discord"):
-            logging.getLogger(name).addFilter(token_filter)
+        redact_on(("discord", "adapters.discord", "core.event_runner"), self.config.token)
         await self.prepare()
         async with self.client:
             start = asyncio.create_task(self.client.start(self.config.token), name="discord-client")
@@ -256,12 +253,17 @@ class DiscordAdapter:
     # --- listen ---------------------------------------------------------------------------------
 
     async def listen(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """The "listen in voice" menu on a star message: spoken only if the star said it to this user."""
+        """The "listen in voice" menu on a star message: the key of its listen button (``listen:<turn_id>``);
+        the engine speaks the stored turn only if the star said it to this user."""
         me = self.client.user
-        if me is None or message.author.id != me.id or not message.content:
+        key = (
+            convert.listen_key(_custom_ids(message))
+            if me is not None and message.author.id == me.id
+            else None
+        )
+        if key is None:
             await self.interactions.reply_now(interaction, "discord.listen_not_star")
             return
-        key = convert.listen_key(message.content)
         await self.interactions.serve(interaction, lambda o: [o.choice(key)], ephemeral=True)
 
     # --- components, modals, DMs ----------------------------------------------------------------
@@ -284,11 +286,9 @@ class DiscordAdapter:
             )
             return
         key: str | None = value
-        if kind == "token":
-            key = self.tokens.resolve(value)
-        elif kind == "select":
+        if kind == "select":
             values = list(data.get("values", []))
-            key = self.tokens.resolve_value(str(values[0])) if values else None
+            key = str(values[0]) if values else None
         if key is None:
             await self.interactions.reply_now(interaction, "discord.button_expired")
             return
@@ -321,24 +321,23 @@ class DiscordAdapter:
             return
         origin = convert.origin_of_message(message)
         surface = ChannelSurface(message.channel)
-        try:
-            locked = self.interactions.locks.hold(origin.user_id)
-            async with locked, asyncio.timeout(self.config.event_timeout_s):
-                if message.attachments:
-                    await self._dm_file(message, origin, surface)
-                    return
-                text = message.content.strip()
-                if not text:
-                    return
-                command = convert.parse_text_command(text)
-                event = origin.command(*command) if command else origin.text(text)
-                await self.interactions.run_events(surface, origin, [event])
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("discord: DM %s failed (ref %s)", message.id, ref)
+
+        async def work() -> None:
+            if message.attachments:
+                await self._dm_file(message, origin, surface)
+                return
+            text = message.content.strip()
+            if not text:
+                return
+            command = convert.parse_text_command(text)
+            event = origin.command(*command) if command else origin.text(text)
+            await self.interactions.run_events(surface, origin, [event])
+
+        async def apologise(ref: str) -> None:
             lang = self.interactions.langs.get(origin.user_id, Locale.KO)
-            with contextlib.suppress(Exception):
-                await message.channel.send(t(lang, "discord.apology", ref=ref))
+            await message.channel.send(t(lang, "discord.apology", ref=ref))
+
+        await self.interactions.runner.run(origin.user_id, work, apologise=apologise, what=f"DM {message.id}")
 
     async def _dm_file(self, message: discord.Message, origin: Origin, surface: Surface) -> None:
         attachment = message.attachments[0]
@@ -354,3 +353,14 @@ class DiscordAdapter:
             else:
                 event = origin.file(incoming, caption=message.content)
             await self.interactions.run_events(surface, origin, [event])
+
+
+def _custom_ids(message: discord.Message) -> list[str]:
+    """The custom ids of a message's components (buttons inside action rows, or bare)."""
+    ids: list[str] = []
+    for component in message.components:
+        for item in getattr(component, "children", None) or [component]:
+            custom_id = getattr(item, "custom_id", None)
+            if isinstance(custom_id, str):
+                ids.append(custom_id)
+    return ids

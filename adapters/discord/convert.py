@@ -1,17 +1,21 @@
 """Discord interactions and messages to core events: pure functions, no I/O.
 
-Chat ids: an interaction in a guild carries ``discord:guild:<guild id>`` (meetings are scoped to the guild
-by it), a DM ``discord:dm:<user id>``. Users are ``UserRef(platform=discord, platform_user_id=<user id>)``.
-Component custom ids start with ``vos:``: ``vos:c:<key>`` (a choice), ``vos:t:<token>`` (a choice whose key
-is longer than a custom id may be), ``vos:s:<n>`` (a select menu; its values are keys or tokens),
-``vos:w`` (the "write an answer" button) and ``vos:m`` (the modal it opens).
+Chat ids: an interaction in a guild carries ``discord:guild:<guild id>``, a DM ``discord:dm:<user id>``
+(the adapter's own addresses); a guild's events also carry ``space=Space.guild(<guild id>)``, the typed
+reference core scopes meetings by. Users are ``UserRef(platform=discord, platform_user_id=<user id>)``.
+Component custom ids start with ``vos:``: ``vos:c:<key>`` (a choice; core keeps keys within 64 bytes, so
+every key fits), ``vos:s:<n>`` (a select menu; its values are keys), ``vos:w`` (the "write an answer"
+button) and ``vos:m`` (the modal it opens). A stored star bubble carries ``vos:c:listen:<turn_id>``, the
+button the "listen in voice" menu also reads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from core.domain.actions import LISTEN_PREFIX
 from core.domain.events import (
     ChoiceMade,
     CommandInvoked,
@@ -20,16 +24,14 @@ from core.domain.events import (
     TextMessage,
     VoiceMessage,
 )
-from core.domain.identity import Locale, Platform, UserRef
+from core.domain.identity import Locale, Platform, Space, UserRef
 
 PREFIX = "vos:"
 CHOICE = PREFIX + "c:"
-TOKEN = PREFIX + "t:"
 SELECT = PREFIX + "s:"
 WRITE = PREFIX + "w"
 MODAL = PREFIX + "m"
 MODAL_FIELD = "answer"
-LISTEN_PREFIX = "listen:"
 CUSTOM_ID_MAX = 100
 
 
@@ -59,6 +61,7 @@ class Origin:
         return {
             "user": UserRef(platform=Platform.DISCORD, platform_user_id=str(self.user_id)),
             "chat_id": self.chat_id,
+            "space": Space.guild(str(self.guild_id)) if self.guild_id is not None else None,
             "display_name": self.display_name,
             "locale_hint": self.locale,
             "raw": raw,
@@ -115,15 +118,13 @@ def origin_of_message(message: Any) -> Origin:
     )
 
 
-ComponentKind = Literal["choice", "token", "select", "write", "modal"]
+ComponentKind = Literal["choice", "select", "write", "modal"]
 
 
 def parse_custom_id(custom_id: str) -> tuple[ComponentKind, str] | None:
     """What a component's custom id stands for; None for ids VOS did not make."""
     if custom_id.startswith(CHOICE):
         return "choice", custom_id[len(CHOICE) :]
-    if custom_id.startswith(TOKEN):
-        return "token", custom_id[len(TOKEN) :]
     if custom_id.startswith(SELECT):
         return "select", custom_id[len(SELECT) :]
     if custom_id == WRITE:
@@ -154,6 +155,10 @@ def parse_text_command(text: str) -> tuple[str, str] | None:
     return head.lower(), args.strip()
 
 
-def listen_key(text: str) -> str:
-    """The ``ChoiceMade`` key of "Listen in voice" on a star message: the engine checks the star said it."""
-    return LISTEN_PREFIX + text
+def listen_key(custom_ids: Iterable[str]) -> str | None:
+    """The ``listen:<turn_id>`` key among a message's component custom ids (its listen button), if any."""
+    for custom_id in custom_ids:
+        parsed = parse_custom_id(custom_id)
+        if parsed is not None and parsed[0] == "choice" and parsed[1].startswith(LISTEN_PREFIX):
+            return parsed[1]
+    return None

@@ -1,55 +1,32 @@
-"""Attachments to local files: size checked before download, one temporary folder per use."""
+"""Attachments to local files: size checked before download, one temporary folder per use.
+
+The shared pieces (``FileTooBig``, safe names, folders) are :mod:`adapters.common.files`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import re
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+from adapters.common import files
+from adapters.common.files import FileTooBig, remove_folder, safe_filename
 from core.domain.events import IncomingFile
 
-_UNSAFE = re.compile(r"[^\w.\- ]+")
+__all__ = ["FileTooBig", "download", "make_folder", "remove_folder", "scope"]
 
-
-class FileTooBig(Exception):
-    """An attachment is over the download limit."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"file of {size} bytes is over the {limit} bytes limit")
-        self.size = size
-        self.limit = limit
-
-
-def safe_filename(name: str) -> str:
-    """A file name that cannot escape its folder (user-supplied names are data, not paths)."""
-    cleaned = _UNSAFE.sub("_", Path(name).name).strip(". ")
-    return cleaned[:120] or "file"
+_PREFIX = "vos-dc-"
 
 
 async def make_folder(base: Path) -> Path:
     """A new private temporary folder under ``base``."""
-    await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
-    return Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="vos-dc-", dir=base))
+    return await files.make_folder(base, _PREFIX)
 
 
-async def remove_folder(folder: Path) -> None:
-    """Delete a temporary folder and what is in it."""
-    await asyncio.to_thread(shutil.rmtree, folder, True)
-
-
-@asynccontextmanager
-async def scope(base: Path) -> AsyncIterator[Path]:
+def scope(base: Path) -> AbstractAsyncContextManager[Path]:
     """A temporary folder removed afterwards whatever happened."""
-    folder = await make_folder(base)
-    try:
-        yield folder
-    finally:
-        await remove_folder(folder)
+    return files.scope(base, _PREFIX)
 
 
 async def download(attachment: Any, folder: Path, limit: int) -> IncomingFile:

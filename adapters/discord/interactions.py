@@ -1,17 +1,15 @@
-"""The engine round trip shared by every handler: defer, order per user, render, apologise.
+"""The engine round trip shared by every handler: defer, then the core runner; render as actions arrive.
 
 Every interaction is deferred first (``thinking=True``; ephemeral for private results), well within
-Discord's 3 s, then its events go to the engine one by one and the actions are rendered by
-:class:`~adapters.discord.render.DiscordRenderer` as they arrive. A file a command carried is held
-(:mod:`adapters.discord.uploads`) until an action ``expects_file`` of its kind, then fed to the engine.
-Failures end in an apology with a reference id (the traceback is logged under it).
+Discord's 3 s, then its events go to the engine one by one, through :class:`core.event_runner.EventRunner`
+(in order per user, within the deadline, an apology with a reference id on failure), and the actions are
+rendered by :class:`~adapters.discord.render.DiscordRenderer` as they arrive. A file a command carried is
+held (:mod:`adapters.discord.uploads`) until an action ``expects_file`` of its kind, then fed to the engine.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 
 import discord
@@ -20,12 +18,12 @@ from adapters.discord import convert
 from adapters.discord.config import MIB, DiscordAdapterConfig
 from adapters.discord.convert import Origin
 from adapters.discord.files import FileTooBig, download, make_folder, remove_folder, scope
-from adapters.discord.render import ChoiceTokens, DiscordRenderer, InteractionSurface, Surface
-from adapters.discord.support import UserLocks
+from adapters.discord.render import DiscordRenderer, InteractionSurface, Surface
 from adapters.discord.uploads import HeldUpload, HeldUploads, expected_file
-from core.domain.actions import FileKind, SendText
+from core.domain.actions import Action, FileKind, SendText
 from core.domain.events import Event, IncomingFile
 from core.domain.identity import Locale
+from core.event_runner import EventRunner, report_failure
 from core.i18n import t
 from core.ports import EventHandler
 
@@ -38,12 +36,11 @@ MakeFileEvents = Callable[[Origin, IncomingFile], Sequence[Event]]
 class Interactions:
     """Runs events through the engine for one surface at a time; one instance per adapter."""
 
-    def __init__(self, config: DiscordAdapterConfig, engine: EventHandler, tokens: ChoiceTokens) -> None:
+    def __init__(self, config: DiscordAdapterConfig, engine: EventHandler) -> None:
         self.config = config
         self.engine = engine
-        self.tokens = tokens
         self.max_typing_pause_s = 1.5
-        self.locks = UserLocks()
+        self.runner = EventRunner(engine, deadline_s=config.event_timeout_s, name="discord", logger=log)
         self.langs: dict[int, Locale] = {}
         self.held = HeldUploads(config.pending_upload_ttl_s)
 
@@ -53,7 +50,6 @@ class Interactions:
             surface=surface,
             config=self.config,
             locale=origin.locale or self.langs.get(origin.user_id, Locale.KO),
-            tokens=self.tokens,
             write_button=write_button,
             max_typing_pause_s=self.max_typing_pause_s,
         )
@@ -69,18 +65,17 @@ class Interactions:
         queue = list(events)
         used: list[HeldUpload] = []
         try:
+            asked: list[FileKind] = []
+
+            async def render(action: Action) -> None:
+                if (kind := expected_file(action)) is not None:
+                    asked.append(kind)
+                await renderer.render(action)
+
             while queue:
-                asked: FileKind | None = None
-                actions = self.engine.handle(queue.pop(0))
-                try:
-                    async for action in actions:
-                        asked = expected_file(action) or asked
-                        await renderer.render(action)
-                finally:
-                    aclose = getattr(actions, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-                held = self.held.take(origin.user_id, asked) if asked is not None else None
+                asked.clear()
+                await self.runner.stream(queue.pop(0), render)
+                held = self.held.take(origin.user_id, asked[-1]) if asked else None
                 if held is not None:
                     used.append(held)
                     queue.append(origin.file(held.file))
@@ -112,21 +107,26 @@ class Interactions:
         origin = convert.origin_of(interaction)
         self.langs[origin.user_id] = origin.lang
         surface = InteractionSurface(interaction, ephemeral=ephemeral, followups_only=close_components)
-        try:
-            async with self.locks.hold(origin.user_id), asyncio.timeout(self.config.event_timeout_s):
-                if attachment is None or make_file_events is None:
-                    await self.run_events(surface, origin, make_events(origin), write_button=write_button)
+
+        async def work() -> None:
+            if attachment is None or make_file_events is None:
+                await self.run_events(surface, origin, make_events(origin), write_button=write_button)
+                return
+            async with scope(self.config.downloads_dir) as folder:
+                try:
+                    incoming = await download(attachment, folder, self.config.max_download_bytes)
+                except FileTooBig as exc:
+                    await self.say(surface, origin, self.too_big(origin, exc))
                     return
-                async with scope(self.config.downloads_dir) as folder:
-                    try:
-                        incoming = await download(attachment, folder, self.config.max_download_bytes)
-                    except FileTooBig as exc:
-                        await self.say(surface, origin, self.too_big(origin, exc))
-                        return
-                    events = make_file_events(origin, incoming)
-                    await self.run_events(surface, origin, events, write_button=write_button)
-        except Exception:
-            await self.apologise(interaction, origin, surface)
+                events = make_file_events(origin, incoming)
+                await self.run_events(surface, origin, events, write_button=write_button)
+
+        await self.runner.run(
+            origin.user_id,
+            work,
+            apologise=lambda ref: self.tell_apology(interaction, origin, ref, surface),
+            what=f"interaction {interaction.id}",
+        )
 
     async def serve_holding(
         self, interaction: discord.Interaction, attachment: discord.Attachment, kind: FileKind, command: str
@@ -136,7 +136,8 @@ class Interactions:
         origin = convert.origin_of(interaction)
         self.langs[origin.user_id] = origin.lang
         surface = InteractionSurface(interaction, ephemeral=True)
-        try:
+
+        async def work() -> None:
             folder = await make_folder(self.config.downloads_dir)
             try:
                 incoming = await download(attachment, folder, self.config.max_download_bytes)
@@ -144,16 +145,19 @@ class Interactions:
                 await remove_folder(folder)
                 await self.say(surface, origin, self.too_big(origin, exc))
                 return
-            async with self.locks.hold(origin.user_id), asyncio.timeout(self.config.event_timeout_s):
-                await self.held.hold(origin.user_id, kind, incoming, folder)
-                await self.run_events(surface, origin, [origin.command(command)])
-        except Exception:
-            await self.apologise(interaction, origin, surface)
+            await self.held.hold(origin.user_id, kind, incoming, folder)
+            await self.run_events(surface, origin, [origin.command(command)])
+
+        await self.runner.run(
+            origin.user_id,
+            work,
+            apologise=lambda ref: self.tell_apology(interaction, origin, ref, surface),
+            what=f"interaction {interaction.id}",
+        )
 
     def too_big(self, origin: Origin, exc: FileTooBig) -> str:
         """The "file too big" message for a download over the limit."""
-        size_mb = f"{exc.size / MIB:.1f}"
-        return t(origin.lang, "discord.file_too_big", size_mb=size_mb, limit_mb=exc.limit // MIB)
+        return t(origin.lang, "discord.file_too_big", size_mb=exc.size_mb(MIB), limit_mb=exc.limit // MIB)
 
     async def say(self, surface: Surface, origin: Origin, text: str) -> None:
         """One adapter text (not from the engine) on a surface."""
@@ -164,19 +168,21 @@ class Interactions:
     async def apologise(
         self, interaction: discord.Interaction, origin: Origin, surface: InteractionSurface | None = None
     ) -> None:
-        """Log the traceback under a reference id; tell the user (replacing "thinking…" when it shows)."""
-        ref = uuid.uuid4().hex[:8]
-        log.exception("discord: interaction %s failed (ref %s)", interaction.id, ref)
+        """For a handler's own ``except``: log the traceback under a reference id and tell the user."""
+        ref = report_failure(log, "discord: interaction %s failed", interaction.id)
+        await self.runner.apologise(lambda r: self.tell_apology(interaction, origin, r, surface), ref)
+
+    async def tell_apology(
+        self, interaction: discord.Interaction, origin: Origin, ref: str, surface: InteractionSurface | None
+    ) -> None:
+        """The apology with ``ref`` (replacing "thinking…" when it shows)."""
         text = t(origin.lang, "discord.apology", ref=ref)
-        try:
-            if surface is not None:
-                await surface.send(text, view=None, files=())
-            elif interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
-            else:
-                await interaction.response.send_message(text, ephemeral=True)
-        except Exception:
-            log.warning("discord: could not send the apology for ref %s", ref, exc_info=True)
+        if surface is not None:
+            await surface.send(text, view=None, files=())
+        elif interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def reply_now(self, interaction: discord.Interaction, key: str, **fields: object) -> None:
         """An immediate ephemeral answer from the adapter's own catalogue (no engine work to wait for)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from typing import Any
 
 import discord
@@ -33,6 +32,7 @@ from adapters.discord.render import ChannelSurface, InteractionSurface, Surface
 from core.domain.actions import SendText
 from core.domain.events import Event, IncomingFile
 from core.i18n import t
+from core.meetings import capture_rules as rules
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,10 @@ class MeetingHandlers:
         if meeting is None:
             await self._refuse(interaction, MeetingError("not_running"))
             return
-        in_channel = origin.user_id in getattr(meeting.channel, "voice_states", {})
-        if origin.user_id != meeting.starter.user_id and not in_channel:
+        in_channel = getattr(meeting.channel, "voice_states", {})
+        if not rules.may_stop(
+            str(origin.user_id), starter_id=str(meeting.starter.user_id), in_channel=in_channel
+        ):
             await self._refuse(interaction, MeetingError("not_member", channel=meeting.channel.mention))
             return
         await interaction.response.defer(thinking=True)
@@ -155,7 +157,8 @@ class MeetingHandlers:
         key = {"empty": "stopped_empty", "max": "stopped_max"}.get(stopped.reason, "stopped")
         minutes = max(1, round(stopped.duration_s / 60))
         text = t(origin.lang, f"discord.meeting.{key}", minutes=minutes, channel=stopped.channel_name)
-        try:
+
+        async def work() -> None:
             if stopped.zip_path is None:
                 await self.interactions.say(
                     surface or channel,
@@ -163,10 +166,8 @@ class MeetingHandlers:
                     text + "\n" + t(origin.lang, "discord.meeting.nothing_captured"),
                 )
                 return
-            answered = surface is not None
             if surface is not None:  # the interaction shows the stop line; the channel gets the rest
                 await self.interactions.say(surface, origin, text)
-            surface = channel
             size = (await asyncio.to_thread(stopped.zip_path.stat)).st_size
             incoming = IncomingFile(
                 path=stopped.zip_path,
@@ -179,26 +180,32 @@ class MeetingHandlers:
                 origin.command("meeting"),
                 origin.file(incoming, caption=f"discord meeting {stopped.id}"),
             ]
-            renderer = self.interactions.renderer(surface, origin, write_button=False)
-            if not answered:
+            renderer = self.interactions.renderer(channel, origin, write_button=False)
+            if surface is None:
                 await renderer.render(SendText(text=text))
-            # Transcribing runs at most about real time: a long meeting's import gets its own length again.
-            async with asyncio.timeout(self.config.event_timeout_s + 2 * stopped.duration_s):
-                for event in events:
-                    async for action in self.interactions.engine.handle(event):
-                        await renderer.render(action)
+            for event in events:
+                await self.interactions.runner.stream(event, renderer.render)
             await renderer.finish()
             await self._forget_late_optouts(stopped)
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("discord: handing meeting %s over failed (ref %s)", stopped.id, ref)
-            with contextlib.suppress(Exception):
-                await channel.send(t(origin.lang, "discord.apology", ref=ref), view=None, files=())
+
+        async def apologise(ref: str) -> None:
+            await channel.send(t(origin.lang, "discord.apology", ref=ref), view=None, files=())
+
+        # Transcribing runs at most about real time: a long meeting's import gets its own length again.
+        # Not in the starter's turn: their other commands do not wait for a meeting's import.
+        await self.interactions.runner.run(
+            None,
+            work,
+            apologise=apologise,
+            what=f"handing meeting {stopped.id} over",
+            extra_s=2 * stopped.duration_s,
+        )
 
     async def _forget_late_optouts(self, stopped: StoppedMeeting) -> None:
         """Members who opted out while their meeting was processing: delete their now stored speech."""
         guild_id = str(stopped.guild_id)
-        late = [label for uid, label in stopped.speaker_ids if self.optouts.is_opted_out(guild_id, str(uid))]
+        speakers = [(str(uid), label) for uid, label in stopped.speaker_ids]
+        late = rules.late_optouts(guild_id, speakers, self.optouts.is_opted_out)
         if late:
             await self.optouts.forget_speakers(guild_id, late)
 

@@ -16,7 +16,6 @@ import concurrent.futures
 import contextlib
 import json
 import logging
-import re
 import time
 import uuid
 import zipfile
@@ -28,11 +27,10 @@ from typing import Any
 from adapters.discord.convert import Origin
 from adapters.discord.optout import OptOutRegister
 from core.i18n import t
+from core.meetings import capture_rules as rules
 from core.meetings.tracks import speaker_name
 
 log = logging.getLogger(__name__)
-
-_UNSAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
 
 Connect = Callable[[Any, float], Awaitable[Any]]
 StartCapture = Callable[..., Any]
@@ -95,31 +93,14 @@ class StoppedMeeting:
 
 
 def track_filenames(user_ids: list[int], names: dict[int, str], suffix: str = ".ogg") -> dict[int, str]:
-    """``<display name>.ogg`` per user: names made safe for a zip entry, duplicates numbered."""
-    out: dict[int, str] = {}
-    used: set[str] = set()
-    for user_id in user_ids:
-        base = (
-            " ".join(_UNSAFE.sub(" ", names.get(user_id, "")).split()).strip(". ")[:80] or f"user-{user_id}"
-        )
-        name, n = base, 2
-        while name.lower() in used:
-            name, n = f"{base} ({n})", n + 1
-        used.add(name.lower())
-        out[user_id] = f"{name}{suffix}"
-    return out
+    """``<display name>.ogg`` per user (the rule is :func:`core.meetings.capture_rules.track_filenames`)."""
+    named = rules.track_filenames([str(u) for u in user_ids], {str(u): n for u, n in names.items()}, suffix)
+    return {int(u): name for u, name in named.items()}
 
 
 def speaker_labels(user_id: int, names: Iterable[str]) -> list[str]:
-    """The speaker labels a member's track would get in the archive under each of ``names`` (and as is)."""
-    labels: list[str] = []
-    for name in names:
-        if not name:
-            continue
-        for label in (name.strip(), speaker_name(track_filenames([user_id], {user_id: name})[user_id])):
-            if label and label not in labels:
-                labels.append(label)
-    return labels
+    """The archive labels of a member's track under each of ``names`` (:mod:`core.meetings.capture_rules`)."""
+    return rules.speaker_labels(str(user_id), names)
 
 
 def write_track_zip(

@@ -12,7 +12,6 @@ import asyncio
 import io
 import logging
 import secrets
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,6 @@ BUTTON_LABEL_MAX = 40
 SELECT_OPTIONS_MAX = 25
 SELECTS_MAX = 4
 SELECT_LABEL_MAX = 100
-_TOKEN_MARK = "~"  # noqa: S105 (a marker, not a secret)
 
 
 def utf16_len(text: str) -> int:
@@ -88,40 +86,6 @@ def shorten(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-class ChoiceTokens:
-    """Short stand-ins for choice keys that do not fit a custom id (100) or a select value (100)."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self._capacity = capacity
-        self._keys: OrderedDict[str, str] = OrderedDict()
-
-    def _token(self, key: str) -> str:
-        token = secrets.token_urlsafe(9)
-        self._keys[token] = key
-        while len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
-        return token
-
-    def custom_id(self, key: str) -> str:
-        """``vos:c:<key>``, or ``vos:t:<token>`` when that would be too long."""
-        direct = convert.CHOICE + key
-        return direct if len(direct) <= convert.CUSTOM_ID_MAX else convert.TOKEN + self._token(key)
-
-    def value(self, key: str) -> str:
-        """A select option value standing for ``key``."""
-        if len(key) <= SELECT_LABEL_MAX and not key.startswith(_TOKEN_MARK):
-            return key
-        return _TOKEN_MARK + self._token(key)
-
-    def resolve(self, token: str) -> str | None:
-        """The key behind a token (None when this process no longer knows it)."""
-        return self._keys.get(token)
-
-    def resolve_value(self, value: str) -> str | None:
-        """The key behind a select value."""
-        return self.resolve(value[1:]) if value.startswith(_TOKEN_MARK) else value
-
-
 class StaticView(discord.ui.View):
     """Components rendered once and never stored in discord.py's view store.
 
@@ -133,16 +97,20 @@ class StaticView(discord.ui.View):
 
 
 def choice_view(
-    options: Sequence[Choice], tokens: ChoiceTokens, *, write_label: str | None
+    options: Sequence[Choice], *, write_label: str | None, listen: tuple[str, str] | None = None
 ) -> StaticView | None:
-    """Buttons for a few short options, a select menu for lists; plus the write button when asked."""
+    """Buttons for a few short options, a select menu for lists; plus the write button when asked, and the
+    listen button (``(label, key)``) under a stored star bubble.
+
+    Keys travel as they are (core keeps them within 64 bytes: ``vos:c:<key>`` fits a custom id's 100).
+    """
     view = StaticView(timeout=None)
     if options and len(options) <= BUTTONS_MAX and all(len(o.label) <= BUTTON_LABEL_MAX for o in options):
         for option in options:
             view.add_item(
                 discord.ui.Button(
                     label=shorten(option.label, 80),
-                    custom_id=tokens.custom_id(option.key),
+                    custom_id=convert.CHOICE + option.key,
                     style=discord.ButtonStyle.primary,
                 )
             )
@@ -159,11 +127,17 @@ def choice_view(
                 custom_id=convert.SELECT + secrets.token_hex(4),
                 placeholder=f"{start + 1}–{start + len(part)}" if len(shown) > SELECT_OPTIONS_MAX else None,
                 options=[
-                    discord.SelectOption(label=shorten(o.label, SELECT_LABEL_MAX), value=tokens.value(o.key))
-                    for o in part
+                    discord.SelectOption(label=shorten(o.label, SELECT_LABEL_MAX), value=o.key) for o in part
                 ],
             )
             view.add_item(select)
+    if listen is not None:
+        label, key = listen
+        view.add_item(
+            discord.ui.Button(
+                label=label, custom_id=convert.CHOICE + key, style=discord.ButtonStyle.secondary
+            )
+        )
     if write_label is not None:
         view.add_item(
             discord.ui.Button(label=write_label, custom_id=convert.WRITE, style=discord.ButtonStyle.secondary)
@@ -289,6 +263,7 @@ def progress_text(action: ShowProgress) -> str:
 class _Held:
     content: str
     options: tuple[Choice, ...] = ()
+    listen: str | None = None
 
 
 @dataclass(slots=True)
@@ -298,7 +273,6 @@ class DiscordRenderer:
     surface: Surface
     config: DiscordAdapterConfig
     locale: Locale
-    tokens: ChoiceTokens
     write_button: bool = False
     max_typing_pause_s: float = 1.5
     texts: list[str] = field(default_factory=list)
@@ -310,7 +284,7 @@ class DiscordRenderer:
         match action:
             case SendText():
                 self.texts.append(action.text)
-                await self._hold(action.text, action.buttons)
+                await self._hold(action.text, action.buttons, listen=action.listen_key)
             case AskChoice():
                 self.texts.append(action.prompt)
                 await self._hold(action.prompt, action.options)
@@ -340,19 +314,20 @@ class DiscordRenderer:
             case _:
                 assert_never(action)
 
-    async def _hold(self, text: str, options: tuple[Choice, ...]) -> None:
+    async def _hold(self, text: str, options: tuple[Choice, ...], *, listen: str | None = None) -> None:
         await self._flush()
         chunks = split_text(text, self.config.max_message_chars) or [" "]
         for chunk in chunks[:-1]:
             await self.surface.send(chunk, view=None, files=())
-        self._held = _Held(content=chunks[-1], options=options)
+        self._held = _Held(content=chunks[-1], options=options, listen=listen)
 
     async def _flush(self, *, last: bool = False) -> None:
         held, self._held = self._held, None
         if held is None:
             return
         label = t(self.locale, "discord.write_answer") if last and self.write_button else None
-        view = choice_view(held.options, self.tokens, write_label=label)
+        listen = (t(self.locale, "discord.listen_button"), held.listen) if held.listen else None
+        view = choice_view(held.options, write_label=label, listen=listen)
         await self.surface.send(held.content, view=view, files=())
 
     async def _attach(self, path: Path, filename: str, caption: str) -> None:

@@ -6,39 +6,36 @@ command menu, starts long polling (or the webhook server with secret-token verif
 waits for replies in flight. ``run_polling()`` is never used: it owns the event loop.
 
 One process is bound to one core (the GIL). To use more, the bot runs as several processes, one shard of
-the chats each (:func:`shard_of`): the first receives every update, keeps its own shard's and hands the
-others to their processes, where :meth:`TelegramAdapter.run_fed` handles them and replies to Telegram.
+the chats each (:mod:`adapters.telegram.shards`): the first receives every update, keeps its own shard's and
+hands the others to their processes, where :meth:`TelegramAdapter.run_fed` handles them and replies.
+Each update's way through (queued per chat, converted, run by the core runner, rendered) is
+:class:`~adapters.telegram.updates.Updates`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
-from telegram import CallbackQuery, ChatMember, Update
+from telegram import Update
 from telegram._utils.types import JSONDict
-from telegram.error import Conflict, Forbidden, NetworkError, TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import BaseRequest, HTTPXRequest
 
-from adapters.telegram import convert
-from adapters.telegram.chats import ChatQueues
 from adapters.telegram.commands import register_commands
-from adapters.telegram.config import MB, TelegramAdapterConfig
-from adapters.telegram.files import FileTooBig, TelegramFiles
+from adapters.telegram.config import TelegramAdapterConfig
 from adapters.telegram.logs import protect_token
 from adapters.telegram.ratelimit import ChatRateLimiter
-from adapters.telegram.render import TelegramRenderer
 from adapters.telegram.request import AiohttpRequest
-from core.domain.events import Event
-from core.domain.identity import Locale
-from core.flows.base import FLOW_KEY
-from core.i18n import t
+from adapters.telegram.shards import RoutingQueue, UpdateSink, shard_of
+from adapters.telegram.updates import Updates
 from core.ports import EventHandler
+
+__all__ = ["ALLOWED_UPDATES", "TelegramAdapter", "UpdateSink", "shard_of"]
 
 log = logging.getLogger(__name__)
 
@@ -60,62 +57,6 @@ def _http_request(cfg: TelegramAdapterConfig, *, get_updates: bool) -> BaseReque
     return AiohttpRequest(**timeouts)
 
 
-class UpdateSink(Protocol):
-    """Where the receiving process hands another shard an update (as Bot API JSON)."""
-
-    async def send(self, data: JSONDict) -> None:
-        """Deliver ``data``; waits while the shard is behind (back-pressure), raises once it is gone.
-
-        ``data`` is on its way once ``send`` is called: cancelling the wait does not take it back.
-        """
-        ...
-
-
-def shard_of(update: Update, shards: int) -> int:
-    """The shard that owns ``update``: by chat (private chats: the user), so a chat stays in one process."""
-    chat = update.effective_chat
-    user = update.effective_user
-    key = chat.id if chat is not None else user.id if user is not None else update.update_id
-    return key % shards
-
-
-class _RoutingQueue(asyncio.Queue[object]):
-    """PTB's update queue in the receiving process: updates of other shards go to them instead.
-
-    PTB's updater puts every received update here and the application handles what it gets from here, so
-    routing at ``put`` hands other shards' updates over (waiting while a shard is behind) and keeps this
-    shard's own updates as they are: no copy, no serialisation.
-    """
-
-    def __init__(self, peers: Sequence[UpdateSink | None]) -> None:
-        super().__init__()
-        self._peers = peers
-        self.interrupted_at: int | None = None
-        """The update whose hand-over a stop cancelled (it and those before it are on their way)."""
-        self.failure: Exception | None = None
-        """Why a hand-over failed (a shard gone or stuck): the receiver stops and raises it."""
-        self.broken = asyncio.Event()
-
-    async def put(self, item: object) -> None:
-        if isinstance(item, Update):
-            peer = self._peers[shard_of(item, len(self._peers))]
-            if peer is not None:
-                try:
-                    await peer.send(item.to_dict())
-                except asyncio.CancelledError:
-                    self.interrupted_at = item.update_id
-                    raise
-                except Exception as exc:
-                    # PTB's polling loop would log this and poll on, leaving a shard's chats unanswered.
-                    # This update did not get through: after the restart Telegram sends it again.
-                    self.interrupted_at = item.update_id - 1
-                    self.failure = exc
-                    self.broken.set()
-                    raise
-                return
-        await super().put(item)
-
-
 class TelegramAdapter:
     """Serves one bot: Telegram updates in, engine actions out."""
 
@@ -132,20 +73,19 @@ class TelegramAdapter:
             raise ValueError("telegram: exactly one shard (None) must be this process's own")
         self._peers = peers
         self.config = config
-        self._engine = engine
-        self._files = TelegramFiles(config)
-        self._chats: ChatQueues[Update] = ChatQueues(
-            self._handle_queued,
-            concurrency=config.concurrent_updates,
-            max_pending_per_chat=config.max_pending_per_chat,
-        )
-        self.blocked: set[int] = set()
-        """Chats whose user blocked the bot (``my_chat_member`` or a 403): nothing is sent to them."""
+        self.updates = Updates(config, engine)
+        self._chats = self.updates.chats
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
         """Set once updates are being received (tests and wiring wait on it)."""
         self.application = self._build()
-        self.renderer = TelegramRenderer(self.application.bot, config)
+        self.updates.attach(self.application.bot)
+        self.renderer = self.updates.renderer
+
+    @property
+    def blocked(self) -> set[int]:
+        """Chats whose user blocked the bot: nothing is sent to them."""
+        return self.updates.blocked
 
     def _build(self) -> Application:  # type: ignore[type-arg]
         cfg = self.config
@@ -170,9 +110,9 @@ class TelegramAdapter:
         if cfg.base_file_url:
             builder = builder.base_file_url(cfg.base_file_url)
         if self._peers:
-            builder = builder.update_queue(_RoutingQueue(self._peers))
+            builder = builder.update_queue(RoutingQueue(self._peers))
         application = builder.build()
-        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_handler(TypeHandler(Update, self.updates.on_update))
         application.add_error_handler(self._on_error)
         return application
 
@@ -200,13 +140,13 @@ class TelegramAdapter:
                 await self._finish(application)
                 log.info("telegram: stopped")
         routing = application.update_queue
-        if isinstance(routing, _RoutingQueue) and routing.failure is not None:
+        if isinstance(routing, RoutingQueue) and routing.failure is not None:
             raise routing.failure
 
     async def _until_stopped(self) -> None:
         """Wait for :meth:`stop`, or for a failed hand-over to another shard."""
         routing = self.application.update_queue
-        if not isinstance(routing, _RoutingQueue):
+        if not isinstance(routing, RoutingQueue):
             await self._stop.wait()
             return
         waits = {asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(routing.broken.wait())}
@@ -303,7 +243,7 @@ class TelegramAdapter:
         midway, and after a restart the batch's updates already handed over would be handled again.
         """
         queue = self.application.update_queue
-        if self.config.mode != "polling" or not isinstance(queue, _RoutingQueue):
+        if self.config.mode != "polling" or not isinstance(queue, RoutingQueue):
             return
         if queue.interrupted_at is None:
             return
@@ -313,135 +253,6 @@ class TelegramAdapter:
             )
         except TelegramError as exc:
             log.warning("telegram: could not confirm the updates handed over before stopping: %s", exc)
-
-    # --- updates --------------------------------------------------------------------------------
-
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Queue the update for its chat and return: PTB's slot is not held while earlier ones run."""
-        locale = convert.locale_of(update)
-        try:
-            if update.my_chat_member is not None:
-                self._membership_changed(update)
-                return
-            if update.callback_query is not None:
-                await self._answer(update.callback_query)
-            chat = update.effective_chat
-            if chat is None or update.effective_user is None:
-                return
-            if not convert.is_private(update):
-                await self._outside_private_chat(update, locale)
-                return
-            self.blocked.discard(chat.id)  # they wrote: whatever blocked us is over
-            self._chats.submit(chat.id, update)
-        except Exception:
-            await self._apologise(update, locale)
-
-    async def _handle_queued(self, update: Update) -> None:
-        """One update of a chat, its turn come; every failure ends in an apology with a reference id."""
-        locale = convert.locale_of(update)
-        chat = update.effective_chat
-        assert chat is not None
-        try:
-            async with asyncio.timeout(self.config.event_timeout_s):
-                await self._handle(update, str(chat.id), locale)
-        except Forbidden as exc:
-            # The user blocked the bot (or deleted their account) meanwhile: no traceback, no apology.
-            self._mark_blocked(chat.id, exc.message)
-        except Exception:
-            await self._apologise(update, locale)
-
-    def _membership_changed(self, update: Update) -> None:
-        member = update.my_chat_member
-        assert member is not None
-        chat_id = member.chat.id
-        if member.new_chat_member.status in {ChatMember.BANNED, ChatMember.LEFT}:
-            self._mark_blocked(chat_id, "blocked by the user")
-        elif chat_id in self.blocked:
-            self.blocked.discard(chat_id)
-            log.info("telegram: chat %s unblocked the bot", chat_id)
-
-    def _mark_blocked(self, chat_id: int, why: str) -> None:
-        if chat_id not in self.blocked:
-            self.blocked.add(chat_id)
-            log.info("telegram: chat %s is unreachable (%s); replies to it are dropped", chat_id, why)
-
-    async def _answer(self, query: CallbackQuery) -> None:
-        # Always answer, so the client stops its spinner; a stale query is not worth an apology.
-        try:
-            await query.answer()
-        except TelegramError as exc:
-            log.info("telegram: answerCallbackQuery failed: %s", exc)
-
-    async def _close_keyboard(self, query: CallbackQuery) -> None:
-        """Remove the buttons of an answered (or stale) question, so no later tap can answer it again."""
-        message = query.message
-        if message is None:
-            return
-        try:
-            await self.application.bot.edit_message_reply_markup(message.chat.id, message.message_id)
-        except TelegramError as exc:  # too old, deleted, or already without buttons: nothing to remove
-            log.info("telegram: could not remove an answered keyboard: %s", exc)
-
-    async def _outside_private_chat(self, update: Update, locale: Locale) -> None:
-        """In groups VOS only says where it works, and only when addressed with a command."""
-        message = update.message
-        username = self.application.bot.username
-        if message is not None and message.text and convert.parse_command(message.text, username):
-            await message.reply_text(t(locale, "telegram.private_only"))
-
-    async def _handle(self, update: Update, chat_id: str, locale: Locale) -> None:
-        bot = self.application.bot
-        choice_key = None
-        if update.callback_query is not None:
-            choice_key = self.renderer.resolve_callback(chat_id, update.callback_query.data or "")
-            if choice_key is None:
-                await bot.send_message(chat_id, t(locale, "telegram.button_expired"))
-                return
-            if choice_key.startswith(FLOW_KEY):
-                await self._close_keyboard(update.callback_query)
-        ref = convert.file_ref(update)
-        if ref is None:
-            event = convert.to_event(update, bot_username=bot.username, choice_key=choice_key)
-            await self._dispatch(event, chat_id, locale)
-            return
-        async with self._files.scope() as folder:
-            try:
-                incoming = await self._files.download(bot, ref, folder)
-            except FileTooBig as exc:
-                size_mb = f"{exc.size / MB:.1f}" if exc.size else "?"
-                text = t(locale, "telegram.file_too_big", size_mb=size_mb, limit_mb=exc.limit // MB)
-                await bot.send_message(chat_id, text)
-                return
-            event = convert.to_event(update, bot_username=bot.username, file=incoming)
-            # The folder (and the file) is removed once the engine has finished with the event.
-            await self._dispatch(event, chat_id, locale)
-
-    async def _dispatch(self, event: Event | None, chat_id: str, locale: Locale) -> None:
-        """Hand the event to the engine and render each action as soon as it arrives."""
-        if event is None:
-            return
-        actions = self._engine.handle(event)
-        try:
-            async for action in actions:
-                await self.renderer.render(chat_id, action, locale)
-        finally:
-            aclose = getattr(actions, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        await self.renderer.flush(chat_id)
-
-    async def _apologise(self, update: Update, locale: Locale) -> None:
-        ref = uuid.uuid4().hex[:8]
-        log.exception("telegram: update %s failed (ref %s)", update.update_id, ref)
-        chat = update.effective_chat
-        if chat is None or chat.id in self.blocked:
-            return
-        try:
-            await self.application.bot.send_message(chat.id, t(locale, "telegram.apology", ref=ref))
-        except Forbidden as exc:
-            self._mark_blocked(chat.id, exc.message)
-        except Exception:
-            log.warning("telegram: could not send the apology for ref %s", ref, exc_info=True)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors outside update handling (polling hiccups): logged, the bot keeps running."""

@@ -68,8 +68,6 @@ class TelegramAdapterConfig:
     overall_max_rate: float = 30.0
     group_max_rate: float = 20.0
     max_retries: int = 3
-    # Per-chat table of short callback tokens (for keys over 64 bytes and for 🔊 buttons).
-    callback_tokens_per_chat: int = 512
 
     def __post_init__(self) -> None:
         if not self.token:

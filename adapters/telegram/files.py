@@ -1,11 +1,11 @@
-"""Downloads of user files: size checks before any transfer, one temporary folder per update."""
+"""Downloads of user files: size checks before any transfer, one temporary folder per update.
+
+``FileTooBig`` and ``safe_filename`` are the shared ones (:mod:`adapters.common.files`).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import re
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,26 +13,13 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import BadRequest
 
+from adapters.common.files import FileTooBig, safe_filename
+from adapters.common.files import scope as folder_scope
 from adapters.telegram.config import TelegramAdapterConfig
 from adapters.telegram.convert import TelegramFileRef
 from core.domain.events import IncomingFile
 
-_UNSAFE = re.compile(r"[^\w.\- ]+")
-
-
-class FileTooBig(Exception):
-    """A file is over a Telegram limit; ``size`` may be 0 when Telegram only said "too big"."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"file of {size} bytes is over the {limit} bytes limit")
-        self.size = size
-        self.limit = limit
-
-
-def safe_filename(name: str) -> str:
-    """A file name that cannot escape its folder (user-supplied names are data, not paths)."""
-    cleaned = _UNSAFE.sub("_", Path(name).name).strip(". ")
-    return cleaned[:120] or "file"
+__all__ = ["FileTooBig", "TelegramFiles", "safe_filename"]
 
 
 class TelegramFiles:
@@ -49,14 +36,8 @@ class TelegramFiles:
     @asynccontextmanager
     async def scope(self) -> AsyncIterator[Path]:
         """A temporary folder for one update's files, removed afterwards whatever happened."""
-        base = self._config.download_dir
-        if base is not None:
-            await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
-        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="vos-tg-", dir=base))
-        try:
+        async with folder_scope(self._config.download_dir, "vos-tg-") as folder:
             yield folder
-        finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def download(self, bot: Bot, ref: TelegramFileRef, folder: Path) -> IncomingFile:
         """Fetch ``ref`` into ``folder`` (``getFile`` then the file URL) after checking its size."""

@@ -1,8 +1,9 @@
 """Core actions to Bot API calls: messages split under 4096, inline keyboards, voice notes, progress.
 
 The renderer keeps a little state per chat: progress message ids (edited in place, at most one edit per
-``progress_edit_interval_s``) and a table of short callback tokens for keys that do not fit Telegram's
-64-byte ``callback_data`` and for the 🔊 buttons under star messages.
+``progress_edit_interval_s``). Choice keys travel as they are in ``callback_data`` (core keeps them within
+64 bytes); the 🔊 button under a star message carries ``listen:<turn_id>``, resolved from storage by the
+engine, so a button works in every shard process and after a restart.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from telegram.error import BadRequest
 
 from adapters.telegram.config import MB, TelegramAdapterConfig
 from core.domain.actions import (
+    CHOICE_KEY_MAX_BYTES,
     Action,
     AskChoice,
     Choice,
@@ -40,8 +40,7 @@ from core.i18n import t
 from core.storage.outbox import discard
 
 CALLBACK_DATA_MAX_BYTES = 64
-SHORT_KEY_PREFIX = "~"
-LISTEN_PREFIX = "listen:"
+assert CHOICE_KEY_MAX_BYTES <= CALLBACK_DATA_MAX_BYTES
 _SENTENCE_END = re.compile(r"[.!?。！？…](?=\s)")
 # Telegram shows a chat action for about 5 seconds; refresh a little before it fades.
 _CHAT_ACTION_REFRESH_S = 4.5
@@ -107,8 +106,6 @@ class _ChatState:
     shown: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     last_edit: float = float("-inf")
-    tokens: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    token_of: dict[str, str] = field(default_factory=dict)
 
 
 class TelegramRenderer:
@@ -130,35 +127,16 @@ class TelegramRenderer:
 
     # --- callback data ------------------------------------------------------------------------
 
-    def callback_data(self, chat_id: str, key: str, *, force_token: bool = False) -> str:
-        """``key`` itself when it fits in 64 bytes, else a short per-chat token standing for it."""
-        fits = len(key.encode()) <= CALLBACK_DATA_MAX_BYTES
-        if fits and not force_token and not key.startswith(SHORT_KEY_PREFIX):
-            return key
-        state = self._chat(chat_id)
-        token = state.token_of.get(key)
-        if token is None:
-            token = SHORT_KEY_PREFIX + secrets.token_urlsafe(8)
-            state.token_of[key] = token
-        state.tokens[token] = key
-        state.tokens.move_to_end(token)
-        while len(state.tokens) > self._config.callback_tokens_per_chat:
-            _, old_key = state.tokens.popitem(last=False)
-            state.token_of.pop(old_key, None)
-        return token
+    @staticmethod
+    def callback_data(key: str) -> str:
+        """``key`` itself: core keeps choice keys within Telegram's 64 bytes (a longer one is a bug)."""
+        if len(key.encode()) > CALLBACK_DATA_MAX_BYTES:
+            raise ValueError(f"telegram: a choice key over {CALLBACK_DATA_MAX_BYTES} bytes: {key[:20]!r}…")
+        return key
 
-    def resolve_callback(self, chat_id: str, data: str) -> str | None:
-        """The key behind callback ``data``; None for a token this process no longer knows."""
-        if not data.startswith(SHORT_KEY_PREFIX):
-            return data
-        state = self._chats.get(chat_id)
-        return state.tokens.get(data) if state is not None else None
-
-    def _choices(self, chat_id: str, options: Iterable[Choice]) -> InlineKeyboardMarkup | None:
+    def _choices(self, options: Iterable[Choice]) -> InlineKeyboardMarkup | None:
         """One option per row: choices are sentences (names, consents), not short quick actions."""
-        rows = [
-            [InlineKeyboardButton(c.label, callback_data=self.callback_data(chat_id, c.key))] for c in options
-        ]
+        rows = [[InlineKeyboardButton(c.label, callback_data=self.callback_data(c.key))] for c in options]
         return InlineKeyboardMarkup(rows) if rows else None
 
     # --- rendering ------------------------------------------------------------------------------
@@ -175,7 +153,7 @@ class TelegramRenderer:
             case SendFile():
                 await self._send_file(chat_id, action, locale)
             case AskChoice():
-                await self._send_chunks(chat_id, action.prompt, self._choices(chat_id, action.options))
+                await self._send_chunks(chat_id, action.prompt, self._choices(action.options))
             case ShowProgress():
                 await self._show_progress(chat_id, action)
             case DeleteProgress():
@@ -191,13 +169,12 @@ class TelegramRenderer:
 
     async def _send_text(self, chat_id: str, action: SendText, locale: Locale) -> None:
         buttons = [
-            InlineKeyboardButton(c.label, callback_data=self.callback_data(chat_id, c.key))
-            for c in action.buttons
+            InlineKeyboardButton(c.label, callback_data=self.callback_data(c.key)) for c in action.buttons
         ]
-        if action.from_star:
-            # The 🔊 key always goes through a token: the client never holds (or forges) the text.
-            data = self.callback_data(chat_id, listen_key(action), force_token=True)
-            buttons.append(InlineKeyboardButton(t(locale, "telegram.listen_button"), callback_data=data))
+        listen = action.listen_key
+        if listen is not None:
+            # The turn id only: the engine reads the words from storage (said to this user, or nothing).
+            buttons.append(InlineKeyboardButton(t(locale, "telegram.listen_button"), callback_data=listen))
         rows = [buttons] if len(buttons) <= 3 else [[b] for b in buttons]
         await self._send_chunks(chat_id, action.text, InlineKeyboardMarkup(rows) if buttons else None)
 
@@ -322,16 +299,6 @@ class TelegramRenderer:
         # Already gone (deleted by the user, or older than 48 hours): nothing left to do.
         with contextlib.suppress(BadRequest):
             await self._bot.delete_message(chat_id, message_id)
-
-
-def listen_key(action: SendText) -> str:
-    """The ``ChoiceMade`` key a 🔊 button sends back: ``listen:<message ref>``.
-
-    The ref is the engine's message id when ``SendText`` carries one (``message_id``, proposed); until then
-    it is the message text itself, kept server-side behind a short per-chat token.
-    """
-    ref = getattr(action, "message_id", "") or action.text
-    return f"{LISTEN_PREFIX}{ref}"
 
 
 def _inspect_audio(path: Path) -> tuple[int, bool]:

@@ -6,6 +6,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+LISTEN_PREFIX = "listen:"
+"""A ``ChoiceMade`` key ``listen:<turn_id>``: speak the star bubble stored under that id."""
+CHOICE_KEY_MAX_BYTES = 64
+"""The longest choice key, in UTF-8 bytes: keys travel as they are in Telegram's ``callback_data`` (64
+bytes) and in Discord's custom ids (100 characters), so no adapter keeps a table of stand-ins."""
+
 
 class FileKind(StrEnum):
     """What kind of file a prompt asks for (``expects_file``).
@@ -22,23 +28,38 @@ class FileKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Choice:
-    """One option of an :class:`AskChoice`; ``key`` comes back in a ``ChoiceMade`` event."""
+    """One option of an :class:`AskChoice`; ``key`` comes back in a ``ChoiceMade`` event.
+
+    ``key`` is at most :data:`CHOICE_KEY_MAX_BYTES` (a longer one is refused here, where it is made).
+    """
 
     key: str
     label: str
+
+    def __post_init__(self) -> None:
+        if len(self.key.encode()) > CHOICE_KEY_MAX_BYTES:
+            raise ValueError(f"a choice key over {CHOICE_KEY_MAX_BYTES} bytes: {self.key[:20]!r}…")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendText:
     """Send one message bubble. ``buttons`` are optional quick actions under it.
 
-    ``expects_file`` is set when the bubble asks the user to send a file of that kind.
+    ``expects_file`` is set when the bubble asks the user to send a file of that kind. ``turn_id`` is the
+    stored star turn this bubble is (set on the star's chat bubbles): adapters offer a listen button whose
+    key, :attr:`listen_key`, the engine resolves from storage in any process, after any restart.
     """
 
     text: str
     buttons: tuple[Choice, ...] = ()
     from_star: bool = False
     expects_file: FileKind | None = None
+    turn_id: str = ""
+
+    @property
+    def listen_key(self) -> str | None:
+        """``listen:<turn_id>`` for a stored star bubble, else None (nothing to speak)."""
+        return f"{LISTEN_PREFIX}{self.turn_id}" if self.turn_id and self.from_star else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.domain.identity import Locale, UserRef
+from core.domain.identity import Locale, Space, UserRef
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +27,10 @@ class IncomingFile:
 class _EventBase:
     user: UserRef
     chat_id: str
+    """The adapter's own address of the conversation, for its replies: opaque to core."""
+    space: Space | None = None
+    """Where the event happened when it is shared (a guild, a group chat); None: the user's private
+    conversation. What belongs to a space (a guild's meetings) is decided by this, never by ``chat_id``."""
     display_name: str = ""
     locale_hint: Locale | None = None
     raw: Any = field(default=None, compare=False, repr=False)

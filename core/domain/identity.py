@@ -35,6 +35,35 @@ class Locale(StrEnum):
         return cls.EN if primary else fallback
 
 
+class SpaceKind(StrEnum):
+    """What kind of place an event happened in."""
+
+    USER = "user"
+    """The user's private conversation with VOS (a Telegram private chat, a Discord DM, the console)."""
+    GUILD = "guild"
+    """A server (a Discord guild) the user is a member of: its members share what belongs to it."""
+    CHAT = "chat"
+    """A group chat."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Space:
+    """Where an event happened, as a typed reference (core never reads it out of a chat id)."""
+
+    kind: SpaceKind
+    id: str
+
+    @classmethod
+    def guild(cls, guild_id: str) -> Space:
+        """A Discord server."""
+        return cls(kind=SpaceKind.GUILD, id=guild_id)
+
+    @classmethod
+    def chat(cls, chat_id: str) -> Space:
+        """A group chat."""
+        return cls(kind=SpaceKind.CHAT, id=chat_id)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRef:
     """A user as a platform knows them: the platform and its user id."""

@@ -1,8 +1,8 @@
 """Chat commands for meetings: ``/meeting`` (send a recording, get a summary, transcript and chart),
 ``/meetings`` (the list) and ``/ask`` (questions over the user's meetings). Any adapter renders them.
 
-Meetings belong to the user, or, for events from a Discord server (chat id ``discord:guild:<id>``, the Discord
-adapter's convention), to that server: every member of it shares the server's archive and nobody else sees it.
+Meetings belong to the user, or, for events from a Discord server (the event's ``space`` is that guild), to
+that server: every member of it shares the server's archive and nobody else sees it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from core.command_table import CommandSpec, Feature, Section, Shown
 from core.context import Context, FlowState
 from core.domain.actions import Action, DeleteProgress, SendFile, SendText, ShowProgress
 from core.domain.events import CommandInvoked, FileUploaded, VoiceMessage
-from core.domain.identity import Locale
+from core.domain.identity import Locale, SpaceKind
 from core.domain.meetings import Meeting, MeetingScope, MeetingStatus
 from core.i18n import t
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
@@ -100,14 +100,11 @@ def status_text(meeting: Meeting, locale: Locale) -> str:
             return t(locale, "meetingflow.status_processing", percent=round(meeting.progress * 100))
 
 
-GUILD_CHAT_PREFIX = "discord:guild:"
-
-
 def meeting_scope(ctx: Context) -> MeetingScope:
-    """The archive an event belongs to: its Discord server's, else the user's own."""
-    chat_id = ctx.event.chat_id
-    if chat_id.startswith(GUILD_CHAT_PREFIX) and chat_id[len(GUILD_CHAT_PREFIX) :].isdigit():
-        return MeetingScope.of_guild(chat_id[len(GUILD_CHAT_PREFIX) :])
+    """The archive an event belongs to: its Discord server's (the typed ``space``), else the user's."""
+    space = ctx.event.space
+    if space is not None and space.kind is SpaceKind.GUILD:
+        return MeetingScope.of_guild(space.id)
     return MeetingScope.of_user(ctx.user.id)
 
 

@@ -64,6 +64,8 @@ class ChatReply:
     verdict: str = "allow"
     notices: tuple[str, ...] = ()
     """Out-of-character lines sent before the bubbles (the check-in after a crisis pause)."""
+    turn_ids: tuple[str, ...] = ()
+    """The stored star turn of each bubble (same order), when the bubbles are the star's stored words."""
 
 
 class ChatService:
@@ -264,8 +266,8 @@ class ChatService:
             )
         answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
         remember = self._remembering(user, star, query, safe)
-        await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
-        return ChatReply(bubbles=tuple(safe), engine=engine)
+        ids = await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
+        return ChatReply(bubbles=tuple(safe), engine=engine, turn_ids=tuple(ids[len(ids) - len(safe) :]))
 
     def _remembering(self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]) -> AlsoWrite:
         """What the user said and the star's answer become the user's searchable memory of the star."""
@@ -353,8 +355,8 @@ class ChatService:
             count_tokens=self.model.count_tokens,
         )
         completion = await self.model.complete(prompt.messages, max_tokens=self.budget.reply_tokens)
-        instructions = prompt.messages[0].content.split("<<<DATA", 1)[0]  # quoted memories may be repeated
-        problem = screen_model_output(completion.text, instructions)
+        # Only the instructions: quoted memories may be repeated, they are the star's own words.
+        problem = screen_model_output(completion.text, prompt.instructions)
         if problem is not None:
             log.warning("reply screened out (%s); replaced (star=%s)", problem, star.id)
             return [], self.model.name
@@ -430,9 +432,11 @@ def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
     async def gen() -> AsyncIterator[Action]:
         for notice in reply.notices:
             yield SendText(text=notice, from_star=False)
+        from_star = reply.engine not in {"safety", "error"}
+        turn_ids = reply.turn_ids if len(reply.turn_ids) == len(reply.bubbles) else ()
         for i, bubble in enumerate(reply.bubbles):
             if i:
                 yield TypingPause(seconds=typing_pause_s(bubble))
-            yield SendText(text=bubble, from_star=reply.engine not in {"safety", "error"})
+            yield SendText(text=bubble, from_star=from_star, turn_id=turn_ids[i] if turn_ids else "")
 
     return gen()

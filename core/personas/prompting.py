@@ -118,6 +118,9 @@ class BuiltPrompt:
     notes_truncated: bool = False
     message_truncated: bool = False
     fence_id: str = ""
+    instructions: str = ""
+    """The system message's own words without any quoted data (what a reply must never leak), kept apart
+    so no caller has to cut the rendered prompt at a fence."""
 
 
 def render_prompt(name: str, /, **variables: Any) -> str:
@@ -341,6 +344,14 @@ def _bare_system_tokens(card: PersonaCard, max_bubbles: int, count_tokens: Token
     return count_tokens(_system_prompt(card, empty, "0" * 12, max_bubbles))
 
 
+@lru_cache(maxsize=256)
+def _instructions(card: PersonaCard, max_bubbles: int) -> str:
+    """The system prompt's own words, with no quoted block at all (the same for every turn with this star)."""
+    return render_prompt(
+        "persona_system.j2", card=card, max_bubbles=max_bubbles, profile="", examples="", memories=""
+    )
+
+
 _NO_BUDGET = PromptBudget(context_tokens=0, reply_tokens=0)
 
 
@@ -394,4 +405,5 @@ def build_prompt(
         notes_truncated=len(plan.notes) < plan.notes_full,
         message_truncated=len(plan.user_message) < plan.user_full,
         fence_id=fence_id,
+        instructions=_instructions(card, max_bubbles),
     )

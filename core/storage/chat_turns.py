@@ -29,7 +29,8 @@ _RECENT_IN_CONTEXT = (
     .limit(bindparam("limit"))
 )
 _ANY_TURN = select(ChatTurnRow.id).where(*_TURNS_OF).limit(1)
-_INSERT_TURN = insert(ChatTurnRow)
+# The ids come back in the bubbles' order (SQLAlchemy's "insertmanyvalues", SQLite and PostgreSQL alike).
+_INSERT_TURN = insert(ChatTurnRow).returning(ChatTurnRow.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,10 +62,11 @@ class ChatRepository:
         groups: Sequence[NewTurns],
         *,
         also: AlsoWrite | None = None,
-    ) -> None:
+    ) -> list[str]:
         """Append several groups of bubbles (a message and its reply), in order, in one transaction.
 
-        ``also`` writes more in the same transaction (the turn's conversation memory).
+        ``also`` writes more in the same transaction (the turn's conversation memory). Returns the new
+        turns' ids, one per bubble in order (a star bubble's id is its ``turn_id``: the listen key).
         """
         now = utcnow()
         rows = [
@@ -81,20 +83,14 @@ class ChatRepository:
             for text in group.texts
         ]
         if not rows:
-            return
+            return []
 
-        def write(conn: Connection) -> None:
+        def write(conn: Connection) -> list[str]:
             if also is not None:
                 also(conn)
-            if conn.dialect.name == "sqlite":
-                conn.execute(_INSERT_TURN, rows)  # sqlite3's executemany inserts row by row, in order
-                return
-            # One row per statement: ids must follow the bubbles' order, which an executemany (a multi-row
-            # INSERT on PostgreSQL) does not promise.
-            for row in rows:
-                conn.execute(_INSERT_TURN, row)
+            return [str(turn_id) for turn_id in conn.execute(_INSERT_TURN, rows).scalars()]
 
-        await self.db.run(write, write=True)
+        return await self.db.run(write, write=True)
 
     async def recent(
         self, user_id: str, star_id: str, limit: int = 20, *, in_context_only: bool = True
@@ -149,19 +145,19 @@ class ChatRepository:
             )
             return [to_turn(r) for r in rows]
 
-    async def star_said(self, user_id: str, text: str) -> str | None:
-        """The id of the star that sent ``text`` to this user, if one did (what /listen may speak)."""
+    async def star_turn(self, user_id: str, turn_id: str) -> ChatTurn | None:
+        """The star bubble ``turn_id`` if a star sent it to this user (what a listen button may speak)."""
+        if not turn_id.isdigit() or len(turn_id) > 18:
+            return None
         async with self.db.read() as s:
-            return await s.scalar(
-                select(ChatTurnRow.star_id)
-                .where(
+            row = await s.scalar(
+                select(ChatTurnRow).where(
+                    ChatTurnRow.id == int(turn_id),
                     ChatTurnRow.user_id == user_id,
                     ChatTurnRow.role == TurnRole.STAR.value,
-                    ChatTurnRow.text == text,
                 )
-                .order_by(ChatTurnRow.id.desc())
-                .limit(1)
             )
+            return to_turn(row) if row else None
 
     async def last_star_turn(self, user_id: str, star_id: str) -> ChatTurn | None:
         """The star's latest bubble to this user."""

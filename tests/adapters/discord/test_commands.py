@@ -9,7 +9,7 @@ from pathlib import Path
 from adapters.discord.commands import CatalogueTranslator
 from core.domain.actions import AskChoice, Choice, DeleteProgress, SendText, SendVoice, ShowProgress
 from core.domain.events import ChoiceMade, CommandInvoked, TextMessage
-from core.domain.identity import Locale, Platform
+from core.domain.identity import Locale, Platform, Space
 from core.i18n import t
 from tests.adapters.discord.conftest import TOKEN
 from tests.adapters.discord.fakes import (
@@ -46,6 +46,7 @@ async def test_star_list_defers_before_the_engine_and_renders_a_select(http, cli
     assert isinstance(event, CommandInvoked)
     assert event.command == "stars"
     assert event.chat_id == f"discord:guild:{GUILD_ID}"
+    assert event.space == Space.guild(str(GUILD_ID))  # the typed reference core scopes meetings by
     assert event.user.platform is Platform.DISCORD
     assert event.user.platform_user_id == str(ALICE)
     assert event.locale_hint is Locale.KO
@@ -80,6 +81,7 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
         key="f:yes",
         user=engine.events[-1].user,
         chat_id=f"discord:guild:{GUILD_ID}",
+        space=Space.guild(str(GUILD_ID)),
         display_name="alice",
         locale_hint=Locale.KO,
     )
@@ -99,22 +101,22 @@ async def test_buttons_clicks_and_the_answer_modal_become_events(http, client, m
     assert http.texts()[-1] == "Relation?"
 
 
-async def test_long_choice_keys_travel_as_tokens_and_unknown_tokens_expire(http, client, make_adapter):
-    long_key = "star:" + "x" * 150
+async def test_choice_keys_travel_as_they_are_in_custom_ids(http, client, make_adapter):
+    longest = "star:" + "x" * 59  # 64 bytes, the most core makes: no table of stand-ins in the adapter
     engine = ScriptedEngine(
-        http, {"stars": [AskChoice(prompt="Pick", options=(Choice(key=long_key, label="One"),))]}
+        http, {"stars": [AskChoice(prompt="Pick", options=(Choice(key=longest, label="One"),))]}
     )
     adapter = make_adapter(engine)
     await adapter.tree._call(slash(client, "star list"))
     button = next(c for c in http.messages()[-1].components if c["custom_id"] != "vos:w")
-    assert button["custom_id"].startswith("vos:t:")
+    assert button["custom_id"] == "vos:c:" + longest
     assert len(button["custom_id"]) <= 100
     await adapter.on_interaction(click(client, button["custom_id"]))
-    assert engine.events[-1].key == long_key
+    assert engine.events[-1].key == longest
 
-    await adapter.on_interaction(click(client, "vos:t:unknown"))
-    assert http.calls[-1].content == t(Locale.KO, "discord.button_expired")
-    assert http.calls[-1].payload["type"] == 4
+    before = len(engine.events)
+    await adapter.on_interaction(click(client, "vos:t:unknown"))  # an id VOS does not make: ignored
+    assert len(engine.events) == before
 
 
 async def test_progress_edits_the_deferred_response_and_long_text_is_split(http, client, make_adapter):
@@ -184,13 +186,30 @@ async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(
     voice.write_bytes(b"OggS" + b"\0" * 60 + b"OpusHead")
     star_text = "밥은 먹었어?"
     engine = ScriptedEngine(
-        http, {f"listen:{star_text}": [SendVoice(path=voice, caption="🔊 엄마 (AI)", duration_s=1.2)]}
+        http,
+        {
+            "TextMessage": [SendText(text=star_text, from_star=True, turn_id="42")],
+            "listen:42": [SendVoice(path=voice, caption="🔊 엄마 (AI)", duration_s=1.2)],
+        },
     )
     adapter = make_adapter(engine)
-    target = message_payload(snowflake(), 1, star_text)
+    # A stored star bubble carries a listen button whose key is the turn id, never the words.
+    await adapter.on_interaction(modal_submit(client, "hi", guild=False))
+    bubble = next(m for m in http.messages() if m.content == star_text)
+    listen = next(c for c in bubble.components if c["custom_id"].startswith("vos:c:listen:"))
+    assert listen["custom_id"] == "vos:c:listen:42"
+    assert listen["label"] == t(Locale.KO, "discord.listen_button")
+    engine.events.clear()
+
+    # The message menu reads that button: the same key, whatever the message says.
+    row = {
+        "type": 1,
+        "components": [{"type": 2, "style": 2, "label": "🔊", "custom_id": listen["custom_id"]}],
+    }
+    target = message_payload(snowflake(), 1, star_text, components=[row])
     await adapter.tree._call(message_menu(client, target))
     assert engine.events[0] == ChoiceMade(
-        key=f"listen:{star_text}",
+        key="listen:42",
         user=engine.events[0].user,
         chat_id=f"discord:dm:{ALICE}",
         display_name="alice",
@@ -200,11 +219,14 @@ async def test_listen_menu_replies_with_the_voice_note_as_an_ogg_attachment(
     assert sent[0].files == [("listen.ogg", voice.read_bytes())]
     assert sent[0].content == "🔊 엄마 (AI)"
 
-    other = message_payload(snowflake(), 1, "not a star", author=user_payload(ALICE, "alice"))
-    before = len(engine.events)
-    await adapter.tree._call(message_menu(client, other))
-    assert len(engine.events) == before
-    assert http.calls[-1].content == t(Locale.KO, "discord.listen_not_star")
+    for other in (
+        message_payload(snowflake(), 1, "not a star", author=user_payload(ALICE, "alice"), components=[row]),
+        message_payload(snowflake(), 1, star_text),  # the bot's, but no stored star turn behind it
+    ):
+        before = len(engine.events)
+        await adapter.tree._call(message_menu(client, other))
+        assert len(engine.events) == before
+        assert http.calls[-1].content == t(Locale.KO, "discord.listen_not_star")
 
 
 async def test_command_names_and_descriptions_are_localized_for_korean(client, make_adapter, http):
@@ -264,11 +286,11 @@ async def test_run_serves_until_stop_and_closes_the_client(http, client, make_ad
 
 
 def test_a_long_list_of_choices_takes_several_selects_and_none_is_cut():
-    from adapters.discord.render import ChoiceTokens, choice_view
+    from adapters.discord.render import choice_view
     from core.domain.actions import Choice
 
     options = [Choice(key=f"star:{i}", label=f"별 {i}") for i in range(60)]
-    view = choice_view(options, ChoiceTokens(), write_label="✍️")
+    view = choice_view(options, write_label="✍️")
     selects = [item for item in view.children if hasattr(item, "options")]
     assert [len(s.options) for s in selects] == [25, 25, 10]
     assert [o.value for s in selects for o in s.options] == [f"star:{i}" for i in range(60)]

@@ -90,20 +90,10 @@ def test_to_event_is_pure_and_reads_the_locale() -> None:
     assert event.locale_hint is Locale.KO
 
 
-def test_callback_tokens_are_short_per_chat_and_bounded() -> None:
-    config = TelegramAdapterConfig(token=TOKEN, callback_tokens_per_chat=3)
-    renderer = TelegramRenderer(bot=None, config=config)  # type: ignore[arg-type]
-    long_key = "x" * 100
-    token = renderer.callback_data("1", long_key)
-    assert len(token.encode()) <= 64
-    assert renderer.callback_data("1", long_key) == token  # stable for the same key
-    assert renderer.resolve_callback("1", token) == long_key
-    assert renderer.resolve_callback("2", token) is None
-    assert renderer.callback_data("1", "short") == "short"
-    assert renderer.callback_data("1", "~looks-like-a-token") != "~looks-like-a-token"
-    for i in range(3):
-        renderer.callback_data("1", f"{'y' * 70}{i}")
-    assert renderer.resolve_callback("1", token) is None  # evicted
+def test_callback_data_is_the_key_itself() -> None:
+    assert TelegramRenderer.callback_data("star:abc") == "star:abc"
+    with pytest.raises(ValueError):
+        TelegramRenderer.callback_data("x" * 65)
 
 
 def test_config_validation_and_secret_hiding() -> None:

@@ -62,10 +62,10 @@ async def test_a_failed_import_says_what_failed(vos_app: App, tmp_path: Path) ->
     assert "x · failed" in await console.say("/meetings")
 
 
-def test_meeting_scope_follows_the_discord_server() -> None:
+def test_meeting_scope_follows_the_events_typed_space() -> None:
     from core.context import Context
     from core.domain.events import TextMessage
-    from core.domain.identity import Locale, Platform, User, UserRef
+    from core.domain.identity import Locale, Platform, Space, User, UserRef
     from core.meetings.commands import meeting_scope
     from core.storage.ids import utcnow
 
@@ -78,18 +78,15 @@ def test_meeting_scope_follows_the_discord_server() -> None:
         created_at=utcnow(),
     )
     ref = UserRef(platform=Platform.DISCORD, platform_user_id="9")
-    in_guild = Context(
-        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:42")
-    )
-    in_dm = Context(
-        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:dm:9")
-    )
-    forged = Context(
-        user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, chat_id="discord:guild:x'1")
-    )
-    assert meeting_scope(in_guild).guild_id == "42"
-    assert meeting_scope(in_dm).user_id == "u1"
-    assert meeting_scope(forged).user_id == "u1"
+
+    def ctx(**where: object) -> Context:
+        return Context(user=user, locale=Locale.KO, event=TextMessage(text="hi", user=ref, **where))  # type: ignore[arg-type]
+
+    assert meeting_scope(ctx(chat_id="discord:dm:9", space=Space.guild("42"))).guild_id == "42"
+    assert meeting_scope(ctx(chat_id="discord:dm:9")).user_id == "u1"
+    # The chat id is the adapter's address, never read by core: a guild-looking one scopes nothing.
+    assert meeting_scope(ctx(chat_id="discord:guild:42")).user_id == "u1"
+    assert meeting_scope(ctx(chat_id="g", space=Space.chat("-100"))).user_id == "u1"
 
 
 async def test_forget_me_deletes_meetings_and_their_audio(vos_app: App, tmp_path: Path) -> None:

@@ -31,9 +31,9 @@ async def test_offline_turn_stores_message_and_reply_in_one_write(
     writes: list[list[NewTurns]] = []
     add_many = vos_app.chats.add_many
 
-    async def counting(user_id: str, star_id: str, groups: Sequence[NewTurns], **kwargs: Any) -> None:
+    async def counting(user_id: str, star_id: str, groups: Sequence[NewTurns], **kwargs: Any) -> list[str]:
         writes.append(list(groups))
-        await add_many(user_id, star_id, groups, **kwargs)
+        return await add_many(user_id, star_id, groups, **kwargs)
 
     monkeypatch.setattr(vos_app.chats, "add_many", counting)
     reply = await vos_app.chat.turn(user, star, "비 오는 날 뭐 했어?", user.locale)

@@ -69,8 +69,16 @@ async def test_add_many_keeps_the_order_of_message_and_reply(db: Database) -> No
     chats = ChatRepository(db)
     said = NewTurns(role=TurnRole.USER, texts=("엄마 뭐해",))
     answered = NewTurns(role=TurnRole.STAR, texts=("밥 먹었어?", "일찍 자", "사랑해"), engine="offline")
-    await chats.add_many(user.id, star_id, [said, answered])
+    ids = await chats.add_many(user.id, star_id, [said, answered])
     turns = await chats.all_turns(user.id, star_id)
+    assert ids == [t.id for t in turns]  # one id per bubble, in the bubbles' order
+    # A star bubble's id is its listen key: resolved for its user only, and only a star's words.
+    star_turn = await chats.star_turn(user.id, ids[2])
+    assert star_turn is not None and star_turn.text == "일찍 자"
+    other = await UserRepository(db).get_or_create(ref("2"), display_name="b", locale=Locale.KO)
+    assert await chats.star_turn(other.id, ids[2]) is None
+    assert await chats.star_turn(user.id, ids[0]) is None  # the user's own words
+    assert await chats.star_turn(user.id, "1 OR 1=1") is None
     assert [(t.role, t.text) for t in turns] == [
         (TurnRole.USER, "엄마 뭐해"),
         (TurnRole.STAR, "밥 먹었어?"),
@@ -78,7 +86,7 @@ async def test_add_many_keeps_the_order_of_message_and_reply(db: Database) -> No
         (TurnRole.STAR, "사랑해"),
     ]
     assert [t.engine for t in turns] == ["", "offline", "offline", "offline"]
-    await chats.add_many(user.id, star_id, [])  # nothing to write is not an error
+    assert await chats.add_many(user.id, star_id, []) == []  # nothing to write is not an error
     assert len(await chats.all_turns(user.id, star_id)) == 4
 
 
