@@ -31,11 +31,12 @@ from core.safety.semantic import HEADS_PATH
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
-GRIEF_FALSE_ALARMS = 0.10
+# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen.
+GRIEF_FALSE_ALARMS = 0.07
 SAFE_FALSE_ALARMS = 0.05
 SCAM_PRECISION = 0.97
 L2 = 1.0
-K = 3
+K = 10
 SURE_MARGIN = 0.08
 Matrix = npt.NDArray[np.float64]
 
