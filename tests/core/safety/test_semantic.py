@@ -148,3 +148,15 @@ def test_training_rebuilds_the_shipped_heads() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(HEADS_PATH.read_text())["sha256"]
+
+
+def test_a_turn_embeds_its_message_once() -> None:
+    # Memory search queries the shared cache first; the guard's rules, heads and window reuse that vector.
+    table = _Table({"hello": (0, 1, 0), "new": (0, 0.9, 0.1)})
+    shared = CachedQueries(table)
+    guard = SafetyGuard(semantic=SemanticSafety(shared, _heads()))
+    shared.query("hello")
+    guard.check_sync("hello", conversation="u:s")
+    assert table.calls == 1
+    guard.check_sync("new", conversation="u:s")
+    assert table.calls == 2
