@@ -78,3 +78,14 @@ def test_mypy_strict_passes() -> None:
         pytest.fail("mypy is not installed (pip install -e '.[dev]')")
     result = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_no_module_in_core_bot_or_adapters_exceeds_450_lines() -> None:
+    """Modules are split by what they do before they grow past the size a reader takes in (issue #17)."""
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for package in ("core", "bot", "adapters")
+        for path in (ROOT / package).rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    }
+    assert not too_long, too_long
