@@ -43,6 +43,9 @@ class LLMSettings(_Section):
     max_retries: int = 3
     context_tokens: int = 8192
     reply_tokens: int = 400
+    rewrite_memory_queries: bool = False
+    """With a model, rewrite the user's message into memory search queries first (one more short call
+    under a 4 s deadline; on failure the message is searched as it is)."""
 
     @property
     def configured(self) -> bool:

@@ -33,6 +33,7 @@ from core.personas.chat import ChatService
 from core.personas.honesty import RealnessDetector
 from core.personas.offline_chat import OfflineChat
 from core.personas.prompting import PromptBudget
+from core.personas.recall_queries import MemoryQueryRewriter
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat
 from core.ports import BlobStore, ChatModel, Embedder, SpeechToText
@@ -125,6 +126,9 @@ def _chat_service(
         honesty=RealnessDetector(embedder),
         budget=PromptBudget(
             context_tokens=settings.llm.context_tokens, reply_tokens=settings.llm.reply_tokens
+        ),
+        rewriter=(
+            MemoryQueryRewriter(model) if model is not None and settings.llm.rewrite_memory_queries else None
         ),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
 from core.personas.recall_queries import MemoryQueryRewriter, parse_queries, search_rewritten
 from core.storage.db import Database
@@ -43,3 +45,14 @@ async def test_a_rewritten_query_finds_a_memory_the_question_misses(db: Database
         server.push(Status(500))  # a failing model leaves the message as it is
         assert await MemoryQueryRewriter(model).queries(question.text) == []
         await model.aclose()
+
+
+def test_the_app_rewrites_memory_queries_only_when_asked_and_a_model_is_configured(tmp_path: Path) -> None:
+    from bot.wiring import build_app
+    from tests.support.app import make_settings
+
+    model = OpenAIChat(OpenAIChatOptions(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=1.0))
+    asked = make_settings(tmp_path / "a", llm={"rewrite_memory_queries": True})
+    assert isinstance(build_app(asked, chat_model=model).chat.rewriter, MemoryQueryRewriter)
+    assert build_app(make_settings(tmp_path / "b"), chat_model=model).chat.rewriter is None
+    assert build_app(asked, use_settings_model=False).chat.rewriter is None  # the offline engine: no model
