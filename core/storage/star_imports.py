@@ -31,7 +31,7 @@ DELETE_BATCH = 5000
 _IMPORTING = StarStatus.IMPORTING.value
 _INDEX_REST = text(
     "INSERT INTO star_messages_fts (rowid, text) SELECT m.id, m.text FROM star_messages m "
-    "WHERE m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
+    "WHERE +m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
 )
 _DELETE_SOME = text(
     "DELETE FROM star_messages WHERE id IN (SELECT id FROM star_messages WHERE star_id = :sid LIMIT :n)"
