@@ -288,7 +288,7 @@ class KakaoReader:
                     # path below finds in five steps). A new stamp that fails to build goes that way too.
                     # The stamp is a day part and a clock part: a day's datetimes are cached per clock.
                     day_end = f.end(4)
-                    if line[:day_end] != f_day_key:
+                    if day_end != len(f_day_key) or not line.startswith(f_day_key):
                         f_day_key = line[:day_end]
                         f_day = days.get(f.group(2, 3, 4))
                         if f_day is None:
