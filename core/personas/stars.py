@@ -3,6 +3,7 @@
 The export is never held in memory. In chat, ``parse`` counts participants for the choice (the user must
 see them before choosing); ``create`` is one streaming pass that writes the messages, accumulates the
 style profile and counts participants (``ParticipantMissing`` names them), so the CLI needs no other.
+A large export is read in a child process (``import_producer``): this process only writes its rows.
 """
 
 from __future__ import annotations
