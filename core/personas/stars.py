@@ -3,13 +3,13 @@
 The export is never held in memory. In chat, ``parse`` counts participants for the choice (the user must
 see them before choosing); ``create`` is one streaming pass that writes the messages, accumulates the
 style profile and counts participants (``ParticipantMissing`` names them), so the CLI needs no other.
+A large export is read in a child process (``import_producer``): this process only writes its rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,9 @@ from typing import Any
 
 from core.domain.records import BlobUse
 from core.domain.stars import NewStar, Star
-from core.personas.kakao import KakaoParseError, KakaoReader, Shape, inspect_export
-from core.personas.kakao.parser import Record
-from core.personas.style import StyleAccumulator, StyleProfile
+from core.personas.import_producer import PROCESS_ABOVE_BYTES, ImportOutcome, RowPlan, producer_for
+from core.personas.kakao import Shape, inspect_export
+from core.personas.style import StyleProfile
 from core.personas.style.traits import extract_traits
 from core.ports import BlobStore, ChatModel, EngineUnavailable, ProgressCallback
 from core.storage.db import Database
@@ -31,6 +31,7 @@ from core.storage.star_messages import FTS_EVERY
 from core.storage.stars import StarRepository
 
 log = logging.getLogger(__name__)
+
 
 __all__ = [
     "ExportSummary",
@@ -70,33 +71,6 @@ class ImportResult:
     shape: str = ""
 
 
-class _Observed:
-    """Streams an export's records while counting them (per author) and feeding the style profile."""
-
-    def __init__(self, reader: KakaoReader, style: StyleAccumulator) -> None:
-        self.reader = reader
-        self.style = style
-        self.total = 0
-        self.counts: dict[str, int] = {}
-
-    def __iter__(self) -> Iterator[Record]:
-        add = self.style.add_record
-        counts = self.counts
-        for record in self.reader.records():
-            self.total += 1
-            add(*record)
-            author = record[1]
-            counts[author] = counts.get(author, 0) + 1
-            yield record
-
-    def check(self) -> None:
-        """Raise like ``parse_export`` when the stream held no message at all."""
-        if not self.total:
-            if self.reader.first_skipped_line is not None:
-                raise KakaoParseError("kakao.error.damaged", line=self.reader.first_skipped_line)
-            raise KakaoParseError("kakao.error.no_messages")
-
-
 class ParticipantMissing(ValueError):
     """The chosen participant wrote nothing in the export; ``counts`` are who did (most active first)."""
 
@@ -131,8 +105,10 @@ class StarService:
         max_export_bytes: int,
         chat_model: ChatModel | None = None,
         indexer: MemoryIndexer | None = None,
+        process_above_bytes: int = PROCESS_ABOVE_BYTES,
     ) -> None:
         self.chat_model = chat_model
+        self.process_above_bytes = process_above_bytes
         self.indexer = indexer
         self.imports = StarImports(db)
         self.creation = StarCreation(db, self.imports)
@@ -164,12 +140,37 @@ class StarService:
             last=datetime.fromisoformat(data["last"]),
         )
 
-    def _open(self, path: Path) -> KakaoReader:
-        self.check_size(path.stat().st_size)
-        return KakaoReader(path)  # detects the encoding: one pass over the file
+    def _checked_size(self, path: Path) -> int:
+        size = path.stat().st_size
+        self.check_size(size)
+        return size
 
-    async def _reader(self, path: Path) -> KakaoReader:
-        return await asyncio.to_thread(self._open, path)
+    async def _import(
+        self,
+        star_id: str,
+        path: Path,
+        participant: str,
+        *,
+        fresh: bool,
+        heartbeat: bool = False,
+    ) -> tuple[int, ImportOutcome]:
+        """One streaming pass: rows written in short transactions, the rest returned (checked)."""
+        size = await asyncio.to_thread(self._checked_size, path)
+        first_seq = 0 if fresh else await self.memory.next_seq(star_id)
+        plan = RowPlan(
+            star_id=star_id, star_author=participant, first_seq=first_seq, as_tuples=self.db.is_sqlite
+        )
+        producer = producer_for(path, size, plan, process_above=self.process_above_bytes)
+        imported = await self.memory.write_batches(
+            star_id,
+            producer.batches(),
+            each_batch=(lambda conn: self.imports.heartbeat(conn, star_id)) if heartbeat else None,
+            fts_every=FTS_EVERY if heartbeat else 0,
+        )
+        outcome = producer.outcome
+        assert outcome is not None  # set when the batches ran out
+        outcome.check()
+        return imported, outcome
 
     async def create(
         self,
@@ -189,9 +190,7 @@ class StarService:
         process leaves an ``importing`` star the sweep removes (``StarImports``).
         """
         path = await self.blobs.fetch_local(export_blob)
-        reader = await self._reader(path)
-        stream = _Observed(reader, StyleAccumulator(new.participant))
-        export_size = await asyncio.to_thread(_size, path)
+        export_size = await asyncio.to_thread(self._checked_size, path)
         photo_size = (
             await asyncio.to_thread(_size, await self.blobs.fetch_local(new.photo_blob))
             if new.photo_blob
@@ -200,17 +199,10 @@ class StarService:
         star = await self.creation.begin(new)
         star_id = star.id
         try:
-            imported = await self.memory.import_batches(
-                star_id,
-                stream,
-                new.participant,
-                each_batch=lambda conn: self.imports.heartbeat(conn, star_id),
-                fts_every=FTS_EVERY,
-            )
-            stream.check()
-            if not stream.style.star_count:
-                raise ParticipantMissing(new.participant, stream.counts)
-            profile = stream.style.profile()
+            imported, outcome = await self._import(star_id, path, new.participant, fresh=True, heartbeat=True)
+            if not outcome.style.star_count:
+                raise ParticipantMissing(new.participant, outcome.counts)
+            profile = outcome.style.profile()
             files = [
                 BlobUse(
                     key=export_blob,
@@ -235,12 +227,12 @@ class StarService:
             await asyncio.shield(self.imports.discard(star_id))
             raise
         log.info(
-            "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, reader.skipped_lines
+            "star created: star=%s messages=%d skipped_lines=%d", star_id, imported, outcome.skipped_lines
         )
         await self.index_memory(star_id, progress)
         if self.chat_model is not None:
             # The seed's extraction step: ~10 traits from the star's own messages (data, never instructions).
-            traits = await extract_traits(self.chat_model, stream.style.samples(), "ko", name=new.name)
+            traits = await extract_traits(self.chat_model, outcome.style.samples(), "ko", name=new.name)
             if traits:
                 profile = profile.with_traits(traits)
                 await self.creation.store_profile(star_id, profile.to_dict(), traits)
@@ -248,19 +240,17 @@ class StarService:
             star=star,
             imported=imported,
             profile=profile,
-            skipped_lines=reader.skipped_lines,
-            shape=reader.shape,
+            skipped_lines=outcome.skipped_lines,
+            shape=outcome.shape,
         )
 
     async def add_export(
         self, star: Star, export_blob: str, *, progress: ProgressCallback | None = None
     ) -> int:
         """Import another export of the same conversation; duplicates are skipped. Returns new messages."""
-        reader = await self._reader(await self.blobs.fetch_local(export_blob))
-        stream = _Observed(reader, StyleAccumulator(star.participant_name))
+        path = await self.blobs.fetch_local(export_blob)
         # Batches of short transactions; a failure keeps what committed (duplicates are skipped next time).
-        added = await self.memory.import_batches(star.id, stream, star.participant_name)
-        stream.check()
+        added, _ = await self._import(star.id, path, star.participant_name, fresh=False)
         await self.index_memory(star.id, progress)
         return added
 

@@ -1,6 +1,6 @@
 """The life of a star while it imports: invisible, with a heartbeat, and removed whole if it never finishes.
 
-An import writes its messages in many short transactions (``StarMessageStore.import_batches``), so a
+An import writes its messages in many short transactions (``StarMessageStore.write_batches``), so a
 failure or a kill can leave part of a star behind. The star is created ``importing`` (every read of stars
 leaves those out) and becomes ``active`` in the transaction that writes its last pieces. Each batch moves
 ``import_seen_at``; a star still ``importing`` whose heartbeat is older than ``STALE_AFTER`` belongs to an
@@ -31,7 +31,7 @@ DELETE_BATCH = 5000
 _IMPORTING = StarStatus.IMPORTING.value
 _INDEX_REST = text(
     "INSERT INTO star_messages_fts (rowid, text) SELECT m.id, m.text FROM star_messages m "
-    "WHERE m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
+    "WHERE +m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
 )
 _DELETE_SOME = text(
     "DELETE FROM star_messages WHERE id IN (SELECT id FROM star_messages WHERE star_id = :sid LIMIT :n)"

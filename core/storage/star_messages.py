@@ -7,10 +7,11 @@ said and how the star answered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -75,7 +76,7 @@ def fingerprint(time: datetime, author: str, text: str, occurrence: int) -> str:
     return _time_prefix(time) + digest[:_HASH_HEX]
 
 
-class _RowBuilder:
+class RowBuilder:
     """Turns the message stream into insert rows, a batch at a time (run in a worker thread).
 
     A message's fingerprint is its time, author, text and how many identical messages came before it at
@@ -160,9 +161,11 @@ _SQLITE_INSERT = (
 )
 # The full-text index is filled once per import (migration 0004 dropped the per-row insert trigger):
 # one bulk statement indexes a million messages about four times faster than a trigger per row.
+# ``+star_id``: the rows past ``id`` are a rowid range; an index on star_id would have SQLite walk every
+# message of the star at each fill (a batched import's fills were quadratic: most of its CPU at 1M rows).
 _SQLITE_FTS_FILL = (
     "INSERT INTO star_messages_fts (rowid, text) "
-    "SELECT id, text FROM star_messages WHERE id > ? AND star_id = ?"
+    "SELECT id, text FROM star_messages WHERE id > ? AND +star_id = ?"
 )
 _SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index takes a million random keys
 
@@ -212,7 +215,7 @@ class StarMessageStore:
             select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id)
         )
         records = ((m.time, m.author, m.kind, m.text) for m in messages)
-        rows = _RowBuilder(records, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
+        rows = RowBuilder(records, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
         if self.db.is_sqlite:
             return await self._import_sqlite(session, star_id, rows)
         count = select(func.count()).where(StarMessageRow.star_id == star_id)
@@ -225,7 +228,7 @@ class StarMessageStore:
         await _pipeline(rows, write)
         return int(await session.scalar(count) or 0) - before
 
-    async def _import_sqlite(self, session: AsyncSession, star_id: str, rows: _RowBuilder) -> int:
+    async def _import_sqlite(self, session: AsyncSession, star_id: str, rows: RowBuilder) -> int:
         # Raw DB-API executemany: SQLAlchemy's per-row parameter processing cost more than SQLite's insert.
         conn = await session.connection()
         last_id = int(await session.scalar(select(func.coalesce(func.max(StarMessageRow.id), 0))) or 0)
@@ -240,7 +243,7 @@ class StarMessageStore:
             # Writes are serialized and rowids only grow, so this import's rows are exactly id > last_id.
             await conn.exec_driver_sql(_SQLITE_FTS_FILL, (last_id, star_id))
             added = await conn.exec_driver_sql(
-                "SELECT count(*) FROM star_messages WHERE id > ? AND star_id = ?", (last_id, star_id)
+                "SELECT count(*) FROM star_messages WHERE id > ? AND +star_id = ?", (last_id, star_id)
             )
             return int(added.scalar() or 0)
         finally:
@@ -258,20 +261,44 @@ class StarMessageStore:
     ) -> int:
         """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
 
-        No other writer waits for more than one batch. ``records`` may be a lazy stream (a parser's): it is
-        consumed in a worker thread between the writes, handing the GIL over often. ``each_batch(conn)``
-        runs inside every batch's transaction (the caller's heartbeat). What committed stays when the
-        stream raises: the caller owns the clean-up (a star being imported is invisible until it says so).
-        ``fts_every`` (SQLite, stars still ``importing`` only): index full text per that many rows rather
-        than per batch.
+        ``records`` may be a lazy stream (a parser's): it is consumed in a worker thread between the
+        writes, handing the GIL over often. See :meth:`write_batches` for the rest.
+        Returns how many new messages were stored.
+        """
+        start = await self.next_seq(star_id)
+        rows = RowBuilder(
+            records, star_id, star_author, start, as_tuples=self.db.is_sqlite, batch=batch, polite=True
+        )
+
+        async def batches() -> AsyncIterator[list[Any]]:
+            while batch_rows := await asyncio.to_thread(rows.next_batch):
+                yield batch_rows
+
+        return await self.write_batches(star_id, batches(), each_batch=each_batch, fts_every=fts_every)
+
+    async def next_seq(self, star_id: str) -> int:
+        """The sequence number the star's next imported message takes."""
+        return await self.db.run(lambda conn: self._export_version(conn, star_id)) + 1
+
+    async def write_batches(
+        self,
+        star_id: str,
+        batches: AsyncIterator[list[Any]],
+        *,
+        each_batch: Callable[[Connection], None] | None = None,
+        fts_every: int = 0,
+    ) -> int:
+        """Write ready insert rows (``RowBuilder``'s: tuples on SQLite, dicts otherwise), a transaction per
+        batch; duplicates are skipped.
+
+        No other writer waits for more than one batch. ``each_batch(conn)`` runs inside every batch's
+        transaction (the caller's heartbeat). What committed stays when ``batches`` raises: the caller
+        owns the clean-up (a star being imported is invisible until it says so). ``fts_every`` (SQLite,
+        stars still ``importing`` only): index full text per that many rows rather than per batch.
         Returns how many new messages were stored.
         """
         self._changed(star_id)
-        start = await self.db.run(lambda conn: self._export_version(conn, star_id))
         sqlite = self.db.is_sqlite
-        rows = _RowBuilder(
-            records, star_id, star_author, start + 1, as_tuples=sqlite, batch=batch, polite=True
-        )
         added = 0
         statement = pg_insert(StarMessageRow).on_conflict_do_nothing().returning(StarMessageRow.id)
 
@@ -283,17 +310,11 @@ class StarMessageStore:
                 each_batch(conn)
             return new
 
-        async def write(rows: list[Any]) -> None:
-            # One hop for the whole transaction: the write lock is held for the statements alone, not
-            # for thread hand-offs that wait for the GIL while the parser runs.
-            nonlocal added
-            added += await self.db.run(lambda conn: write_batch(conn, rows), write=True)
-
-        # Parse, then write, then parse: a write overlapping the parser would wait for the GIL at every row.
-        batch_rows = await asyncio.to_thread(rows.next_batch)
-        while batch_rows:
-            await write(batch_rows)
-            batch_rows = await asyncio.to_thread(rows.next_batch)
+        # One hop per transaction: the write lock is held for the statements alone, not for thread
+        # hand-offs. The next batch is made (parsed, or received from the import process) between writes:
+        # a write overlapping a parser in this process would wait for the GIL at every row.
+        async for rows in batches:
+            added += await self.db.run(functools.partial(write_batch, rows=rows), write=True)
         if sqlite and fts.pending:
             await self.db.run(fts.fill, write=True)
         return added
@@ -363,7 +384,7 @@ def _max_id(conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages").scalar() or 0)
 
 
-async def _pipeline(rows: _RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:
+async def _pipeline(rows: RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:
     """Write each batch while the next one is parsed and built in a worker thread."""
     batch = await asyncio.to_thread(rows.next_batch)
     while batch:

@@ -52,6 +52,12 @@ ANDROID_KO_TS = re.compile(r"(\d{4})년 (\d{1,2})월 (\d{1,2})일 (?:(오전|오
 IOS_KO_TS = re.compile(r"(\d{4})\. (\d{1,2})\. (\d{1,2})\. (?:(오전|오후) )?(\d{1,2}):(\d{2})")
 EN_TS = re.compile(r"([A-Z][a-z]{2,8}) (\d{1,2}), (\d{4}),? (\d{1,2}):(\d{2})(?: ([AP]M))?")
 
+# A whole mobile message head: the timestamp (group 1, its parts 2-7), ", ", the name (group 8), " : ".
+# The parser's fast path for the common line; the name bound equals the parser's " : " search window.
+ANDROID_KO_MESSAGE, IOS_KO_MESSAGE, EN_MESSAGE = (
+    re.compile(f"({ts.pattern}), (.{{1,{MAX_NAME}}}?) : ") for ts in (ANDROID_KO_TS, IOS_KO_TS, EN_TS)
+)
+
 # Day separator lines of the mobile shapes ("2023년 1월 5일 목요일", "Thursday, January 5, 2023").
 KO_DATE_LINE = re.compile(r"\d{4}년 \d{1,2}월 \d{1,2}일 \S{1,4}요일\s*\Z")
 EN_DATE_LINE = re.compile(r"[A-Z][a-z]{2,8}day, [A-Z][a-z]{2,8} \d{1,2}, \d{4}\s*\Z")

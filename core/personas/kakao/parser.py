@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TextIO
 
 from core.personas.kakao import grammar as g
+from core.personas.kakao.csv_fields import split_csv_record
 from core.personas.kakao.encoding import Source, detect_encoding, open_binary, text_lines
 from core.personas.kakao.model import (
     KakaoExport,
@@ -56,15 +57,17 @@ def _flush(time: datetime, author: str, text: str, extra: list[str] | None) -> R
     return time, author, kind, text
 
 
-def _line_batches(stream: TextIO) -> Iterator[list[str]]:
-    """The stream's lines without line endings, a batch per chunk (faster than line-by-line reads)."""
+def _line_batches(stream: TextIO) -> Iterator[tuple[list[str], bool]]:
+    """The stream's lines without line endings, a batch per chunk (faster than line-by-line reads), and
+    whether the batch is free of damage marks (then no line of it needs its own check)."""
     carry = ""
     while chunk := stream.read(_READ_CHARS):
-        lines = (carry + chunk if carry else chunk).split("\n")
+        text = carry + chunk if carry else chunk
+        lines = text.split("\n")
         carry = lines.pop()
-        yield lines
+        yield lines, _DAMAGE_NUL not in text and _DAMAGE_REPLACED not in text
     if carry:
-        yield [carry]
+        yield [carry], _DAMAGE_NUL not in carry and _DAMAGE_REPLACED not in carry
 
 
 class KakaoReader:
@@ -171,7 +174,7 @@ class KakaoReader:
         p_extra: list[str] | None = None
         orphan = False  # continuation lines of a message that could not be read are skipped with it
         lineno = 0
-        for batch in _line_batches(stream):
+        for batch, _clean in _line_batches(stream):
             for line in batch:
                 lineno += 1
                 if line[:1] == "[" and (m := match(line)):
@@ -257,6 +260,13 @@ class KakaoReader:
     def _mobile(self, stream: TextIO) -> Iterator[Record]:  # noqa: PLR0915
         english = self.shape in ("android_en", "ios_en")
         match = {"android_ko": g.ANDROID_KO_TS, "ios_ko": g.IOS_KO_TS}.get(self.shape, g.EN_TS).match
+        f_day_key = ""
+        f_day: datetime | None = None
+        f_times: dict[str, datetime] = {}
+        keep = self._authors.setdefault  # one string object per participant
+        fast = {"android_ko": g.ANDROID_KO_MESSAGE, "ios_ko": g.IOS_KO_MESSAGE}.get(
+            self.shape, g.EN_MESSAGE
+        ).match
         date_match = (g.EN_DATE_LINE if english else g.KO_DATE_LINE).match
         author_of = self._author
         authors = self._authors
@@ -271,9 +281,44 @@ class KakaoReader:
         p_extra: list[str] | None = None
         orphan = False
         lineno = 0
-        for batch in _line_batches(stream):
+        for batch, clean in _line_batches(stream):
             for line in batch:
                 lineno += 1
+                if clean and (f := fast(line)) is not None:
+                    # The common line, whole: one regex gives the stamp and the name (what the general
+                    # path below finds in five steps). A new stamp that fails to build goes that way too.
+                    # The stamp is a day part and a clock part: a day's datetimes are cached per clock.
+                    day_end = f.end(4)
+                    if day_end != len(f_day_key) or not line.startswith(f_day_key):
+                        f_day_key = line[:day_end]
+                        f_day = days.get(f.group(2, 3, 4))
+                        if f_day is None:
+                            try:
+                                f_day = days[f.group(2, 3, 4)] = g.mobile_day(f.group(2, 3, 4), english)
+                            except ValueError:
+                                f_day_key = ""  # a damaged day: the general path skips its lines
+                        f_times.clear()
+                    clock_key = line[day_end : f.end(1)]
+                    when = f_times.get(clock_key)
+                    if when is None and f_day_key:
+                        clock = clocks.get(f.group(5, 6, 7))
+                        if clock is None:
+                            try:
+                                clock = clocks[f.group(5, 6, 7)] = g.mobile_clock(f.group(5, 6, 7), english)
+                            except ValueError:
+                                clock = None
+                        if clock is not None and f_day is not None:
+                            when = f_times[clock_key] = f_day + clock
+                    if when is not None:
+                        if p_author is not None:
+                            if p_extra is None and (p_text[:1] not in kind_first or len(p_text) > 320):
+                                yield p_time, p_author, "text", p_text
+                            else:
+                                yield _flush(p_time, p_author, p_text, p_extra)
+                        orphan = False
+                        name = f.group(8)
+                        p_time, p_author, p_text, p_extra = when, keep(name, name), line[f.end() :], None
+                        continue
                 m = match(line)
                 if m is not None:
                     end = m.end()
@@ -347,7 +392,7 @@ class KakaoReader:
         record_line = 0
         odd_quotes = False
         lineno = 0
-        for batch in _line_batches(stream):
+        for batch, _clean in _line_batches(stream):
             for line in batch:
                 lineno += 1
                 if not odd_quotes and line[4:5] == "-" and record_start(line):
@@ -374,7 +419,7 @@ class KakaoReader:
 
     def _csv_record(self, lines: list[str], lineno: int) -> Record | None:
         text = lines[0] if len(lines) == 1 else "\n".join(lines)
-        parsed = _split_csv_record(text)
+        parsed = split_csv_record(text)
         if parsed is None or _DAMAGE_NUL in text or _DAMAGE_REPLACED in text:
             self._skip(lineno, len(lines))
             return None
@@ -390,46 +435,6 @@ class KakaoReader:
             body = body[:-1]
         kind: MessageKind = g.kind_of(body)  # type: ignore[assignment]
         return when, self._author(author), kind, body
-
-
-def _take_field(text: str, pos: int, last: bool) -> tuple[str, int] | None:
-    """Read one CSV field at ``pos``; return it and the position after its comma (or the end)."""
-    if text.startswith('"', pos):
-        i = pos + 1
-        parts: list[str] = []
-        while True:
-            q = text.find('"', i)
-            if q < 0:
-                return None
-            parts.append(text[i:q])
-            if text.startswith('"', q + 1):
-                parts.append('"')
-                i = q + 2
-                continue
-            end = q + 1
-            break
-        value = "".join(parts)
-        if last:
-            return (value, end) if not text[end:].strip() else None
-        return (value, end + 1) if text.startswith(",", end) else None
-    if last:
-        return text[pos:], len(text)
-    comma = text.find(",", pos)
-    return None if comma < 0 else (text[pos:comma], comma + 1)
-
-
-def _split_csv_record(text: str) -> tuple[str, str] | None:
-    """Split ``DATE,USER,MESSAGE`` into user and message, undoing CSV quoting; ``None`` if malformed."""
-    if text[20:21] == '"' and text[-1:] == '"':
-        # Fast path: both fields quoted and neither contains a quote of its own.
-        sep = text.find('","', 21)
-        if sep > 0 and text.count('"') == 4:
-            return text[21:sep], text[sep + 3 : -1]
-    user = _take_field(text, 20, last=False)
-    if user is None:
-        return None
-    body = _take_field(text, user[1], last=True)
-    return None if body is None else (user[0], body[0])
 
 
 def parse_export(source: Source) -> KakaoExport:

@@ -249,3 +249,30 @@ def test_error_messages_exist_in_both_locales() -> None:
         error = KakaoParseError(f"kakao.error.{key}", line=7)
         assert error.user_message("ko") != error.user_message("en")
         assert not error.user_message("en").startswith("kakao.")
+
+
+@pytest.mark.parametrize("shape", ["android_ko", "android_en", "ios_ko", "ios_en"])
+def test_the_fast_message_path_reads_what_the_general_path_reads(
+    shape: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.personas.kakao import grammar
+
+    lines = list(render_lines(shape, CORPUS))
+    lines.insert(7, lines[6].replace(" 5", " 32", 1))  # an impossible day
+    lines.insert(8, "이 줄은 앞 메시지의 둘째 줄")
+    lines.append(lines[-1].replace("6:00", "25:00").replace("18:00", "25:00"))
+    clean = "\n".join(lines).encode()
+    damaged = clean.replace("응 먹었어".encode(), b"\xff\xfe\xfd")
+
+    def read(data: bytes) -> tuple[list[tuple[datetime, str, str, str]], int, int | None]:
+        reader = KakaoReader(data)
+        records = list(reader.records())
+        return records, reader.skipped_lines, reader.first_skipped_line
+
+    fast = [read(clean), read(damaged)]
+    never = grammar.re.compile(r"(?!)")
+    for name in ("ANDROID_KO_MESSAGE", "IOS_KO_MESSAGE", "EN_MESSAGE"):
+        monkeypatch.setattr(grammar, name, never)
+    general = [read(clean), read(damaged)]
+    assert fast == general
+    assert len(fast[0][0]) == 10 and fast[0][1] == 3, fast[0]  # the day's line, its continuation, hour 25

@@ -1,0 +1,87 @@
+"""A large export is read in a child process: the same rows, profile and errors as the thread path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.domain.identity import Locale, Platform, UserRef
+from core.personas.kakao import KakaoParseError
+from core.personas.stars import NewStar, ParticipantMissing, StarService
+from core.storage.blobs import LocalBlobStore
+from core.storage.db import Database
+from core.storage.memory import MemoryStore
+from core.storage.repositories import StarRepository, UserRepository
+from tests.support.kakao import write_export
+from tests.support.kakao_realistic import STAR, family_chat
+
+
+async def _rows(db: Database, star_id: str) -> list[tuple[object, ...]]:
+    async with db.read() as s:
+        result = await s.execute(
+            text(
+                "SELECT seq, sent_at, author, is_star, kind, text, fingerprint FROM star_messages "
+                "WHERE star_id = :sid ORDER BY seq"
+            ),
+            {"sid": star_id},
+        )
+        return [tuple(r) for r in result]
+
+
+async def test_the_child_process_imports_what_the_thread_does(db: Database, tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    export = write_export(tmp_path / "talk.txt", "ios_ko", family_chat(3_000), crlf=True, bom=True)
+    key = await store.put_file(export)
+    owner = await UserRepository(db).get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="p"), display_name="p", locale=Locale.KO
+    )
+    results = []
+    for process_above in (1 << 40, 0):  # a thread, then a child process
+        service = StarService(
+            db, MemoryStore(db), store, max_export_bytes=1 << 40, process_above_bytes=process_above
+        )
+        results.append(
+            await service.create(
+                NewStar(owner_id=owner.id, name="엄마", relation="", participant=STAR), key, consent_text="t"
+            )
+        )
+    thread, child = results
+    assert thread.imported == child.imported == 3_000
+    assert thread.profile == child.profile
+    assert (thread.skipped_lines, thread.shape) == (child.skipped_lines, child.shape)
+    assert await _rows(db, thread.star.id) == await _rows(db, child.star.id)
+
+    # Importing the same export again through the child adds nothing: the row keys are the same.
+    service = StarService(db, MemoryStore(db), store, max_export_bytes=1 << 40, process_above_bytes=0)
+    assert await service.add_export(child.star, key) == 0
+
+
+async def test_the_child_process_relays_parse_errors_and_a_missing_participant(
+    db: Database, tmp_path: Path
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    service = StarService(db, MemoryStore(db), store, max_export_bytes=1 << 40, process_above_bytes=0)
+    owner = await UserRepository(db).get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="e"), display_name="e", locale=Locale.KO
+    )
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02 not an export")
+    with pytest.raises(KakaoParseError) as caught:
+        await service.create(
+            NewStar(owner_id=owner.id, name="x", relation="", participant=STAR),
+            await store.put_file(binary),
+            consent_text="t",
+        )
+    assert caught.value.key == "kakao.error.binary" and caught.value.line == 1
+
+    export = write_export(tmp_path / "talk.txt", "ios_ko", family_chat(500), crlf=True, bom=True)
+    with pytest.raises(ParticipantMissing) as missing:
+        await service.create(
+            NewStar(owner_id=owner.id, name="x", relation="", participant="아무개"),
+            await store.put_file(export),
+            consent_text="t",
+        )
+    assert STAR in missing.value.counts
+    assert await StarRepository(db).list_owned(owner.id) == []
