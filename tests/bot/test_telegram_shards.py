@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.telegram_shards import ShardDied, StreamSink, run_telegram_shards, stream_feed
 from bot.wiring import running_app
 from tests.adapters.telegram.botapi_server import TOKEN, BotApiServer, text_update
-from tests.support.app import make_settings
+from tests.support.app import declared_router, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow  # each shard is a fresh interpreter importing the whole app
@@ -95,8 +95,11 @@ def test_one_process_runs_the_adapter_itself(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, telegram={"token": TOKEN, "processes": 1})
     sharded = make_settings(tmp_path, telegram={"token": TOKEN, "processes": 3})
 
+    class _Engine:
+        router = declared_router()
+
     class _App:
-        engine = object()
+        engine = _Engine()
 
     single = telegram_runner(_App(), settings)  # type: ignore[arg-type]
     several = telegram_runner(_App(), sharded)  # type: ignore[arg-type]
