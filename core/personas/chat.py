@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from core.domain.actions import Action, SendText, TypingPause
@@ -135,27 +136,27 @@ class ChatService:
         if isinstance(last_care, Unread):
             last_care = await self.safety_events.last_of(user.id, star.id, CARE_VERDICTS)
         state = care_state(last_care, utcnow(), self.care)
+        if history is None:
+            history = await self.chats.recent(user.id, star.id, self.history_turns)
+        # The one path to the reply's bubbles; a model drafts while the guard (and the model's classifier)
+        # judge the message, the offline engine starts once the message is allowed.
+        compose = partial(
+            self._compose,
+            user,
+            star,
+            query,
+            history,
+            locale,
+            export_version=export_version,
+            memories=memories,
+        )
         check = asyncio.ensure_future(
             self.guard.check(text, role="user", locale=locale, conversation=f"{user.id}:{star.id}")
         )
         draft: asyncio.Future[tuple[list[str], str]] | None = None
         try:
             if self.model is not None and state is not CareState.PAUSED:
-                # The model drafts the reply while the guard (and the model's classifier) judge the
-                # message; the draft is released only after an ``allow`` verdict.
-                if history is None:
-                    history = await self.chats.recent(user.id, star.id, self.history_turns)
-                draft = asyncio.ensure_future(
-                    self._compose(
-                        user,
-                        star,
-                        query,
-                        history,
-                        locale=locale,
-                        export_version=export_version,
-                        memories=memories,
-                    )
-                )
+                draft = asyncio.ensure_future(compose())  # released only after an ``allow`` verdict
             verdict = await check
         except BaseException:
             await _cancel(check, draft)
@@ -183,17 +184,22 @@ class ChatService:
         if state is CareState.RETURNING:
             await self.safety_events.log(user.id, star.id, "in", "checkin", ())
             notices = (check_in(locale),)
-        reply = await self._answer(
-            user,
-            star,
-            text,
-            locale,
-            query=query,
-            history=history,
-            export_version=export_version,
-            memories=memories,
-            draft=draft,
-        )
+        if draft is None:
+            draft = asyncio.ensure_future(compose())
+        try:
+            reply = await self._answer(
+                user,
+                star,
+                text,
+                locale,
+                history=history,
+                draft=draft,
+                query=query,
+                export_version=export_version,
+            )
+        except BaseException:
+            await _cancel(draft)
+            raise
         return replace(reply, notices=notices) if notices else reply
 
     async def _answer(
@@ -203,14 +209,12 @@ class ChatService:
         text: str,
         locale: Locale,
         *,
+        history: list[ChatTurn],
+        draft: asyncio.Future[tuple[list[str], str]],
         query: MemoryQuery,
-        history: list[ChatTurn] | None,
         export_version: int | None,
-        memories: Sequence[Recollection] | None,
-        draft: asyncio.Future[tuple[list[str], str]] | None = None,
     ) -> ChatReply:
-        if history is None:
-            history = await self.chats.recent(user.id, star.id, self.history_turns)
+        """Store the message, wait for the ``draft``, screen its lines, store the reply."""
         said = NewTurns(role=TurnRole.USER, texts=(text,), at=utcnow())
         # An LLM call can fail or time out: the user's message is stored first so it is never lost. The
         # offline engine cannot fail that way, so its turn writes the message and the reply together.
@@ -218,19 +222,7 @@ class ChatService:
         if not deferred:
             await self.chats.add_many(user.id, star.id, [said])
         try:
-            bubbles, engine = await (
-                draft
-                if draft is not None
-                else self._compose(
-                    user,
-                    star,
-                    query,
-                    history,
-                    locale=locale,
-                    export_version=export_version,
-                    memories=memories,
-                )
-            )
+            bubbles, engine = await draft
         except ChatModelError as exc:
             await self.chats.add_many(user.id, star.id, deferred)
             log.warning("chat model failed for star=%s: %s", star.id, exc)
@@ -248,7 +240,7 @@ class ChatService:
                 "star line withheld (%s); asking again (star=%s)", ",".join(screened.reasons), star.id
             )
             bubbles = await self._compose_again(
-                user, star, text, history, screened.withheld, locale=locale, export_version=export_version
+                user, star, query, history, screened.withheld, locale=locale, export_version=export_version
             )
             screened = await screen_star_lines(self.guard, bubbles, locale)
         if screened.scam is not None:
@@ -289,8 +281,8 @@ class ChatService:
         star: Star,
         query: MemoryQuery,
         history: list[ChatTurn],
-        *,
         locale: Locale,
+        *,
         export_version: int | None,
         memories: Sequence[Recollection] | None,
     ) -> tuple[list[str], str]:
@@ -379,7 +371,7 @@ class ChatService:
         self,
         user: User,
         star: Star,
-        text: str,
+        query: MemoryQuery,
         history: list[ChatTurn],
         withheld: tuple[str, ...],
         *,
@@ -389,7 +381,6 @@ class ChatService:
         """A second reply without the withheld lines: the offline engine picks among the other real lines,
         a model is asked once more; on any failure, nothing (the caller falls back)."""
         try:
-            query = await self.memory.prepare(text)
             if self.model is None:
                 found = await self.memory.search(star.id, query, user_id=user.id, limit=MEMORY_LIMIT)
                 others = [m for m in found if not any(line.text.strip() in withheld for line in m.lines)]
@@ -404,7 +395,7 @@ class ChatService:
                     user_id=user.id,
                 )
             bubbles, _ = await self._compose(
-                user, star, query, history, locale=locale, export_version=export_version, memories=None
+                user, star, query, history, locale, export_version=export_version, memories=None
             )
             return bubbles
         except ChatModelError as exc:
