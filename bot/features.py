@@ -16,7 +16,6 @@ from bot.engines import (
     build_synthesizer,
     build_voice_service,
 )
-from bot.meetings import attach_meeting_extras
 from bot.settings import Settings
 from core.command_table import Feature, Router, build_router
 from core.commands import Commands
@@ -25,6 +24,8 @@ from core.flows.names import NameChoices, NameOptions
 from core.flows.voice_setup import SpeakerEngines, VoiceSetupFlow
 from core.jobs.ports import JobQueue
 from core.meetings.commands import MeetingCommands
+from core.meetings.enrol_commands import EnrolCommands
+from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.service import MeetingService
 from core.personas.chat import ChatService
 from core.personas.stars import StarService
@@ -37,6 +38,7 @@ from core.storage.db import Database
 from core.storage.memory import MemoryStore
 from core.storage.outbox import Outbox
 from core.storage.repositories import ConsentRepository, StarRepository, UserRepository
+from core.storage.voice_enrolment_repository import VoiceEnrolmentRepository
 from core.storage.voice_memory_repository import VoiceMemoryRepository
 from core.storage.voice_repository import VoiceRepository
 from core.voice.listen import VoiceService
@@ -134,6 +136,12 @@ def build_voice_features(
     )
 
 
+def meeting_enrolment(meetings: MeetingService) -> VoiceEnrolment:
+    """The meetings' voice enrolment, shared by ``/enroll`` and ``/export`` (without the voice extra it
+    refuses to enrol, yet still lists and erases what was enrolled)."""
+    return meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
+
+
 def command_router(
     settings: Settings,
     stores: Stores,
@@ -144,6 +152,7 @@ def command_router(
     rights: DataRightsService,
     model: ChatModel | None,
     meetings: MeetingService,
+    enrolment: VoiceEnrolment,
     jobs: JobQueue,
     outbox: Outbox,
 ) -> tuple[Router, Commands]:
@@ -166,7 +175,8 @@ def command_router(
         VerifyCommands(voice.issued, max_bytes=max_audio_bytes).feature(),
         names.feature(),
         meeting_commands.feature(),
-        attach_meeting_extras(meetings, rights.export_hooks, max_audio_bytes).feature(),
+        # ``/enroll``'s feature declares the eraser ``/forget_me`` runs (``MeetingCommands`` the meetings').
+        EnrolCommands(enrolment, max_upload_bytes=max_audio_bytes).feature(),
     ]
     commands = Commands(
         users=stores.users,

@@ -10,7 +10,6 @@ from typing import Any
 from bot.settings import Settings
 from core.domain.identity import Locale
 from core.domain.meetings import Meeting, MeetingScope
-from core.meetings.enrol_commands import EnrolCommands
 from core.meetings.enrolment import VoiceEnrolment
 from core.meetings.exports import ExportFormat
 from core.meetings.search import MeetingSearch
@@ -68,16 +67,6 @@ def build_enrolment(db: Database) -> VoiceEnrolment:
             return ResemblyzerSpeakerEncoder()
 
     return VoiceEnrolment(VoiceEnrolmentRepository(db), factory)
-
-
-def attach_meeting_extras(
-    meetings: MeetingService, export_hooks: list[Any], max_upload_bytes: int
-) -> EnrolCommands:
-    """``/export`` lists the enrolled voices. Returns the ``/enroll`` commands, whose feature declares the
-    eraser ``/forget_me`` runs (the meetings' own eraser is declared by ``MeetingCommands``)."""
-    enrolment = meetings.enrolment or VoiceEnrolment(VoiceEnrolmentRepository(meetings.repo.db), None)
-    export_hooks.append(("meeting_voices.json", enrolment.export_records))
-    return EnrolCommands(enrolment, max_upload_bytes=max_upload_bytes)
 
 
 def build_meeting_service(

@@ -16,7 +16,7 @@ from bot.engines import (
     shared_embedder,
 )
 from bot.errors import upgrade_or_explain
-from bot.features import Stores, build_voice_features, command_router
+from bot.features import Stores, build_voice_features, command_router, meeting_enrolment
 from bot.meetings import build_meeting_service
 from bot.scale import build_admin, build_blob_store, build_job_lock
 from bot.settings import Settings
@@ -37,7 +37,7 @@ from core.personas.recall_queries import MemoryQueryRewriter
 from core.personas.stars import StarService
 from core.personas.voice_chat import VoiceChat
 from core.ports import BlobStore, ChatModel, Embedder, SpeechToText
-from core.privacy.rights import DataRightsService
+from core.privacy.rights import DataRightsService, ExportExtra
 from core.privacy.star_export import StarExporter
 from core.safety.care import CareOptions
 from core.safety.check import SafetyGuard
@@ -133,8 +133,11 @@ def _chat_service(
     )
 
 
-def _rights(stores: Stores, chat: ChatService, outbox: Outbox) -> DataRightsService:
-    """``/export``, ``/forget``, ``/retire`` and ``/forget_me``: what each reaches in storage."""
+def _rights(
+    stores: Stores, chat: ChatService, outbox: Outbox, extras: tuple[ExportExtra, ...]
+) -> DataRightsService:
+    """``/export``, ``/forget``, ``/retire`` and ``/forget_me``: what each reaches in storage; ``extras``:
+    what other features add to every export."""
     db = stores.db
     return DataRightsService(
         users=stores.users,
@@ -158,6 +161,7 @@ def _rights(stores: Stores, chat: ChatService, outbox: Outbox) -> DataRightsServ
             voice=VoiceRepository(db),
             voice_memories=VoiceMemoryRepository(db),
         ),
+        extras=extras,
     )
 
 
@@ -224,7 +228,6 @@ def build_app(
         indexer=MemoryIndexer(stores.memory),
     )
     outbox = Outbox(data / "tmp" / "outbox", ttl_s=settings.limits.outbox_ttl_minutes * 60)
-    rights = _rights(stores, chat, outbox)
     job_repo = JobRepository(db)
     job_registry = JobRegistry()  # kinds are registered below, once their services exist
     jobs = build_job_queue(settings, job_repo, job_registry)
@@ -241,6 +244,9 @@ def build_app(
         diarizer=voice.engines.diarizer if voice.engines is not None else None,
     )
     _register_jobs(job_registry, meetings, voice.setup)
+    enrolment = meeting_enrolment(meetings)
+    voices = ExportExtra(file="meeting_voices.json", records=enrolment.export_records)
+    rights = _rights(stores, chat, outbox, extras=(voices,))
     router, commands = command_router(
         settings,
         stores,
@@ -250,6 +256,7 @@ def build_app(
         rights=rights,
         model=model,
         meetings=meetings,
+        enrolment=enrolment,
         jobs=jobs,
         outbox=outbox,
     )

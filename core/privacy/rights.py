@@ -7,7 +7,8 @@ import json
 import logging
 import re
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.blob_release import release_blobs
@@ -30,6 +31,16 @@ log = logging.getLogger(__name__)
 _WARM = re.compile(r"사랑|고마|보고\s?싶|잘\s?자|건강|love|thank|miss you|take care", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportExtra:
+    """More of the user's data in every export, from a feature outside the star (e.g. enrolled voices)."""
+
+    file: str
+    """The JSON file's name in the zip."""
+    records: Callable[[str], Awaitable[object]]
+    """The user's records (JSON-serialisable), given their user id."""
+
+
 class DataRightsService:
     """Implements /export, /forget, /retire and /forget_me for one owner at a time."""
 
@@ -47,6 +58,7 @@ class DataRightsService:
         blobs: BlobStore,
         outbox: Outbox,
         exporter: StarExporter,
+        extras: Sequence[ExportExtra] = (),
     ) -> None:
         self.users = users
         self.stars = stars
@@ -59,15 +71,13 @@ class DataRightsService:
         self.blobs = blobs
         self.outbox = outbox  # the export zips: deleted once delivered, after a TTL, or by /forget(_me)
         self.exporter = exporter
-
-        # More of the user's data for every export: (file name, records of the user id).
-        self.export_hooks: list[tuple[str, Callable[[str], Awaitable[object]]]] = []
+        self.extras = tuple(extras)  # declared by the composition root, fixed once built
 
     async def export_star(self, owner_id: str, star: Star) -> Path:
         """A zip of everything VOS holds about the star (see ``core.privacy.star_export``), with a README."""
         bundle = await self.exporter.bundle(owner_id, star)
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
-        extras = [(file, await records(owner_id)) for file, records in self.export_hooks]
+        extras = [(extra.file, await extra.records(owner_id)) for extra in self.extras]
         remembered = [
             {"time": m.time.isoformat(), "text": m.text}
             for m in await self.memory.conversation_memories(owner_id, star.id)
