@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-
 import pytest
 
-from core.ports import ChatCompletion, ChatModelError, PromptMessage
+from core.ports import ChatModelError
 from core.safety import ScamGuard, blocked_message
 from core.safety.classifier import parse_answer, render_classifier_prompt
 from core.safety.scam_rules import score_text
 from core.safety.text import luhn_ok, rrn_checksum_ok
-
-
-class ScriptedModel:
-    """A ChatModel that answers from a script and records the prompts it saw."""
-
-    name = "scripted"
-
-    def __init__(self, answer: str | Exception) -> None:
-        self.answer = answer
-        self.prompts: list[Sequence[PromptMessage]] = []
-
-    async def complete(
-        self, messages: Sequence[PromptMessage], *, max_tokens: int = 512, temperature: float = 0.8
-    ) -> ChatCompletion:
-        self.prompts.append(messages)
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return ChatCompletion(text=self.answer, model=self.name)
-
-    async def stream(
-        self, messages: Sequence[PromptMessage], *, max_tokens: int = 512, temperature: float = 0.8
-    ) -> AsyncIterator[str]:
-        yield (await self.complete(messages)).text
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 2
-
-    async def aclose(self) -> None:
-        return None
+from tests.support.chat import ScriptedChatModel
 
 
 def test_checksums() -> None:
@@ -132,14 +102,14 @@ async def test_model_decides_borderline_scores_only() -> None:
     borderline = "인증번호가 왔는데 이게 뭐지"  # an OTP mention without a request: 0.7 < 0.8
     score, _ = score_text(borderline, "user")
     assert 0.25 <= score < 0.8
-    scam_model = ScriptedModel('{"label": "scam", "reasons": ["otp"]}')
+    scam_model = ScriptedChatModel('{"label": "scam", "reasons": ["otp"]}')
     verdict = await ScamGuard(scam_model).check(borderline, "user")
     assert verdict.blocked
     assert verdict.reasons[-1] == "classifier"
     assert "otp" in verdict.reasons
     assert len(scam_model.prompts) == 1
 
-    clear = ScriptedModel('{"label": "safe"}')
+    clear = ScriptedChatModel('{"label": "safe"}')
     assert (await ScamGuard(clear).check("카드번호 4111 1111 1111 1111", "user")).blocked
     assert (await ScamGuard(clear).check("오늘 날씨 좋다", "user")).allowed
     assert clear.prompts == []  # neither text was borderline
@@ -147,8 +117,12 @@ async def test_model_decides_borderline_scores_only() -> None:
 
 async def test_model_safe_answer_allows_and_errors_fall_back_to_rules() -> None:
     borderline = "인증번호가 왔는데 이게 뭐지"
-    assert (await ScamGuard(ScriptedModel('{"label": "safe"}')).check(borderline, "user")).allowed
+    assert (await ScamGuard(ScriptedChatModel('{"label": "safe"}')).check(borderline, "user")).allowed
     star_text = "그때 보내준 인증번호 기억나"
     rule = ScamGuard().check_sync(star_text, "star")
-    for broken in (ScriptedModel(ChatModelError("down")), ScriptedModel(TimeoutError()), ScriptedModel("??")):
+    for broken in (
+        ScriptedChatModel(ChatModelError("down")),
+        ScriptedChatModel(TimeoutError()),
+        ScriptedChatModel("??"),
+    ):
         assert await ScamGuard(broken).check(star_text, "star") == rule
