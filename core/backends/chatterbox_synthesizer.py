@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.backends.cloning import CloningSynthesizer
-from core.ports import Audio, EngineUnavailable, VoiceSpec
+from core.ports import Audio, EngineUnavailable, SpeechCapabilities, VoiceSpec
 
 LANGUAGES = frozenset({"ko", "en"})
 INSTALL = "pip install chatterbox-tts (with torch==2.13.0; see the README's voice-cloning section)"
@@ -65,16 +65,11 @@ class ChatterboxSynthesizer(CloningSynthesizer):
     """A voice clone from a kept clip of the star's real voice."""
 
     name = "chatterbox-multilingual"
-    languages = LANGUAGES
+    capabilities = SpeechCapabilities(languages=LANGUAGES, sample_rates=(24000,))
     extra = "chatterbox"
 
     def __init__(self, options: ChatterboxOptions = ChatterboxOptions()) -> None:
-        super().__init__(
-            max_chars=options.max_chars,
-            chunk_chars=options.chunk_chars,
-            gap_s=options.gap_s,
-            timeout_s=options.timeout_s,
-        )
+        super().__init__(options)
         self.options = options
 
     def _load(self) -> Any:

@@ -9,27 +9,47 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
+from core.ports import (
+    Audio,
+    EngineUnavailable,
+    SpeechCapabilities,
+    SynthesizedSpeech,
+    VoiceSpec,
+    language_code,
+)
 from core.voice.text_split import check_length, split_text
+
+
+class CloningOptions(Protocol):
+    """What every cloning backend's options say about chunking and time."""
+
+    @property
+    def max_chars(self) -> int: ...
+    @property
+    def chunk_chars(self) -> int: ...
+    @property
+    def gap_s(self) -> float: ...
+    @property
+    def timeout_s(self) -> float: ...
 
 
 class CloningSynthesizer:
     """A ``SpeechSynthesizer`` that speaks in a star's kept voice (reference clips from ``/voice``)."""
 
     name = "clone"
-    languages: frozenset[str] = frozenset({"ko", "en"})
+    capabilities = SpeechCapabilities(languages=frozenset({"ko", "en"}), sample_rates=(24000,))
     clones_voice = True
     extra = "voice"
 
-    def __init__(self, *, max_chars: int, chunk_chars: int, gap_s: float, timeout_s: float) -> None:
-        self.max_chars = max_chars
-        self.chunk_chars = chunk_chars
-        self.gap_s = gap_s
-        self.timeout_s = timeout_s
+    def __init__(self, options: CloningOptions) -> None:
+        self.max_chars = options.max_chars
+        self.chunk_chars = options.chunk_chars
+        self.gap_s = options.gap_s
+        self.timeout_s = options.timeout_s
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -53,7 +73,9 @@ class CloningSynthesizer:
         self, text: str, *, language: str, voice: VoiceSpec | None = None
     ) -> SynthesizedSpeech:
         """Speak ``text`` in the star's cloned voice; needs a kept voice (``/voice``)."""
-        lang = language if language in self.languages else "en"
+        if not self.capabilities.supports(language):  # never another language's voice in its place
+            raise ValueError(f"{self.name} speaks {sorted(self.capabilities.languages)}, not {language!r}")
+        lang = language_code(language)
         if voice is None or not voice.reference_clips:
             raise EngineUnavailable(
                 f"{self.name} clones a voice: keep the star's voice with /voice first", extra=self.extra

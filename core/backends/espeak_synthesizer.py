@@ -18,7 +18,14 @@ from typing import Literal
 
 import numpy as np
 
-from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
+from core.ports import (
+    Audio,
+    EngineUnavailable,
+    SpeechCapabilities,
+    SynthesizedSpeech,
+    VoiceSpec,
+    language_code,
+)
 from core.voice.syllables import syllables_per_second
 from core.voice.text_split import check_length, split_text
 
@@ -35,6 +42,7 @@ _FEMALE_FROM_HZ = 160.0
 # espeak -s: English output reads about 1.3x its setting; Korean eojeol per minute about 0.74x.
 _RATE_FACTOR = {"en": 1.3, "ko": 0.74}
 _MIN_SPEED, _MAX_SPEED = 80, 450
+ESPEAK_RATE = 22050  # espeak-ng's own output rate
 
 RateTable = tuple[tuple[int, float], ...]
 """``(espeak -s, syllables per second its output is measured at)`` pairs, slowest first."""
@@ -81,10 +89,6 @@ class EspeakVoiceSettings:
     speed: int
 
 
-def _language_key(language: str) -> str:
-    return language.replace("_", "-").split("-", 1)[0].lower()
-
-
 def pitch_for_f0(f0_hz: float, variant: Literal["male", "female"]) -> int:
     """The espeak ``-p`` value (0..99) whose output has about ``f0_hz`` median pitch."""
     table = _FEMALE_F0 if variant == "female" else _MALE_F0
@@ -93,7 +97,7 @@ def pitch_for_f0(f0_hz: float, variant: Literal["male", "female"]) -> int:
 
 def speed_for_wpm(words_per_minute: float, language: str = "en") -> int:
     """The espeak ``-s`` value whose output is measured at about ``words_per_minute`` in ``language``."""
-    factor = _RATE_FACTOR.get(_language_key(language), 1.0)
+    factor = _RATE_FACTOR.get(language_code(language), 1.0)
     return int(np.clip(round(words_per_minute / factor), _MIN_SPEED, _MAX_SPEED))
 
 
@@ -125,7 +129,7 @@ def voice_settings(
     The speed comes from the star's syllables per second through ``rates`` (espeak's own measured rates for
     this voice and language; the table measured here when not given), else from a words-per-minute figure.
     """
-    base = options.voices[_language_key(language)]
+    base = options.voices[language_code(language)]
     if voice is None:
         return EspeakVoiceSettings(voice=base, pitch=options.default_pitch, speed=options.default_speed)
     gender = voice.gender_hint
@@ -138,7 +142,7 @@ def voice_settings(
     wpm = voice.words_per_minute
     speed = options.default_speed if wpm is None else speed_for_wpm(wpm, language)
     if voice.syllables_per_second:
-        table = rates or _MEASURED_RATES.get(_language_key(language), _MEASURED_RATES["en"])
+        table = rates or _MEASURED_RATES.get(language_code(language), _MEASURED_RATES["en"])
         speed = speed_for_sps(voice.syllables_per_second, table)
     return EspeakVoiceSettings(voice=f"{base}+{variant}" if variant else base, pitch=pitch, speed=speed)
 
@@ -173,12 +177,15 @@ class EspeakSynthesizer:
     """espeak-ng in a subprocess: a basic voice with the star's pitch and pace, not a clone."""
 
     name = "espeak"
-    languages = frozenset({"ko", "en"})
     clones_voice = False
     label_key = "synth.basic_voice"
 
     def __init__(self, options: EspeakOptions | None = None) -> None:
         self.options = options or EspeakOptions()
+        # The languages are the voices configured (espeak-ng has many; VOS maps the ones it was measured in).
+        self.capabilities = SpeechCapabilities(
+            languages=frozenset(self.options.voices), sample_rates=(ESPEAK_RATE,)
+        )
         self._semaphores: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._rates: dict[tuple[str, str], RateTable] = {}
 
@@ -202,8 +209,8 @@ class EspeakSynthesizer:
         self, text: str, *, language: str, voice: VoiceSpec | None = None
     ) -> SynthesizedSpeech:
         """Speak ``text`` with pitch and rate from ``voice``; long text is spoken chunk by chunk."""
-        if _language_key(language) not in self.languages:
-            raise ValueError(f"espeak backend speaks {sorted(self.languages)}, not {language!r}")
+        if not self.capabilities.supports(language):
+            raise ValueError(f"espeak backend speaks {sorted(self.capabilities.languages)}, not {language!r}")
         normalized = check_length(text, self.options.max_chars)
         chunks = split_text(normalized, self.options.chunk_chars)
         if not chunks:
@@ -225,7 +232,7 @@ class EspeakSynthesizer:
     async def rate_table(self, language: str, voice_name: str) -> RateTable:
         """espeak-ng's own speaking rate at several ``-s`` values for this voice and language, measured once
         in syllables per second the way recordings are (the table measured here if that fails)."""
-        lang = _language_key(language)
+        lang = language_code(language)
         key = (voice_name, lang)
         if key not in self._rates:
             text = _CALIBRATION_TEXT.get(lang, _CALIBRATION_TEXT["en"])

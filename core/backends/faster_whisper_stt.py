@@ -19,7 +19,7 @@ import numpy as np
 
 from core.domain.audio import Transcript, TranscriptSegment, Word
 from core.extras import install_hint
-from core.ports import Audio, EngineUnavailable, ProgressCallback
+from core.ports import Audio, EngineUnavailable, ProgressCallback, SpeechCapabilities
 from core.speech.hallucination import HallucinationFilter, filter_segments
 from core.speech.models import resolve_model
 from core.speech.transcription import TranscriptionCancelled, report, resample_linear
@@ -192,7 +192,9 @@ class FasterWhisperSTT:
         self.options = options
         self.name = f"faster-whisper:{options.model}"
         english_only = options.model.removeprefix("packaged:").endswith(".en")
-        self.languages: frozenset[str] = frozenset({"en"}) if english_only else _WHISPER_LANGUAGES
+        self.capabilities = SpeechCapabilities(
+            languages=frozenset({"en"}) if english_only else _WHISPER_LANGUAGES, sample_rates=(WHISPER_RATE,)
+        )
         self._model: Any = None
         self._lock = threading.Lock()
 

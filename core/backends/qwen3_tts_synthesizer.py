@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.backends.cloning import CloningSynthesizer
-from core.ports import Audio, EngineUnavailable, VoiceSpec
+from core.ports import Audio, EngineUnavailable, SpeechCapabilities, VoiceSpec
 
 DEFAULT_MODEL = "Qwen/Qwen3-TTS-12Hz-1.7B-Base"
 LANGUAGES = {"ko": "Korean", "en": "English"}
@@ -71,16 +71,11 @@ class Qwen3TTSSynthesizer(CloningSynthesizer):
     """A voice clone from a kept clip of the star's real voice (and its transcript when known)."""
 
     name = "qwen3-tts"
-    languages = frozenset(LANGUAGES)
+    capabilities = SpeechCapabilities(languages=frozenset(LANGUAGES), sample_rates=(24000,))
     extra = "qwen"
 
     def __init__(self, options: Qwen3TTSOptions = Qwen3TTSOptions()) -> None:
-        super().__init__(
-            max_chars=options.max_chars,
-            chunk_chars=options.chunk_chars,
-            gap_s=options.gap_s,
-            timeout_s=options.timeout_s,
-        )
+        super().__init__(options)
         self.options = options
 
     def _load(self) -> Any:

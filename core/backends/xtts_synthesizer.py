@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from core.extras import install_hint
-from core.ports import Audio, EngineUnavailable, SynthesizedSpeech, VoiceSpec
+from core.ports import (
+    Audio,
+    EngineUnavailable,
+    SpeechCapabilities,
+    SynthesizedSpeech,
+    VoiceSpec,
+    language_code,
+)
 from core.voice.text_split import check_length, split_text
 
 XTTS_SAMPLE_RATE = 24000
@@ -110,7 +117,7 @@ class XTTSSynthesizer:
     """Speaks in the star's cloned voice with XTTS-v2 (non-commercial licence, see module docstring)."""
 
     name = "xtts"
-    languages = frozenset(XTTS_CHAR_LIMITS)
+    capabilities = SpeechCapabilities(languages=frozenset(XTTS_CHAR_LIMITS), sample_rates=(XTTS_SAMPLE_RATE,))
     clones_voice = True
     label_key = "synth.cloned_voice"
 
@@ -151,9 +158,9 @@ class XTTSSynthesizer:
         self, text: str, *, language: str, voice: VoiceSpec | None = None
     ) -> SynthesizedSpeech:
         """Speak ``text`` in the voice of ``voice.reference_clips``."""
-        lang = language.replace("_", "-").split("-", 1)[0].lower()
-        if lang not in self.languages:
-            raise ValueError(f"XTTS backend speaks {sorted(self.languages)}, not {language!r}")
+        lang = language_code(language)
+        if not self.capabilities.supports(lang):
+            raise ValueError(f"XTTS backend speaks {sorted(self.capabilities.languages)}, not {language!r}")
         if voice is None or not voice.reference_clips:
             raise ValueError("XTTS clones a voice: the voice profile needs reference clips")
         chunks = split_text(check_length(text, self.options.max_chars), XTTS_CHAR_LIMITS[lang])

@@ -148,7 +148,7 @@ class VoiceChat:
         )
         opts = self.options
         hint = opts.fixed_language or language_hint(
-            ctx.locale, explicit=ctx.user.locale_is_explicit, supported=self.stt.languages
+            ctx.locale, explicit=ctx.user.locale_is_explicit, supported=self.stt.capabilities.languages
         )
         async with asyncio.timeout(opts.timeout_base_s + opts.timeout_per_audio_s * decoded.duration_s):
             transcript = await self.stt.transcribe(

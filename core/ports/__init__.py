@@ -18,11 +18,13 @@ from core.ports.engines import (
     ProgressCallback,
     PromptMessage,
     SpeakerEncoder,
+    SpeechCapabilities,
     SpeechSynthesizer,
     SpeechToText,
     StoredBlob,
     SynthesizedSpeech,
     VoiceSpec,
+    language_code,
 )
 from core.ports.storage import (
     BlobReferences,
@@ -53,6 +55,7 @@ __all__ = [
     "ProgressCallback",
     "PromptMessage",
     "SpeakerEncoder",
+    "SpeechCapabilities",
     "SpeechSynthesizer",
     "SpeechToText",
     "StarChat",
@@ -63,4 +66,5 @@ __all__ = [
     "TurnState",
     "UserStore",
     "VoiceSpec",
+    "language_code",
 ]

@@ -95,12 +95,33 @@ class ChatModel(Protocol):
 # --- Speech ---------------------------------------------------------------------------------------
 
 
+def language_code(language: str) -> str:
+    """``ko-KR``, ``ko_KR`` and ``KO`` are all ``ko``."""
+    return language.replace("_", "-").split("-", 1)[0].lower()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechCapabilities:
+    """What a speech engine declares it handles (as Home Assistant's wyoming STT and TTS engines do), so
+    the core asks the engine instead of guessing."""
+
+    languages: frozenset[str]
+    """ISO 639-1 codes the engine hears (STT) or speaks (TTS)."""
+    sample_rates: tuple[int, ...] = ()
+    """STT: the rate it recognises at (audio at another rate is resampled to the first); TTS: the rates
+    its speech comes out at. Empty: not known before the model loads."""
+
+    def supports(self, language: str) -> bool:
+        """Whether ``language`` (any regional form) is one of the engine's."""
+        return language_code(language) in self.languages
+
+
 @runtime_checkable
 class SpeechToText(Protocol):
     """Speech recognition."""
 
     name: str
-    languages: frozenset[str]
+    capabilities: SpeechCapabilities
 
     async def transcribe(
         self,
@@ -178,7 +199,7 @@ class SpeechSynthesizer(Protocol):
     """Text to speech, optionally in a cloned voice."""
 
     name: str
-    languages: frozenset[str]
+    capabilities: SpeechCapabilities
     clones_voice: bool
 
     async def synthesize(

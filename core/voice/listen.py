@@ -116,9 +116,16 @@ class VoiceService:
             return SpokenMessage(
                 path=None, caption=blocked_message(locale, role="speech", star=star.name), blocked=True
             )
+        language = _language_of(text, locale)
+        speaks = self.synthesizer.capabilities.languages
+        if not self.synthesizer.capabilities.supports(language):  # said, never spoken in another voice
+            log.info("speech refused: %s does not speak %s", self.synthesizer.name, language)
+            caption = t(
+                locale, "synth.language_unsupported", language=language, languages=", ".join(sorted(speaks))
+            )
+            return SpokenMessage(path=None, caption=caption)
         label = t(locale, "synth.cloned_voice" if self.synthesizer.clones_voice else "synth.basic_voice")
         profile = voice.profile_id if voice else "default"
-        language = _language_of(text, locale)
         marks = f"{self.marking.disclaimer}:{self.marking.words(language)}:{self.marking.watermark}"
         ident = f"{profile}\x1f{self.synthesizer.name}\x1f{marks}\x1f{text}"
         key = hashlib.sha256(ident.encode()).hexdigest()[:32]

@@ -137,7 +137,7 @@ class VoiceMemoryService:
         stt, star_id = self.stt, source.recording.star_id
         spans = star_spans(turns, speaker)
         language = await self.star_language(star_id, fallback_language)
-        if language is not None and language not in stt.languages:
+        if language is not None and not stt.capabilities.supports(language):
             # An English-only model would write Korean speech down as English-sounding words.
             raise EngineUnavailable(
                 f"the installed recogniser ({stt.name}) cannot transcribe {language}", extra="speech"
@@ -175,7 +175,7 @@ class VoiceMemoryService:
         star_language: str | None = None,
     ) -> dict[int, Transcript]:
         sr = source.sample_rate
-        english_only = stt.languages == frozenset({"en"})
+        english_only = stt.capabilities.languages == frozenset({"en"})
         language: str | None = "en" if english_only else star_language
         # The longest stretch first: its language is kept for the rest, so a two-word clip is not misread.
         order = sorted(range(len(spans)), key=lambda i: spans[i][0] - spans[i][1])

@@ -54,11 +54,11 @@ SYNTHESIZERS: dict[str, Callable[[], SpeechSynthesizer]] = {
 @pytest.mark.parametrize("rate", [16000, 48000])
 async def test_speech_to_text_contract(make: Callable[[], SpeechToText], rate: int) -> None:
     stt = make()
-    assert isinstance(stt, SpeechToText) and stt.name and stt.languages
+    assert isinstance(stt, SpeechToText) and stt.name and stt.capabilities.languages
     result = await stt.transcribe(_tone(1.0, rate), sample_rate=rate, language="ko")
     assert isinstance(result, Transcript)
     assert result.duration_s == pytest.approx(1.0, abs=0.01)  # the sample rate given is the one read
-    assert result.language in stt.languages
+    assert stt.capabilities.supports(result.language)
     for segment in result.segments:
         assert 0.0 <= segment.start <= segment.end <= result.duration_s + 0.01
 
@@ -87,8 +87,8 @@ def test_speaker_encoder_contract(make: Callable[[], SpeakerEncoder]) -> None:
 @pytest.mark.parametrize("make", SYNTHESIZERS.values(), ids=SYNTHESIZERS.keys())
 async def test_speech_synthesizer_contract(make: Callable[[], SpeechSynthesizer]) -> None:
     synth = make()
-    assert isinstance(synth, SpeechSynthesizer) and synth.name and synth.languages
-    for language in sorted(synth.languages & {"ko", "en"}):
+    assert isinstance(synth, SpeechSynthesizer) and synth.name and synth.capabilities.languages
+    for language in sorted(synth.capabilities.languages & {"ko", "en"}):
         speech = await synth.synthesize("안녕 hello", language=language)
         assert isinstance(speech, SynthesizedSpeech)
         assert speech.sample_rate > 0 and speech.audio.ndim == 1 and speech.duration_s > 0.1

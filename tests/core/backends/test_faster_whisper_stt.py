@@ -86,8 +86,10 @@ def with_fake(fake: FakeWhisper, **options: Any) -> FasterWhisperSTT:
 
 def test_is_a_speech_to_text() -> None:
     assert isinstance(FasterWhisperSTT(FasterWhisperOptions(model="packaged:tiny.en")), SpeechToText)
-    assert FasterWhisperSTT(FasterWhisperOptions(model="packaged:tiny.en")).languages == {"en"}
-    assert {"ko", "en"} <= FasterWhisperSTT(FasterWhisperOptions(model="packaged:base")).languages
+    assert FasterWhisperSTT(FasterWhisperOptions(model="packaged:tiny.en")).capabilities.languages == {"en"}
+    assert {"ko", "en"} <= FasterWhisperSTT(
+        FasterWhisperOptions(model="packaged:base")
+    ).capabilities.languages
 
 
 def test_missing_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.commands import Commands
+from core.domain.identity import Locale
 from core.domain.stars import Star
 from core.flows.voice_setup import VoiceSetupFlow
 from core.i18n import t
+from core.ports import SpeechCapabilities
 from core.storage import models
 from core.voice.audio import decode_audio, is_ai_generated
 from core.voice.listen import VoiceService
@@ -228,6 +230,17 @@ async def test_forget_deletes_profile_rows_clip_blobs_and_cached_audio(vos_app: 
         assert counts[table] == 0, (table, counts)
     assert [k async for k in _blob_keys(vos_app)] == []
     assert not note.exists() and not sample.exists() and not (cache / star.id).exists()
+
+
+async def test_listen_refuses_a_language_the_synthesizer_does_not_speak(vos_app: App, tmp_path: Path) -> None:
+    await _star(vos_app)
+    console = ScriptedConsole(vos_app)
+    english_only = RecordingSynthesizer(capabilities=SpeechCapabilities(languages=frozenset({"en"})))
+    _commands(vos_app).voice = VoiceService(english_only, vos_app.guard, tmp_path / "cache")
+    await console.say("밥 먹었어?")  # the demo star answers in Korean
+    out = await console.say("/listen")
+    assert t(Locale.KO, "synth.language_unsupported", language="ko", languages="en") in out
+    assert english_only.voices == []  # never spoken in another language's voice
 
 
 async def test_forget_me_deletes_the_voice_too(vos_app: App, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from core.domain.audio import Diarization, SpeakerTurn
 from core.flows.voice_setup import SpeakerEngines
-from core.ports import Audio, ProgressCallback, SynthesizedSpeech, VoiceSpec
+from core.ports import Audio, ProgressCallback, SpeechCapabilities, SynthesizedSpeech, VoiceSpec
 from core.voice.analysis import median_f0
 from core.voice.audio import encode_audio
 
@@ -112,7 +112,9 @@ class RecordingSynthesizer:
     """``SpeechSynthesizer`` that remembers the voice it was asked for and returns a short tone."""
 
     name: str = "recording"
-    languages: frozenset[str] = frozenset({"ko", "en"})
+    capabilities: SpeechCapabilities = field(
+        default_factory=lambda: SpeechCapabilities(languages=frozenset({"ko", "en"}), sample_rates=(SR,))
+    )
     clones_voice: bool = False
     voices: list[VoiceSpec | None] = field(default_factory=list)
 

@@ -11,6 +11,7 @@ import numpy as np
 from core.domain.audio import Diarization, SpeakerTurn, Transcript, TranscriptSegment, Word
 from core.ports import Audio, ProgressCallback
 from core.speech.transcription import report
+from tests.support.stt import ScriptedRecogniser
 
 RATE = 16000
 
@@ -41,11 +42,8 @@ def segment(start: float, end: float, text: str) -> TranscriptSegment:
     )
 
 
-class FakeSTT:
+class FakeSTT(ScriptedRecogniser):
     """Returns scripted segments; per-track scripts are picked by the audio's length in whole seconds."""
-
-    name = "fake-stt"
-    languages = frozenset({"en", "ko"})
 
     def __init__(
         self,
@@ -55,21 +53,15 @@ class FakeSTT:
         language: str = "en",
         fail: Exception | None = None,
     ) -> None:
+        super().__init__()
         self.segments = tuple(segments)
         self.by_seconds = by_seconds or {}
         self.language = language
         self.fail = fail
-        self.calls = 0
 
-    async def transcribe(
-        self,
-        audio: Audio,
-        *,
-        sample_rate: int = RATE,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    async def hear(
+        self, audio: Audio, sample_rate: int, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
-        self.calls += 1
         await report(progress, 0.5, "transcribing")
         if self.fail is not None:
             raise self.fail

@@ -13,27 +13,26 @@ from core.ports import Audio, ProgressCallback
 from core.storage.db import Database
 from tests.core.meetings.conftest import make_service, make_user
 from tests.core.meetings.fakes import FakeSTT, write_wav
+from tests.support.stt import ScriptedRecogniser
 
 
-class UnsureSTT:
+class UnsureSTT(ScriptedRecogniser):
     """Hears ``heard`` with probability ``p`` when asked to detect; records the languages it was asked for."""
 
     name = "unsure"
-    languages = frozenset({"en", "ko", "ja"})
 
     def __init__(self, heard: str, p: float, text: str = "안녕하세요 여러분") -> None:
+        super().__init__(languages=frozenset({"en", "ko", "ja"}))
         self.heard, self.p, self.text = heard, p, text
-        self.asked: list[str | None] = []
 
-    async def transcribe(
-        self,
-        audio: Audio,
-        *,
-        sample_rate: int = 16000,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    @property
+    def asked(self) -> list[str | None]:
+        """The language of each call (``None``: asked to detect)."""
+        return [call.language for call in self.calls]
+
+    async def hear(
+        self, audio: Audio, sample_rate: int, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
-        self.asked.append(language)
         seg = TranscriptSegment(start=0.0, end=1.0, text=self.text)
         return Transcript(
             language=language or self.heard,

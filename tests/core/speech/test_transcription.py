@@ -8,21 +8,16 @@ import pytest
 from core.domain.audio import Diarization, SpeakerTurn, Transcript, TranscriptSegment, Word
 from core.ports import Audio, ProgressCallback, SpeechToText
 from core.speech.transcription import TranscriptionService, report, resample_linear
+from tests.support.stt import ScriptedRecogniser
 
 
-class FakeSTT:
+class FakeSTT(ScriptedRecogniser):
     """Returns one segment per second of audio, with one word each; reports progress synchronously."""
 
     name = "fake"
-    languages = frozenset({"en", "ko"})
 
-    async def transcribe(
-        self,
-        audio: Audio,
-        *,
-        sample_rate: int = 16000,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    async def hear(
+        self, audio: Audio, sample_rate: int, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
         seconds = audio.size // sample_rate
         segs = tuple(

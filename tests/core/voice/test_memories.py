@@ -26,7 +26,7 @@ from core.voice.memories import MAX_SPAN_S, VoiceMemoryService, star_spans
 from core.voice.memory_commands import clock
 from tests.core.flows.voice_fakes import HIGH, LOW, TWO_VOICES, fake_engines, write_recording
 from tests.support.app import ScriptedConsole
-from tests.support.stt import FakeSpeechToText
+from tests.support.stt import KO_EN, FakeSpeechToText
 
 _VOICE_NOTE = re.compile(r"음성 메시지 \(([\d.]+)초\) 저장됨: (\S+)")  # the console line, in Korean
 PHRASES = ("김치찌개 끓여 놨으니까 먹고 가", "밥은 꼭 챙겨 먹어", "우리 딸 사랑해")
@@ -35,20 +35,15 @@ PHRASES = ("김치찌개 끓여 놨으니까 먹고 가", "밥은 꼭 챙겨 먹
 class PhraseSTT(FakeSpeechToText):
     """Hears the next of ``phrases`` in each audio it is given (in the order it is asked)."""
 
-    def __init__(self, phrases: tuple[str, ...]) -> None:
-        super().__init__()
+    def __init__(self, phrases: tuple[str, ...], *, languages: frozenset[str] = KO_EN) -> None:
+        super().__init__(languages=languages)
         self.phrases = list(phrases)
 
-    async def transcribe(
-        self,
-        audio: Audio,
-        *,
-        sample_rate: int = 16000,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    async def hear(
+        self, audio: Audio, sample_rate: int, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
         self.text = self.phrases.pop(0) if self.phrases else ""
-        return await super().transcribe(audio, sample_rate=sample_rate, language=language, progress=progress)
+        return await super().hear(audio, sample_rate, language, progress)
 
 
 def _memories(app: App) -> VoiceMemoryService:

@@ -68,8 +68,7 @@ async def test_an_english_star_is_transcribed_in_english(vos_app: App, tmp_path:
 async def test_an_english_only_recogniser_does_not_write_korean_down_as_english(
     vos_app: App, tmp_path: Path
 ) -> None:
-    stt = PhraseSTT(("kim chi chi gae", "bap", "sarang"))
-    stt.languages = frozenset({"en"})
+    stt = PhraseSTT(("kim chi chi gae", "bap", "sarang"), languages=frozenset({"en"}))
     _memories(vos_app).stt = stt
     await _star(vos_app)
     out = await _keep_low_voice(ScriptedConsole(vos_app), tmp_path)
