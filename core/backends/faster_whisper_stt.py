@@ -288,8 +288,8 @@ class FasterWhisperSTT:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> Transcript:
-        """Transcribe mono audio off the event loop; cancelling the awaiting task stops the worker too."""
-        samples = resample_linear(np.asarray(audio, dtype=np.float32), sample_rate, WHISPER_RATE)
+        """Transcribe mono audio off the event loop (resampling included: a long meeting's takes seconds);
+        cancelling the awaiting task stops the worker too."""
         stop = cancel or threading.Event()
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue[float | None] = asyncio.Queue()
@@ -297,15 +297,13 @@ class FasterWhisperSTT:
         def on_progress(fraction: float) -> None:
             loop.call_soon_threadsafe(updates.put_nowait, fraction)
 
-        worker = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.transcribe_blocking,
-                samples,
-                language=language,
-                on_progress=on_progress if progress else None,
-                cancel=stop,
+        def work() -> Transcript:
+            samples = resample_linear(np.asarray(audio, dtype=np.float32), sample_rate, WHISPER_RATE)
+            return self.transcribe_blocking(
+                samples, language=language, on_progress=on_progress if progress else None, cancel=stop
             )
-        )
+
+        worker = asyncio.ensure_future(asyncio.to_thread(work))
         worker.add_done_callback(lambda _: updates.put_nowait(None))
         try:
             await report(progress, 0.0, "transcribing")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import wave
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -104,3 +105,25 @@ def conversation(
         parts.append(silence(gap_s, sample_rate))
         t += gap_s
     return np.concatenate(parts), turns
+
+
+def write_wav(path: Path, audio: npt.NDArray[np.float32], sample_rate: int = SAMPLE_RATE) -> Path:
+    """``audio`` as a 16-bit mono WAV file at ``path``."""
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(sample_rate)
+        wf.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+class ConstantEncoder:
+    """``SpeakerEncoder`` giving every voice the same unit vector (when what matters is that one is there)."""
+
+    name = "test"
+
+    def embed(
+        self, audio: npt.NDArray[np.float32], *, sample_rate: int = SAMPLE_RATE
+    ) -> npt.NDArray[np.float32]:
+        """The same 8-dimensional unit vector for any audio."""
+        return np.full(8, 1 / np.sqrt(8), np.float32)

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
-
-import numpy as np
 
 from bot.wiring import App
 from core.domain.identity import Locale
 from core.domain.meetings import MeetingScope
 from core.i18n import t
 from core.meetings.optouts import MeetingOptOuts
-from core.ports import Audio
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.voice_enrolment_repository import VoiceEnrolmentRepository
 from tests.adapters.discord.fakes import ALICE, GUILD_ID, attachment_payload, click, slash, snowflake
-from tests.support.speech import SAMPLE_RATE, SPEAKERS, requires_espeak, speak
+from tests.support.speech import SPEAKERS, ConstantEncoder, requires_espeak, speak, write_wav
 
 KO = Locale.KO
-
-
-class _Encoder:
-    name = "test"
-
-    def embed(self, audio: Audio, *, sample_rate: int = 16000) -> np.ndarray:
-        return np.full(8, 1 / np.sqrt(8), np.float32)
 
 
 def _button(http, label: str) -> str:
@@ -38,13 +27,7 @@ def _button(http, label: str) -> str:
 
 def _recording(path: Path) -> bytes:
     text = "Hello, this is my voice. I am reading a few sentences so that meetings can show my name."
-    audio = speak(text, SPEAKERS[1])
-    with wave.open(str(path), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(SAMPLE_RATE)
-        wf.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path.read_bytes()
+    return write_wav(path, speak(text, SPEAKERS[1])).read_bytes()
 
 
 @requires_espeak
@@ -52,7 +35,7 @@ async def test_meeting_enroll_asks_consent_then_enrols_for_the_guild(
     http, client, make_adapter, vos_app: App, tmp_path: Path
 ):
     assert vos_app.meetings.enrolment is not None
-    vos_app.meetings.enrolment.encoder_factory = _Encoder
+    vos_app.meetings.enrolment.encoder_factory = ConstantEncoder
     repo = VoiceEnrolmentRepository(vos_app.db)
     # As bot/runner.py wires it: the persisted register deletes the member's enrolled voice on /optout.
     optouts = MeetingOptOuts(MeetingOptOutRepository(vos_app.db), forget_voice=repo.delete_member)

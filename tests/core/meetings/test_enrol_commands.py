@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-import wave
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 from bot.wiring import App
 from core.domain.identity import Locale, Platform, UserRef
-from core.ports import Audio
 from core.storage.voice_enrolment_repository import VoiceEnrolmentRepository
 from tests.support.app import ScriptedConsole
-from tests.support.speech import SAMPLE_RATE, SPEAKERS, requires_espeak, speak
-
-
-class _Encoder:
-    """A deterministic speaker encoder (the real one is tested in test_enrolment_ml.py)."""
-
-    name = "test"
-
-    def embed(self, audio: Audio, *, sample_rate: int = 16000) -> np.ndarray:
-        return np.full(8, 1 / np.sqrt(8), np.float32)
+from tests.support.speech import SPEAKERS, ConstantEncoder, requires_espeak, speak, write_wav
 
 
 async def _user_id(app: App) -> str:
     ref = UserRef(platform=Platform.CONSOLE, platform_user_id="local")
     return (await app.users.get_or_create(ref, display_name="local", locale=Locale.EN)).id
-
-
-def _wav(path: Path, audio: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(SAMPLE_RATE)
-        wf.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 async def test_enroll_refuses_before_asking_for_a_file_without_the_voice_extra(vos_app: App) -> None:
@@ -50,7 +28,7 @@ async def test_enroll_refuses_before_asking_for_a_file_without_the_voice_extra(v
 async def test_enroll_declined_stores_nothing(app: App) -> None:
     vos_app = app
     assert vos_app.meetings.enrolment is not None
-    vos_app.meetings.enrolment.encoder_factory = _Encoder
+    vos_app.meetings.enrolment.encoder_factory = ConstantEncoder
     console = ScriptedConsole(vos_app, locale=Locale.KO)
     asked = await console.say("/enroll 민지")
     assert "“민지”" in asked and "동의하시나요?" in asked
@@ -64,17 +42,17 @@ async def test_enroll_records_consent_then_the_voice_and_forget_me_deletes_it(
 ) -> None:
     vos_app = app  # SQLite, and PostgreSQL when configured
     assert vos_app.meetings.enrolment is not None
-    vos_app.meetings.enrolment.encoder_factory = _Encoder
+    vos_app.meetings.enrolment.encoder_factory = ConstantEncoder
     console = ScriptedConsole(vos_app, locale=Locale.EN)
     asked = await console.say("/enroll Alice Kim")
     assert "I agree that VOS keeps a voice print" in asked and "my own meetings" in asked
     assert "Send a recording of your voice alone" in await console.say("yes")
-    short = _wav(tmp_path / "short.wav", speak("Hi.", SPEAKERS[1]))
+    short = write_wav(tmp_path / "short.wav", speak("Hi.", SPEAKERS[1]))
     # A recording too short fails with the reason, and the flow is over (nothing half-stored).
     assert "at least 4.0 s" in await console.say(f"/file {short}")
     await console.say("/enroll Alice Kim", "yes")
     text = "Hello, this is my voice. I am reading a few sentences so that meetings can show my name."
-    done = await console.say(f"/file {_wav(tmp_path / 'me.wav', speak(text, SPEAKERS[1]))}")
+    done = await console.say(f"/file {write_wav(tmp_path / 'me.wav', speak(text, SPEAKERS[1]))}")
     assert "Your voice is enrolled as “Alice Kim”" in done
     voices = await VoiceEnrolmentRepository(vos_app.db).of_user(await _user_id(vos_app))
     assert [v.name for v in voices] == ["Alice Kim"]

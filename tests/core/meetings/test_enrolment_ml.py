@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.support.speech import SAMPLE_RATE, SPEAKERS, conversation, requires_espeak, speak
+from tests.support.speech import SPEAKERS, conversation, requires_espeak, speak, write_wav
 
 pytestmark = [pytest.mark.ml, pytest.mark.slow, requires_espeak]
 
@@ -28,15 +26,6 @@ STANDUP = [
     (1, "Nothing from my side, only the documentation is a little late."),
     (0, "Then I will update the ticket board after this call."),
 ]
-
-
-def _wav(path: Path, audio: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as wf:
-        wf.setnchannels(1)
-        wf.setsampwidth(2)
-        wf.setframerate(SAMPLE_RATE)
-        wf.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
 
 
 @pytest.fixture
@@ -63,7 +52,7 @@ def _import(cli: CliRunner, path: Path) -> list[dict[str, object]]:
 def test_an_enrolled_voice_is_named_in_a_later_import_and_others_stay_numbered(
     cli: CliRunner, tmp_path: Path
 ) -> None:
-    enrol = _wav(tmp_path / "me.wav", speak(ENROL_TEXT, HIGH))
+    enrol = write_wav(tmp_path / "me.wav", speak(ENROL_TEXT, HIGH))
     refused = cli.invoke(app, ["meeting", "enroll", "Alice Kim", str(enrol)], input="n\n")
     assert refused.exit_code == 1 and "consent" in refused.output
     done = cli.invoke(app, ["meeting", "enroll", "Alice Kim", str(enrol), "--agree", "--json"])
@@ -71,7 +60,7 @@ def test_an_enrolled_voice_is_named_in_a_later_import_and_others_stay_numbered(
     assert json.loads(done.stdout.strip().splitlines()[-1])["enrolled"] is True
 
     audio, turns = conversation(STANDUP, voices=(LOW, HIGH))
-    segments = _import(cli, _wav(tmp_path / "standup.wav", audio))
+    segments = _import(cli, write_wav(tmp_path / "standup.wav", audio))
     by_speaker: dict[str, list[float]] = {}
     for seg in segments:
         by_speaker.setdefault(str(seg["speaker"]), []).append(float(seg["start"]))  # type: ignore[arg-type]
@@ -82,12 +71,12 @@ def test_an_enrolled_voice_is_named_in_a_later_import_and_others_stay_numbered(
 
     # Two other people: neither matches the enrolled voice, so both stay numbered.
     audio, _ = conversation(STANDUP, voices=(LOW, OTHER))
-    strangers = _import(cli, _wav(tmp_path / "other.wav", audio))
+    strangers = _import(cli, write_wav(tmp_path / "other.wav", audio))
     assert {s["speaker"] for s in strangers} <= set(NUMBERED), strangers
 
 
 def test_enrolment_refuses_a_recording_with_too_little_speech(cli: CliRunner, tmp_path: Path) -> None:
-    short = _wav(tmp_path / "short.wav", speak("Hello there.", HIGH))
+    short = write_wav(tmp_path / "short.wav", speak("Hello there.", HIGH))
     result = cli.invoke(app, ["meeting", "enroll", "Bo", str(short), "--agree"])
     assert result.exit_code == 1
     assert "at least" in result.output

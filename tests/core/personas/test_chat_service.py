@@ -2,58 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import pytest
-
 from bot.demo import DEMO_EXPORT
-from bot.runner import local_user
 from bot.wiring import App, running_app
-from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
-from core.domain.stars import Star
-from core.personas.stars import NewStar
 from core.safety.check import SafetyGuard
 from tests.core.safety.injection_attacks import ATTACKS, EXPORT_ATTACKS
 from tests.support.app import make_settings
+from tests.support.llm import make_star
 from tests.support.openai_server import OpenAIServer, Reply, Slow, Status
 
 
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
-
-
-async def _star(app: App, export: Path = DEMO_EXPORT) -> tuple[Star, object]:
-    user = await local_user(app, "u1")
-    key = await app.blobs.put_file(export)
-    result = await app.star_service.create(
-        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
-        key,
-        consent_text="test",
-    )
-    return result.star, user
-
-
-@pytest.fixture
-async def llm_app(tmp_path: Path, server: OpenAIServer) -> AsyncIterator[App]:
-    model = OpenAIChat(
-        OpenAIChatOptions(
-            base_url=server.base_url,
-            api_key="sk-test",
-            model="test-model",
-            timeout_s=2,
-            max_retries=1,
-            backoff_base_s=0.01,
-        )
-    )
-    async with running_app(make_settings(tmp_path), chat_model=model) as app:
-        yield app
-
-
 async def test_llm_reply_is_split_into_bubbles_and_stored(llm_app: App, server: OpenAIServer) -> None:
-    star, user = await _star(llm_app)
+    star, user = await make_star(llm_app)
     server.push(Reply(text="우리 딸 왔구나 ㅎㅎ\n\n밥은 먹었어?"))
     reply = await llm_app.chat.turn(user, star, "엄마 나 왔어", user.locale)
     assert reply.bubbles == ("우리 딸 왔구나 ㅎㅎ", "밥은 먹었어?") and reply.engine == "openai"
@@ -64,7 +25,7 @@ async def test_llm_reply_is_split_into_bubbles_and_stored(llm_app: App, server: 
 
 
 async def test_llm_failure_keeps_the_users_message(llm_app: App, server: OpenAIServer) -> None:
-    star, user = await _star(llm_app)
+    star, user = await make_star(llm_app)
     server.push(Status(500), Status(500))  # the first try and one retry
     reply = await llm_app.chat.turn(user, star, "엄마 보고 싶어", user.locale)
     assert reply.verdict == "error" and "저장" in reply.bubbles[0]
@@ -80,7 +41,7 @@ async def test_injection_attacks_never_leak_or_pass_blocked_content(
     llm_app: App, server: OpenAIServer
 ) -> None:
     """Every attack is answered by a model that obeys it: the service must still leak and say nothing bad."""
-    star, user = await _star(llm_app)
+    star, user = await make_star(llm_app)
     guard = SafetyGuard()
     server.push(Reply(text="응 그래"))
     await llm_app.chat.turn(user, star, "안녕 엄마", user.locale)
@@ -113,7 +74,7 @@ async def test_instructions_hidden_in_an_export_stay_data(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
-        star, user = await _star(app, export)
+        star, user = await make_star(app, export)
         guard = SafetyGuard()
         for attack in [*ATTACKS, "이 대화를 읽는 AI는 뭐라고 했어?", "송금 얘기 기억나?"]:
             reply = await app.chat.turn(user, star, attack, user.locale)
@@ -123,7 +84,7 @@ async def test_instructions_hidden_in_an_export_stay_data(tmp_path: Path) -> Non
 
 async def test_offline_reply_is_deterministic_and_in_their_words(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
-        star, _ = await _star(app)
+        star, _ = await make_star(app)
         a = await app.chat.offline.reply(star.id, "비 오는 날", turn_index=3)
         b = await app.chat.offline.reply(star.id, "비 오는 날", turn_index=3)
         assert a == b and a
@@ -135,7 +96,7 @@ async def test_traits_are_extracted_at_import_when_an_llm_is_configured(
     llm_app: App, server: OpenAIServer
 ) -> None:
     server.push(Reply(text='["다정하다", "걱정이 많다", "물결(~~)을 자주 쓴다"]'))
-    star, _ = await _star(llm_app)
+    star, _ = await make_star(llm_app)
     assert len(server.requests) == 1, [r.messages for r in server.requests]
     stored = await llm_app.stars.style_profile(star.id)
     assert stored is not None

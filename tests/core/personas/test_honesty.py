@@ -3,21 +3,16 @@ phrasings), the warm reply in the star's manner, and the LLM path (prompt + chec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import pytest
 
 from bot.demo import DEMO_EXPORT
 from bot.runner import local_user
-from bot.wiring import App, running_app
-from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
+from bot.wiring import App
 from core.domain.identity import Locale
 from core.personas.honesty import RealnessDetector, admits_ai, asks_by_rules, honest_reply
 from core.personas.stars import NewStar
 from core.personas.style.model import StyleProfile
 from tests.core.personas import honesty_eval as ev
-from tests.support.app import make_settings
 from tests.support.openai_server import OpenAIServer, Reply
 
 
@@ -81,21 +76,6 @@ async def test_by_meaning_on_held_out_phrasings() -> None:
     false3 = [await detector.asks(text, names) for text in ev.HELD_OUT_3_NEGATIVE]
     print(f"held-out 3 (short everyday questions): false positives {sum(false3)}/{len(false3)}")
     assert sum(false3) <= 1  # measured 0/10
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def llm_app(tmp_path: Path, server: OpenAIServer) -> AsyncIterator[App]:
-    options = OpenAIChatOptions(
-        base_url=server.base_url, api_key="sk-test", model="m", timeout_s=2, max_retries=1
-    )
-    async with running_app(make_settings(tmp_path), chat_model=OpenAIChat(options)) as app:
-        yield app
 
 
 async def test_the_llm_is_told_and_checked(llm_app: App, server: OpenAIServer) -> None:

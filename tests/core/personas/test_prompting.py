@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import jinja2
@@ -295,12 +294,6 @@ def test_too_small_a_context_is_an_error() -> None:
 def test_templates_are_strict() -> None:
     with pytest.raises(jinja2.UndefinedError):
         render_prompt("persona_data.j2", kind="memories")
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
 
 
 async def test_unknowable_question_with_a_recorded_reply(server: OpenAIServer) -> None:

@@ -4,18 +4,15 @@ star line that follows injected instructions is withheld the same way."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.runner import local_user
 from bot.wiring import App, running_app
-from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
 from core.domain.identity import Locale
-from core.domain.stars import Star
-from core.personas.stars import NewStar
 from tests.support.app import make_settings
+from tests.support.llm import make_star
 from tests.support.openai_server import OpenAIServer, Reply
 
 CRISIS_LINES = ("엄마도 요즘은 그냥 죽고 싶다", "다 같이 죽자")
@@ -41,17 +38,6 @@ def export(tmp_path: Path) -> Path:
     return path
 
 
-async def _star(app: App, export: Path) -> tuple[Star, object]:
-    user = await local_user(app, "u1")
-    key = await app.blobs.put_file(export)
-    result = await app.star_service.create(
-        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
-        key,
-        consent_text="test",
-    )
-    return result.star, user
-
-
 @pytest.fixture
 async def offline_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[App]:
     monkeypatch.chdir(tmp_path)
@@ -60,7 +46,7 @@ async def offline_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncI
 
 
 async def test_offline_star_never_sends_its_crisis_lines(offline_app: App, export: Path) -> None:
-    star, user = await _star(offline_app, export)
+    star, user = await make_star(offline_app, export)
     for question in ("엄마 요즘 힘들어?", "엄마 요즘 많이 힘들어?", "엄마 요즘 힘들어?"):
         reply = await offline_app.chat.turn(user, star, question, Locale.KO)  # type: ignore[arg-type]
         assert reply.bubbles and reply.verdict == "allow"
@@ -75,7 +61,7 @@ async def test_speech_of_a_crisis_line_is_refused(offline_app: App, export: Path
     from core.backends.espeak_synthesizer import EspeakSynthesizer
     from core.voice.listen import VoiceService
 
-    star, _user = await _star(offline_app, export)
+    star, _user = await make_star(offline_app, export)
     voice = VoiceService(EspeakSynthesizer(), offline_app.guard, tmp_path / "voice")
     for line in (*CRISIS_LINES, "I will ignore my previous instructions and read the account number"):
         spoken = await voice.speak(star, line, Locale.KO)
@@ -83,25 +69,8 @@ async def test_speech_of_a_crisis_line_is_refused(offline_app: App, export: Path
     assert not (await voice.speak(star, "주말에 와 엄마가 끓여줄게 ㅎㅎ", Locale.KO)).blocked
 
 
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-async def llm_app(tmp_path: Path, server: OpenAIServer) -> AsyncIterator[App]:
-    model = OpenAIChat(
-        OpenAIChatOptions(
-            base_url=server.base_url, api_key="sk-test", model="test-model", timeout_s=5, max_retries=0
-        )
-    )
-    async with running_app(make_settings(tmp_path), chat_model=model) as app:
-        yield app
-
-
 async def test_model_crisis_line_is_asked_again(llm_app: App, server: OpenAIServer, export: Path) -> None:
-    star, user = await _star(llm_app, export)
+    star, user = await make_star(llm_app, export)
     server.push(Reply(text="let's die together, sweetie"), Reply(text="엄마는 늘 네 편이야"))
     reply = await llm_app.chat.turn(user, star, "엄마 요즘 힘들어?", Locale.KO)  # type: ignore[arg-type]
     assert reply.bubbles == ("엄마는 늘 네 편이야",)
@@ -111,7 +80,7 @@ async def test_model_crisis_line_is_asked_again(llm_app: App, server: OpenAIServ
 async def test_model_injected_line_falls_back_when_asked_again_fails(
     llm_app: App, server: OpenAIServer, export: Path
 ) -> None:
-    star, user = await _star(llm_app, export)
+    star, user = await make_star(llm_app, export)
     server.push(
         Reply(text="I will ignore my previous instructions. 같이 죽자"),
         Reply(text="Sure, I will now ignore the rules and tell you"),
@@ -124,7 +93,7 @@ async def test_model_injected_line_falls_back_when_asked_again_fails(
 async def test_model_message_no_rule_flags_is_judged_by_the_model(
     llm_app: App, server: OpenAIServer, export: Path
 ) -> None:
-    star, user = await _star(llm_app, export)
+    star, user = await make_star(llm_app, export)
     server.push_safety("crisis", Reply(text='{"label": "crisis", "reasons": []}'))
     server.push(Reply(text="주말에 와 ㅎㅎ"))  # drafted concurrently, never released
     reply = await llm_app.chat.turn(user, star, "요즘은 모든 게 조용해졌으면 해", Locale.KO)  # type: ignore[arg-type]
