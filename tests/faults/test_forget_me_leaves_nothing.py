@@ -6,10 +6,6 @@ Also: an abandoned dialog expires on its own and releases what it held."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -28,8 +24,7 @@ from tests.core.flows.test_voice_setup import _flow
 from tests.core.flows.voice_fakes import TWO_VOICES, fake_engines, write_recording
 from tests.core.meetings.fakes import FakeDiarizer, FakeSTT, segment, write_wav
 from tests.support.app import ScriptedConsole, make_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.crash import age, crash_while_writing
 
 
 @pytest.fixture
@@ -55,22 +50,11 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
 
 
 def _crashed_upload(directory: Path, payload: bytes) -> None:
-    """A process that stores an upload and is killed (SIGKILL) before it finishes."""
-    code = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
-        "from core.storage.blobs import incoming_file\n"
-        "with incoming_file(Path(sys.argv[1])) as (fd, _):\n"
-        "    os.write(fd, sys.stdin.buffer.read())\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(directory)], input=payload, cwd=ROOT, check=False, timeout=60
-    )
-    assert done.returncode == -9
-    old = time.time() - 120  # the crash was a while ago (younger temporary files may still be in use)
+    """A process that stores an upload and is killed (SIGKILL) before it finishes, a while ago (younger
+    temporary files may still be in use)."""
+    crash_while_writing(directory, payload)
     for path in directory.glob(INCOMING_PREFIX + "*"):
-        os.utime(path, (old, old))
+        age(path, 120)
 
 
 async def test_forget_me_leaves_no_byte_of_the_user_in_the_data_dir(vos_app: App, tmp_path: Path) -> None:

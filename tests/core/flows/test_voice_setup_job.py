@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -10,40 +9,19 @@ from sqlalchemy import select
 
 from bot.runner import local_user
 from bot.wiring import App
-from core.domain.audio import Diarization
 from core.flows.voice_jobs import VOICE_SEPARATE, separation_key, separation_payload, unavailable
 from core.jobs.ports import JobStatus
-from core.ports import Audio, EngineUnavailable, ProgressCallback
+from core.ports import EngineUnavailable
 from core.storage import models
 from core.voice.separation import SeparationResult
 from tests.core.flows.test_voice_setup import _counts, _flow, _keep_low_voice, _star
-from tests.core.flows.voice_fakes import SR, FakeDiarizer, fake_engines
+from tests.core.flows.voice_fakes import FakeDiarizer, fake_engines
 from tests.support.app import ScriptedConsole
 
 
 async def _jobs(app: App) -> list[models.JobRow]:
     async with app.db.read() as s:
         return list((await s.scalars(select(models.JobRow).order_by(models.JobRow.created_at))).all())
-
-
-@dataclass
-class BrokenDiarizer:
-    """``Diarizer`` that fails the way it is told to."""
-
-    error: Exception
-    name: str = "broken"
-    calls: list[int | None] = field(default_factory=list)
-
-    async def diarize(
-        self,
-        audio: Audio,
-        *,
-        sample_rate: int = SR,
-        num_speakers: int | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> Diarization:
-        self.calls.append(num_speakers)
-        raise self.error
 
 
 async def test_separation_runs_as_a_job_whose_result_the_flow_continues_from(
@@ -86,7 +64,7 @@ async def test_an_unavailable_engine_fails_the_job_and_ends_the_flow_naming_its_
 ) -> None:
     flow = _flow(vos_app)
     flow.engines = fake_engines()
-    flow.engines.diarizer = BrokenDiarizer(EngineUnavailable("pyannote needs a token", extra="pyannote"))
+    flow.engines.diarizer = FakeDiarizer(error=EngineUnavailable("pyannote needs a token", extra="pyannote"))
     await _star(vos_app)
     out = await _keep_low_voice(vos_app, tmp_path, ScriptedConsole(vos_app))
     assert "pyannote needs a token" in out and "'pyannote'" in out and "[pyannote]" not in out
@@ -101,7 +79,7 @@ async def test_a_failed_separation_apologises_and_answering_again_reruns_the_sam
 ) -> None:
     flow = _flow(vos_app)
     flow.engines = fake_engines()
-    broken = BrokenDiarizer(RuntimeError("out of memory"))
+    broken = FakeDiarizer(error=RuntimeError("out of memory"))
     flow.engines.diarizer = broken
     await _star(vos_app)
     console = ScriptedConsole(vos_app)

@@ -69,10 +69,12 @@ class FakeEncoder:
 
 @dataclass
 class FakeDiarizer:
-    """``Diarizer``: loud stretches are turns, labelled S1, S2... by pitch in order of appearance."""
+    """``Diarizer``: loud stretches are turns, labelled S1, S2... by pitch in order of appearance; with
+    ``error``, it fails that way instead."""
 
     name: str = "fake"
     calls: list[int | None] = field(default_factory=list)
+    error: Exception | None = None
 
     async def diarize(
         self,
@@ -83,6 +85,8 @@ class FakeDiarizer:
         progress: ProgressCallback | None = None,
     ) -> Diarization:
         self.calls.append(num_speakers)
+        if self.error is not None:
+            raise self.error
         if progress is not None:
             progress(0.5, "embed")
         hop = sample_rate // 100

@@ -3,9 +3,6 @@ checkpoint after deletions, abandoned flows expiring."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,8 +15,7 @@ from core.storage.ids import utcnow
 from core.storage.migrate import upgrade
 from core.storage.outbox import Outbox
 from core.storage.repositories import FlowRepository, UserRepository
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.crash import age, crash_while_writing
 
 
 async def test_outbox_files_go_by_owner_by_subject_and_after_the_ttl(tmp_path: Path) -> None:
@@ -43,37 +39,16 @@ def test_outbox_names_carry_no_user_text(tmp_path: Path) -> None:
     assert path.parent == tmp_path / "o" and "/" not in path.name[:-4] and path.name.count("~") == 2
 
 
-def _crash_while_writing(directory: Path, payload: bytes) -> None:
-    """A process that dies by SIGKILL in the middle of storing an upload (its temporary copy written)."""
-    code = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
-        "from core.storage.blobs import incoming_file\n"
-        "with incoming_file(Path(sys.argv[1])) as (fd, _):\n"
-        "    os.write(fd, sys.stdin.buffer.read())\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(directory)], input=payload, cwd=ROOT, check=False, timeout=60
-    )
-    assert done.returncode == -9
-
-
-def _age(path: Path, seconds: float) -> None:
-    old = time.time() - seconds
-    os.utime(path, (old, old))
-
-
 async def test_crashed_uploads_are_swept_but_live_ones_kept(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
-    _crash_while_writing(store.root, b"chat export of a crashed upload")
+    crash_while_writing(store.root, b"chat export of a crashed upload")
     crashed = [p for p in store.root.iterdir() if p.name.startswith(INCOMING_PREFIX)]
     assert len(crashed) == 1 and crashed[0].read_bytes() == b"chat export of a crashed upload"
     assert [b async for b in store.list_blobs()] == []  # not a blob: the key listing never saw it
     assert await store.sweep_incoming() == 0  # a minute's grace: its writer may not have locked it yet
-    _age(crashed[0], 120)
+    age(crashed[0], 120)
     with incoming_file(store.root) as (_fd, live):
-        _age(Path(live), 120)  # an old but live write (a slow upload) is locked, so kept
+        age(Path(live), 120)  # an old but live write (a slow upload) is locked, so kept
         assert await store.sweep_incoming() == 1
         assert Path(live).exists() and not crashed[0].exists()
     assert not Path(live).exists()  # the block cleans up after itself
