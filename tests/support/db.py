@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,17 +72,24 @@ def drop_pg_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database (skipped when VOS_TEST_DATABASE_URL is not set)."""
-    if not pg_admin_url():
-        pytest.skip(f"{PG_ENV} is not set")
+@contextmanager
+def migrated_pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database at the latest migration, dropped afterwards (the server must be set)."""
     url, name = create_pg_database()
     try:
         upgrade_sync(url)
         yield url
     finally:
         drop_pg_database(name)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database (skipped when VOS_TEST_DATABASE_URL is not set)."""
+    if not pg_admin_url():
+        pytest.skip(f"{PG_ENV} is not set")
+    with migrated_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -94,12 +102,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     if not pg_admin_url():
         pytest.skip(f"{PG_ENV} is not set")
-    url, name = create_pg_database()
-    try:
-        upgrade_sync(url)
+    with migrated_pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from core.storage.db import Database
 from core.storage.migrate import upgrade_sync
 from tests.core.jobs.redis_support import REDIS_URL
-from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.db import migrated_pg_database, pg_admin_url
 from tests.support.extras import need
 
 
@@ -49,12 +49,8 @@ def namespace(redis_url: str) -> Iterator[str]:
 def shared_db_url(tmp_path: Path) -> Iterator[str]:
     """One database for the test and its worker processes."""
     if pg_admin_url():
-        url, name = create_pg_database()
-        try:
-            upgrade_sync(url)
+        with migrated_pg_database() as url:
             yield url
-        finally:
-            drop_pg_database(name)
         return
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     upgrade_sync(url)
