@@ -142,11 +142,8 @@ def _rights(
     return DataRightsService(
         users=stores.users,
         stars=stores.stars,
-        chats=chat.chats,
-        consents=stores.consents,
         blob_refs=BlobRefRepository(db),
         references=stores.references,
-        safety_events=chat.safety_events,
         memory=stores.memory,
         blobs=stores.blobs,
         outbox=outbox,

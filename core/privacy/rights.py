@@ -20,9 +20,6 @@ from core.storage.memory import MemoryStore
 from core.storage.outbox import Outbox
 from core.storage.repositories import (
     BlobRefRepository,
-    ChatRepository,
-    ConsentRepository,
-    SafetyEventRepository,
     StarRepository,
     UserRepository,
 )
@@ -49,11 +46,8 @@ class DataRightsService:
         *,
         users: UserRepository,
         stars: StarRepository,
-        chats: ChatRepository,
-        consents: ConsentRepository,
         blob_refs: BlobRefRepository,
         references: BlobReferenceRepository,
-        safety_events: SafetyEventRepository,
         memory: MemoryStore,
         blobs: BlobStore,
         outbox: Outbox,
@@ -62,11 +56,8 @@ class DataRightsService:
     ) -> None:
         self.users = users
         self.stars = stars
-        self.chats = chats
-        self.consents = consents
         self.blob_refs = blob_refs
         self.references = references
-        self.safety_events = safety_events
         self.memory = memory
         self.blobs = blobs
         self.outbox = outbox  # the export zips: deleted once delivered, after a TTL, or by /forget(_me)

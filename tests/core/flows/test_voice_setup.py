@@ -18,6 +18,7 @@ from core.flows.voice_setup import VoiceSetupFlow
 from core.i18n import t
 from core.ports import SpeechCapabilities
 from core.storage import models
+from core.storage.repositories import ConsentRepository
 from core.voice.audio import decode_audio, is_ai_generated
 from core.voice.listen import VoiceService
 from tests.core.flows.voice_fakes import (
@@ -98,7 +99,7 @@ async def test_voice_setup_keeps_the_chosen_voice_and_listen_uses_it(vos_app: Ap
     assert "목소리를 간직했어요" in out and "기본 espeak 음성" in out
 
     user = await local_user(vos_app, "local")
-    consents = await vos_app.rights.consents.list_for(user.id, star.id)
+    consents = await ConsentRepository(vos_app.db).list_for(user.id, star.id)
     voice_consent = [c for c in consents if c.kind == "voice_clone"]
     assert len(voice_consent) == 1 and "목소리 복제" in voice_consent[0].text and voice_consent[0].given_at
     profile = await _commands(vos_app).voice_profiles.profile(user.id, star.id)  # type: ignore[union-attr]
