@@ -21,7 +21,7 @@ from core.domain.identity import Locale
 from core.domain.stars import Star, StarStatus
 from core.personas.chat import ChatService
 from core.ports import EngineUnavailable, SpeechToText, UserStore
-from core.voice.audio import AudioError, DecodedAudio, decode_audio
+from core.voice.audio import SAMPLE_RATE, AudioError, DecodedAudio, decode_audio
 from core.voice.listen import VoiceService
 
 log = logging.getLogger(__name__)
@@ -143,8 +143,13 @@ class VoiceChat:
 
     async def _hear(self, ctx: Context, event: VoiceMessage) -> str:
         assert self.stt is not None
+        # Decoded at the rate the recogniser declares it works at: it has nothing left to resample.
+        rates = self.stt.capabilities.sample_rates
         decoded: DecodedAudio = await asyncio.to_thread(
-            decode_audio, event.file.path, max_seconds=self.options.max_audio_seconds
+            decode_audio,
+            event.file.path,
+            max_seconds=self.options.max_audio_seconds,
+            sample_rate=rates[0] if rates else SAMPLE_RATE,
         )
         opts = self.options
         hint = opts.fixed_language or language_hint(
