@@ -6,10 +6,10 @@ were trained on and the arrays' checksum). Crisis is a nearest-neighbour head, s
 scoring costs well under a millisecond, so a check costs the one ``query`` call per message, which the
 caller caches (``CachedQueries``) so memory search and safety share it.
 
-Long messages: a crisis clause inside a long message about the day or about grief is diluted in the whole
-message's vector, so messages of ``CLAUSE_MIN_WORDS`` words or more are also scored in overlapping word windows
-(at most ``MAX_CLAUSES``) and the crisis score is the highest of them. Hangul typed as loose jamo is recomposed
-first (``core.safety.text.repair_hangul``).
+Long messages: a crisis clause inside a long message about the day or about grief is diluted in the
+whole message's vector, so messages of ``CLAUSE_MIN_WORDS`` words or more are also scored in overlapping
+word windows (at most ``MAX_CLAUSES``) and the crisis score is the highest of them. Hangul typed as loose
+jamo is recomposed first (``core.safety.text.repair_hangul``).
 
 Conversation context: ``ConversationWindow`` keeps the last few vectors of each conversation (vectors only,
 never text, in memory) and scores their mean too, so risk spread over several short messages counts.
@@ -77,8 +77,9 @@ class NeighbourHead:
     from grief far better than a linear head on these vectors.
 
     With ``temperature`` 0: mean cosine to the ``k`` closest positives minus the same for negatives. With a
-    temperature ``τ``: ``τ·log Σ exp(cos/τ)`` over the positives minus the same over the negatives (a soft nearest neighbour: the closest lines count most, and many close ones count more than
-    one), which keeps more crisis lines at the same false-alarm rate on these vectors."""
+    temperature ``τ``: ``τ·log Σ exp(cos/τ)`` over the positives minus the same over the negatives (a soft
+    nearest neighbour: the closest lines count most, and many close ones count more than one), which keeps
+    more crisis lines at the same false-alarm rate on these vectors."""
 
     positives: Vector
     negatives: Vector
@@ -274,9 +275,8 @@ class SemanticSafety:
             return True
         # The window counts only when this message leans that way too: "I'm safe now" after a crisis
         # message must not stay flagged by its neighbour.
-        return (
-            scores.crisis >= threshold - self.heads.window_slack and scores.crisis_window >= self.heads.window_threshold
-        )
+        near = scores.crisis >= threshold - self.heads.window_slack
+        return near and scores.crisis_window >= self.heads.window_threshold
 
     def crisis_sure(self, scores: SemanticScores) -> bool:
         """Whether the crisis head is sure enough that a model's "safe" does not overrule it."""

@@ -32,9 +32,11 @@ from core.safety.semantic import HEADS_PATH, crisis_texts
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
-# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen.
+# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen; the
+# wider cap on all safe lines is mostly hyperbole ("퇴근하고 싶어 죽겠다"), where a gentle check-in costs less
+# than a missed crisis.
 GRIEF_FALSE_ALARMS = 0.07
-SAFE_FALSE_ALARMS = 0.06
+SAFE_FALSE_ALARMS = 0.09
 SCAM_PRECISION = 0.97
 L2 = 1.0
 K = 10
@@ -116,7 +118,8 @@ def embed_texts(embedder: Embedder, texts: list[str], cache: Path | None = None)
     if cache is not None and cache.is_file():
         with np.load(cache) as stored:
             if stored["vectors"].shape[1:] == (embedder.dim,):
-                known = dict(zip(stored["texts"].tolist(), np.asarray(stored["vectors"], dtype=np.float64)))
+                vectors = np.asarray(stored["vectors"], dtype=np.float64)
+                known = dict(zip(stored["texts"].tolist(), vectors, strict=True))
     missing = [t for t in dict.fromkeys(texts) if t not in known]
     for text in missing:
         known[text] = np.asarray(embedder.query(text), dtype=np.float64)
@@ -130,9 +133,7 @@ def embed_messages(embedder: Embedder, messages: list[Message], cache: Path | No
     return embed_texts(embedder, [crisis_texts(m.text)[0] for m in messages], cache)
 
 
-def clause_vectors(
-    embedder: Embedder, messages: list[Message], cache: Path | None = None
-) -> list[Matrix]:
+def clause_vectors(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> list[Matrix]:
     """The vectors of each message's clauses (an empty matrix for a short message)."""
     texts = [crisis_texts(m.text)[1:] for m in messages]
     flat = embed_texts(embedder, [t for parts in texts for t in parts], cache)
