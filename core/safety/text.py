@@ -14,8 +14,8 @@ _HANGUL_GAP = re.compile(r"(?<=[\uac00-\ud7a3])[\s.\-_*·,/|~]+(?=[\uac00-\ud7a3
 
 
 def normalize(text: str) -> str:
-    """NFKC, invisible characters removed, lower case, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
+    """Loose jamo recomposed, NFKC, invisible characters removed, lower case, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", repair_hangul(text))
     text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text).strip().lower()
 
