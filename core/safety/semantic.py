@@ -1,7 +1,8 @@
 """The semantic safety heads over the Embedder's ``query`` vectors, one per decision (crisis, scam).
 
 The heads are trained by ``python -m core.safety.train`` on ``data/messages.jsonl`` and shipped as
-``data/heads.npz`` (float16 arrays) with ``data/heads.json`` (the dev-calibrated thresholds, the embedder they
+``data/heads.npz`` (the crisis head's training vectors as int8 rows with a scale each, the scam weights
+as float16) with ``data/heads.json`` (the dev-calibrated thresholds, the embedder they
 were trained on and the arrays' checksum). Crisis is a nearest-neighbour head, scam a logistic regression;
 scoring costs well under a millisecond, so a check costs the one ``query`` call per message, which the
 caller caches (``CachedQueries``) so memory search and safety share it.
@@ -137,6 +138,8 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
             raise HeadsError(f"safety heads {arrays_path} do not match their checksum")
         with np.load(arrays_path) as arrays:
             loaded = {name: np.asarray(arrays[name], dtype=np.float32) for name in arrays.files}
+        for name in [n for n in loaded if f"{n}_scale" in loaded]:  # int8 rows times their scale
+            loaded[name] = loaded[name] * loaded.pop(f"{name}_scale")[:, None]
     except (OSError, ValueError, KeyError) as exc:
         if isinstance(exc, HeadsError):
             raise
