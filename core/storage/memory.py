@@ -243,9 +243,10 @@ class MemoryStore(StarMessageStore):
             assert query.vector is not None
             # The export's shared direction for both entries: their scores stay comparable.
             shared = self.vectors.shared_direction(keys[0])
+            reference = self.vectors.reference(keys[0])
             for key in keys:
                 for moment_id, cosine, score in self.vectors.ranked(
-                    key, query.vector, CANDIDATES, shared=shared
+                    key, query.vector, CANDIDATES, shared=shared, reference=reference
                 ):
                     dense[moment_id], closeness[moment_id] = cosine, score
         fused = fuse(lexical, closeness)

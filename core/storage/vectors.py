@@ -94,6 +94,13 @@ SKETCH_FROM = 30_000
 """Entries this large are scanned on a sketch first (their top principal directions), then reranked."""
 _SKETCH_DIM = 64
 _SHORTLIST = 2048
+REFERENCE_ROWS = 256
+"""Moments of a star, spread over its memory, that a candidate's crowding is measured against."""
+HUB_SHORTLIST = 100
+"""Moments nearest the query whose crowding is weighed before the final ranking."""
+HUB_NEIGHBOURS = 10
+HUB_WEIGHT = 0.5
+"""How much of a moment's crowding (its mean similarity to its nearest reference moments) is taken off."""
 
 
 @dataclass(slots=True)
@@ -108,6 +115,10 @@ class _Entry:
     last_id: int = 0
     total: npt.NDArray[np.float64] | None = None
     """The sum of every vector held: its direction is what all of the star's moments share."""
+    reference: npt.NDArray[np.float32] | None = None
+    """``REFERENCE_ROWS`` vectors strided over the entry (shared direction taken out), or ``None``."""
+    reference_rows: int = 0
+    """How many rows the entry held when ``reference`` was drawn (drawn again once it doubles)."""
 
     @property
     def rows(self) -> int:
@@ -116,7 +127,8 @@ class _Entry:
     def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
         if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
             self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
-            self.mean = self.projection = self.flat = self.total = None
+            self.mean = self.projection = self.flat = self.total = self.reference = None
+            self.reference_rows = 0
         added = block.sum(axis=0, dtype=np.float64)
         self.total = added if self.total is None else self.total + added
         while len(ids):
@@ -152,6 +164,20 @@ class _Entry:
                 self.flat = np.concatenate(flat) if flat else None
                 return True
         return False
+
+
+def _without(rows: npt.NDArray[np.float32], shared: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
+    """``rows`` less their part along the unit vector ``shared`` (unchanged without one)."""
+    if shared is None:
+        return np.ascontiguousarray(rows, dtype=np.float32)
+    return np.ascontiguousarray(rows - np.outer(rows @ shared, shared), dtype=np.float32)
+
+
+def _crowding(rows: npt.NDArray[np.float32], reference: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Each row's mean similarity to its ``HUB_NEIGHBOURS`` nearest reference rows, the nearest left out
+    (a row drawn into the reference would otherwise count itself)."""
+    near = np.sort(rows @ reference.T, axis=1)[:, -HUB_NEIGHBOURS - 1 : -1]
+    return near.mean(axis=1).astype(np.float32)
 
 
 class _Read:
@@ -290,6 +316,26 @@ class VectorCache:
         norm = float(np.linalg.norm(total))
         return (total / norm).astype(np.float32) if norm > 0 else None
 
+    def reference(self, key: Key) -> npt.NDArray[np.float32] | None:
+        """``REFERENCE_ROWS`` of the entry's vectors, spread over it, less their shared direction (``None``:
+        too few moments to tell crowded from rare). Drawn again each time the entry doubles."""
+        entry = self._entry(key)
+        with self._lock:
+            rows = entry.rows
+            if rows < 4 * HUB_NEIGHBOURS:
+                return None
+            if entry.reference is not None and rows < 2 * entry.reference_rows:
+                return entry.reference
+            blocks = list(entry.blocks)
+        shared = self.shared_direction(key)
+        picked = np.unique(np.linspace(0, rows - 1, REFERENCE_ROWS).astype(np.int64))
+        held = sum(len(b) for b in blocks)
+        picked = picked[picked < held]
+        drawn = _without(np.stack([blocks[i // BLOCK_ROWS][i % BLOCK_ROWS] for i in picked]), shared)
+        with self._lock:
+            entry.reference, entry.reference_rows = drawn, rows
+        return drawn
+
     def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first."""
         return [(moment_id, cosine) for moment_id, cosine, _ in self.ranked(key, vector, k)]
@@ -301,6 +347,7 @@ class VectorCache:
         k: int,
         *,
         shared: npt.NDArray[np.float32] | None = None,
+        reference: npt.NDArray[np.float32] | None = None,
     ) -> list[tuple[int, float, float]]:
         """The ``k`` moments nearest ``vector``, best first: (id, cosine, the score they are ranked by).
 
@@ -308,6 +355,10 @@ class VectorCache:
         the query less the part both owe to that direction. Embedders put every text of a chat in a narrow
         cone (e5: cosines of 0.8 and more between unrelated lines), whose axis is the chat's everyday small
         talk; ranking on what is left lets a specific memory outrank the hundredth "밥 먹었어?".
+        With ``reference`` (:meth:`reference`), the ``HUB_SHORTLIST`` best are ranked again less
+        ``HUB_WEIGHT`` times their crowding: a moment close to many of the star's moments (small talk said a
+        hundred ways) is near every question a little, and is taken down so that a specific memory is not
+        crowded out by it (hubness; the correction is CSLS's, against a fixed sample instead of all moments).
         A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
         for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
         """
@@ -342,15 +393,24 @@ class VectorCache:
             scored_ids.append(block_ids)
         rank = np.concatenate(scored)
         all_ids = np.concatenate(scored_ids)
+        wide = min(max(k, HUB_SHORTLIST) if reference is not None else k, len(all_ids))
         k = min(k, len(all_ids))
-        top = np.argpartition(-rank, k - 1)[:k]
+        top = np.argpartition(-rank, wide - 1)[:wide]
         order = top[np.argsort(-rank[top], kind="stable")]
-        # The cosine of the few kept: their rows, found by chunk.
+        # The rows of the few kept, found by chunk: their cosine, and their crowding.
         starts = np.cumsum([0] + [len(c) for c in scored[:-1]])
         chunk = np.searchsorted(starts, order, side="right") - 1
         rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
+        final = rank[order]
+        if reference is not None:
+            final = final - HUB_WEIGHT * _crowding(_without(rows, shared), reference)
+            keep = np.argsort(-final, kind="stable")[:k]
+            order, rows, final = order[keep], rows[keep], final[keep]
         sims = np.einsum("ij,j->i", rows, vector)
-        return [(int(all_ids[i]), float(sim), float(rank[i])) for i, sim in zip(order, sims, strict=True)]
+        return [
+            (int(all_ids[i]), float(sim), float(score))
+            for i, sim, score in zip(order, sims, final, strict=True)
+        ]
 
     def size(self, key: Key) -> int:
         """How many vectors the entry holds (read so far)."""
