@@ -21,6 +21,7 @@ import numpy.typing as npt
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.engine import Connection
 
+from core.storage.memory_hubs import HUB_SHORTLIST, HUB_WEIGHT, Reference
 from core.storage.models import MemoryMomentRow
 
 WARM_ROWS = 8000
@@ -94,13 +95,6 @@ SKETCH_FROM = 30_000
 """Entries this large are scanned on a sketch first (their top principal directions), then reranked."""
 _SKETCH_DIM = 64
 _SHORTLIST = 2048
-REFERENCE_ROWS = 256
-"""Moments of a star, spread over its memory, that a candidate's crowding is measured against."""
-HUB_SHORTLIST = 100
-"""Moments nearest the query whose crowding is weighed before the final ranking."""
-HUB_NEIGHBOURS = 10
-HUB_WEIGHT = 0.5
-"""How much of a moment's crowding (its mean similarity to its nearest reference moments) is taken off."""
 
 
 @dataclass(slots=True)
@@ -115,8 +109,7 @@ class _Entry:
     last_id: int = 0
     total: npt.NDArray[np.float64] | None = None
     """The sum of every vector held: its direction is what all of the star's moments share."""
-    reference: npt.NDArray[np.float32] | None = None
-    """``REFERENCE_ROWS`` vectors strided over the entry (shared direction taken out), or ``None``."""
+    reference: Reference | None = None
     reference_rows: int = 0
     """How many rows the entry held when ``reference`` was drawn (drawn again once it doubles)."""
 
@@ -164,20 +157,6 @@ class _Entry:
                 self.flat = np.concatenate(flat) if flat else None
                 return True
         return False
-
-
-def _without(rows: npt.NDArray[np.float32], shared: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
-    """``rows`` less their part along the unit vector ``shared`` (unchanged without one)."""
-    if shared is None:
-        return np.ascontiguousarray(rows, dtype=np.float32)
-    return np.ascontiguousarray(rows - np.outer(rows @ shared, shared), dtype=np.float32)
-
-
-def _crowding(rows: npt.NDArray[np.float32], reference: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Each row's mean similarity to its ``HUB_NEIGHBOURS`` nearest reference rows, the nearest left out
-    (a row drawn into the reference would otherwise count itself)."""
-    near = np.sort(rows @ reference.T, axis=1)[:, -HUB_NEIGHBOURS - 1 : -1]
-    return near.mean(axis=1).astype(np.float32)
 
 
 class _Read:
@@ -316,22 +295,15 @@ class VectorCache:
         norm = float(np.linalg.norm(total))
         return (total / norm).astype(np.float32) if norm > 0 else None
 
-    def reference(self, key: Key) -> npt.NDArray[np.float32] | None:
-        """``REFERENCE_ROWS`` of the entry's vectors, spread over it, less their shared direction (``None``:
-        too few moments to tell crowded from rare). Drawn again each time the entry doubles."""
+    def reference(self, key: Key) -> Reference | None:
+        """The entry's :class:`Reference` (``None``: too few moments), drawn again once the entry doubles."""
         entry = self._entry(key)
         with self._lock:
             rows = entry.rows
-            if rows < 4 * HUB_NEIGHBOURS:
-                return None
             if entry.reference is not None and rows < 2 * entry.reference_rows:
                 return entry.reference
             blocks = list(entry.blocks)
-        shared = self.shared_direction(key)
-        picked = np.unique(np.linspace(0, rows - 1, REFERENCE_ROWS).astype(np.int64))
-        held = sum(len(b) for b in blocks)
-        picked = picked[picked < held]
-        drawn = _without(np.stack([blocks[i // BLOCK_ROWS][i % BLOCK_ROWS] for i in picked]), shared)
+        drawn = Reference.draw(blocks, self.shared_direction(key))
         with self._lock:
             entry.reference, entry.reference_rows = drawn, rows
         return drawn
@@ -347,7 +319,7 @@ class VectorCache:
         k: int,
         *,
         shared: npt.NDArray[np.float32] | None = None,
-        reference: npt.NDArray[np.float32] | None = None,
+        reference: Reference | None = None,
     ) -> list[tuple[int, float, float]]:
         """The ``k`` moments nearest ``vector``, best first: (id, cosine, the score they are ranked by).
 
@@ -356,9 +328,8 @@ class VectorCache:
         cone (e5: cosines of 0.8 and more between unrelated lines), whose axis is the chat's everyday small
         talk; ranking on what is left lets a specific memory outrank the hundredth "밥 먹었어?".
         With ``reference`` (:meth:`reference`), the ``HUB_SHORTLIST`` best are ranked again less
-        ``HUB_WEIGHT`` times their crowding: a moment close to many of the star's moments (small talk said a
-        hundred ways) is near every question a little, and is taken down so that a specific memory is not
-        crowded out by it (hubness; the correction is CSLS's, against a fixed sample instead of all moments).
+        ``HUB_WEIGHT`` times their crowding (``core.storage.memory_hubs``): small talk near every question a
+        little no longer crowds a specific memory out.
         A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
         for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
         """
@@ -403,7 +374,7 @@ class VectorCache:
         rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
         final = rank[order]
         if reference is not None:
-            final = final - HUB_WEIGHT * _crowding(_without(rows, shared), reference)
+            final = final - HUB_WEIGHT * reference.crowding(all_ids[order], rows)
             keep = np.argsort(-final, kind="stable")[:k]
             order, rows, final = order[keep], rows[keep], final[keep]
         sims = np.einsum("ij,j->i", rows, vector)

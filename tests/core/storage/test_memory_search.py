@@ -14,6 +14,7 @@ from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderError, O
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
+from core.storage.memory_hubs import REFERENCE_ROWS
 from core.storage.memory_index import MemoryIndexer
 from core.storage.moments import MomentCutter, exchanges
 from core.storage.repositories import UserRepository
@@ -300,7 +301,7 @@ def test_a_moment_crowded_by_its_paraphrases_does_not_outrank_a_specific_memory(
     query = eye[0] + 0.5 * eye[1] + 0.7 * eye[2]
     query /= np.linalg.norm(query)
     shared, reference = cache.shared_direction(key), cache.reference(key)
-    assert reference is not None and len(reference) <= v.REFERENCE_ROWS
+    assert reference is not None and len(reference.vectors) <= REFERENCE_ROWS
     plain = cache.ranked(key, query, 3, shared=shared)[0][0]
     assert 301 <= plain <= 340  # without the correction one of the paraphrases comes first
     best, cosine, _ = cache.ranked(key, query, 3, shared=shared, reference=reference)[0]
