@@ -21,6 +21,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -84,7 +85,7 @@ def _line(when: datetime, who: str, text: str) -> str:
     return f"[{who}] [{ampm} {when.hour % 12 or 12}:{when.minute:02d}] {text}"
 
 
-def write_export(path: Path, count: int, memories: list[dict[str, object]], seed: int = 5) -> None:
+def write_export(path: Path, count: int, memories: list[dict[str, Any]], seed: int = 5) -> None:
     rng = random.Random(seed)
     events: list[tuple[datetime, str, str]] = []
     when = datetime(2016, 1, 1, 9, 0)
@@ -96,11 +97,11 @@ def write_export(path: Path, count: int, memories: list[dict[str, object]], seed
             events.append((when + timedelta(minutes=k * rng.randint(1, 4)), who, text))
     for index, memory in enumerate(memories):
         at = datetime.strptime(str(memory["date"]), "%Y-%m-%d %H:%M")
-        lead = int(memory.get("lead", 0))  # type: ignore[call-overload]
+        lead = int(memory.get("lead", 0))
         for k in range(lead):  # everyday lines opening the moment: its key lines come later
             who, text = LEAD[(index * 3 + k) % len(LEAD)]
             events.append((at - timedelta(minutes=lead - k), who, text))
-        for k, (who, text) in enumerate(memory["lines"]):  # type: ignore[attr-defined]
+        for k, (who, text) in enumerate(memory["lines"]):
             events.append((at + timedelta(minutes=k), who, text))
     events.sort(key=lambda e: e[0])
     day = None
@@ -116,8 +117,7 @@ def write_export(path: Path, count: int, memories: list[dict[str, object]], seed
             fh.write(_line(at, who, text) + "\n")
 
 
-async def main(count: int, verbose: bool = False, data: Path = DATA) -> None:
-    memories = json.loads(data.read_text(encoding="utf-8"))["memories"]
+async def main(count: int, memories: list[dict[str, Any]], verbose: bool = False) -> None:
     folder = Path(tempfile.mkdtemp(prefix="vos-recall-"))
     export = folder / "export.txt"
     write_export(export, count, memories)
@@ -175,4 +175,5 @@ if __name__ == "__main__":
     parser.add_argument("--verbose", action="store_true", help="print the dev questions hybrid search missed")
     parser.add_argument("--data", type=Path, default=DATA, help="planted memories (default: %(default)s)")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.verbose, args.data))
+    planted = json.loads(args.data.read_text(encoding="utf-8"))["memories"]
+    asyncio.run(main(args.messages, planted, args.verbose))

@@ -371,13 +371,13 @@ class VectorCache:
         # The rows of the few kept, found by chunk: their cosine, and their crowding.
         starts = np.cumsum([0] + [len(c) for c in scored[:-1]])
         chunk = np.searchsorted(starts, order, side="right") - 1
-        rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
+        kept = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
         final = rank[order]
         if reference is not None:
-            final = final - HUB_WEIGHT * reference.crowding(all_ids[order], rows)
-            keep = np.argsort(-final, kind="stable")[:k]
-            order, rows, final = order[keep], rows[keep], final[keep]
-        sims = np.einsum("ij,j->i", rows, vector)
+            final = final - HUB_WEIGHT * reference.crowding(all_ids[order], kept)
+            best = np.argsort(-final, kind="stable")[:k]
+            order, kept, final = order[best], kept[best], final[best]
+        sims = np.einsum("ij,j->i", kept, vector)
         return [
             (int(all_ids[i]), float(sim), float(score))
             for i, sim, score in zip(order, sims, final, strict=True)

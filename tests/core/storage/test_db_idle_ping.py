@@ -11,7 +11,9 @@ from tests.support.db import pg_admin_url
 
 
 @pytest.mark.postgres
-async def test_a_connection_dropped_while_idle_is_replaced_before_use(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     admin = pg_admin_url()
     if not admin:
         pytest.skip("VOS_TEST_DATABASE_URL is not set")

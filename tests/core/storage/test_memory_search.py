@@ -291,7 +291,8 @@ def test_a_moment_crowded_by_its_paraphrases_does_not_outrank_a_specific_memory(
     rng = np.random.default_rng(7)
     eye = np.eye(64, dtype=np.float32)
     spread = eye[0] + 0.5 * rng.standard_normal((300, 64)).astype(np.float32) * (np.arange(64) >= 8)
-    crowd = eye[0] + 0.8 * eye[2] + 0.05 * rng.standard_normal((40, 64)).astype(np.float32)  # "밥 먹었어?" x40
+    # "밥 먹었어?" said forty ways:
+    crowd = eye[0] + 0.8 * eye[2] + 0.05 * rng.standard_normal((40, 64)).astype(np.float32)
     memory = (eye[0] + 0.75 * eye[1])[None, :]
     rows = np.vstack([spread, crowd, memory])
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
