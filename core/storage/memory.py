@@ -9,7 +9,9 @@ star's moments by reciprocal rank fusion:
   reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages. A morpheme that
   reaches the cap is no clue and is not looked up again (``core.storage.memory_terms``);
 - dense: the query vector against every moment vector of the star (``core.storage.vectors``), ranked by
-  cosine less the part owed to what all of the star's moments share (its mean direction).
+  cosine less the part owed to what all of the star's moments share (its mean direction), the nearest then
+  less their crowding, so that small talk near every question does not push a memory out
+  (``core.storage.memory_hubs``).
 
 A turn whose star's vectors are cached searches in one hop (one round trip on PostgreSQL).
 
@@ -243,9 +245,10 @@ class MemoryStore(StarMessageStore):
             assert query.vector is not None
             # The export's shared direction for both entries: their scores stay comparable.
             shared = self.vectors.shared_direction(keys[0])
+            reference = self.vectors.reference(keys[0])
             for key in keys:
                 for moment_id, cosine, score in self.vectors.ranked(
-                    key, query.vector, CANDIDATES, shared=shared
+                    key, query.vector, CANDIDATES, shared=shared, reference=reference
                 ):
                     dense[moment_id], closeness[moment_id] = cosine, score
         fused = fuse(lexical, closeness)

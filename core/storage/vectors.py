@@ -21,6 +21,7 @@ import numpy.typing as npt
 from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.engine import Connection
 
+from core.storage.memory_hubs import HUB_SHORTLIST, HUB_WEIGHT, Reference
 from core.storage.models import MemoryMomentRow
 
 WARM_ROWS = 8000
@@ -108,6 +109,9 @@ class _Entry:
     last_id: int = 0
     total: npt.NDArray[np.float64] | None = None
     """The sum of every vector held: its direction is what all of the star's moments share."""
+    reference: Reference | None = None
+    reference_rows: int = 0
+    """How many rows the entry held when ``reference`` was drawn (drawn again once it doubles)."""
 
     @property
     def rows(self) -> int:
@@ -116,7 +120,8 @@ class _Entry:
     def append(self, ids: npt.NDArray[np.int64], block: npt.NDArray[np.float32]) -> None:
         if self.blocks and self.blocks[0].shape[1] != block.shape[1]:
             self.ids, self.blocks, self.sketches = [], [], []  # another vector size: start again
-            self.mean = self.projection = self.flat = self.total = None
+            self.mean = self.projection = self.flat = self.total = self.reference = None
+            self.reference_rows = 0
         added = block.sum(axis=0, dtype=np.float64)
         self.total = added if self.total is None else self.total + added
         while len(ids):
@@ -290,6 +295,19 @@ class VectorCache:
         norm = float(np.linalg.norm(total))
         return (total / norm).astype(np.float32) if norm > 0 else None
 
+    def reference(self, key: Key) -> Reference | None:
+        """The entry's :class:`Reference` (``None``: too few moments), drawn again once the entry doubles."""
+        entry = self._entry(key)
+        with self._lock:
+            rows = entry.rows
+            if entry.reference is not None and rows < 2 * entry.reference_rows:
+                return entry.reference
+            blocks = list(entry.blocks)
+        drawn = Reference.draw(blocks, self.shared_direction(key))
+        with self._lock:
+            entry.reference, entry.reference_rows = drawn, rows
+        return drawn
+
     def nearest(self, key: Key, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The ``k`` moments most similar to ``vector`` (cosine: vectors are normalized), best first."""
         return [(moment_id, cosine) for moment_id, cosine, _ in self.ranked(key, vector, k)]
@@ -301,6 +319,7 @@ class VectorCache:
         k: int,
         *,
         shared: npt.NDArray[np.float32] | None = None,
+        reference: Reference | None = None,
     ) -> list[tuple[int, float, float]]:
         """The ``k`` moments nearest ``vector``, best first: (id, cosine, the score they are ranked by).
 
@@ -308,6 +327,9 @@ class VectorCache:
         the query less the part both owe to that direction. Embedders put every text of a chat in a narrow
         cone (e5: cosines of 0.8 and more between unrelated lines), whose axis is the chat's everyday small
         talk; ranking on what is left lets a specific memory outrank the hundredth "밥 먹었어?".
+        With ``reference`` (:meth:`reference`), the ``HUB_SHORTLIST`` best are ranked again less
+        ``HUB_WEIGHT`` times their crowding (``core.storage.memory_hubs``): small talk near every question a
+        little no longer crowds a specific memory out.
         A large entry is scanned on its sketch (``_SKETCH_DIM`` principal directions, a sixth of the bytes)
         for a shortlist, which is then scored exactly; blocks not sketched yet are scored exactly.
         """
@@ -342,15 +364,24 @@ class VectorCache:
             scored_ids.append(block_ids)
         rank = np.concatenate(scored)
         all_ids = np.concatenate(scored_ids)
+        wide = min(max(k, HUB_SHORTLIST) if reference is not None else k, len(all_ids))
         k = min(k, len(all_ids))
-        top = np.argpartition(-rank, k - 1)[:k]
+        top = np.argpartition(-rank, wide - 1)[:wide]
         order = top[np.argsort(-rank[top], kind="stable")]
-        # The cosine of the few kept: their rows, found by chunk.
+        # The rows of the few kept, found by chunk: their cosine, and their crowding.
         starts = np.cumsum([0] + [len(c) for c in scored[:-1]])
         chunk = np.searchsorted(starts, order, side="right") - 1
-        rows = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
-        sims = np.einsum("ij,j->i", rows, vector)
-        return [(int(all_ids[i]), float(sim), float(rank[i])) for i, sim in zip(order, sims, strict=True)]
+        kept = np.stack([sources[c][i - starts[c]] for c, i in zip(chunk, order, strict=True)])
+        final = rank[order]
+        if reference is not None:
+            final = final - HUB_WEIGHT * reference.crowding(all_ids[order], kept)
+            best = np.argsort(-final, kind="stable")[:k]
+            order, kept, final = order[best], kept[best], final[best]
+        sims = np.einsum("ij,j->i", kept, vector)
+        return [
+            (int(all_ids[i]), float(sim), float(score))
+            for i, sim, score in zip(order, sims, final, strict=True)
+        ]
 
     def size(self, key: Key) -> int:
         """How many vectors the entry holds (read so far)."""

@@ -14,6 +14,7 @@ from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderError, O
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
+from core.storage.memory_hubs import REFERENCE_ROWS
 from core.storage.memory_index import MemoryIndexer
 from core.storage.moments import MomentCutter, exchanges
 from core.storage.repositories import UserRepository
@@ -282,3 +283,28 @@ def test_common_morphemes_are_learned_per_star_and_user_and_forgotten() -> None:
     assert common.of("s1", None) == frozenset() and common.of("s3", None) == {"눈"}
     common.forget("s3")
     assert common.of("s3", None) == frozenset()
+
+
+def test_a_moment_crowded_by_its_paraphrases_does_not_outrank_a_specific_memory() -> None:
+    from core.storage import vectors as v
+
+    rng = np.random.default_rng(7)
+    eye = np.eye(64, dtype=np.float32)
+    spread = eye[0] + 0.5 * rng.standard_normal((300, 64)).astype(np.float32) * (np.arange(64) >= 8)
+    # "밥 먹었어?" said forty ways:
+    crowd = eye[0] + 0.8 * eye[2] + 0.05 * rng.standard_normal((40, 64)).astype(np.float32)
+    memory = (eye[0] + 0.75 * eye[1])[None, :]
+    rows = np.vstack([spread, crowd, memory])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    cache = v.VectorCache()
+    key: v.Key = ("star", None, "e")
+    cache._entry(key).append(np.arange(1, len(rows) + 1, dtype=np.int64), rows)
+    query = eye[0] + 0.5 * eye[1] + 0.7 * eye[2]
+    query /= np.linalg.norm(query)
+    shared, reference = cache.shared_direction(key), cache.reference(key)
+    assert reference is not None and len(reference.vectors) <= REFERENCE_ROWS
+    plain = cache.ranked(key, query, 3, shared=shared)[0][0]
+    assert 301 <= plain <= 340  # without the correction one of the paraphrases comes first
+    best, cosine, _ = cache.ranked(key, query, 3, shared=shared, reference=reference)[0]
+    assert best == len(rows) and abs(cosine - float(rows[-1] @ query)) < 1e-5
+    assert cache.reference(("few", None, "e")) is None  # too few moments to tell crowded from rare
