@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any
 
@@ -206,6 +207,19 @@ def discord_adapter(app: App, settings: Settings) -> Any:
     return DiscordAdapter(config, app.engine, optouts=optouts)
 
 
+def _stderr_progress(every_s: float = 2.0) -> Callable[[float, str], None]:
+    """Import progress on stderr ("moments N", "vectors i/n"), a line every ``every_s`` at most."""
+    shown = [-every_s]
+
+    def show(fraction: float, text: str) -> None:
+        now = time.monotonic()
+        if now - shown[0] >= every_s or fraction >= 1.0:
+            shown[0] = now
+            print(f"{fraction:6.1%}  {text}", file=sys.stderr, flush=True)
+
+    return show
+
+
 async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to one)
     settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
 ) -> dict[str, Any]:
@@ -218,10 +232,12 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
         try:
             app.star_service.check_size((await asyncio.to_thread(export.stat)).st_size)
             key = await app.blobs.put_file(export)
+            print("importing messages...", file=sys.stderr, flush=True)
             result = await app.star_service.create(
                 NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
                 key,
                 consent_text="cli: the operator attests 18+ and the right to use these messages",
+                progress=_stderr_progress(),
             )
         except ExportTooLarge as exc:
             return {

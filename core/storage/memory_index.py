@@ -49,6 +49,10 @@ characters, ~49 at 120 (embedding cost grows with tokens: ``bench/embed_speed.py
 ``bench/memory_recall.py`` were the same at 200 and 120."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
+ANALYZE_BATCH = 64
+"""Moments analyzed per worker-thread call. The process has one analyzer behind a lock, and a chat turn
+analyzes its own message with it (inside its write transaction), so a turn waits for one such call at most
+(tens of milliseconds), not for the 2,000 texts of an insert (seconds: turns of another user took 2-4 s)."""
 
 _M = MemoryMomentRow
 _S = StarMessageRow
@@ -124,7 +128,10 @@ class MemoryIndexer:
     async def _store(self, star_id: str, moments: Sequence[Moment]) -> int:
         for start in range(0, len(moments), INSERT_BATCH):
             part = moments[start : start + INSERT_BATCH]
-            tokens = await asyncio.to_thread(self.memory.analyzer.many, [m.text for m in part])
+            tokens: list[list[str]] = []
+            for first in range(0, len(part), ANALYZE_BATCH):
+                texts = [m.text for m in part[first : first + ANALYZE_BATCH]]
+                tokens += await asyncio.to_thread(self.memory.analyzer.many, texts)
             rows = self.memory.moment_rows(star_id, None, part, tokens)
 
             def write(conn: Connection, rows: list[dict[str, Any]] = rows) -> None:
