@@ -221,10 +221,19 @@ def _stderr_progress(every_s: float = 2.0) -> Callable[[float, str], None]:
 
 
 async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to one)
-    settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
+    settings: Settings,
+    user_id: str,
+    name: str,
+    export: Path,
+    participant: str,
+    relation: str,
+    notes: str,
+    *,
+    show_progress: bool = False,
 ) -> dict[str, Any]:
     """``vos star create``: the same service the chat flow uses, in one streaming pass over the file
-    (the participant is checked while importing; an unknown one lists who wrote in the export)."""
+    (the participant is checked while importing; an unknown one lists who wrote in the export).
+    ``show_progress``: the stages on stderr (messages, moments, vectors)."""
     if not await asyncio.to_thread(export.is_file):
         return {"error": f"{export}: no such file"}
     async with running_app(settings) as app:
@@ -232,12 +241,13 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
         try:
             app.star_service.check_size((await asyncio.to_thread(export.stat)).st_size)
             key = await app.blobs.put_file(export)
-            print("importing messages...", file=sys.stderr, flush=True)
+            if show_progress:
+                print("importing messages...", file=sys.stderr, flush=True)
             result = await app.star_service.create(
                 NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
                 key,
                 consent_text="cli: the operator attests 18+ and the right to use these messages",
-                progress=_stderr_progress(),
+                progress=_stderr_progress() if show_progress else None,
             )
         except ExportTooLarge as exc:
             return {
