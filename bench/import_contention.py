@@ -166,7 +166,13 @@ async def main(args: argparse.Namespace) -> int:
                 )
             )
             paused_s = 0.0
+            shown = "messages"
             while not importing.done():
+                if phase.name != shown:  # a phase ended: its figures now, should the run be cut short
+                    base = _p95(times["alone"])
+                    print(_line(shown, times.get(shown, []), base, stalls.get(shown, 0.0)), flush=True)
+                    print(_line("  held", times.get(f"paused {shown}", []), base, 0.0), flush=True)
+                    shown = phase.name
                 await turns(args.window)
                 if args.window and not importing.done():  # the same number of turns with the import held
                     held = time.perf_counter()
