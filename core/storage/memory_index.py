@@ -49,10 +49,11 @@ characters, ~49 at 120 (embedding cost grows with tokens: ``bench/embed_speed.py
 ``bench/memory_recall.py`` were the same at 200 and 120."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
-ANALYZE_BATCH = 64
+ANALYZE_BATCH = 8
 """Moments analyzed per worker-thread call. The process has one analyzer behind a lock, and a chat turn
-analyzes its own message with it (inside its write transaction), so a turn waits for one such call at most
-(tens of milliseconds), not for the 2,000 texts of an insert (seconds: turns of another user took 2-4 s)."""
+analyzes its own message with it twice (its query, then its memory inside its write transaction), so a turn
+waits for one such call at most (about 10 ms), not for the 2,000 texts of an insert (turns of another user
+took 2-4 s); with 64 a call, turns during this stage still took 214 ms p50 against 9 ms held."""
 
 _M = MemoryMomentRow
 _S = StarMessageRow
