@@ -166,7 +166,11 @@ def star_create(  # noqa: PLR0917 (typer maps each parameter to an option)
 
     settings = settings_or_exit()
     setup_logging(settings)
-    result = run_async(lambda: cli_create_star(settings, user, name, export, participant, relation, notes))
+    result = run_async(
+        lambda: cli_create_star(
+            settings, user, name, export, participant, relation, notes, show_progress=not json_out
+        )
+    )
     if json_out:
         typer.echo(json.dumps(result, ensure_ascii=False))
     elif "error" in result:

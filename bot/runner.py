@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import IO, Any
 
@@ -206,11 +207,33 @@ def discord_adapter(app: App, settings: Settings) -> Any:
     return DiscordAdapter(config, app.engine, optouts=optouts)
 
 
+def _stderr_progress(every_s: float = 2.0) -> Callable[[float, str], None]:
+    """Import progress on stderr ("moments N", "vectors i/n"), a line every ``every_s`` at most."""
+    shown = [-every_s]
+
+    def show(fraction: float, text: str) -> None:
+        now = time.monotonic()
+        if now - shown[0] >= every_s or fraction >= 1.0:
+            shown[0] = now
+            print(f"{fraction:6.1%}  {text}", file=sys.stderr, flush=True)
+
+    return show
+
+
 async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to one)
-    settings: Settings, user_id: str, name: str, export: Path, participant: str, relation: str, notes: str
+    settings: Settings,
+    user_id: str,
+    name: str,
+    export: Path,
+    participant: str,
+    relation: str,
+    notes: str,
+    *,
+    show_progress: bool = False,
 ) -> dict[str, Any]:
     """``vos star create``: the same service the chat flow uses, in one streaming pass over the file
-    (the participant is checked while importing; an unknown one lists who wrote in the export)."""
+    (the participant is checked while importing; an unknown one lists who wrote in the export).
+    ``show_progress``: the stages on stderr (messages, moments, vectors)."""
     if not await asyncio.to_thread(export.is_file):
         return {"error": f"{export}: no such file"}
     async with running_app(settings) as app:
@@ -218,10 +241,13 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
         try:
             app.star_service.check_size((await asyncio.to_thread(export.stat)).st_size)
             key = await app.blobs.put_file(export)
+            if show_progress:
+                print("importing messages...", file=sys.stderr, flush=True)
             result = await app.star_service.create(
                 NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
                 key,
                 consent_text="cli: the operator attests 18+ and the right to use these messages",
+                progress=_stderr_progress() if show_progress else None,
             )
         except ExportTooLarge as exc:
             return {

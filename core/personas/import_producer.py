@@ -14,8 +14,10 @@ per author, the style accumulator and what the parser skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import multiprocessing
+import os
 import pickle
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from core.storage.star_messages import WRITE_BATCH, RowBuilder
 
 PROCESS_ABOVE_BYTES = 4 << 20
 """Exports from this size (about 50,000 messages) are read in a child process."""
+READER_NICE = 5
+"""Niceness the child process adds to its own."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -130,6 +134,10 @@ def _produce(path: str, plan: RowPlan, conn: Connection) -> None:
     """The child process: parse, build rows and the profile, send them; then the outcome."""
     # Nothing built here holds a cycle: the collector would only walk a million short-lived rows.
     gc.disable()
+    # Background work: a chat turn of the bot's process goes first on a busy core (as the vector stage's
+    # threads do, ``memory_index.EMBED_NICE``); on idle cores the import runs at full speed.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(READER_NICE)
     try:
         observed, builder = _rows(Path(path), plan, polite=False)
         while rows := builder.next_batch():

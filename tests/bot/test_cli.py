@@ -68,7 +68,10 @@ def test_star_create_then_chat_json(env: dict[str, str]) -> None:
 
 
 def test_chat_blocks_scams_and_hands_off_crisis(env: dict[str, str]) -> None:
-    invoke("star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마")
+    code, out = invoke(
+        "star", "create", "--name", "엄마", "--export", str(DEMO_EXPORT), "--participant", "엄마"
+    )
+    assert code == 0 and "importing messages" in out and "100.0%  vectors" in out, out  # progress (stderr)
     _, out = invoke("chat", "엄마", "엄마 급하게 돈 좀 보내줘 국민은행 123-456-789012 로 이체해줘", "--json")
     assert json.loads(out)["verdict"] == "block"
     _, out = invoke("chat", "엄마", "엄마 곁으로 가고 싶어. 다 끝내고 싶어", "--json")

@@ -167,3 +167,59 @@ async def test_another_users_turns_barely_wait_for_a_big_import(db: Database, tm
     # shared test machine; bench/import_contention.py measures the ratio.
     assert max(during) < 2.0, max(during)
     assert _p95(during) <= max(2 * _p95(alone), 0.25), (_p95(alone), _p95(during))
+
+
+@pytest.mark.slow
+async def test_chat_turns_during_an_import_never_wait_on_sqlites_busy_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's real chat turns (``ChatService.turn``: safety, memory search with an embedded query,
+    reply, history and conversation memory) run through every stage of an import: its message batches, its
+    moments and its vectors. SQLite's busy timeout is 0 here, so a turn (or a batch) that had to wait for
+    SQLite's write lock would fail with "database is locked" instead of waiting: the app's writes meet only
+    at its own write lock, one short transaction at a time."""
+    from bot.wiring import running_app
+    from core.storage import db as db_module
+    from tests.support.app import make_settings
+
+    monkeypatch.setattr(db_module, "_BUSY_TIMEOUT_S", 0)
+    monkeypatch.chdir(tmp_path)
+    small = write_export(tmp_path / "small.txt", "ios_ko", family_chat(1_000, seed=3), crlf=True, bom=True)
+    big = write_export(tmp_path / "big.txt", "ios_ko", family_chat(8_000), crlf=True, bom=True)
+    async with running_app(make_settings(tmp_path), use_settings_model=False) as app:
+        app.star_service.process_above_bytes = 0  # read in a child process, as every large export is
+        chatting, importing_user = [
+            await app.users.get_or_create(
+                UserRef(platform=Platform.CONSOLE, platform_user_id=n), display_name=n, locale=Locale.KO
+            )
+            for n in ("chatting", "importing")
+        ]
+        star = (
+            await app.star_service.create(
+                NewStar(owner_id=chatting.id, name="엄마", relation="", participant=STAR),
+                await app.blobs.put_file(small),
+                consent_text="t",
+            )
+        ).star
+        stage = ["messages"]
+        importing = asyncio.ensure_future(
+            app.star_service.create(
+                NewStar(owner_id=importing_user.id, name="아들", relation="", participant=USER),
+                await app.blobs.put_file(big),
+                consent_text="t",
+                progress=lambda _f, text: stage.__setitem__(0, text.split(" ", 1)[0]),
+            )
+        )
+        turns: dict[str, int] = {}
+        while not importing.done():
+            reply = await app.chat.turn(chatting, star, "오늘 병원 다녀왔어?", Locale.KO)
+            assert reply.bubbles
+            turns[stage[0]] = turns.get(stage[0], 0) + 1
+            if turns.get("vectors", 0) >= 2:
+                importing.cancel()  # the star is whole; `vos memory index` would finish its vectors
+            await asyncio.sleep(0.01)
+        if not importing.cancelled():
+            assert (await importing).imported == 8_000
+        (imported,) = await app.stars.list_owned(importing_user.id)
+        assert await app.memory.count(imported.id) == 8_000
+    assert turns.get("messages", 0) >= 1 and turns.get("vectors", 0) >= 1, turns
