@@ -79,7 +79,9 @@ async def test_cloning_needs_a_kept_voice(synth: SpeechSynthesizer) -> None:
 
 
 @pytest.mark.parametrize("synth", [Qwen3TTSSynthesizer(), ChatterboxSynthesizer()])
-async def test_cloning_refuses_a_language_it_does_not_declare(synth: SpeechSynthesizer, tmp_path: Path) -> None:
+async def test_cloning_refuses_a_language_it_does_not_declare(
+    synth: SpeechSynthesizer, tmp_path: Path
+) -> None:
     assert synth.capabilities.supports("ko-KR") and not synth.capabilities.supports("ja")
     with pytest.raises(ValueError, match="not 'ja'"):  # never English words in its place
         await synth.synthesize("こんにちは", language="ja", voice=_voice(tmp_path))
