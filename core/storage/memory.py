@@ -369,7 +369,7 @@ class MemoryStore(StarMessageStore):
             for m, toks in zip(moments, tokens, strict=True)
         ]
 
-    def remembering(
+    async def remembering(
         self,
         *,
         user_id: str,
@@ -380,10 +380,11 @@ class MemoryStore(StarMessageStore):
     ) -> Callable[[Connection], None]:
         """A write that keeps what a user told the star (and its answer) as that user's searchable memory;
         run it inside the turn's own transaction. ``vector``: the embedding of the user's message computed
-        for this turn (no second model call)."""
+        for this turn (no second model call). The moment's morphemes are analyzed here, in a worker thread,
+        before the transaction: a write lock is never held while the analyzer works."""
+        tokens = await asyncio.to_thread(self.analyzer.tokens, moment.text)
 
         def write(conn: Connection) -> None:
-            tokens = self.analyzer.tokens(moment.text)
             row = self.moment_rows(star_id, user_id, [moment], [tokens])[0]
             if vector is not None and embedder:
                 row.update(vector=np.asarray(vector, dtype=np.float32).tobytes(), embedder=embedder)
