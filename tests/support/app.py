@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -40,6 +41,13 @@ class ScriptedConsole:
         produced = self.out.read()
         self.out.seek(0, io.SEEK_END)
         return produced
+
+
+def saved_path(out: str) -> Path:
+    """The path of the first file the console says it saved (its line is in the session's language)."""
+    found = re.search(r"(?:saved|저장됨): (.+?)(?: — |\n|$)", out)
+    assert found, out
+    return Path(found.group(1).strip())
 
 
 @pytest.fixture
