@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from adapters.console.render import render
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.domain.actions import SendFile, SendVoice
 from core.domain.identity import Locale
+from core.i18n import with_particle
 from tests.support.app import ScriptedConsole
 
 
@@ -36,3 +39,27 @@ async def test_export_in_a_korean_session_has_no_english_line(vos_app: App) -> N
     out = await console.say("밥 먹었어?", "/export")
     export_line = next(line for line in out.splitlines() if ".zip" in line)
     assert "저장됨: " in export_line and " saved" not in export_line, export_line
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("엄마", "엄마가 엄마는 엄마와 엄마를 엄마로"),
+        ("민준", "민준이 민준은 민준과 민준을 민준으로"),
+        ("서울", "서울이 서울은 서울과 서울을 서울로"),
+        ("엄마3", "엄마3이 엄마3은 엄마3과 엄마3을 엄마3으로"),
+        ("Dad", "Dad(이)가 Dad(은)는 Dad(과)와 Dad(을)를 Dad(으)로"),
+    ],
+)
+def test_korean_particles_follow_the_name(word: str, expected: str) -> None:
+    specs = ("이", "는", "과", "을", "으로")
+    assert " ".join(with_particle(word, spec) for spec in specs) == expected
+
+
+async def test_the_ai_notice_names_a_mother_without_an_honorific_suffix(vos_app: App) -> None:
+    """엄마님 reads as stilted; the user's own word for her is used, with the particle it takes."""
+    user = await local_user(vos_app, "local", Locale.KO)
+    await ensure_demo_star(vos_app, user)
+    out = await ScriptedConsole(vos_app).say("밥 먹었어?", "/about")
+    assert "엄마님" not in out
+    assert "실제 엄마가 아니에요" in out and "엄마가 실제로 보냈던" in out
