@@ -17,6 +17,7 @@ from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
+from core.domain.stars import Star
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar, ParticipantMissing
@@ -34,6 +35,28 @@ async def local_user(app: App, user_id: str, locale: Locale | None = None) -> Us
         display_name=user_id,
         locale=locale or app.settings.default_locale,
     )
+
+
+async def find_star(app: App, user: User, ref: str) -> Star | str:
+    """The user's star with id or name ``ref``, or one line saying why none.
+
+    Several stars may share a name (the demo "엄마" and the user's own mother): the user's own win over the
+    demo, then the one in use; otherwise the line lists their ids to choose from.
+    """
+    stars = await app.stars.list_owned(user.id)
+    if found := next((s for s in stars if s.id == ref), None):
+        return found
+    named = [s for s in stars if s.name == ref]
+    named = [s for s in named if s.relation != DEMO_RELATION] or named
+    if len(named) > 1:
+        active = await app.users.active_star_id(user.id)
+        named = [s for s in named if s.id == active] or named
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(f"{s.id} ({s.relation})" for s in named)
+        return f"{len(named)} stars are named {ref!r} for user {user.platform_user_id!r}: give one of {ids}"
+    return f"no star {ref!r} for user {user.platform_user_id!r}"
 
 
 async def ensure_demo_star(app: App, user: User) -> None:
@@ -249,11 +272,8 @@ async def cli_chat(settings: Settings, user_id: str, star_ref: str, text: str) -
     """``vos chat``: one turn through the chat service, stored like any adapter's."""
     async with running_app(settings) as app:
         user = await local_user(app, user_id)
-        stars = await app.stars.list_owned(user.id)
-        star = next((s for s in stars if s.id == star_ref), None) or next(
-            (s for s in stars if s.name == star_ref), None
-        )
-        if star is None:
-            return {"error": f"no star {star_ref!r} for user {user_id!r}"}
+        star = await find_star(app, user, star_ref)
+        if isinstance(star, str):
+            return {"error": star}
         reply = await app.chat.turn(user, star, text, user.locale)
         return {"bubbles": list(reply.bubbles), "engine": reply.engine, "verdict": reply.verdict}
