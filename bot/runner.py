@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from adapters.console.reader import UnreadableInput
+from bot.cli_common import console_log_file
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
 from bot.errors import CliError, check_redis
 from bot.jobs import background_jobs
@@ -18,6 +19,7 @@ from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
 from core.domain.stars import Star
+from core.i18n import t
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar, ParticipantMissing
@@ -118,7 +120,10 @@ async def _scripted(app: App, adapter: ConsoleAdapter, source: IO[bytes], *, nam
 async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) -> None:
     """Interactive on a terminal, scripted on a pipe; stdin is read off the event loop either way."""
     if sys.stdin.isatty():
-        print("VOS console — /help for commands, /quit to leave.")
+        banner = t(adapter.locale, "lines.console.banner")
+        if sys.stdout.isatty():  # the log went to a file (bot.cli): say where
+            banner += "\n" + t(adapter.locale, "lines.console.log_file", path=console_log_file(app.settings))
+        print(banner)
         await adapter.run_interactive()
         return
     await _scripted(app, adapter, sys.stdin.buffer, named=named)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from bot.wiring import App
 from core.domain.actions import SendFile, SendVoice
 from core.domain.identity import Locale
 from core.i18n import with_particle
+from tests.adapters.console.test_console_terminal import ROOT, _read_until
 from tests.support.app import ScriptedConsole
 
 
@@ -63,3 +68,33 @@ async def test_the_ai_notice_names_a_mother_without_an_honorific_suffix(vos_app:
     out = await ScriptedConsole(vos_app).say("밥 먹었어?", "/about")
     assert "엄마님" not in out
     assert "실제 엄마가 아니에요" in out and "엄마가 실제로 보냈던" in out
+
+
+def test_a_terminal_chat_keeps_log_lines_out_of_the_conversation(tmp_path: Path) -> None:
+    """`vos console` on a terminal: the banner in the session's language, the log in <data dir>/vos.log."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VOS_TEST_", "VOS_LOG"))}
+    env.update(VOS_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console", "--locale", "ko"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    os.close(follower)
+    try:
+        seen = _read_until(leader, b"you> ", 120).decode()
+        os.write(leader, b"/quit\n")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+    assert " INFO " not in seen and "Traceback" not in seen, seen
+    assert "/help" in seen and "나가려면" in seen and str(data / "vos.log") in seen
+    assert "demo star created" in (data / "vos.log").read_text(encoding="utf-8")
