@@ -1,8 +1,12 @@
-"""`vos chat STAR` and `vos memory search STAR` by name when the demo "엄마" and the user's own 엄마 both exist."""
+"""What a new user met in the CLI: `vos chat STAR` by name when the demo "엄마" and their own 엄마 both exist,
+and `vos meeting import` progress written into a log."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.demo import DEMO_EXPORT, DEMO_PARTICIPANT
+from bot.meetings import cli_progress
 from bot.runner import ensure_demo_star, find_star, local_user
 from bot.wiring import App
 from core.domain.stars import NewStar
@@ -32,3 +36,10 @@ async def test_the_users_own_star_wins_over_the_demo_of_the_same_name(vos_app: A
     found = await find_star(vos_app, user, own)
     assert not isinstance(found, str) and found.id == own
     assert "no star" in str(await find_star(vos_app, user, "아빠"))
+
+
+def test_meeting_progress_into_a_pipe_is_one_line_per_step(capsys: pytest.CaptureFixture[str]) -> None:
+    """`vos meeting import ... 2> log`: steps do not run together on one line as they do on a terminal."""
+    cli_progress(0.3, "transcribe")
+    cli_progress(1.0, "done")
+    assert capsys.readouterr().err.splitlines() == ["transcribe    30.0%", "done         100.0%"]
