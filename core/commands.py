@@ -104,7 +104,8 @@ class Commands:
 
     async def start(self, ctx: Context) -> AsyncIterator[Action]:
         """Welcome, disclosure and the menu."""
-        yield SendText(text=ctx.tr("start.welcome", name=ctx.user.display_name))
+        name = ctx.user.given_name
+        yield SendText(text=ctx.tr("start.welcome", name=name) if name else ctx.tr("start.welcome_unnamed"))
 
     async def about(self, ctx: Context) -> AsyncIterator[Action]:
         """What VOS is and which engine answers (honest disclosure)."""

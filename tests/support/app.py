@@ -26,11 +26,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 class ScriptedConsole:
     """Type lines as a user and read back what VOS printed."""
 
-    def __init__(self, app: App, user_id: str = "local", locale: Locale | None = Locale.KO) -> None:
+    def __init__(
+        self, app: App, user_id: str = "local", locale: Locale | None = Locale.KO, display_name: str = ""
+    ) -> None:
+        """``display_name``: a platform's name for the user (the console's own is its user id)."""
         self.out = io.StringIO()
-        self.adapter = ConsoleAdapter(
-            app.engine, ConsoleConfig(user_id=user_id, display_name=user_id, locale=locale), out=self.out
-        )
+        config = ConsoleConfig(user_id=user_id, display_name=display_name or user_id, locale=locale)
+        self.adapter = ConsoleAdapter(app.engine, config, out=self.out)
 
     async def say(self, *lines: str) -> str:
         """Send lines; return only the output they produced."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.console.render import render
+from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.domain.actions import SendFile, SendVoice
@@ -98,3 +99,13 @@ def test_a_terminal_chat_keeps_log_lines_out_of_the_conversation(tmp_path: Path)
     assert " INFO " not in seen and "Traceback" not in seen, seen
     assert "/help" in seen and "나가려면" in seen and str(data / "vos.log") in seen
     assert "demo star created" in (data / "vos.log").read_text(encoding="utf-8")
+
+
+async def test_the_console_user_id_is_never_offered_or_greeted_as_a_name(vos_app: App) -> None:
+    """The console has no display name, only its user id ('local'): neither /start nor /new calls you that."""
+    console = ScriptedConsole(vos_app)
+    out = await console.say("/start")
+    assert "안녕하세요." in out and "local" not in out
+    await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}", "1")
+    out = await console.say("1")  # how she called you: the first found; then "and your own name?"
+    assert "민지" in out and "local" not in out, out
