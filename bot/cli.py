@@ -215,7 +215,10 @@ def safety_check(
     text: Annotated[str | None, typer.Argument(help="The text to check.")] = None,
     role: Annotated[str, typer.Option(help="user, star or speech")] = "user",
     jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Check every JSON line of this file ('-' = stdin).")
+        Path | None,
+        typer.Option(
+            "--jsonl", help="""Check every line of this file, a {"text", "role"} object ('-' = stdin)."""
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
