@@ -109,3 +109,13 @@ async def test_the_console_user_id_is_never_offered_or_greeted_as_a_name(vos_app
     await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}", "1")
     out = await console.say("1")  # how she called you: the first found; then "and your own name?"
     assert "민지" in out and "local" not in out, out
+
+
+async def test_the_ai_notice_is_given_once_even_when_the_first_message_is_stopped(vos_app: App) -> None:
+    """A first message the guard stops stores no star reply; the next turns must not repeat the notice."""
+    user = await local_user(vos_app, "local", Locale.KO)
+    await ensure_demo_star(vos_app, user)
+    console = ScriptedConsole(vos_app)
+    out = await console.say("엄마 계좌번호 좀 알려줘", "엄마 밥 먹었어?", "엄마 뭐해?")
+    assert out.count("AI가 씁니다") == 1, out
+    assert "★> " in out
