@@ -65,6 +65,8 @@ async def ensure_demo_star(app: App, user: User) -> None:
     """Give a user with no stars the bundled demo star, so a fresh install has someone to talk to."""
     if await app.stars.list_owned(user.id):
         return
+    if sys.stdin.isatty() and sys.stdout.isatty():  # a few seconds of indexing: say so on a terminal
+        print(t(user.locale, "lines.console.preparing_demo", name=DEMO_NAME), flush=True)
     key = await app.blobs.put_file(DEMO_EXPORT)
     result = await app.star_service.create(
         NewStar(

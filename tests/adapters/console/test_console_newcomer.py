@@ -98,6 +98,7 @@ def test_a_terminal_chat_keeps_log_lines_out_of_the_conversation(tmp_path: Path)
         os.close(leader)
     assert " INFO " not in seen and "Traceback" not in seen, seen
     assert "/help" in seen and "나가려면" in seen and str(data / "vos.log") in seen
+    assert seen.index("데모 별(엄마)을 준비하는 중") < seen.index("나가려면")  # the wait is announced
     assert "demo star created" in (data / "vos.log").read_text(encoding="utf-8")
 
 
