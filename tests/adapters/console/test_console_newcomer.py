@@ -120,3 +120,15 @@ async def test_the_ai_notice_is_given_once_even_when_the_first_message_is_stoppe
     out = await console.say("엄마 계좌번호 좀 알려줘", "엄마 밥 먹었어?", "엄마 뭐해?")
     assert out.count("AI가 씁니다") == 1, out
     assert "★> " in out
+
+
+async def test_forget_says_which_of_two_stars_of_one_name_it_deletes(vos_app: App) -> None:
+    """The demo 엄마 and the user's own 엄마 side by side: the irreversible question names the relation."""
+    user = await local_user(vos_app, "local", Locale.KO)
+    await ensure_demo_star(vos_app, user)
+    console = ScriptedConsole(vos_app)
+    await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}", "1")
+    out = await console.say("/forget")
+    assert "엄마 (어머니)의 별과 모든 관련 데이터" in out, out
+    await console.say("2")  # no
+    assert len(await vos_app.stars.list_owned(user.id)) == 2
