@@ -369,12 +369,12 @@ class Engine:
         if star.status is StarStatus.RETIRED:
             yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
+        notice = None
         if not chat.talked:  # the first turn ever: the AI notice (once: a blocked turn stores no reply)
             if self.reminder.interval_s <= 0 or self.reminder.due(ctx.user.id, star.id):
-                self.reminder.told(ctx.user.id, star.id)
-                yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
+                notice = ctx.tr("chat.ai_notice", star=star.name)
         elif self.reminder.due(ctx.user.id, star.id):  # and again every few hours of conversation
-            yield SendText(text=ctx.tr("honesty.reminder", name=star.name))
+            notice = ctx.tr("honesty.reminder", name=star.name)
         reply = await self.chat.turn(
             ctx.user,
             star,
@@ -386,5 +386,12 @@ class Engine:
             last_care=chat.last_care if chat.care_read else UNREAD,
             query=chat.query,
         )
+        # The notice goes with the star's own words: a safety reply (crisis care, a pause, a stopped scam)
+        # already speaks out of character, so no notice is stacked above it; it comes with the next reply.
+        if notice is not None and reply.engine == "safety":
+            self.reminder.withheld(ctx.user.id, star.id)
+        elif notice is not None:
+            self.reminder.told(ctx.user.id, star.id)
+            yield SendText(text=notice)
         async for action in reply_actions(reply):
             yield action

@@ -266,7 +266,7 @@ class ChatService:
     ) -> AlsoWrite:
         """What the user said and the star's answer become the user's searchable memory of the star."""
         moment = conversation_moment(
-            user_name=user.display_name or "user",
+            user_name=star.user_name or user.display_name or "user",
             star_name=star.name,
             said=query.text,
             answered=bubbles,

@@ -27,6 +27,10 @@ class AiReminder:
         """The notice was just given."""
         self._last[(user_id, star_id)] = self.clock()
 
+    def withheld(self, user_id: str, star_id: str) -> None:
+        """A notice counted by ``due`` was not given after all (a crisis hand-off took the turn)."""
+        self._last.pop((user_id, star_id), None)
+
     def due(self, user_id: str, star_id: str) -> bool:
         """Whether this turn should carry the reminder (and, if so, count it as given)."""
         if self.interval_s <= 0:

@@ -122,6 +122,19 @@ async def test_the_ai_notice_is_given_once_even_when_the_first_message_is_stoppe
     assert "★> " in out
 
 
+async def test_a_crisis_first_message_gets_the_help_lines_without_the_ai_notice_stacked_above(
+    vos_app: App,
+) -> None:
+    """The care reply already says it is an AI; the notice comes once, with the star's first own words."""
+    user = await local_user(vos_app, "local", Locale.KO)
+    await ensure_demo_star(vos_app, user)
+    console = ScriptedConsole(vos_app)
+    first = await console.say("약 모아둔 거 오늘 다 먹을 거야")
+    assert "109" in first and "AI가 씁니다" not in first, first
+    later = await console.say("이제 괜찮아", "엄마 밥 먹었어?", "엄마 뭐해?")
+    assert later.count("AI가 씁니다") == 1, later
+
+
 async def test_forget_says_which_of_two_stars_of_one_name_it_deletes(vos_app: App) -> None:
     """The demo 엄마 and the user's own 엄마 side by side: the irreversible question names the relation."""
     user = await local_user(vos_app, "local", Locale.KO)
