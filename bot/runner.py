@@ -274,7 +274,14 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
             if show_progress:
                 print("importing messages...", file=sys.stderr, flush=True)
             result = await app.star_service.create(
-                NewStar(owner_id=user.id, name=name, relation=relation, participant=participant, notes=notes),
+                NewStar(
+                    owner_id=user.id,
+                    name=name,
+                    relation=relation,
+                    participant=participant,
+                    notes=notes,
+                    export_filename=export.name,
+                ),
                 key,
                 consent_text="cli: the operator attests 18+ and the right to use these messages",
                 progress=_stderr_progress() if show_progress else None,

@@ -59,6 +59,8 @@ class NewStar:
     birth_date: date | None = None
     death_date: date | None = None
     photo_blob: str | None = None
+    export_filename: str = ""
+    """The export's name as the user sent it (kept in ``/export``); blobs are stored by content."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

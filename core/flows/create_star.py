@@ -221,6 +221,7 @@ class CreateStarFlow:
             return
         key = await self.blobs.put_file(upload.path)
         state.data["export_blob"] = key
+        state.data["export_filename"] = upload.filename
         state.data["participants"] = [name for name, _ in participants]
         if export.skipped_lines:
             yield SendText(text=ctx.tr("create.skipped_lines", count=export.skipped_lines))
@@ -260,6 +261,7 @@ class CreateStarFlow:
             birth_date=date.fromisoformat(state.data["birth_date"]) if state.data.get("birth_date") else None,
             death_date=date.fromisoformat(state.data["death_date"]) if state.data.get("death_date") else None,
             photo_blob=state.data.get("photo_blob"),
+            export_filename=state.data.get("export_filename", ""),
         )
         result = await self.stars.create(
             new, state.data["export_blob"], consent_text=state.data["consent_text"]

@@ -207,7 +207,7 @@ class StarService:
                 BlobUse(
                     key=export_blob,
                     purpose="kakao_export",
-                    filename="kakao_export" + path.suffix,
+                    filename=Path(new.export_filename).name or "kakao_export" + path.suffix,
                     size=export_size,
                 )
             ]

@@ -78,6 +78,8 @@ async def test_a_photo_is_stored_without_metadata_exported_and_forgotten(
     zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         assert any(n.startswith("uploads/") and "-photo-" in n for n in zf.namelist())
+        # the export keeps the name it was sent under
+        assert f"uploads/00-kakao_export-{DEMO_EXPORT.name}" in zf.namelist(), zf.namelist()
     out = await console.say("/forget", "1")
     assert "삭제했어요" in out
     assert not await vos_app.blobs.exists(star.photo_blob)
