@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 __all__ = ["MemoryQuery", "MemoryStore", "Recollection", "StoredMessage", "query_terms"]
 
 Source = Literal["export", "conversation"]
+VECTOR_CHARS = 200
+"""Characters of a moment the embedder reads (why 200: ``core.storage.memory_index``)."""
+VECTOR_SCHEME = f"c{VECTOR_CHARS}"
+"""What a stored vector means beside its embedder: a moment's first ``VECTOR_CHARS`` characters. Stored with
+the embedder's name (``embedder@scheme``), so vectors built under another scheme (or embedder) are rebuilt."""
 PER_TERM_CAP = 300
 """Moments read per query morpheme: a morpheme in more moments than this says little about any of them."""
 _LEXICAL_FLOOR = 0.25
@@ -154,8 +159,9 @@ class MemoryStore(StarMessageStore):
 
     @property
     def embedder_name(self) -> str:
-        """The name vectors are stored under (empty: no embedder, lexical search only)."""
-        return self.embedder.name if self.embedder is not None else ""
+        """The identity vectors are stored under, ``name@scheme`` (empty: no embedder, lexical search only):
+        the embedder and what it was given, so a change of either makes the indexer rebuild them."""
+        return f"{self.embedder.name}@{VECTOR_SCHEME}" if self.embedder is not None else ""
 
     # --- Queries ------------------------------------------------------------------------------------
 
