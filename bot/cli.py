@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 from bot.cli_admin import admin_app
-from bot.cli_common import JsonOpt, UserOpt, fail, run_async, settings_or_exit, setup_logging
+from bot.cli_common import (
+    JsonOpt,
+    UserOpt,
+    fail,
+    interactive_terminal,
+    run_async,
+    settings_or_exit,
+    setup_logging,
+)
 from bot.cli_meeting import meeting_app
 from bot.cli_voice import transcribe, voice_app
 from bot.errors import CliError, explain
@@ -44,7 +52,8 @@ def run() -> None:
     settings = settings_or_exit()
     if (reason := nothing_to_serve(settings)) is not None:
         raise fail(reason, 1)
-    setup_logging(settings)
+    console_only = settings.telegram.token is None and settings.discord.token is None
+    setup_logging(settings, to_file=console_only and interactive_terminal())
     try:
         run_async(lambda: run_bot(settings))
     except ExceptionGroup as group:
@@ -71,7 +80,7 @@ def console(
     from bot.runner import run_console
 
     settings = settings_or_exit()
-    setup_logging(settings)
+    setup_logging(settings, to_file=script is None and interactive_terminal())
     run_async(lambda: run_console(settings, script=script, user_id=user, locale=locale, demo=demo))
 
 
@@ -210,7 +219,10 @@ def safety_check(
     text: Annotated[str | None, typer.Argument(help="The text to check.")] = None,
     role: Annotated[str, typer.Option(help="user, star or speech")] = "user",
     jsonl: Annotated[
-        Path | None, typer.Option("--jsonl", help="Check every JSON line of this file ('-' = stdin).")
+        Path | None,
+        typer.Option(
+            "--jsonl", help="""Check every line of this file, a {"text", "role"} object ('-' = stdin)."""
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -32,11 +33,26 @@ def settings_or_exit(**overrides: Any) -> Settings:
         raise fail(str(exc), 1) from None
 
 
-def setup_logging(settings: Settings) -> None:
-    """Log to stderr; keep HTTP clients quiet (their URLs can contain tokens)."""
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def console_log_file(settings: Settings) -> Path:
+    """Where an interactive console's log goes, so that log lines never land between chat lines."""
+    return settings.data_dir / "vos.log"
+
+
+def interactive_terminal() -> bool:
+    """Whether a person types into this process and reads its output (not a pipe, a script or a service)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def setup_logging(settings: Settings, *, to_file: bool = False) -> None:
+    """Log to stderr (to ``<data dir>/vos.log`` for a terminal chat); keep HTTP clients quiet (their URLs
+    can contain tokens)."""
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if to_file:
+        path = console_log_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(level=settings.log_level, filename=path, encoding="utf-8", format=fmt)
+    else:
+        logging.basicConfig(level=settings.log_level, stream=sys.stderr, format=fmt)
     for noisy in ("httpx", "httpcore", "telegram.ext", "apscheduler", "aiosqlite", "openai", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

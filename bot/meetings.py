@@ -115,8 +115,9 @@ def build_meeting_service(
 
 
 def cli_progress(fraction: float, stage: str) -> None:
-    """Progress on stderr, one line rewritten in place."""
-    sys.stderr.write(f"\r{stage:<12} {fraction * 100:5.1f}%")
+    """Progress on stderr: one line rewritten in place on a terminal, a line per step into a pipe or a log."""
+    line = f"{stage:<12} {fraction * 100:5.1f}%"
+    sys.stderr.write(f"\r{line}" if sys.stderr.isatty() else f"{line}\n")
     sys.stderr.flush()
 
 
@@ -180,7 +181,8 @@ async def cli_import(
         async for update in app.jobs.watch(job_id):  # in this process, or on a worker
             if not update.final:
                 cli_progress(update.fraction, update.text)
-        sys.stderr.write("\n")
+        if sys.stderr.isatty():  # end the line rewritten in place
+            sys.stderr.write("\n")
         if isinstance(app.jobs, LocalJobQueue):
             await app.jobs.join()  # the recovered jobs finish too, not cancelled at exit
         stored = await app.meetings.get(scope, meeting.id)

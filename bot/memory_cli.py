@@ -13,14 +13,11 @@ memory_app = typer.Typer(no_args_is_help=True, help="A star's memory: search it,
 
 
 async def _star(app: Any, user_id: str, star_ref: str) -> tuple[Any, Any] | str:
-    from bot.runner import local_user
+    from bot.runner import find_star, local_user
 
     user = await local_user(app, user_id)
-    stars = await app.stars.list_owned(user.id)
-    star = next((s for s in stars if s.id == star_ref), None) or next(
-        (s for s in stars if s.name == star_ref), None
-    )
-    return (user, star) if star is not None else f"no star {star_ref!r} for user {user_id!r}"
+    star = await find_star(app, user, star_ref)
+    return star if isinstance(star, str) else (user, star)
 
 
 async def memory_search(

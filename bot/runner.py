@@ -12,12 +12,15 @@ from typing import IO, Any
 
 from adapters.console.adapter import ConsoleAdapter, ConsoleConfig
 from adapters.console.reader import UnreadableInput
+from bot.cli_common import console_log_file
 from bot.demo import DEMO_CONSENT, DEMO_EXPORT, DEMO_NAME, DEMO_NOTES, DEMO_PARTICIPANT, DEMO_RELATION
 from bot.errors import CliError, check_redis
 from bot.jobs import background_jobs
 from bot.settings import Settings
 from bot.wiring import App, running_app
 from core.domain.identity import Locale, Platform, User, UserRef
+from core.domain.stars import Star
+from core.i18n import t
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
 from core.personas.stars import ExportTooLarge, NewStar, ParticipantMissing
@@ -37,10 +40,34 @@ async def local_user(app: App, user_id: str, locale: Locale | None = None) -> Us
     )
 
 
+async def find_star(app: App, user: User, ref: str) -> Star | str:
+    """The user's star with id or name ``ref``, or one line saying why none.
+
+    Several stars may share a name (the demo "엄마" and the user's own mother): the user's own win over the
+    demo, then the one in use; otherwise the line lists their ids to choose from.
+    """
+    stars = await app.stars.list_owned(user.id)
+    if found := next((s for s in stars if s.id == ref), None):
+        return found
+    named = [s for s in stars if s.name == ref]
+    named = [s for s in named if s.relation != DEMO_RELATION] or named
+    if len(named) > 1:
+        active = await app.users.active_star_id(user.id)
+        named = [s for s in named if s.id == active] or named
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(f"{s.id} ({s.relation})" for s in named)
+        return f"{len(named)} stars are named {ref!r} for user {user.platform_user_id!r}: give one of {ids}"
+    return f"no star {ref!r} for user {user.platform_user_id!r}"
+
+
 async def ensure_demo_star(app: App, user: User) -> None:
     """Give a user with no stars the bundled demo star, so a fresh install has someone to talk to."""
     if await app.stars.list_owned(user.id):
         return
+    if sys.stdin.isatty() and sys.stdout.isatty():  # a few seconds of indexing: say so on a terminal
+        print(t(user.locale, "lines.console.preparing_demo", name=DEMO_NAME), flush=True)
     key = await app.blobs.put_file(DEMO_EXPORT)
     result = await app.star_service.create(
         NewStar(
@@ -96,7 +123,10 @@ async def _scripted(app: App, adapter: ConsoleAdapter, source: IO[bytes], *, nam
 async def _console_on_stdin(app: App, adapter: ConsoleAdapter, *, named: str) -> None:
     """Interactive on a terminal, scripted on a pipe; stdin is read off the event loop either way."""
     if sys.stdin.isatty():
-        print("VOS console — /help for commands, /quit to leave.")
+        banner = t(adapter.locale, "lines.console.banner")
+        if sys.stdout.isatty():  # the log went to a file (bot.cli): say where
+            banner += "\n" + t(adapter.locale, "lines.console.log_file", path=console_log_file(app.settings))
+        print(banner)
         await adapter.run_interactive()
         return
     await _scripted(app, adapter, sys.stdin.buffer, named=named)
@@ -275,11 +305,8 @@ async def cli_chat(settings: Settings, user_id: str, star_ref: str, text: str) -
     """``vos chat``: one turn through the chat service, stored like any adapter's."""
     async with running_app(settings) as app:
         user = await local_user(app, user_id)
-        stars = await app.stars.list_owned(user.id)
-        star = next((s for s in stars if s.id == star_ref), None) or next(
-            (s for s in stars if s.name == star_ref), None
-        )
-        if star is None:
-            return {"error": f"no star {star_ref!r} for user {user_id!r}"}
+        star = await find_star(app, user, star_ref)
+        if isinstance(star, str):
+            return {"error": star}
         reply = await app.chat.turn(user, star, text, user.locale)
         return {"bubbles": list(reply.bubbles), "engine": reply.engine, "verdict": reply.verdict}

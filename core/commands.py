@@ -104,7 +104,8 @@ class Commands:
 
     async def start(self, ctx: Context) -> AsyncIterator[Action]:
         """Welcome, disclosure and the menu."""
-        yield SendText(text=ctx.tr("start.welcome", name=ctx.user.display_name))
+        name = ctx.user.given_name
+        yield SendText(text=ctx.tr("start.welcome", name=name) if name else ctx.tr("start.welcome_unnamed"))
 
     async def about(self, ctx: Context) -> AsyncIterator[Action]:
         """What VOS is and which engine answers (honest disclosure)."""
@@ -272,7 +273,10 @@ class Commands:
         if star is None:
             yield SendText(text=ctx.tr("common.choose_star_first"))
             return
-        async for a in self._confirm(ctx, "forget", ctx.tr("rights.forget_confirm", name=star.name), star):
+        owned = await self.chat.stars.list_owned(ctx.user.id)
+        twin = any(s.id != star.id and s.name == star.name for s in owned)  # the demo 엄마 beside one's own
+        label = f"{star.name} ({star.relation})" if twin and star.relation else star.name
+        async for a in self._confirm(ctx, "forget", ctx.tr("rights.forget_confirm", name=label), star):
             yield a
 
     async def retire(self, ctx: Context) -> AsyncIterator[Action]:

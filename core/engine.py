@@ -369,9 +369,10 @@ class Engine:
         if star.status is StarStatus.RETIRED:
             yield SendText(text=ctx.tr("stars.retired_readonly", name=star.name))
             return
-        if not chat.talked:  # the first turn ever: the AI notice
-            self.reminder.told(ctx.user.id, star.id)
-            yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
+        if not chat.talked:  # the first turn ever: the AI notice (once: a blocked turn stores no reply)
+            if self.reminder.interval_s <= 0 or self.reminder.due(ctx.user.id, star.id):
+                self.reminder.told(ctx.user.id, star.id)
+                yield SendText(text=ctx.tr("chat.ai_notice", star=star.name))
         elif self.reminder.due(ctx.user.id, star.id):  # and again every few hours of conversation
             yield SendText(text=ctx.tr("honesty.reminder", name=star.name))
         reply = await self.chat.turn(

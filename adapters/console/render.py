@@ -18,6 +18,11 @@ from core.domain.identity import Locale
 from core.i18n import t
 
 
+def _caption(caption: str | None) -> str:
+    """`` — caption``, its later lines indented under the first (a voice memory's transcript is one)."""
+    return " — " + caption.replace("\n", "\n     ") if caption else ""
+
+
 def render(action: Action, *, star_name: str = "★", locale: Locale = Locale.KO) -> list[str]:
     """The lines to print for one action."""
     match action:
@@ -32,9 +37,10 @@ def render(action: Action, *, star_name: str = "★", locale: Locale = Locale.KO
             ]
         case SendVoice(path=path, caption=caption, duration_s=duration):
             note = t(locale, "lines.console.voice_note", seconds=f"{duration:.1f}", path=path)
-            return ["VOS> " + note + (f" — {caption}" if caption else "")]
+            return ["VOS> " + note + _caption(caption)]
         case SendFile(path=path, filename=filename, caption=caption):
-            return [f"VOS> 📎 {filename} saved: {path}" + (f" — {caption}" if caption else "")]
+            saved = t(locale, "lines.console.file_saved", filename=filename, path=path)
+            return ["VOS> " + saved + _caption(caption)]
         case ShowProgress(text=text, fraction=fraction):
             pct = f" {fraction * 100:.0f}%" if fraction is not None and not text.endswith("%") else ""
             return [f"  … {text}{pct}"]

@@ -88,3 +88,8 @@ class User:
     def ref(self) -> UserRef:
         """The platform identity of this user."""
         return UserRef(platform=self.platform, platform_user_id=self.platform_user_id)
+
+    @property
+    def given_name(self) -> str:
+        """The platform's name for the user, or "" where it gave none (the console's is its user id)."""
+        return "" if self.display_name == self.platform_user_id else self.display_name.strip()

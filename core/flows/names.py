@@ -94,7 +94,7 @@ class NameChoices:
         return SendText(text=ctx.tr(key, name=star.name), buttons=tuple(buttons))
 
     async def _ask_user_buttons(self, ctx: Context, star: Star) -> SendText:
-        found = await self.options.user_names(star, ctx.user.display_name)
+        found = await self.options.user_names(star, ctx.user.given_name)
         buttons = [Choice(key=f"{CHOICE_PREFIX}:u{i}", label=name) for i, name in enumerate(found)]
         buttons.append(Choice(key=f"{CHOICE_PREFIX}:us", label=ctx.tr("common.skip")))
         return SendText(text=ctx.tr("names.ask_user_name"), buttons=tuple(buttons))
@@ -111,7 +111,7 @@ class NameChoices:
                 await self.stars.set_names(star.id, ctx.user.id, user_address=found[int(pick)])
             yield await self._ask_user_buttons(ctx, star)
             return
-        names = await self.options.user_names(star, ctx.user.display_name)
+        names = await self.options.user_names(star, ctx.user.given_name)
         if pick.isdigit() and int(pick) < len(names):
             await self.stars.set_names(star.id, ctx.user.id, user_name=names[int(pick)])
         yield await self._saved(ctx, star.id)
@@ -176,7 +176,7 @@ class NameChoices:
         if star is None:
             state.finish()
             return
-        found = await self.options.user_names(star, ctx.user.display_name)
+        found = await self.options.user_names(star, ctx.user.given_name)
         state.data["offered"] = found
         state.goto(NameStep.USER_NAME)
         yield AskChoice(

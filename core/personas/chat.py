@@ -257,11 +257,13 @@ class ChatService:
                 bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
             )
         answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
-        remember = self._remembering(user, star, query, safe)
+        remember = await self._remembering(user, star, query, safe)
         ids = await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
         return ChatReply(bubbles=tuple(safe), engine=engine, turn_ids=tuple(ids[len(ids) - len(safe) :]))
 
-    def _remembering(self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]) -> AlsoWrite:
+    async def _remembering(
+        self, user: User, star: Star, query: MemoryQuery, bubbles: Sequence[str]
+    ) -> AlsoWrite:
         """What the user said and the star's answer become the user's searchable memory of the star."""
         moment = conversation_moment(
             user_name=user.display_name or "user",
@@ -271,7 +273,7 @@ class ChatService:
             at=utcnow(),
             turn_id=0,
         )
-        return self.memory.remembering(
+        return await self.memory.remembering(
             user_id=user.id, star_id=star.id, moment=moment, vector=query.vector, embedder=query.embedder
         )
 

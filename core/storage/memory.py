@@ -222,8 +222,7 @@ class MemoryStore(StarMessageStore):
     async def _search_off_loop(
         self, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
     ) -> list[Recollection]:
-        """:meth:`search` on PostgreSQL, whose hops run on the event loop: the vectors are ranked in a worker
-        thread between the hops (one round trip more; 12 ms of numpy a ranking at 100k moments)."""
+        """:meth:`search` on PostgreSQL (hops on the event loop): vectors ranked in a thread between hops."""
         keys = self._keys(star_id, user_id, query)
         lexical = await self.db.run(lambda conn: self._gather(conn, star_id, user_id, query, keys))
         if lexical is None:
@@ -392,7 +391,7 @@ class MemoryStore(StarMessageStore):
             for m, toks in zip(moments, tokens, strict=True)
         ]
 
-    def remembering(
+    async def remembering(
         self,
         *,
         user_id: str,
@@ -403,10 +402,11 @@ class MemoryStore(StarMessageStore):
     ) -> Callable[[Connection], None]:
         """A write that keeps what a user told the star (and its answer) as that user's searchable memory;
         run it inside the turn's own transaction. ``vector``: the embedding of the user's message computed
-        for this turn (no second model call)."""
+        for this turn (no second model call). The moment's morphemes are analyzed here, in a worker thread,
+        before the transaction: a write lock is never held while the analyzer works."""
+        tokens = await asyncio.to_thread(self.analyzer.tokens, moment.text)
 
         def write(conn: Connection) -> None:
-            tokens = self.analyzer.tokens(moment.text)
             row = self.moment_rows(star_id, user_id, [moment], [tokens])[0]
             if vector is not None and embedder:
                 row.update(vector=np.asarray(vector, dtype=np.float32).tobytes(), embedder=embedder)

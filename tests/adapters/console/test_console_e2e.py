@@ -11,7 +11,7 @@ from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App
 from core.storage import models
-from tests.support.app import ScriptedConsole
+from tests.support.app import ScriptedConsole, saved_path
 
 
 async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
@@ -75,7 +75,7 @@ async def test_a_photo_is_stored_without_metadata_exported_and_forgotten(
     assert b"PhoneCam" not in vos_app.blobs.local_path(star.photo_blob).read_bytes()
 
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         assert any(n.startswith("uploads/") and "-photo-" in n for n in zf.namelist())
     out = await console.say("/forget", "1")
@@ -133,7 +133,7 @@ async def test_export_then_forget_leaves_nothing(vos_app: App) -> None:
     await ensure_demo_star(vos_app, user)
     await console.say("밥 먹었어?")
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         names = zf.namelist()
         assert {"profile.json", "chat_history.json", "consents.json"} <= set(names)

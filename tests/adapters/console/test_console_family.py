@@ -39,7 +39,7 @@ async def test_asked_in_english(vos_app: App) -> None:
 
 
 async def test_new_asks_what_the_star_called_you_and_your_name(vos_app: App) -> None:
-    console = ScriptedConsole(vos_app, user_id="민지폰")
+    console = ScriptedConsole(vos_app, user_id="minji", display_name="민지폰")  # as a platform names a user
     await console.say("/new", "1", "엄마", "어머니", "1", "1", "1", f"/file {DEMO_EXPORT}")
     out = await console.say("1")  # 엄마: the star is made, then the question, never blocking
     assert "별을 만들었어요" in out and "뭐라고 불렀나요" in out
@@ -51,7 +51,7 @@ async def test_new_asks_what_the_star_called_you_and_your_name(vos_app: App) -> 
     assert names[:2] == ["민지", "민지폰"]  # the export's other participant, then the platform name
     out = await console.say("1")
     assert "우리 딸" in out and "민지" in out
-    user = await local_user(vos_app, "민지폰")
+    user = await local_user(vos_app, "minji")
     (star,) = await vos_app.stars.list_owned(user.id)
     assert (star.user_address, star.user_name) == ("우리 딸", "민지")
     said = " ".join(_star_lines(await console.say("엄마 진짜 엄마야?")))

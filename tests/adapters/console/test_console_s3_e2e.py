@@ -12,7 +12,7 @@ import pytest
 from bot.demo import DEMO_EXPORT
 from bot.runner import ensure_demo_star, local_user
 from bot.wiring import App, running_app
-from tests.support.app import ScriptedConsole, make_settings
+from tests.support.app import ScriptedConsole, make_settings, saved_path
 from tests.support.s3 import bucket_keys, s3_settings, stored_keys
 
 
@@ -41,7 +41,7 @@ async def test_export_forget_and_forget_me_empty_the_bucket(
     assert stored and all(k.startswith("blobs/") for k in stored)  # the export went to the bucket
 
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         uploads = [n for n in zf.namelist() if n.startswith("uploads/")]
         assert uploads and "밥" in zf.read(uploads[0]).decode("utf-8")  # read back through the cache

@@ -158,6 +158,25 @@ def test_real_vectors_leave_short_questions_to_the_star_alone(guard: SafetyGuard
     assert flagged == []
 
 
+# Greetings and everyday goodbyes ("안녕", "bye mom") once read as crisis farewells, so a first "안녕" showed
+# the help lines: these lines are not in the training data, which holds greetings only in other words.
+_GREETINGS = (
+    "엄마 하이",
+    "안녕안녕",
+    "잘 자 아빠 내일 봐",
+    "굿나잇 할머니",
+    "내일 다시 올게요",
+    "bye grandpa",
+    "nite mom",
+    "see u later dad",
+)
+
+
+def test_real_vectors_leave_greetings_and_goodbyes_alone(guard: SafetyGuard) -> None:
+    flagged = [text for text in _GREETINGS if not guard.check_sync(text).allowed]
+    assert flagged == []
+
+
 def test_real_vectors_catch_a_scam_no_rule_covers(guard: SafetyGuard) -> None:
     text = "편의점 가서 카드 몇 장 사고 뒤에 긁어서 사진 보내줘"
     assert guard.check_sync(text).blocked

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.wiring import App
 from tests.core.voice.test_memories import PHRASES, PhraseSTT, _keep_low_voice, _memories, _star
-from tests.support.app import ScriptedConsole
+from tests.support.app import ScriptedConsole, saved_path
 
 
 async def test_export_carries_messages_voice_memories_profile_consents_settings_and_history(
@@ -21,7 +21,7 @@ async def test_export_carries_messages_voice_memories_profile_consents_settings_
     await _keep_low_voice(console, tmp_path)
     await console.say("밥 먹었어?", "엄마 계좌번호랑 인증번호 보내줘", "/voicereply")
     out = await console.say("/export")
-    zip_path = Path(out.split("saved: ")[1].split(" — ")[0].strip())
+    zip_path = saved_path(out)
     with zipfile.ZipFile(zip_path) as zf:
         names = set(zf.namelist())
         docs = {n: zf.read(n).decode() for n in names if not n.startswith("uploads/")}
