@@ -178,7 +178,7 @@ async def main(count: int, turns: int, vectors: str, database_url: str | None) -
         app.memory.embedder = embedder
         star = result.star
         moments = (
-            await _synthetic_vectors(app.memory, star.id, embedder.name, embedder.dim)
+            await _synthetic_vectors(app.memory, star.id, app.memory.embedder_name, embedder.dim)
             if vectors == "synthetic"
             else 0
         )

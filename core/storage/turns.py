@@ -298,7 +298,8 @@ class TurnRepository:
 
     def _recall(self, query: MemoryQuery | None, limit: int) -> Recall | None:
         memory = self.memory
-        if query is None or memory is None:
+        if query is None or memory is None or (query.vector is not None and not self.db.is_sqlite):
+            # PostgreSQL's hops run on the event loop: with vectors the chat searches itself, off the loop.
             return None
 
         def recall(

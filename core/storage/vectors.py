@@ -28,6 +28,11 @@ WARM_ROWS = 8000
 """Vectors read per hop while loading a star on SQLite (a worker thread reads them)."""
 WARM_ROWS_ON_LOOP = 1000
 """The same on PostgreSQL, whose driver decodes rows on the event loop: ~1.5 MB, a few milliseconds."""
+VECTOR_CHARS = 200
+"""Characters of a moment the embedder reads (why 200: ``core.storage.memory_index``)."""
+VECTOR_SCHEME = f"c{VECTOR_CHARS}"
+"""What a stored vector means beside its embedder: a moment's first ``VECTOR_CHARS`` characters. Stored with
+the embedder's name (``embedder@scheme``), so vectors built under another scheme (or embedder) are rebuilt."""
 HOT_ROWS = 400
 """A turn's own hop tops up at most this many new vectors; more means the entry is cold (warm it first)."""
 

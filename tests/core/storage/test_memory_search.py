@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import select, update
 
 from bot.wiring import App
 from core.backends.openai_embedder import OpenAIEmbedder, OpenAIEmbedderError, OpenAIEmbedderOptions
@@ -16,9 +19,11 @@ from core.storage.db import Database
 from core.storage.memory import MemoryStore
 from core.storage.memory_hubs import REFERENCE_ROWS
 from core.storage.memory_index import MemoryIndexer
+from core.storage.models import MemoryMomentRow
 from core.storage.moments import MomentCutter, exchanges
 from core.storage.repositories import UserRepository
 from core.storage.star_messages import StoredMessage
+from core.storage.vectors import VECTOR_CHARS, VectorCache
 from core.text.morphemes import shared_analyzer
 from tests.core.storage.test_repositories import Msg, make_star
 from tests.support.app import app  # noqa: F401
@@ -124,6 +129,62 @@ async def test_vectors_are_built_at_import_and_rebuilt_when_the_embedder_changes
         report = await MemoryIndexer(other).index_star(star_id, progress=lambda f, _t: seen.append(f))
         assert report.moments == 0 and report.embedded == 3 and seen[-1] == 1.0
         assert (await MemoryIndexer(other).index_star(star_id)).embedded == 0  # nothing left to do
+
+
+async def test_vectors_of_an_older_scheme_are_rebuilt_and_searched(db: Database) -> None:
+    with OpenAIServer(embedding_dim=32) as server:
+        options = OpenAIEmbedderOptions(model="m1", base_url=server.base_url, max_retries=0)
+        memory = MemoryStore(db, embedder=OpenAIEmbedder(options))
+        assert memory.embedder_name == f"openai:m1@c{VECTOR_CHARS}"
+        lines = [("민지", "초코 산책 다녀왔어"), ("엄마", "비 오는데 우산 챙겼니"), ("민지", "회사 발표 끝")]
+        star_id = await _indexed_star(db, memory, "s", lines)
+        # As a star imported before the scheme was stored: the embedder's bare name, other vectors.
+        old = np.ones(32, dtype=np.float32).tobytes()
+        await db.run(
+            lambda conn: conn.execute(
+                update(MemoryMomentRow)
+                .where(MemoryMomentRow.star_id == star_id)
+                .values(embedder="openai:m1", vector=old)
+            ),
+            write=True,
+        )
+        fresh = MemoryStore(db, embedder=OpenAIEmbedder(options))
+        assert all(r.similarity == 0 for r in await fresh.search(star_id, "초코랑 산책"))  # not used
+        report = await MemoryIndexer(fresh).index_star(star_id)
+        assert report.moments == 0 and report.embedded == 3
+        stored = await db.run(
+            lambda conn: conn.execute(
+                select(MemoryMomentRow.embedder, MemoryMomentRow.vector).where(
+                    MemoryMomentRow.star_id == star_id
+                )
+            ).all()
+        )
+        assert {e for e, _ in stored} == {fresh.embedder_name} and all(v != old for _, v in stored)
+        found = await MemoryStore(db, embedder=OpenAIEmbedder(options)).search(star_id, "초코랑 산책")
+        assert found[0].similarity > 0 and "초코" in found[0].text
+        assert (await MemoryIndexer(fresh).index_star(star_id)).embedded == 0
+
+
+async def test_vectors_are_ranked_off_the_event_loop(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's hops already run in a worker thread")
+    threads: list[int] = []
+    ranked = VectorCache.ranked
+
+    def spy(self: VectorCache, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return ranked(self, *args, **kwargs)
+
+    monkeypatch.setattr(VectorCache, "ranked", spy)
+    with OpenAIServer(embedding_dim=32) as server:
+        options = OpenAIEmbedderOptions(model="m1", base_url=server.base_url, max_retries=0)
+        memory = MemoryStore(db, embedder=OpenAIEmbedder(options))
+        lines = [("민지", "초코 산책 다녀왔어"), ("엄마", "비 오는데 우산 챙겼니"), ("민지", "회사 발표 끝")]
+        star_id = await _indexed_star(db, memory, "t", lines)
+        for _ in range(2):  # a cold star, then a warm one
+            found = await memory.search(star_id, "초코랑 산책")
+            assert found[0].similarity > 0 and "초코" in found[0].text
+    assert threads and threading.get_ident() not in threads
 
 
 async def test_a_fact_told_thirty_turns_earlier_is_found_by_other_words(app: App) -> None:  # noqa: F811
