@@ -120,7 +120,7 @@ async def test_voice_setup_keeps_memories_and_memories_plays_the_real_clip(
     notes = _VOICE_NOTE.findall(out)
     assert len(notes) == 1, out
     # The caption: who, that it is a real recording, where in it (the order of the turns is the recogniser's).
-    assert re.search(r"🎙 엄마 · 실제 녹음 · 00:0[0-9]\n“김치찌개 끓여 놨으니까 먹고 가”", out), out
+    assert re.search(r"🎙 엄마 · 실제 녹음 · 00:0[0-9]\n\s*“김치찌개 끓여 놨으니까 먹고 가”", out), out
     duration, path = float(notes[0][0]), Path(notes[0][1])
     decoded = decode_audio(path)
     assert abs(decoded.duration_s - 3.0) < 0.2 and abs(duration - decoded.duration_s) < 0.2
