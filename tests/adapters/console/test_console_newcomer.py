@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from bot.wiring import App
 from core.domain.actions import SendFile, SendVoice
 from core.domain.identity import Locale
 from core.i18n import with_particle
-from tests.adapters.console.test_console_terminal import ROOT, _read_until
+from tests.adapters.console.test_console_terminal import ROOT, _read_until, console_on_pty
 from tests.support.app import ScriptedConsole
 
 
@@ -76,17 +73,7 @@ def test_a_terminal_chat_keeps_log_lines_out_of_the_conversation(tmp_path: Path)
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VOS_TEST_", "VOS_LOG"))}
     env.update(VOS_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console", "--locale", "ko"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    os.close(follower)
+    proc, leader = console_on_pty("ko", env, tmp_path)
     try:
         seen = _read_until(leader, b"you> ", 120).decode()
         os.write(leader, b"/quit\n")

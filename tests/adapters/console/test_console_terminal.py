@@ -65,18 +65,24 @@ def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
     return seen
 
 
-def test_ctrl_c_at_the_prompt_exits_at_once_with_a_line(env: dict[str, str], tmp_path: Path) -> None:
+def console_on_pty(locale: str, env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`vos console` on a pseudo-terminal, as a user runs it: the process and the terminal's leader end."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console", "--locale", "en"],
+        [sys.executable, "-m", "bot", "console", "--locale", locale],
         stdin=follower,
         stdout=follower,
         stderr=follower,
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         start_new_session=True,
     )
     os.close(follower)
+    return proc, leader
+
+
+def test_ctrl_c_at_the_prompt_exits_at_once_with_a_line(env: dict[str, str], tmp_path: Path) -> None:
+    proc, leader = console_on_pty("en", env, tmp_path)
     try:
         _read_until(leader, b"you> ", 120)  # the prompt: the console waits for a line
         started = time.monotonic()
