@@ -14,19 +14,27 @@ Vectors: ``--vectors synthetic`` (default) stores random unit vectors for the mo
 them (embedding 100k messages takes minutes; see ``bench/memory_recall.py`` and the import figures), so
 search cost is measured at scale; ``--vectors real`` embeds them with the configured embedder.
 
-Usage: ``python bench/chat_turn.py [--messages 100000] [--turns 300] [--database-url URL]``
+``--keep DIR`` keeps the data (and the built star) in DIR and reuses it on the next run with the same
+``--messages`` (a million-message star takes many minutes to build); with ``--database-url`` the star is kept
+in that database instead (give the bench a database of its own: ``createdb vos_bench``).
+
+Usage: ``python bench/chat_turn.py [--messages 100000] [--turns 300] [--database-url URL] [--keep DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import traceback
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from bot.settings import load_settings
 from bot.wiring import running_app
@@ -43,8 +51,7 @@ from core.domain.identity import Locale, Platform, UserRef
 from core.personas.prompting import Memory, MemoryLine, PersonaCard, PromptBudget, build_prompt
 from core.personas.stars import NewStar
 from core.storage.memory import MemoryStore
-from core.storage.models import MemoryMomentRow
-from core.storage.vectors import VectorCache
+from core.storage.models import MemoryMomentRow, StarMessageRow
 
 _WORD_TEXT = (
     "밥 김치찌개 된장찌개 회사 비 우산 송편 추석 케이크 병원 검사 학교 시험 운전 여행 바다 산책 강아지 "
@@ -150,10 +157,133 @@ class LoopLag:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def main(count: int, turns: int, vectors: str, database_url: str | None) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="vos-bench-"))
+class StallTrace:
+    """Where the event loop was when it stalled: a watchdog thread samples the loop thread's stack every
+    few milliseconds while the loop's heartbeat is older than ``threshold`` (``--trace-stalls``)."""
+
+    def __init__(self, threshold: float = 0.02) -> None:
+        self.threshold = threshold
+        self.samples: Counter[tuple[str, ...]] = Counter()
+        self._beat = time.perf_counter()
+        self._stop = threading.Event()
+        self._loop_thread = threading.get_ident()
+        self._task: asyncio.Task[None] | None = None
+        self._watcher: threading.Thread | None = None
+        self._collecting = 0.0
+        self.collections: Counter[int] = Counter()
+        self.longest_collection = (0.0, 0)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        # A collection holds the GIL throughout: no thread runs, the watcher neither.
+        if phase == "start":
+            self._collecting = time.perf_counter()
+            return
+        took = time.perf_counter() - self._collecting
+        self.collections[info["generation"]] += 1
+        self.longest_collection = max(self.longest_collection, (took, info["generation"]))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self._beat = time.perf_counter()
+            await asyncio.sleep(0.002)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.004):
+            if time.perf_counter() - self._beat < self.threshold:
+                continue
+            frame = sys._current_frames().get(self._loop_thread)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)
+            ours = [
+                f for f in stack if "/site-packages/" not in f.filename and "/lib/python" not in f.filename
+            ]
+            here = [*ours[-4:], *[f for f in stack[-3:] if f not in ours[-4:]]]
+            self.samples[tuple(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in here)] += 1
+
+    async def __aenter__(self) -> StallTrace:
+        self._task = asyncio.get_running_loop().create_task(self._heartbeat())
+        await asyncio.sleep(0)
+        self._beat = time.perf_counter()
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+        gc.callbacks.append(self._collected)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        gc.callbacks.remove(self._collected)
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        assert self._watcher is not None
+        self._watcher.join()
+
+    def report(self) -> str:
+        lines = [f"loop stalls over {self.threshold * 1000:.0f} ms, sampled every 4 ms (most samples first):"]
+        for stack, n in self.samples.most_common(8):
+            lines.append(f"  {n} samples (~{n * 4} ms):")
+            lines.extend(f"      {frame}" for frame in stack)
+        took, generation = self.longest_collection
+        done = ", ".join(f"generation {g}: {n}" for g, n in sorted(self.collections.items()))
+        lines.append(f"garbage collections ({done}); longest {took * 1000:.1f} ms (generation {generation})")
+        return "\n".join(lines)
+
+
+async def _idle_lag(seconds: float) -> float:
+    """The loop's longest stall while it does nothing else: what this machine's load alone costs."""
+    async with LoopLag() as lag:
+        await asyncio.sleep(seconds)
+    return lag.worst
+
+
+async def _star(app: Any, user: Any, count: int, folder: Path, vectors: str) -> tuple[Any, int, float, int]:
+    """The bench star (built now, or kept from an earlier run): (star, messages, import seconds, moments)."""
+    embedder = app.memory.embedder
+    assert embedder is not None
+    for star in await app.stars.list_owned(user.id):
+        kept = await app.db.run(
+            lambda conn, sid=star.id: conn.scalar(
+                select(func.count()).select_from(StarMessageRow).where(StarMessageRow.star_id == sid)
+            )
+        )
+        if star.name == "엄마" and kept == count:
+            await app.memory.forget_conversation(user.id, star.id)  # an earlier run's turns
+            name = app.memory.embedder_name
+            vectored = (MemoryMomentRow.star_id == star.id) & (MemoryMomentRow.embedder == name)
+            with_vectors = await app.db.run(
+                lambda conn, where=vectored: conn.scalar(select(func.count()).where(where))
+            )
+            if vectors == "synthetic" and not with_vectors:
+                with_vectors = await _synthetic_vectors(app.memory, star.id, name, embedder.dim)
+            return star, int(kept), 0.0, int(with_vectors)
     export = folder / "export.txt"
     write_export(export, count)
+    if vectors == "synthetic":
+        app.memory.embedder = None  # cut and index moments now; vectors are filled below
+    t0 = time.perf_counter()
+    result = await app.star_service.create(
+        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
+        await app.blobs.put_file(export),
+        consent_text="bench",
+    )
+    import_s = time.perf_counter() - t0
+    export.unlink()
+    app.memory.embedder = embedder
+    moments = (
+        await _synthetic_vectors(app.memory, result.star.id, app.memory.embedder_name, embedder.dim)
+        if vectors == "synthetic"
+        else 0
+    )
+    return result.star, result.imported, import_s, moments
+
+
+async def main(
+    count: int, turns: int, vectors: str, database_url: str | None, keep: str | None, trace_stalls: bool
+) -> None:
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="vos-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
     overrides: dict[str, Any] = {"limits": {"max_export_mb": 2000}}
     if database_url:
         overrides["database_url"] = database_url
@@ -164,34 +294,27 @@ async def main(count: int, turns: int, vectors: str, database_url: str | None) -
             display_name="민지",
             locale=Locale.KO,
         )
-        embedder = app.memory.embedder
-        assert embedder is not None
-        if vectors == "synthetic":
-            app.memory.embedder = None  # cut and index moments now; vectors are filled below
-        t0 = time.perf_counter()
-        result = await app.star_service.create(
-            NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
-            await app.blobs.put_file(export),
-            consent_text="bench",
-        )
-        import_s = time.perf_counter() - t0
-        app.memory.embedder = embedder
-        star = result.star
-        moments = (
-            await _synthetic_vectors(app.memory, star.id, app.memory.embedder_name, embedder.dim)
-            if vectors == "synthetic"
-            else 0
-        )
+        star, imported, import_s, moments = await _star(app, user, count, folder, vectors)
         rng = random.Random(9)
         sentences = [rng.choice(EVERYDAY) for _ in range(turns)]
-        # Cold star: a fresh cache, the first search, and the loop's longest stall meanwhile.
-        app.memory.vectors = VectorCache()
+        # Cold star: fresh caches, the first search (then the first whole turn), and the loop's longest
+        # stall meanwhile, beside the longest stall of the idle loop in the same conditions.
         gc.collect()  # the import's garbage is not the first turn's cost
+        idle = await _idle_lag(1.0)
+        app.memory.forget_star(star.id)
         first_query = await app.memory.prepare(sentences[0])
-        async with LoopLag() as lag:
+        trace = StallTrace() if trace_stalls else contextlib.nullcontext()
+        async with trace, LoopLag() as lag:
             t = time.perf_counter()
             await app.memory.search(star.id, first_query, user_id=user.id, limit=6)  # warms the vectors
             cold_s = time.perf_counter() - t
+        app.memory.forget_star(star.id)
+        app.chat.offline.forget(star.id)
+        async with trace, LoopLag() as turn_lag:
+            t = time.perf_counter()
+            # No earlier crisis pause (the engine reads it with the history): each turn is answered.
+            await app.chat.turn(user, star, sentences[0], Locale.KO, query=first_query, last_care=None)
+            cold_turn_s = time.perf_counter() - t
         fts_times, query_times, prompt_times, turn_times = [], [], [], []
         card = PersonaCard(star_name="엄마", relation="어머니", user_name="민지", locale="ko")
         budget = PromptBudget(context_tokens=8192, reply_tokens=400)
@@ -227,18 +350,31 @@ async def main(count: int, turns: int, vectors: str, database_url: str | None) -
             )
             build_prompt(card, memories, (), sentence, budget=budget)
             prompt_times.append(time.perf_counter() - t)
-        for sentence in sentences:
-            query = await app.memory.prepare(sentence)
-            t = time.perf_counter()
-            await app.chat.turn(user, star, sentence, Locale.KO, query=query)
-            turn_times.append(time.perf_counter() - t)
+        engines: Counter[str] = Counter()
+        async with LoopLag() as warm_lag:
+            for sentence in sentences:
+                query = await app.memory.prepare(sentence)
+                t = time.perf_counter()
+                reply = await app.chat.turn(user, star, sentence, Locale.KO, query=query, last_care=None)
+                turn_times.append(time.perf_counter() - t)
+                engines[reply.engine] += 1
     db = "SQLite" if is_sqlite else "PostgreSQL"
     embedded = ", vectors" if vectors == "real" else ""
-    print(f"{db}: {result.imported} star messages, {moments or 'embedded'} moments")
-    print(f"import (parse, store, moments, morphemes{embedded}): {import_s:.1f} s")
+    print(f"{db}: {imported} star messages, {moments or 'embedded'} moments")
+    if import_s:
+        print(f"import (parse, store, moments, morphemes{embedded}): {import_s:.1f} s")
+    print(f"idle event loop, longest stall over 1 s (this machine's load alone): {idle * 1000:.1f} ms")
     print(
         f"cold star first search: {cold_s * 1000:.0f} ms; longest event-loop stall {lag.worst * 1000:.1f} ms"
     )
+    print(
+        f"cold star first offline turn: {cold_turn_s * 1000:.0f} ms; "
+        f"longest event-loop stall {turn_lag.worst * 1000:.1f} ms"
+    )
+    if isinstance(trace, StallTrace):
+        print(trace.report())
+    print("offline turns answered by: " + ", ".join(f"{e} {n}" for e, n in engines.most_common()))
+    print(f"warm offline turns: longest event-loop stall {warm_lag.worst * 1000:.1f} ms")
     for label, values in (
         ("bare FTS lookup (baseline)", fts_times),
         ("query: morphemes + embedding", query_times),
@@ -246,6 +382,8 @@ async def main(count: int, turns: int, vectors: str, database_url: str | None) -
         ("offline full turn", turn_times),
     ):
         print(f"{label:30s} p50 {pct(values, 50):6.1f} ms  p95 {pct(values, 95):6.1f} ms")
+    base = pct(fts_times, 95)
+    print(f"prompt p95 / bare FTS p95: {pct(prompt_times, 95) / base:.1f}x")
 
 
 if __name__ == "__main__":
@@ -254,5 +392,11 @@ if __name__ == "__main__":
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--vectors", choices=("synthetic", "real"), default="synthetic")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep", default=None, help="a folder to keep the built star in, and reuse it from")
+    parser.add_argument(
+        "--trace-stalls", action="store_true", help="where the loop was when the cold star stalled it"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.turns, args.vectors, args.database_url))
+    asyncio.run(
+        main(args.messages, args.turns, args.vectors, args.database_url, args.keep, args.trace_stalls)
+    )
