@@ -4,10 +4,8 @@ A search reads one :class:`MemoryQuery` (the message's content morphemes and its
 per user message off the event loop and shared with the safety classifier) and fuses two rankings of the
 star's moments by reciprocal rank fusion:
 
-- lexical: each morpheme's moments from an index (SQLite FTS5 over the ``tokens`` column, narrowed by the
-  star and user in ``scope``; a GIN index over the token array on PostgreSQL), weighted by rarity. A query
-  reads at most ``PER_TERM_CAP`` moments per morpheme; nothing scans a star's messages. A morpheme that
-  reaches the cap is no clue and is not looked up again (``core.storage.memory_terms``);
+- lexical: each morpheme's moments from an index, weighted by rarity; nothing scans a star's messages
+  (``core.storage.memory_lexical``);
 - dense: the query vector against every moment vector of the star (``core.storage.vectors``), ranked by
   cosine less the part owed to what all of the star's moments share (its mean direction), the nearest then
   less their crowding, so that small talk near every question does not push a memory out
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,13 +28,13 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from core.ports import Embedder
 from core.storage.db import Database
 from core.storage.memory_fusion import dense_ranking, fuse, similar
-from core.storage.memory_terms import CommonTerms
+from core.storage.memory_lexical import LexicalIndex, scope
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentLine, decode_body, encode_body, moment_text
 from core.storage.star_messages import StarMessageStore, StoredMessage
@@ -50,10 +47,6 @@ log = logging.getLogger(__name__)
 __all__ = ["MemoryQuery", "MemoryStore", "Recollection", "StoredMessage", "query_terms"]
 
 Source = Literal["export", "conversation"]
-PER_TERM_CAP = 300
-"""Moments read per query morpheme: a morpheme in more moments than this says little about any of them."""
-_LEXICAL_FLOOR = 0.25
-"""A moment holding less than this share of the query's (rarity-weighted) morphemes is not a lexical hit."""
 # Words that ask about a memory rather than name it ("기억나?", "그때 얘기"): never search terms.
 _QUESTION_WORDS = frozenset(
     {"기억나", "기억", "생각나", "생각", "때", "날", "거", "적", "얘기", "뭐", "말", "remember"}
@@ -62,15 +55,6 @@ _MAX_TERMS = 8
 
 _M = MemoryMomentRow
 _Ranked = tuple[dict[int, float], dict[int, float], dict[int, float]]
-_COUNT = select(func.count(), func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
-_LAST_ID = select(func.max(_M.id)).where(_M.star_id == bindparam("sid"), _M.user_id.is_(None))
-_FTS_HITS = text("SELECT f.rowid FROM memory_moments_fts f WHERE memory_moments_fts MATCH :q LIMIT :cap")
-# Every term's hits in one round trip: each term's own index lookup, capped, side by side.
-_PG_HITS = text(
-    "SELECT t.term, m.id FROM unnest(CAST(:terms AS text[])) AS t(term) CROSS JOIN LATERAL ("
-    "SELECT id FROM memory_moments WHERE string_to_array(tokens, ' ') @> ARRAY[t.term] "
-    "AND star_id = :sid AND (user_id IS NULL OR user_id = :uid) LIMIT :cap) AS m"
-)
 _RECENT_STAR_TEXTS = (
     select(StarMessageRow.text)
     .where(StarMessageRow.star_id == bindparam("sid"), StarMessageRow.kind == "text", StarMessageRow.is_star)
@@ -125,16 +109,6 @@ class Recollection:
         return self.time
 
 
-def _scope(star_id: str, user_id: str | None) -> str:
-    return f"s{star_id} " + (f"u{user_id}" if user_id else "export")
-
-
-def _fts_query(star_id: str, user_id: str | None, term: str) -> str:
-    who = f"(export OR u{user_id})" if user_id else "export"
-    quoted = '"' + term.replace('"', '""') + '"'
-    return f"scope : s{star_id} AND scope : {who} AND tokens : {quoted}"
-
-
 class MemoryStore(StarMessageStore):
     """The star's messages (import, reading) and its memory: moments, search, conversation memory."""
 
@@ -150,8 +124,7 @@ class MemoryStore(StarMessageStore):
         self.embedder = embedder
         self.analyzer = analyzer or shared_analyzer()
         self.vectors = vectors or VectorCache()
-        self._totals: dict[str, tuple[int, int]] = {}
-        self._common = CommonTerms()
+        self.lexical = LexicalIndex(sqlite=db.is_sqlite)
 
     @property
     def embedder_name(self) -> str:
@@ -188,7 +161,8 @@ class MemoryStore(StarMessageStore):
         return keys
 
     async def warm(self, star_id: str, user_id: str | None, query: MemoryQuery) -> None:
-        """Load the star's vectors into the cache, ``WARM_ROWS`` per hop (a cold star's first turn)."""
+        """Load the star's vectors into the cache, ``WARM_ROWS`` per hop (a cold star's first turn), then
+        join and sketch them in a worker thread."""
         rows = WARM_ROWS if self.db.is_sqlite else WARM_ROWS_ON_LOOP
         for key in self._keys(star_id, user_id, query):
 
@@ -266,7 +240,7 @@ class MemoryStore(StarMessageStore):
         elif keys and not self.vectors.top_up(conn, keys[0], rows=HOT_ROWS):
             return None
         known = self.vectors.size(keys[0]) if keys else 0  # the export's moments: no count query needed
-        return self._lexical(conn, star_id, user_id, query.tokens, known=known)
+        return self.lexical.ranking(conn, star_id, user_id, query.tokens, known=known)
 
     def _read(
         self, conn: Connection, star_id: str, user_id: str | None, limit: int, ranked: _Ranked
@@ -305,62 +279,6 @@ class MemoryStore(StarMessageStore):
                 break
         return found
 
-    def _total(self, conn: Connection, star_id: str) -> int:
-        last = conn.scalar(_LAST_ID, {"sid": star_id})
-        last = -1 if last is None else int(last)
-        cached = self._totals.get(star_id)
-        if cached is None or cached[0] != last:
-            count = int(conn.execute(_COUNT, {"sid": star_id}).one()[0] or 0)
-            cached = self._totals[star_id] = (last, count)
-        return max(1, cached[1])
-
-    def _hits(
-        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str]
-    ) -> dict[str, list[int]]:
-        if self.db.is_sqlite:
-            return {
-                term: [
-                    int(r[0])
-                    for r in conn.execute(
-                        _FTS_HITS, {"q": _fts_query(star_id, user_id, term), "cap": PER_TERM_CAP}
-                    )
-                ]
-                for term in terms
-            }
-        params = {"terms": list(terms), "sid": star_id, "uid": user_id or "", "cap": PER_TERM_CAP}
-        found: dict[str, list[int]] = {term: [] for term in terms}
-        for term, moment_id in conn.execute(_PG_HITS, params):
-            found[term].append(int(moment_id))
-        return found
-
-    def _lexical(
-        self, conn: Connection, star_id: str, user_id: str | None, terms: Sequence[str], *, known: int = 0
-    ) -> dict[int, float]:
-        """Moment id -> rarity-weighted share of the terms it holds, in [0, 1]."""
-        if not terms:
-            return {}
-        common = self._common.of(star_id, user_id)
-        asked = [t for t in terms if t not in common]
-        if not asked:
-            return {}
-        total = known or self._total(conn, star_id)
-        scores: dict[int, float] = {}
-        possible = 0.0
-        for term, hits in self._hits(conn, star_id, user_id, asked).items():
-            if len(hits) >= PER_TERM_CAP:
-                # In more moments than were read: which of them came back says nothing, so the term is
-                # not a lexical clue; remembered, its index lookup (the slowest of a turn) is not repeated.
-                self._common.add(star_id, user_id, term)
-                continue
-            idf = math.log(1 + total / max(1, len(hits)))
-            possible += idf if hits else math.log(1 + total)
-            for moment_id in hits:
-                scores[moment_id] = scores.get(moment_id, 0.0) + idf
-        if not possible:
-            return {}
-        shares = {k: v / possible for k, v in scores.items()}
-        return {k: v for k, v in shares.items() if v >= _LEXICAL_FLOOR}
-
     async def recent_star_texts(self, star_id: str, limit: int) -> list[str]:
         """The texts of the star's ``limit`` most recent text messages (one indexed range, newest first)."""
         return await self.db.run(
@@ -373,7 +291,7 @@ class MemoryStore(StarMessageStore):
         self, star_id: str, user_id: str | None, moments: Sequence[Moment], tokens: Sequence[Sequence[str]]
     ) -> list[dict[str, Any]]:
         """Insert rows for ``moments`` (``tokens``: their morphemes), without vectors."""
-        scope = _scope(star_id, user_id)
+        where = scope(star_id, user_id)
         return [
             {
                 "star_id": star_id,
@@ -384,7 +302,7 @@ class MemoryStore(StarMessageStore):
                 "started_at": m.started_at,
                 "body": encode_body(m.lines),
                 "tokens": " ".join(toks),
-                "scope": scope,
+                "scope": where,
                 "vector": None,
                 "embedder": "",
             }
@@ -440,11 +358,10 @@ class MemoryStore(StarMessageStore):
             statement = statement.where(_M.star_id == star_id)
         removed = await self.db.run(lambda conn: conn.execute(statement).rowcount, write=True)
         self.vectors.forget_user(user_id)
-        self._common.forget_user(user_id)
+        self.lexical.forget_user(user_id)
         return int(removed or 0)
 
     def forget_star(self, star_id: str) -> None:
         """Drop what this process cached of a deleted star (its rows go with the star's cascade)."""
         self.vectors.forget(star_id)
-        self._totals.pop(star_id, None)
-        self._common.forget(star_id)
+        self.lexical.forget(star_id)
