@@ -56,11 +56,20 @@ _MAX_TERMS = 8
 _M = MemoryMomentRow
 _Ranked = tuple[dict[int, float], dict[int, float], dict[int, float]]
 _RECENT_STAR_TEXTS = (
-    select(StarMessageRow.text)
-    .where(StarMessageRow.star_id == bindparam("sid"), StarMessageRow.kind == "text", StarMessageRow.is_star)
+    select(StarMessageRow.seq, StarMessageRow.text)
+    .where(
+        StarMessageRow.star_id == bindparam("sid"),
+        StarMessageRow.kind == "text",
+        StarMessageRow.is_star,
+        StarMessageRow.seq < bindparam("before"),
+    )
     .order_by(StarMessageRow.seq.desc())
     .limit(bindparam("n"))
 )
+TEXTS_PER_HOP_ON_LOOP = 2000
+"""Texts read per hop on PostgreSQL, whose driver decodes rows on the event loop (20,000 at once: 56-100 ms
+of stall at a million messages)."""
+_NO_SEQ = 2**31 - 1
 # Isolation lives here: whatever an index or cache returned, only this star's export and this user's
 # conversation moments are read back. The star is compared as an expression (``|| ''``), so that no
 # planner reads a million-message star's whole index range (SQLite did: 190 ms) instead of the ids' rows.
@@ -280,10 +289,19 @@ class MemoryStore(StarMessageStore):
         return found
 
     async def recent_star_texts(self, star_id: str, limit: int) -> list[str]:
-        """The texts of the star's ``limit`` most recent text messages (one indexed range, newest first)."""
-        return await self.db.run(
-            lambda conn: list(conn.scalars(_RECENT_STAR_TEXTS, {"sid": star_id, "n": limit}))
-        )
+        """The texts of the star's ``limit`` most recent text messages (one indexed range, newest first;
+        on PostgreSQL in hops of ``TEXTS_PER_HOP_ON_LOOP``)."""
+        per_hop = limit if self.db.is_sqlite else TEXTS_PER_HOP_ON_LOOP
+        texts: list[str] = []
+        before = _NO_SEQ
+        while len(texts) < limit:
+            params = {"sid": star_id, "n": min(per_hop, limit - len(texts)), "before": before}
+            rows = await self.db.run(lambda conn, p=params: conn.execute(_RECENT_STAR_TEXTS, p).all())
+            texts.extend(row[1] for row in rows)
+            if len(rows) < params["n"]:
+                break
+            before = rows[-1][0]
+        return texts
 
     # --- Writing ------------------------------------------------------------------------------------
 

@@ -140,8 +140,9 @@ class MemoryIndexer:
             if child is not None:
                 await child.close()
         if written and not self.db.is_sqlite:
-            # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index.
-            await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments")), write=True)
+            # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index, and
+            # reads every message of the star for its latest texts (the offline engine's lines: 0.4 s at 1M).
+            await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments, star_messages")), write=True)
         return written
 
     def _own_process(self, chunk: Sequence[StoredMessage]) -> bool:
