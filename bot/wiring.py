@@ -297,12 +297,13 @@ async def running_app(settings: Settings, *, migrate: bool = True, **kwargs: obj
         if migrate:
             # Stars whose import died with its process (heartbeat minutes old): removed whole at start.
             await app.star_service.imports.sweep()
-        # Everything built so far lives as long as the process: out of the collector's sight, a full
-        # collection (which holds the GIL, so the event loop too) no longer walks ~100,000 objects (100 ms
-        # on the busy 2-core machine: the longest stall of a cold star's first turn).
+        # What is built so far lives as long as the app: out of the collector's sight, a full collection
+        # (which holds the GIL, so the event loop too) no longer walks ~100,000 objects (100 ms on the busy
+        # 2-core machine: the longest stall of a cold star's first turn). Given back to it on exit.
         gc.freeze()
         yield app
     finally:
+        gc.unfreeze()
         await app.jobs.aclose()
         await app.guard.aclose()
         if app.chat_model is not None:
