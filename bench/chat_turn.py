@@ -372,7 +372,8 @@ async def main(
         f"(on the loop's CPU {idle[1] * 1000:.1f} ms)"
     )
     print(
-        f"cold star first search: {cold_s * 1000:.0f} ms; longest event-loop stall {lag.worst * 1000:.1f} ms"
+        f"cold star first search: {cold_s * 1000:.0f} ms; longest event-loop stall {lag.worst * 1000:.1f} ms "
+        f"(on the loop's CPU {lag.busy * 1000:.1f} ms)"
     )
     print(
         f"cold star first offline turn: {cold_turn_s * 1000:.0f} ms; "
