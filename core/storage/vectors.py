@@ -7,6 +7,8 @@ A cache entry holds the vectors of one (star, user or the export, embedder) and 
 embeds a star's moments in id order, so the vectors present always form a prefix and "rows with a vector
 after the last id loaded" is all a turn must read (one indexed range). Loading a cold star's vectors takes
 several reads of ``WARM_ROWS`` rows, each its own hop, so neither the loop nor a single hop carries it.
+A read only keeps its rows as they came (PostgreSQL's hops run on the event loop); joining them into blocks
+and sketching them happens in worker threads (``consolidate``, and ``ranked`` before it scores).
 """
 
 from __future__ import annotations
