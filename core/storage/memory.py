@@ -205,16 +205,25 @@ class MemoryStore(StarMessageStore):
     async def _search_off_loop(
         self, star_id: str, query: MemoryQuery, user_id: str | None, limit: int
     ) -> list[Recollection]:
-        """:meth:`search` on PostgreSQL (hops on the event loop): vectors ranked in a thread between hops."""
+        """:meth:`search` on PostgreSQL (hops on the event loop): vectors ranked in a thread between two
+        reads on one connection (one checkout and one transaction's round trips, not two)."""
         keys = self._keys(star_id, user_id, query)
-        lexical = await self.db.run(lambda conn: self._gather(conn, star_id, user_id, query, keys))
-        if lexical is None:
-            await self.warm(star_id, user_id, query)
-            lexical = await self.db.run(lambda conn: self._gather(conn, star_id, user_id, query, keys))
-        if lexical is None:  # forgotten meanwhile
-            return []
-        dense = await asyncio.to_thread(dense_ranking, self.vectors, keys, query.vector)
-        return await self.db.run(lambda conn: self._read(conn, star_id, user_id, limit, (lexical, *dense)))
+        for cold in (False, True):
+            if cold:  # loaded in hops of its own, no transaction held open meanwhile
+                await self.warm(star_id, user_id, query)
+            async with self.db.read() as session:
+                conn = await session.connection()
+                lexical = await conn.run_sync(lambda c: self._gather(c, star_id, user_id, query, keys))
+                if lexical is None:
+                    continue
+                dense = await asyncio.to_thread(dense_ranking, self.vectors, keys, query.vector)
+                ranked: _Ranked = (lexical, *dense)
+
+                def read(c: Connection, ranked: _Ranked = ranked) -> list[Recollection]:
+                    return self._read(c, star_id, user_id, limit, ranked)
+
+                return await conn.run_sync(read)
+        return []  # forgotten meanwhile
 
     def search_on(
         self,
@@ -295,10 +304,15 @@ class MemoryStore(StarMessageStore):
         texts: list[str] = []
         before = _NO_SEQ
         while len(texts) < limit:
-            params = {"sid": star_id, "n": min(per_hop, limit - len(texts)), "before": before}
-            rows = await self.db.run(lambda conn, p=params: conn.execute(_RECENT_STAR_TEXTS, p).all())
-            texts.extend(row[1] for row in rows)
-            if len(rows) < params["n"]:
+            n = min(per_hop, limit - len(texts))
+            params: dict[str, object] = {"sid": star_id, "n": n, "before": before}
+
+            def read(conn: Connection, params: dict[str, object] = params) -> list[tuple[int, str]]:
+                return [(int(r[0]), str(r[1])) for r in conn.execute(_RECENT_STAR_TEXTS, params)]
+
+            rows = await self.db.run(read)
+            texts.extend(text for _, text in rows)
+            if len(rows) < n:
                 break
             before = rows[-1][0]
         return texts
