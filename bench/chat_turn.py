@@ -7,8 +7,12 @@ they take the paths real messages take. Reports p50/p95 over many turns of:
 - prompt: memory search (lexical + dense, fused) + prompt assembly for an LLM; target p95 <= 20 ms at
   100k messages, <= 50 ms at 1M;
 - offline: the offline engine's whole turn (safety, search, choice, history and memory writes);
-- cold star: the first search of a star no cache has seen, and the longest event-loop stall meanwhile
-  (target: no stall over 50 ms).
+- cold star: the first search (then the first whole turn) of a star no cache has seen, and the longest
+  event-loop stall meanwhile (target: no stall over 50 ms), with the CPU the loop's thread spent in it (our
+  code on the loop; the rest is the thread waiting for a core or the GIL), beside the idle loop's longest
+  stall in the same conditions; ``--trace-stalls`` samples where the loop was during stalls over 20 ms.
+- turns are answered as if no crisis pause were on (the engine reads the pause with the history), so every
+  turn takes the whole path.
 
 Vectors: ``--vectors synthetic`` (default) stores random unit vectors for the moments instead of embedding
 them (embedding 100k messages takes minutes; see ``bench/memory_recall.py`` and the import figures), so
