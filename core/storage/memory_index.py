@@ -142,7 +142,9 @@ class MemoryIndexer:
         if written and not self.db.is_sqlite:
             # Fresh statistics, or PostgreSQL's planner takes the star's index over the token index, and
             # reads every message of the star for its latest texts (the offline engine's lines: 0.4 s at 1M).
-            await self.db.run(lambda conn: conn.execute(text("ANALYZE memory_moments, star_messages")), write=True)
+            await self.db.run(
+                lambda conn: conn.execute(text("ANALYZE memory_moments, star_messages")), write=True
+            )
         return written
 
     def _own_process(self, chunk: Sequence[StoredMessage]) -> bool:
