@@ -160,7 +160,8 @@ def _principal(block: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32],
     (an SVD of 8192 x 384 took 5 s on the busy 2-core machine, most of a cold star's first search)."""
     mean = block.mean(axis=0)
     centred = block - mean
-    _, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+    covariance = np.einsum("ji,jk->ik", centred, centred)  # numpy's own loop: see ``consolidate``
+    _, vectors = np.linalg.eigh(covariance.astype(np.float64))
     top = vectors[:, ::-1][:, :_SKETCH_DIM]  # eigh sorts ascending
     return mean, np.ascontiguousarray(top.astype(np.float32))
 
@@ -337,7 +338,9 @@ class VectorCache:
             if not todo:
                 break
             i, block = todo[0]
-            sketch = np.ascontiguousarray((block - mean) @ projection, dtype=np.float32)
+            # einsum, not a BLAS matmul: OpenBLAS's threads took both cores and the event loop waited
+            # for one (60 ms stalls with 0.2 ms of the loop's own CPU), and were slower on the busy machine.
+            sketch = np.ascontiguousarray(np.einsum("ij,jk->ik", block - mean, projection), dtype=np.float32)
             with self._lock:
                 if i >= len(entry.blocks) or entry.blocks[i] is not block:
                     return  # the entry started again meanwhile
