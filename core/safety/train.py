@@ -42,10 +42,17 @@ L2 = 1.0
 K = 10
 # The crisis head's soft-neighbour temperature (see ``NeighbourHead``), and the margins in its units: "sure"
 # sits SURE_MARGIN above the highest dev score of a message that is not a crisis; a message just under the
-# threshold (within WINDOW_SLACK) counts when its conversation window is over it.
+# threshold (within the window slack, below) counts when its conversation window is over it.
 TEMPERATURE = 0.01
 SURE_MARGIN = 0.01
-WINDOW_SLACK = 0.03
+# The window's slack is calibrated on dev conversations: each dev message after two dev ``low_mood`` lines
+# that pass alone (the most crisis-leaning safe talk: earlier low or hopeless words that no head flags), the
+# largest slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms
+# (grief and all safe) to those of the messages alone.
+WINDOW_FALSE_ALARMS = 0.02
+WINDOW_SLACKS = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03)
+LEAD_IN = "low_mood"
+WINDOW_TURNS = 3
 Matrix = npt.NDArray[np.float64]
 Arrays = dict[str, npt.NDArray[np.generic]]
 
@@ -166,6 +173,34 @@ def _log_sum_exp_rows(values: Matrix) -> Matrix:
     return np.asarray(top[:, 0] + np.log(np.exp(values - top).sum(axis=1)), dtype=np.float64)
 
 
+def window_scores(vectors: Matrix, lead_ins: list[int], positives: Matrix, negatives: Matrix) -> Matrix:
+    """Dev conversations: each row of ``vectors`` after ``WINDOW_TURNS - 1`` of the ``lead_ins`` rows (taken
+    in turn); the crisis head's score of each conversation's window, the normalised mean ``ConversationWindow``
+    keeps."""
+    windows = np.zeros_like(vectors)
+    for i in range(len(vectors)):
+        picked = [lead_ins[(i + j) % len(lead_ins)] for j in range(WINDOW_TURNS - 1)]
+        mean = np.vstack([vectors[picked], vectors[i : i + 1]]).mean(axis=0)
+        windows[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return _neighbour_scores(windows, positives, negatives, K)
+
+
+def largest_window_slack(
+    scores: Matrix, windowed: Matrix, ruled: Matrix, negatives: dict[str, Matrix], threshold: float
+) -> float:
+    """The largest slack of ``WINDOW_SLACKS`` at which the window (``score >= t - slack and window >= t``)
+    adds at most ``WINDOW_FALSE_ALARMS`` of each mask in ``negatives`` to what ``ruled | score >= t`` flags."""
+    alone = ruled | (scores >= threshold)
+    best = 0.0
+    for slack in WINDOW_SLACKS:
+        added = ~alone & (scores >= threshold - slack) & (windowed >= threshold)
+        if all(float(added[mask].mean()) <= WINDOW_FALSE_ALARMS for mask in negatives.values() if mask.any()):
+            best = slack
+        else:
+            break
+    return best
+
+
 def build_heads(
     embedder: Embedder, messages: list[Message], vectors: Matrix, clauses: list[Matrix]
 ) -> tuple[dict[str, object], Arrays]:
@@ -198,6 +233,12 @@ def build_heads(
     # "Sure" (a model's "safe" does not overrule it; a star line is withheld on it): a margin above the
     # highest head score of any dev message that is not a crisis.
     sure = max(float(crisis_scores[safe].max()) + SURE_MARGIN, crisis_threshold + SURE_MARGIN)
+    # The window: dev messages after low-mood lines that pass alone (a flagged one would clear the window).
+    passing = (crisis_scores < crisis_threshold) & ~ruled[dev]
+    lead_ins = np.flatnonzero((categories == LEAD_IN) & passing).tolist()
+    windowed = window_scores(shipped[dev], lead_ins, pos64, neg64) if lead_ins else crisis_scores
+    masks = {name: mask for name, (mask, _) in caps.items()}
+    window_slack = largest_window_slack(crisis_scores, windowed, ruled[dev], masks, crisis_threshold)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
@@ -219,7 +260,7 @@ def build_heads(
         "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(sure, 3), "temperature": TEMPERATURE},
         "scam": {"bias": round(b, 6), "threshold": scam_threshold},
         "window_threshold": crisis_threshold,
-        "window_slack": WINDOW_SLACK,
+        "window_slack": window_slack,
         "trained_on": int(train.sum()),
     }
     return meta, arrays
