@@ -50,6 +50,10 @@ SURE_MARGIN = 0.01
 # largest slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms
 # (grief and all safe) to those of the messages alone.
 WINDOW_FALSE_ALARMS = 0.02
+# Two leaning messages in one window count as a crisis (``SemanticSafety.crisis_hit``): the lean is the largest
+# of ``LEANS`` at which dev safe messages, each after two other passing dev safe messages taken in turn, get at
+# most ``WINDOW_FALSE_ALARMS`` more false alarms (grief and all safe) than alone and with the mean window.
+LEANS = tuple(round(0.001 * i, 3) for i in range(11))
 WINDOW_SLACKS = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03)
 LEAD_IN = "low_mood"
 WINDOW_TURNS = 3
@@ -201,6 +205,27 @@ def largest_window_slack(
     return best
 
 
+def largest_lean(
+    scores: Matrix, flagged: Matrix, earlier: list[int], negatives: dict[str, Matrix], threshold: float
+) -> float:
+    """The largest lean of ``LEANS`` at which "this message and one of the two before it (``earlier`` rows,
+    taken in turn) within ``lean`` of the threshold" adds at most ``WINDOW_FALSE_ALARMS`` of each mask in
+    ``negatives`` to ``flagged``."""
+    if not earlier:
+        return 0.0
+    before = np.array(
+        [max(scores[earlier[(i + j) % len(earlier)]] for j in range(WINDOW_TURNS - 1)) for i in range(len(scores))]
+    )
+    best = 0.0
+    for lean in LEANS:
+        added = ~flagged & (scores >= threshold - lean) & (before >= threshold - lean)
+        if all(float(added[mask].mean()) <= WINDOW_FALSE_ALARMS for mask in negatives.values() if mask.any()):
+            best = lean
+        else:
+            break
+    return best
+
+
 def build_heads(
     embedder: Embedder, messages: list[Message], vectors: Matrix, clauses: list[Matrix]
 ) -> tuple[dict[str, object], Arrays]:
@@ -239,6 +264,12 @@ def build_heads(
     windowed = window_scores(shipped[dev], lead_ins, pos64, neg64) if lead_ins else crisis_scores
     masks = {name: mask for name, (mask, _) in caps.items()}
     window_slack = largest_window_slack(crisis_scores, windowed, ruled[dev], masks, crisis_threshold)
+    with_window = (
+        ruled[dev]
+        | (crisis_scores >= crisis_threshold)
+        | ((crisis_scores >= crisis_threshold - window_slack) & (windowed >= crisis_threshold))
+    )
+    lean = largest_lean(crisis_scores, with_window, np.flatnonzero(safe & passing).tolist(), masks, crisis_threshold)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
@@ -261,6 +292,7 @@ def build_heads(
         "scam": {"bias": round(b, 6), "threshold": scam_threshold},
         "window_threshold": crisis_threshold,
         "window_slack": window_slack,
+        "lean": lean,
         "trained_on": int(train.sum()),
     }
     return meta, arrays
