@@ -45,17 +45,16 @@ K = 10
 # threshold (within the window slack, below) counts when its conversation window is over it.
 TEMPERATURE = 0.01
 SURE_MARGIN = 0.01
-# The window's slack is calibrated on dev conversations: each dev message after two dev ``low_mood`` lines
-# that pass alone (the most crisis-leaning safe talk: earlier low or hopeless words that no head flags), the
-# largest slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms
-# (grief and all safe) to those of the messages alone.
+# The window's slack is calibrated on dev conversations: each dev message after two other dev safe lines that
+# pass alone (taken in turn: earlier talk that no head flagged, some of it leaning towards crisis), the largest
+# slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms (grief and
+# all safe) to those of the messages alone.
 WINDOW_FALSE_ALARMS = 0.02
 # Two leaning messages in one window count as a crisis (``SemanticSafety.crisis_hit``): the lean is the largest
 # of ``LEANS`` at which dev safe messages, each after two other passing dev safe messages taken in turn, get at
 # most ``WINDOW_FALSE_ALARMS`` more false alarms (grief and all safe) than alone and with the mean window.
 LEANS = tuple(round(0.001 * i, 3) for i in range(11))
 WINDOW_SLACKS = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03)
-LEAD_IN = "low_mood"
 WINDOW_TURNS = 3
 Matrix = npt.NDArray[np.float64]
 Arrays = dict[str, npt.NDArray[np.generic]]
@@ -258,9 +257,9 @@ def build_heads(
     # "Sure" (a model's "safe" does not overrule it; a star line is withheld on it): a margin above the
     # highest head score of any dev message that is not a crisis.
     sure = max(float(crisis_scores[safe].max()) + SURE_MARGIN, crisis_threshold + SURE_MARGIN)
-    # The window: dev messages after low-mood lines that pass alone (a flagged one would clear the window).
+    # The window: dev messages after safe lines that pass alone (a flagged one would clear the window).
     passing = (crisis_scores < crisis_threshold) & ~ruled[dev]
-    lead_ins = np.flatnonzero((categories == LEAD_IN) & passing).tolist()
+    lead_ins = np.flatnonzero(safe & passing).tolist()
     windowed = window_scores(shipped[dev], lead_ins, pos64, neg64) if lead_ins else crisis_scores
     masks = {name: mask for name, (mask, _) in caps.items()}
     window_slack = largest_window_slack(crisis_scores, windowed, ruled[dev], masks, crisis_threshold)
@@ -269,7 +268,7 @@ def build_heads(
         | (crisis_scores >= crisis_threshold)
         | ((crisis_scores >= crisis_threshold - window_slack) & (windowed >= crisis_threshold))
     )
-    lean = largest_lean(crisis_scores, with_window, np.flatnonzero(safe & passing).tolist(), masks, crisis_threshold)
+    lean = largest_lean(crisis_scores, with_window, lead_ins, masks, crisis_threshold)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
