@@ -45,18 +45,20 @@ K = 10
 # threshold (within the window slack, below) counts when its conversation window is over it.
 TEMPERATURE = 0.01
 SURE_MARGIN = 0.01
-# The window's slack is calibrated on dev conversations: each dev message after two other dev safe lines that
-# pass alone (taken in turn: earlier talk that no head flagged, some of it leaning towards crisis), the largest
-# slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms (grief and
-# all safe) to those of the messages alone.
+# The window's slack is calibrated on dev conversations: each dev message after two other dev safe lines
+# that pass alone (taken in turn: earlier talk that no head flagged, some of it leaning towards crisis), the
+# largest slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms
+# (grief and all safe) to those of the messages alone.
 WINDOW_FALSE_ALARMS = 0.02
-# Two leaning messages in one window count as a crisis (``SemanticSafety.crisis_hit``): the lean is the largest
-# of ``LEANS`` at which dev safe messages, each after two other passing dev safe messages taken in turn, get at
-# most ``WINDOW_FALSE_ALARMS`` more false alarms (grief and all safe) than alone and with the mean window.
+# Two leaning messages in one window count as a crisis (``SemanticSafety.crisis_hit``): the lean is the
+# largest of ``LEANS`` at which dev safe messages, each after two other passing dev safe messages taken in
+# turn, get at most ``WINDOW_FALSE_ALARMS`` more false alarms (grief and all safe) than alone and with the
+# mean window.
 LEANS = tuple(round(0.001 * i, 3) for i in range(11))
 WINDOW_SLACKS = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03)
 WINDOW_TURNS = 3
 Matrix = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 Arrays = dict[str, npt.NDArray[np.generic]]
 
 
@@ -178,8 +180,8 @@ def _log_sum_exp_rows(values: Matrix) -> Matrix:
 
 def window_scores(vectors: Matrix, lead_ins: list[int], positives: Matrix, negatives: Matrix) -> Matrix:
     """Dev conversations: each row of ``vectors`` after ``WINDOW_TURNS - 1`` of the ``lead_ins`` rows (taken
-    in turn); the crisis head's score of each conversation's window, the normalised mean ``ConversationWindow``
-    keeps."""
+    in turn); the crisis head's score of each conversation's window, the normalised mean that
+    ``ConversationWindow`` keeps."""
     windows = np.zeros_like(vectors)
     for i in range(len(vectors)):
         picked = [lead_ins[(i + j) % len(lead_ins)] for j in range(WINDOW_TURNS - 1)]
@@ -189,10 +191,11 @@ def window_scores(vectors: Matrix, lead_ins: list[int], positives: Matrix, negat
 
 
 def largest_window_slack(
-    scores: Matrix, windowed: Matrix, ruled: Matrix, negatives: dict[str, Matrix], threshold: float
+    scores: Matrix, windowed: Matrix, ruled: Mask, negatives: dict[str, Mask], threshold: float
 ) -> float:
     """The largest slack of ``WINDOW_SLACKS`` at which the window (``score >= t - slack and window >= t``)
-    adds at most ``WINDOW_FALSE_ALARMS`` of each mask in ``negatives`` to what ``ruled | score >= t`` flags."""
+    adds at most ``WINDOW_FALSE_ALARMS`` of each mask in ``negatives`` to what ``ruled | score >= t``
+    flags."""
     alone = ruled | (scores >= threshold)
     best = 0.0
     for slack in WINDOW_SLACKS:
@@ -205,16 +208,15 @@ def largest_window_slack(
 
 
 def largest_lean(
-    scores: Matrix, flagged: Matrix, earlier: list[int], negatives: dict[str, Matrix], threshold: float
+    scores: Matrix, flagged: Mask, earlier: list[int], negatives: dict[str, Mask], threshold: float
 ) -> float:
     """The largest lean of ``LEANS`` at which "this message and one of the two before it (``earlier`` rows,
     taken in turn) within ``lean`` of the threshold" adds at most ``WINDOW_FALSE_ALARMS`` of each mask in
     ``negatives`` to ``flagged``."""
     if not earlier:
         return 0.0
-    before = np.array(
-        [max(scores[earlier[(i + j) % len(earlier)]] for j in range(WINDOW_TURNS - 1)) for i in range(len(scores))]
-    )
+    n, turns = len(earlier), range(WINDOW_TURNS - 1)
+    before = np.array([max(scores[earlier[(i + j) % n]] for j in turns) for i in range(len(scores))])
     best = 0.0
     for lean in LEANS:
         added = ~flagged & (scores >= threshold - lean) & (before >= threshold - lean)
