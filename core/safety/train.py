@@ -6,7 +6,8 @@ fitted by Newton's method on ``train`` (balanced class weights). Each threshold 
 split by a fixed rule over rules + head combined: crisis takes the lowest threshold whose dev false alarms
 stay within ``GRIEF_FALSE_ALARMS`` on grief messages and ``SAFE_FALSE_ALARMS`` on all safe ones; scam the
 lowest whose dev precision is at least ``SCAM_PRECISION``. The crisis head's "sure" score sits ``SURE_MARGIN``
-above the highest score of a dev message that is not a crisis.
+above the highest score of a dev message that is not a crisis. The conversation window's slack and lean
+are calibrated on dev conversations (``largest_window_slack``, ``largest_lean``).
 ``--check`` rebuilds and fails if the shipped files differ.
 """
 
