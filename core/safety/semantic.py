@@ -12,8 +12,11 @@ whole message's vector, so messages of ``CLAUSE_MIN_WORDS`` words or more are al
 word windows (at most ``MAX_CLAUSES``) and the crisis score is the highest of them. Hangul typed as loose
 jamo is recomposed first (``core.safety.text.repair_hangul``).
 
-Conversation context: ``ConversationWindow`` keeps the last few vectors of each conversation (vectors only,
-never text, in memory) and scores their mean too, so risk spread over several short messages counts.
+Conversation context: ``ConversationWindow`` keeps the last few vectors of each conversation and their crisis
+scores (numbers only, never text, in memory). The window's mean is scored too, so risk spread over several
+short messages counts; and a message that leans towards crisis (within ``lean`` of the threshold, such as a
+short "그동안 고마웠어, 이제 안녕") counts when an earlier message of the window leaned that way as well, so a
+farewell after hopeless words counts more than the same farewell alone.
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ class SafetyHeads:
     window_threshold: float
     sure: float
     window_slack: float = 0.03
+    lean: float = 0.0
 
 
 class HeadsError(ValueError):
@@ -162,6 +166,7 @@ def load_heads(meta_path: Path = HEADS_PATH) -> SafetyHeads:
         window_threshold=float(meta["window_threshold"]),
         sure=float(meta["crisis"]["sure"]),
         window_slack=float(meta.get("window_slack", 0.03)),
+        lean=float(meta.get("lean", 0.0)),
     )
 
 
@@ -202,27 +207,30 @@ class CachedQueries:
 
 
 class ConversationWindow:
-    """The last ``turns`` user-message vectors per conversation, for ``conversations`` conversations."""
+    """The last ``turns`` user-message vectors and crisis scores per conversation, for ``conversations``
+    conversations."""
 
     def __init__(self, turns: int = 3, conversations: int = 4096) -> None:
         self.turns = turns
-        self._recent: OrderedDict[str, deque[Vector]] = OrderedDict()
+        self._recent: OrderedDict[str, deque[tuple[Vector, float]]] = OrderedDict()
         self._size = conversations
         self._lock = threading.Lock()
 
-    def push(self, key: str, vector: Vector) -> Vector:
-        """Add ``vector`` to ``key``'s window and return the window's normalised mean."""
+    def push(self, key: str, vector: Vector, score: float = -2.0) -> tuple[Vector, float]:
+        """Add ``vector`` (with its message's crisis ``score``) to ``key``'s window; return the window's
+        normalised mean and the highest score of the earlier messages in it (-2 when there are none)."""
         with self._lock:
             window = self._recent.get(key)
             if window is None:
                 window = self._recent[key] = deque(maxlen=self.turns)
             self._recent.move_to_end(key)
-            window.append(vector)
+            before = max((s for _, s in window), default=-2.0)
+            window.append((vector, score))
             if len(self._recent) > self._size:
                 self._recent.popitem(last=False)
-            mean: Vector = np.mean(np.stack(list(window)), axis=0).astype(np.float32)
+            mean: Vector = np.mean(np.stack([v for v, _ in window]), axis=0).astype(np.float32)
         norm = float(np.linalg.norm(mean))
-        return mean / np.float32(norm) if norm else mean
+        return (mean / np.float32(norm) if norm else mean), before
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s window (after a hand-off, a new window starts)."""
@@ -237,6 +245,7 @@ class SemanticScores:
     crisis: float
     scam: float
     crisis_window: float = -2.0
+    crisis_before: float = -2.0
 
 
 class SemanticSafety:
@@ -266,10 +275,11 @@ class SemanticSafety:
         for part in parts:
             crisis = max(crisis, self.heads.crisis.score(self.embedder.query(part)))
         scam = self.heads.scam.score(vector)
-        windowed = -2.0
+        windowed = before = -2.0
         if conversation is not None:
-            windowed = self.heads.crisis.score(self.window.push(conversation, vector))
-        return SemanticScores(crisis=crisis, scam=scam, crisis_window=windowed)
+            mean, before = self.window.push(conversation, vector, crisis)
+            windowed = self.heads.crisis.score(mean)
+        return SemanticScores(crisis=crisis, scam=scam, crisis_window=windowed, crisis_before=before)
 
     def crisis_hit(self, scores: SemanticScores) -> bool:
         """Whether the message alone, or its window with some signal in the message, reads as a crisis."""
@@ -279,7 +289,11 @@ class SemanticSafety:
         # The window counts only when this message leans that way too: "I'm safe now" after a crisis
         # message must not stay flagged by its neighbour.
         near = scores.crisis >= threshold - self.heads.window_slack
-        return near and scores.crisis_window >= self.heads.window_threshold
+        if near and scores.crisis_window >= self.heads.window_threshold:
+            return True
+        # Two leaning messages in one window (a farewell after hopeless words) count as one crisis.
+        lean = threshold - self.heads.lean
+        return self.heads.lean > 0 and scores.crisis >= lean and scores.crisis_before >= lean
 
     def crisis_sure(self, scores: SemanticScores) -> bool:
         """Whether the crisis head is sure enough that a model's "safe" does not overrule it."""

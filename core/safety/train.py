@@ -6,7 +6,8 @@ fitted by Newton's method on ``train`` (balanced class weights). Each threshold 
 split by a fixed rule over rules + head combined: crisis takes the lowest threshold whose dev false alarms
 stay within ``GRIEF_FALSE_ALARMS`` on grief messages and ``SAFE_FALSE_ALARMS`` on all safe ones; scam the
 lowest whose dev precision is at least ``SCAM_PRECISION``. The crisis head's "sure" score sits ``SURE_MARGIN``
-above the highest score of a dev message that is not a crisis.
+above the highest score of a dev message that is not a crisis. The conversation window's slack and lean
+are calibrated on dev conversations (``largest_window_slack``, ``largest_lean``).
 ``--check`` rebuilds and fails if the shipped files differ.
 """
 
@@ -42,11 +43,23 @@ L2 = 1.0
 K = 10
 # The crisis head's soft-neighbour temperature (see ``NeighbourHead``), and the margins in its units: "sure"
 # sits SURE_MARGIN above the highest dev score of a message that is not a crisis; a message just under the
-# threshold (within WINDOW_SLACK) counts when its conversation window is over it.
+# threshold (within the window slack, below) counts when its conversation window is over it.
 TEMPERATURE = 0.01
 SURE_MARGIN = 0.01
-WINDOW_SLACK = 0.03
+# The window's slack is calibrated on dev conversations: each dev message after two other dev safe lines
+# that pass alone (taken in turn: earlier talk that no head flagged, some of it leaning towards crisis), the
+# largest slack of ``WINDOW_SLACKS`` at which the window adds at most ``WINDOW_FALSE_ALARMS`` false alarms
+# (grief and all safe) to those of the messages alone.
+WINDOW_FALSE_ALARMS = 0.02
+# Two leaning messages in one window count as a crisis (``SemanticSafety.crisis_hit``): the lean is the
+# largest of ``LEANS`` at which dev safe messages, each after two other passing dev safe messages taken in
+# turn, get at most ``WINDOW_FALSE_ALARMS`` more false alarms (grief and all safe) than alone and with the
+# mean window.
+LEANS = tuple(round(0.001 * i, 3) for i in range(11))
+WINDOW_SLACKS = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03)
+WINDOW_TURNS = 3
 Matrix = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 Arrays = dict[str, npt.NDArray[np.generic]]
 
 
@@ -166,6 +179,55 @@ def _log_sum_exp_rows(values: Matrix) -> Matrix:
     return np.asarray(top[:, 0] + np.log(np.exp(values - top).sum(axis=1)), dtype=np.float64)
 
 
+def window_scores(vectors: Matrix, lead_ins: list[int], positives: Matrix, negatives: Matrix) -> Matrix:
+    """Dev conversations: each row of ``vectors`` after ``WINDOW_TURNS - 1`` of the ``lead_ins`` rows (taken
+    in turn); the crisis head's score of each conversation's window, the normalised mean that
+    ``ConversationWindow`` keeps."""
+    windows = np.zeros_like(vectors)
+    for i in range(len(vectors)):
+        picked = [lead_ins[(i + j) % len(lead_ins)] for j in range(WINDOW_TURNS - 1)]
+        mean = np.vstack([vectors[picked], vectors[i : i + 1]]).mean(axis=0)
+        windows[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return _neighbour_scores(windows, positives, negatives, K)
+
+
+def largest_window_slack(
+    scores: Matrix, windowed: Matrix, ruled: Mask, negatives: dict[str, Mask], threshold: float
+) -> float:
+    """The largest slack of ``WINDOW_SLACKS`` at which the window (``score >= t - slack and window >= t``)
+    adds at most ``WINDOW_FALSE_ALARMS`` of each mask in ``negatives`` to what ``ruled | score >= t``
+    flags."""
+    alone = ruled | (scores >= threshold)
+    best = 0.0
+    for slack in WINDOW_SLACKS:
+        added = ~alone & (scores >= threshold - slack) & (windowed >= threshold)
+        if all(float(added[mask].mean()) <= WINDOW_FALSE_ALARMS for mask in negatives.values() if mask.any()):
+            best = slack
+        else:
+            break
+    return best
+
+
+def largest_lean(
+    scores: Matrix, flagged: Mask, earlier: list[int], negatives: dict[str, Mask], threshold: float
+) -> float:
+    """The largest lean of ``LEANS`` at which "this message and one of the two before it (``earlier`` rows,
+    taken in turn) within ``lean`` of the threshold" adds at most ``WINDOW_FALSE_ALARMS`` of each mask in
+    ``negatives`` to ``flagged``."""
+    if not earlier:
+        return 0.0
+    n, turns = len(earlier), range(WINDOW_TURNS - 1)
+    before = np.array([max(scores[earlier[(i + j) % n]] for j in turns) for i in range(len(scores))])
+    best = 0.0
+    for lean in LEANS:
+        added = ~flagged & (scores >= threshold - lean) & (before >= threshold - lean)
+        if all(float(added[mask].mean()) <= WINDOW_FALSE_ALARMS for mask in negatives.values() if mask.any()):
+            best = lean
+        else:
+            break
+    return best
+
+
 def build_heads(
     embedder: Embedder, messages: list[Message], vectors: Matrix, clauses: list[Matrix]
 ) -> tuple[dict[str, object], Arrays]:
@@ -198,6 +260,18 @@ def build_heads(
     # "Sure" (a model's "safe" does not overrule it; a star line is withheld on it): a margin above the
     # highest head score of any dev message that is not a crisis.
     sure = max(float(crisis_scores[safe].max()) + SURE_MARGIN, crisis_threshold + SURE_MARGIN)
+    # The window: dev messages after safe lines that pass alone (a flagged one would clear the window).
+    passing = (crisis_scores < crisis_threshold) & ~ruled[dev]
+    lead_ins = np.flatnonzero(safe & passing).tolist()
+    windowed = window_scores(shipped[dev], lead_ins, pos64, neg64) if lead_ins else crisis_scores
+    masks = {name: mask for name, (mask, _) in caps.items()}
+    window_slack = largest_window_slack(crisis_scores, windowed, ruled[dev], masks, crisis_threshold)
+    with_window = (
+        ruled[dev]
+        | (crisis_scores >= crisis_threshold)
+        | ((crisis_scores >= crisis_threshold - window_slack) & (windowed >= crisis_threshold))
+    )
+    lean = largest_lean(crisis_scores, with_window, lead_ins, masks, crisis_threshold)
 
     y_scam = np.array([1.0 if m.label == "scam" else 0.0 for m in messages])
     w, b = fit_logistic(vectors[train], y_scam[train])
@@ -219,7 +293,8 @@ def build_heads(
         "crisis": {"k": K, "threshold": crisis_threshold, "sure": round(sure, 3), "temperature": TEMPERATURE},
         "scam": {"bias": round(b, 6), "threshold": scam_threshold},
         "window_threshold": crisis_threshold,
-        "window_slack": WINDOW_SLACK,
+        "window_slack": window_slack,
+        "lean": lean,
         "trained_on": int(train.sum()),
     }
     return meta, arrays

@@ -362,9 +362,9 @@ async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     lowered = heard.lower()
     assert "miss" in lowered
     assert "rain" in lowered
-    # A reply follows what was heard: the star's, or a check-in when the guard reads tiny.en's garbled
-    # words ("please tell me I'm out in the rain") as distress; which one is the guard's call, not Whisper's.
-    assert len(texts) > 1, texts
+    # The star answers what was heard: tiny.en's garbled words ("please tell me I'm out in the rain") are
+    # everyday talk, not a crisis.
+    assert star_bubbles(actions), texts
 
 
 # --- the setting on both databases ----------------------------------------------------------------

