@@ -25,6 +25,7 @@ async def memory_search(
 ) -> dict[str, Any]:
     """The same search as a chat turn: the export's moments and this user's conversation memory."""
     from bot.wiring import running_app
+    from core.privacy.rights import memory_ref
 
     async with running_app(settings, use_settings_model=False) as app:
         found = await _star(app, user_id, star_ref)
@@ -34,7 +35,13 @@ async def memory_search(
         memories = await app.memory.search(star.id, query, user_id=user.id, limit=limit)
         return {
             "memories": [
-                {"text": m.text, "time": m.time.isoformat(), "source": m.source, "score": m.score}
+                {
+                    "id": memory_ref(m.moment_id) if m.source == "conversation" else "",
+                    "text": m.text,
+                    "time": m.time.isoformat(),
+                    "source": m.source,
+                    "score": m.score,
+                }
                 for m in memories
             ]
         }
@@ -85,7 +92,8 @@ def search(
     _finish(result, json_out)
     if not json_out:
         for m in result["memories"]:
-            typer.echo(f"[{m['time'][:16]}] ({m['source']}, {m['score']:.2f})\n{m['text']}\n")
+            ref = f", /forget {m['id']}" if m["id"] else ""
+            typer.echo(f"[{m['time'][:16]}] ({m['source']}, {m['score']:.2f}{ref})\n{m['text']}\n")
 
 
 @memory_app.command("index")
