@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.cli_common import JsonOpt, UserOpt
 from bot.settings import Settings
 
 memory_app = typer.Typer(no_args_is_help=True, help="A star's memory: search it, (re)build its index.")
@@ -64,8 +65,6 @@ async def memory_index(settings: Settings, user_id: str, star_ref: str) -> dict[
 
 
 Limit = Annotated[int, typer.Option("--limit", min=1, max=50, help="How many memories.")]
-UserOpt = Annotated[str, typer.Option("--user", help="The local user id (the console user is 'local').")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _finish(result: dict[str, Any], json_out: bool) -> None:
