@@ -88,3 +88,5 @@ def run_async(coro_fn: Callable[[], Awaitable[T]]) -> T:
 GuildOpt = Annotated[
     str | None, typer.Option("--guild", help="Work in a Discord guild's meetings instead of the user's.")
 ]
+SpeakersOpt = Annotated[int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")]
+LanguageOpt = Annotated[str | None, typer.Option(help="ko, en... (default: detect)")]

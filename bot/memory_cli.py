@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.cli_common import JsonOpt, UserOpt
 from bot.settings import Settings
 
 memory_app = typer.Typer(no_args_is_help=True, help="A star's memory: search it, (re)build its index.")
@@ -25,6 +26,7 @@ async def memory_search(
 ) -> dict[str, Any]:
     """The same search as a chat turn: the export's moments and this user's conversation memory."""
     from bot.wiring import running_app
+    from core.privacy.rights import memory_ref
 
     async with running_app(settings, use_settings_model=False) as app:
         found = await _star(app, user_id, star_ref)
@@ -34,7 +36,13 @@ async def memory_search(
         memories = await app.memory.search(star.id, query, user_id=user.id, limit=limit)
         return {
             "memories": [
-                {"text": m.text, "time": m.time.isoformat(), "source": m.source, "score": m.score}
+                {
+                    "id": memory_ref(m.moment_id) if m.source == "conversation" else "",
+                    "text": m.text,
+                    "time": m.time.isoformat(),
+                    "source": m.source,
+                    "score": m.score,
+                }
                 for m in memories
             ]
         }
@@ -57,8 +65,6 @@ async def memory_index(settings: Settings, user_id: str, star_ref: str) -> dict[
 
 
 Limit = Annotated[int, typer.Option("--limit", min=1, max=50, help="How many memories.")]
-UserOpt = Annotated[str, typer.Option("--user", help="The local user id (the console user is 'local').")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _finish(result: dict[str, Any], json_out: bool) -> None:
@@ -85,7 +91,8 @@ def search(
     _finish(result, json_out)
     if not json_out:
         for m in result["memories"]:
-            typer.echo(f"[{m['time'][:16]}] ({m['source']}, {m['score']:.2f})\n{m['text']}\n")
+            ref = f", /forget {m['id']}" if m["id"] else ""
+            typer.echo(f"[{m['time'][:16]}] ({m['source']}, {m['score']:.2f}{ref})\n{m['text']}\n")
 
 
 @memory_app.command("index")

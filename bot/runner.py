@@ -23,8 +23,8 @@ from core.domain.stars import Star
 from core.i18n import t
 from core.meetings.optouts import MeetingOptOuts
 from core.personas.kakao import KakaoParseError
-from core.personas.stars import ExportTooLarge, NewStar, ParticipantMissing
-from core.ports import EngineUnavailable
+from core.personas.stars import ExportTooLarge, ImportResult, NewStar, ParticipantMissing
+from core.ports import EngineUnavailable, ProgressCallback
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
 
@@ -68,21 +68,36 @@ async def ensure_demo_star(app: App, user: User) -> None:
         return
     if sys.stdin.isatty() and sys.stdout.isatty():  # a few seconds of indexing: say so on a terminal
         print(t(user.locale, "lines.console.preparing_demo", name=DEMO_NAME), flush=True)
-    key = await app.blobs.put_file(DEMO_EXPORT)
-    result = await app.star_service.create(
-        NewStar(
-            owner_id=user.id,
-            name=DEMO_NAME,
-            relation=DEMO_RELATION,
-            participant=DEMO_PARTICIPANT,
-            notes=DEMO_NOTES,
-        ),
-        key,
-        consent_text=DEMO_CONSENT,
-        consent_kind="demo",
+    demo = NewStar(
+        owner_id=user.id,
+        name=DEMO_NAME,
+        relation=DEMO_RELATION,
+        participant=DEMO_PARTICIPANT,
+        notes=DEMO_NOTES,
     )
-    await app.users.set_active_star(user.id, result.star.id)
+    await import_star(app, demo, DEMO_EXPORT, consent_text=DEMO_CONSENT, consent_kind="demo")
     log.info("demo star created for user %s", user.id)
+
+
+async def import_star(
+    app: App,
+    new: NewStar,
+    export: Path,
+    *,
+    consent_text: str,
+    consent_kind: str = "star_creation",
+    progress: ProgressCallback | None = None,
+    activate: bool = True,
+) -> ImportResult:
+    """A star made from an export file on this machine, as ``/new`` makes it from an upload: the file is
+    stored as a blob, imported, and (``activate``) the star becomes the one its owner talks to."""
+    key = await app.blobs.put_file(export)
+    result = await app.star_service.create(
+        new, key, consent_text=consent_text, consent_kind=consent_kind, progress=progress
+    )
+    if activate:
+        await app.users.set_active_star(new.owner_id, result.star.id)
+    return result
 
 
 async def run_console(
@@ -270,19 +285,20 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
         user = await local_user(app, user_id)
         try:
             app.star_service.check_size((await asyncio.to_thread(export.stat)).st_size)
-            key = await app.blobs.put_file(export)
             if show_progress:
                 print("importing messages...", file=sys.stderr, flush=True)
-            result = await app.star_service.create(
-                NewStar(
-                    owner_id=user.id,
-                    name=name,
-                    relation=relation,
-                    participant=participant,
-                    notes=notes,
-                    export_filename=export.name,
-                ),
-                key,
+            new = NewStar(
+                owner_id=user.id,
+                name=name,
+                relation=relation,
+                participant=participant,
+                notes=notes,
+                export_filename=export.name,
+            )
+            result = await import_star(
+                app,
+                new,
+                export,
                 consent_text="cli: the operator attests 18+ and the right to use these messages",
                 progress=_stderr_progress() if show_progress else None,
             )
@@ -298,7 +314,6 @@ async def cli_create_star(  # noqa: PLR0917 (the CLI command's options, one to o
         except ParticipantMissing as exc:
             names = ", ".join(exc.counts)
             return {"error": f"participant {participant!r} not in the export (participants: {names})"}
-        await app.users.set_active_star(user.id, result.star.id)
         return {
             "star_id": result.star.id,
             "name": result.star.name,

@@ -34,6 +34,7 @@ from core.voice.listen import VoiceService
 from core.voice.profiles import VoiceProfileService
 
 _PREVIEW = 40
+_QUOTE = 120
 
 
 class Commands:
@@ -268,7 +269,13 @@ class Commands:
             yield a
 
     async def forget(self, ctx: Context) -> AsyncIterator[Action]:
-        """Ask, then delete the active star and everything derived from it."""
+        """Ask, then delete the active star and everything derived from it; ``/forget ID``: delete that one
+        message or memory of the user's, and say what it was."""
+        ref = ctx.event.args.strip() if isinstance(ctx.event, CommandInvoked) else ""
+        if ref:
+            async for a in self._forget_item(ctx, ref):
+                yield a
+            return
         star = await self._active_star(ctx)
         if star is None:
             yield SendText(text=ctx.tr("common.choose_star_first"))
@@ -278,6 +285,19 @@ class Commands:
         label = f"{star.name} ({star.relation})" if twin and star.relation else star.name
         async for a in self._confirm(ctx, "forget", ctx.tr("rights.forget_confirm", name=label), star):
             yield a
+
+    async def _forget_item(self, ctx: Context, ref: str) -> AsyncIterator[Action]:
+        item = await self.rights.forget_item(ctx.user.id, ref)
+        if item is None:
+            yield SendText(text=ctx.tr("rights.forget_item_unknown", id=ref[:40]))
+            return
+        star = await self.chat.stars.get_owned(item.star_id, ctx.user.id)
+        name = star.name if star else ctx.tr("about.the_star")
+        text = item.text if len(item.text) <= _QUOTE else item.text[: _QUOTE - 1] + "…"
+        key = "rights.forget_turn_done" if item.kind == "turn" else "rights.forget_memory_done"
+        yield SendText(text=ctx.tr(key, id=ref.strip().lower(), star=name, text=text))
+        if item.memories:
+            yield SendText(text=ctx.tr("rights.forget_turn_memory", star=name))
 
     async def retire(self, ctx: Context) -> AsyncIterator[Action]:
         """Ask, then say goodbye to the active star."""

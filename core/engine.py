@@ -28,7 +28,7 @@ from core.flows.base import (
     new_question_token,
 )
 from core.i18n import t
-from core.personas.chat import UNREAD, ChatService, reply_actions
+from core.personas.chat import UNREAD, ChatService, ReplyOrigin, reply_actions
 from core.personas.offline_chat import MEMORY_LIMIT
 from core.ports import BlobReferences, FlowStore, StarChat, TurnReader, TurnState, UserStore
 from core.safety.limits import (
@@ -388,7 +388,7 @@ class Engine:
         )
         # The notice goes with the star's own words: a safety reply (crisis care, a pause, a stopped scam)
         # already speaks out of character, so no notice is stacked above it; it comes with the next reply.
-        if notice is not None and reply.engine == "safety":
+        if notice is not None and reply.origin is ReplyOrigin.SAFETY:
             self.reminder.withheld(ctx.user.id, star.id)
         elif notice is not None:
             self.reminder.told(ctx.user.id, star.id)

@@ -271,6 +271,6 @@ class CreateStarFlow:
         yield DeleteProgress(progress_id=progress)
         yield SendText(text=ctx.tr("create.done", name=result.star.name, count=result.imported))
         yield SendText(text=describe(result.profile, ctx.locale))
-        yield SendText(text=ctx.tr("chat.ai_notice", star=result.star.name))
+        # No AI notice here: the engine gives it once, above the star's first reply (core.engine).
         if self.names is not None:
             yield await self.names.ask_address_buttons(ctx, result.star)

@@ -5,8 +5,8 @@ a key defined twice is an error, and every locale must define the same keys with
 (a test checks it). Keys are dotted: ``star.created``. Values are ``str.format`` templates.
 
 Korean particles follow the name they attach to: ``{star:이}`` gives 엄마가 / 민준이, and likewise ``:은``,
-``:을``, ``:과``, ``:으로`` and ``:아`` (either form of the pair may be written). A name that does not end in
-Hangul or a digit gets both forms, 이(가).
+``:을``, ``:과``, ``:으로``, ``:이랑`` and ``:아`` (either form of the pair may be written). A name that
+does not end in Hangul or a digit gets both forms, 이(가).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ _PAIRS = (
     ("과", "와"),
     ("으로", "로"),
     ("아", "야"),
+    ("이랑", "랑"),
     ("이에요", "예요"),
 )
 _PARTICLES = {form: pair for pair in _PAIRS for form in pair}
@@ -84,8 +85,8 @@ def with_particle(word: str, particle: str) -> str:
     consonant_form, vowel_form = _PARTICLES[particle]
     final = _final(word)
     if final is None:
-        if consonant_form == "으로":
-            return f"{word}(으)로"
+        if consonant_form.endswith(vowel_form):  # 으로/로, 이랑/랑: (으)로, (이)랑
+            return f"{word}({consonant_form.removesuffix(vowel_form)}){vowel_form}"
         return f"{word}({consonant_form}){vowel_form}" if consonant_form != "이에요" else f"{word}이에요"
     if consonant_form == "으로":
         return word + (vowel_form if final in (0, 8) else consonant_form)

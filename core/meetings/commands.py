@@ -20,6 +20,7 @@ from core.i18n import t
 from core.jobs.ports import JobQueue, JobStatus, JobUpdate
 from core.meetings.exports import ExportFormat, timestamp
 from core.meetings.jobs import MEETING_IMPORT, import_payload
+from core.meetings.records import summary_locale
 from core.meetings.service import MeetingService, QuestionTooLong
 from core.meetings.summary import MeetingSummary
 from core.storage.outbox import Outbox
@@ -32,7 +33,12 @@ def _at(times: tuple[float, ...]) -> str:
 
 
 def summary_text(meeting: Meeting, summary: MeetingSummary, speakers: int, locale: Locale) -> str:
-    """The summary as one chat message: abstract, decisions, action items, open questions, with times."""
+    """The summary as one chat message: abstract, decisions, action items, open questions, with times.
+
+    Its headings are in the language the summary is written in (the meeting's), ``locale`` only when that
+    is unknown: an English meeting reads "Decisions" to a Korean user, as its items do.
+    """
+    locale = summary_locale(summary.language or meeting.language, locale)
 
     def tr(key: str, **fields: object) -> str:
         return t(locale, key, **fields)

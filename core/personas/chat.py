@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from functools import partial
 from typing import Any
 
@@ -56,17 +56,33 @@ class Unread(Enum):
 UNREAD = Unread.UNREAD
 
 
+class ReplyOrigin(StrEnum):
+    """Who speaks in a reply: the star (through its engine), the safety guard out of character, or an error
+    note. Adapters show only the star's own words as the star's bubbles."""
+
+    STAR = "star"
+    SAFETY = "safety"
+    ERROR = "error"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatReply:
     """What a chat turn produced (for the CLI's ``--json``)."""
 
     bubbles: tuple[str, ...]
     engine: str
+    """The engine's name for the log and ``--json`` (``safety`` and ``error`` for those origins)."""
+    origin: ReplyOrigin = ReplyOrigin.STAR
     verdict: str = "allow"
     notices: tuple[str, ...] = ()
     """Out-of-character lines sent before the bubbles (the check-in after a crisis pause)."""
     turn_ids: tuple[str, ...] = ()
     """The stored star turn of each bubble (same order), when the bubbles are the star's stored words."""
+
+
+def guard_reply(text: str, verdict: str = "allow") -> ChatReply:
+    """The safety guard speaking out of character (crisis care, a pause, a stopped scam), never the star."""
+    return ChatReply(bubbles=(text,), engine="safety", origin=ReplyOrigin.SAFETY, verdict=verdict)
 
 
 class ChatService:
@@ -165,21 +181,15 @@ class ChatService:
             await _cancel(draft)
         if verdict.verdict == "crisis":
             await self.safety_events.log(user.id, star.id, "in", "crisis", verdict.reasons, referral=True)
-            return ChatReply(
-                bubbles=(crisis_reply(locale, self.crisis_resources),), engine="safety", verdict="crisis"
-            )
+            return guard_reply(crisis_reply(locale, self.crisis_resources), "crisis")
         if verdict.verdict == "block":
             await self.safety_events.log(user.id, star.id, "in", "block", verdict.reasons)
-            return ChatReply(bubbles=(blocked_message(locale),), engine="safety", verdict="block")
+            return guard_reply(blocked_message(locale), "block")
         if state is CareState.PAUSED:
             if says_safe(text):
                 await self.safety_events.log(user.id, star.id, "in", "safe", ())
-                return ChatReply(bubbles=(safe_ack(locale, star.name),), engine="safety", verdict="safe")
-            return ChatReply(
-                bubbles=(paused_reply(locale, star.name, self.crisis_resources),),
-                engine="safety",
-                verdict="paused",
-            )
+                return guard_reply(safe_ack(locale, star.name), "safe")
+            return guard_reply(paused_reply(locale, star.name, self.crisis_resources), "paused")
         notices: tuple[str, ...] = ()
         if state is CareState.RETURNING:
             await self.safety_events.log(user.id, star.id, "in", "checkin", ())
@@ -230,7 +240,12 @@ class ChatService:
             key = {"timeout": "chat.error.timeout", "rate_limited": "chat.error.rate_limited"}.get(
                 reason, "chat.error.unavailable"
             )
-            return ChatReply(bubbles=(t(locale, key, star=star.name),), engine="error", verdict="error")
+            return ChatReply(
+                bubbles=(t(locale, key, star=star.name),),
+                engine="error",
+                verdict="error",
+                origin=ReplyOrigin.ERROR,
+            )
         except Exception:
             await self.chats.add_many(user.id, star.id, deferred)
             raise
@@ -253,9 +268,7 @@ class ChatService:
         safe = list(screened.lines)
         if not safe:
             await self.chats.add_many(user.id, star.id, deferred)
-            return ChatReply(
-                bubbles=(t(locale, "chat.offline.nothing_to_say", star=star.name),), engine="safety"
-            )
+            return guard_reply(t(locale, "chat.offline.nothing_to_say", star=star.name))
         answered = NewTurns(role=TurnRole.STAR, texts=tuple(safe), engine=engine)
         remember = await self._remembering(user, star, query, safe)
         ids = await self.chats.add_many(user.id, star.id, [*deferred, answered], also=remember)
@@ -425,7 +438,7 @@ def reply_actions(reply: ChatReply) -> AsyncIterator[Action]:
     async def gen() -> AsyncIterator[Action]:
         for notice in reply.notices:
             yield SendText(text=notice, from_star=False)
-        from_star = reply.engine not in {"safety", "error"}
+        from_star = reply.origin is ReplyOrigin.STAR
         turn_ids = reply.turn_ids if len(reply.turn_ids) == len(reply.bubbles) else ()
         for i, bubble in enumerate(reply.bubbles):
             if i:

@@ -16,6 +16,7 @@ from core.domain.stars import Star, StarStatus
 from core.ports import BlobStore
 from core.privacy.star_export import StarExporter
 from core.storage.blob_references import BlobReferenceRepository
+from core.storage.conversation_items import ConversationItems, ForgottenItem
 from core.storage.memory import MemoryStore
 from core.storage.outbox import Outbox
 from core.storage.repositories import (
@@ -36,6 +37,11 @@ class ExportExtra:
     """The JSON file's name in the zip."""
     records: Callable[[str], Awaitable[object]]
     """The user's records (JSON-serialisable), given their user id."""
+
+
+def memory_ref(moment_id: int) -> str:
+    """How a conversation memory is named to its user (``/export``, ``/forget m12``)."""
+    return f"m{moment_id}"
 
 
 class DataRightsService:
@@ -63,6 +69,7 @@ class DataRightsService:
         self.outbox = outbox  # the export zips: deleted once delivered, after a TTL, or by /forget(_me)
         self.exporter = exporter
         self.extras = tuple(extras)  # declared by the composition root, fixed once built
+        self.items = ConversationItems(stars.db)
 
     async def export_star(self, owner_id: str, star: Star) -> Path:
         """A zip of everything VOS holds about the star (see ``core.privacy.star_export``), with a README."""
@@ -70,7 +77,7 @@ class DataRightsService:
         files = [(await self.blobs.fetch_local(key), arcname) for key, arcname in bundle.files]
         extras = [(extra.file, await extra.records(owner_id)) for extra in self.extras]
         remembered = [
-            {"time": m.time.isoformat(), "text": m.text}
+            {"id": memory_ref(m.moment_id), "time": m.time.isoformat(), "text": m.text}
             for m in await self.memory.conversation_memories(owner_id, star.id)
         ]
 
@@ -106,6 +113,23 @@ class DataRightsService:
         await self.stars.db.after_deletion(optimize_fulltext=True)
         log.info("star forgotten: star=%s blobs_removed=%d exports=%d", star_id, len(removed), exports)
         return True
+
+    async def forget_item(self, owner_id: str, ref: str) -> ForgottenItem | None:
+        """``/forget ID``: one bubble (its turn id) or one conversation memory (``m`` and its id) of this
+        user; ``None`` when the user has no such item (another user's id reads the same as none)."""
+        ref = ref.strip().lower()
+        number = ref.removeprefix("m")
+        if not number.isdigit() or len(number) > 18:
+            return None
+        if ref.startswith("m"):
+            item = await self.items.forget_memory(owner_id, int(number))
+        else:
+            item = await self.items.forget_turn(owner_id, int(number))
+        if item is not None:
+            self.memory.vectors.forget_user(owner_id)  # a deleted memory's vector must not be ranked again
+            await self.stars.db.after_deletion(optimize_fulltext=True)
+            log.info("item forgotten: user=%s kind=%s memories=%d", owner_id, item.kind, item.memories)
+        return item
 
     async def forget_user(self, user_id: str) -> None:
         """Delete everything a user has: stars, chats, consents, flows, jobs, files.

@@ -121,7 +121,13 @@ class StarExporter:
     async def _history(self, owner_id: str, star: Star) -> list[dict[str, str]]:
         turns = await self.chats.all_turns(owner_id, star.id)
         return [
-            {"role": t.role.value, "text": t.text, "at": t.created_at.isoformat(), "engine": t.engine}
+            {
+                "id": t.id,
+                "role": t.role.value,
+                "text": t.text,
+                "at": t.created_at.isoformat(),
+                "engine": t.engine,
+            }
             for t in turns
         ]
 

@@ -4,10 +4,13 @@ and never the token it is about."""
 from __future__ import annotations
 
 import asyncio
+import importlib.machinery
+import json
 import os
 import subprocess
 import sys
 import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -345,3 +348,56 @@ def test_meeting_import_without_the_speech_extra_is_one_line(
     assert lines[0].startswith("vos: ") and "speech" in lines[0]
     code, lines = invoke("meeting", "list", "--json")
     assert (code, lines) == (0, ["[]"])  # nothing was stored
+
+
+def test_doctor_names_the_extra_of_each_voice_clone_missing_here(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "qwen_tts", None)
+    monkeypatch.setitem(sys.modules, "chatterbox", None)
+    code, lines = invoke("doctor")
+    qwen = [line for line in lines if line.split()[1:2] == ["qwen3"]]
+    chatterbox = [line for line in lines if line.split()[1:2] == ["chatterbox"]]
+    assert qwen == [f"  {'synthesizer':<15} {'qwen3':<22} missing extra: {install_hint('qwen')}"]
+    assert chatterbox == [
+        f"  {'synthesizer':<15} {'chatterbox':<22} missing extra: {install_hint('chatterbox')}"
+    ]
+    assert code == 0  # espeak is the configured synthesizer: a clone is optional
+    monkeypatch.setenv("VOS_TTS__BACKEND", "chatterbox")
+    code, lines = invoke("doctor")
+    assert code == 1 and lines[-1].startswith("vos: something required is broken: VOS_TTS__BACKEND (missing")
+
+
+@pytest.mark.parametrize("backend", ["qwen3", "chatterbox"])
+def test_doctor_tells_whether_a_voice_clone_runs_offline(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend: str
+) -> None:
+    module = "qwen_tts" if backend == "qwen3" else "chatterbox"
+    installed = types.ModuleType(module)  # the package is here; its weights are what is checked
+    installed.__spec__ = importlib.machinery.ModuleSpec(module, None)
+    monkeypatch.setitem(sys.modules, module, installed)
+    hub = need("huggingface_hub.constants")
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hub"))  # empty: nothing downloaded yet
+    setting = "VOS_TTS__QWEN_MODEL" if backend == "qwen3" else "VOS_TTS__CHATTERBOX_MODEL_DIR"
+
+    def status() -> str:
+        code, lines = invoke("doctor", "--json")
+        assert code == 0, lines
+        engines = json.loads("\n".join(lines))["engines"]
+        (found,) = [e["status"] for e in engines if e["backend"] == backend]
+        return str(found)
+
+    if backend == "qwen3":  # a model name: online only until it is cached
+        assert status().startswith("online only (Qwen/Qwen3-TTS-12Hz-1.7B-Base is not cached")
+    else:
+        assert status().startswith("online only (ResembleAI/chatterbox is not cached")
+    repo = "Qwen--Qwen3-TTS-12Hz-1.7B-Base" if backend == "qwen3" else "ResembleAI--chatterbox"
+    cached = tmp_path / "hub" / f"models--{repo}"
+    (cached / "snapshots" / "0123abc").mkdir(parents=True)
+    (cached / "refs").mkdir()
+    (cached / "refs" / "main").write_text("0123abc")
+    assert status() == "available"  # in the cache: runs without the hub
+    monkeypatch.setenv(setting, str(tmp_path / "weights"))
+    assert status() == f"missing model (no directory {tmp_path / 'weights'}: {setting})"
+    (tmp_path / "weights").mkdir()
+    assert status() == "available"

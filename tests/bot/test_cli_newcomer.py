@@ -7,15 +7,14 @@ import pytest
 
 from bot.demo import DEMO_EXPORT, DEMO_PARTICIPANT
 from bot.meetings import cli_progress
-from bot.runner import ensure_demo_star, find_star, local_user
+from bot.runner import ensure_demo_star, find_star, import_star, local_user
 from bot.wiring import App
 from core.domain.stars import NewStar
 
 
 async def _own_star(app: App, owner_id: str, relation: str) -> str:
-    key = await app.blobs.put_file(DEMO_EXPORT)
     new = NewStar(owner_id=owner_id, name="엄마", relation=relation, participant=DEMO_PARTICIPANT, notes="")
-    result = await app.star_service.create(new, key, consent_text="test", consent_kind="star_creation")
+    result = await import_star(app, new, DEMO_EXPORT, consent_text="test", activate=False)
     return result.star.id
 
 

@@ -277,3 +277,14 @@ async def test_a_crisis_message_gets_the_hand_off_even_when_the_memory_search_fa
     ordinary = await send(app, text("x", "엄마 밥 먹었어?"))  # the chat searches again, after the check
     apology = t(KO, "common.error", ref="REF").split("REF")[0]
     assert ordinary and not any(r.startswith(apology) for r in ordinary)
+
+
+async def test_who_speaks_is_the_reply_origin_not_the_engine_name() -> None:
+    """A model that happens to be called "safety" still speaks as the star; the guard never does."""
+    from core.personas.chat import ChatReply, ReplyOrigin, guard_reply, reply_actions
+
+    star = [a async for a in reply_actions(ChatReply(bubbles=("밥 먹었어?",), engine="safety"))]
+    guard = [a async for a in reply_actions(guard_reply("AI로서 말할게요", "crisis"))]
+    assert [(a.text, a.from_star) for a in star if isinstance(a, SendText)] == [("밥 먹었어?", True)]
+    assert [(a.text, a.from_star) for a in guard if isinstance(a, SendText)] == [("AI로서 말할게요", False)]
+    assert guard_reply("x").origin is ReplyOrigin.SAFETY

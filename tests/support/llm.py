@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import DEMO_EXPORT
-from bot.runner import local_user
+from bot.runner import import_star, local_user
 from bot.wiring import App, running_app
 from core.backends.openai_chat import OpenAIChat, OpenAIChatOptions
 from core.domain.identity import User
@@ -44,10 +44,6 @@ async def llm_app(tmp_path: Path, server: OpenAIServer) -> AsyncIterator[App]:
 async def make_star(app: App, export: Path = DEMO_EXPORT, *, user_id: str = "u1") -> tuple[Star, User]:
     """Mom (엄마), made from ``export`` by ``user_id``."""
     user = await local_user(app, user_id)
-    key = await app.blobs.put_file(export)
-    result = await app.star_service.create(
-        NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마"),
-        key,
-        consent_text="test",
-    )
+    new = NewStar(owner_id=user.id, name="엄마", relation="어머니", participant="엄마")
+    result = await import_star(app, new, export, consent_text="test", activate=False)
     return result.star, user

@@ -26,8 +26,9 @@ async def test_create_star_then_chat_in_the_stars_words(vos_app: App) -> None:
     assert "엄마 (" in out and "민지 (" in out  # participants with counts
     out = await console.say("1")  # 엄마 has the most messages
     assert "별을 만들었어요" in out
-    assert "AI" in out  # the disclosure
+    assert "AI가 씁니다" not in out  # the AI notice is given once: with her first words, not twice
     out = await console.say("김치찌개 생각난다")
+    assert out.count("AI가 씁니다") == 1 and out.index("AI가 씁니다") < out.index("★> "), out
     star_lines = [line for line in out.splitlines() if line.startswith("★> ")]
     assert star_lines, out
     exported = DEMO_EXPORT.read_text(encoding="utf-8")

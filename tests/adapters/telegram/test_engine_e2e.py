@@ -237,12 +237,11 @@ async def test_create_star_chat_and_forget_over_telegram(start_vos: StartVos, se
     profile = await app.star_service.profile(star.id)
     assert profile is not None
     message_count = sum(1 for line in EXPORT_TEXT.splitlines() if _LINE.match(line))  # both sides
-    assert texts(done)[1:4] == [
+    assert texts(done)[1:3] == [
         t(KO, "create.done", name="엄마", count=message_count),
         describe(profile, KO),
-        t(KO, "chat.ai_notice", star="엄마"),
-    ]
-    assert texts(done)[4:] == [t(KO, "names.ask_address_found", name="엄마")]
+    ]  # the AI notice comes once, above her first reply (below)
+    assert texts(done)[3:] == [t(KO, "names.ask_address_found", name="엄마")]
     assert "별을 만들었어요" in texts(done)[1]
     # The import progress message was shown, then removed.
     assert texts(done)[0] == t(KO, "create.importing")
