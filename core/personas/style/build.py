@@ -22,6 +22,59 @@ BURST_GAP: Final = timedelta(seconds=60)
 
 _COUNTER_CAP: Final = 60_000
 """Distinct words/phrases kept before the rarest are dropped: the top ten survive, memory stays flat."""
+_MEMO_SIZE: Final = 1 << 15
+"""Distinct texts whose ``_facts`` are remembered (then forgotten all at once): a few MB at most."""
+_MEMO_CHARS: Final = 120
+"""Only texts up to this length are remembered: long ones rarely repeat."""
+
+_Facts = tuple[
+    int,  # polite endings
+    int,  # plain endings
+    tuple[str, ...],  # final syllables
+    tuple[str, ...],  # laughter markers
+    tuple[str, ...],  # crying markers
+    tuple[str, ...],  # punctuation markers
+    tuple[str, ...],  # laugh tokens, lower-cased
+    tuple[str, ...],  # emoji
+    tuple[str, ...],  # emoticons
+    bool | None,  # a long Hangul text (None: not one): whether it has a space
+    tuple[str, ...],  # words (no stopwords)
+    tuple[str, ...],  # two-word phrases (not both stopwords)
+    frozenset[str],  # address terms other than the participants' names
+]
+
+
+def _count(counter: Counter[str], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        counter[key] += 1
+
+
+def _facts(text: str) -> _Facts:
+    """What the style profile counts of one text of the star's, except address terms by name."""
+    polite, plain, ends = st.speech_level_of(text)
+    latin = st.LATIN.search(text) is not None
+    laughs, cries, marks = st.marker_keys(text, latin=latin)
+    laugh_tokens = tuple(token.lower() for token in st.laugh_tokens(text, latin=latin))
+    spaced = " " in text.strip() if len(text) >= 6 and st.HANGUL.search(text) else None
+    toks = st.tokens(text)
+    stop = st.STOPWORDS
+    words = tuple(a for a in toks if a not in stop)
+    phrases = tuple(f"{a} {b}" for a, b in itertools.pairwise(toks) if not (a in stop and b in stop))
+    return (
+        polite,
+        plain,
+        tuple(ends),
+        laughs,
+        cries,
+        marks,
+        laugh_tokens,
+        tuple(st.EMOJI.findall(text)),
+        tuple(st.emoticons(text)),
+        spaced,
+        words,
+        phrases,
+        frozenset(st.unnamed_address_terms(text, latin=latin)),
+    )
 
 
 def _speech_level(polite: int, plain: int) -> tuple[SpeechLevel, float]:
@@ -102,6 +155,7 @@ class StyleAccumulator:
         # Trait samples: every ``_stride``-th text, halved whenever the list doubles.
         self._samples: list[str] = []
         self._stride = 1
+        self._memo: dict[str, _Facts] = {}
 
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
@@ -122,43 +176,70 @@ class StyleAccumulator:
             self._add_text(when, text)
 
     def _add_text(self, when: datetime, text: str) -> None:
-        # The hot path of a million-message import: plain loops and += instead of Counter.update
-        # (whose per-call overhead dominated on short messages), substring tests before any regex.
+        # The hot path of a million-message import. Everything counted of a text but its address terms
+        # by name is a function of the text alone (``_facts``), and chats repeat their short bubbles
+        # (응, 네, ㅋㅋㅋ, 밥 먹었어?): a repeated text costs a dict lookup and the increments.
         self._count += 1
         self._burst(when)
         self._lengths[len(text)] += 1
-        p, q, ends = st.speech_level_of(text)
-        self._polite += p
-        self._plain += q
-        finals = self._finals
-        for end in ends:
-            finals[end] += 1
-        latin = st.LATIN.search(text) is not None
-        st.count_markers(text, self._laughs, self._cries, self._punctuation, latin=latin)
-        for token in st.laugh_tokens(text, latin=latin):
-            self._laugh_tokens[token.lower()] += 1
-        if found := st.EMOJI.findall(text):
+        memo = self._memo
+        facts = memo.get(text)
+        if facts is None:
+            facts = _facts(text)
+            if len(text) <= _MEMO_CHARS:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[text] = facts
+        (
+            polite,
+            plain,
+            ends,
+            laughs,
+            cries,
+            marks,
+            laugh_tokens,
+            emoji,
+            emoticons,
+            spaced,
+            words,
+            phrases,
+            terms,
+        ) = facts
+        self._polite += polite
+        self._plain += plain
+        if ends:
+            _count(self._finals, ends)
+        if laughs:
+            _count(self._laughs, laughs)
+        if cries:
+            _count(self._cries, cries)
+        if marks:
+            _count(self._punctuation, marks)
+        if laugh_tokens:
+            _count(self._laugh_tokens, laugh_tokens)
+        if emoji:
             self._emoji_messages += 1
-            for emoji in found:
-                self._emoji[emoji] += 1
-        for emoticon in st.emoticons(text):
-            self._emoticons[emoticon] += 1
-        if len(text) >= 6 and st.HANGUL.search(text):
+            counter = self._emoji
+            for key in emoji:
+                counter[key] += 1
+        if emoticons:
+            _count(self._emoticons, emoticons)
+        if spaced is not None:
             self._long_hangul += 1
-            self._no_space += " " not in text.strip()
-        toks = st.tokens(text)
-        words, phrases, stop = self._words, self._phrases, st.STOPWORDS
-        for a in toks:
-            if a not in stop:
-                words[a] += 1
-        for a, b in itertools.pairwise(toks):
-            if not (a in stop and b in stop):
-                phrases[f"{a} {b}"] += 1
+            self._no_space += not spaced
+        counter = self._words
+        for key in words:
+            counter[key] += 1
+        counter = self._phrases
+        for key in phrases:
+            counter[key] += 1
         if self._count % 4096 == 0:
-            _prune(words)
-            _prune(phrases)
+            _prune(self._words)
+            _prune(self._phrases)
+        if named := self._names.found(text):
+            terms = terms.union(named)  # the detectors may agree: each term once per message
         address = self._address
-        for term in set(st.address_terms(text, self._names, latin=latin)):  # detectors may agree
+        for term in terms:
             address[term] += 1
         self._sample(text)
 

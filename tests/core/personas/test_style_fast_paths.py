@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from core.personas.kakao import KakaoMessage
 from core.personas.style import StyleAccumulator
 from core.personas.style import text as st
@@ -65,3 +67,34 @@ def test_ten_thousand_participants_profile_in_linear_time() -> None:
     profile = accumulator.profile()
     assert time.process_time() - began < 5
     assert ("민수야", 10_000) in profile.address_terms
+
+
+def test_remembered_texts_count_as_the_first_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeated text's counts come from the memo: the profile is the one computed without it, also
+    when the memo fills up and starts over and when a new participant's name appears mid-stream."""
+    from core.personas.style import build
+
+    rng = random.Random(3)
+    texts = [*_texts(400, seed=11), "민수야 밥 먹었니", "지훈아 ㅋㅋㅋ", "우리 딸 사랑해~~", "응", "네!!"]
+    start = datetime(2021, 3, 1)
+    stream = [
+        KakaoMessage(
+            time=start + timedelta(minutes=i // 3),
+            author=rng.choice(("엄마", "엄마", "김민수", "이지훈" if i > 2_000 else "김민수")),
+            kind="text",
+            text=rng.choice(texts),
+        )
+        for i in range(6_000)
+    ]
+
+    def profile() -> dict[str, object]:
+        accumulator = StyleAccumulator("엄마")
+        for message in stream:
+            accumulator.add(message)
+        return {"profile": accumulator.profile().to_dict(), "samples": accumulator.samples()}
+
+    monkeypatch.setattr(build, "_MEMO_SIZE", 50)  # full and cleared many times over
+    remembered = profile()
+    monkeypatch.setattr(build, "_MEMO_CHARS", -1)  # nothing remembered
+    assert remembered == profile()
+    assert remembered["profile"]["address_terms"]  # type: ignore[index]
