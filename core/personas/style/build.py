@@ -22,8 +22,13 @@ BURST_GAP: Final = timedelta(seconds=60)
 
 _COUNTER_CAP: Final = 60_000
 """Distinct words/phrases kept before the rarest are dropped: the top ten survive, memory stays flat."""
-_MEMO_SIZE: Final = 1 << 15
-"""Distinct texts whose ``_facts`` are remembered (then forgotten all at once): a few MB at most."""
+_PRUNE_EVERY: Final = 4096
+"""The word and phrase counters are pruned (``_prune``) after every this many texts."""
+_WINDOW: Final = _PRUNE_EVERY
+"""Texts counted together (``StyleAccumulator._flush``); divides ``_PRUNE_EVERY``."""
+_MEMO_SIZE: Final = 1 << 14
+"""Texts whose ``_facts`` are remembered, of those seen once and of those seen again (each then forgotten
+all at once when full): a few MB at most."""
 _MEMO_CHARS: Final = 120
 """Only texts up to this length are remembered: long ones rarely repeat."""
 
@@ -44,9 +49,9 @@ _Facts = tuple[
 ]
 
 
-def _count(counter: Counter[str], keys: tuple[str, ...]) -> None:
+def _count(counter: Counter[str], keys: tuple[str, ...], n: int) -> None:
     for key in keys:
-        counter[key] += 1
+        counter[key] += n
 
 
 def _facts(text: str) -> _Facts:
@@ -155,7 +160,11 @@ class StyleAccumulator:
         # Trait samples: every ``_stride``-th text, halved whenever the list doubles.
         self._samples: list[str] = []
         self._stride = 1
-        self._memo: dict[str, _Facts] = {}
+        # The memo of ``_facts``: texts seen once, and texts seen again (kept while texts seen once come
+        # and go: most texts of a long chat are said once, the repeated ones are what the memo is for).
+        self._once: dict[str, _Facts] = {}
+        self._repeated: dict[str, _Facts] = {}
+        self._pending: dict[str, int] = {}  # the window's texts, in order of first appearance: repeats
 
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
@@ -164,7 +173,10 @@ class StyleAccumulator:
     def add_record(self, when: datetime, author: str, kind: str, text: str) -> None:
         """``add`` for a parser record (``KakaoReader.records()``): no message object needed."""
         if author != self.star_author:
-            self._names.add(author)  # a set lookup once the author is known
+            if not self._names.knows(author):
+                if self._pending:
+                    self._flush()  # the texts waiting were written before this name was known
+                self._names.add(author)
             # Only the earliest reply after the star's last bubble matters for the next burst.
             previous, earliest = self._previous, self._interrupted_at
             if previous is not None and when > previous and (earliest is None or when < earliest):
@@ -176,72 +188,100 @@ class StyleAccumulator:
             self._add_text(when, text)
 
     def _add_text(self, when: datetime, text: str) -> None:
-        # The hot path of a million-message import. Everything counted of a text but its address terms
-        # by name is a function of the text alone (``_facts``), and chats repeat their short bubbles
-        # (응, 네, ㅋㅋㅋ, 밥 먹었어?): a repeated text costs a dict lookup and the increments.
+        # The hot path of a million-message import: a text is counted per window of ``_WINDOW`` texts
+        # (``_flush``), each distinct text once with its number of repeats.
         self._count += 1
         self._burst(when)
-        self._lengths[len(text)] += 1
-        memo = self._memo
-        facts = memo.get(text)
-        if facts is None:
-            facts = _facts(text)
-            if len(text) <= _MEMO_CHARS:
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                memo[text] = facts
-        (
-            polite,
-            plain,
-            ends,
-            laughs,
-            cries,
-            marks,
-            laugh_tokens,
-            emoji,
-            emoticons,
-            spaced,
-            words,
-            phrases,
-            terms,
-        ) = facts
-        self._polite += polite
-        self._plain += plain
-        if ends:
-            _count(self._finals, ends)
-        if laughs:
-            _count(self._laughs, laughs)
-        if cries:
-            _count(self._cries, cries)
-        if marks:
-            _count(self._punctuation, marks)
-        if laugh_tokens:
-            _count(self._laugh_tokens, laugh_tokens)
-        if emoji:
-            self._emoji_messages += 1
-            counter = self._emoji
-            for key in emoji:
-                counter[key] += 1
-        if emoticons:
-            _count(self._emoticons, emoticons)
-        if spaced is not None:
-            self._long_hangul += 1
-            self._no_space += not spaced
-        counter = self._words
-        for key in words:
-            counter[key] += 1
-        counter = self._phrases
-        for key in phrases:
-            counter[key] += 1
-        if self._count % 4096 == 0:
-            _prune(self._words)
-            _prune(self._phrases)
-        if named := self._names.found(text):
-            terms = terms.union(named)  # the detectors may agree: each term once per message
-        address = self._address
-        for term in terms:
-            address[term] += 1
+        pending = self._pending
+        pending[text] = pending.get(text, 0) + 1
+        if self._count % _WINDOW == 0:
+            self._flush()
+            if self._count % _PRUNE_EVERY == 0:
+                _prune(self._words)
+                _prune(self._phrases)
         self._sample(text)
+
+    def _flush(self) -> None:
+        """Count the texts of the window: the same counts, in the same order of first appearance, as
+        counting each text as it came (every count is a sum; a key enters a counter at its first text).
+
+        Everything counted of a text but its address terms by name is a function of the text alone
+        (``_facts``), and chats repeat their short bubbles (응, 네, ㅋㅋㅋ, 밥 먹었어?): it is remembered.
+        Names do not change within a window (a new participant's name flushes it first).
+        """
+        lengths, finals, words, phrases, address = (
+            self._lengths,
+            self._finals,
+            self._words,
+            self._phrases,
+            self._address,
+        )
+        found = self._names.found
+        repeated = self._repeated
+        for text, n in self._pending.items():
+            facts = repeated.get(text)
+            if facts is None:
+                facts = self._remember(text)
+            (
+                polite,
+                plain,
+                ends,
+                laughs,
+                cries,
+                marks,
+                laugh_tokens,
+                emoji,
+                emoticons,
+                spaced,
+                text_words,
+                text_phrases,
+                terms,
+            ) = facts
+            lengths[len(text)] += n
+            self._polite += polite * n
+            self._plain += plain * n
+            for key in ends:
+                finals[key] += n
+            if laughs:
+                _count(self._laughs, laughs, n)
+            if cries:
+                _count(self._cries, cries, n)
+            if marks:
+                _count(self._punctuation, marks, n)
+            if laugh_tokens:
+                _count(self._laugh_tokens, laugh_tokens, n)
+            if emoji:
+                self._emoji_messages += n
+                _count(self._emoji, emoji, n)
+            if emoticons:
+                _count(self._emoticons, emoticons, n)
+            if spaced is not None:
+                self._long_hangul += n
+                self._no_space += 0 if spaced else n
+            for key in text_words:
+                words[key] += n
+            for key in text_phrases:
+                phrases[key] += n
+            if named := found(text):
+                terms = terms.union(named)  # the detectors may agree: each term once per message
+            for term in terms:
+                address[term] += n
+        self._pending.clear()
+
+    def _remember(self, text: str) -> _Facts:
+        """``_facts(text)`` for a text not (yet) among the repeated ones: from the texts seen once, or new."""
+        facts = self._once.pop(text, None)
+        if facts is not None:
+            if len(self._repeated) >= _MEMO_SIZE:
+                self._repeated.clear()
+            self._repeated[text] = facts
+            return facts
+        facts = _facts(text)
+        if len(text) <= _MEMO_CHARS:
+            if len(self._once) >= _MEMO_SIZE:
+                self._once.clear()
+            self._once[text] = facts
+        return facts
 
     def _burst(self, when: datetime) -> None:
         previous, interrupted = self._previous, self._interrupted_at
@@ -273,6 +313,7 @@ class StyleAccumulator:
 
     def profile(self) -> StyleProfile:
         """The profile of everything added so far."""
+        self._flush()
         hours = tuple(self.hours)
         count = self._count
         if not count:

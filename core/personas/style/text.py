@@ -157,6 +157,10 @@ class GivenNames:
             self.names.add(name)
             self._lengths.add(len(name))
 
+    def knows(self, participant: str) -> bool:
+        """Whether ``add`` has taken this participant already (then it changes nothing)."""
+        return participant in self._seen
+
     def found(self, text: str) -> list[str]:
         """Each name present in ``text`` (+ 아/야 when followed by it; skipped when a syllable follows)."""
         names = self.names
