@@ -10,6 +10,7 @@ import asyncio
 import functools
 import hashlib
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.storage.db import Database
 from core.storage.models import StarMessageRow
 
+log = logging.getLogger(__name__)
+
 _BATCH = 10000
+MAX_MESSAGE_CHARS = 10_000
+"""A message's stored text is cut to this many characters (an export's 3-million-character line is a
+paste or a damaged file, not a bubble; it would weigh on every read, index and prompt)."""
 WRITE_BATCH = 500
 """Messages per transaction of a batched import: a few milliseconds of the write lock, one thread hop."""
 FTS_EVERY = 4000
@@ -109,6 +115,8 @@ class RowBuilder:
         self._stored = ""
         self._prefix = ""
         self._seen: dict[tuple[str, str], int] = {}
+        self.cut = 0
+        """How many messages were longer than ``MAX_MESSAGE_CHARS`` (their stored text is cut)."""
 
     def next_batch(self) -> list[Any]:
         """Up to ``_BATCH`` rows: tuples in column order for SQLite, dicts for SQLAlchemy otherwise."""
@@ -122,7 +130,8 @@ class RowBuilder:
         current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
         polite = self._polite
         authors: dict[str, tuple[str, bool]] = {}
-        for when, author, kind, text in itertools.islice(self._records, self._batch):
+        for when, author, kind, whole in itertools.islice(self._records, self._batch):
+            text = whole if len(whole) <= MAX_MESSAGE_CHARS else self._cut(seq, whole)
             if polite and not seq & 63:
                 # Hand the GIL over every 64 messages: a chat turn's thread waits ~0.1 ms for it, not the
                 # interpreter's 5 ms switch interval at each of its database hops.
@@ -156,6 +165,13 @@ class RowBuilder:
             seq += 1
         self._time, self._iso, self._stored, self.seq, self._prefix = current, iso, stored, seq, prefix
         return rows
+
+    def _cut(self, seq: int, text: str) -> str:
+        self.cut += 1
+        log.warning(
+            "imported message cut to %d characters: seq=%d length=%d", MAX_MESSAGE_CHARS, seq, len(text)
+        )
+        return text[:MAX_MESSAGE_CHARS]
 
 
 _EPOCH_ORDINAL = _EPOCH.toordinal()
