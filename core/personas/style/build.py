@@ -166,6 +166,12 @@ class StyleAccumulator:
         self._repeated: dict[str, _Facts] = {}
         self._pending: dict[str, int] = {}  # the window's texts, in order of first appearance: repeats
 
+    def __getstate__(self) -> dict[str, object]:
+        # Sent from the import's reader process: the memos are a cache, tens of thousands of entries.
+        state = self.__dict__.copy()
+        state["_once"], state["_repeated"] = {}, {}
+        return state
+
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
         self.add_record(message.time, message.author, message.kind, message.text)
