@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import datetime, timedelta
+from sys import intern
 from typing import Final
 
 from core.personas.kakao.model import KakaoMessage
@@ -49,6 +50,9 @@ _Facts = tuple[
 ]
 
 
+_NO_TERMS: Final = frozenset[str]()
+
+
 def _count(counter: Counter[str], keys: tuple[str, ...], n: int) -> None:
     for key in keys:
         counter[key] += n
@@ -63,8 +67,10 @@ def _facts(text: str) -> _Facts:
     spaced = " " in text.strip() if len(text) >= 6 and st.HANGUL.search(text) else None
     toks = st.tokens(text)
     stop = st.STOPWORDS
-    words = tuple(a for a in toks if a not in stop)
-    phrases = tuple(f"{a} {b}" for a, b in itertools.pairwise(toks) if not (a in stop and b in stop))
+    # Interned: the memo's texts share their words (one string each, not one per text that has it).
+    words = tuple(intern(a) for a in toks if a not in stop)
+    phrases = tuple(intern(f"{a} {b}") for a, b in itertools.pairwise(toks) if not (a in stop and b in stop))
+    terms = st.unnamed_address_terms(text, latin=latin)
     return (
         polite,
         plain,
@@ -78,7 +84,7 @@ def _facts(text: str) -> _Facts:
         spaced,
         words,
         phrases,
-        frozenset(st.unnamed_address_terms(text, latin=latin)),
+        frozenset(terms) if terms else _NO_TERMS,
     )
 
 
