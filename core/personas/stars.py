@@ -27,7 +27,7 @@ from core.storage.memory import MemoryStore
 from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.star_creation import StarCreation
 from core.storage.star_imports import StarImports
-from core.storage.star_messages import FTS_EVERY
+from core.storage.star_messages import FTS_EVERY, MAX_MESSAGE_CHARS
 from core.storage.stars import StarRepository
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,13 @@ class StarService:
         outcome = producer.outcome
         assert outcome is not None  # set when the batches ran out
         outcome.check()
+        if outcome.cut:
+            log.warning(
+                "import: %d messages longer than %d characters stored cut: star=%s",
+                outcome.cut,
+                MAX_MESSAGE_CHARS,
+                star_id,
+            )
         return imported, outcome
 
     async def create(

@@ -10,6 +10,7 @@ import asyncio
 import functools
 import hashlib
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.storage.db import Database
 from core.storage.models import StarMessageRow
 
+log = logging.getLogger(__name__)
+
 _BATCH = 10000
+MAX_MESSAGE_CHARS = 10_000
+"""A message's stored text is cut to this many characters (an export's 3-million-character line is a
+paste or a damaged file, not a bubble; it would weigh on every read, index and prompt)."""
 WRITE_BATCH = 500
 """Messages per transaction of a batched import: a few milliseconds of the write lock, one thread hop."""
 FTS_EVERY = 4000
@@ -109,42 +115,48 @@ class RowBuilder:
         self._stored = ""
         self._prefix = ""
         self._seen: dict[tuple[str, str], int] = {}
+        self.cut = 0
+        """How many messages were longer than ``MAX_MESSAGE_CHARS`` (their stored text is cut)."""
 
     def next_batch(self) -> list[Any]:
         """Up to ``_BATCH`` rows: tuples in column order for SQLite, dicts for SQLAlchemy otherwise."""
-        # The hot loop of a million-message import: locals only, one hash per message.
+        # The hot loop of a million-message import: locals only, one hash per message. A new time (most
+        # messages have one) costs one ``isoformat``: the stored text and the key's prefix are cut from
+        # it (``datetime.replace`` and timedelta division cost ~10x more; ``_time_strings``).
         rows: list[Any] = []
         append = rows.append
         sha1 = hashlib.sha1
         star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
         current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
         polite = self._polite
-        for when, author, kind, text in itertools.islice(self._records, self._batch):
+        authors: dict[str, tuple[str, bool]] = {}
+        for when, author, kind, whole in itertools.islice(self._records, self._batch):
+            text = whole if len(whole) <= MAX_MESSAGE_CHARS else self._cut(seq, whole)
             if polite and not seq & 63:
                 # Hand the GIL over every 64 messages: a chat turn's thread waits ~0.1 ms for it, not the
                 # interpreter's 5 ms switch interval at each of its database hops.
                 time.sleep(0)
             if when != current:
                 current = when
-                iso = when.isoformat()
-                prefix = _time_prefix(when)
-                # SQLAlchemy's SQLite DATETIME text format, so raw and ORM rows read back alike.
-                stored = when.replace(tzinfo=None).isoformat(" ", "microseconds")
+                iso, prefix, stored = _time_strings(when)
                 seen.clear()
             ident = (author, text)
             occurrence = seen[ident] = seen.get(ident, 0) + 1
             key = f"{iso}\x1f{author}\x1f{text}\x1f{occurrence}"
             fingerprint = prefix + sha1(key.encode(), usedforsecurity=False).hexdigest()[:_HASH_HEX]
+            named = authors.get(author)
+            if named is None:
+                named = authors[author] = (author[:200], author == star_author)
             if as_tuples:
-                append((star_id, seq, stored, author[:200], author == star_author, kind, text, fingerprint))
+                append((star_id, seq, stored, named[0], named[1], kind, text, fingerprint))
             else:
                 append(
                     {
                         "star_id": star_id,
                         "seq": seq,
-                        "sent_at": when.replace(tzinfo=None),
-                        "author": author[:200],
-                        "is_star": author == star_author,
+                        "sent_at": when if when.tzinfo is None else when.replace(tzinfo=None),
+                        "author": named[0],
+                        "is_star": named[1],
                         "kind": kind,
                         "text": text,
                         "fingerprint": fingerprint,
@@ -153,6 +165,29 @@ class RowBuilder:
             seq += 1
         self._time, self._iso, self._stored, self.seq, self._prefix = current, iso, stored, seq, prefix
         return rows
+
+    def _cut(self, seq: int, text: str) -> str:
+        self.cut += 1
+        log.warning(
+            "imported message cut to %d characters: seq=%d length=%d", MAX_MESSAGE_CHARS, seq, len(text)
+        )
+        return text[:MAX_MESSAGE_CHARS]
+
+
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+
+
+def _time_strings(when: datetime) -> tuple[str, str, str]:
+    """A message time's three texts: ``isoformat()`` (in the fingerprint's key), the fingerprint's
+    prefix (``_time_prefix``) and the stored ``sent_at`` (SQLAlchemy's SQLite DATETIME text format, so
+    raw and ORM rows read back alike: naive, a space, microseconds)."""
+    iso = when.isoformat()
+    if when.tzinfo is not None or when.microsecond:
+        naive = when.replace(tzinfo=None)
+        return iso, _time_prefix(naive), naive.isoformat(" ", "microseconds")
+    # Naive and whole seconds (every parsed export time): "YYYY-MM-DDTHH:MM:SS".
+    seconds = (when.toordinal() - _EPOCH_ORDINAL) * 86400 + when.hour * 3600 + when.minute * 60 + when.second
+    return iso, f"{max(0, seconds):0{_TIME_HEX}x}", f"{iso[:10]} {iso[11:]}.000000"
 
 
 _SQLITE_INSERT = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import datetime, timedelta
+from sys import intern
 from typing import Final
 
 from core.personas.kakao.model import KakaoMessage
@@ -22,6 +23,69 @@ BURST_GAP: Final = timedelta(seconds=60)
 
 _COUNTER_CAP: Final = 60_000
 """Distinct words/phrases kept before the rarest are dropped: the top ten survive, memory stays flat."""
+_PRUNE_EVERY: Final = 4096
+"""The word and phrase counters are pruned (``_prune``) after every this many texts."""
+_WINDOW: Final = _PRUNE_EVERY
+"""Texts counted together (``StyleAccumulator._flush``); divides ``_PRUNE_EVERY``."""
+_MEMO_SIZE: Final = 1 << 14
+"""Texts whose ``_facts`` are remembered, of those seen once and of those seen again (each then forgotten
+all at once when full): a few MB at most."""
+_MEMO_CHARS: Final = 120
+"""Only texts up to this length are remembered: long ones rarely repeat."""
+
+_Facts = tuple[
+    int,  # polite endings
+    int,  # plain endings
+    tuple[str, ...],  # final syllables
+    tuple[str, ...],  # laughter markers
+    tuple[str, ...],  # crying markers
+    tuple[str, ...],  # punctuation markers
+    tuple[str, ...],  # laugh tokens, lower-cased
+    tuple[str, ...],  # emoji
+    tuple[str, ...],  # emoticons
+    bool | None,  # a long Hangul text (None: not one): whether it has a space
+    tuple[str, ...],  # words (no stopwords)
+    tuple[str, ...],  # two-word phrases (not both stopwords)
+    frozenset[str],  # address terms other than the participants' names
+]
+
+
+_NO_TERMS: Final = frozenset[str]()
+
+
+def _count(counter: Counter[str], keys: tuple[str, ...], n: int) -> None:
+    for key in keys:
+        counter[key] += n
+
+
+def _facts(text: str) -> _Facts:
+    """What the style profile counts of one text of the star's, except address terms by name."""
+    polite, plain, ends = st.speech_level_of(text)
+    latin = st.LATIN.search(text) is not None
+    laughs, cries, marks = st.marker_keys(text, latin=latin)
+    laugh_tokens = tuple(token.lower() for token in st.laugh_tokens(text, latin=latin))
+    spaced = " " in text.strip() if len(text) >= 6 and st.HANGUL.search(text) else None
+    toks = st.tokens(text)
+    stop = st.STOPWORDS
+    # Interned: the memo's texts share their words (one string each, not one per text that has it).
+    words = tuple(intern(a) for a in toks if a not in stop)
+    phrases = tuple(intern(f"{a} {b}") for a, b in itertools.pairwise(toks) if not (a in stop and b in stop))
+    terms = st.unnamed_address_terms(text, latin=latin)
+    return (
+        polite,
+        plain,
+        tuple(ends),
+        laughs,
+        cries,
+        marks,
+        laugh_tokens,
+        tuple(st.EMOJI.findall(text)),
+        tuple(st.emoticons(text)),
+        spaced,
+        words,
+        phrases,
+        frozenset(terms) if terms else _NO_TERMS,
+    )
 
 
 def _speech_level(polite: int, plain: int) -> tuple[SpeechLevel, float]:
@@ -102,6 +166,17 @@ class StyleAccumulator:
         # Trait samples: every ``_stride``-th text, halved whenever the list doubles.
         self._samples: list[str] = []
         self._stride = 1
+        # The memo of ``_facts``: texts seen once, and texts seen again (kept while texts seen once come
+        # and go: most texts of a long chat are said once, the repeated ones are what the memo is for).
+        self._once: dict[str, _Facts] = {}
+        self._repeated: dict[str, _Facts] = {}
+        self._pending: dict[str, int] = {}  # the window's texts, in order of first appearance: repeats
+
+    def __getstate__(self) -> dict[str, object]:
+        # Sent from the import's reader process: the memos are a cache, tens of thousands of entries.
+        state = self.__dict__.copy()
+        state["_once"], state["_repeated"] = {}, {}
+        return state
 
     def add(self, message: KakaoMessage) -> None:
         """Take the next message of the conversation (any author, any kind)."""
@@ -110,7 +185,10 @@ class StyleAccumulator:
     def add_record(self, when: datetime, author: str, kind: str, text: str) -> None:
         """``add`` for a parser record (``KakaoReader.records()``): no message object needed."""
         if author != self.star_author:
-            self._names.add(author)  # a set lookup once the author is known
+            if not self._names.knows(author):
+                if self._pending:
+                    self._flush()  # the texts waiting were written before this name was known
+                self._names.add(author)
             # Only the earliest reply after the star's last bubble matters for the next burst.
             previous, earliest = self._previous, self._interrupted_at
             if previous is not None and when > previous and (earliest is None or when < earliest):
@@ -122,45 +200,100 @@ class StyleAccumulator:
             self._add_text(when, text)
 
     def _add_text(self, when: datetime, text: str) -> None:
-        # The hot path of a million-message import: plain loops and += instead of Counter.update
-        # (whose per-call overhead dominated on short messages), substring tests before any regex.
+        # The hot path of a million-message import: a text is counted per window of ``_WINDOW`` texts
+        # (``_flush``), each distinct text once with its number of repeats.
         self._count += 1
         self._burst(when)
-        self._lengths[len(text)] += 1
-        p, q, ends = st.speech_level_of(text)
-        self._polite += p
-        self._plain += q
-        finals = self._finals
-        for end in ends:
-            finals[end] += 1
-        latin = st.LATIN.search(text) is not None
-        st.count_markers(text, self._laughs, self._cries, self._punctuation, latin=latin)
-        for token in st.laugh_tokens(text, latin=latin):
-            self._laugh_tokens[token.lower()] += 1
-        if found := st.EMOJI.findall(text):
-            self._emoji_messages += 1
-            for emoji in found:
-                self._emoji[emoji] += 1
-        for emoticon in st.emoticons(text):
-            self._emoticons[emoticon] += 1
-        if len(text) >= 6 and st.HANGUL.search(text):
-            self._long_hangul += 1
-            self._no_space += " " not in text.strip()
-        toks = st.tokens(text)
-        words, phrases, stop = self._words, self._phrases, st.STOPWORDS
-        for a in toks:
-            if a not in stop:
-                words[a] += 1
-        for a, b in itertools.pairwise(toks):
-            if not (a in stop and b in stop):
-                phrases[f"{a} {b}"] += 1
-        if self._count % 4096 == 0:
-            _prune(words)
-            _prune(phrases)
-        address = self._address
-        for term in set(st.address_terms(text, self._names, latin=latin)):  # detectors may agree
-            address[term] += 1
+        pending = self._pending
+        pending[text] = pending.get(text, 0) + 1
+        if self._count % _WINDOW == 0:
+            self._flush()
+            if self._count % _PRUNE_EVERY == 0:
+                _prune(self._words)
+                _prune(self._phrases)
         self._sample(text)
+
+    def _flush(self) -> None:
+        """Count the texts of the window: the same counts, in the same order of first appearance, as
+        counting each text as it came (every count is a sum; a key enters a counter at its first text).
+
+        Everything counted of a text but its address terms by name is a function of the text alone
+        (``_facts``), and chats repeat their short bubbles (응, 네, ㅋㅋㅋ, 밥 먹었어?): it is remembered.
+        Names do not change within a window (a new participant's name flushes it first).
+        """
+        lengths, finals, words, phrases, address = (
+            self._lengths,
+            self._finals,
+            self._words,
+            self._phrases,
+            self._address,
+        )
+        found = self._names.found
+        repeated = self._repeated
+        for text, n in self._pending.items():
+            facts = repeated.get(text)
+            if facts is None:
+                facts = self._remember(text)
+            (
+                polite,
+                plain,
+                ends,
+                laughs,
+                cries,
+                marks,
+                laugh_tokens,
+                emoji,
+                emoticons,
+                spaced,
+                text_words,
+                text_phrases,
+                terms,
+            ) = facts
+            lengths[len(text)] += n
+            self._polite += polite * n
+            self._plain += plain * n
+            for key in ends:
+                finals[key] += n
+            if laughs:
+                _count(self._laughs, laughs, n)
+            if cries:
+                _count(self._cries, cries, n)
+            if marks:
+                _count(self._punctuation, marks, n)
+            if laugh_tokens:
+                _count(self._laugh_tokens, laugh_tokens, n)
+            if emoji:
+                self._emoji_messages += n
+                _count(self._emoji, emoji, n)
+            if emoticons:
+                _count(self._emoticons, emoticons, n)
+            if spaced is not None:
+                self._long_hangul += n
+                self._no_space += 0 if spaced else n
+            for key in text_words:
+                words[key] += n
+            for key in text_phrases:
+                phrases[key] += n
+            if named := found(text):
+                terms = terms.union(named)  # the detectors may agree: each term once per message
+            for term in terms:
+                address[term] += n
+        self._pending.clear()
+
+    def _remember(self, text: str) -> _Facts:
+        """``_facts(text)`` for a text not (yet) among the repeated ones: from the texts seen once, or new."""
+        facts = self._once.pop(text, None)
+        if facts is not None:
+            if len(self._repeated) >= _MEMO_SIZE:
+                self._repeated.clear()
+            self._repeated[text] = facts
+            return facts
+        facts = _facts(text)
+        if len(text) <= _MEMO_CHARS:
+            if len(self._once) >= _MEMO_SIZE:
+                self._once.clear()
+            self._once[text] = facts
+        return facts
 
     def _burst(self, when: datetime) -> None:
         previous, interrupted = self._previous, self._interrupted_at
@@ -192,6 +325,7 @@ class StyleAccumulator:
 
     def profile(self) -> StyleProfile:
         """The profile of everything added so far."""
+        self._flush()
         hours = tuple(self.hours)
         count = self._count
         if not count:

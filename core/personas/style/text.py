@@ -157,6 +157,10 @@ class GivenNames:
             self.names.add(name)
             self._lengths.add(len(name))
 
+    def knows(self, participant: str) -> bool:
+        """Whether ``add`` has taken this participant already (then it changes nothing)."""
+        return participant in self._seen
+
     def found(self, text: str) -> list[str]:
         """Each name present in ``text`` (+ 아/야 when followed by it; skipped when a syllable follows)."""
         names = self.names
@@ -198,6 +202,20 @@ def address_terms(text: str, names: list[str] | GivenNames, *, latin: bool | Non
 
     ``latin``: whether ``LATIN`` matches ``text``, when the caller already knows.
     """
+    found = _word_terms(text, latin)
+    found.extend(names.found(text) if isinstance(names, GivenNames) else _name_terms(text, names))
+    found.extend(_generic_vocative(text))
+    return found
+
+
+def unnamed_address_terms(text: str, *, latin: bool) -> list[str]:
+    """``address_terms`` without the participants' names: what depends on the text alone."""
+    found = _word_terms(text, latin)
+    found.extend(_generic_vocative(text))
+    return found
+
+
+def _word_terms(text: str, latin: bool | None) -> list[str]:
     found: list[str] = []
     if not _KIN_FIRST.isdisjoint(text):
         for m in KIN.finditer(text):
@@ -206,13 +224,16 @@ def address_terms(text: str, names: list[str] | GivenNames, *, latin: bool | Non
         found.extend(m.group(1) for m in FIXED_VOCATIVES.finditer(text))
     if latin if latin is not None else LATIN.search(text):
         found.extend(m.group(1).lower() for m in ENGLISH_VOCATIVES.finditer(text))
-    found.extend(names.found(text) if isinstance(names, GivenNames) else _name_terms(text, names))
+    return found
+
+
+def _generic_vocative(text: str) -> list[str]:
     if vocative := GENERIC_VOCATIVE.match(text):
         stem, particle = vocative.groups()
         word = stem + particle
         if word not in NOT_VOCATIVE and has_final_consonant(stem[-1]) == (particle == "아"):
-            found.append(word)
-    return found
+            return [word]
+    return []
 
 
 _LOL = LAUGHTER["lol"]
@@ -226,50 +247,63 @@ _EMOTICON_CHARS = frozenset("^:;ㅡ->ㅅ<")
 _TWO_DOTS = PUNCTUATION[".."]
 
 
-def count_markers(
-    text: str, laughs: Counter[str], cries: Counter[str], punctuation: Counter[str], *, latin: bool
-) -> None:
-    """Count which ``LAUGHTER``, ``CRYING`` and ``PUNCTUATION`` markers ``text`` has (each at most once).
+def marker_keys(text: str, *, latin: bool) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Which ``LAUGHTER``, ``CRYING`` and ``PUNCTUATION`` markers ``text`` has (each at most once, in the
+    tables' order), as three tuples of keys.
 
     Same answers as searching each table's regex; most are a substring test (ㅋ{2,} is "ㅋㅋ" in text).
     ``latin``: whether ``LATIN`` matches ``text`` (no Latin letter: no lol, haha).
     """
+    laughs: list[str] = []
     if "ㅋㅋ" in text:
-        laughs["ㅋㅋ"] += 1
+        laughs.append("ㅋㅋ")
     if "ㅎㅎ" in text:
-        laughs["ㅎㅎ"] += 1
+        laughs.append("ㅎㅎ")
     if latin:
         if _LOL.search(text):
-            laughs["lol"] += 1
+            laughs.append("lol")
         if _HAHA.search(text):
-            laughs["haha"] += 1
+            laughs.append("haha")
+    cries: list[str] = []
     if "ㅠ" in text and _CRY.search(text):
-        cries["ㅠㅠ"] += 1
+        cries.append("ㅠㅠ")
     if "ㅜㅜ" in text:
-        cries["ㅜㅜ"] += 1
+        cries.append("ㅜㅜ")
     if ("T" in text or ";_;" in text) and _TT.search(text):
-        cries["T_T"] += 1
+        cries.append("T_T")
+    punctuation: list[str] = []
     if "~" in text:
-        punctuation["~"] += 1
+        punctuation.append("~")
         if "~~" in text:
-            punctuation["~~"] += 1
+            punctuation.append("~~")
     if ".." in text:
         if _TWO_DOTS.search(text):
-            punctuation[".."] += 1
+            punctuation.append("..")
         if "..." in text:
-            punctuation["..."] += 1
+            punctuation.append("...")
     if "…" in text and "..." not in text:
-        punctuation["..."] += 1
+        punctuation.append("...")
     if "!" in text:
-        punctuation["!"] += 1
+        punctuation.append("!")
         if "!!" in text:
-            punctuation["!!"] += 1
+            punctuation.append("!!")
     if "?" in text:
-        punctuation["?"] += 1
+        punctuation.append("?")
         if "??" in text:
-            punctuation["??"] += 1
+            punctuation.append("??")
     if "." in text and _PERIOD.search(text):
-        punctuation["."] += 1
+        punctuation.append(".")
+    return tuple(laughs), tuple(cries), tuple(punctuation)
+
+
+def count_markers(
+    text: str, laughs: Counter[str], cries: Counter[str], punctuation: Counter[str], *, latin: bool
+) -> None:
+    """Count which ``LAUGHTER``, ``CRYING`` and ``PUNCTUATION`` markers ``text`` has (each at most once);
+    see :func:`marker_keys`."""
+    for counter, keys in zip((laughs, cries, punctuation), marker_keys(text, latin=latin), strict=True):
+        for key in keys:
+            counter[key] += 1
 
 
 def laugh_tokens(text: str, *, latin: bool) -> list[str]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from core.domain.identity import Locale, Platform, UserRef
-from core.personas.kakao import KakaoParseError
+from core.personas.kakao import KakaoMessage, KakaoParseError
 from core.personas.stars import NewStar, ParticipantMissing, StarService
 from core.storage.blobs import LocalBlobStore
 from core.storage.db import Database
 from core.storage.memory import MemoryStore
 from core.storage.repositories import StarRepository, UserRepository
+from core.storage.star_messages import MAX_MESSAGE_CHARS
 from tests.support.kakao import write_export
 from tests.support.kakao_realistic import STAR, family_chat
 
@@ -85,3 +88,35 @@ async def test_the_child_process_relays_parse_errors_and_a_missing_participant(
         )
     assert STAR in missing.value.counts
     assert await StarRepository(db).list_owned(owner.id) == []
+
+
+async def test_a_huge_message_is_stored_cut_with_a_log_line(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 3-million-character line used to be kept whole; its stored text is now cut (thread and child)."""
+    start = datetime(2020, 5, 1, 9, 0)
+    huge = "가나다라마" * 6_000  # 30,000 characters
+    messages = [
+        KakaoMessage(time=start, author=STAR, kind="text", text="밥은 먹었니"),
+        KakaoMessage(time=start + timedelta(minutes=1), author="이지훈", kind="text", text=huge),
+        KakaoMessage(
+            time=start + timedelta(minutes=2), author=STAR, kind="text", text="x" * MAX_MESSAGE_CHARS
+        ),
+    ]
+    store = LocalBlobStore(tmp_path / "blobs")
+    key = await store.put_file(write_export(tmp_path / "talk.txt", "ios_ko", messages, crlf=True, bom=True))
+    owner = await UserRepository(db).get_or_create(
+        UserRef(platform=Platform.CONSOLE, platform_user_id="h"), display_name="h", locale=Locale.KO
+    )
+    for process_above in (1 << 40, 0):  # a thread, then a child process
+        service = StarService(
+            db, MemoryStore(db), store, max_export_bytes=1 << 40, process_above_bytes=process_above
+        )
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="core.personas.stars"):
+            result = await service.create(
+                NewStar(owner_id=owner.id, name="엄마", relation="", participant=STAR), key, consent_text="t"
+            )
+        texts = [row[5] for row in await _rows(db, result.star.id)]
+        assert texts == ["밥은 먹었니", huge[:MAX_MESSAGE_CHARS], "x" * MAX_MESSAGE_CHARS]
+        assert any("1 messages longer than 10000" in r.getMessage() for r in caplog.records), caplog.text

@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from core.personas.kakao import KakaoMessage
 from core.personas.style import StyleAccumulator
 from core.personas.style import text as st
@@ -65,3 +67,54 @@ def test_ten_thousand_participants_profile_in_linear_time() -> None:
     profile = accumulator.profile()
     assert time.process_time() - began < 5
     assert ("민수야", 10_000) in profile.address_terms
+
+
+def test_texts_counted_per_window_and_remembered_count_as_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The profile counts a window of texts at once and a repeated text from a memo: the result is the
+    one counted text by text without a memo, also when the word counters are pruned, the memo fills up,
+    a new participant's name appears mid-window and the profile is read mid-stream."""
+    from core.personas.style import build
+
+    rng = random.Random(3)
+    texts = [
+        *_texts(400, seed=11),
+        "민수야 밥 먹었니",
+        "지훈아 ㅋㅋㅋ",
+        "우리 딸 사랑해~~",
+        "응",
+        "네!!",
+        "수희야",
+    ]
+    texts += [" ".join(_texts(3, seed=i)) for i in range(600)]  # many distinct words: pruned
+    start = datetime(2021, 3, 1)
+    others = ["김민수", "이지훈", "박수희", "Jane Kim"]
+    stream = [
+        KakaoMessage(
+            time=start + timedelta(minutes=i // 3),
+            author="엄마" if rng.random() < 0.7 else others[min(i // 1_500, 3)],
+            kind="text",
+            text=rng.choice(texts),
+        )
+        for i in range(6_000)
+    ]
+
+    def profile() -> list[object]:
+        accumulator = StyleAccumulator("엄마")
+        middle = None
+        for i, message in enumerate(stream):
+            accumulator.add(message)
+            if i == 3_333:
+                middle = accumulator.profile().to_dict()
+        return [middle, accumulator.profile().to_dict(), accumulator.samples()]
+
+    monkeypatch.setattr(build, "_COUNTER_CAP", 400)
+    monkeypatch.setattr(build, "_PRUNE_EVERY", 256)
+    monkeypatch.setattr(build, "_WINDOW", 128)
+    monkeypatch.setattr(build, "_MEMO_SIZE", 50)  # full and cleared many times over
+    windowed = profile()
+    monkeypatch.setattr(build, "_WINDOW", 1)
+    monkeypatch.setattr(build, "_MEMO_CHARS", -1)  # nothing remembered
+    assert windowed == profile()
+    final = windowed[1]
+    assert isinstance(final, dict)
+    assert "민수야" in {term for term, _ in final["address_terms"]}
