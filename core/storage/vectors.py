@@ -20,17 +20,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import bindparam, literal, select, text, union_all
 from sqlalchemy.engine import Connection
 
 from core.storage.memory_hubs import HUB_SHORTLIST, HUB_WEIGHT, Reference
-from core.storage.models import MemoryMomentRow
+from core.storage.vector_queries import (
+    JOINED_CONVERSATION,
+    JOINED_EXPORT,
+    NEW_BOTH,
+    NEW_CONVERSATION,
+    NEW_EXPORT,
+)
 
 WARM_ROWS = 8000
 """Vectors read per hop while loading a star on SQLite (a worker thread reads them)."""
 WARM_ROWS_ON_LOOP = 4000
 """The same on PostgreSQL, whose driver decodes rows on the event loop: joined into one row by the server
-(``_JOINED``), ~6 MB copied once, a millisecond or two."""
+(``vector_queries.JOINED_EXPORT``), ~6 MB copied once, a millisecond or two."""
 VECTOR_CHARS = 200
 """Characters of a moment the embedder reads (why 200: ``core.storage.memory_index``)."""
 VECTOR_SCHEME = f"c{VECTOR_CHARS}"
@@ -38,70 +43,6 @@ VECTOR_SCHEME = f"c{VECTOR_CHARS}"
 the embedder's name (``embedder@scheme``), so vectors built under another scheme (or embedder) are rebuilt."""
 HOT_ROWS = 400
 """A turn's own hop tops up at most this many new vectors; more means the entry is cold (warm it first)."""
-
-_M = MemoryMomentRow
-_NEW_EXPORT = (
-    select(_M.id, _M.vector)
-    .where(
-        _M.star_id == bindparam("sid"),
-        _M.user_id.is_(None),
-        _M.id > bindparam("after"),
-        _M.embedder == bindparam("embedder"),
-        _M.vector.is_not(None),
-    )
-    .order_by(_M.id)
-    .limit(bindparam("n"))
-)
-_NEW_CONVERSATION = (
-    select(_M.id, _M.vector)
-    .where(
-        _M.star_id == bindparam("sid"),
-        _M.user_id == bindparam("uid"),
-        _M.id > bindparam("after"),
-        _M.embedder == bindparam("embedder"),
-        _M.vector.is_not(None),
-    )
-    .order_by(_M.id)
-    .limit(bindparam("n"))
-)
-
-_EXPORT_AFTER = (
-    select(literal(0).label("k"), _M.id, _M.vector)
-    .where(
-        _M.star_id == bindparam("sid"),
-        _M.user_id.is_(None),
-        _M.id > bindparam("after_e"),
-        _M.embedder == bindparam("embedder"),
-        _M.vector.is_not(None),
-    )
-    .order_by(_M.id)
-    .limit(bindparam("n"))
-    .subquery("e")
-)
-_CONVERSATION_AFTER = (
-    select(literal(1).label("k"), _M.id, _M.vector)
-    .where(
-        _M.star_id == bindparam("sid"),
-        _M.user_id == bindparam("uid"),
-        _M.id > bindparam("after_c"),
-        _M.embedder == bindparam("embedder"),
-        _M.vector.is_not(None),
-    )
-    .order_by(_M.id)
-    .limit(bindparam("n"))
-    .subquery("c")
-)
-# PostgreSQL: a hop's rows come back joined by the server into one row (their ids, their vectors end to
-# end), so the event loop, on which the driver decodes, handles three values instead of thousands of rows.
-_JOINED = (
-    "SELECT count(*), array_agg(id ORDER BY id), string_agg(vector, ''::bytea ORDER BY id) FROM ("
-    "SELECT id, vector FROM memory_moments WHERE star_id = :sid AND {who} AND id > :after "
-    "AND embedder = :embedder AND vector IS NOT NULL ORDER BY id LIMIT :n) AS s"
-)
-_JOINED_EXPORT = text(_JOINED.format(who="user_id IS NULL"))
-_JOINED_CONVERSATION = text(_JOINED.format(who="user_id = :uid"))
-# A turn's check of both entries (the export's and the user's conversation) in one statement.
-_NEW_BOTH = union_all(select(_EXPORT_AFTER), select(_CONVERSATION_AFTER))
 
 Key = tuple[str, str | None, str]
 
@@ -213,9 +154,9 @@ class VectorCache:
             return self._top_up_joined(conn, key, entry, rows)
         params = {"sid": star_id, "after": entry.last_id, "embedder": embedder, "n": rows + 1}
         if user_id is None:
-            result = conn.execute(_NEW_EXPORT, params)
+            result = conn.execute(NEW_EXPORT, params)
         else:
-            result = conn.execute(_NEW_CONVERSATION, {**params, "uid": user_id})
+            result = conn.execute(NEW_CONVERSATION, {**params, "uid": user_id})
         read = _Read(rows)
         for moment_id, vector in result:
             read.add(moment_id, vector)
@@ -225,9 +166,9 @@ class VectorCache:
         star_id, user_id, embedder = key
         params = {"sid": star_id, "after": entry.last_id, "embedder": embedder, "n": rows}
         if user_id is None:
-            count, ids, vectors = conn.execute(_JOINED_EXPORT, params).one()
+            count, ids, vectors = conn.execute(JOINED_EXPORT, params).one()
         else:
-            count, ids, vectors = conn.execute(_JOINED_CONVERSATION, {**params, "uid": user_id}).one()
+            count, ids, vectors = conn.execute(JOINED_CONVERSATION, {**params, "uid": user_id}).one()
         if count:
             block = np.frombuffer(vectors, dtype=np.float32).reshape(count, -1)
             with self._lock:
@@ -247,7 +188,7 @@ class VectorCache:
             "n": rows + 1,
         }
         split = (_Read(rows), _Read(rows))
-        for kind, moment_id, vector in conn.execute(_NEW_BOTH, params):
+        for kind, moment_id, vector in conn.execute(NEW_BOTH, params):
             split[int(kind)].add(moment_id, vector)
         done_first = self._add(first, split[0])
         return self._add(second, split[1]) and done_first

@@ -41,6 +41,7 @@ class MorphemeAnalyzer:
     def __init__(self) -> None:
         self._kiwi: Any = None
         self._failed = False
+        self._primed = False
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -67,9 +68,17 @@ class MorphemeAnalyzer:
             return [_content(kiwi.tokenize(text)) for text in texts]
 
     def warm(self) -> bool:
-        """Load the model now (call from a worker thread); whether kiwipiepy is in use."""
+        """Load the model and run a first analysis now; whether kiwipiepy is in use.
+
+        kiwipiepy holds the GIL while it loads (about 1.6 s here) and again through its first analysis
+        (about 1.4 s of lazy set-up), so even from a worker thread a cold analyzer stops the event loop for
+        seconds. A serving process calls this before it takes messages (``bot.runner``)."""
         with self._lock:
-            return self._load() is not None
+            kiwi = self._load()
+            if kiwi is not None and not self._primed:
+                kiwi.tokenize("기억나? 우리 같이 갔던 곳")
+                self._primed = True
+            return kiwi is not None
 
 
 def _content(tokens: Iterable[Any]) -> list[str]:
