@@ -24,6 +24,14 @@ core), C 28.5 ms. Idle after queries: 0 ms CPU in 0.5 s on 1 BLAS thread, 67 ms 
 numpy 133-170 MB. Earlier (session 5): vector stage new/old text 1.85x-2.96x; a real 10,000-message import
 end to end 379 s wall; recall (memory_recall, 1,500 messages) hybrid recall@1/@5 0.67/0.88.
 
+Measured 2026-12-04 (session 6) with ONNX Runtime added (``core/backends/e5_onnx.py``), load 2.3-2.8,
+``--messages 4000 --sample 128 --queries 6``: queries on 1 thread onnx p50/p95 6.5/8.0 ms, C 16.0/20.3,
+numpy 19.0/21.0 (onnx/C 2.46x at p50, 2.55x at p95; earlier run 2.44x/2.96x); ~110-token text onnx 65 ms,
+numpy 73, C 165. 2 threads: onnx 7.6/15.5 ms, C 17.0/20.4, numpy 294/396 (spinning BLAS under load).
+Import: onnx/C 2.16x per CPU-s (23.3 vs 10.8 moments per CPU-s), numpy/C 1.68x. RSS added: onnx 110-160
+MB (its tokenizer tables ~55 MB, as numpy's), numpy 146-153 MB, C 16-21 MB. Idle 0.5 s after queries:
+onnx 0 ms CPU on 1 and 2 threads (no spinning), numpy 99 ms on 2 BLAS threads.
+
 Usage: ``python bench/embed_speed.py [--messages 100000] [--sample 384] [--rounds 2] [--recall]``.
 Figures on a shared machine are "under load": read the ratios.
 """
