@@ -93,10 +93,9 @@ async def test_a_text_turn_costs_two_round_trips(app: App, hops: Hops) -> None:
     hops.clear()
     second = await send(app, text("1", "엄마 밥 먹었어?"))
     # One read (user, flow, star, history, the memories the text recalls), one write (message and reply).
-    # On PostgreSQL the vectors are ranked in a worker thread between two hops of the memory search (a
-    # run_sync there runs on the event loop), so the read is three hops.
-    expected = [False, True] if app.db.is_sqlite else [False, False, False, True]
-    assert hops.runs == expected and hops.sessions == 0
+    # On PostgreSQL the vectors are ranked in a worker thread between two reads of the memory search, both
+    # on the read's one connection and transaction.
+    assert hops.runs == [False, True] and hops.sessions == 0
     assert second and t(KO, "chat.ai_notice", star=star.name) not in second
     turns = await app.chats.recent(user.id, star.id)
     assert [x.text for x in turns if x.role is TurnRole.USER] == ["비 오는 날 뭐 했어?", "엄마 밥 먹었어?"]
