@@ -217,6 +217,20 @@ class E5Numpy:
         norms = np.sqrt(np.maximum(np.einsum("ij,ij->i", out, out), 1e-12))
         return np.asarray(out / norms[:, None], dtype=np.float32)
 
+    def embedded(self, batch: Sequence[Sequence[int]], length: int) -> tuple[F32, npt.NDArray[np.bool_], F32]:
+        """The input embeddings of token windows padded to ``length`` (``[batch, tokens, features]``, word
+        rows unpacked from 4 bits as they are looked up), which tokens are real, and the attention mask."""
+        ids = np.full((len(batch), length), self.eos, dtype=np.int64)
+        valid = np.zeros((len(batch), length), dtype=bool)
+        for b, row in enumerate(batch):
+            ids[b, : len(row)] = row
+            valid[b, : len(row)] = True
+        x = dequantize(self.word[ids.ravel()]).reshape(len(batch), length, self.H)
+        x += self.pos[:length]
+        x += self.type0
+        mask = np.where(valid, 0.0, -1e30).astype(np.float32)[:, None, None, :]
+        return x, valid, mask
+
     def forward(self, batch: Sequence[Sequence[int]]) -> F32:
         """Mean-pooled last hidden states of ``<s>..</s>`` token windows, padded to the longest rounded up
         to 8 tokens. Activations are feature-major (``[features, tokens]``) so that each matmul is
@@ -226,16 +240,8 @@ class E5Numpy:
         B, H, NH = len(batch), self.H, self.NH
         L = -(-max(len(ids) for ids in batch) // PAD_TO) * PAD_TO
         hd = H // NH
-        ids = np.full((B, L), self.eos, dtype=np.int64)
-        valid = np.zeros((B, L), dtype=bool)
-        for b, row in enumerate(batch):
-            ids[b, : len(row)] = row
-            valid[b, : len(row)] = True
-        x = dequantize(self.word[ids.ravel()]).reshape(B, L, H)
-        x += self.pos[:L]
-        x += self.type0
+        x, valid, mask = self.embedded(batch, L)
         x = _layernorm(np.ascontiguousarray(x.reshape(B * L, H).T), *self.eln, self.eps)  # [H, B*L]
-        mask = np.where(valid, 0.0, -1e30).astype(np.float32)[:, None, None, :]
         for ly in self.layers:
             qkv = _affine(ly.qkv, x, ly.qkv_b).reshape(3, NH, hd, B, L)
             q = np.ascontiguousarray(qkv[0].transpose(2, 0, 3, 1))  # [B, NH, L, hd]

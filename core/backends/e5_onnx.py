@@ -54,17 +54,7 @@ class E5Onnx(E5Numpy):
 
     def forward(self, batch: Sequence[Sequence[int]]) -> F32:
         """Mean-pooled last hidden states of ``<s>..</s>`` token windows (padding masked, not rounded up)."""
-        B, H = len(batch), self.H
-        L = max(len(ids) for ids in batch)
-        ids = np.full((B, L), self.eos, dtype=np.int64)
-        valid = np.zeros((B, L), dtype=bool)
-        for b, row in enumerate(batch):
-            ids[b, : len(row)] = row
-            valid[b, : len(row)] = True
-        x = dequantize(self.word[ids.ravel()]).reshape(B, L, H)
-        x += self.pos[:L]
-        x += self.type0
-        mask = np.where(valid, 0.0, -1e30).astype(np.float32)[:, None, None, :]
+        x, valid, mask = self.embedded(batch, max(len(ids) for ids in batch))
         (hidden,) = self.session.run(None, {"emb": x, "mask": mask})
         weights = valid.astype(np.float32)
         pooled = np.einsum("blh,bl->bh", hidden, weights) / weights.sum(axis=1)[:, None]
