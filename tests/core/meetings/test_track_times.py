@@ -122,7 +122,9 @@ def test_korean_recording_without_language_is_heard_as_korean_and_never_stored_e
         assert "알아들은 단어가 없어요" in imported.output and "“ko”" in imported.output, imported.output
         listed = cli.invoke(app, ["meeting", "list", "--json"])
         assert all(m["status"] != "done" for m in json.loads(listed.output.strip().splitlines()[-1] or "[]"))
-        pytest.skip("whisper base heard no words in espeak's Korean on this machine (checked: it failed clearly)")
+        pytest.skip(
+            "whisper base heard no words in espeak's Korean on this machine (checked: it failed clearly)"
+        )
     assert meeting["status"] == "done"
     assert meeting["language"] == "ko"
     exported = cli.invoke(app, ["meeting", "export", meeting["id"], "--format", "json"])
