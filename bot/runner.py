@@ -171,26 +171,28 @@ async def run_bot(settings: Settings) -> None:
     runners = []
     if settings.jobs.backend == "redis":
         await check_redis(settings.jobs.redis_url)
-    async with running_app(settings) as app, background_jobs(app):
+    async with running_app(settings) as app:
+        # Before the background jobs start: a failure to build an adapter then stops nothing half-begun.
         await warm_engines()
-        if settings.telegram.token is not None:
-            runners.append(telegram_runner(app, settings))
-        if settings.discord.token is not None:
-            runners.append(discord_adapter(app, settings).run())
-        if not runners:
-            log.info("no platform token configured: starting the console adapter")
-            user = await local_user(app, "local")
-            if settings.demo_star:
-                await ensure_demo_star(app, user)
-            adapter = ConsoleAdapter(
-                app.engine,
-                ConsoleConfig(echo_input=not sys.stdin.isatty(), default_locale=settings.default_locale),
-            )
-            await _console_on_stdin(app, adapter, named="stdin")
-            return
-        async with asyncio.TaskGroup() as tg:
-            for runner in runners:
-                tg.create_task(runner)
+        async with background_jobs(app):
+            if settings.telegram.token is not None:
+                runners.append(telegram_runner(app, settings))
+            if settings.discord.token is not None:
+                runners.append(discord_adapter(app, settings).run())
+            if not runners:
+                log.info("no platform token configured: starting the console adapter")
+                user = await local_user(app, "local")
+                if settings.demo_star:
+                    await ensure_demo_star(app, user)
+                adapter = ConsoleAdapter(
+                    app.engine,
+                    ConsoleConfig(echo_input=not sys.stdin.isatty(), default_locale=settings.default_locale),
+                )
+                await _console_on_stdin(app, adapter, named="stdin")
+                return
+            async with asyncio.TaskGroup() as tg:
+                for runner in runners:
+                    tg.create_task(runner)
 
 
 def telegram_adapter_config(settings: Settings, app: App | None = None) -> Any:
