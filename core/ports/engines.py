@@ -232,6 +232,25 @@ class Embedder(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class EngineRecipe:
+    """How to build an engine again in another process: a picklable constructor and its arguments."""
+
+    build: Callable[..., object]
+    args: tuple[object, ...] = ()
+
+
+@runtime_checkable
+class RebuildableEmbedder(Embedder, Protocol):
+    """An ``Embedder`` that a child process can build again (a large import embeds there, off this
+    process's GIL: ``core.text.embedder_process``)."""
+
+    def recipe(self) -> EngineRecipe | None:
+        """The constructor and arguments of an equal embedder (same vectors); None when it has none (a
+        wrapper around an embedder that cannot be built elsewhere)."""
+        ...
+
+
 class Moderator(Protocol):
     """A moderation endpoint's self-harm opinion (OpenAI ``/v1/moderations``)."""
 

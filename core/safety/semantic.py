@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from core.ports import Embedder
+from core.ports import Embedder, EngineRecipe, RebuildableEmbedder
 from core.safety.text import repair_hangul
 
 HEADS_PATH = Path(__file__).resolve().parent / "data" / "heads.json"
@@ -204,6 +204,10 @@ class CachedQueries:
     def passages(self, texts: Sequence[str]) -> Vector:
         """Passages are not cached (imports embed each once)."""
         return self.inner.passages(texts)
+
+    def recipe(self) -> EngineRecipe | None:
+        """The inner embedder's, where a child process can build it (``RebuildableEmbedder``)."""
+        return self.inner.recipe() if isinstance(self.inner, RebuildableEmbedder) else None
 
 
 class ConversationWindow:

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +27,14 @@ import numpy.typing as npt
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
-from core.ports import ProgressCallback
+from core.ports import Embedder, ProgressCallback, RebuildableEmbedder
 from core.storage.memory import MemoryStore
 from core.storage.models import MemoryMomentRow, StarMessageRow
 from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
 from core.storage.vectors import VECTOR_CHARS
 from core.text.analyzer_process import AnalyzerProcess
+from core.text.embedder_process import EmbedderProcesses
 from core.text.morphemes import shared_analyzer
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ EMBED_NICE = 5
 # mid-conversation was never in its moment's vector (recall@5 of ``bench/memory_recall.py --data
 # bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
 # instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more.
+EMBED_PROCESS_ABOVE = 2000
+"""A job embedding this many moments or more does it in child processes (``EmbedderProcesses``): in this
+process the embedder's Python tokenizer held the GIL, and turns of another user during the vector stage of a
+100,000-message import took 6.3x their latency with the import held, at p95. A child starts in about 2 s."""
 SEEN_TEXTS = 4096
 INSERT_BATCH = 2000
 ANALYZE_BATCH = 8
@@ -199,8 +204,7 @@ class MemoryIndexer:
         total = int(todo or 0)
         if not total:
             return 0
-        loop = asyncio.get_running_loop()
-        pool = ThreadPoolExecutor(EMBED_WORKERS, "vos-embed", initializer=_background_priority)
+        embed, close = await _batch_embedder(embedder, total)
         seen = _SeenTexts()
         inflight: deque[_Batch] = deque()
         done, after, exhausted = 0, 0, False
@@ -218,9 +222,7 @@ class MemoryIndexer:
                         exhausted = True
                         break
                     after = rows[-1][0]
-                    inflight.append(
-                        seen.submit(rows, lambda t: loop.run_in_executor(pool, embedder.passages, t))
-                    )
+                    inflight.append(seen.submit(rows, embed))
                 if not inflight:
                     break
                 batch = inflight.popleft()
@@ -236,7 +238,7 @@ class MemoryIndexer:
                 done += len(values)
                 await _report(progress, min(1.0, done / total), f"vectors {done}/{total}")
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            await close()
         return done
 
 
@@ -304,6 +306,41 @@ class _SeenTexts:
         if text in batch.known:
             return batch.known[text]
         return batch.earlier[text].fresh[text]
+
+
+Embed = Callable[[list[str]], "asyncio.Future[npt.NDArray[np.float32]]"]
+
+
+async def _batch_embedder(embedder: Embedder, total: int) -> tuple[Embed, Callable[[], Awaitable[None]]]:
+    """How this job embeds a batch, and how it ends: in ``EMBED_WORKERS`` child processes when it embeds
+    ``EMBED_PROCESS_ABOVE`` moments or more with an embedder a child can build, else in niced threads."""
+    recipe = embedder.recipe() if isinstance(embedder, RebuildableEmbedder) else None
+    if total >= EMBED_PROCESS_ABOVE and recipe is not None:
+        children = EmbedderProcesses(recipe, EMBED_WORKERS)
+        await children.start()
+        batches: set[asyncio.Future[npt.NDArray[np.float32]]] = set()
+
+        def submit(texts: list[str]) -> asyncio.Future[npt.NDArray[np.float32]]:
+            batch = asyncio.ensure_future(children.passages(texts))
+            batches.add(batch)
+            batch.add_done_callback(batches.discard)
+            return batch
+
+        async def stop() -> None:  # a job cancelled or failed: its batches in flight end with it
+            pending = list(batches)
+            for batch in pending:
+                batch.cancel()
+            await children.close()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        return submit, stop
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(EMBED_WORKERS, "vos-embed", initializer=_background_priority)
+
+    async def close() -> None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    return lambda texts: loop.run_in_executor(pool, embedder.passages, texts), close
 
 
 def _background_priority() -> None:
