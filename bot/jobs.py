@@ -41,6 +41,9 @@ HOUSEKEEPING_JOB_ID = "housekeeping"
 HOUSEKEEPING_INTERVAL_HOURS = 1.0
 IMPORT_SWEEP_JOB_ID = "vos-import-sweep"
 IMPORT_SWEEP_INTERVAL_HOURS = 10 / 60
+JOB_STOP_GRACE_S = 5.0
+"""How long a stopping bot lets a background job in flight finish before it cancels it (each is a few
+statements; one cut short runs again at the next start)."""
 _DOWNLOAD_PREFIXES = ("vos-tg-", "vos-dc-")  # the adapters' per-update download folders
 
 
@@ -211,7 +214,20 @@ async def background_jobs(app: App) -> AsyncIterator[AsyncIOScheduler]:
     try:
         yield scheduler
     finally:
+        scheduler.pause()  # no job starts from now; one submitted just now begins (and joins ``running``)
+        await asyncio.sleep(0)
+        await _finish(running)  # before the shutdown, which would cancel the jobs in flight at once
         scheduler.shutdown(wait=False)
-        for task in list(running):  # stopped here, not by the loop's final sweep after the database closed
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.sleep(0)  # APScheduler runs its shutdown on the loop's next turn
+
+
+async def _finish(running: set[asyncio.Task[object]]) -> None:
+    """Let the jobs in flight end (``JOB_STOP_GRACE_S``), then cancel the rest and wait for them: all before
+    the database closes. A job cancelled mid-statement leaves its session's close to a shielded task of
+    SQLAlchemy's that outlives it (a stop at once once left ``asyncio.run`` waiting on a task forever)."""
+    if not running:
+        return
+    _done, late = await asyncio.wait(set(running), timeout=JOB_STOP_GRACE_S)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)

@@ -3,7 +3,12 @@ reported."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
 
 from bot.jobs import BLOB_GC_JOB_ID, RETENTION_JOB_ID, background_jobs, run_blob_gc, run_retention
 from bot.wiring import App
@@ -42,3 +47,36 @@ async def test_the_blob_job_deletes_old_orphans_only(vos_app: App) -> None:
     assert result is not None and result.deleted == 1
     assert not await vos_app.blobs.exists(orphan)
     assert await vos_app.blobs.exists(young)
+
+
+async def test_a_stop_lets_a_job_in_flight_finish_and_cancels_one_that_hangs(
+    vos_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import jobs
+
+    began, finished = asyncio.Event(), []
+
+    async def brief(app: App) -> None:  # a few statements, as the real jobs are
+        began.set()
+        for _ in range(5):
+            await app.db.run(lambda conn: conn.execute(text("SELECT 1")).scalar())
+            await asyncio.sleep(0.05)
+        finished.append("brief")
+
+    async def stuck(app: App) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(jobs, "housekeeping", brief)
+    monkeypatch.setattr(jobs, "run_blob_gc", stuck)
+    monkeypatch.setattr(jobs, "JOB_STOP_GRACE_S", 1.0)
+    async def run_then_fail() -> None:
+        async with background_jobs(vos_app):
+            await asyncio.wait_for(began.wait(), 10)
+            raise KeyError("an adapter failed to start")
+
+    started = time.monotonic()
+    with pytest.raises(KeyError):
+        await run_then_fail()
+    assert finished == ["brief"]  # not cut short mid-statement
+    assert time.monotonic() - started < 8  # the stuck one was cancelled after the grace
+    assert await vos_app.db.run(lambda conn: conn.execute(text("SELECT 2")).scalar()) == 2
