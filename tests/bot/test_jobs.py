@@ -69,6 +69,7 @@ async def test_a_stop_lets_a_job_in_flight_finish_and_cancels_one_that_hangs(
     monkeypatch.setattr(jobs, "housekeeping", brief)
     monkeypatch.setattr(jobs, "run_blob_gc", stuck)
     monkeypatch.setattr(jobs, "JOB_STOP_GRACE_S", 1.0)
+
     async def run_then_fail() -> None:
         async with background_jobs(vos_app):
             await asyncio.wait_for(began.wait(), 10)
