@@ -123,15 +123,22 @@ async def test_cancel_a_queued_job(jdb: Database) -> None:
     await queue.aclose()
 
 
+async def _until_step_one(queue: JobQueue, job_id: str) -> None:
+    """Watch ``job_id`` until its first step is done (its attempt is under way), a minute at most."""
+    async with asyncio.timeout(60):
+        async for update in queue.watch(job_id):
+            if update.text == "step 1":
+                return
+    raise AssertionError(f"job {job_id} ended before its first step")
+
+
 async def test_restart_requeues_unfinished_jobs_once(jdb: Database) -> None:
     """A process dies with jobs queued and running; the next one resumes them once, then gives up."""
     user = await owner(jdb)
     crashed = make_queue(jdb, concurrency=1)
     running = await crashed.submit("steps", {"steps": 4, "delay": 0.05}, owner_id=user)
     queued = await crashed.submit("steps", {"steps": 2}, owner_id=user)
-    async for update in crashed.watch(running):
-        if update.text == "step 1":
-            break
+    await _until_step_one(crashed, running)
     await crashed.aclose()  # the process stops mid-job (rows stay running / queued)
     repo = JobRepository(jdb)
     assert {(j.id, j.status) for j in await repo.unfinished()} == {
@@ -141,22 +148,26 @@ async def test_restart_requeues_unfinished_jobs_once(jdb: Database) -> None:
 
     restarted = make_queue(jdb)
     assert {j.id for j in await restarted.recover()} == {running, queued}
-    await restarted.join()
+    async with asyncio.timeout(60):
+        await restarted.join()
     resumed = await repo.get(running)
     assert resumed is not None and resumed.status is JobStatus.DONE and resumed.attempts == 2
     assert [s for s, _ in await effects(jdb, running)] == [0, 1, 2, 3]  # no step twice
     assert (await repo.get(queued)).status is JobStatus.DONE  # type: ignore[union-attr]
 
-    # interrupted again during its second attempt: reported failed at the next start, not run a third time
+    # interrupted during its first attempt and again during its second: reported failed at the next start,
+    # not run a third time
     twice = await restarted.submit("steps", {"steps": 50, "delay": 0.05}, owner_id=user)
-    await repo.start(twice, max_attempts=2)  # as if a first process had run it too
-    async for update in restarted.watch(twice):
-        if update.text == "step 1":
-            break
+    await _until_step_one(restarted, twice)
     await restarted.aclose()
+    second = make_queue(jdb)
+    assert [j.id for j in await second.recover()] == [twice]
+    await _until_step_one(second, twice)
+    await second.aclose()
     third = make_queue(jdb)
     await third.recover()
-    await third.join()
+    async with asyncio.timeout(60):
+        await third.join()
     failed = await repo.get(twice)
     assert failed is not None and failed.status is JobStatus.FAILED and failed.error == INTERRUPTED
     await third.aclose()
