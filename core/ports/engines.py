@@ -245,9 +245,10 @@ class RebuildableEmbedder(Embedder, Protocol):
     """An ``Embedder`` that a child process can build again (a large import embeds there, off this
     process's GIL: ``core.text.embedder_process``)."""
 
-    def recipe(self) -> EngineRecipe | None:
-        """The constructor and arguments of an equal embedder (same vectors); None when it has none (a
-        wrapper around an embedder that cannot be built elsewhere)."""
+    def recipe(self, *, batch_threads: int = 0) -> EngineRecipe | None:
+        """The constructor and arguments of an equal embedder (same vectors) whose ``passages`` run on
+        ``batch_threads`` threads (0: as here); None when it has none (a wrapper around an embedder that
+        cannot be built elsewhere)."""
         ...
 
 

@@ -205,9 +205,11 @@ class CachedQueries:
         """Passages are not cached (imports embed each once)."""
         return self.inner.passages(texts)
 
-    def recipe(self) -> EngineRecipe | None:
+    def recipe(self, *, batch_threads: int = 0) -> EngineRecipe | None:
         """The inner embedder's, where a child process can build it (``RebuildableEmbedder``)."""
-        return self.inner.recipe() if isinstance(self.inner, RebuildableEmbedder) else None
+        if not isinstance(self.inner, RebuildableEmbedder):
+            return None
+        return self.inner.recipe(batch_threads=batch_threads)
 
 
 class ConversationWindow:

@@ -54,7 +54,7 @@ EMBED_NICE = 5
 # bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
 # instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more.
 EMBED_PROCESS_ABOVE = 2000
-"""A job embedding this many moments or more does it in child processes (``EmbedderProcesses``): in this
+"""A job embedding this many moments or more does it in a child process (``EmbedderProcesses``): in this
 process the embedder's Python tokenizer held the GIL, and turns of another user during the vector stage of a
 100,000-message import took 6.3x their latency with the import held, at p95. A child starts in about 2 s."""
 SEEN_TEXTS = 4096
@@ -312,11 +312,14 @@ Embed = Callable[[list[str]], "asyncio.Future[npt.NDArray[np.float32]]"]
 
 
 async def _batch_embedder(embedder: Embedder, total: int) -> tuple[Embed, Callable[[], Awaitable[None]]]:
-    """How this job embeds a batch, and how it ends: in ``EMBED_WORKERS`` child processes when it embeds
-    ``EMBED_PROCESS_ABOVE`` moments or more with an embedder a child can build, else in niced threads."""
-    recipe = embedder.recipe() if isinstance(embedder, RebuildableEmbedder) else None
+    """How this job embeds a batch, and how it ends: in a child process (its batches on ``EMBED_WORKERS``
+    threads) when it embeds ``EMBED_PROCESS_ABOVE`` moments or more with an embedder a child can build,
+    else in ``EMBED_WORKERS`` niced threads here."""
+    recipe = None
+    if isinstance(embedder, RebuildableEmbedder):
+        recipe = embedder.recipe(batch_threads=EMBED_WORKERS)
     if total >= EMBED_PROCESS_ABOVE and recipe is not None:
-        children = EmbedderProcesses(recipe, EMBED_WORKERS)
+        children = EmbedderProcesses(recipe, 1)  # one model in memory (~200 MB), a batch on every core
         await children.start()
         batches: set[asyncio.Future[npt.NDArray[np.float32]]] = set()
 
