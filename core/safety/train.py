@@ -308,7 +308,7 @@ def build_heads(
 ROW_COSINE = 0.999
 """A rebuilt head's rows against the shipped ones: the CPU's arithmetic moves them to ~0.9999, a changed
 message or a changed embedder far below."""
-THRESHOLD_DRIFT = 0.15
+THRESHOLD_DRIFT = 0.25
 """A calibrated threshold may move this share of itself, or two steps of its grid, whichever is more: a dev
 score near a cut moves with the vectors (0.0021 -> 0.0019 for crisis on an AVX2 machine). The scam bias may
 move 0.05, its weights stay within ``ROW_COSINE``."""
