@@ -58,7 +58,9 @@ class ChildProcessError(RuntimeError):
 
 
 class ChildProcess:
-    """One child process serving one request at a time; ``close`` (always) ends it."""
+    """One child process serving one request at a time (callers wait their turn); ``close`` (always) ends
+    it. A call cancelled or cut off mid-request leaves its answer in the pipe, so the child is not used again:
+    later calls raise."""
 
     error: type[ChildProcessError] = ChildProcessError
 
@@ -67,6 +69,8 @@ class ChildProcess:
         self._name = name
         self._conn: Connection | None = None
         self._child: Any = None
+        self._turn = asyncio.Lock()
+        self._broken = False
 
     async def start(self) -> None:
         """Start the child (it builds its worker before it reads the first request)."""
@@ -78,21 +82,29 @@ class ChildProcess:
         theirs.close()  # the child's end: once it exits, a read here ends instead of waiting forever
 
     async def call(self, request: Any) -> Any:
-        """The worker's answer to ``request`` (await each call before the next)."""
-        return await asyncio.to_thread(self._call, request)
+        """The worker's answer to ``request``, after the calls already waiting."""
+        async with self._turn:
+            if self._broken:
+                raise self.error(f"the {self._name} process was interrupted mid-request")
+            try:
+                kind, value = await asyncio.to_thread(self._exchange, request)
+            except BaseException:  # died, or cancelled: its answer would reach the next caller
+                self._broken = True
+                raise
+        if kind != "ok":
+            raise self.error(str(value))
+        return value
 
-    def _call(self, request: Any) -> Any:
+    def _exchange(self, request: Any) -> tuple[str, Any]:
         conn, child = self._conn, self._child
         if conn is None or child is None:
             raise self.error(f"the {self._name} process is not running")
         try:
             conn.send(request)
-            kind, value = conn.recv()
+            reply: tuple[str, Any] = conn.recv()
         except (EOFError, OSError):
             raise self.error(f"the {self._name} process died (exit {child.exitcode})") from None
-        if kind != "ok":
-            raise self.error(str(value))
-        return value
+        return reply
 
     async def close(self) -> None:
         """End the child, even mid-request (an import cancelled or failed), and wait for it."""

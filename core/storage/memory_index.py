@@ -34,7 +34,7 @@ from core.storage.moments import Moment, MomentCutter, decode_body
 from core.storage.star_messages import StoredMessage
 from core.storage.vectors import VECTOR_CHARS
 from core.text.analyzer_process import AnalyzerProcess
-from core.text.embedder_process import EmbedderProcesses
+from core.text.embedder_process import EmbedderProcess
 from core.text.morphemes import shared_analyzer
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ EMBED_NICE = 5
 # bench/data/memory_recall_ko_new.json``, 'tune': 0.50 at 120, 0.75 at 200). Cost: 58 tokens a moment
 # instead of 48 (embedding cost grows with tokens: ``bench/embed_speed.py``), about a fifth more.
 EMBED_PROCESS_ABOVE = 2000
-"""A job embedding this many moments or more does it in a child process (``EmbedderProcesses``): in this
+"""A job embedding this many moments or more does it in a child process (``EmbedderProcess``): in this
 process the embedder's Python tokenizer held the GIL, and turns of another user during the vector stage of a
 100,000-message import took 6.3x their latency with the import held, at p95. A child starts in about 2 s."""
 SEEN_TEXTS = 4096
@@ -319,12 +319,12 @@ async def _batch_embedder(embedder: Embedder, total: int) -> tuple[Embed, Callab
     if isinstance(embedder, RebuildableEmbedder):
         recipe = embedder.recipe(batch_threads=EMBED_WORKERS)
     if total >= EMBED_PROCESS_ABOVE and recipe is not None:
-        children = EmbedderProcesses(recipe, 1)  # one model in memory (~200 MB), a batch on every core
-        await children.start()
+        child = EmbedderProcess(recipe)
+        await child.start()
         batches: set[asyncio.Future[npt.NDArray[np.float32]]] = set()
 
         def submit(texts: list[str]) -> asyncio.Future[npt.NDArray[np.float32]]:
-            batch = asyncio.ensure_future(children.passages(texts))
+            batch = asyncio.ensure_future(child.passages(texts))
             batches.add(batch)
             batch.add_done_callback(batches.discard)
             return batch
@@ -333,7 +333,7 @@ async def _batch_embedder(embedder: Embedder, total: int) -> tuple[Embed, Callab
             pending = list(batches)
             for batch in pending:
                 batch.cancel()
-            await children.close()
+            await child.close()
             await asyncio.gather(*pending, return_exceptions=True)
 
         return submit, stop

@@ -18,6 +18,7 @@ from core.storage.repositories import UserRepository
 from core.text.analyzer_process import AnalyzerProcess
 from core.text.morphemes import shared_analyzer
 from tests.core.storage.test_repositories import Msg, make_star
+from tests.support.processes import record_starts
 
 T0 = datetime(2023, 3, 1, 8, 0)
 # Everyday lines in words of their own; a few hours apart, so they make many moments.
@@ -51,14 +52,7 @@ async def test_a_cut_in_a_child_process_stores_the_same_tokens(
         UserRef(platform=Platform.CONSOLE, platform_user_id="cut"), display_name="민지", locale=Locale.KO
     )
     alone = await _star_tokens(db, memory, user.id)
-    started: list[AnalyzerProcess] = []
-    original = AnalyzerProcess.start
-
-    async def start(self: AnalyzerProcess) -> None:
-        started.append(self)
-        await original(self)
-
-    monkeypatch.setattr(AnalyzerProcess, "start", start)
+    started = record_starts(monkeypatch, AnalyzerProcess)
     monkeypatch.setattr(memory_index, "READ_MESSAGES", 16)
     monkeypatch.setattr(memory_index, "ANALYZE_PROCESS_ABOVE", 16)
     monkeypatch.setattr(memory_index, "INSERT_BATCH", 3)

