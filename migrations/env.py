@@ -20,7 +20,6 @@ target_metadata = Base.metadata
 
 # Objects created by raw SQL in migrations (full-text indexes) that the models do not describe.
 _UNMODELLED_PREFIXES = (
-    "star_messages_fts",
     "fts_",
     "trgm_",
     "meeting_segments_fts",

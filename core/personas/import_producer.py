@@ -66,7 +66,7 @@ class RowPlan:
     star_id: str
     star_author: str
     first_seq: int
-    as_tuples: bool
+    sqlite: bool
     batch: int = WRITE_BATCH
 
 
@@ -112,7 +112,7 @@ def _rows(path: Path, plan: RowPlan, *, polite: bool) -> tuple[_Observed, RowBui
         plan.star_id,
         plan.star_author,
         plan.first_seq,
-        as_tuples=plan.as_tuples,
+        sqlite=plan.sqlite,
         batch=plan.batch,
         polite=polite,
     )

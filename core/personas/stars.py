@@ -27,7 +27,7 @@ from core.storage.memory import MemoryStore
 from core.storage.memory_index import IndexReport, MemoryIndexer
 from core.storage.star_creation import StarCreation
 from core.storage.star_imports import StarImports
-from core.storage.star_messages import FTS_EVERY, MAX_MESSAGE_CHARS
+from core.storage.star_messages import MAX_MESSAGE_CHARS
 from core.storage.stars import StarRepository
 
 log = logging.getLogger(__name__)
@@ -158,14 +158,13 @@ class StarService:
         size = await asyncio.to_thread(self._checked_size, path)
         first_seq = 0 if fresh else await self.memory.next_seq(star_id)
         plan = RowPlan(
-            star_id=star_id, star_author=participant, first_seq=first_seq, as_tuples=self.db.is_sqlite
+            star_id=star_id, star_author=participant, first_seq=first_seq, sqlite=self.db.is_sqlite
         )
         producer = producer_for(path, size, plan, process_above=self.process_above_bytes)
         imported = await self.memory.write_batches(
             star_id,
             producer.batches(),
             each_batch=(lambda conn: self.imports.heartbeat(conn, star_id)) if heartbeat else None,
-            fts_every=FTS_EVERY if heartbeat else 0,
         )
         outcome = producer.outcome
         assert outcome is not None  # set when the batches ran out

@@ -77,8 +77,6 @@ class StarRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS)
     import_seen_at: Mapped[datetime | None] = mapped_column(TS, nullable=True)
     """While ``status`` is ``importing``: when the import last committed a batch (its heartbeat)."""
-    import_indexed_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    """While ``importing`` (SQLite): the star's messages up to this id have their full-text entries."""
 
 
 class StarMessageRow(Base):

@@ -29,10 +29,6 @@ STALE_AFTER = timedelta(minutes=5)
 DELETE_BATCH = 5000
 
 _IMPORTING = StarStatus.IMPORTING.value
-_INDEX_REST = text(
-    "INSERT INTO star_messages_fts (rowid, text) SELECT m.id, m.text FROM star_messages m "
-    "WHERE +m.star_id = :sid AND m.id > (SELECT coalesce(import_indexed_to, 0) FROM stars WHERE id = :sid)"
-)
 _DELETE_SOME = text(
     "DELETE FROM star_messages WHERE id IN (SELECT id FROM star_messages WHERE star_id = :sid LIMIT :n)"
 )
@@ -65,11 +61,6 @@ class StarImports:
 
     async def discard(self, star_id: str) -> None:
         """Delete an unfinished import's star and everything written for it, a batch per transaction."""
-        if self.db.is_sqlite:
-            # Rows past the full-text mark were never indexed: index them before the delete trigger
-            # removes their entries (removing entries the index never had corrupts FTS5).
-            async with self.db.write() as s:
-                await s.execute(_INDEX_REST, {"sid": star_id})
         removed = 0
         while True:
             async with self.db.write() as s:

@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Row, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import AdaptedConnection, Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.storage.db import Database
@@ -33,8 +32,6 @@ MAX_MESSAGE_CHARS = 10_000
 paste or a damaged file, not a bubble; it would weigh on every read, index and prompt)."""
 WRITE_BATCH = 500
 """Messages per transaction of a batched import: a few milliseconds of the write lock, one thread hop."""
-FTS_EVERY = 4000
-"""SQLite: rows of a batched import indexed for full text per transaction that reaches this backlog."""
 Record = tuple[datetime, str, str, str]
 """A message as the importer takes it: time, author, kind, text (``KakaoReader.records()``)."""
 
@@ -83,7 +80,9 @@ def fingerprint(time: datetime, author: str, text: str, occurrence: int) -> str:
 
 
 class RowBuilder:
-    """Turns the message stream into insert rows, a batch at a time (run in a worker thread).
+    """Turns the message stream into insert rows, a batch at a time (run in a worker thread or the import's
+    child process): tuples in column order (``_SQLITE_INSERT``'s), ``sent_at`` as SQLite's DATETIME text with
+    ``sqlite``, else a naive datetime.
 
     A message's fingerprint is its time, author, text and how many identical messages came before it at
     the same time, so importing the same export again (or a longer one) finds the same fingerprints.
@@ -99,7 +98,7 @@ class RowBuilder:
         star_author: str,
         seq: int,
         *,
-        as_tuples: bool,
+        sqlite: bool,
         batch: int = _BATCH,
         polite: bool = False,
     ) -> None:
@@ -109,7 +108,7 @@ class RowBuilder:
         self._star_id = star_id
         self._star_author = star_author
         self.seq = seq
-        self._as_tuples = as_tuples
+        self._sqlite = sqlite
         self._time: datetime | None = None
         self._iso = ""
         self._stored = ""
@@ -119,14 +118,14 @@ class RowBuilder:
         """How many messages were longer than ``MAX_MESSAGE_CHARS`` (their stored text is cut)."""
 
     def next_batch(self) -> list[Any]:
-        """Up to ``_BATCH`` rows: tuples in column order for SQLite, dicts for SQLAlchemy otherwise."""
+        """Up to ``batch`` rows."""
         # The hot loop of a million-message import: locals only, one hash per message. A new time (most
         # messages have one) costs one ``isoformat``: the stored text and the key's prefix are cut from
         # it (``datetime.replace`` and timedelta division cost ~10x more; ``_time_strings``).
         rows: list[Any] = []
         append = rows.append
         sha1 = hashlib.sha1
-        star_id, star_author, seen, as_tuples = self._star_id, self._star_author, self._seen, self._as_tuples
+        star_id, star_author, seen, sqlite = self._star_id, self._star_author, self._seen, self._sqlite
         current, iso, stored, seq, prefix = self._time, self._iso, self._stored, self.seq, self._prefix
         polite = self._polite
         authors: dict[str, tuple[str, bool]] = {}
@@ -147,21 +146,8 @@ class RowBuilder:
             named = authors.get(author)
             if named is None:
                 named = authors[author] = (author[:200], author == star_author)
-            if as_tuples:
-                append((star_id, seq, stored, named[0], named[1], kind, text, fingerprint))
-            else:
-                append(
-                    {
-                        "star_id": star_id,
-                        "seq": seq,
-                        "sent_at": when if when.tzinfo is None else when.replace(tzinfo=None),
-                        "author": named[0],
-                        "is_star": named[1],
-                        "kind": kind,
-                        "text": text,
-                        "fingerprint": fingerprint,
-                    }
-                )
+            sent_at = stored if sqlite else when if when.tzinfo is None else when.replace(tzinfo=None)
+            append((star_id, seq, sent_at, named[0], named[1], kind, text, fingerprint))
             seq += 1
         self._time, self._iso, self._stored, self.seq, self._prefix = current, iso, stored, seq, prefix
         return rows
@@ -190,17 +176,25 @@ def _time_strings(when: datetime) -> tuple[str, str, str]:
     return iso, f"{max(0, seconds):0{_TIME_HEX}x}", f"{iso[:10]} {iso[11:]}.000000"
 
 
+# Insert rows are ``RowBuilder``'s tuples, in this column order.
 _SQLITE_INSERT = (
     "INSERT INTO star_messages (star_id, seq, sent_at, author, is_star, kind, text, fingerprint) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
-# The full-text index is filled once per import (migration 0004 dropped the per-row insert trigger):
-# one bulk statement indexes a million messages about four times faster than a trigger per row.
-# ``+star_id``: the rows past ``id`` are a rowid range; an index on star_id would have SQLite walk every
-# message of the star at each fill (a batched import's fills were quadratic: most of its CPU at 1M rows).
-_SQLITE_FTS_FILL = (
-    "INSERT INTO star_messages_fts (rowid, text) "
-    "SELECT id, text FROM star_messages WHERE id > ? AND +star_id = ?"
+# PostgreSQL: a batch is copied (binary COPY, encoded by asyncpg in C) into a temporary table that empties at
+# commit, then moved in one statement that skips duplicates. SQLAlchemy's executemany processed every row's
+# parameters in Python, and an insert of the columns as arrays checked every element's type: the copy
+# costs the importing process a fifth of either.
+_PG_STAGING = "import_star_messages"
+_PG_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS import_star_messages (star_id varchar(32), seq integer, "
+    "sent_at timestamp, author varchar(200), is_star boolean, kind varchar(16), text text, "
+    "fingerprint varchar(40)) ON COMMIT DELETE ROWS"
+)
+_PG_MOVE = (
+    "INSERT INTO star_messages (star_id, seq, sent_at, author, is_star, kind, text, fingerprint) "
+    "SELECT star_id, seq, sent_at, author, is_star, kind, text, fingerprint FROM import_star_messages "
+    "ON CONFLICT DO NOTHING"
 )
 _SQLITE_IMPORT_CACHE_KIB = 16384  # a bigger page cache while the unique index takes a million random keys
 
@@ -250,18 +244,18 @@ class StarMessageStore:
             select(func.coalesce(func.max(StarMessageRow.seq), -1)).where(StarMessageRow.star_id == star_id)
         )
         records = ((m.time, m.author, m.kind, m.text) for m in messages)
-        rows = RowBuilder(records, star_id, star_author, int(start or -1) + 1, as_tuples=self.db.is_sqlite)
+        rows = RowBuilder(records, star_id, star_author, int(start or -1) + 1, sqlite=self.db.is_sqlite)
         if self.db.is_sqlite:
             return await self._import_sqlite(session, star_id, rows)
-        count = select(func.count()).where(StarMessageRow.star_id == star_id)
-        before = int(await session.scalar(count) or 0)
-        statement = pg_insert(StarMessageRow).on_conflict_do_nothing()
+        conn = await session.connection()
+        added = 0
 
         async def write(batch: list[Any]) -> None:
-            await session.execute(statement, batch)
+            nonlocal added
+            added += await conn.run_sync(_insert_pg, batch)
 
         await _pipeline(rows, write)
-        return int(await session.scalar(count) or 0) - before
+        return added
 
     async def _import_sqlite(self, session: AsyncSession, star_id: str, rows: RowBuilder) -> int:
         # Raw DB-API executemany: SQLAlchemy's per-row parameter processing cost more than SQLite's insert.
@@ -276,7 +270,6 @@ class StarMessageStore:
 
             await _pipeline(rows, write)
             # Writes are serialized and rowids only grow, so this import's rows are exactly id > last_id.
-            await conn.exec_driver_sql(_SQLITE_FTS_FILL, (last_id, star_id))
             added = await conn.exec_driver_sql(
                 "SELECT count(*) FROM star_messages WHERE id > ? AND +star_id = ?", (last_id, star_id)
             )
@@ -292,7 +285,6 @@ class StarMessageStore:
         *,
         each_batch: Callable[[Connection], None] | None = None,
         batch: int = WRITE_BATCH,
-        fts_every: int = 0,
     ) -> int:
         """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
 
@@ -302,14 +294,14 @@ class StarMessageStore:
         """
         start = await self.next_seq(star_id)
         rows = RowBuilder(
-            records, star_id, star_author, start, as_tuples=self.db.is_sqlite, batch=batch, polite=True
+            records, star_id, star_author, start, sqlite=self.db.is_sqlite, batch=batch, polite=True
         )
 
         async def batches() -> AsyncIterator[list[Any]]:
             while batch_rows := await asyncio.to_thread(rows.next_batch):
                 yield batch_rows
 
-        return await self.write_batches(star_id, batches(), each_batch=each_batch, fts_every=fts_every)
+        return await self.write_batches(star_id, batches(), each_batch=each_batch)
 
     async def next_seq(self, star_id: str) -> int:
         """The sequence number the star's next imported message takes."""
@@ -321,26 +313,21 @@ class StarMessageStore:
         batches: AsyncIterator[list[Any]],
         *,
         each_batch: Callable[[Connection], None] | None = None,
-        fts_every: int = 0,
     ) -> int:
-        """Write ready insert rows (``RowBuilder``'s: tuples on SQLite, dicts otherwise), a transaction per
-        batch; duplicates are skipped.
+        """Write ready insert rows (``RowBuilder``'s), a transaction per batch; duplicates are skipped.
 
         No other writer waits for more than one batch. ``each_batch(conn)`` runs inside every batch's
         transaction (the caller's heartbeat). What committed stays when ``batches`` raises: the caller
-        owns the clean-up (a star being imported is invisible until it says so). ``fts_every`` (SQLite,
-        stars still ``importing`` only): index full text per that many rows rather than per batch.
+        owns the clean-up (a star being imported is invisible until it says so).
         Returns how many new messages were stored.
         """
         self._changed(star_id)
         sqlite = self.db.is_sqlite
         added = 0
-        statement = pg_insert(StarMessageRow).on_conflict_do_nothing().returning(StarMessageRow.id)
-
-        fts = _FtsBacklog(star_id, fts_every)
+        insert = _insert_sqlite if sqlite else _insert_pg
 
         def write_batch(conn: Connection, rows: list[Any]) -> int:
-            new = fts.insert(conn, rows) if sqlite else len(conn.execute(statement, rows).all())
+            new = insert(conn, rows)
             if each_batch is not None:
                 each_batch(conn)
             return new
@@ -350,8 +337,6 @@ class StarMessageStore:
         # a write overlapping a parser in this process would wait for the GIL at every row.
         async for rows in batches:
             added += await self.db.run(functools.partial(write_batch, rows=rows), write=True)
-        if sqlite and fts.pending:
-            await self.db.run(fts.fill, write=True)
         return added
 
     async def messages(
@@ -375,48 +360,21 @@ class StarMessageStore:
             return int(await s.scalar(select(func.count()).where(StarMessageRow.star_id == star_id)) or 0)
 
 
-class _FtsBacklog:
-    """SQLite: a batched import's rows get their full-text entries every ``every`` rows.
-
-    FTS5 writes a new index segment per transaction and merges them later: a segment per 500-row batch
-    made the merging cost more than the indexing. Rowids only grow and the star's rows are its import's
-    own, so the rows still to index are exactly the star's rows past ``after``. ``after`` is kept in the
-    star's row (``import_indexed_to``) in the same transactions: deleting a row the index never had would
-    corrupt FTS5, so the clean-up of a killed import indexes the rest first (``StarImports.discard``).
-    """
-
-    def __init__(self, star_id: str, every: int) -> None:
-        self.star_id = star_id
-        self.every = every
-        self.after: int | None = None
-        self.pending = 0
-
-    def insert(self, conn: Connection, rows: list[Any]) -> int:
-        """Insert a batch (inside its transaction); index the backlog once it is large enough."""
-        if self.after is None:
-            self._mark(conn, _max_id(conn))
-        new = int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
-        self.pending += new
-        if self.pending >= self.every:
-            self.fill(conn)
-        return new
-
-    def fill(self, conn: Connection) -> None:
-        """Index every row of the star past ``after``."""
-        conn.exec_driver_sql(_SQLITE_FTS_FILL, (self.after or 0, self.star_id))
-        self._mark(conn, _max_id(conn))
-        self.pending = 0
-
-    def _mark(self, conn: Connection, after: int) -> None:
-        self.after = after
-        conn.exec_driver_sql(_MARK_INDEXED, (after, self.star_id))
+def _insert_sqlite(conn: Connection, rows: list[Any]) -> int:
+    """Insert a batch of rows (raw DB-API executemany: SQLAlchemy's per-row parameter processing cost more
+    than SQLite's insert); how many were new."""
+    return int(conn.exec_driver_sql(_SQLITE_INSERT, rows).rowcount)
 
 
-_MARK_INDEXED = "UPDATE stars SET import_indexed_to = ? WHERE id = ? AND status = 'importing'"
-
-
-def _max_id(conn: Connection) -> int:
-    return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM star_messages").scalar() or 0)
+def _insert_pg(conn: Connection, rows: list[Any]) -> int:
+    """Insert a batch of rows (inside its transaction) through the staging table; how many were new."""
+    if not rows:
+        return 0
+    conn.exec_driver_sql(_PG_STAGE)
+    driver = conn.connection.dbapi_connection
+    assert isinstance(driver, AdaptedConnection)  # asyncpg's, the one PostgreSQL driver VOS runs on
+    driver.run_async(lambda raw: raw.copy_records_to_table(_PG_STAGING, records=rows))
+    return int(conn.exec_driver_sql(_PG_MOVE).rowcount)
 
 
 async def _pipeline(rows: RowBuilder, write: Callable[[list[Any]], Awaitable[None]]) -> None:

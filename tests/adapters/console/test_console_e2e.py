@@ -126,7 +126,8 @@ async def _count_rows(app: App) -> dict[str, int]:
     async with app.db.read() as s:
         for table in models.Base.metadata.sorted_tables:
             counts[table.name] = int(await s.scalar(select(func.count()).select_from(table)) or 0)
-        counts["fts"] = int(await s.scalar(text("SELECT count(*) FROM star_messages_fts")) or 0)
+    async with app.db.write() as s:  # the memory's full-text index still matches its rows (raises if not)
+        await s.execute(text("INSERT INTO memory_moments_fts(memory_moments_fts) VALUES ('integrity-check')"))
     return counts
 
 
@@ -148,7 +149,15 @@ async def test_export_then_forget_leaves_nothing(vos_app: App) -> None:
     out = await console.say("/forget", "1")
     assert "삭제했어요" in out
     counts = await _count_rows(vos_app)
-    for table in ("stars", "star_messages", "style_profiles", "chat_turns", "consents", "blob_refs", "fts"):
+    for table in (
+        "stars",
+        "star_messages",
+        "style_profiles",
+        "chat_turns",
+        "consents",
+        "blob_refs",
+        "memory_moments",
+    ):
         assert counts[table] == 0, (table, counts)
     assert [k async for k in vos_app.blobs.keys()] == []
 

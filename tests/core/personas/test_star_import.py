@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from core.domain.identity import Locale, Platform, UserRef
 from core.personas.kakao import KakaoMessage, KakaoParseError, KakaoReader, parse_export
@@ -70,8 +70,6 @@ async def counts(db: Database) -> dict[str, int]:
     async with db.read() as s:
         for row in (StarRow, StarMessageRow, StyleProfileRow, ConsentRow, BlobRefRow):
             out[row.__tablename__] = int(await s.scalar(select(func.count()).select_from(row)) or 0)
-        if db.is_sqlite:
-            out["fts"] = int(await s.scalar(text("SELECT count(*) FROM star_messages_fts")) or 0)
     return out
 
 
@@ -95,8 +93,6 @@ async def test_create_streams_every_message_and_profiles_the_star(
     assert found and "김치찌개" in found[0].text and found[0].source == "export"
     rows = await counts(db)
     assert rows["star_messages"] == 600
-    if db.is_sqlite:
-        assert rows["fts"] == 600  # indexed in bulk, not by a trigger
     assert await service.profile(result.star.id) == result.profile
 
 
@@ -112,8 +108,6 @@ async def test_a_longer_export_adds_only_the_new_messages(
     assert await service.add_export(result.star, await stored(service, first)) == 0
     assert await service.add_export(result.star, await stored(service, longer)) == 100
     assert await service.memory.count(result.star.id) == 300
-    if db.is_sqlite:
-        assert (await counts(db))["fts"] == 300
     found = await service.memory.search(result.star.id, "주말에 갈게요")
     assert found
 
@@ -144,7 +138,7 @@ async def test_an_error_mid_file_leaves_no_half_made_star(
     intact = KakaoReader.records
 
     def breaks_near_the_end(self: KakaoReader) -> Iterator[Record]:
-        yield from itertools.islice(intact(self), 23_700)  # committed batches, a tail without FTS entries
+        yield from itertools.islice(intact(self), 23_700)  # committed batches, then the error
         raise KakaoParseError("kakao.error.damaged", line=99_999)
 
     monkeypatch.setattr(KakaoReader, "records", breaks_near_the_end)
@@ -157,8 +151,6 @@ async def test_an_error_mid_file_leaves_no_half_made_star(
     assert result.imported == 25_000
     rows = await counts(db)
     assert rows["stars"] == 1 and rows["star_messages"] == 25_000
-    if db.is_sqlite:
-        assert rows["fts"] == 25_000
 
 
 async def test_a_participant_who_wrote_nothing_rolls_back(

@@ -1,0 +1,56 @@
+"""drop the full-text index of the star's imported messages, which nothing reads any more
+
+Since 0007, memory is searched by moments (``memory_moments``: FTS5 or GIN over their morphemes, and
+vectors); no query reads ``star_messages_fts`` (SQLite, FTS5 trigram) or ``trgm_star_messages_text``
+(PostgreSQL, pg_trgm GIN). Both were still written: a trigram entry for every character triple of every
+imported message, a third of a million-message import's time on PostgreSQL and the FTS fills of a batched
+import on SQLite, and their delete triggers on every /forget and star deletion.
+``stars.import_indexed_to`` (0008) only tracked that index during an import; it goes with it.
+
+Revision ID: 0014
+Revises: 0008
+Create Date: 2026-12-04 22:10:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | Sequence[str] | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_SQLITE_TRIGGERS = ("star_messages_fts_ai", "star_messages_fts_ad", "star_messages_fts_au")
+_SQLITE_RESTORE = (
+    "CREATE VIRTUAL TABLE star_messages_fts USING fts5(text, content='star_messages', content_rowid='id', "
+    "tokenize='trigram')",
+    "INSERT INTO star_messages_fts(star_messages_fts) VALUES ('rebuild')",
+    "CREATE TRIGGER star_messages_fts_ad AFTER DELETE ON star_messages BEGIN "
+    "INSERT INTO star_messages_fts(star_messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER star_messages_fts_au AFTER UPDATE ON star_messages BEGIN "
+    "INSERT INTO star_messages_fts(star_messages_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO star_messages_fts(rowid, text) VALUES (new.id, new.text); END",
+)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in _SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS star_messages_fts")
+    else:
+        op.execute("DROP INDEX IF EXISTS trgm_star_messages_text")
+    # Native DROP COLUMN (SQLite 3.35+): a batch rebuild of ``stars`` would drop the table that every
+    # star's rows reference (ON DELETE CASCADE).
+    op.execute("ALTER TABLE stars DROP COLUMN import_indexed_to")
+
+
+def downgrade() -> None:
+    op.add_column("stars", sa.Column("import_indexed_to", sa.Integer(), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in _SQLITE_RESTORE:
+            op.execute(statement)
+    else:
+        op.execute("CREATE INDEX trgm_star_messages_text ON star_messages USING gin (text gin_trgm_ops)")
