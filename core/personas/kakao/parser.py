@@ -40,6 +40,7 @@ _READ_CHARS: Final = 1 << 16  # small batches keep streaming memory flat (~1 MB)
 _DAMAGE_NUL: Final = "\x00"
 _DAMAGE_REPLACED: Final = "\ufffd"
 _NO_TIME: Final = datetime(1, 1, 1)
+_NO_CLOCK: Final = timedelta(days=-1)
 
 
 Record = tuple[datetime, str, MessageKind, str]
@@ -262,7 +263,7 @@ class KakaoReader:
         match = {"android_ko": g.ANDROID_KO_TS, "ios_ko": g.IOS_KO_TS}.get(self.shape, g.EN_TS).match
         f_day_key = ""
         f_day: datetime | None = None
-        f_times: dict[str, datetime] = {}
+        f_clocks: dict[str, timedelta | None] = {}
         keep = self._authors.setdefault  # one string object per participant
         fast = {"android_ko": g.ANDROID_KO_MESSAGE, "ios_ko": g.IOS_KO_MESSAGE}.get(
             self.shape, g.EN_MESSAGE
@@ -287,7 +288,8 @@ class KakaoReader:
                 if clean and (f := fast(line)) is not None:
                     # The common line, whole: one regex gives the stamp and the name (what the general
                     # path below finds in five steps). A new stamp that fails to build goes that way too.
-                    # The stamp is a day part and a clock part: a day's datetimes are cached per clock.
+                    # The stamp is a day part (cached while it repeats) and a clock part, cached by its
+                    # text: most messages have a new minute, and most minutes were seen before.
                     day_end = f.end(4)
                     if day_end != len(f_day_key) or not line.startswith(f_day_key):
                         f_day_key = line[:day_end]
@@ -296,20 +298,16 @@ class KakaoReader:
                             try:
                                 f_day = days[f.group(2, 3, 4)] = g.mobile_day(f.group(2, 3, 4), english)
                             except ValueError:
-                                f_day_key = ""  # a damaged day: the general path skips its lines
-                        f_times.clear()
+                                f_day = None  # a damaged day: the general path skips its lines
                     clock_key = line[day_end : f.end(1)]
-                    when = f_times.get(clock_key)
-                    if when is None and f_day_key:
-                        clock = clocks.get(f.group(5, 6, 7))
-                        if clock is None:
-                            try:
-                                clock = clocks[f.group(5, 6, 7)] = g.mobile_clock(f.group(5, 6, 7), english)
-                            except ValueError:
-                                clock = None
-                        if clock is not None and f_day is not None:
-                            when = f_times[clock_key] = f_day + clock
-                    if when is not None:
+                    clock = f_clocks.get(clock_key, _NO_CLOCK)
+                    if clock is _NO_CLOCK:
+                        try:
+                            clock = g.mobile_clock(f.group(5, 6, 7), english)
+                        except ValueError:
+                            clock = None  # hour 25: the general path skips the line
+                        f_clocks[clock_key] = clock  # the regex bounds how many texts there are
+                    if clock is not None and f_day is not None:
                         if p_author is not None:
                             if p_extra is None and (p_text[:1] not in kind_first or len(p_text) > 320):
                                 yield p_time, p_author, "text", p_text
@@ -317,7 +315,8 @@ class KakaoReader:
                                 yield _flush(p_time, p_author, p_text, p_extra)
                         orphan = False
                         name = f.group(8)
-                        p_time, p_author, p_text, p_extra = when, keep(name, name), line[f.end() :], None
+                        p_time, p_author, p_text = f_day + clock, keep(name, name), line[f.end() :]
+                        p_extra = None
                         continue
                 m = match(line)
                 if m is not None:

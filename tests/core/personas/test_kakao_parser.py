@@ -261,6 +261,8 @@ def test_the_fast_message_path_reads_what_the_general_path_reads(
     lines.insert(7, lines[6].replace(" 5", " 32", 1))  # an impossible day
     lines.insert(8, "이 줄은 앞 메시지의 둘째 줄")
     lines.append(lines[-1].replace("6:00", "25:00").replace("18:00", "25:00"))
+    lines.append(lines[-1])  # the same impossible clock again (the fast path caches clocks by their text)
+    lines.append(lines[-3])  # and a good line of that day after it
     clean = "\n".join(lines).encode()
     damaged = clean.replace("응 먹었어".encode(), b"\xff\xfe\xfd")
 
@@ -275,4 +277,4 @@ def test_the_fast_message_path_reads_what_the_general_path_reads(
         monkeypatch.setattr(grammar, name, never)
     general = [read(clean), read(damaged)]
     assert fast == general
-    assert len(fast[0][0]) == 10 and fast[0][1] == 3, fast[0]  # the day's line, its continuation, hour 25
+    assert len(fast[0][0]) == 11 and fast[0][1] == 4, fast[0]  # the day's line, its continuation, hour 25 x2
