@@ -1,7 +1,7 @@
 """The transactions that create an imported star: an invisible star first, then what makes it whole.
 
 ``StarService.create`` (``core.personas.stars``) streams the export between the two: ``begin`` writes the
-star ``importing`` (invisible to every read), the message batches follow (``MemoryStore.import_batches``),
+star ``importing`` (invisible to every read), the message batches follow (``MemoryStore.write_batches``),
 and ``finish`` writes the style profile, the consent and the uploaded files' references and makes the
 star ``active`` in one transaction. ``StarImports`` removes an import that failed or died.
 """

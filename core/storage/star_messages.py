@@ -277,32 +277,6 @@ class StarMessageStore:
         finally:
             await conn.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
 
-    async def import_batches(
-        self,
-        star_id: str,
-        records: Iterable[Record],
-        star_author: str,
-        *,
-        each_batch: Callable[[Connection], None] | None = None,
-        batch: int = WRITE_BATCH,
-    ) -> int:
-        """Insert messages in batches of ``batch``, each its own short transaction; duplicates are skipped.
-
-        ``records`` may be a lazy stream (a parser's): it is consumed in a worker thread between the
-        writes, handing the GIL over often. See :meth:`write_batches` for the rest.
-        Returns how many new messages were stored.
-        """
-        start = await self.next_seq(star_id)
-        rows = RowBuilder(
-            records, star_id, star_author, start, sqlite=self.db.is_sqlite, batch=batch, polite=True
-        )
-
-        async def batches() -> AsyncIterator[list[Any]]:
-            while batch_rows := await asyncio.to_thread(rows.next_batch):
-                yield batch_rows
-
-        return await self.write_batches(star_id, batches(), each_batch=each_batch)
-
     async def next_seq(self, star_id: str) -> int:
         """The sequence number the star's next imported message takes."""
         return await self.db.run(lambda conn: self._export_version(conn, star_id)) + 1
