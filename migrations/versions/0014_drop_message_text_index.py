@@ -12,6 +12,7 @@ Revises: 0008
 Create Date: 2026-12-04 22:10:00.000000
 """
 
+import sqlite3
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -42,13 +43,15 @@ def upgrade() -> None:
         op.execute("DROP TABLE IF EXISTS star_messages_fts")
     else:
         op.execute("DROP INDEX IF EXISTS trgm_star_messages_text")
-    # Native DROP COLUMN (SQLite 3.35+): a batch rebuild of ``stars`` would drop the table that every
-    # star's rows reference (ON DELETE CASCADE).
-    op.execute("ALTER TABLE stars DROP COLUMN import_indexed_to")
+    # Native DROP COLUMN only: a batch rebuild of ``stars`` would drop the table that every star's rows
+    # reference (ON DELETE CASCADE). SQLite before 3.35 has none; there the unused, nullable column stays.
+    if op.get_bind().dialect.name != "sqlite" or sqlite3.sqlite_version_info >= (3, 35):
+        op.execute("ALTER TABLE stars DROP COLUMN import_indexed_to")
 
 
 def downgrade() -> None:
-    op.add_column("stars", sa.Column("import_indexed_to", sa.Integer(), nullable=True))
+    if "import_indexed_to" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("stars")}:
+        op.add_column("stars", sa.Column("import_indexed_to", sa.Integer(), nullable=True))
     if op.get_bind().dialect.name == "sqlite":
         for statement in _SQLITE_RESTORE:
             op.execute(statement)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -114,5 +115,26 @@ async def test_0014_drops_the_message_text_index_and_keeps_every_row(url_at_0008
             assert hits == 1  # rebuilt from the rows
         else:
             assert "trgm_star_messages_text" in indexes
+    finally:
+        await db.dispose()
+
+
+async def test_0014_keeps_the_column_where_sqlite_cannot_drop_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade_sync, url, "0008")
+    db = Database(url)
+    try:
+        star_id = await _star_with_messages(db)
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))  # Debian 11's
+        await asyncio.to_thread(upgrade_sync, url)
+        columns, _, tables = await _shape(db)
+        assert "import_indexed_to" in columns and "star_messages_fts" not in tables
+        async with db.read() as s:
+            assert await s.scalar(text("SELECT count(*) FROM stars WHERE id = :id"), {"id": star_id}) == 1
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0008")
+        columns, _, tables = await _shape(db)
+        assert "import_indexed_to" in columns and "star_messages_fts" in tables
     finally:
         await db.dispose()
