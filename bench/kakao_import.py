@@ -21,11 +21,11 @@ placeholders and system lines), then reports:
 - parse: messages/s of ``parse_export`` (every message kept in memory);
 - peak memory (tracemalloc, a separate run because tracing slows Python down) of both, against file size.
 
-``--import`` instead creates a star from the export through ``StarService`` (the path the chat flow takes)
-in a fresh SQLite data directory: streamed parse, style profile, messages and the FTS5 memory index in one
-transaction. It reports messages/s, total seconds and the growth of the process's peak RSS (SQLite's page
-cache included) against the file size; ``--tracemalloc`` adds a second run traced by tracemalloc
-(Python objects only, slower).
+``--import`` instead creates a star from the export through ``StarService`` (the path the chat flow takes) in
+a fresh SQLite data directory: streamed parse, style profile and messages in batches of short transactions,
+then the memory's moments and vectors. It reports messages/s, total seconds and the growth of the process's
+peak RSS (SQLite's page cache included) against the file size; ``--tracemalloc`` adds a second run traced by
+tracemalloc (Python objects only, slower).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -28,9 +29,25 @@ _UNMODELLED_PREFIXES = (
 )
 
 
+# Columns a migration leaves in place where the database cannot drop them: 0014 keeps the unused
+# ``stars.import_indexed_to`` on SQLite before 3.35.5 (no safe native DROP COLUMN there).
+_KEPT_COLUMNS = {("stars", "import_indexed_to")}
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Leave full-text tables and trigram indexes (created by hand) out of autogenerate."""
+    """Leave full-text tables and trigram indexes (created by hand), and the columns kept on purpose, out of
+    autogenerate (``vos db check``)."""
+    if type_ == "column" and reflected and compare_to is None and (obj.table.name, name) in _KEPT_COLUMNS:
+        return False
     return not (name and name.startswith(_UNMODELLED_PREFIXES))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """What a migration drops is overwritten with zeros, as the bot's own deletes are (``core.storage.db``):
+    a dropped index's pages would otherwise keep fragments of text that /forget later deletes."""
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
 
 
 def _url() -> str:
@@ -56,6 +73,8 @@ def _configure(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_async_engine(_url(), hide_parameters=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with engine.connect() as conn:
         await conn.run_sync(_configure)
         await conn.commit()

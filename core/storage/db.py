@@ -34,8 +34,9 @@ _SQLITE_WORKERS = 2
 
 
 # How long a write waits for SQLite's write lock. VOS's own lock serializes one process's writes, but several
-# processes (Telegram shards, a worker) share the file, and one of them importing a big export holds the lock
-# for its whole transaction (a million messages: ~23 s). Waiting that out beats "database is locked".
+# processes (Telegram shards, a worker) share the file. An import holds it for one batch at a time (a few
+# milliseconds), but a migration or a long job's transaction can hold it for seconds: waiting that out
+# beats "database is locked".
 _BUSY_TIMEOUT_S = 60
 
 
@@ -184,10 +185,10 @@ class Database:
         (the busy timeout) for other readers and writers; if one keeps the WAL busy past that, the checkpoint
         is partial and the next one finishes it (a log line says so). PostgreSQL: nothing to do (VACUUM's).
 
-        ``optimize_fulltext`` (``/forget``, ``/forget_me``): FTS5 only marks deleted rows, so their trigrams
-        stay in the index's old segments until a merge; rebuilding each FTS5 index drops them (about 1 s per
-        200,000 messages, under the write lock). SQLite 3.42's ``secure-delete`` option would make it
-        unnecessary, but is not what these machines have.
+        ``optimize_fulltext`` (``/forget``, ``/forget_me``): FTS5 only marks deleted rows, so their terms
+        stay in the index's old segments until a merge; rebuilding each FTS5 index drops them (under the
+        write lock; about 1 s per 200,000 rows was measured on the message index migration 0014 dropped).
+        SQLite 3.42's ``secure-delete`` option would make it unnecessary, but is not what these machines have.
         """
         if not self.is_sqlite:
             return

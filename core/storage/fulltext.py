@@ -1,8 +1,9 @@
 """Term search shared by full-text indexes: FTS5 trigram on SQLite, ``LIKE`` (pg_trgm-indexed) elsewhere.
 
-The same approach as the star memory (``core.storage.memory``): a trigram index cannot match terms shorter
-than three characters (밥, 사랑), so those go through ``LIKE``; each term's hits are weighted by rarity
-(IDF), and scores are normalized by what a row matching every term would get, so they fall in [0, 1].
+For meeting segments and voice memories (the star's memory has its own morpheme index,
+``core.storage.memory_lexical``): a trigram index cannot match terms shorter than three characters
+(밥, 사랑), so those go through ``LIKE``; each term's hits are weighted by rarity (IDF), and scores are
+normalized by what a row matching every term would get, so they fall in [0, 1].
 Query words come from :func:`core.text.korean.query_terms` (particles stripped, stop words dropped).
 """
 

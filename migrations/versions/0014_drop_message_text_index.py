@@ -5,7 +5,8 @@ vectors); no query reads ``star_messages_fts`` (SQLite, FTS5 trigram) or ``trgm_
 (PostgreSQL, pg_trgm GIN). Both were still written: a trigram entry for every character triple of every
 imported message, a third of a million-message import's time on PostgreSQL and the FTS fills of a batched
 import on SQLite, and their delete triggers on every /forget and star deletion.
-``stars.import_indexed_to`` (0008) only tracked that index during an import; it goes with it.
+``stars.import_indexed_to`` (0008) only tracked that index during an import; it goes with it (kept on SQLite
+before 3.35.5, which has no safe native DROP COLUMN).
 
 Revision ID: 0014
 Revises: 0008
@@ -43,9 +44,10 @@ def upgrade() -> None:
         op.execute("DROP TABLE IF EXISTS star_messages_fts")
     else:
         op.execute("DROP INDEX IF EXISTS trgm_star_messages_text")
-    # Native DROP COLUMN only: a batch rebuild of ``stars`` would drop the table that every star's rows
-    # reference (ON DELETE CASCADE). SQLite before 3.35 has none; there the unused, nullable column stays.
-    if op.get_bind().dialect.name != "sqlite" or sqlite3.sqlite_version_info >= (3, 35):
+    # Native DROP COLUMN only (SQLite fixed its last corruption bug in it in 3.35.5): a batch rebuild would
+    # drop and re-create ``stars``, which every star's rows reference, for the sake of one unused column.
+    # Where it is missing the nullable column stays (``vos db check`` knows: migrations/env.py).
+    if op.get_bind().dialect.name != "sqlite" or sqlite3.sqlite_version_info >= (3, 35, 5):
         op.execute("ALTER TABLE stars DROP COLUMN import_indexed_to")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 from core.domain.identity import Locale, Platform, UserRef
 from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
-from core.storage.migrate import alembic_config, upgrade_sync
+from core.storage.migrate import alembic_config, check_sync, upgrade_sync
 from core.storage.repositories import UserRepository
 from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
 
@@ -127,10 +127,11 @@ async def test_0014_keeps_the_column_where_sqlite_cannot_drop_one(
     db = Database(url)
     try:
         star_id = await _star_with_messages(db)
-        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))  # Debian 11's
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 35, 4))  # before the last DROP COLUMN fix
         await asyncio.to_thread(upgrade_sync, url)
         columns, _, tables = await _shape(db)
         assert "import_indexed_to" in columns and "star_messages_fts" not in tables
+        await asyncio.to_thread(check_sync, url)  # `vos db check`: the kept column is no drift
         async with db.read() as s:
             assert await s.scalar(text("SELECT count(*) FROM stars WHERE id = :id"), {"id": star_id}) == 1
         await asyncio.to_thread(command.downgrade, alembic_config(url), "0008")
@@ -138,3 +139,29 @@ async def test_0014_keeps_the_column_where_sqlite_cannot_drop_one(
         assert "import_indexed_to" in columns and "star_messages_fts" in tables
     finally:
         await db.dispose()
+
+
+async def test_after_0014_a_deleted_message_leaves_no_fragment_in_the_file(tmp_path: Path) -> None:
+    """The dropped index's pages are zeroed (secure_delete on the migration's connection, as on the bot's):
+    a message deleted afterwards leaves none of its text anywhere in the database files."""
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await asyncio.to_thread(upgrade_sync, url, "0008")
+    db = Database(url)
+    try:
+        star_id = await _star_with_messages(db)
+        marker = "잊지말아줘QZXJ"
+        async with db.write() as s:
+            await s.execute(text("UPDATE star_messages SET text = :t WHERE seq = 2"), {"t": marker})
+            await s.execute(text("INSERT INTO star_messages_fts(star_messages_fts) VALUES ('rebuild')"))
+        await db.after_deletion()
+        assert any(marker[-3:].encode() in p.read_bytes() for p in tmp_path.glob("old.db*"))  # indexed
+        await asyncio.to_thread(upgrade_sync, url)
+        async with db.write() as s:
+            await s.execute(text("DELETE FROM star_messages WHERE star_id = :id"), {"id": star_id})
+        await db.after_deletion()
+    finally:
+        await db.dispose()
+    files = {p.name: p.read_bytes() for p in tmp_path.glob("old.db*")}
+    trigrams = {marker[i : i + 3].encode() for i in range(len(marker) - 2)}
+    assert not [(name, t.decode()) for name, data in files.items() for t in trigrams if t in data]

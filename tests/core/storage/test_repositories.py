@@ -174,6 +174,29 @@ async def test_memory_import_is_idempotent_and_searchable(db: Database) -> None:
     assert await memory.search(star_id, "우주선") == []
 
 
+async def test_imports_in_one_transaction_each_store_only_their_own_rows(db: Database) -> None:
+    """Several batches (and several imports) in one caller's transaction: each batch's staged rows are
+    written once, and rows deleted in between stay deleted."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from core.storage.models import StarMessageRow
+    from core.storage.star_messages import _BATCH
+
+    users, memory = UserRepository(db), MemoryStore(db)
+    user = await users.get_or_create(ref("tx"), display_name="t", locale=Locale.KO)
+    first, second = await make_star(db, user.id), await make_star(db, user.id)
+    t0 = datetime(2020, 1, 1)
+    many = [Msg(t0 + timedelta(minutes=i), "엄마", f"밥 먹었니 {i}") for i in range(2 * _BATCH + 5)]
+    async with db.write() as s:
+        assert await memory.import_messages(s, first, many, "엄마") == 2 * _BATCH + 5
+        await s.execute(delete(StarMessageRow).where(StarMessageRow.star_id == first))
+        assert await memory.import_messages(s, second, many[:3], "엄마") == 3
+    assert await memory.count(first) == 0
+    assert await memory.count(second) == 3
+
+
 async def test_deleting_a_user_cascades(db: Database) -> None:
     users, chats, memory = UserRepository(db), ChatRepository(db), MemoryStore(db)
     user = await users.get_or_create(ref("del"), display_name="d", locale=Locale.KO)
