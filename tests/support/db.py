@@ -73,14 +73,29 @@ def drop_pg_database(name: str) -> None:
 
 
 @contextmanager
-def migrated_pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database at the latest migration, dropped afterwards (the server must be set)."""
+def migrated_pg_database(revision: str = "head") -> Iterator[str]:
+    """A fresh PostgreSQL database at ``revision``, dropped afterwards (the server must be set)."""
     url, name = create_pg_database()
     try:
-        upgrade_sync(url)
+        upgrade_sync(url, revision)
         yield url
     finally:
         drop_pg_database(name)
+
+
+@contextmanager
+def database_at(backend: str, revision: str, folder: Path) -> Iterator[str]:
+    """A fresh database of ``backend`` ("sqlite" in ``folder``, or "postgres") migrated to ``revision``: what
+    a migration test starts from (PostgreSQL is skipped when VOS_TEST_DATABASE_URL is not set)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'old.db'}"
+        upgrade_sync(url, revision)
+        yield url
+        return
+    if not pg_admin_url():
+        pytest.skip(f"{PG_ENV} is not set")
+    with migrated_pg_database(revision) as url:
+        yield url
 
 
 @pytest.fixture

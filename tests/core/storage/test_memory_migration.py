@@ -20,7 +20,7 @@ from core.storage.migrate import upgrade_sync
 from core.storage.models import StarMessageRow
 from core.storage.repositories import UserRepository
 from core.storage.star_messages import fingerprint
-from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.db import database_at
 
 
 class Msg:
@@ -39,19 +39,8 @@ MESSAGES = [
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url_at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        upgrade_sync(url, "0001")
+    with database_at(request.param, "0001", tmp_path) as url:
         yield url
-        return
-    if not pg_admin_url():
-        pytest.skip("VOS_TEST_DATABASE_URL is not set")
-    url, name = create_pg_database()
-    try:
-        upgrade_sync(url, "0001")
-        yield url
-    finally:
-        drop_pg_database(name)
 
 
 async def _import_the_old_way(db: Database) -> str:

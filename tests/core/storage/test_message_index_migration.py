@@ -17,24 +17,13 @@ from core.storage.db import Database
 from core.storage.ids import new_id, utcnow
 from core.storage.migrate import alembic_config, check_sync, upgrade_sync
 from core.storage.repositories import UserRepository
-from tests.support.db import create_pg_database, drop_pg_database, pg_admin_url
+from tests.support.db import database_at
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        upgrade_sync(url, "0008")
+    with database_at(request.param, "0008", tmp_path) as url:
         yield url
-        return
-    if not pg_admin_url():
-        pytest.skip("VOS_TEST_DATABASE_URL is not set")
-    url, name = create_pg_database()
-    try:
-        upgrade_sync(url, "0008")
-        yield url
-    finally:
-        drop_pg_database(name)
 
 
 async def _star_with_messages(db: Database) -> str:
